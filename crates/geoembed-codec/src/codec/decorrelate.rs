@@ -1,0 +1,208 @@
+//! Reversible integer inter-band decorrelation: the lifting form of an LDLᵀ (Cholesky)
+//! factorisation of the band covariance, as in the seed's "decorrelate + JPEG XL".
+//!
+//! Fit: Σ = L Lᵀ (with a small ridge), Lu = L·diag(1/diag L), A = I − Lu⁻¹ (strictly lower
+//! triangular): row k of A is the least-squares prediction of band k from bands 0..k−1.
+//! A and the bias μ − Aμ are rounded to fixed point (2^shift) and stored in the header.
+//!
+//! Forward: `p_k = clamp(floor((Σ_{j<k} A[k,j]·x_j + b_k + 2^(shift−1)) / 2^shift), lo, hi)`,
+//! residual `u_k = (x_k − p_k + 2^(n−1)) mod 2^n`: an unsigned n-bit image centred on
+//! 2^(n−1). The inverse rebuilds bands in order from already-decoded ones, so it is exact
+//! whatever the coefficients are: only compression, never correctness, depends on the fit.
+
+use crate::error::{Error, Result};
+use crate::format::header::{Decorrelation, DecorrelationGroup};
+use crate::sample::SampleType;
+use nalgebra::DMatrix;
+
+pub const SHIFT: u8 = 14;
+/// Bands per decorrelation group: bounds the header (n² coefficients) and the work per
+/// pixel; beyond a few hundred bands the extra predictors gain nothing measurable.
+pub const MAX_GROUP_BANDS: usize = 256;
+
+/// Numeric value of every sample (8- and 16-bit integer types only).
+pub fn to_values(ty: SampleType, bytes: &[u8]) -> Vec<i32> {
+    match ty {
+        SampleType::U8 => bytes.iter().map(|&b| b as i32).collect(),
+        SampleType::I8 => bytes.iter().map(|&b| b as i8 as i32).collect(),
+        SampleType::U16 => bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]) as i32).collect(),
+        SampleType::I16 => bytes.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as i32).collect(),
+        _ => unreachable!("decorrelation is limited to 8/16-bit integers"),
+    }
+}
+
+pub fn from_values(ty: SampleType, values: &[i32], out: &mut Vec<u8>) {
+    out.reserve(values.len() * ty.size());
+    for &v in values {
+        match ty.size() {
+            1 => out.push(v as u8),
+            _ => out.extend_from_slice(&(v as u16).to_le_bytes()),
+        }
+    }
+}
+
+fn range(ty: SampleType) -> (i64, i64) {
+    match ty {
+        SampleType::U8 => (0, 255),
+        SampleType::I8 => (-128, 127),
+        SampleType::U16 => (0, 65535),
+        SampleType::I16 => (-32768, 32767),
+        _ => unreachable!(),
+    }
+}
+
+/// Splits `bands` into near-equal consecutive groups of at most [`MAX_GROUP_BANDS`].
+fn group_bounds(bands: usize) -> Vec<(usize, usize)> {
+    let groups = bands.div_ceil(MAX_GROUP_BANDS);
+    (0..groups).map(|g| (g * bands / groups, (g + 1) * bands / groups)).collect()
+}
+
+/// Fits the decorrelation from a sample of pixels (pixel-interleaved sample bytes).
+pub fn fit(ty: SampleType, bands: usize, sample: &[u8]) -> Result<Decorrelation> {
+    if ty.is_float() || ty.size() > 2 {
+        return Err(Error::invalid(format!("decorrelation needs 8- or 16-bit integer bands, not {ty}")));
+    }
+    let values = to_values(ty, sample);
+    let pixels = values.len() / bands;
+    if pixels < 2 {
+        return Err(Error::invalid("decorrelation needs at least two pixels to fit"));
+    }
+    let groups = group_bounds(bands)
+        .into_iter()
+        .map(|(b0, b1)| fit_group(&values, bands, pixels, b0, b1))
+        .collect();
+    Ok(Decorrelation { shift: SHIFT, groups })
+}
+
+fn fit_group(values: &[i32], bands: usize, pixels: usize, b0: usize, b1: usize) -> DecorrelationGroup {
+    let n = b1 - b0;
+    let mut mean = vec![0f64; n];
+    for p in 0..pixels {
+        for k in 0..n {
+            mean[k] += values[p * bands + b0 + k] as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= pixels as f64);
+    let mut cov = DMatrix::<f64>::zeros(n, n);
+    let mut d = vec![0f64; n];
+    for p in 0..pixels {
+        for k in 0..n {
+            d[k] = values[p * bands + b0 + k] as f64 - mean[k];
+        }
+        for i in 0..n {
+            for j in 0..=i {
+                cov[(i, j)] += d[i] * d[j];
+            }
+        }
+    }
+    for i in 0..n {
+        for j in 0..=i {
+            let v = cov[(i, j)] / (pixels - 1) as f64;
+            cov[(i, j)] = v;
+            cov[(j, i)] = v;
+        }
+    }
+    // Ridge: keeps the factorisation defined for constant or collinear bands.
+    let mut ridge = 1e-3 * cov.trace() / n as f64 + 1e-6;
+    let chol = loop {
+        let mut c = cov.clone();
+        for i in 0..n {
+            c[(i, i)] += ridge;
+        }
+        if let Some(ch) = c.cholesky() {
+            break ch;
+        }
+        ridge *= 10.0;
+    };
+    let l = chol.l();
+    let mut lu = l.clone();
+    for j in 0..n {
+        let djj = l[(j, j)];
+        for i in 0..n {
+            lu[(i, j)] /= djj;
+        }
+    }
+    // Lu is unit lower triangular, so its inverse exists and is cheap to solve for.
+    let inv = lu
+        .solve_lower_triangular(&DMatrix::identity(n, n))
+        .expect("unit lower-triangular matrix is invertible");
+    let scale = (1u64 << SHIFT) as f64;
+    let mut coefficients = Vec::with_capacity(n * (n - 1) / 2);
+    let mut bias = Vec::with_capacity(n);
+    for k in 0..n {
+        let mut pred_mean = 0.0;
+        for j in 0..k {
+            let a = -inv[(k, j)];
+            pred_mean += a * mean[j];
+            let q = (a * scale).round_ties_even().clamp(i32::MIN as f64, i32::MAX as f64);
+            coefficients.push(q as i32);
+        }
+        bias.push(((mean[k] - pred_mean) * scale).round_ties_even() as i64);
+    }
+    DecorrelationGroup { first_band: b0 as u32, bands: n as u32, coefficients, bias }
+}
+
+/// Per-band predictions for one pixel, calling `residual(k, prediction)` in band order; the
+/// callback returns the band's true value (known to the encoder, rebuilt by the decoder).
+#[inline(always)]
+fn run_pixel(
+    g: &DecorrelationGroup,
+    shift: u8,
+    lo: i64,
+    hi: i64,
+    x: &mut [i32],
+    mut value_for: impl FnMut(usize, i64) -> i32,
+) {
+    let round = 1i64 << (shift - 1);
+    let mut row = 0;
+    for k in 0..x.len() {
+        let coef = &g.coefficients[row..row + k];
+        row += k;
+        let s: i64 = coef.iter().zip(&x[..k]).map(|(&a, &v)| a as i64 * v as i64).sum();
+        let p = ((s + g.bias[k] + round) >> shift).clamp(lo, hi);
+        x[k] = value_for(k, p);
+    }
+}
+
+/// Forward transform of a pixel-interleaved tile: returns residual words (unsigned n-bit,
+/// centred on 2^(n−1)), pixel-interleaved like the input.
+pub fn forward(d: &Decorrelation, ty: SampleType, bands: usize, samples: &[u8]) -> Vec<u32> {
+    let values = to_values(ty, samples);
+    let (lo, hi) = range(ty);
+    let bits = ty.bits();
+    let mask = (1i64 << bits) - 1;
+    let half = 1i64 << (bits - 1);
+    let mut out = vec![0u32; values.len()];
+    for g in &d.groups {
+        let (b0, n) = (g.first_band as usize, g.bands as usize);
+        let mut x = vec![0i32; n];
+        for (px, o) in values.chunks_exact(bands).zip(out.chunks_exact_mut(bands)) {
+            let px = &px[b0..b0 + n];
+            let o = &mut o[b0..b0 + n];
+            run_pixel(g, d.shift, lo, hi, &mut x, |k, p| {
+                o[k] = ((px[k] as i64 - p + half) & mask) as u32;
+                px[k]
+            });
+        }
+    }
+    out
+}
+
+/// Inverse of [`forward`]: residual words back to sample bytes (appended to `out`).
+pub fn inverse(d: &Decorrelation, ty: SampleType, bands: usize, residuals: &[u32], out: &mut Vec<u8>) {
+    let (lo, hi) = range(ty);
+    let bits = ty.bits();
+    let mask = (1i64 << bits) - 1;
+    let half = 1i64 << (bits - 1);
+    let mut values = vec![0i32; residuals.len()];
+    for g in &d.groups {
+        let (b0, n) = (g.first_band as usize, g.bands as usize);
+        for (r, v) in residuals.chunks_exact(bands).zip(values.chunks_exact_mut(bands)) {
+            let r = &r[b0..b0 + n];
+            run_pixel(g, d.shift, lo, hi, &mut v[b0..b0 + n], |k, p| {
+                (((r[k] as i64 - half + p - lo) & mask) + lo) as i32
+            });
+        }
+    }
+    from_values(ty, &values, out);
+}

@@ -1,0 +1,50 @@
+//! Raw deflate through flate2 (zlib-rs back-end). Raw, not zlib-wrapped: the container
+//! already checksums every payload, so zlib's Adler-32 would be redundant.
+
+use crate::error::{Error, Result};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+pub fn compress(data: &[u8], level: u32) -> Result<Vec<u8>> {
+    let mut c = Compress::new(Compression::new(level.min(9)), false);
+    let mut out = Vec::with_capacity(data.len() / 2 + 64);
+    loop {
+        if out.capacity() - out.len() < 64 {
+            out.reserve(out.capacity().max(4096));
+        }
+        let consumed = c.total_in() as usize;
+        let status = c
+            .compress_vec(&data[consumed..], &mut out, FlushCompress::Finish)
+            .map_err(|e| Error::invalid(format!("deflate failed: {e}")))?;
+        if status == Status::StreamEnd {
+            return Ok(out);
+        }
+    }
+}
+
+/// Inflates exactly `expected` bytes; anything else means the payload is corrupt.
+pub fn decompress(data: &[u8], expected: usize) -> Result<Vec<u8>> {
+    let mut d = Decompress::new(false);
+    // One spare byte: a stream that fills it inflates to more than the tile holds.
+    let mut out = Vec::with_capacity(expected + 1);
+    loop {
+        let before = (d.total_in(), d.total_out());
+        let status = d
+            .decompress_vec(&data[d.total_in() as usize..], &mut out, FlushDecompress::Finish)
+            .map_err(|e| Error::corrupt(format!("deflate stream is corrupt: {e}")))?;
+        match status {
+            Status::StreamEnd => break,
+            _ if out.len() > expected => {
+                // More output than the tile can hold: corrupt, not a reason to grow.
+                return Err(Error::corrupt(format!("deflate stream inflates beyond the expected {expected} bytes")));
+            }
+            _ if (d.total_in(), d.total_out()) == before => {
+                return Err(Error::truncated("deflate stream ends early"));
+            }
+            _ => {}
+        }
+    }
+    if out.len() != expected {
+        return Err(Error::corrupt(format!("deflate stream inflates to {} bytes, expected {expected}", out.len())));
+    }
+    Ok(out)
+}

@@ -1,0 +1,393 @@
+//! Per-tile codecs: the "wrapped" API. A tile is `height × width × bands` samples,
+//! pixel-interleaved (bands fastest), little-endian; a codec turns it into a payload and
+//! back. The container ([`crate::format`]) records which codec each tile used.
+
+pub mod decorrelate;
+pub mod deflate;
+#[cfg(feature = "jxl")]
+pub mod jxl;
+pub mod png128;
+pub mod words;
+
+use crate::error::{Error, Result};
+use crate::format::header::Decorrelation;
+use crate::sample::SampleType;
+
+/// Codec identifiers as stored in the tile index. Never renumber.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum CodecId {
+    /// Samples stored as they are (little-endian, pixel-interleaved).
+    Raw = 0,
+    /// Every pixel equal: the payload is one pixel.
+    Constant = 1,
+    /// PNG row filters across all bands + deflate.
+    Png128 = 2,
+    /// File-level decorrelation, then PNG128.
+    DecorrelatePng128 = 3,
+    /// JPEG XL lossless, bands as extra channels.
+    Jxl = 4,
+    /// File-level decorrelation, then JPEG XL.
+    DecorrelateJxl = 5,
+}
+
+impl CodecId {
+    pub const ALL: [CodecId; 6] = [
+        CodecId::Raw,
+        CodecId::Constant,
+        CodecId::Png128,
+        CodecId::DecorrelatePng128,
+        CodecId::Jxl,
+        CodecId::DecorrelateJxl,
+    ];
+
+    pub fn from_code(code: u16) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| *c as u16 == code)
+            .ok_or_else(|| Error::unsupported(format!("unknown codec id {code}")))
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CodecId::Raw => "raw",
+            CodecId::Constant => "constant",
+            CodecId::Png128 => "png128",
+            CodecId::DecorrelatePng128 => "decorrelate+png128",
+            CodecId::Jxl => "jxl",
+            CodecId::DecorrelateJxl => "decorrelate+jxl",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Whether the codec uses the file-level decorrelation.
+    pub fn needs_decorrelation(self) -> bool {
+        matches!(self, CodecId::DecorrelatePng128 | CodecId::DecorrelateJxl)
+    }
+
+    /// Why this codec cannot encode tiles of this type, or `None` if it can.
+    pub fn unsupported_reason(self, ty: SampleType) -> Option<String> {
+        let small_int = !ty.is_float() && ty.size() <= 2;
+        match self {
+            CodecId::Jxl | CodecId::DecorrelateJxl if !cfg!(feature = "jxl") => {
+                Some("this build has no JPEG XL support (cargo feature `jxl`)".into())
+            }
+            CodecId::Jxl | CodecId::DecorrelatePng128 | CodecId::DecorrelateJxl if !small_int => {
+                Some(format!("{} handles 8- and 16-bit integer samples, not {ty}", self.name()))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for CodecId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How hard to work: picks deflate levels, JPEG XL effort and which codecs `auto` tries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Effort {
+    Fast,
+    #[default]
+    Default,
+    Max,
+}
+
+impl Effort {
+    pub fn name(self) -> &'static str {
+        match self {
+            Effort::Fast => "fast",
+            Effort::Default => "default",
+            Effort::Max => "max",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Effort::Fast, Effort::Default, Effort::Max].into_iter().find(|e| e.name() == name)
+    }
+
+    /// Recorded in the tile index beside the codec id.
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+
+    fn deflate_level(self) -> u32 {
+        match self {
+            Effort::Fast => 4,
+            Effort::Default => 6,
+            Effort::Max => 9,
+        }
+    }
+
+    #[cfg(feature = "jxl")]
+    fn jxl_effort(self) -> u32 {
+        match self {
+            Effort::Fast => 3,
+            Effort::Default => 7,
+            Effort::Max => 9,
+        }
+    }
+}
+
+/// Geometry and type of one tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TileShape {
+    pub width: usize,
+    pub height: usize,
+    pub bands: usize,
+    pub sample_type: SampleType,
+}
+
+impl TileShape {
+    pub fn pixels(&self) -> usize {
+        self.width * self.height
+    }
+    pub fn samples(&self) -> usize {
+        self.pixels() * self.bands
+    }
+    pub fn bytes(&self) -> usize {
+        self.samples() * self.sample_type.size()
+    }
+}
+
+/// What a codec may need besides the tile: the effort level and, for plane 0, the file's
+/// decorrelation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CodecParams<'a> {
+    pub effort: Effort,
+    pub decorrelation: Option<&'a Decorrelation>,
+}
+
+fn decorrelation<'a>(codec: CodecId, p: &CodecParams<'a>) -> Result<&'a Decorrelation> {
+    p.decorrelation
+        .ok_or_else(|| Error::invalid(format!("{codec} needs the file's decorrelation, which this plane has none of")))
+}
+
+/// Encodes one tile with one codec.
+pub fn encode(codec: CodecId, shape: &TileShape, samples: &[u8], params: &CodecParams) -> Result<Vec<u8>> {
+    if samples.len() != shape.bytes() {
+        return Err(Error::invalid(format!(
+            "tile buffer has {} bytes, a {}x{}x{} {} tile needs {}",
+            samples.len(),
+            shape.width,
+            shape.height,
+            shape.bands,
+            shape.sample_type,
+            shape.bytes()
+        )));
+    }
+    if let Some(why) = codec.unsupported_reason(shape.sample_type) {
+        return Err(Error::invalid(why));
+    }
+    let ty = shape.sample_type;
+    match codec {
+        CodecId::Raw => Ok(samples.to_vec()),
+        CodecId::Constant => {
+            let px = shape.bands * ty.size();
+            if samples.chunks_exact(px).any(|c| c != &samples[..px]) {
+                return Err(Error::invalid("constant codec needs a tile whose pixels are all equal"));
+            }
+            Ok(samples[..px].to_vec())
+        }
+        CodecId::Png128 => png128::encode(shape, samples, params.effort.deflate_level()),
+        CodecId::DecorrelatePng128 => {
+            let r = decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
+            let level = params.effort.deflate_level();
+            let row = shape.width * shape.bands;
+            if ty.size() == 1 {
+                let w: Vec<u8> = r.iter().map(|&v| v as u8).collect();
+                png128::encode_words(&w, row, shape.bands, level, true)
+            } else {
+                let w: Vec<u16> = r.iter().map(|&v| v as u16).collect();
+                png128::encode_words(&w, row, shape.bands, level, true)
+            }
+        }
+        #[cfg(feature = "jxl")]
+        CodecId::Jxl => {
+            let planes = planar(shape, &words_unsigned(ty, samples));
+            jxl_encode(shape, &planes, params.effort.jxl_effort())
+        }
+        #[cfg(feature = "jxl")]
+        CodecId::DecorrelateJxl => {
+            let r = decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
+            jxl_encode(shape, &planar(shape, &r), params.effort.jxl_effort())
+        }
+        #[cfg(not(feature = "jxl"))]
+        CodecId::Jxl | CodecId::DecorrelateJxl => unreachable!("rejected by unsupported_reason"),
+    }
+}
+
+/// Decodes one tile, appending exactly `shape.bytes()` bytes to `out`.
+pub fn decode(codec: CodecId, shape: &TileShape, payload: &[u8], params: &CodecParams, out: &mut Vec<u8>) -> Result<()> {
+    let start = out.len();
+    if let Some(why) = codec.unsupported_reason(shape.sample_type) {
+        return Err(Error::corrupt(format!("tile uses {codec}, which cannot hold this file's samples: {why}")));
+    }
+    let ty = shape.sample_type;
+    match codec {
+        CodecId::Raw => {
+            if payload.len() != shape.bytes() {
+                return Err(Error::corrupt(format!("raw tile has {} bytes, expected {}", payload.len(), shape.bytes())));
+            }
+            out.extend_from_slice(payload);
+        }
+        CodecId::Constant => {
+            if payload.len() != shape.bands * ty.size() {
+                return Err(Error::corrupt("constant tile payload is not one pixel long"));
+            }
+            out.reserve(shape.bytes());
+            for _ in 0..shape.pixels() {
+                out.extend_from_slice(payload);
+            }
+        }
+        CodecId::Png128 => png128::decode(shape, payload, out)?,
+        CodecId::DecorrelatePng128 => {
+            let d = decorrelation(codec, params)?;
+            let row = shape.width * shape.bands;
+            let r: Vec<u32> = if ty.size() == 1 {
+                png128::decode_words::<u8>(payload, shape.height, row, shape.bands)?.into_iter().map(u32::from).collect()
+            } else {
+                png128::decode_words::<u16>(payload, shape.height, row, shape.bands)?.into_iter().map(u32::from).collect()
+            };
+            decorrelate::inverse(d, ty, shape.bands, &r, out);
+        }
+        #[cfg(feature = "jxl")]
+        CodecId::Jxl => {
+            let w = jxl_decode(shape, payload)?;
+            let inter = interleave(shape, &w);
+            for v in inter {
+                let bits = ty.from_word(v as u64);
+                out.extend_from_slice(&bits.to_le_bytes()[..ty.size()]);
+            }
+        }
+        #[cfg(feature = "jxl")]
+        CodecId::DecorrelateJxl => {
+            let d = decorrelation(codec, params)?;
+            let w = jxl_decode(shape, payload)?;
+            decorrelate::inverse(d, ty, shape.bands, &interleave(shape, &w), out);
+        }
+        #[cfg(not(feature = "jxl"))]
+        CodecId::Jxl | CodecId::DecorrelateJxl => unreachable!("rejected by unsupported_reason"),
+    }
+    debug_assert_eq!(out.len() - start, shape.bytes());
+    Ok(())
+}
+
+/// Unsigned words (offset binary for signed types) of 8/16-bit samples.
+#[cfg(feature = "jxl")]
+fn words_unsigned(ty: SampleType, samples: &[u8]) -> Vec<u32> {
+    let n = ty.size();
+    samples
+        .chunks_exact(n)
+        .map(|c| {
+            let v = if n == 1 { c[0] as u64 } else { u16::from_le_bytes([c[0], c[1]]) as u64 };
+            ty.to_word(v) as u32
+        })
+        .collect()
+}
+
+/// Pixel-interleaved words to planes (band-sequential).
+#[cfg(feature = "jxl")]
+fn planar(shape: &TileShape, w: &[u32]) -> Vec<u32> {
+    let (n, b) = (shape.pixels(), shape.bands);
+    let mut out = vec![0u32; w.len()];
+    for (p, px) in w.chunks_exact(b).enumerate() {
+        for (k, v) in px.iter().enumerate() {
+            out[k * n + p] = *v;
+        }
+    }
+    out
+}
+
+#[cfg(feature = "jxl")]
+fn interleave(shape: &TileShape, planes: &[u32]) -> Vec<u32> {
+    let (n, b) = (shape.pixels(), shape.bands);
+    let mut out = vec![0u32; planes.len()];
+    for (k, plane) in planes.chunks_exact(n).enumerate() {
+        for (p, v) in plane.iter().enumerate() {
+            out[p * b + k] = *v;
+        }
+    }
+    out
+}
+
+#[cfg(feature = "jxl")]
+fn jxl_encode(shape: &TileShape, planes: &[u32], effort: u32) -> Result<Vec<u8>> {
+    if shape.sample_type.size() == 1 {
+        let p: Vec<u8> = planes.iter().map(|&v| v as u8).collect();
+        jxl::encode(jxl::Planes::U8(&p), shape.width, shape.height, shape.bands, effort)
+    } else {
+        let p: Vec<u16> = planes.iter().map(|&v| v as u16).collect();
+        jxl::encode(jxl::Planes::U16(&p), shape.width, shape.height, shape.bands, effort)
+    }
+}
+
+#[cfg(feature = "jxl")]
+fn jxl_decode(shape: &TileShape, payload: &[u8]) -> Result<Vec<u32>> {
+    let bits = shape.sample_type.bits();
+    Ok(match jxl::decode(payload, shape.width, shape.height, shape.bands, bits)? {
+        jxl::PlanesOut::U8(v) => v.into_iter().map(u32::from).collect(),
+        jxl::PlanesOut::U16(v) => v.into_iter().map(u32::from).collect(),
+    })
+}
+
+/// Which codecs to try, or one fixed codec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodecChoice {
+    Fixed(CodecId),
+    /// Encode with every candidate for the effort level and keep the smallest payload.
+    Auto,
+}
+
+/// The candidates `auto` tries for a tile, cheapest first.
+pub fn auto_candidates(ty: SampleType, effort: Effort, has_decorrelation: bool) -> Vec<CodecId> {
+    let mut c = vec![CodecId::Png128];
+    if has_decorrelation {
+        c.push(CodecId::DecorrelatePng128);
+    }
+    if effort == Effort::Max {
+        c.push(CodecId::Jxl);
+        if has_decorrelation {
+            c.push(CodecId::DecorrelateJxl);
+        }
+    }
+    c.retain(|id| id.unsupported_reason(ty).is_none());
+    c
+}
+
+/// An encoded tile: the codec used and its payload.
+#[derive(Clone, Debug)]
+pub struct Encoded {
+    pub codec: CodecId,
+    pub payload: Vec<u8>,
+}
+
+/// Encodes a tile with a fixed codec or the smallest of the `auto` candidates. Constant
+/// tiles (nodata borders) always use the constant codec, and no payload is ever larger
+/// than the raw samples.
+pub fn encode_best(choice: CodecChoice, shape: &TileShape, samples: &[u8], params: &CodecParams) -> Result<Encoded> {
+    let px = shape.bands * shape.sample_type.size();
+    let constant = samples.len() >= px && samples.chunks_exact(px).all(|c| c == &samples[..px]);
+    let candidates = match choice {
+        CodecChoice::Fixed(id) => vec![id],
+        CodecChoice::Auto if constant => vec![CodecId::Constant],
+        CodecChoice::Auto => auto_candidates(shape.sample_type, params.effort, params.decorrelation.is_some()),
+    };
+    let mut best: Option<Encoded> = None;
+    for codec in candidates {
+        let payload = encode(codec, shape, samples, params)?;
+        if best.as_ref().is_none_or(|b| payload.len() < b.payload.len()) {
+            best = Some(Encoded { codec, payload });
+        }
+    }
+    let best = best.expect("at least one candidate");
+    if choice == CodecChoice::Auto && best.payload.len() >= samples.len() {
+        return Ok(Encoded { codec: CodecId::Raw, payload: samples.to_vec() });
+    }
+    Ok(best)
+}

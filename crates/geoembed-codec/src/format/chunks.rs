@@ -1,0 +1,356 @@
+//! Header chunks: serialisation of [`Header`] fields other than the grid (which lives in the
+//! preamble). Layouts are specified byte by byte in `docs/format.md`.
+//!
+//! A chunk is `tag[4] | u32 length | payload`. Tags whose first letter is upper case are
+//! critical (a reader that does not know one must refuse the file); lower case tags are
+//! ancillary and skipped when unknown, as in PNG.
+
+use super::bytes::{ByteReader, ByteWriter};
+use super::header::{
+    AuxPlane, BandInfo, Decorrelation, DecorrelationGroup, Dequantization, Gcp, Header,
+    MetadataDomain, Srs,
+};
+use crate::error::{Error, Result};
+use crate::sample::SampleType;
+
+pub const BANDS: [u8; 4] = *b"BNDS";
+pub const AUX_PLANES: [u8; 4] = *b"AUXP";
+pub const GEOTRANSFORM: [u8; 4] = *b"GEOT";
+pub const SRS: [u8; 4] = *b"SRS_";
+pub const GCPS: [u8; 4] = *b"GCPS";
+pub const METADATA: [u8; 4] = *b"META";
+pub const DEQUANTIZATION: [u8; 4] = *b"DEQU";
+pub const DECORRELATION: [u8; 4] = *b"DCOR";
+pub const INFO: [u8; 4] = *b"info";
+
+const FLAG_NODATA: u8 = 1;
+const FLAG_SCALE: u8 = 2;
+const FLAG_OFFSET: u8 = 4;
+const FLAG_COLOR_TABLE: u8 = 8;
+
+fn chunk(out: &mut ByteWriter, tag: [u8; 4], body: impl FnOnce(&mut ByteWriter)) {
+    let mut w = ByteWriter::default();
+    body(&mut w);
+    out.bytes(&tag);
+    out.u32(w.buf.len() as u32);
+    out.bytes(&w.buf);
+}
+
+/// Serialises the header chunks (without the trailing CRC).
+pub fn encode(h: &Header) -> Vec<u8> {
+    let mut out = ByteWriter::default();
+    chunk(&mut out, BANDS, |w| {
+        w.u32(h.bands.len() as u32);
+        for b in &h.bands {
+            write_band(w, b);
+        }
+    });
+    if !h.aux_planes.is_empty() {
+        chunk(&mut out, AUX_PLANES, |w| {
+            w.u32(h.aux_planes.len() as u32);
+            for a in &h.aux_planes {
+                w.str(&a.name);
+                w.u8(a.sample_type as u8);
+                w.u32(a.bands);
+                w.str(&a.description);
+            }
+        });
+    }
+    if let Some(gt) = &h.georef.geotransform {
+        chunk(&mut out, GEOTRANSFORM, |w| gt.iter().for_each(|v| w.f64(*v)));
+    }
+    if let Some(srs) = &h.georef.srs {
+        chunk(&mut out, SRS, |w| write_srs(w, srs));
+    }
+    if !h.georef.gcps.is_empty() {
+        chunk(&mut out, GCPS, |w| {
+            match &h.georef.gcp_srs {
+                Some(s) => {
+                    w.u8(1);
+                    write_srs(w, s);
+                }
+                None => w.u8(0),
+            }
+            w.u32(h.georef.gcps.len() as u32);
+            for g in &h.georef.gcps {
+                w.str(&g.id);
+                w.str(&g.info);
+                for v in [g.pixel, g.line, g.x, g.y, g.z] {
+                    w.f64(v);
+                }
+            }
+        });
+    }
+    if !h.metadata.is_empty() {
+        chunk(&mut out, METADATA, |w| write_domains(w, &h.metadata));
+    }
+    if let Some(d) = &h.dequantization {
+        chunk(&mut out, DEQUANTIZATION, |w| match d {
+            Dequantization::PerPixelScale { aux_plane } => {
+                w.u8(1);
+                w.u32(*aux_plane);
+            }
+            Dequantization::PowerLaw { divisor, exponent } => {
+                w.u8(2);
+                w.f64(*divisor);
+                w.f64(*exponent);
+            }
+        });
+    }
+    if let Some(d) = &h.decorrelation {
+        chunk(&mut out, DECORRELATION, |w| {
+            w.u8(d.shift);
+            w.u32(d.groups.len() as u32);
+            for g in &d.groups {
+                w.u32(g.first_band);
+                w.u32(g.bands);
+                g.coefficients.iter().for_each(|c| w.i32(*c));
+                g.bias.iter().for_each(|b| w.i64(*b));
+            }
+        });
+    }
+    if !h.info.is_empty() {
+        chunk(&mut out, INFO, |w| {
+            w.u32(h.info.len() as u32);
+            for (k, v) in &h.info {
+                w.str(k);
+                w.str(v);
+            }
+        });
+    }
+    out.buf
+}
+
+fn write_band(w: &mut ByteWriter, b: &BandInfo) {
+    w.str(&b.description);
+    let mut flags = 0;
+    if b.nodata.is_some() {
+        flags |= FLAG_NODATA;
+    }
+    if b.scale.is_some() {
+        flags |= FLAG_SCALE;
+    }
+    if b.offset.is_some() {
+        flags |= FLAG_OFFSET;
+    }
+    if b.color_table.is_some() {
+        flags |= FLAG_COLOR_TABLE;
+    }
+    w.u8(flags);
+    w.f64(b.nodata.unwrap_or(0.0));
+    w.f64(b.scale.unwrap_or(0.0));
+    w.f64(b.offset.unwrap_or(0.0));
+    w.u16(b.color_interp);
+    w.str(&b.unit);
+    write_domains(w, &b.metadata);
+    if let Some((interp, entries)) = &b.color_table {
+        w.u16(*interp);
+        w.u32(entries.len() as u32);
+        for e in entries {
+            e.iter().for_each(|c| w.u16(*c as u16));
+        }
+    }
+}
+
+fn write_srs(w: &mut ByteWriter, s: &Srs) {
+    w.str(&s.wkt);
+    w.u32(s.epsg.unwrap_or(0));
+    w.u32(s.axis_mapping.len() as u32);
+    s.axis_mapping.iter().for_each(|a| w.i32(*a));
+}
+
+fn write_domains(w: &mut ByteWriter, domains: &[MetadataDomain]) {
+    w.u32(domains.len() as u32);
+    for d in domains {
+        w.str(&d.name);
+        w.u32(d.items.len() as u32);
+        d.items.iter().for_each(|i| w.str(i));
+    }
+}
+
+/// Fills `h` (whose grid came from the preamble) from the chunk bytes.
+pub fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
+    let mut r = ByteReader::new(bytes, "header");
+    let mut seen_bands = false;
+    let mut seen: Vec<[u8; 4]> = Vec::new();
+    while !r.is_empty() {
+        let tag: [u8; 4] = r.take(4, "chunk tag")?.try_into().unwrap();
+        let name = String::from_utf8_lossy(&tag).into_owned();
+        let len = r.u32(&format!("chunk {name} length"))? as usize;
+        let body = r.take(len, &format!("chunk {name} body"))?;
+        if seen.contains(&tag) {
+            return Err(Error::corrupt(format!("header: chunk {name} appears twice")));
+        }
+        seen.push(tag);
+        let what = format!("header chunk {name}");
+        let mut c = ByteReader::new(body, &what);
+        match tag {
+            BANDS => {
+                let n = c.count("band count", 39)?;
+                if n != h.bands.len() {
+                    return Err(Error::corrupt(format!(
+                        "header chunk BNDS lists {n} bands but the preamble says {}",
+                        h.bands.len()
+                    )));
+                }
+                for (i, b) in h.bands.iter_mut().enumerate() {
+                    *b = read_band(&mut c, i)?;
+                }
+                seen_bands = true;
+            }
+            AUX_PLANES => {
+                let n = c.count("aux plane count", 13)?;
+                for i in 0..n {
+                    let name = c.str(&format!("aux[{i}].name"))?;
+                    let sample_type = SampleType::from_code(c.u8(&format!("aux[{i}].sample_type"))?)
+                        .map_err(|e| e.context(&what))?;
+                    let bands = c.u32(&format!("aux[{i}].bands"))?;
+                    let description = c.str(&format!("aux[{i}].description"))?;
+                    h.aux_planes.push(AuxPlane { name, sample_type, bands, description });
+                }
+            }
+            GEOTRANSFORM => {
+                let mut gt = [0f64; 6];
+                for (i, v) in gt.iter_mut().enumerate() {
+                    *v = c.f64(&format!("geotransform[{i}]"))?;
+                }
+                h.georef.geotransform = Some(gt);
+            }
+            SRS => h.georef.srs = Some(read_srs(&mut c, "srs")?),
+            GCPS => {
+                if c.u8("gcp_srs present")? != 0 {
+                    h.georef.gcp_srs = Some(read_srs(&mut c, "gcp_srs")?);
+                }
+                let n = c.count("gcp count", 48)?;
+                for i in 0..n {
+                    let f = |s: &str| format!("gcp[{i}].{s}");
+                    h.georef.gcps.push(Gcp {
+                        id: c.str(&f("id"))?,
+                        info: c.str(&f("info"))?,
+                        pixel: c.f64(&f("pixel"))?,
+                        line: c.f64(&f("line"))?,
+                        x: c.f64(&f("x"))?,
+                        y: c.f64(&f("y"))?,
+                        z: c.f64(&f("z"))?,
+                    });
+                }
+            }
+            METADATA => h.metadata = read_domains(&mut c, "metadata")?,
+            DEQUANTIZATION => {
+                h.dequantization = Some(match c.u8("kind")? {
+                    1 => Dequantization::PerPixelScale { aux_plane: c.u32("aux_plane")? },
+                    2 => Dequantization::PowerLaw { divisor: c.f64("divisor")?, exponent: c.f64("exponent")? },
+                    k => return Err(Error::unsupported(format!("{what}: unknown dequantization kind {k}"))),
+                })
+            }
+            DECORRELATION => {
+                let shift = c.u8("shift")?;
+                let ng = c.count("group count", 8)?;
+                let mut groups = Vec::with_capacity(ng);
+                for gi in 0..ng {
+                    let first_band = c.u32(&format!("group[{gi}].first_band"))?;
+                    let n = c.u32(&format!("group[{gi}].bands"))? as u64;
+                    let ncoef = n * n.saturating_sub(1) / 2;
+                    if ncoef * 4 + n * 8 > c.remaining() as u64 {
+                        return Err(Error::corrupt(format!(
+                            "{what}: group[{gi}] declares {n} bands, more than the chunk holds"
+                        )));
+                    }
+                    let mut coefficients = Vec::with_capacity(ncoef as usize);
+                    for _ in 0..ncoef {
+                        coefficients.push(c.i32(&format!("group[{gi}].coefficients"))?);
+                    }
+                    let mut bias = Vec::with_capacity(n as usize);
+                    for _ in 0..n {
+                        bias.push(c.i64(&format!("group[{gi}].bias"))?);
+                    }
+                    groups.push(DecorrelationGroup { first_band, bands: n as u32, coefficients, bias });
+                }
+                h.decorrelation = Some(Decorrelation { shift, groups });
+            }
+            INFO => {
+                let n = c.count("entry count", 8)?;
+                for i in 0..n {
+                    let k = c.str(&format!("entry[{i}].key"))?;
+                    let v = c.str(&format!("entry[{i}].value"))?;
+                    h.info.push((k, v));
+                }
+            }
+            _ if tag[0].is_ascii_lowercase() => continue, // ancillary: skip
+            _ => {
+                return Err(Error::unsupported(format!(
+                    "header: unknown critical chunk {name:?}; the file needs a newer geoembed"
+                )))
+            }
+        }
+        c.finish()?;
+    }
+    if !seen_bands {
+        return Err(Error::corrupt("header: required chunk BNDS is missing"));
+    }
+    Ok(())
+}
+
+fn read_band(c: &mut ByteReader, i: usize) -> Result<BandInfo> {
+    let f = |s: &str| format!("band[{i}].{s}");
+    let description = c.str(&f("description"))?;
+    let flags = c.u8(&f("flags"))?;
+    let nodata = c.f64(&f("nodata"))?;
+    let scale = c.f64(&f("scale"))?;
+    let offset = c.f64(&f("offset"))?;
+    let color_interp = c.u16(&f("color_interp"))?;
+    let unit = c.str(&f("unit"))?;
+    let metadata = read_domains(c, &f("metadata"))?;
+    let color_table = if flags & FLAG_COLOR_TABLE != 0 {
+        let interp = c.u16(&f("color_table.interp"))?;
+        let n = c.count(&f("color_table.count"), 8)?;
+        let mut entries = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut e = [0i16; 4];
+            for v in e.iter_mut() {
+                *v = c.u16(&f("color_table.entry"))? as i16;
+            }
+            entries.push(e);
+        }
+        Some((interp, entries))
+    } else {
+        None
+    };
+    Ok(BandInfo {
+        description,
+        nodata: (flags & FLAG_NODATA != 0).then_some(nodata),
+        scale: (flags & FLAG_SCALE != 0).then_some(scale),
+        offset: (flags & FLAG_OFFSET != 0).then_some(offset),
+        color_interp,
+        unit,
+        metadata,
+        color_table,
+    })
+}
+
+fn read_srs(c: &mut ByteReader, field: &str) -> Result<Srs> {
+    let wkt = c.str(&format!("{field}.wkt"))?;
+    let epsg = c.u32(&format!("{field}.epsg"))?;
+    let n = c.count(&format!("{field}.axis_mapping count"), 4)?;
+    let mut axis_mapping = Vec::with_capacity(n);
+    for _ in 0..n {
+        axis_mapping.push(c.i32(&format!("{field}.axis_mapping"))?);
+    }
+    Ok(Srs { wkt, epsg: (epsg != 0).then_some(epsg), axis_mapping })
+}
+
+fn read_domains(c: &mut ByteReader, field: &str) -> Result<Vec<MetadataDomain>> {
+    let n = c.count(&format!("{field} domain count"), 8)?;
+    let mut out = Vec::with_capacity(n);
+    for d in 0..n {
+        let name = c.str(&format!("{field}[{d}].name"))?;
+        let m = c.count(&format!("{field}[{d}].item count"), 4)?;
+        let mut items = Vec::with_capacity(m);
+        for i in 0..m {
+            items.push(c.str(&format!("{field}[{d}].items[{i}]"))?);
+        }
+        out.push(MetadataDomain { name, items });
+    }
+    Ok(out)
+}
+

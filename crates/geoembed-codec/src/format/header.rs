@@ -1,0 +1,278 @@
+//! The `.emb` header: everything about the raster except its samples.
+//!
+//! On disk the header is a sequence of chunks (see `docs/format.md`); this module holds the
+//! in-memory model. Field names follow GDAL's vocabulary so that a GDAL round trip is a
+//! field-by-field copy.
+
+use crate::error::{Error, Result};
+use crate::sample::SampleType;
+
+/// One GDAL metadata domain: its name (`""` is the default domain) and its items exactly as
+/// GDAL holds them (`KEY=VALUE` strings; `xml:` domains hold whole documents).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetadataDomain {
+    pub name: String,
+    pub items: Vec<String>,
+}
+
+impl MetadataDomain {
+    /// Splits an item into key and value the way GDAL's `CPLParseNameValue` does (first
+    /// `=` or `:`); items without a separator have an empty key.
+    pub fn split_item(item: &str) -> (&str, &str) {
+        match item.find(['=', ':']) {
+            Some(i) => (&item[..i], &item[i + 1..]),
+            None => ("", item),
+        }
+    }
+}
+
+/// A colour table entry as GDAL stores it (c1..c4 = red, green, blue, alpha for RGB tables).
+pub type ColorEntry = [i16; 4];
+
+/// Per-band description, mirroring `GDALRasterBand`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BandInfo {
+    pub description: String,
+    pub nodata: Option<f64>,
+    pub scale: Option<f64>,
+    pub offset: Option<f64>,
+    /// GDAL `GDALColorInterp` code (0 = undefined, 1 = gray, 3 = red, ...).
+    pub color_interp: u16,
+    pub unit: String,
+    pub metadata: Vec<MetadataDomain>,
+    /// GDAL palette interpretation code and entries, if the band has a colour table.
+    pub color_table: Option<(u16, Vec<ColorEntry>)>,
+}
+
+/// A spatial reference: WKT2 as GDAL's OSR exports it, the EPSG code when one is known,
+/// and GDAL's data-axis-to-SRS-axis mapping (so axis order survives a round trip).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Srs {
+    pub wkt: String,
+    pub epsg: Option<u32>,
+    pub axis_mapping: Vec<i32>,
+}
+
+/// A ground control point (GDAL `GDAL_GCP`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Gcp {
+    pub id: String,
+    pub info: String,
+    pub pixel: f64,
+    pub line: f64,
+    pub x: f64,
+    pub y: f64,
+    pub z: f64,
+}
+
+/// Georeferencing: an affine geotransform, or GCPs with their own SRS, or neither.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Georef {
+    pub geotransform: Option<[f64; 6]>,
+    pub srs: Option<Srs>,
+    pub gcps: Vec<Gcp>,
+    pub gcp_srs: Option<Srs>,
+}
+
+/// A per-pixel auxiliary plane stored beside the bands (e.g. TESSERA's float32 scales). It
+/// is tiled on the same grid as the bands and has its own sample type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuxPlane {
+    pub name: String,
+    pub sample_type: SampleType,
+    pub bands: u32,
+    pub description: String,
+}
+
+/// How to turn stored integers into physical values without guessing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dequantization {
+    /// TESSERA / GeoTessera: `value = q * scale`, with `scale` read from an aux plane that
+    /// has either one band (one scale per pixel) or one band per data band.
+    PerPixelScale { aux_plane: u32 },
+    /// AlphaEarth-style power law: `value = sign(q) * (|q| / divisor)^exponent`; samples
+    /// equal to the band's nodata map to NaN.
+    PowerLaw { divisor: f64, exponent: f64 },
+}
+
+/// Reversible integer inter-band prediction (lifting form of an LDLᵀ/Cholesky
+/// decorrelation), fitted once per file and shared by every tile that uses a
+/// `decorrelate+*` codec. See [`crate::codec::decorrelate`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decorrelation {
+    /// Fixed-point shift: coefficients are integers scaled by `2^shift`.
+    pub shift: u8,
+    /// Consecutive band groups, each decorrelated on its own.
+    pub groups: Vec<DecorrelationGroup>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecorrelationGroup {
+    pub first_band: u32,
+    pub bands: u32,
+    /// Strictly lower-triangular matrix, row-major: row k holds the `k` coefficients that
+    /// predict band `first_band + k` from bands `first_band .. first_band + k`.
+    pub coefficients: Vec<i32>,
+    /// Per-band bias, scaled by `2^shift`.
+    pub bias: Vec<i64>,
+}
+
+/// Everything a reader needs besides the samples.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    pub width: u32,
+    pub height: u32,
+    pub sample_type: SampleType,
+    pub tile_width: u32,
+    pub tile_height: u32,
+    pub bands: Vec<BandInfo>,
+    pub aux_planes: Vec<AuxPlane>,
+    pub georef: Georef,
+    /// Dataset-level GDAL metadata domains.
+    pub metadata: Vec<MetadataDomain>,
+    pub dequantization: Option<Dequantization>,
+    pub decorrelation: Option<Decorrelation>,
+    /// Free-form provenance (creating software, source driver...). Not needed to decode.
+    pub info: Vec<(String, String)>,
+}
+
+impl Header {
+    /// A header with `bands` default bands and no georeferencing.
+    pub fn new(width: u32, height: u32, bands: usize, sample_type: SampleType) -> Self {
+        Header {
+            width,
+            height,
+            sample_type,
+            tile_width: 256,
+            tile_height: 256,
+            bands: vec![BandInfo::default(); bands],
+            aux_planes: Vec::new(),
+            georef: Georef::default(),
+            metadata: Vec::new(),
+            dequantization: None,
+            decorrelation: None,
+            info: Vec::new(),
+        }
+    }
+
+    pub fn band_count(&self) -> usize {
+        self.bands.len()
+    }
+
+    pub fn tiles_across(&self) -> u32 {
+        self.width.div_ceil(self.tile_width)
+    }
+
+    pub fn tiles_down(&self) -> u32 {
+        self.height.div_ceil(self.tile_height)
+    }
+
+    pub fn tiles_per_plane(&self) -> u64 {
+        self.tiles_across() as u64 * self.tiles_down() as u64
+    }
+
+    /// Planes: 0 holds the bands, 1.. the aux planes.
+    pub fn plane_count(&self) -> usize {
+        1 + self.aux_planes.len()
+    }
+
+    pub fn block_count(&self) -> u64 {
+        self.tiles_per_plane() * self.plane_count() as u64
+    }
+
+    /// Sample type and band count of a plane.
+    pub fn plane_layout(&self, plane: usize) -> Result<(SampleType, usize)> {
+        if plane == 0 {
+            Ok((self.sample_type, self.bands.len()))
+        } else {
+            let a = self.aux_planes.get(plane - 1).ok_or_else(|| {
+                Error::invalid(format!("plane {plane} does not exist (file has {})", self.plane_count()))
+            })?;
+            Ok((a.sample_type, a.bands as usize))
+        }
+    }
+
+    /// Pixel rectangle `(x0, y0, width, height)` of tile `(tx, ty)`; edge tiles are clipped
+    /// to the raster (they are stored at their clipped size, never padded).
+    pub fn tile_rect(&self, tx: u32, ty: u32) -> (u32, u32, u32, u32) {
+        let x0 = tx * self.tile_width;
+        let y0 = ty * self.tile_height;
+        (x0, y0, self.tile_width.min(self.width - x0), self.tile_height.min(self.height - y0))
+    }
+
+    /// Index of a block in the tile index: plane-major, then tile rows, then tile columns.
+    pub fn block_index(&self, plane: usize, tx: u32, ty: u32) -> u64 {
+        plane as u64 * self.tiles_per_plane() + ty as u64 * self.tiles_across() as u64 + tx as u64
+    }
+
+    /// Checks the invariants a writer must respect and a reader may rely on.
+    pub fn validate(&self) -> Result<()> {
+        if self.width == 0 || self.height == 0 {
+            return Err(Error::invalid(format!("raster size {}x{} is empty", self.width, self.height)));
+        }
+        if self.bands.is_empty() {
+            return Err(Error::invalid("raster has no bands"));
+        }
+        if self.tile_width == 0 || self.tile_height == 0 {
+            return Err(Error::invalid("tile size must be at least 1x1"));
+        }
+        for (i, a) in self.aux_planes.iter().enumerate() {
+            if a.bands == 0 {
+                return Err(Error::invalid(format!("aux plane {i} ({}) has no bands", a.name)));
+            }
+        }
+        if self.plane_count() > 255 {
+            return Err(Error::invalid("at most 254 aux planes"));
+        }
+        if let Some(Dequantization::PerPixelScale { aux_plane }) = &self.dequantization {
+            let a = self.aux_planes.get(*aux_plane as usize).ok_or_else(|| {
+                Error::invalid(format!("dequantization refers to missing aux plane {aux_plane}"))
+            })?;
+            if a.bands != 1 && a.bands as usize != self.bands.len() {
+                return Err(Error::invalid(format!(
+                    "scale plane {} has {} bands; it needs 1 or {} (one per band)",
+                    a.name,
+                    a.bands,
+                    self.bands.len()
+                )));
+            }
+        }
+        if let Some(d) = &self.decorrelation {
+            d.validate(self.bands.len(), self.sample_type)?;
+        }
+        Ok(())
+    }
+}
+
+impl Decorrelation {
+    pub fn validate(&self, band_count: usize, ty: SampleType) -> Result<()> {
+        if ty.is_float() || ty.size() > 2 {
+            return Err(Error::invalid(format!(
+                "decorrelation applies to 8- and 16-bit integer bands, not {ty}"
+            )));
+        }
+        if self.shift == 0 || self.shift > 24 {
+            return Err(Error::corrupt(format!("decorrelation shift {} outside 1..=24", self.shift)));
+        }
+        let mut next = 0u64;
+        for (i, g) in self.groups.iter().enumerate() {
+            let n = g.bands as u64;
+            if g.first_band as u64 != next || n == 0 {
+                return Err(Error::corrupt(format!(
+                    "decorrelation group {i} starts at band {} with {n} bands; groups must tile the bands in order",
+                    g.first_band
+                )));
+            }
+            if g.coefficients.len() as u64 != n * (n - 1) / 2 || g.bias.len() as u64 != n {
+                return Err(Error::corrupt(format!("decorrelation group {i} has the wrong number of coefficients")));
+            }
+            next += n;
+        }
+        if next != band_count as u64 {
+            return Err(Error::corrupt(format!(
+                "decorrelation covers {next} bands, raster has {band_count}"
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,164 @@
+//! Writing `.emb` files. Encoding ([`encode_block`]) is a pure function so callers can run
+//! it on many tiles in parallel; the [`Writer`] then appends payloads in any order and
+//! writes the index last. The bytes written never depend on the thread count.
+
+use super::chunks;
+use super::header::Header;
+use super::index::{IndexEntry, ENTRY_LEN};
+use super::preamble::{Preamble, PREAMBLE_LEN, VERSION_MINOR};
+use crate::codec::{self, CodecChoice, CodecId, CodecParams, Effort, TileShape};
+use crate::error::{Error, Result};
+use std::io::{Seek, SeekFrom, Write};
+
+/// A tile ready to be written.
+#[derive(Clone, Debug)]
+pub struct EncodedBlock {
+    pub codec: CodecId,
+    pub effort: Effort,
+    pub payload: Vec<u8>,
+    /// CRC-32 of the raw samples, stored so readers can check the decoded result.
+    pub raw_crc: u32,
+    pub raw_len: usize,
+}
+
+/// The shape of a block's tile.
+pub fn block_shape(h: &Header, plane: usize, tx: u32, ty: u32) -> Result<TileShape> {
+    let (sample_type, bands) = h.plane_layout(plane)?;
+    if tx >= h.tiles_across() || ty >= h.tiles_down() {
+        return Err(Error::invalid(format!(
+            "tile ({tx}, {ty}) is outside the {}x{} tile grid",
+            h.tiles_across(),
+            h.tiles_down()
+        )));
+    }
+    let (_, _, w, hgt) = h.tile_rect(tx, ty);
+    Ok(TileShape { width: w as usize, height: hgt as usize, bands, sample_type })
+}
+
+/// Codec parameters for a plane: only plane 0 (the bands) uses the file's decorrelation.
+pub fn plane_params(h: &Header, plane: usize, effort: Effort) -> CodecParams<'_> {
+    CodecParams { effort, decorrelation: if plane == 0 { h.decorrelation.as_ref() } else { None } }
+}
+
+/// Encodes the samples of tile `(tx, ty)` of `plane` (pixel-interleaved, little-endian).
+pub fn encode_block(
+    h: &Header,
+    plane: usize,
+    tx: u32,
+    ty: u32,
+    samples: &[u8],
+    choice: CodecChoice,
+    effort: Effort,
+) -> Result<EncodedBlock> {
+    let shape = block_shape(h, plane, tx, ty)?;
+    let e = codec::encode_best(choice, &shape, samples, &plane_params(h, plane, effort))
+        .map_err(|e| e.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
+    Ok(EncodedBlock {
+        codec: e.codec,
+        effort,
+        payload: e.payload,
+        raw_crc: crc32fast::hash(samples),
+        raw_len: samples.len(),
+    })
+}
+
+/// Streams a `.emb` file into `sink`.
+pub struct Writer<W: Write + Seek> {
+    sink: W,
+    header: Header,
+    start: u64,
+    pos: u64,
+    entries: Vec<Option<IndexEntry>>,
+}
+
+impl<W: Write + Seek> Writer<W> {
+    /// Writes the preamble and header and reserves the index. `header` must be final: the
+    /// decorrelation, if any, has to be fitted before tiles are encoded.
+    pub fn new(mut sink: W, header: Header) -> Result<Self> {
+        header.validate()?;
+        let blocks = header.block_count();
+        if blocks > u32::MAX as u64 {
+            return Err(Error::invalid(format!("{blocks} tiles is more than a .emb file can index")));
+        }
+        let mut head = chunks::encode(&header);
+        let crc = crc32fast::hash(&head);
+        head.extend_from_slice(&crc.to_le_bytes());
+        let header_length = u32::try_from(head.len())
+            .map_err(|_| Error::invalid(format!("header of {} bytes is too large", head.len())))?;
+        let index_offset = PREAMBLE_LEN as u64;
+        let header_offset = index_offset + blocks * ENTRY_LEN as u64;
+        let preamble = Preamble {
+            version_minor: VERSION_MINOR,
+            width: header.width,
+            height: header.height,
+            band_count: header.bands.len() as u32,
+            tile_width: header.tile_width,
+            tile_height: header.tile_height,
+            sample_type: header.sample_type,
+            plane_count: header.plane_count() as u8,
+            block_count: blocks,
+            index_offset,
+            header_offset,
+            header_length,
+        };
+        let start = sink.stream_position()?;
+        sink.write_all(&preamble.encode())?;
+        // Placeholder index; filled in by `finish`.
+        let zeros = vec![0u8; 64 * 1024];
+        let mut left = blocks as usize * ENTRY_LEN;
+        while left > 0 {
+            let n = left.min(zeros.len());
+            sink.write_all(&zeros[..n])?;
+            left -= n;
+        }
+        sink.write_all(&head)?;
+        let pos = header_offset + head.len() as u64;
+        Ok(Writer { sink, header, start, pos, entries: vec![None; blocks as usize] })
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Appends the payload of block `(plane, tx, ty)`.
+    pub fn write_block(&mut self, plane: usize, tx: u32, ty: u32, block: &EncodedBlock) -> Result<()> {
+        let shape = block_shape(&self.header, plane, tx, ty)?;
+        if block.raw_len != shape.bytes() {
+            return Err(Error::invalid(format!(
+                "tile ({tx}, {ty}) of plane {plane}: encoded from {} bytes, the tile has {}",
+                block.raw_len,
+                shape.bytes()
+            )));
+        }
+        let i = self.header.block_index(plane, tx, ty) as usize;
+        if self.entries[i].is_some() {
+            return Err(Error::invalid(format!("tile ({tx}, {ty}) of plane {plane} written twice")));
+        }
+        self.sink.write_all(&block.payload)?;
+        self.entries[i] = Some(IndexEntry {
+            offset: self.pos,
+            length: block.payload.len() as u64,
+            codec: block.codec as u16,
+            codec_param: block.effort.code(),
+            payload_crc: crc32fast::hash(&block.payload),
+            raw_crc: block.raw_crc,
+        });
+        self.pos += block.payload.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the index and flushes; fails if any block is missing. Returns the sink.
+    pub fn finish(mut self) -> Result<W> {
+        let mut index = Vec::with_capacity(self.entries.len() * ENTRY_LEN);
+        for (i, e) in self.entries.iter().enumerate() {
+            let e = e.ok_or_else(|| Error::invalid(format!("block {i} was never written")))?;
+            index.extend_from_slice(&e.encode());
+        }
+        let end = self.sink.stream_position()?;
+        self.sink.seek(SeekFrom::Start(self.start + PREAMBLE_LEN as u64))?;
+        self.sink.write_all(&index)?;
+        self.sink.seek(SeekFrom::Start(end))?;
+        self.sink.flush()?;
+        Ok(self.sink)
+    }
+}

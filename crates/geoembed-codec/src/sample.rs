@@ -1,0 +1,192 @@
+//! Sample types and the bijection every codec works through: each sample type maps to an
+//! unsigned "word" of the same width whose integer order follows the sample's numeric order.
+//!
+//! * unsigned ints are their own word;
+//! * signed ints are offset binary (`x ^ sign_bit`, i.e. `x + 2^(n-1)`), so `-1` and `0` are
+//!   neighbours instead of opposite ends of the range (what PNG filters and predictors need);
+//! * floats use the "sortable bits" map: positive floats get the sign bit set, negative floats
+//!   are bit-inverted. Unlike cbloom's `fmap` this keeps `-0.0` and every NaN payload, so the
+//!   round trip is exact for any bit pattern.
+
+use crate::error::{Error, Result};
+
+/// The sample types a `.emb` file can hold. The discriminants are the on-disk codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum SampleType {
+    U8 = 1,
+    I8 = 2,
+    U16 = 3,
+    I16 = 4,
+    U32 = 5,
+    I32 = 6,
+    F32 = 7,
+    F64 = 8,
+}
+
+impl SampleType {
+    pub const ALL: [SampleType; 8] = [
+        SampleType::U8,
+        SampleType::I8,
+        SampleType::U16,
+        SampleType::I16,
+        SampleType::U32,
+        SampleType::I32,
+        SampleType::F32,
+        SampleType::F64,
+    ];
+
+    pub fn from_code(code: u8) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|t| *t as u8 == code)
+            .ok_or_else(|| Error::corrupt(format!("unknown sample type code {code}")))
+    }
+
+    /// Bytes per sample.
+    pub fn size(self) -> usize {
+        match self {
+            SampleType::U8 | SampleType::I8 => 1,
+            SampleType::U16 | SampleType::I16 => 2,
+            SampleType::U32 | SampleType::I32 | SampleType::F32 => 4,
+            SampleType::F64 => 8,
+        }
+    }
+
+    pub fn bits(self) -> u32 {
+        8 * self.size() as u32
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, SampleType::F32 | SampleType::F64)
+    }
+
+    pub fn is_signed(self) -> bool {
+        matches!(self, SampleType::I8 | SampleType::I16 | SampleType::I32)
+    }
+
+    /// Lower-case name used in the CLI, the JSON sidecar and error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            SampleType::U8 => "uint8",
+            SampleType::I8 => "int8",
+            SampleType::U16 => "uint16",
+            SampleType::I16 => "int16",
+            SampleType::U32 => "uint32",
+            SampleType::I32 => "int32",
+            SampleType::F32 => "float32",
+            SampleType::F64 => "float64",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Maps one sample, given as its little-endian bit pattern widened to u64, to its word.
+    #[inline]
+    pub fn to_word(self, bits: u64) -> u64 {
+        match self {
+            SampleType::U8 | SampleType::U16 | SampleType::U32 => bits,
+            SampleType::I8 => bits ^ 0x80,
+            SampleType::I16 => bits ^ 0x8000,
+            SampleType::I32 => bits ^ 0x8000_0000,
+            SampleType::F32 => sortable(bits, 32),
+            SampleType::F64 => sortable(bits, 64),
+        }
+    }
+
+    /// Inverse of [`SampleType::to_word`].
+    #[inline]
+    pub fn from_word(self, word: u64) -> u64 {
+        match self {
+            SampleType::U8 | SampleType::U16 | SampleType::U32 => word,
+            SampleType::I8 => word ^ 0x80,
+            SampleType::I16 => word ^ 0x8000,
+            SampleType::I32 => word ^ 0x8000_0000,
+            SampleType::F32 => unsortable(word, 32),
+            SampleType::F64 => unsortable(word, 64),
+        }
+    }
+}
+
+impl std::fmt::Display for SampleType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[inline]
+fn mask(width: u32) -> u64 {
+    if width == 64 {
+        u64::MAX
+    } else {
+        (1u64 << width) - 1
+    }
+}
+
+#[inline]
+fn sortable(bits: u64, width: u32) -> u64 {
+    let sign = 1u64 << (width - 1);
+    if bits & sign != 0 {
+        !bits & mask(width)
+    } else {
+        bits | sign
+    }
+}
+
+#[inline]
+fn unsortable(word: u64, width: u32) -> u64 {
+    let sign = 1u64 << (width - 1);
+    if word & sign != 0 {
+        word & !sign
+    } else {
+        !word & mask(width)
+    }
+}
+
+/// Converts little-endian sample bytes to words (one `u64` per sample).
+pub fn bytes_to_words(ty: SampleType, bytes: &[u8]) -> Vec<u64> {
+    let n = ty.size();
+    bytes
+        .chunks_exact(n)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..n].copy_from_slice(c);
+            ty.to_word(u64::from_le_bytes(b))
+        })
+        .collect()
+}
+
+/// Inverse of [`bytes_to_words`]: appends the little-endian sample bytes to `out`.
+pub fn words_to_bytes(ty: SampleType, words: &[u64], out: &mut Vec<u8>) {
+    let n = ty.size();
+    out.reserve(words.len() * n);
+    for &w in words {
+        out.extend_from_slice(&ty.from_word(w).to_le_bytes()[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_map_is_a_bijection_that_keeps_numeric_order() {
+        let floats = [f32::NEG_INFINITY, -1.5, -0.0, 0.0, 1e-40, 2.0, f32::INFINITY];
+        let words: Vec<u64> =
+            floats.iter().map(|f| SampleType::F32.to_word(f.to_bits() as u64)).collect();
+        assert!(words.windows(2).all(|w| w[0] < w[1]), "{words:?}");
+        for (f, w) in floats.iter().zip(&words) {
+            assert_eq!(SampleType::F32.from_word(*w), f.to_bits() as u64);
+        }
+        let nan = 0x7fc0_1234u64;
+        assert_eq!(SampleType::F32.from_word(SampleType::F32.to_word(nan)), nan);
+        let ints = [-128i8, -1, 0, 1, 127];
+        let words: Vec<u64> = ints.iter().map(|i| SampleType::I8.to_word(*i as u8 as u64)).collect();
+        assert_eq!(words, vec![0, 127, 128, 129, 255]);
+        let d = -2.5f64;
+        let w = SampleType::F64.to_word(d.to_bits());
+        assert_eq!(SampleType::F64.from_word(w), d.to_bits());
+    }
+}
