@@ -1,0 +1,100 @@
+//! Command-line interface (clap). Vocabulary follows GDAL: `-of`, `-co`, `-q`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "geoembed", version, about = "Lossless, compact storage for multichannel geospatial rasters (.emb)")]
+pub struct Cli {
+    /// Quiet: no progress bar, no summary lines.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Worker threads for encoding and decoding tiles (default: all cores).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Convert any GDAL raster or GeoTessera tile to .emb, or a .emb to any GDAL format.
+    Convert(ConvertArgs),
+    /// Describe a .emb file like gdalinfo, plus codec, size and ratio of every tile.
+    Info(InfoArgs),
+    /// Decode every tile and check every checksum; names any bad tile.
+    Verify(VerifyArgs),
+    /// Compare codecs on rasters: size, ratio, bits/sample, encode/decode MB/s, exactness.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Input: a GDAL raster (GeoTIFF, NetCDF incl. NETCDF:"f.nc":var, VRT, GRIB, Zarr, ...),
+    /// a GeoTessera .npy tile (with --scales), or a .emb file.
+    pub input: String,
+    /// Output: a .emb file, or any GDAL raster when the input is .emb.
+    pub output: PathBuf,
+    /// Tile codec: auto (smallest per tile), png128, decorrelate+png128, jxl, decorrelate+jxl, raw.
+    #[arg(long, default_value = "auto")]
+    pub codec: String,
+    /// Effort: fast, default, max (deflate level, JPEG XL effort, codecs tried by auto).
+    #[arg(long, default_value = "default")]
+    pub effort: String,
+    /// Tile edge in pixels (default 256).
+    #[arg(long)]
+    pub tile: Option<u32>,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// GeoTessera: the float32 per-pixel scales .npy of the int8 tile.
+    #[arg(long)]
+    pub scales: Option<PathBuf>,
+    /// GeoTessera: a GeoTIFF (the tile's landmask) that supplies CRS and geotransform.
+    #[arg(long)]
+    pub georef: Option<PathBuf>,
+    /// .emb → GDAL: write physical float32 values using the file's dequantisation recipe.
+    #[arg(long)]
+    pub dequantize: bool,
+    /// .emb → GDAL: output format (GDAL driver short name); default from the extension.
+    #[arg(long = "of", short = 'f', value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// .emb → GDAL: creation option KEY=VALUE (repeatable), as gdal_translate -co.
+    #[arg(long = "co", value_name = "KEY=VALUE")]
+    pub creation_options: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    pub file: PathBuf,
+    /// Machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Rasters to benchmark (GDAL rasters, .npy arrays (H, W, C) or .emb files).
+    #[arg(required = true)]
+    pub files: Vec<String>,
+    /// Codecs to compare (comma-separated); default: every codec that applies.
+    #[arg(long)]
+    pub codecs: Option<String>,
+    /// Tile edge in pixels (default 256).
+    #[arg(long)]
+    pub tile: Option<u32>,
+    /// Skip the GDAL GeoTIFF reference rows.
+    #[arg(long)]
+    pub no_gdal: bool,
+    /// Also write the results as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Timing repetitions (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub reps: usize,
+}

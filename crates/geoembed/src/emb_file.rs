@@ -1,0 +1,117 @@
+//! An open `.emb` file: decodes whole tile rows in parallel, and serves as a
+//! [`RasterSource`] so a `.emb` can be re-encoded with other codecs.
+
+use crate::error::{CliError, Result};
+use crate::progress::Progress;
+use crate::source::RasterSource;
+use geoembed_codec::format::reader::decode_block;
+use geoembed_codec::format::Reader;
+use geoembed_codec::Header;
+use rayon::prelude::*;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+pub struct EmbFile {
+    reader: Reader<BufReader<File>>,
+    path: PathBuf,
+    /// Last decoded tile row: (plane, tile row, strip bytes), for row-wise readers.
+    cache: Option<(usize, u32, Vec<u8>)>,
+}
+
+/// Whether a file starts with the `.emb` magic (extensions can lie).
+pub fn is_emb(path: &Path) -> bool {
+    let mut magic = [0u8; 8];
+    File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok()
+        && magic == geoembed_codec::format::preamble::MAGIC
+}
+
+impl EmbFile {
+    pub fn open(path: &Path) -> Result<Self> {
+        let f = File::open(path).map_err(|e| CliError::io(path, e))?;
+        let reader = Reader::open(BufReader::with_capacity(1 << 20, f)).map_err(|e| CliError::codec(path, e))?;
+        Ok(EmbFile { reader, path: path.to_path_buf(), cache: None })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn reader(&self) -> &Reader<BufReader<File>> {
+        &self.reader
+    }
+
+    /// Decodes tile rows `[ty0, ty1)` of `plane` into one full-width strip per tile row.
+    /// Payloads are read sequentially (one pass over the file), decoded in parallel.
+    pub fn decode_strips(&mut self, plane: usize, ty0: u32, ty1: u32, progress: &Progress) -> Result<Vec<Vec<u8>>> {
+        let h = self.reader.header().clone();
+        let (ty, bands) = h.plane_layout(plane).map_err(|e| CliError::codec(&self.path, e))?;
+        let px = bands * ty.size();
+        let mut jobs = Vec::new();
+        for tyi in ty0..ty1 {
+            for tx in 0..h.tiles_across() {
+                let payload = self.reader.read_payload(plane, tx, tyi).map_err(|e| CliError::codec(&self.path, e))?;
+                jobs.push((tx, tyi, payload));
+            }
+        }
+        let path = &self.path;
+        let entries = self.reader.entries();
+        let tiles: Vec<Result<Vec<u8>>> = jobs
+            .par_iter()
+            .map(|(tx, tyi, payload)| {
+                let e = &entries[h.block_index(plane, *tx, *tyi) as usize];
+                let r = decode_block(&h, plane, *tx, *tyi, e, payload).map_err(|err| CliError::codec(path, err));
+                progress.inc();
+                r
+            })
+            .collect();
+        let width = h.width as usize;
+        let mut strips = Vec::with_capacity((ty1 - ty0) as usize);
+        let mut it = jobs.iter().zip(tiles);
+        for tyi in ty0..ty1 {
+            let (_, _, _, rows) = h.tile_rect(0, tyi);
+            let mut strip = vec![0u8; width * rows as usize * px];
+            for _ in 0..h.tiles_across() {
+                let ((tx, _, _), tile) = it.next().expect("one result per job");
+                let tile = tile?;
+                let (x0, _, tw, _) = h.tile_rect(*tx, tyi);
+                let n = tw as usize * px;
+                for r in 0..rows as usize {
+                    let dst = (r * width + x0 as usize) * px;
+                    strip[dst..dst + n].copy_from_slice(&tile[r * n..(r + 1) * n]);
+                }
+            }
+            strips.push(strip);
+        }
+        Ok(strips)
+    }
+}
+
+impl RasterSource for EmbFile {
+    fn header(&self) -> &Header {
+        self.reader.header()
+    }
+
+    fn read_rows(&mut self, plane: usize, y0: u32, rows: u32, out: &mut [u8]) -> Result<()> {
+        let h = self.reader.header().clone();
+        let (ty, bands) = h.plane_layout(plane).map_err(|e| CliError::codec(&self.path, e))?;
+        let row_bytes = h.width as usize * bands * ty.size();
+        let quiet = Progress::new(0, "", true);
+        for y in y0..y0 + rows {
+            let tyi = y / h.tile_height;
+            if !matches!(&self.cache, Some((p, t, _)) if *p == plane && *t == tyi) {
+                let strip = self.decode_strips(plane, tyi, tyi + 1, &quiet)?.pop().expect("one strip");
+                self.cache = Some((plane, tyi, strip));
+            }
+            let strip = &self.cache.as_ref().expect("filled above").2;
+            let r = (y - tyi * h.tile_height) as usize;
+            let dst = (y - y0) as usize * row_bytes;
+            out[dst..dst + row_bytes].copy_from_slice(&strip[r * row_bytes..(r + 1) * row_bytes]);
+        }
+        Ok(())
+    }
+
+    fn kind(&self) -> String {
+        "geoembed .emb".into()
+    }
+}

@@ -1,0 +1,164 @@
+//! Writing a raster with GDAL (any format with `-of`), copying georeferencing and metadata
+//! from a `.emb` header so that GDAL reports the same thing it reported for the source.
+
+use crate::error::{CliError, Result};
+use crate::gdal_util::{self, cstring, last_gdal_error};
+use gdal::{Dataset, DriverManager, Metadata};
+use geoembed_codec::format::header::Header;
+use geoembed_codec::SampleType;
+use std::ffi::c_char;
+use std::path::Path;
+use std::ptr;
+
+/// Finds the output driver: `-of NAME`, else from the file extension, else GTiff.
+pub fn output_driver(path: &Path, format: Option<&str>) -> Result<gdal::Driver> {
+    if let Some(f) = format {
+        return DriverManager::get_driver_by_name(f).map_err(|_| CliError::msg(format!("-of {f}: GDAL has no driver of that name")));
+    }
+    let name = path.to_string_lossy();
+    Ok(DriverManager::get_output_driver_for_dataset_name(name.as_ref(), gdal::DriverType::Raster)
+        .unwrap_or_else(|| DriverManager::get_driver_by_name("GTiff").expect("GTiff is always built in")))
+}
+
+fn driver_item(d: &gdal::Driver, key: &str) -> Option<String> {
+    d.metadata_item(key, "")
+}
+
+pub fn can_create(d: &gdal::Driver) -> bool {
+    driver_item(d, "DCAP_CREATE").is_some()
+}
+
+pub fn can_create_copy(d: &gdal::Driver) -> bool {
+    driver_item(d, "DCAP_CREATECOPY").is_some()
+}
+
+/// Creation options: ours (tiled DEFLATE for GeoTIFF, SIGNEDBYTE for int8), then the
+/// user's `-co KEY=VALUE`, which win.
+pub fn creation_options(d: &gdal::Driver, ty: SampleType, tile: u32, user: &[String], threads: usize) -> Vec<String> {
+    let mut opts: Vec<String> = Vec::new();
+    let list = driver_item(d, "DMD_CREATIONOPTIONLIST").unwrap_or_default();
+    if d.short_name() == "GTiff" {
+        let t = (tile.max(16) / 16 * 16).min(4096);
+        opts.extend([
+            "TILED=YES".to_string(),
+            format!("BLOCKXSIZE={t}"),
+            format!("BLOCKYSIZE={t}"),
+            "COMPRESS=DEFLATE".into(),
+            format!("PREDICTOR={}", if ty.is_float() { 3 } else { 2 }),
+            "BIGTIFF=IF_SAFER".into(),
+            format!("NUM_THREADS={threads}"),
+        ]);
+    }
+    if ty == SampleType::I8 && list.contains("PIXELTYPE") {
+        opts.push("PIXELTYPE=SIGNEDBYTE".into());
+    }
+    for u in user {
+        let key = u.split('=').next().unwrap_or("").to_ascii_uppercase();
+        opts.retain(|o| o.split('=').next().unwrap_or("").to_ascii_uppercase() != key);
+        opts.push(u.clone());
+    }
+    opts
+}
+
+/// Creates an empty dataset of the header's grid.
+pub fn create(d: &gdal::Driver, path: &Path, h: &Header, ty: SampleType, bands: usize, opts: &[String]) -> Result<Dataset> {
+    let cpath = cstring(&path.to_string_lossy());
+    let copts: Vec<_> = opts.iter().map(|o| cstring(o)).collect();
+    let mut ptrs: Vec<*mut c_char> = copts.iter().map(|c| c.as_ptr() as *mut c_char).collect();
+    ptrs.push(ptr::null_mut());
+    // SAFETY: all strings outlive the call; GDAL returns an owned dataset handle or NULL.
+    let h_ds = unsafe {
+        gdal_sys::GDALCreate(
+            d.c_driver(),
+            cpath.as_ptr(),
+            h.width as i32,
+            h.height as i32,
+            bands as i32,
+            gdal_util::gdal_type(ty),
+            ptrs.as_mut_ptr(),
+        )
+    };
+    if h_ds.is_null() {
+        return Err(CliError::file(path, format!("GDAL {} cannot create it: {}", d.short_name(), last_gdal_error())));
+    }
+    // SAFETY: h_ds is a fresh, owned dataset handle.
+    Ok(unsafe { Dataset::from_c_dataset(h_ds) })
+}
+
+/// Copies georeferencing, dataset metadata and band descriptions from the header.
+/// `dequantized` drops what no longer applies once samples are physical values.
+pub fn apply_header(ds: &mut Dataset, h: &Header, dequantized: bool) -> Result<()> {
+    let c = ds.c_dataset();
+    if let Some(gt) = h.georef.geotransform {
+        let mut gt = gt;
+        // SAFETY: gt holds six coefficients.
+        if unsafe { gdal_sys::GDALSetGeoTransform(c, gt.as_mut_ptr()) } != gdal_sys::CPLErr::CE_None {
+            return Err(CliError::msg(format!("cannot set the geotransform: {}", last_gdal_error())));
+        }
+    }
+    if let Some(s) = &h.georef.srs {
+        gdal_util::set_srs(ds, s)?;
+    }
+    if !h.georef.gcps.is_empty() {
+        gdal_util::set_gcps(ds, &h.georef.gcps, h.georef.gcp_srs.as_ref())?;
+    }
+    gdal_util::set_metadata_domains(c as _, &h.metadata)?;
+    for (i, b) in h.bands.iter().enumerate() {
+        let band = ds.rasterband(i + 1).map_err(|e| CliError::msg(e.to_string()))?;
+        // SAFETY: the handle is only used while `band` (and `ds`) lives.
+        let hb = unsafe { band.c_rasterband() };
+        // SAFETY: hb is a valid band of ds; strings outlive the calls.
+        unsafe {
+            if !b.description.is_empty() {
+                gdal_sys::GDALSetDescription(hb as _, cstring(&b.description).as_ptr());
+            }
+            if let Some(nd) = b.nodata {
+                let nd = if dequantized && !matches!(h.dequantization, None) { f64::NAN } else { nd };
+                gdal_sys::GDALSetRasterNoDataValue(hb, nd);
+            }
+            if !dequantized {
+                if let Some(s) = b.scale {
+                    gdal_sys::GDALSetRasterScale(hb, s);
+                }
+                if let Some(o) = b.offset {
+                    gdal_sys::GDALSetRasterOffset(hb, o);
+                }
+            }
+            if b.color_interp != 0 {
+                gdal_sys::GDALSetRasterColorInterpretation(hb, b.color_interp as _);
+            }
+            if !b.unit.is_empty() {
+                gdal_sys::GDALSetRasterUnitType(hb, cstring(&b.unit).as_ptr());
+            }
+            if let (Some((interp, entries)), false) = (&b.color_table, dequantized) {
+                let ct = gdal_sys::GDALCreateColorTable(*interp as _);
+                for (k, e) in entries.iter().enumerate() {
+                    let ce = gdal_sys::GDALColorEntry { c1: e[0], c2: e[1], c3: e[2], c4: e[3] };
+                    gdal_sys::GDALSetColorEntry(ct, k as i32, &ce);
+                }
+                gdal_sys::GDALSetRasterColorTable(hb, ct);
+                gdal_sys::GDALDestroyColorTable(ct);
+            }
+        }
+        gdal_util::set_metadata_domains(hb as _, &b.metadata)?;
+    }
+    Ok(())
+}
+
+/// `CreateCopy` of `src` to `dest` with a driver that cannot `Create`.
+pub fn create_copy(d: &gdal::Driver, src: &Dataset, dest: &Path, opts: &[String]) -> Result<()> {
+    let cpath = cstring(&dest.to_string_lossy());
+    let copts: Vec<_> = opts.iter().map(|o| cstring(o)).collect();
+    let mut ptrs: Vec<*mut c_char> = copts.iter().map(|c| c.as_ptr() as *mut c_char).collect();
+    ptrs.push(ptr::null_mut());
+    // SAFETY: handles are valid; strings outlive the call; the result is closed at once.
+    unsafe {
+        let h = gdal_sys::GDALCreateCopy(d.c_driver(), cpath.as_ptr(), src.c_dataset(), 1, ptrs.as_mut_ptr(), None, ptr::null_mut());
+        if h.is_null() {
+            return Err(CliError::file(dest, format!("GDAL {} CreateCopy failed: {}", d.short_name(), last_gdal_error())));
+        }
+        gdal_sys::GDALClose(h);
+    }
+    Ok(())
+}
+

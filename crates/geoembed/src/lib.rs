@@ -1,0 +1,20 @@
+//! The geoembed converter: GDAL and GeoTessera I/O around the `geoembed-codec` crate, and
+//! the `geoembed` command line.
+
+pub mod atomic;
+pub mod cli;
+pub mod commands;
+pub mod decode;
+pub mod emb_file;
+pub mod encode;
+pub mod error;
+pub mod gdal_read;
+pub mod gdal_util;
+pub mod gdal_write;
+pub mod npy;
+pub mod progress;
+pub mod sidecar;
+pub mod source;
+pub mod tessera;
+
+pub use commands::run;
