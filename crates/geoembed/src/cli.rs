@@ -94,7 +94,10 @@ pub struct BenchArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Timing repetitions (the median is reported).
+    /// Timing repetitions (the median is reported; runs over 5 s are not repeated).
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
+    /// Also time decoding with this many threads (measurements are single-threaded).
+    #[arg(long)]
+    pub parallel: Option<usize>,
 }

@@ -9,11 +9,11 @@ use geoembed_codec::format::Reader;
 use geoembed_codec::Header;
 use rayon::prelude::*;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
-pub struct EmbFile {
-    reader: Reader<BufReader<File>>,
+pub struct EmbFile<R: Read + Seek = BufReader<File>> {
+    reader: Reader<R>,
     path: PathBuf,
     /// Last decoded tile row: (plane, tile row, strip bytes), for row-wise readers.
     cache: Option<(usize, u32, Vec<u8>)>,
@@ -29,15 +29,22 @@ pub fn is_emb(path: &Path) -> bool {
 impl EmbFile {
     pub fn open(path: &Path) -> Result<Self> {
         let f = File::open(path).map_err(|e| CliError::io(path, e))?;
-        let reader = Reader::open(BufReader::with_capacity(1 << 20, f)).map_err(|e| CliError::codec(path, e))?;
-        Ok(EmbFile { reader, path: path.to_path_buf(), cache: None })
+        Self::from_reader(BufReader::with_capacity(1 << 20, f), path)
+    }
+}
+
+impl<R: Read + Seek> EmbFile<R> {
+    /// A `.emb` from any reader; `name` is used in messages.
+    pub fn from_reader(src: R, name: &Path) -> Result<Self> {
+        let reader = Reader::open(src).map_err(|e| CliError::codec(name, e))?;
+        Ok(EmbFile { reader, path: name.to_path_buf(), cache: None })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn reader(&self) -> &Reader<BufReader<File>> {
+    pub fn reader(&self) -> &Reader<R> {
         &self.reader
     }
 
@@ -87,7 +94,7 @@ impl EmbFile {
     }
 }
 
-impl RasterSource for EmbFile {
+impl<R: Read + Seek> RasterSource for EmbFile<R> {
     fn header(&self) -> &Header {
         self.reader.header()
     }

@@ -10,7 +10,7 @@ use geoembed_codec::format::{encode_block, EncodedBlock, Writer};
 use geoembed_codec::{CodecChoice, Effort, Header};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
-use std::io::BufWriter;
+use std::io::{BufWriter, Seek, Write};
 use std::path::Path;
 
 #[derive(Clone, Debug)]
@@ -88,7 +88,8 @@ fn cut_tile(strip: &[u8], width: usize, px: usize, x0: usize, tw: usize, rows: u
     t
 }
 
-pub fn encode_to_emb(src: &mut dyn RasterSource, out: &Path, o: &EncodeOptions) -> Result<EncodeReport> {
+/// Encodes `src` into `sink` (any `Write + Seek`: a file, or memory for benchmarks).
+pub fn encode_stream<W: Write + Seek>(src: &mut dyn RasterSource, sink: W, o: &EncodeOptions) -> Result<(W, EncodeReport)> {
     let mut header = src.header().clone();
     let tile = o.tile.unwrap_or_else(|| default_tile(&header));
     header.tile_width = tile;
@@ -105,10 +106,7 @@ pub fn encode_to_emb(src: &mut dyn RasterSource, out: &Path, o: &EncodeOptions) 
     if wants_decorrelation(&header, o) {
         header.decorrelation = Some(fit_decorrelation(src)?);
     }
-    let staging = Staging::new(out)?;
-    let tmp = staging.path();
-    let file = std::fs::File::create(&tmp).map_err(|e| CliError::io(out, e))?;
-    let mut writer = Writer::new(BufWriter::with_capacity(1 << 20, file), header.clone()).map_err(|e| CliError::codec(out, e))?;
+    let mut writer = Writer::new(sink, header.clone()).map_err(|e| CliError::msg(e.to_string()))?;
     let mut report = EncodeReport::default();
     let progress = Progress::new(header.block_count(), "encoding", o.quiet);
     for plane in 0..header.plane_count() {
@@ -133,7 +131,7 @@ pub fn encode_to_emb(src: &mut dyn RasterSource, out: &Path, o: &EncodeOptions) 
             let encoded: Vec<Result<EncodedBlock>> = jobs
                 .par_iter()
                 .map(|(tx, tyi, data)| {
-                    let r = encode_block(&header, plane, *tx, *tyi, data, o.codec, o.effort).map_err(|e| CliError::file(out, e));
+                    let r = encode_block(&header, plane, *tx, *tyi, data, o.codec, o.effort).map_err(|e| CliError::msg(e.to_string()));
                     progress.inc();
                     r
                 })
@@ -143,13 +141,23 @@ pub fn encode_to_emb(src: &mut dyn RasterSource, out: &Path, o: &EncodeOptions) 
                 *report.codecs.entry(block.codec.name()).or_default() += 1;
                 report.raw_bytes += data.len() as u64;
                 report.samples += (data.len() / ty.size()) as u64;
-                writer.write_block(plane, *tx, *tyi, &block).map_err(|e| CliError::codec(out, e))?;
+                writer.write_block(plane, *tx, *tyi, &block).map_err(|e| CliError::msg(e.to_string()))?;
             }
             ty0 = ty1;
         }
     }
     progress.finish();
-    let buf = writer.finish().map_err(|e| CliError::codec(out, e))?;
+    let sink = writer.finish().map_err(|e| CliError::msg(e.to_string()))?;
+    Ok((sink, report))
+}
+
+/// Encodes `src` to the `.emb` file `out` (and its JSON sidecar), atomically.
+pub fn encode_to_emb(src: &mut dyn RasterSource, out: &Path, o: &EncodeOptions) -> Result<EncodeReport> {
+    let staging = Staging::new(out)?;
+    let tmp = staging.path();
+    let file = std::fs::File::create(&tmp).map_err(|e| CliError::io(out, e))?;
+    let (buf, mut report) =
+        encode_stream(src, BufWriter::with_capacity(1 << 20, file), o).map_err(|e| CliError::file(out, e))?;
     let file = buf.into_inner().map_err(|e| CliError::io(out, e.into_error()))?;
     file.sync_all().map_err(|e| CliError::io(out, e))?;
     drop(file);

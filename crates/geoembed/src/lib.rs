@@ -11,6 +11,7 @@ pub mod error;
 pub mod gdal_read;
 pub mod gdal_util;
 pub mod gdal_write;
+pub mod mem_source;
 pub mod npy;
 pub mod progress;
 pub mod sidecar;

@@ -1,9 +1,266 @@
-//! `geoembed bench` (filled in below).
+//! `geoembed bench FILE...`: every codec (and GDAL's GeoTIFF DEFLATE as a reference) on the
+//! same in-memory raster, in one run: size, ratio, bits/sample, encode and decode MB/s
+//! (MB = 10^6 bytes of raw samples, median wall time), and whether decoding is exact.
 
 use crate::cli::BenchArgs;
-use crate::error::Result;
+use crate::emb_file::{is_emb, EmbFile};
+use crate::encode::{encode_stream, EncodeOptions};
+use crate::error::{CliError, Result};
+use crate::gdal_read::GdalSource;
+use crate::gdal_util;
+use crate::gdal_write;
+use crate::mem_source::MemSource;
+use crate::progress::Progress;
+use geoembed_codec::codec::{CodecId, Effort};
+use geoembed_codec::{CodecChoice, Header};
+use serde_json::json;
+use std::io::Cursor;
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::Instant;
 
-pub fn run(_a: &BenchArgs, _quiet: bool, _threads: usize) -> Result<ExitCode> {
-    Err(crate::error::CliError::msg("bench: not implemented yet"))
+/// One thing to measure: a codec choice at an effort level.
+#[derive(Clone, Debug)]
+struct Method {
+    label: String,
+    choice: CodecChoice,
+    effort: Effort,
+}
+
+fn parse_method(s: &str) -> Result<Method> {
+    let (name, effort) = match s.split_once(':') {
+        Some((n, e)) => (n, Effort::from_name(e).ok_or_else(|| CliError::msg(format!("--codecs {s}: effort must be fast, default or max")))?),
+        None => (s, Effort::Default),
+    };
+    let choice = super::convert::parse_codec(name)?;
+    Ok(Method { label: s.to_string(), choice, effort })
+}
+
+fn default_methods(h: &Header) -> Vec<Method> {
+    let ty = h.sample_type;
+    let mut v = vec!["png128"];
+    let small_int = !ty.is_float() && ty.size() <= 2;
+    if small_int && h.bands.len() > 1 {
+        v.push("decorrelate+png128");
+    }
+    if small_int && cfg!(feature = "jxl") {
+        v.push("jxl");
+        if h.bands.len() > 1 {
+            v.push("decorrelate+jxl");
+        }
+    }
+    v.push("auto");
+    v.into_iter().map(|s| parse_method(s).expect("built-in names parse")).collect()
+}
+
+struct Row {
+    label: String,
+    bytes: u64,
+    enc_s: f64,
+    dec_s: f64,
+    dec_par_s: Option<f64>,
+    exact: bool,
+    note: String,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Times `f` up to `reps` times (once if a run takes over 5 s), returning the median.
+fn timed<T>(reps: usize, mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)> {
+    let t0 = Instant::now();
+    let first = f()?;
+    let mut times = vec![t0.elapsed().as_secs_f64()];
+    while times.len() < reps && times[0] < 5.0 {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    Ok((first, median(times)))
+}
+
+fn decode_all(file: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let mut emb = EmbFile::from_reader(Cursor::new(file), Path::new("<memory>"))?;
+    let h = emb.reader().header().clone();
+    let quiet = Progress::new(0, "", true);
+    let mut planes = Vec::new();
+    for p in 0..h.plane_count() {
+        planes.push(emb.decode_strips(p, 0, h.tiles_down(), &quiet)?.concat());
+    }
+    Ok(planes)
+}
+
+fn pool(n: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| CliError::msg(format!("thread pool: {e}")))
+}
+
+fn run_method(m: &Method, src: &mut MemSource, a: &BenchArgs, one: &rayon::ThreadPool, par: Option<&rayon::ThreadPool>) -> Result<Row> {
+    let opts = EncodeOptions { codec: m.choice, effort: m.effort, tile: a.tile, quiet: true };
+    let ((file, report), enc_s) = one.install(|| timed(a.reps, || encode_stream(src, Cursor::new(Vec::new()), &opts)))?;
+    let file = file.into_inner();
+    let (planes, dec_s) = one.install(|| timed(a.reps, || decode_all(&file)))?;
+    let dec_par_s = match par {
+        Some(p) => Some(p.install(|| timed(a.reps, || decode_all(&file)))?.1),
+        None => None,
+    };
+    let note = report.codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(" ");
+    Ok(Row { label: m.label.clone(), bytes: file.len() as u64, enc_s, dec_s, dec_par_s, exact: planes == src.planes, note })
+}
+
+/// GDAL GeoTIFF, DEFLATE level 9 + horizontal predictor, 512 tiles: the seed's baseline,
+/// written and read through GDAL in this process.
+fn run_gdal(src: &MemSource, interleave: &str, reps: usize, dir: &Path) -> Result<Row> {
+    let h = &src.header;
+    let ty = h.sample_type;
+    let bands = h.bands.len();
+    let drv = gdal::DriverManager::get_driver_by_name("GTiff").map_err(|e| CliError::msg(e.to_string()))?;
+    let path = dir.join(format!("ref_{interleave}.tif"));
+    let mut opts = vec![
+        "TILED=YES".to_string(),
+        "BLOCKXSIZE=512".into(),
+        "BLOCKYSIZE=512".into(),
+        "COMPRESS=DEFLATE".into(),
+        "ZLEVEL=9".into(),
+        format!("PREDICTOR={}", if ty.is_float() { 3 } else { 2 }),
+        format!("INTERLEAVE={interleave}"),
+        "NUM_THREADS=1".into(),
+        "BIGTIFF=IF_SAFER".into(),
+    ];
+    if ty == geoembed_codec::SampleType::I8 {
+        opts.push("PIXELTYPE=SIGNEDBYTE".into());
+    }
+    let mut data = src.planes[0].clone();
+    let (_, enc_s) = timed(reps, || {
+        let _ = std::fs::remove_file(&path);
+        let ds = gdal_write::create(&drv, &path, h, ty, bands, &opts)?;
+        gdal_util::raster_io(&ds, true, ty, bands, h.width as usize, 0, h.height as usize, data.as_mut_ptr())?;
+        ds.close().map_err(|e| CliError::msg(e.to_string()))
+    })?;
+    let bytes = std::fs::metadata(&path).map_err(|e| CliError::io(&path, e))?.len();
+    let mut out = vec![0u8; data.len()];
+    let (_, dec_s) = timed(reps, || {
+        let ds = crate::gdal_read::open_dataset(&path.to_string_lossy())?;
+        gdal_util::raster_io(&ds, false, ty, bands, h.width as usize, 0, h.height as usize, out.as_mut_ptr())
+    })?;
+    let _ = std::fs::remove_file(&path);
+    Ok(Row {
+        label: format!("gdal:GTiff DEFLATE9 PRED{} {interleave}", if ty.is_float() { 3 } else { 2 }),
+        bytes,
+        enc_s,
+        dec_s,
+        dec_par_s: None,
+        exact: out == src.planes[0],
+        note: "reference (plane 0 only)".into(),
+    })
+}
+
+fn load(name: &str) -> Result<MemSource> {
+    let p = Path::new(name);
+    if p.is_file() && is_emb(p) {
+        MemSource::load(&mut EmbFile::open(p)?)
+    } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) {
+        MemSource::from_npy(p)
+    } else {
+        MemSource::load(&mut GdalSource::open(name)?)
+    }
+}
+
+pub fn run(a: &BenchArgs, quiet: bool, _threads: usize) -> Result<ExitCode> {
+    let one = pool(1)?;
+    let par = match a.parallel {
+        Some(n) if n > 1 => Some(pool(n)?),
+        _ => None,
+    };
+    let tmp = tempfile::tempdir().map_err(|e| CliError::msg(format!("temporary directory: {e}")))?;
+    let mut all = Vec::new();
+    let mut ok = true;
+    for name in &a.files {
+        let mut src = load(name)?;
+        let h = src.header.clone();
+        let raw = src.raw_bytes() as f64;
+        let samples: usize = (0..h.plane_count()).map(|p| h.plane_layout(p).map(|(t, b)| src.planes[p].len() / t.size() / b * b).unwrap_or(0)).sum();
+        let methods = match &a.codecs {
+            Some(list) => list.split(',').map(|s| parse_method(s.trim())).collect::<Result<Vec<_>>>()?,
+            None => default_methods(&h),
+        };
+        let mut rows = Vec::new();
+        if !a.no_gdal {
+            for inter in ["PIXEL", "BAND"] {
+                if inter == "BAND" && h.bands.len() == 1 {
+                    continue;
+                }
+                rows.push(run_gdal(&src, inter, a.reps, tmp.path())?);
+            }
+        }
+        for m in &methods {
+            if let CodecChoice::Fixed(id) = m.choice {
+                if let Some(why) = id.unsupported_reason(h.sample_type) {
+                    if !quiet {
+                        eprintln!("bench: skipping {}: {why}", m.label);
+                    }
+                    continue;
+                }
+                if id == CodecId::Constant {
+                    continue;
+                }
+            }
+            if !quiet {
+                eprintln!("bench: {name}: {} ...", m.label);
+            }
+            rows.push(run_method(m, &mut src, a, &one, par.as_ref())?);
+        }
+        ok &= rows.iter().all(|r| r.exact);
+        print_table(name, &h, raw, samples, &rows, a.parallel);
+        all.push(json!({
+            "file": name, "width": h.width, "height": h.height, "bands": h.bands.len(), "data_type": h.sample_type.name(),
+            "raw_bytes": raw, "tile": a.tile.unwrap_or(256),
+            "rows": rows.iter().map(|r| json!({
+                "method": r.label, "bytes": r.bytes, "ratio": raw / r.bytes as f64,
+                "bits_per_sample": 8.0 * r.bytes as f64 / samples as f64,
+                "enc_MBps": raw / 1e6 / r.enc_s, "dec_MBps": raw / 1e6 / r.dec_s,
+                "dec_parallel_MBps": r.dec_par_s.map(|s| raw / 1e6 / s), "exact": r.exact, "tiles": r.note,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    if let Some(p) = &a.json {
+        let text = serde_json::to_string_pretty(&json!({"tool": "geoembed bench", "version": env!("CARGO_PKG_VERSION"), "parallel": a.parallel, "results": all}))
+            .expect("serialisable");
+        std::fs::write(p, text).map_err(|e| CliError::io(p, e))?;
+    }
+    if ok {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(CliError::msg("bench: a round trip was NOT exact"))
+    }
+}
+
+fn print_table(name: &str, h: &Header, raw: f64, samples: usize, rows: &[Row], parallel: Option<usize>) {
+    println!("### {name}: {}x{}x{} {} ({:.3} MB raw)\n", h.width, h.height, h.bands.len(), h.sample_type, raw / 1e6);
+    let par = parallel.filter(|n| *n > 1);
+    let extra = par.map(|n| format!(" dec MB/s {n}t | speedup |")).unwrap_or_default();
+    println!("| method | MB | ratio | bits/sample | enc MB/s | dec MB/s |{extra} exact | tiles |");
+    println!("|---|---:|---:|---:|---:|---:|{}:---:|---|", if par.is_some() { "---:|---:|" } else { "" });
+    let mut order: Vec<&Row> = rows.iter().collect();
+    order.sort_by_key(|r| r.bytes);
+    for r in order {
+        let extra = match (par, r.dec_par_s) {
+            (Some(_), Some(s)) => format!(" {:.1} | {:.2}x |", raw / 1e6 / s, r.dec_s / s),
+            (Some(_), None) => " | |".into(),
+            _ => String::new(),
+        };
+        println!(
+            "| {} | {:.3} | {:.3} | {:.3} | {:.2} | {:.1} |{extra} {} | {} |",
+            r.label,
+            r.bytes as f64 / 1e6,
+            raw / r.bytes as f64,
+            8.0 * r.bytes as f64 / samples as f64,
+            raw / 1e6 / r.enc_s,
+            raw / 1e6 / r.dec_s,
+            if r.exact { "yes" } else { "**NO**" },
+            r.note
+        );
+    }
+    println!();
 }
