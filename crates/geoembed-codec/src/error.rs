@@ -38,7 +38,11 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), source: None }
+        Error {
+            kind,
+            message: message.into(),
+            source: None,
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -92,7 +96,11 @@ impl From<std::io::Error> for Error {
         } else {
             (ErrorKind::Io, e.to_string())
         };
-        Error { kind, message, source: Some(e) }
+        Error {
+            kind,
+            message,
+            source: Some(e),
+        }
     }
 }
 

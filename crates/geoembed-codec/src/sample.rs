@@ -173,9 +173,19 @@ mod tests {
 
     #[test]
     fn word_map_is_a_bijection_that_keeps_numeric_order() {
-        let floats = [f32::NEG_INFINITY, -1.5, -0.0, 0.0, 1e-40, 2.0, f32::INFINITY];
-        let words: Vec<u64> =
-            floats.iter().map(|f| SampleType::F32.to_word(f.to_bits() as u64)).collect();
+        let floats = [
+            f32::NEG_INFINITY,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-40,
+            2.0,
+            f32::INFINITY,
+        ];
+        let words: Vec<u64> = floats
+            .iter()
+            .map(|f| SampleType::F32.to_word(f.to_bits() as u64))
+            .collect();
         assert!(words.windows(2).all(|w| w[0] < w[1]), "{words:?}");
         for (f, w) in floats.iter().zip(&words) {
             assert_eq!(SampleType::F32.from_word(*w), f.to_bits() as u64);
@@ -183,7 +193,10 @@ mod tests {
         let nan = 0x7fc0_1234u64;
         assert_eq!(SampleType::F32.from_word(SampleType::F32.to_word(nan)), nan);
         let ints = [-128i8, -1, 0, 1, 127];
-        let words: Vec<u64> = ints.iter().map(|i| SampleType::I8.to_word(*i as u8 as u64)).collect();
+        let words: Vec<u64> = ints
+            .iter()
+            .map(|i| SampleType::I8.to_word(*i as u8 as u64))
+            .collect();
         assert_eq!(words, vec![0, 127, 128, 129, 255]);
         let d = -2.5f64;
         let w = SampleType::F64.to_word(d.to_bits());

@@ -1,6 +1,8 @@
 //! Codec and container round trips on generated tiles of every sample type.
 
-use geoembed_codec::codec::{self, decorrelate, CodecChoice, CodecId, CodecParams, Effort, TileShape};
+use geoembed_codec::codec::{
+    self, decorrelate, CodecChoice, CodecId, CodecParams, Effort, TileShape,
+};
 use geoembed_codec::format::header::{BandInfo, Dequantization, Gcp, MetadataDomain, Srs};
 use geoembed_codec::format::{encode_block, Reader, Writer};
 use geoembed_codec::{ErrorKind, Header, SampleType};
@@ -18,7 +20,8 @@ fn tile_bytes(ty: SampleType, w: usize, h: usize, bands: usize, seed: u64) -> Ve
                 s ^= s >> 7;
                 s ^= s << 17;
                 let noise = (s % 7) as f64 - 3.0;
-                let v = ((x as f64 * 0.7 + y as f64 * 1.3).sin() * 40.0 + b as f64 * 0.5 + noise) as i64;
+                let v = ((x as f64 * 0.7 + y as f64 * 1.3).sin() * 40.0 + b as f64 * 0.5 + noise)
+                    as i64;
                 let bits: u64 = match ty {
                     SampleType::U8 => (v + 128).clamp(0, 255) as u64,
                     SampleType::I8 => (v.clamp(-128, 127) as i8) as u8 as u64,
@@ -37,9 +40,11 @@ fn tile_bytes(ty: SampleType, w: usize, h: usize, bands: usize, seed: u64) -> Ve
 }
 
 fn roundtrip(codec: CodecId, shape: &TileShape, data: &[u8], params: &CodecParams) -> usize {
-    let payload = codec::encode(codec, shape, data, params).unwrap_or_else(|e| panic!("{codec} {shape:?}: {e}"));
+    let payload = codec::encode(codec, shape, data, params)
+        .unwrap_or_else(|e| panic!("{codec} {shape:?}: {e}"));
     let mut out = Vec::new();
-    codec::decode(codec, shape, &payload, params, &mut out).unwrap_or_else(|e| panic!("{codec} {shape:?}: {e}"));
+    codec::decode(codec, shape, &payload, params, &mut out)
+        .unwrap_or_else(|e| panic!("{codec} {shape:?}: {e}"));
     assert!(out == data, "{codec} round trip differs for {shape:?}");
     payload.len()
 }
@@ -47,14 +52,28 @@ fn roundtrip(codec: CodecId, shape: &TileShape, data: &[u8], params: &CodecParam
 #[test]
 fn png128_and_raw_round_trip_every_sample_type() {
     for ty in SampleType::ALL {
-        for (w, h, bands) in [(37, 23, 1), (16, 16, 3), (9, 5, 128), (3, 2, 300), (1, 1, 4)] {
-            let shape = TileShape { width: w, height: h, bands, sample_type: ty };
+        for (w, h, bands) in [
+            (37, 23, 1),
+            (16, 16, 3),
+            (9, 5, 128),
+            (3, 2, 300),
+            (1, 1, 4),
+        ] {
+            let shape = TileShape {
+                width: w,
+                height: h,
+                bands,
+                sample_type: ty,
+            };
             let data = tile_bytes(ty, w, h, bands, 7);
             let p = CodecParams::default();
             roundtrip(CodecId::Raw, &shape, &data, &p);
             let n = roundtrip(CodecId::Png128, &shape, &data, &p);
             if w * h * bands > 2000 {
-                assert!(n < data.len(), "png128 should compress structured {ty} data");
+                assert!(
+                    n < data.len(),
+                    "png128 should compress structured {ty} data"
+                );
             }
         }
     }
@@ -62,13 +81,26 @@ fn png128_and_raw_round_trip_every_sample_type() {
 
 #[test]
 fn decorrelation_codecs_round_trip_small_integer_types() {
-    for ty in [SampleType::U8, SampleType::I8, SampleType::U16, SampleType::I16] {
+    for ty in [
+        SampleType::U8,
+        SampleType::I8,
+        SampleType::U16,
+        SampleType::I16,
+    ] {
         for bands in [2, 16, 130] {
             let (w, h) = (20, 11);
             let data = tile_bytes(ty, w, h, bands, 3);
             let d = decorrelate::fit(ty, bands, &data).unwrap();
-            let params = CodecParams { effort: Effort::Default, decorrelation: Some(&d) };
-            let shape = TileShape { width: w, height: h, bands, sample_type: ty };
+            let params = CodecParams {
+                effort: Effort::Default,
+                decorrelation: Some(&d),
+            };
+            let shape = TileShape {
+                width: w,
+                height: h,
+                bands,
+                sample_type: ty,
+            };
             roundtrip(CodecId::DecorrelatePng128, &shape, &data, &params);
             #[cfg(feature = "jxl")]
             {
@@ -81,7 +113,12 @@ fn decorrelation_codecs_round_trip_small_integer_types() {
 
 #[test]
 fn codecs_refuse_sample_types_they_cannot_hold() {
-    let shape = TileShape { width: 4, height: 4, bands: 2, sample_type: SampleType::F32 };
+    let shape = TileShape {
+        width: 4,
+        height: 4,
+        bands: 2,
+        sample_type: SampleType::F32,
+    };
     let data = tile_bytes(SampleType::F32, 4, 4, 2, 1);
     let err = codec::encode(CodecId::Jxl, &shape, &data, &CodecParams::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
@@ -90,7 +127,12 @@ fn codecs_refuse_sample_types_they_cannot_hold() {
 
 #[test]
 fn auto_picks_constant_for_flat_tiles_and_never_expands() {
-    let shape = TileShape { width: 8, height: 8, bands: 3, sample_type: SampleType::U16 };
+    let shape = TileShape {
+        width: 8,
+        height: 8,
+        bands: 3,
+        sample_type: SampleType::U16,
+    };
     let flat: Vec<u8> = [1u8, 2, 3, 4, 5, 6].repeat(64);
     let e = codec::encode_best(CodecChoice::Auto, &shape, &flat, &CodecParams::default()).unwrap();
     assert_eq!(e.codec, CodecId::Constant);
@@ -99,7 +141,9 @@ fn auto_picks_constant_for_flat_tiles_and_never_expands() {
     let mut s = 1u64;
     let noise: Vec<u8> = (0..8 * 8 * 3 * 2)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (s >> 56) as u8
         })
         .collect();
@@ -119,16 +163,37 @@ fn sample_header(ty: SampleType, w: u32, h: u32, bands: usize) -> Header {
             offset: (i == 1).then_some(273.15),
             color_interp: 1,
             unit: "K".into(),
-            metadata: vec![MetadataDomain { name: "".into(), items: vec![format!("WAVELENGTH={i}")] }],
+            metadata: vec![MetadataDomain {
+                name: "".into(),
+                items: vec![format!("WAVELENGTH={i}")],
+            }],
             color_table: (i == 0).then(|| (1, vec![[0, 0, 0, 255], [255, 10, -1, 0]])),
         };
     }
     hd.georef.geotransform = Some([500000.0, 10.0, 0.0, 5000000.0, 0.0, -10.0]);
-    hd.georef.srs = Some(Srs { wkt: "PROJCRS[\"WGS 84 / UTM zone 31N\"]".into(), epsg: Some(32631), axis_mapping: vec![1, 2] });
-    hd.georef.gcps = vec![Gcp { id: "1".into(), info: "".into(), pixel: 0.5, line: 1.5, x: 2.0, y: 3.0, z: 0.0 }];
+    hd.georef.srs = Some(Srs {
+        wkt: "PROJCRS[\"WGS 84 / UTM zone 31N\"]".into(),
+        epsg: Some(32631),
+        axis_mapping: vec![1, 2],
+    });
+    hd.georef.gcps = vec![Gcp {
+        id: "1".into(),
+        info: "".into(),
+        pixel: 0.5,
+        line: 1.5,
+        x: 2.0,
+        y: 3.0,
+        z: 0.0,
+    }];
     hd.metadata = vec![
-        MetadataDomain { name: "".into(), items: vec!["AREA_OR_POINT=Area".into()] },
-        MetadataDomain { name: "xml:test".into(), items: vec!["<a>b=c</a>".into()] },
+        MetadataDomain {
+            name: "".into(),
+            items: vec!["AREA_OR_POINT=Area".into()],
+        },
+        MetadataDomain {
+            name: "xml:test".into(),
+            items: vec!["<a>b=c</a>".into()],
+        },
     ];
     hd.info = vec![("software".into(), "test".into())];
     hd
@@ -139,8 +204,9 @@ fn write_file(hd: &Header, data: &[u8], choice: CodecChoice) -> Vec<u8> {
     let bands = hd.bands.len();
     let px = bands * hd.sample_type.size();
     // Write tiles in reverse order: the index must not depend on write order.
-    let mut tiles: Vec<(u32, u32)> =
-        (0..hd.tiles_down()).flat_map(|ty| (0..hd.tiles_across()).map(move |tx| (tx, ty))).collect();
+    let mut tiles: Vec<(u32, u32)> = (0..hd.tiles_down())
+        .flat_map(|ty| (0..hd.tiles_across()).map(move |tx| (tx, ty)))
+        .collect();
     tiles.reverse();
     for (tx, ty) in tiles {
         let (x0, y0, tw, th) = hd.tile_rect(tx, ty);
@@ -193,7 +259,10 @@ fn decorrelation_and_dequantization_survive_the_header() {
     let data = tile_bytes(SampleType::I8, w, h, bands, 5);
     let mut hd = sample_header(SampleType::I8, w as u32, h as u32, bands);
     hd.decorrelation = Some(decorrelate::fit(SampleType::I8, bands, &data).unwrap());
-    hd.dequantization = Some(Dequantization::PowerLaw { divisor: 127.5, exponent: 2.0 });
+    hd.dequantization = Some(Dequantization::PowerLaw {
+        divisor: 127.5,
+        exponent: 2.0,
+    });
     let file = write_file(&hd, &data, CodecChoice::Fixed(CodecId::DecorrelatePng128));
     let (hd2, data2) = read_all(&file);
     assert_eq!(hd2, hd);
@@ -219,7 +288,9 @@ fn corruption_is_detected_and_names_the_tile() {
     assert!(r.read_block(0, 0, 0).is_ok(), "other tiles stay readable");
 
     // Truncation.
-    let err = Reader::open(Cursor::new(&file[..file.len() - 10])).err().unwrap();
+    let err = Reader::open(Cursor::new(&file[..file.len() - 10]))
+        .err()
+        .unwrap();
     assert_eq!(err.kind(), ErrorKind::Truncated, "{err}");
     let err = Reader::open(Cursor::new(&file[..40])).err().unwrap();
     assert_eq!(err.kind(), ErrorKind::Truncated, "{err}");
@@ -233,7 +304,9 @@ fn corruption_is_detected_and_names_the_tile() {
     assert!(err.to_string().contains("header"), "{err}");
 
     // Not an .emb file at all.
-    let err = Reader::open(Cursor::new(b"II*\0 this is a tiff".to_vec())).err().unwrap();
+    let err = Reader::open(Cursor::new(b"II*\0 this is a tiff".to_vec()))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("not a .emb file"), "{err}");
 }
 

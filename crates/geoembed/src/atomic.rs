@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 /// Refuses to clobber an existing output unless asked to.
 pub fn check_overwrite(path: &Path, overwrite: bool) -> Result<()> {
     if !overwrite && fs::symlink_metadata(path).is_ok() {
-        return Err(CliError::file(path, "already exists (use --overwrite to replace it)"));
+        return Err(CliError::file(
+            path,
+            "already exists (use --overwrite to replace it)",
+        ));
     }
     Ok(())
 }
@@ -28,32 +31,49 @@ impl Staging {
             _ => PathBuf::from("."),
         };
         if !parent.is_dir() {
-            return Err(CliError::file(dest, format!("output directory {} does not exist", parent.display())));
+            return Err(CliError::file(
+                dest,
+                format!("output directory {} does not exist", parent.display()),
+            ));
         }
-        let name = dest.file_name().ok_or_else(|| CliError::file(dest, "output path has no file name"))?;
+        let name = dest
+            .file_name()
+            .ok_or_else(|| CliError::file(dest, "output path has no file name"))?;
         let dir = tempfile::Builder::new()
             .prefix(&format!(".{}.geoembed-", name.to_string_lossy()))
             .tempdir_in(&parent)
             .map_err(|e| CliError::io(dest, e))?
             .keep();
-        Ok(Staging { dir, dest: dest.to_path_buf(), committed: false })
+        Ok(Staging {
+            dir,
+            dest: dest.to_path_buf(),
+            committed: false,
+        })
     }
 
     /// Where to write the file that will become `dest` (same file name, so multi-file
     /// formats name their sidecars correctly).
     pub fn path(&self) -> PathBuf {
-        self.dir.join(self.dest.file_name().expect("checked in new"))
+        self.dir
+            .join(self.dest.file_name().expect("checked in new"))
     }
 
     /// Syncs every staged file and renames it into the destination directory.
     pub fn commit(mut self) -> Result<()> {
-        let target_dir = self.dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let entries: Vec<_> = fs::read_dir(&self.dir).map_err(|e| CliError::io(&self.dest, e))?.collect();
+        let target_dir = self
+            .dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let entries: Vec<_> = fs::read_dir(&self.dir)
+            .map_err(|e| CliError::io(&self.dest, e))?
+            .collect();
         for e in entries {
             let e = e.map_err(|e| CliError::io(&self.dest, e))?;
             let f = fs::File::open(e.path()).map_err(|err| CliError::io(&self.dest, err))?;
             f.sync_all().map_err(|err| CliError::io(&self.dest, err))?;
-            fs::rename(e.path(), target_dir.join(e.file_name())).map_err(|err| CliError::io(&self.dest, err))?;
+            fs::rename(e.path(), target_dir.join(e.file_name()))
+                .map_err(|err| CliError::io(&self.dest, err))?;
         }
         self.committed = true;
         let _ = fs::remove_dir(&self.dir);

@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "geoembed", version, about = "Lossless, compact storage for multichannel geospatial rasters (.emb)")]
+#[command(
+    name = "geoembed",
+    version,
+    about = "Lossless, compact storage for multichannel geospatial rasters (.emb)"
+)]
 pub struct Cli {
     /// Quiet: no progress bar, no summary lines.
     #[arg(short, long, global = true)]

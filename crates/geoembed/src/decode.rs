@@ -50,11 +50,18 @@ fn dequantize_strip(h: &Header, strip: &[u8], scales: Option<&[u8]>) -> Result<V
         Some(Dequantization::PerPixelScale { aux_plane }) => {
             let scale_bands = h.aux_planes[*aux_plane as usize].bands as usize;
             let q = values(h.sample_type, strip);
-            let s: Vec<f32> =
-                scales.expect("scale strip decoded").chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let s: Vec<f32> = scales
+                .expect("scale strip decoded")
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
             for (i, v) in q.iter().enumerate() {
                 let (p, b) = (i / bands, i % bands);
-                let sc = if scale_bands == 1 { s[p] } else { s[p * bands + b] };
+                let sc = if scale_bands == 1 {
+                    s[p]
+                } else {
+                    s[p * bands + b]
+                };
                 // float32 arithmetic, as GeoTessera's numpy does: q.astype(float32) * scale.
                 out.extend_from_slice(&((*v as f32) * sc).to_le_bytes());
             }
@@ -63,11 +70,19 @@ fn dequantize_strip(h: &Header, strip: &[u8], scales: Option<&[u8]>) -> Result<V
             let q = values(h.sample_type, strip);
             for (i, v) in q.iter().enumerate() {
                 let nd = h.bands[i % bands].nodata;
-                let x = if nd == Some(*v) { f32::NAN } else { (v.signum() * (v.abs() / divisor).powf(*exponent)) as f32 };
+                let x = if nd == Some(*v) {
+                    f32::NAN
+                } else {
+                    (v.signum() * (v.abs() / divisor).powf(*exponent)) as f32
+                };
                 out.extend_from_slice(&x.to_le_bytes());
             }
         }
-        None => return Err(CliError::msg("--dequantize: this file has no dequantisation recipe")),
+        None => {
+            return Err(CliError::msg(
+                "--dequantize: this file has no dequantisation recipe",
+            ))
+        }
     }
     Ok(out)
 }
@@ -76,11 +91,22 @@ pub fn decode_to_gdal(input: &Path, out: &Path, o: &DecodeOptions) -> Result<()>
     let mut emb = EmbFile::open(input)?;
     let h = emb.reader().header().clone();
     if o.dequantize && h.dequantization.is_none() {
-        return Err(CliError::file(input, "--dequantize: the file has no dequantisation recipe (its samples are already values)"));
+        return Err(CliError::file(
+            input,
+            "--dequantize: the file has no dequantisation recipe (its samples are already values)",
+        ));
     }
-    let ty = if o.dequantize { SampleType::F32 } else { h.sample_type };
+    let ty = if o.dequantize {
+        SampleType::F32
+    } else {
+        h.sample_type
+    };
     let driver = gdal_write::output_driver(out, o.format.as_deref())?;
-    if ty == SampleType::I8 && !gdal_write::creation_options(&driver, ty, h.tile_width, &[], 1).iter().any(|s| s == "PIXELTYPE=SIGNEDBYTE") {
+    if ty == SampleType::I8
+        && !gdal_write::creation_options(&driver, ty, h.tile_width, &[], 1)
+            .iter()
+            .any(|s| s == "PIXELTYPE=SIGNEDBYTE")
+    {
         return Err(CliError::file(
             out,
             format!("GDAL {} (3.6) cannot store int8 samples; write GeoTIFF instead or use --dequantize", driver.short_name()),
@@ -88,10 +114,15 @@ pub fn decode_to_gdal(input: &Path, out: &Path, o: &DecodeOptions) -> Result<()>
     }
     let direct = gdal_write::can_create(&driver);
     if !direct && !gdal_write::can_create_copy(&driver) {
-        return Err(CliError::file(out, format!("GDAL driver {} cannot write files", driver.short_name())));
+        return Err(CliError::file(
+            out,
+            format!("GDAL driver {} cannot write files", driver.short_name()),
+        ));
     }
     let staging = Staging::new(out)?;
-    let opts = gdal_write::creation_options(&driver, ty, h.tile_width, &o.creation_options, o.threads);
+    gdal_util::take_gdal_failures();
+    let opts =
+        gdal_write::creation_options(&driver, ty, h.tile_width, &o.creation_options, o.threads);
     // Drivers without Create get a GeoTIFF first, then CreateCopy.
     let gtiff = gdal::DriverManager::get_driver_by_name("GTiff").expect("GTiff is built in");
     let (first_driver, first_path, first_opts) = if direct {
@@ -99,7 +130,11 @@ pub fn decode_to_gdal(input: &Path, out: &Path, o: &DecodeOptions) -> Result<()>
     } else {
         let mut p = staging.path().into_os_string();
         p.push(".stage.tif");
-        (&gtiff, p.into(), gdal_write::creation_options(&gtiff, ty, h.tile_width, &[], o.threads))
+        (
+            &gtiff,
+            p.into(),
+            gdal_write::creation_options(&gtiff, ty, h.tile_width, &[], o.threads),
+        )
     };
     let bands = h.bands.len();
     let mut ds = gdal_write::create(first_driver, &first_path, &h, ty, bands, &first_opts)?;
@@ -111,7 +146,8 @@ pub fn decode_to_gdal(input: &Path, out: &Path, o: &DecodeOptions) -> Result<()>
     let total = h.tiles_per_plane() * if scale_plane.is_some() { 2 } else { 1 };
     let progress = Progress::new(total, "decoding", o.quiet);
     let px = bands * h.sample_type.size();
-    let batch = ((256usize << 20) / (h.width as usize * h.tile_height as usize * px).max(1)).max(1) as u32;
+    let batch =
+        ((256usize << 20) / (h.width as usize * h.tile_height as usize * px).max(1)).max(1) as u32;
     let mut ty0 = 0;
     while ty0 < h.tiles_down() {
         let ty1 = (ty0 + batch).min(h.tiles_down());
@@ -128,19 +164,36 @@ pub fn decode_to_gdal(input: &Path, out: &Path, o: &DecodeOptions) -> Result<()>
             } else {
                 strip
             };
-            gdal_util::raster_io(&ds, true, ty, bands, h.width as usize, y0 as usize, rows as usize, data.as_mut_ptr())
-                .map_err(|e| CliError::file(out, e))?;
+            gdal_util::raster_io(
+                &ds,
+                true,
+                ty,
+                bands,
+                h.width as usize,
+                y0 as usize..y0 as usize + rows as usize,
+                &mut data,
+            )
+            .map_err(|e| CliError::file(out, e))?;
         }
         ty0 = ty1;
     }
     progress.finish();
-    ds.flush_cache().map_err(|e| CliError::file(out, format!("GDAL could not finish writing: {e}")))?;
+    ds.flush_cache()
+        .map_err(|e| CliError::file(out, format!("GDAL could not finish writing: {e}")))?;
     if !direct {
         gdal_write::create_copy(&driver, &ds, &staging.path(), &opts)?;
         drop(ds);
         let _ = gtiff.delete(&first_path);
     } else {
-        ds.close().map_err(|e| CliError::file(out, format!("GDAL could not finish writing: {e}")))?;
+        ds.close()
+            .map_err(|e| CliError::file(out, format!("GDAL could not finish writing: {e}")))?;
+    }
+    // GDAL 3.6 reports some write errors (a full disk while flushing) only to its handler.
+    if let Some(first) = gdal_util::take_gdal_failures().into_iter().next() {
+        return Err(CliError::file(
+            out,
+            format!("GDAL could not write it: {first}"),
+        ));
     }
     staging.commit()
 }

@@ -22,7 +22,9 @@ pub struct EmbFile<R: Read + Seek = BufReader<File>> {
 /// Whether a file starts with the `.emb` magic (extensions can lie).
 pub fn is_emb(path: &Path) -> bool {
     let mut magic = [0u8; 8];
-    File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok()
+    File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
         && magic == geoembed_codec::format::preamble::MAGIC
 }
 
@@ -37,7 +39,11 @@ impl<R: Read + Seek> EmbFile<R> {
     /// A `.emb` from any reader; `name` is used in messages.
     pub fn from_reader(src: R, name: &Path) -> Result<Self> {
         let reader = Reader::open(src).map_err(|e| CliError::codec(name, e))?;
-        Ok(EmbFile { reader, path: name.to_path_buf(), cache: None })
+        Ok(EmbFile {
+            reader,
+            path: name.to_path_buf(),
+            cache: None,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -50,14 +56,25 @@ impl<R: Read + Seek> EmbFile<R> {
 
     /// Decodes tile rows `[ty0, ty1)` of `plane` into one full-width strip per tile row.
     /// Payloads are read sequentially (one pass over the file), decoded in parallel.
-    pub fn decode_strips(&mut self, plane: usize, ty0: u32, ty1: u32, progress: &Progress) -> Result<Vec<Vec<u8>>> {
+    pub fn decode_strips(
+        &mut self,
+        plane: usize,
+        ty0: u32,
+        ty1: u32,
+        progress: &Progress,
+    ) -> Result<Vec<Vec<u8>>> {
         let h = self.reader.header().clone();
-        let (ty, bands) = h.plane_layout(plane).map_err(|e| CliError::codec(&self.path, e))?;
+        let (ty, bands) = h
+            .plane_layout(plane)
+            .map_err(|e| CliError::codec(&self.path, e))?;
         let px = bands * ty.size();
         let mut jobs = Vec::new();
         for tyi in ty0..ty1 {
             for tx in 0..h.tiles_across() {
-                let payload = self.reader.read_payload(plane, tx, tyi).map_err(|e| CliError::codec(&self.path, e))?;
+                let payload = self
+                    .reader
+                    .read_payload(plane, tx, tyi)
+                    .map_err(|e| CliError::codec(&self.path, e))?;
                 jobs.push((tx, tyi, payload));
             }
         }
@@ -67,7 +84,8 @@ impl<R: Read + Seek> EmbFile<R> {
             .par_iter()
             .map(|(tx, tyi, payload)| {
                 let e = &entries[h.block_index(plane, *tx, *tyi) as usize];
-                let r = decode_block(&h, plane, *tx, *tyi, e, payload).map_err(|err| CliError::codec(path, err));
+                let r = decode_block(&h, plane, *tx, *tyi, e, payload)
+                    .map_err(|err| CliError::codec(path, err));
                 progress.inc();
                 r
             })
@@ -101,13 +119,18 @@ impl<R: Read + Seek> RasterSource for EmbFile<R> {
 
     fn read_rows(&mut self, plane: usize, y0: u32, rows: u32, out: &mut [u8]) -> Result<()> {
         let h = self.reader.header().clone();
-        let (ty, bands) = h.plane_layout(plane).map_err(|e| CliError::codec(&self.path, e))?;
+        let (ty, bands) = h
+            .plane_layout(plane)
+            .map_err(|e| CliError::codec(&self.path, e))?;
         let row_bytes = h.width as usize * bands * ty.size();
         let quiet = Progress::new(0, "", true);
         for y in y0..y0 + rows {
             let tyi = y / h.tile_height;
             if !matches!(&self.cache, Some((p, t, _)) if *p == plane && *t == tyi) {
-                let strip = self.decode_strips(plane, tyi, tyi + 1, &quiet)?.pop().expect("one strip");
+                let strip = self
+                    .decode_strips(plane, tyi, tyi + 1, &quiet)?
+                    .pop()
+                    .expect("one strip");
                 self.cache = Some((plane, tyi, strip));
             }
             let strip = &self.cache.as_ref().expect("filled above").2;

@@ -54,12 +54,16 @@ fn wants_decorrelation(h: &Header, o: &EncodeOptions) -> bool {
     }
     match o.codec {
         CodecChoice::Fixed(id) => id.needs_decorrelation(),
-        CodecChoice::Auto => auto_candidates(ty, o.effort, true).iter().any(|c| c.needs_decorrelation()),
+        CodecChoice::Auto => auto_candidates(ty, o.effort, true)
+            .iter()
+            .any(|c| c.needs_decorrelation()),
     }
 }
 
 /// Fits the file-level decorrelation on a strided sample of rows and pixels.
-fn fit_decorrelation(src: &mut dyn RasterSource) -> Result<geoembed_codec::format::header::Decorrelation> {
+fn fit_decorrelation(
+    src: &mut dyn RasterSource,
+) -> Result<geoembed_codec::format::header::Decorrelation> {
     let h = src.header().clone();
     let (w, hgt) = (h.width as usize, h.height as usize);
     let px = h.bands.len() * h.sample_type.size();
@@ -75,7 +79,8 @@ fn fit_decorrelation(src: &mut dyn RasterSource) -> Result<geoembed_codec::forma
             sample.extend_from_slice(&row[x * px..(x + 1) * px]);
         }
     }
-    decorrelate::fit(h.sample_type, h.bands.len(), &sample).map_err(|e| CliError::msg(format!("decorrelation fit: {e}")))
+    decorrelate::fit(h.sample_type, h.bands.len(), &sample)
+        .map_err(|e| CliError::msg(format!("decorrelation fit: {e}")))
 }
 
 /// Cuts tile `tx` out of a strip of `rows` full-width rows.
@@ -89,7 +94,11 @@ fn cut_tile(strip: &[u8], width: usize, px: usize, x0: usize, tw: usize, rows: u
 }
 
 /// Encodes `src` into `sink` (any `Write + Seek`: a file, or memory for benchmarks).
-pub fn encode_stream<W: Write + Seek>(src: &mut dyn RasterSource, sink: W, o: &EncodeOptions) -> Result<(W, EncodeReport)> {
+pub fn encode_stream<W: Write + Seek>(
+    src: &mut dyn RasterSource,
+    sink: W,
+    o: &EncodeOptions,
+) -> Result<(W, EncodeReport)> {
     let mut header = src.header().clone();
     let tile = o.tile.unwrap_or_else(|| default_tile(&header));
     header.tile_width = tile;
@@ -99,10 +108,15 @@ pub fn encode_stream<W: Write + Seek>(src: &mut dyn RasterSource, sink: W, o: &E
             return Err(CliError::msg(format!("--codec {id}: {why}")));
         }
         if id.needs_decorrelation() && header.bands.len() < 2 {
-            return Err(CliError::msg(format!("--codec {id} needs at least two bands")));
+            return Err(CliError::msg(format!(
+                "--codec {id} needs at least two bands"
+            )));
         }
     }
-    header.info.push(("software".into(), format!("geoembed {}", env!("CARGO_PKG_VERSION"))));
+    header.info.push((
+        "software".into(),
+        format!("geoembed {}", env!("CARGO_PKG_VERSION")),
+    ));
     if wants_decorrelation(&header, o) {
         header.decorrelation = Some(fit_decorrelation(src)?);
     }
@@ -110,7 +124,9 @@ pub fn encode_stream<W: Write + Seek>(src: &mut dyn RasterSource, sink: W, o: &E
     let mut report = EncodeReport::default();
     let progress = Progress::new(header.block_count(), "encoding", o.quiet);
     for plane in 0..header.plane_count() {
-        let (ty, bands) = header.plane_layout(plane).map_err(|e| CliError::msg(e.to_string()))?;
+        let (ty, bands) = header
+            .plane_layout(plane)
+            .map_err(|e| CliError::msg(e.to_string()))?;
         let px = bands * ty.size();
         let width = header.width as usize;
         let strip_bytes = width * tile as usize * px;
@@ -125,13 +141,18 @@ pub fn encode_stream<W: Write + Seek>(src: &mut dyn RasterSource, sink: W, o: &E
                 src.read_rows(plane, y0, rows, &mut strip)?;
                 for tx in 0..header.tiles_across() {
                     let (x0, _, tw, _) = header.tile_rect(tx, tyi);
-                    jobs.push((tx, tyi, cut_tile(&strip, width, px, x0 as usize, tw as usize, rows as usize)));
+                    jobs.push((
+                        tx,
+                        tyi,
+                        cut_tile(&strip, width, px, x0 as usize, tw as usize, rows as usize),
+                    ));
                 }
             }
             let encoded: Vec<Result<EncodedBlock>> = jobs
                 .par_iter()
                 .map(|(tx, tyi, data)| {
-                    let r = encode_block(&header, plane, *tx, *tyi, data, o.codec, o.effort).map_err(|e| CliError::msg(e.to_string()));
+                    let r = encode_block(&header, plane, *tx, *tyi, data, o.codec, o.effort)
+                        .map_err(|e| CliError::msg(e.to_string()));
                     progress.inc();
                     r
                 })
@@ -141,7 +162,9 @@ pub fn encode_stream<W: Write + Seek>(src: &mut dyn RasterSource, sink: W, o: &E
                 *report.codecs.entry(block.codec.name()).or_default() += 1;
                 report.raw_bytes += data.len() as u64;
                 report.samples += (data.len() / ty.size()) as u64;
-                writer.write_block(plane, *tx, *tyi, &block).map_err(|e| CliError::msg(e.to_string()))?;
+                writer
+                    .write_block(plane, *tx, *tyi, &block)
+                    .map_err(|e| CliError::msg(e.to_string()))?;
             }
             ty0 = ty1;
         }
@@ -152,16 +175,24 @@ pub fn encode_stream<W: Write + Seek>(src: &mut dyn RasterSource, sink: W, o: &E
 }
 
 /// Encodes `src` to the `.emb` file `out` (and its JSON sidecar), atomically.
-pub fn encode_to_emb(src: &mut dyn RasterSource, out: &Path, o: &EncodeOptions) -> Result<EncodeReport> {
+pub fn encode_to_emb(
+    src: &mut dyn RasterSource,
+    out: &Path,
+    o: &EncodeOptions,
+) -> Result<EncodeReport> {
     let staging = Staging::new(out)?;
     let tmp = staging.path();
     let file = std::fs::File::create(&tmp).map_err(|e| CliError::io(out, e))?;
-    let (buf, mut report) =
-        encode_stream(src, BufWriter::with_capacity(1 << 20, file), o).map_err(|e| CliError::file(out, e))?;
-    let file = buf.into_inner().map_err(|e| CliError::io(out, e.into_error()))?;
+    let (buf, mut report) = encode_stream(src, BufWriter::with_capacity(1 << 20, file), o)
+        .map_err(|e| CliError::file(out, e))?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| CliError::io(out, e.into_error()))?;
     file.sync_all().map_err(|e| CliError::io(out, e))?;
     drop(file);
-    report.file_bytes = std::fs::metadata(&tmp).map_err(|e| CliError::io(out, e))?.len();
+    report.file_bytes = std::fs::metadata(&tmp)
+        .map_err(|e| CliError::io(out, e))?
+        .len();
     sidecar::write(&tmp, &staging_sidecar(&tmp), out)?;
     staging.commit()?;
     Ok(report)
@@ -173,4 +204,3 @@ fn staging_sidecar(tmp: &Path) -> std::path::PathBuf {
     s.push(".json");
     s.into()
 }
-

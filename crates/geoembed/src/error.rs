@@ -10,12 +10,16 @@ pub struct CliError {
 
 impl CliError {
     pub fn msg(message: impl Into<String>) -> Self {
-        CliError { message: message.into() }
+        CliError {
+            message: message.into(),
+        }
     }
 
     /// A problem with a named file.
     pub fn file(path: impl AsRef<Path>, problem: impl fmt::Display) -> Self {
-        CliError { message: format!("{}: {problem}", path.as_ref().display()) }
+        CliError {
+            message: format!("{}: {problem}", path.as_ref().display()),
+        }
     }
 
     /// An I/O error on a named file, worded for people (ENOSPC reads "disk full").

@@ -20,7 +20,13 @@ pub struct GdalSource {
 /// Whether a dataset name is a plain path (as opposed to `NETCDF:"f.nc":var`, `/vsizip/...`,
 /// `HDF5:...`), so a missing file can be reported before GDAL's less direct message.
 pub fn is_plain_path(name: &str) -> bool {
-    !name.starts_with("/vsi") && !name.contains(":\"") && !name.split_once(':').is_some_and(|(p, _)| p.len() > 1 && p.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+    !name.starts_with("/vsi")
+        && !name.contains(":\"")
+        && !name.split_once(':').is_some_and(|(p, _)| {
+            p.len() > 1
+                && p.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
 }
 
 /// Opens a GDAL raster read-only, with errors that name the file and say what is wrong.
@@ -29,15 +35,25 @@ pub fn open_dataset(name: &str) -> Result<Dataset> {
         let p = Path::new(name);
         match std::fs::metadata(p) {
             Err(e) => return Err(CliError::io(p, e)),
-            Ok(m) if m.is_dir() && !name.ends_with(".zarr") => return Err(CliError::file(p, "is a directory, not a raster")),
+            Ok(m) if m.is_dir() && !name.ends_with(".zarr") => {
+                return Err(CliError::file(p, "is a directory, not a raster"))
+            }
             Ok(_) => {
                 std::fs::File::open(p).map_err(|e| CliError::io(p, e))?;
             }
         }
     }
-    let opts = gdal::DatasetOptions { open_flags: gdal::GdalOpenFlags::GDAL_OF_RASTER | gdal::GdalOpenFlags::GDAL_OF_READONLY, ..Default::default() };
-    Dataset::open_ex(name, opts).map_err(|_| {
-        let why = last_gdal_error();
+    let opts = gdal::DatasetOptions {
+        open_flags: gdal::GdalOpenFlags::GDAL_OF_RASTER
+            | gdal::GdalOpenFlags::GDAL_OF_READONLY
+            | gdal::GdalOpenFlags::GDAL_OF_VERBOSE_ERROR,
+        ..Default::default()
+    };
+    Dataset::open_ex(name, opts).map_err(|e| {
+        let why = match e {
+            gdal::errors::GdalError::NullPointer { msg, .. } if !msg.is_empty() => msg,
+            _ => last_gdal_error(),
+        };
         let why = if why.contains("not recognized as") || why.contains("not recognised as") {
             "not a raster format GDAL can read".to_string()
         } else {
@@ -53,7 +69,11 @@ fn sample_type(name: &str, band: &gdal::raster::RasterBand, index: usize) -> Res
     Ok(match dt {
         GDALDataType::GDT_Byte => {
             // GDAL 3.6 has no Int8: signed bytes are flagged in IMAGE_STRUCTURE.
-            if band.metadata_item("PIXELTYPE", "IMAGE_STRUCTURE").as_deref() == Some("SIGNEDBYTE") {
+            if band
+                .metadata_item("PIXELTYPE", "IMAGE_STRUCTURE")
+                .as_deref()
+                == Some("SIGNEDBYTE")
+            {
                 SampleType::I8
             } else {
                 SampleType::U8
@@ -67,8 +87,14 @@ fn sample_type(name: &str, band: &gdal::raster::RasterBand, index: usize) -> Res
         GDALDataType::GDT_Float64 => SampleType::F64,
         other => {
             // SAFETY: GDALGetDataTypeName returns a static string.
-            let tname = unsafe { CStr::from_ptr(gdal_sys::GDALGetDataTypeName(other)) }.to_string_lossy().into_owned();
-            let why = if tname.starts_with('C') { format!("complex samples ({tname}) are not supported") } else { format!("sample type {tname} is not supported") };
+            let tname = unsafe { CStr::from_ptr(gdal_sys::GDALGetDataTypeName(other)) }
+                .to_string_lossy()
+                .into_owned();
+            let why = if tname.starts_with('C') {
+                format!("complex samples ({tname}) are not supported")
+            } else {
+                format!("sample type {tname} is not supported")
+            };
             return Err(CliError::file(name, format!("band {index}: {why}; supported: uint8, int8, uint16, int16, uint32, int32, float32, float64")));
         }
     })
@@ -115,13 +141,20 @@ pub fn header_from_dataset(name: &str, ds: &Dataset) -> Result<Header> {
     let count = ds.raster_count();
     if count == 0 {
         let subs = ds.metadata_domain("SUBDATASETS").unwrap_or_default();
-        let names: Vec<&str> = subs.iter().filter(|s| s.contains("_NAME=")).filter_map(|s| s.split_once('=').map(|x| x.1)).collect();
+        let names: Vec<&str> = subs
+            .iter()
+            .filter(|s| s.contains("_NAME="))
+            .filter_map(|s| s.split_once('=').map(|x| x.1))
+            .collect();
         return Err(CliError::file(
             name,
             if names.is_empty() {
                 "has no raster bands".to_string()
             } else {
-                format!("has no raster bands of its own; pick one of its subdatasets: {}", names.join(", "))
+                format!(
+                    "has no raster bands of its own; pick one of its subdatasets: {}",
+                    names.join(", ")
+                )
             },
         ));
     }
@@ -134,7 +167,10 @@ pub fn header_from_dataset(name: &str, ds: &Dataset) -> Result<Header> {
         if ty.is_some_and(|x| x != t) {
             return Err(CliError::file(
                 name,
-                format!("band {i} is {t} but band 1 is {}; .emb needs one sample type for all bands", ty.unwrap()),
+                format!(
+                    "band {i} is {t} but band 1 is {}; .emb needs one sample type for all bands",
+                    ty.unwrap()
+                ),
             ));
         }
         ty = Some(t);
@@ -144,15 +180,20 @@ pub fn header_from_dataset(name: &str, ds: &Dataset) -> Result<Header> {
     header.bands = bands;
     let mut gt = [0f64; 6];
     // SAFETY: gt has room for the six coefficients.
-    if unsafe { gdal_sys::GDALGetGeoTransform(ds.c_dataset(), gt.as_mut_ptr()) } == gdal_sys::CPLErr::CE_None {
+    if unsafe { gdal_sys::GDALGetGeoTransform(ds.c_dataset(), gt.as_mut_ptr()) }
+        == gdal_sys::CPLErr::CE_None
+    {
         header.georef.geotransform = Some(gt);
     }
     header.georef.srs = gdal_util::dataset_srs(ds);
     let (gcps, gcp_srs) = gdal_util::dataset_gcps(ds);
     header.georef.gcps = gcps;
     header.georef.gcp_srs = gcp_srs;
-    header.metadata = gdal_util::metadata_domains(ds.c_dataset() as _);
-    header.info.push(("source_driver".into(), ds.driver().short_name()));
+    // SAFETY: the dataset handle is live while `ds` is.
+    header.metadata = unsafe { gdal_util::metadata_domains(ds.c_dataset() as _) };
+    header
+        .info
+        .push(("source_driver".into(), ds.driver().short_name()));
     Ok(header)
 }
 
@@ -160,7 +201,11 @@ impl GdalSource {
     pub fn open(name: &str) -> Result<Self> {
         let ds = open_dataset(name)?;
         let header = header_from_dataset(name, &ds)?;
-        Ok(GdalSource { ds, header, name: name.to_string() })
+        Ok(GdalSource {
+            ds,
+            header,
+            name: name.to_string(),
+        })
     }
 
     pub fn dataset(&self) -> &Dataset {
@@ -182,12 +227,19 @@ impl RasterSource for GdalSource {
         let h = &self.header;
         let n = h.width as usize * rows as usize * h.bands.len() * h.sample_type.size();
         assert_eq!(out.len(), n);
-        gdal_util::raster_io(&self.ds, false, h.sample_type, h.bands.len(), h.width as usize, y0 as usize, rows as usize, out.as_mut_ptr())
-            .map_err(|e| CliError::file(&self.name, e))
+        gdal_util::raster_io(
+            &self.ds,
+            false,
+            h.sample_type,
+            h.bands.len(),
+            h.width as usize,
+            y0 as usize..y0 as usize + rows as usize,
+            out,
+        )
+        .map_err(|e| CliError::file(&self.name, e))
     }
 
     fn kind(&self) -> String {
         format!("GDAL {}", self.ds.driver().short_name())
     }
 }
-

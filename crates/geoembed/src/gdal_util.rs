@@ -48,7 +48,10 @@ unsafe fn csl_to_vec(list: *mut *mut c_char) -> Vec<String> {
 }
 
 /// All metadata domains of a dataset or band, except [`SKIPPED_DOMAINS`], with their items.
-pub fn metadata_domains(obj: GDALMajorObjectH) -> Vec<MetadataDomain> {
+///
+/// # Safety
+/// `obj` must be a live GDAL dataset or band handle.
+pub unsafe fn metadata_domains(obj: GDALMajorObjectH) -> Vec<MetadataDomain> {
     // SAFETY: obj is a live GDAL major object; the domain list is owned by us and freed.
     let names = unsafe {
         let list = gdal_sys::GDALGetMetadataDomainList(obj);
@@ -77,7 +80,14 @@ pub fn metadata_domains(obj: GDALMajorObjectH) -> Vec<MetadataDomain> {
     domains
 }
 
-pub fn set_metadata_domains(obj: GDALMajorObjectH, domains: &[MetadataDomain]) -> Result<()> {
+/// Sets each domain's items on a dataset or band.
+///
+/// # Safety
+/// `obj` must be a live GDAL dataset or band handle.
+pub unsafe fn set_metadata_domains(
+    obj: GDALMajorObjectH,
+    domains: &[MetadataDomain],
+) -> Result<()> {
     for d in domains {
         let items: Vec<CString> = d.items.iter().map(|s| cstring(s)).collect();
         let mut ptrs: Vec<*mut c_char> = items.iter().map(|s| s.as_ptr() as *mut c_char).collect();
@@ -87,7 +97,11 @@ pub fn set_metadata_domains(obj: GDALMajorObjectH, domains: &[MetadataDomain]) -
         // GDAL copies them.
         let err = unsafe { gdal_sys::GDALSetMetadata(obj, ptrs.as_ptr() as _, name.as_ptr()) };
         if err != gdal_sys::CPLErr::CE_None {
-            return Err(CliError::msg(format!("cannot set metadata domain {:?}: {}", d.name, last_gdal_error())));
+            return Err(CliError::msg(format!(
+                "cannot set metadata domain {:?}: {}",
+                d.name,
+                last_gdal_error()
+            )));
         }
     }
     Ok(())
@@ -102,7 +116,9 @@ pub unsafe fn srs_from_handle(srs: OGRSpatialReferenceH) -> Option<Srs> {
     let mut opt_ptrs: Vec<*const c_char> = opts.iter().map(|s| s.as_ptr()).collect();
     opt_ptrs.push(ptr::null());
     let mut wkt: *mut c_char = ptr::null_mut();
-    if gdal_sys::OSRExportToWktEx(srs, &mut wkt, opt_ptrs.as_ptr()) != gdal_sys::OGRErr::OGRERR_NONE || wkt.is_null() {
+    if gdal_sys::OSRExportToWktEx(srs, &mut wkt, opt_ptrs.as_ptr()) != gdal_sys::OGRErr::OGRERR_NONE
+        || wkt.is_null()
+    {
         return None;
     }
     let text = CStr::from_ptr(wkt).to_string_lossy().into_owned();
@@ -110,14 +126,26 @@ pub unsafe fn srs_from_handle(srs: OGRSpatialReferenceH) -> Option<Srs> {
     let epsg = epsg_code(srs);
     let mut n: c_int = 0;
     let m = gdal_sys::OSRGetDataAxisToSRSAxisMapping(srs, &mut n);
-    let axis_mapping = if m.is_null() { Vec::new() } else { std::slice::from_raw_parts(m, n as usize).to_vec() };
-    Some(Srs { wkt: text, epsg, axis_mapping })
+    let axis_mapping = if m.is_null() {
+        Vec::new()
+    } else {
+        std::slice::from_raw_parts(m, n as usize).to_vec()
+    };
+    Some(Srs {
+        wkt: text,
+        epsg,
+        axis_mapping,
+    })
 }
 
 unsafe fn epsg_code(srs: OGRSpatialReferenceH) -> Option<u32> {
     let auth = |h: OGRSpatialReferenceH| -> Option<u32> {
         let name = gdal_sys::OSRGetAuthorityName(h, ptr::null());
-        if name.is_null() || !CStr::from_ptr(name).to_string_lossy().eq_ignore_ascii_case("EPSG") {
+        if name.is_null()
+            || !CStr::from_ptr(name)
+                .to_string_lossy()
+                .eq_ignore_ascii_case("EPSG")
+        {
             return None;
         }
         let code = gdal_sys::OSRGetAuthorityCode(h, ptr::null());
@@ -134,7 +162,11 @@ unsafe fn epsg_code(srs: OGRSpatialReferenceH) -> Option<u32> {
     if clone.is_null() {
         return None;
     }
-    let code = if gdal_sys::OSRAutoIdentifyEPSG(clone) == gdal_sys::OGRErr::OGRERR_NONE { auth(clone) } else { None };
+    let code = if gdal_sys::OSRAutoIdentifyEPSG(clone) == gdal_sys::OGRErr::OGRERR_NONE {
+        auth(clone)
+    } else {
+        None
+    };
     gdal_sys::OSRDestroySpatialReference(clone);
     code
 }
@@ -154,10 +186,17 @@ impl OwnedSrs {
             let owned = OwnedSrs(h);
             let mut p = wkt.as_ptr() as *mut c_char;
             if gdal_sys::OSRImportFromWkt(h, &mut p) != gdal_sys::OGRErr::OGRERR_NONE {
-                return Err(CliError::msg(format!("stored CRS is not valid WKT: {}", last_gdal_error())));
+                return Err(CliError::msg(format!(
+                    "stored CRS is not valid WKT: {}",
+                    last_gdal_error()
+                )));
             }
             if !s.axis_mapping.is_empty() {
-                gdal_sys::OSRSetDataAxisToSRSAxisMapping(h, s.axis_mapping.len() as c_int, s.axis_mapping.as_ptr());
+                gdal_sys::OSRSetDataAxisToSRSAxisMapping(
+                    h,
+                    s.axis_mapping.len() as c_int,
+                    s.axis_mapping.as_ptr(),
+                );
             }
             Ok(owned)
         }
@@ -191,7 +230,13 @@ pub fn dataset_gcps(ds: &Dataset) -> (Vec<Gcp>, Option<Srs>) {
             return (Vec::new(), None);
         }
         let p = gdal_sys::GDALGetGCPs(ds.c_dataset());
-        let s = |c: *mut c_char| if c.is_null() { String::new() } else { CStr::from_ptr(c).to_string_lossy().into_owned() };
+        let s = |c: *mut c_char| {
+            if c.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(c).to_string_lossy().into_owned()
+            }
+        };
         let gcps = std::slice::from_raw_parts(p, n as usize)
             .iter()
             .map(|g| Gcp {
@@ -205,7 +250,14 @@ pub fn dataset_gcps(ds: &Dataset) -> (Vec<Gcp>, Option<Srs>) {
             })
             .collect();
         let h = gdal_sys::GDALGetGCPSpatialRef(ds.c_dataset());
-        (gcps, if h.is_null() { None } else { srs_from_handle(h) })
+        (
+            gcps,
+            if h.is_null() {
+                None
+            } else {
+                srs_from_handle(h)
+            },
+        )
     }
 }
 
@@ -228,10 +280,18 @@ pub fn set_gcps(ds: &Dataset, gcps: &[Gcp], srs: Option<&Srs>) -> Result<()> {
     let owned = srs.map(OwnedSrs::new).transpose()?;
     // SAFETY: raw and the strings it points to outlive the call; GDAL copies them.
     let err = unsafe {
-        gdal_sys::GDALSetGCPs2(ds.c_dataset(), raw.len() as c_int, raw.as_ptr(), owned.as_ref().map_or(ptr::null_mut(), |o| o.0))
+        gdal_sys::GDALSetGCPs2(
+            ds.c_dataset(),
+            raw.len() as c_int,
+            raw.as_ptr(),
+            owned.as_ref().map_or(ptr::null_mut(), |o| o.0),
+        )
     };
     if err != gdal_sys::CPLErr::CE_None {
-        return Err(CliError::msg(format!("cannot set GCPs: {}", last_gdal_error())));
+        return Err(CliError::msg(format!(
+            "cannot set GCPs: {}",
+            last_gdal_error()
+        )));
     }
     Ok(())
 }
@@ -241,7 +301,10 @@ pub fn set_srs(ds: &Dataset, srs: &Srs) -> Result<()> {
     // SAFETY: both handles are valid; GDAL clones the SRS.
     let err = unsafe { gdal_sys::GDALSetSpatialRef(ds.c_dataset(), o.0) };
     if err != gdal_sys::CPLErr::CE_None {
-        return Err(CliError::msg(format!("cannot set the CRS: {}", last_gdal_error())));
+        return Err(CliError::msg(format!(
+            "cannot set the CRS: {}",
+            last_gdal_error()
+        )));
     }
     Ok(())
 }
@@ -259,23 +322,41 @@ pub fn gdal_type(ty: SampleType) -> GDALDataType::Type {
     }
 }
 
-/// Reads or writes rows `[y0, y0 + rows)` of all bands as pixel-interleaved samples.
-pub fn raster_io(ds: &Dataset, write: bool, ty: SampleType, bands: usize, width: usize, y0: usize, rows: usize, buf: *mut u8) -> Result<()> {
+/// Reads or writes `rows` of all bands as pixel-interleaved samples in `buf`.
+pub fn raster_io(
+    ds: &Dataset,
+    write: bool,
+    ty: SampleType,
+    bands: usize,
+    width: usize,
+    rows: std::ops::Range<usize>,
+    buf: &mut [u8],
+) -> Result<()> {
+    let (y0, n_rows) = (rows.start, rows.len());
+    assert_eq!(
+        buf.len(),
+        width * n_rows * bands * ty.size(),
+        "buffer sized for the window"
+    );
     let size = ty.size() as i64;
     let mut band_map: Vec<c_int> = (1..=bands as c_int).collect();
-    // SAFETY: buf holds rows*width*bands*size bytes (checked by callers), the band map
+    // SAFETY: buf holds n_rows*width*bands*size bytes (asserted above), the band map
     // lists existing bands, and the spacing describes exactly that buffer.
     let err = unsafe {
         gdal_sys::GDALDatasetRasterIOEx(
             ds.c_dataset(),
-            if write { GDALRWFlag::GF_Write } else { GDALRWFlag::GF_Read },
+            if write {
+                GDALRWFlag::GF_Write
+            } else {
+                GDALRWFlag::GF_Read
+            },
             0,
             y0 as c_int,
             width as c_int,
-            rows as c_int,
-            buf as _,
+            n_rows as c_int,
+            buf.as_mut_ptr() as _,
             width as c_int,
-            rows as c_int,
+            n_rows as c_int,
             gdal_type(ty),
             bands as c_int,
             band_map.as_mut_ptr(),
@@ -289,7 +370,7 @@ pub fn raster_io(ds: &Dataset, write: bool, ty: SampleType, bands: usize, width:
         return Err(CliError::msg(format!(
             "GDAL could not {} rows {y0}..{}: {}",
             if write { "write" } else { "read" },
-            y0 + rows,
+            rows.end,
             last_gdal_error()
         )));
     }
@@ -298,14 +379,18 @@ pub fn raster_io(ds: &Dataset, write: bool, ty: SampleType, bands: usize, width:
 
 /// Multi-line WKT2 for display (as gdalinfo prints it).
 pub fn pretty_wkt(s: &Srs) -> String {
-    let Ok(o) = OwnedSrs::new(s) else { return s.wkt.clone() };
+    let Ok(o) = OwnedSrs::new(s) else {
+        return s.wkt.clone();
+    };
     let opts = [cstring("FORMAT=WKT2_2019"), cstring("MULTILINE=YES")];
     let mut ptrs: Vec<*const c_char> = opts.iter().map(|s| s.as_ptr()).collect();
     ptrs.push(ptr::null());
     let mut out: *mut c_char = ptr::null_mut();
     // SAFETY: o.0 is valid; the result is freed with VSIFree.
     unsafe {
-        if gdal_sys::OSRExportToWktEx(o.0, &mut out, ptrs.as_ptr()) != gdal_sys::OGRErr::OGRERR_NONE || out.is_null() {
+        if gdal_sys::OSRExportToWktEx(o.0, &mut out, ptrs.as_ptr()) != gdal_sys::OGRErr::OGRERR_NONE
+            || out.is_null()
+        {
             return s.wkt.clone();
         }
         let text = CStr::from_ptr(out).to_string_lossy().into_owned();
@@ -317,5 +402,44 @@ pub fn pretty_wkt(s: &Srs) -> String {
 /// GDAL's name of a colour interpretation code ("Gray", "Red", ...).
 pub fn color_interp_name(code: u16) -> String {
     // SAFETY: returns a static string.
-    unsafe { CStr::from_ptr(gdal_sys::GDALGetColorInterpretationName(code as _)) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(gdal_sys::GDALGetColorInterpretationName(code as _)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+static GDAL_FAILURES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+static GDAL_QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn error_handler(class: gdal_sys::CPLErr::Type, _code: c_int, msg: *const c_char) {
+    // SAFETY: GDAL passes a valid NUL-terminated message.
+    let text = unsafe { CStr::from_ptr(msg) }
+        .to_string_lossy()
+        .into_owned();
+    if class >= gdal_sys::CPLErr::CE_Failure {
+        if let Ok(mut v) = GDAL_FAILURES.lock() {
+            v.push(text);
+        }
+    } else if class == gdal_sys::CPLErr::CE_Warning
+        && !GDAL_QUIET.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        eprintln!("geoembed: GDAL warning: {text}");
+    }
+}
+
+/// Routes GDAL's messages through us: failures are collected (some GDAL 3.6 calls, such as
+/// closing a dataset, report errors only this way), warnings go to stderr unless quiet.
+pub fn install_error_handler(quiet: bool) {
+    GDAL_QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: the handler is a plain function valid for the program's lifetime.
+    unsafe {
+        gdal_sys::CPLSetErrorHandler(Some(error_handler));
+    }
+}
+
+/// GDAL failures reported since the last call.
+pub fn take_gdal_failures() -> Vec<String> {
+    GDAL_FAILURES
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default()
 }

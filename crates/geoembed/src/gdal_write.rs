@@ -13,11 +13,16 @@ use std::ptr;
 /// Finds the output driver: `-of NAME`, else from the file extension, else GTiff.
 pub fn output_driver(path: &Path, format: Option<&str>) -> Result<gdal::Driver> {
     if let Some(f) = format {
-        return DriverManager::get_driver_by_name(f).map_err(|_| CliError::msg(format!("-of {f}: GDAL has no driver of that name")));
+        return DriverManager::get_driver_by_name(f)
+            .map_err(|_| CliError::msg(format!("-of {f}: GDAL has no driver of that name")));
     }
     let name = path.to_string_lossy();
-    Ok(DriverManager::get_output_driver_for_dataset_name(name.as_ref(), gdal::DriverType::Raster)
-        .unwrap_or_else(|| DriverManager::get_driver_by_name("GTiff").expect("GTiff is always built in")))
+    Ok(
+        DriverManager::get_output_driver_for_dataset_name(name.as_ref(), gdal::DriverType::Raster)
+            .unwrap_or_else(|| {
+                DriverManager::get_driver_by_name("GTiff").expect("GTiff is always built in")
+            }),
+    )
 }
 
 fn driver_item(d: &gdal::Driver, key: &str) -> Option<String> {
@@ -34,7 +39,13 @@ pub fn can_create_copy(d: &gdal::Driver) -> bool {
 
 /// Creation options: ours (tiled DEFLATE for GeoTIFF, SIGNEDBYTE for int8), then the
 /// user's `-co KEY=VALUE`, which win.
-pub fn creation_options(d: &gdal::Driver, ty: SampleType, tile: u32, user: &[String], threads: usize) -> Vec<String> {
+pub fn creation_options(
+    d: &gdal::Driver,
+    ty: SampleType,
+    tile: u32,
+    user: &[String],
+    threads: usize,
+) -> Vec<String> {
     let mut opts: Vec<String> = Vec::new();
     let list = driver_item(d, "DMD_CREATIONOPTIONLIST").unwrap_or_default();
     if d.short_name() == "GTiff" {
@@ -61,7 +72,14 @@ pub fn creation_options(d: &gdal::Driver, ty: SampleType, tile: u32, user: &[Str
 }
 
 /// Creates an empty dataset of the header's grid.
-pub fn create(d: &gdal::Driver, path: &Path, h: &Header, ty: SampleType, bands: usize, opts: &[String]) -> Result<Dataset> {
+pub fn create(
+    d: &gdal::Driver,
+    path: &Path,
+    h: &Header,
+    ty: SampleType,
+    bands: usize,
+    opts: &[String],
+) -> Result<Dataset> {
     let cpath = cstring(&path.to_string_lossy());
     let copts: Vec<_> = opts.iter().map(|o| cstring(o)).collect();
     let mut ptrs: Vec<*mut c_char> = copts.iter().map(|c| c.as_ptr() as *mut c_char).collect();
@@ -79,7 +97,14 @@ pub fn create(d: &gdal::Driver, path: &Path, h: &Header, ty: SampleType, bands: 
         )
     };
     if h_ds.is_null() {
-        return Err(CliError::file(path, format!("GDAL {} cannot create it: {}", d.short_name(), last_gdal_error())));
+        return Err(CliError::file(
+            path,
+            format!(
+                "GDAL {} cannot create it: {}",
+                d.short_name(),
+                last_gdal_error()
+            ),
+        ));
     }
     // SAFETY: h_ds is a fresh, owned dataset handle.
     Ok(unsafe { Dataset::from_c_dataset(h_ds) })
@@ -92,8 +117,12 @@ pub fn apply_header(ds: &mut Dataset, h: &Header, dequantized: bool) -> Result<(
     if let Some(gt) = h.georef.geotransform {
         let mut gt = gt;
         // SAFETY: gt holds six coefficients.
-        if unsafe { gdal_sys::GDALSetGeoTransform(c, gt.as_mut_ptr()) } != gdal_sys::CPLErr::CE_None {
-            return Err(CliError::msg(format!("cannot set the geotransform: {}", last_gdal_error())));
+        if unsafe { gdal_sys::GDALSetGeoTransform(c, gt.as_mut_ptr()) } != gdal_sys::CPLErr::CE_None
+        {
+            return Err(CliError::msg(format!(
+                "cannot set the geotransform: {}",
+                last_gdal_error()
+            )));
         }
     }
     if let Some(s) = &h.georef.srs {
@@ -102,9 +131,12 @@ pub fn apply_header(ds: &mut Dataset, h: &Header, dequantized: bool) -> Result<(
     if !h.georef.gcps.is_empty() {
         gdal_util::set_gcps(ds, &h.georef.gcps, h.georef.gcp_srs.as_ref())?;
     }
-    gdal_util::set_metadata_domains(c as _, &h.metadata)?;
+    // SAFETY: `c` is the live handle of `ds`.
+    unsafe { gdal_util::set_metadata_domains(c as _, &h.metadata)? };
     for (i, b) in h.bands.iter().enumerate() {
-        let band = ds.rasterband(i + 1).map_err(|e| CliError::msg(e.to_string()))?;
+        let band = ds
+            .rasterband(i + 1)
+            .map_err(|e| CliError::msg(e.to_string()))?;
         // SAFETY: the handle is only used while `band` (and `ds`) lives.
         let hb = unsafe { band.c_rasterband() };
         // SAFETY: hb is a valid band of ds; strings outlive the calls.
@@ -113,7 +145,11 @@ pub fn apply_header(ds: &mut Dataset, h: &Header, dequantized: bool) -> Result<(
                 gdal_sys::GDALSetDescription(hb as _, cstring(&b.description).as_ptr());
             }
             if let Some(nd) = b.nodata {
-                let nd = if dequantized && !matches!(h.dequantization, None) { f64::NAN } else { nd };
+                let nd = if dequantized && h.dequantization.is_some() {
+                    f64::NAN
+                } else {
+                    nd
+                };
                 gdal_sys::GDALSetRasterNoDataValue(hb, nd);
             }
             if !dequantized {
@@ -133,14 +169,20 @@ pub fn apply_header(ds: &mut Dataset, h: &Header, dequantized: bool) -> Result<(
             if let (Some((interp, entries)), false) = (&b.color_table, dequantized) {
                 let ct = gdal_sys::GDALCreateColorTable(*interp as _);
                 for (k, e) in entries.iter().enumerate() {
-                    let ce = gdal_sys::GDALColorEntry { c1: e[0], c2: e[1], c3: e[2], c4: e[3] };
+                    let ce = gdal_sys::GDALColorEntry {
+                        c1: e[0],
+                        c2: e[1],
+                        c3: e[2],
+                        c4: e[3],
+                    };
                     gdal_sys::GDALSetColorEntry(ct, k as i32, &ce);
                 }
                 gdal_sys::GDALSetRasterColorTable(hb, ct);
                 gdal_sys::GDALDestroyColorTable(ct);
             }
         }
-        gdal_util::set_metadata_domains(hb as _, &b.metadata)?;
+        // SAFETY: `hb` is a live band of `ds`.
+        unsafe { gdal_util::set_metadata_domains(hb as _, &b.metadata)? };
     }
     Ok(())
 }
@@ -153,12 +195,26 @@ pub fn create_copy(d: &gdal::Driver, src: &Dataset, dest: &Path, opts: &[String]
     ptrs.push(ptr::null_mut());
     // SAFETY: handles are valid; strings outlive the call; the result is closed at once.
     unsafe {
-        let h = gdal_sys::GDALCreateCopy(d.c_driver(), cpath.as_ptr(), src.c_dataset(), 1, ptrs.as_mut_ptr(), None, ptr::null_mut());
+        let h = gdal_sys::GDALCreateCopy(
+            d.c_driver(),
+            cpath.as_ptr(),
+            src.c_dataset(),
+            1,
+            ptrs.as_mut_ptr(),
+            None,
+            ptr::null_mut(),
+        );
         if h.is_null() {
-            return Err(CliError::file(dest, format!("GDAL {} CreateCopy failed: {}", d.short_name(), last_gdal_error())));
+            return Err(CliError::file(
+                dest,
+                format!(
+                    "GDAL {} CreateCopy failed: {}",
+                    d.short_name(),
+                    last_gdal_error()
+                ),
+            ));
         }
         gdal_sys::GDALClose(h);
     }
     Ok(())
 }
-

@@ -5,7 +5,13 @@ use geoembed::cli::Cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // GDAL spells its long options with one dash (-of, -co); accept that spelling too.
+    let args = std::env::args_os().map(|a| match a.to_str() {
+        Some("-of") => "--of".into(),
+        Some("-co") => "--co".into(),
+        _ => a,
+    });
+    let cli = Cli::parse_from(args);
     match geoembed::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -14,4 +20,3 @@ fn main() -> ExitCode {
         }
     }
 }
-

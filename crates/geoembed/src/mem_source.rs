@@ -18,8 +18,11 @@ impl MemSource {
         let header = src.header().clone();
         let mut planes = Vec::new();
         for p in 0..header.plane_count() {
-            let (ty, bands) = header.plane_layout(p).map_err(|e| CliError::msg(e.to_string()))?;
-            let mut buf = vec![0u8; header.width as usize * header.height as usize * bands * ty.size()];
+            let (ty, bands) = header
+                .plane_layout(p)
+                .map_err(|e| CliError::msg(e.to_string()))?;
+            let mut buf =
+                vec![0u8; header.width as usize * header.height as usize * bands * ty.size()];
             src.read_rows(p, 0, header.height, &mut buf)?;
             planes.push(buf);
         }
@@ -32,11 +35,19 @@ impl MemSource {
         let (h, w, c) = match n.shape.as_slice() {
             [h, w] => (*h, *w, 1),
             [h, w, c] => (*h, *w, *c),
-            s => return Err(CliError::file(path, format!("expected an (H, W) or (H, W, C) array, found shape {s:?}"))),
+            s => {
+                return Err(CliError::file(
+                    path,
+                    format!("expected an (H, W) or (H, W, C) array, found shape {s:?}"),
+                ))
+            }
         };
         let mut buf = vec![0u8; h * w * c * n.sample_type.size()];
         n.read_at(0, &mut buf)?;
-        Ok(MemSource { header: Header::new(w as u32, h as u32, c, n.sample_type), planes: vec![buf] })
+        Ok(MemSource {
+            header: Header::new(w as u32, h as u32, c, n.sample_type),
+            planes: vec![buf],
+        })
     }
 
     pub fn raw_bytes(&self) -> usize {

@@ -59,7 +59,8 @@ impl Npy {
         let bad = |msg: String| CliError::file(path, msg);
         let mut file = File::open(path).map_err(|e| CliError::io(path, e))?;
         let mut pre = [0u8; 10];
-        file.read_exact(&mut pre).map_err(|_| bad("not a .npy file (too short)".into()))?;
+        file.read_exact(&mut pre)
+            .map_err(|_| bad("not a .npy file (too short)".into()))?;
         if &pre[..6] != MAGIC {
             return Err(bad("not a .npy file (bad magic)".into()));
         }
@@ -68,26 +69,38 @@ impl Npy {
             1 => u16::from_le_bytes([pre[8], pre[9]]) as usize,
             2 | 3 => {
                 let mut more = [0u8; 2];
-                file.read_exact(&mut more).map_err(|_| bad("truncated .npy header".into()))?;
+                file.read_exact(&mut more)
+                    .map_err(|_| bad("truncated .npy header".into()))?;
                 u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize
             }
             v => return Err(bad(format!("unsupported .npy format version {v}"))),
         };
         if header_len > 1 << 20 {
-            return Err(bad(format!(".npy header of {header_len} bytes is implausible")));
+            return Err(bad(format!(
+                ".npy header of {header_len} bytes is implausible"
+            )));
         }
         let mut h = vec![0u8; header_len];
-        file.read_exact(&mut h).map_err(|_| bad("truncated .npy header".into()))?;
+        file.read_exact(&mut h)
+            .map_err(|_| bad("truncated .npy header".into()))?;
         let h = String::from_utf8_lossy(&h).into_owned();
-        let descr = dict_value(&h, "descr").ok_or_else(|| bad("no 'descr' in .npy header".into()))?;
+        let descr =
+            dict_value(&h, "descr").ok_or_else(|| bad("no 'descr' in .npy header".into()))?;
         let descr = descr.trim_matches('\'');
-        let sample_type =
-            dtype(descr).ok_or_else(|| bad(format!("unsupported .npy dtype {descr:?} (need little-endian ints or floats)")))?;
-        let fortran = dict_value(&h, "fortran_order").ok_or_else(|| bad("no 'fortran_order' in .npy header".into()))?;
+        let sample_type = dtype(descr).ok_or_else(|| {
+            bad(format!(
+                "unsupported .npy dtype {descr:?} (need little-endian ints or floats)"
+            ))
+        })?;
+        let fortran = dict_value(&h, "fortran_order")
+            .ok_or_else(|| bad("no 'fortran_order' in .npy header".into()))?;
         if fortran != "False" {
-            return Err(bad("Fortran-ordered .npy arrays are not supported; save with C order".into()));
+            return Err(bad(
+                "Fortran-ordered .npy arrays are not supported; save with C order".into(),
+            ));
         }
-        let shape_s = dict_value(&h, "shape").ok_or_else(|| bad("no 'shape' in .npy header".into()))?;
+        let shape_s =
+            dict_value(&h, "shape").ok_or_else(|| bad("no 'shape' in .npy header".into()))?;
         let shape = shape_s
             .trim_matches(|c| c == '(' || c == ')')
             .split(',')
@@ -105,7 +118,13 @@ impl Npy {
                 len.saturating_sub(data_offset)
             )));
         }
-        Ok(Npy { path: path.to_path_buf(), sample_type, shape, data_offset, file })
+        Ok(Npy {
+            path: path.to_path_buf(),
+            sample_type,
+            shape,
+            data_offset,
+            file,
+        })
     }
 
     /// Reads `len` bytes of data starting `offset` bytes into the array.

@@ -30,10 +30,19 @@ fn wgs84_bbox(h: &Header) -> Option<[f64; 4]> {
     unsafe {
         let dst = gdal_sys::OSRNewSpatialReference(std::ptr::null());
         gdal_sys::OSRImportFromEPSG(dst, 4326);
-        gdal_sys::OSRSetAxisMappingStrategy(dst, gdal_sys::OSRAxisMappingStrategy::OAMS_TRADITIONAL_GIS_ORDER);
+        gdal_sys::OSRSetAxisMappingStrategy(
+            dst,
+            gdal_sys::OSRAxisMappingStrategy::OAMS_TRADITIONAL_GIS_ORDER,
+        );
         let ct = gdal_sys::OCTNewCoordinateTransformation(src.0, dst);
         let ok = !ct.is_null()
-            && gdal_sys::OCTTransform(ct, xs.len() as i32, xs.as_mut_ptr(), ys.as_mut_ptr(), std::ptr::null_mut()) != 0;
+            && gdal_sys::OCTTransform(
+                ct,
+                xs.len() as i32,
+                xs.as_mut_ptr(),
+                ys.as_mut_ptr(),
+                std::ptr::null_mut(),
+            ) != 0;
         if !ct.is_null() {
             gdal_sys::OCTDestroyCoordinateTransformation(ct);
         }
@@ -55,7 +64,14 @@ fn domains_json(d: &[MetadataDomain]) -> Value {
             let (k, v) = MetadataDomain::split_item(it);
             items.insert(k.to_string(), Value::String(v.to_string()));
         }
-        m.insert(if dom.name.is_empty() { "default".into() } else { dom.name.clone() }, Value::Object(items));
+        m.insert(
+            if dom.name.is_empty() {
+                "default".into()
+            } else {
+                dom.name.clone()
+            },
+            Value::Object(items),
+        );
     }
     Value::Object(m)
 }
@@ -78,7 +94,9 @@ pub fn build(emb: &Path, href: &str) -> Result<Value> {
     let h = r.header();
     let mut codecs: BTreeMap<String, u64> = BTreeMap::new();
     for e in r.entries() {
-        let name = CodecId::from_code(e.codec).map(|c| c.name().to_string()).unwrap_or_else(|_| format!("id {}", e.codec));
+        let name = CodecId::from_code(e.codec)
+            .map(|c| c.name().to_string())
+            .unwrap_or_else(|_| format!("id {}", e.codec));
         *codecs.entry(name).or_default() += 1;
     }
     let raw: u64 = (0..h.plane_count())
@@ -95,17 +113,26 @@ pub fn build(emb: &Path, href: &str) -> Result<Value> {
         props.insert("proj:wkt2".into(), json!(s.wkt));
     }
     if let Some(gt) = h.georef.geotransform {
-        props.insert("proj:transform".into(), json!([gt[1], gt[2], gt[0], gt[4], gt[5], gt[3], 0.0, 0.0, 1.0]));
+        props.insert(
+            "proj:transform".into(),
+            json!([gt[1], gt[2], gt[0], gt[4], gt[5], gt[3], 0.0, 0.0, 1.0]),
+        );
     }
     if !h.georef.gcps.is_empty() {
         props.insert("geoembed:gcp_count".into(), json!(h.georef.gcps.len()));
     }
     props.insert("geoembed:format_version".into(), json!("1.0"));
-    props.insert("geoembed:tile_size".into(), json!([h.tile_width, h.tile_height]));
+    props.insert(
+        "geoembed:tile_size".into(),
+        json!([h.tile_width, h.tile_height]),
+    );
     props.insert("geoembed:codecs".into(), json!(codecs));
     props.insert("geoembed:raw_bytes".into(), json!(raw));
     props.insert("geoembed:file_bytes".into(), json!(r.file_len()));
-    props.insert("geoembed:ratio".into(), json!(raw as f64 / r.file_len() as f64));
+    props.insert(
+        "geoembed:ratio".into(),
+        json!(raw as f64 / r.file_len() as f64),
+    );
     if let Some(d) = &h.dequantization {
         props.insert(
             "geoembed:dequantization".into(),
@@ -159,7 +186,10 @@ pub fn build(emb: &Path, href: &str) -> Result<Value> {
             Value::Object(m)
         })
         .collect();
-    let id = Path::new(href).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let id = Path::new(href)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut item = json!({
         "type": "Feature",
         "stac_version": "1.0.0",
@@ -191,7 +221,10 @@ pub fn build(emb: &Path, href: &str) -> Result<Value> {
 /// Writes the sidecar of the staged `.emb` at `emb` to `json_path`; `final_emb` is the
 /// name the `.emb` will have (the sidecar refers to it relatively).
 pub fn write(emb: &Path, json_path: &Path, final_emb: &Path) -> Result<()> {
-    let href = final_emb.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let href = final_emb
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let v = build(emb, &href)?;
     let text = serde_json::to_string_pretty(&v).expect("JSON values serialise") + "\n";
     std::fs::write(json_path, text).map_err(|e| CliError::io(json_path, e))

@@ -25,8 +25,14 @@ pub fn to_values(ty: SampleType, bytes: &[u8]) -> Vec<i32> {
     match ty {
         SampleType::U8 => bytes.iter().map(|&b| b as i32).collect(),
         SampleType::I8 => bytes.iter().map(|&b| b as i8 as i32).collect(),
-        SampleType::U16 => bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]) as i32).collect(),
-        SampleType::I16 => bytes.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as i32).collect(),
+        SampleType::U16 => bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]) as i32)
+            .collect(),
+        SampleType::I16 => bytes
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]) as i32)
+            .collect(),
         _ => unreachable!("decorrelation is limited to 8/16-bit integers"),
     }
 }
@@ -54,27 +60,42 @@ fn range(ty: SampleType) -> (i64, i64) {
 /// Splits `bands` into near-equal consecutive groups of at most [`MAX_GROUP_BANDS`].
 fn group_bounds(bands: usize) -> Vec<(usize, usize)> {
     let groups = bands.div_ceil(MAX_GROUP_BANDS);
-    (0..groups).map(|g| (g * bands / groups, (g + 1) * bands / groups)).collect()
+    (0..groups)
+        .map(|g| (g * bands / groups, (g + 1) * bands / groups))
+        .collect()
 }
 
 /// Fits the decorrelation from a sample of pixels (pixel-interleaved sample bytes).
 pub fn fit(ty: SampleType, bands: usize, sample: &[u8]) -> Result<Decorrelation> {
     if ty.is_float() || ty.size() > 2 {
-        return Err(Error::invalid(format!("decorrelation needs 8- or 16-bit integer bands, not {ty}")));
+        return Err(Error::invalid(format!(
+            "decorrelation needs 8- or 16-bit integer bands, not {ty}"
+        )));
     }
     let values = to_values(ty, sample);
     let pixels = values.len() / bands;
     if pixels < 2 {
-        return Err(Error::invalid("decorrelation needs at least two pixels to fit"));
+        return Err(Error::invalid(
+            "decorrelation needs at least two pixels to fit",
+        ));
     }
     let groups = group_bounds(bands)
         .into_iter()
         .map(|(b0, b1)| fit_group(&values, bands, pixels, b0, b1))
         .collect();
-    Ok(Decorrelation { shift: SHIFT, groups })
+    Ok(Decorrelation {
+        shift: SHIFT,
+        groups,
+    })
 }
 
-fn fit_group(values: &[i32], bands: usize, pixels: usize, b0: usize, b1: usize) -> DecorrelationGroup {
+fn fit_group(
+    values: &[i32],
+    bands: usize,
+    pixels: usize,
+    b0: usize,
+    b1: usize,
+) -> DecorrelationGroup {
     let n = b1 - b0;
     let mut mean = vec![0f64; n];
     for p in 0..pixels {
@@ -134,12 +155,19 @@ fn fit_group(values: &[i32], bands: usize, pixels: usize, b0: usize, b1: usize) 
         for j in 0..k {
             let a = -inv[(k, j)];
             pred_mean += a * mean[j];
-            let q = (a * scale).round_ties_even().clamp(i32::MIN as f64, i32::MAX as f64);
+            let q = (a * scale)
+                .round_ties_even()
+                .clamp(i32::MIN as f64, i32::MAX as f64);
             coefficients.push(q as i32);
         }
         bias.push(((mean[k] - pred_mean) * scale).round_ties_even() as i64);
     }
-    DecorrelationGroup { first_band: b0 as u32, bands: n as u32, coefficients, bias }
+    DecorrelationGroup {
+        first_band: b0 as u32,
+        bands: n as u32,
+        coefficients,
+        bias,
+    }
 }
 
 /// Per-band predictions for one pixel, calling `residual(k, prediction)` in band order; the
@@ -158,7 +186,11 @@ fn run_pixel(
     for k in 0..x.len() {
         let coef = &g.coefficients[row..row + k];
         row += k;
-        let s: i64 = coef.iter().zip(&x[..k]).map(|(&a, &v)| a as i64 * v as i64).sum();
+        let s: i64 = coef
+            .iter()
+            .zip(&x[..k])
+            .map(|(&a, &v)| a as i64 * v as i64)
+            .sum();
         let p = ((s + g.bias[k] + round) >> shift).clamp(lo, hi);
         x[k] = value_for(k, p);
     }
@@ -189,7 +221,13 @@ pub fn forward(d: &Decorrelation, ty: SampleType, bands: usize, samples: &[u8]) 
 }
 
 /// Inverse of [`forward`]: residual words back to sample bytes (appended to `out`).
-pub fn inverse(d: &Decorrelation, ty: SampleType, bands: usize, residuals: &[u32], out: &mut Vec<u8>) {
+pub fn inverse(
+    d: &Decorrelation,
+    ty: SampleType,
+    bands: usize,
+    residuals: &[u32],
+    out: &mut Vec<u8>,
+) {
     let (lo, hi) = range(ty);
     let bits = ty.bits();
     let mask = (1i64 << bits) - 1;
@@ -197,7 +235,10 @@ pub fn inverse(d: &Decorrelation, ty: SampleType, bands: usize, residuals: &[u32
     let mut values = vec![0i32; residuals.len()];
     for g in &d.groups {
         let (b0, n) = (g.first_band as usize, g.bands as usize);
-        for (r, v) in residuals.chunks_exact(bands).zip(values.chunks_exact_mut(bands)) {
+        for (r, v) in residuals
+            .chunks_exact(bands)
+            .zip(values.chunks_exact_mut(bands))
+        {
             let r = &r[b0..b0 + n];
             run_pixel(g, d.shift, lo, hi, &mut v[b0..b0 + n], |k, p| {
                 (((r[k] as i64 - half + p - lo) & mask) + lo) as i32

@@ -29,13 +29,19 @@ pub fn decompress(data: &[u8], expected: usize) -> Result<Vec<u8>> {
     loop {
         let before = (d.total_in(), d.total_out());
         let status = d
-            .decompress_vec(&data[d.total_in() as usize..], &mut out, FlushDecompress::Finish)
+            .decompress_vec(
+                &data[d.total_in() as usize..],
+                &mut out,
+                FlushDecompress::Finish,
+            )
             .map_err(|e| Error::corrupt(format!("deflate stream is corrupt: {e}")))?;
         match status {
             Status::StreamEnd => break,
             _ if out.len() > expected => {
                 // More output than the tile can hold: corrupt, not a reason to grow.
-                return Err(Error::corrupt(format!("deflate stream inflates beyond the expected {expected} bytes")));
+                return Err(Error::corrupt(format!(
+                    "deflate stream inflates beyond the expected {expected} bytes"
+                )));
             }
             _ if (d.total_in(), d.total_out()) == before => {
                 return Err(Error::truncated("deflate stream ends early"));
@@ -44,7 +50,10 @@ pub fn decompress(data: &[u8], expected: usize) -> Result<Vec<u8>> {
         }
     }
     if out.len() != expected {
-        return Err(Error::corrupt(format!("deflate stream inflates to {} bytes, expected {expected}", out.len())));
+        return Err(Error::corrupt(format!(
+            "deflate stream inflates to {} bytes, expected {expected}",
+            out.len()
+        )));
     }
     Ok(out)
 }

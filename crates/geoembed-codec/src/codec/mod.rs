@@ -76,7 +76,10 @@ impl CodecId {
                 Some("this build has no JPEG XL support (cargo feature `jxl`)".into())
             }
             CodecId::Jxl | CodecId::DecorrelatePng128 | CodecId::DecorrelateJxl if !small_int => {
-                Some(format!("{} handles 8- and 16-bit integer samples, not {ty}", self.name()))
+                Some(format!(
+                    "{} handles 8- and 16-bit integer samples, not {ty}",
+                    self.name()
+                ))
             }
             _ => None,
         }
@@ -108,7 +111,9 @@ impl Effort {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        [Effort::Fast, Effort::Default, Effort::Max].into_iter().find(|e| e.name() == name)
+        [Effort::Fast, Effort::Default, Effort::Max]
+            .into_iter()
+            .find(|e| e.name() == name)
     }
 
     /// Recorded in the tile index beside the codec id.
@@ -164,12 +169,20 @@ pub struct CodecParams<'a> {
 }
 
 fn decorrelation<'a>(codec: CodecId, p: &CodecParams<'a>) -> Result<&'a Decorrelation> {
-    p.decorrelation
-        .ok_or_else(|| Error::invalid(format!("{codec} needs the file's decorrelation, which this plane has none of")))
+    p.decorrelation.ok_or_else(|| {
+        Error::invalid(format!(
+            "{codec} needs the file's decorrelation, which this plane has none of"
+        ))
+    })
 }
 
 /// Encodes one tile with one codec.
-pub fn encode(codec: CodecId, shape: &TileShape, samples: &[u8], params: &CodecParams) -> Result<Vec<u8>> {
+pub fn encode(
+    codec: CodecId,
+    shape: &TileShape,
+    samples: &[u8],
+    params: &CodecParams,
+) -> Result<Vec<u8>> {
     if samples.len() != shape.bytes() {
         return Err(Error::invalid(format!(
             "tile buffer has {} bytes, a {}x{}x{} {} tile needs {}",
@@ -190,7 +203,9 @@ pub fn encode(codec: CodecId, shape: &TileShape, samples: &[u8], params: &CodecP
         CodecId::Constant => {
             let px = shape.bands * ty.size();
             if samples.chunks_exact(px).any(|c| c != &samples[..px]) {
-                return Err(Error::invalid("constant codec needs a tile whose pixels are all equal"));
+                return Err(Error::invalid(
+                    "constant codec needs a tile whose pixels are all equal",
+                ));
             }
             Ok(samples[..px].to_vec())
         }
@@ -223,22 +238,36 @@ pub fn encode(codec: CodecId, shape: &TileShape, samples: &[u8], params: &CodecP
 }
 
 /// Decodes one tile, appending exactly `shape.bytes()` bytes to `out`.
-pub fn decode(codec: CodecId, shape: &TileShape, payload: &[u8], params: &CodecParams, out: &mut Vec<u8>) -> Result<()> {
+pub fn decode(
+    codec: CodecId,
+    shape: &TileShape,
+    payload: &[u8],
+    params: &CodecParams,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let start = out.len();
     if let Some(why) = codec.unsupported_reason(shape.sample_type) {
-        return Err(Error::corrupt(format!("tile uses {codec}, which cannot hold this file's samples: {why}")));
+        return Err(Error::corrupt(format!(
+            "tile uses {codec}, which cannot hold this file's samples: {why}"
+        )));
     }
     let ty = shape.sample_type;
     match codec {
         CodecId::Raw => {
             if payload.len() != shape.bytes() {
-                return Err(Error::corrupt(format!("raw tile has {} bytes, expected {}", payload.len(), shape.bytes())));
+                return Err(Error::corrupt(format!(
+                    "raw tile has {} bytes, expected {}",
+                    payload.len(),
+                    shape.bytes()
+                )));
             }
             out.extend_from_slice(payload);
         }
         CodecId::Constant => {
             if payload.len() != shape.bands * ty.size() {
-                return Err(Error::corrupt("constant tile payload is not one pixel long"));
+                return Err(Error::corrupt(
+                    "constant tile payload is not one pixel long",
+                ));
             }
             out.reserve(shape.bytes());
             for _ in 0..shape.pixels() {
@@ -250,9 +279,15 @@ pub fn decode(codec: CodecId, shape: &TileShape, payload: &[u8], params: &CodecP
             let d = decorrelation(codec, params)?;
             let row = shape.width * shape.bands;
             let r: Vec<u32> = if ty.size() == 1 {
-                png128::decode_words::<u8>(payload, shape.height, row, shape.bands)?.into_iter().map(u32::from).collect()
+                png128::decode_words::<u8>(payload, shape.height, row, shape.bands)?
+                    .into_iter()
+                    .map(u32::from)
+                    .collect()
             } else {
-                png128::decode_words::<u16>(payload, shape.height, row, shape.bands)?.into_iter().map(u32::from).collect()
+                png128::decode_words::<u16>(payload, shape.height, row, shape.bands)?
+                    .into_iter()
+                    .map(u32::from)
+                    .collect()
             };
             decorrelate::inverse(d, ty, shape.bands, &r, out);
         }
@@ -285,7 +320,11 @@ fn words_unsigned(ty: SampleType, samples: &[u8]) -> Vec<u32> {
     samples
         .chunks_exact(n)
         .map(|c| {
-            let v = if n == 1 { c[0] as u64 } else { u16::from_le_bytes([c[0], c[1]]) as u64 };
+            let v = if n == 1 {
+                c[0] as u64
+            } else {
+                u16::from_le_bytes([c[0], c[1]]) as u64
+            };
             ty.to_word(v) as u32
         })
         .collect()
@@ -320,20 +359,34 @@ fn interleave(shape: &TileShape, planes: &[u32]) -> Vec<u32> {
 fn jxl_encode(shape: &TileShape, planes: &[u32], effort: u32) -> Result<Vec<u8>> {
     if shape.sample_type.size() == 1 {
         let p: Vec<u8> = planes.iter().map(|&v| v as u8).collect();
-        jxl::encode(jxl::Planes::U8(&p), shape.width, shape.height, shape.bands, effort)
+        jxl::encode(
+            jxl::Planes::U8(&p),
+            shape.width,
+            shape.height,
+            shape.bands,
+            effort,
+        )
     } else {
         let p: Vec<u16> = planes.iter().map(|&v| v as u16).collect();
-        jxl::encode(jxl::Planes::U16(&p), shape.width, shape.height, shape.bands, effort)
+        jxl::encode(
+            jxl::Planes::U16(&p),
+            shape.width,
+            shape.height,
+            shape.bands,
+            effort,
+        )
     }
 }
 
 #[cfg(feature = "jxl")]
 fn jxl_decode(shape: &TileShape, payload: &[u8]) -> Result<Vec<u32>> {
     let bits = shape.sample_type.bits();
-    Ok(match jxl::decode(payload, shape.width, shape.height, shape.bands, bits)? {
-        jxl::PlanesOut::U8(v) => v.into_iter().map(u32::from).collect(),
-        jxl::PlanesOut::U16(v) => v.into_iter().map(u32::from).collect(),
-    })
+    Ok(
+        match jxl::decode(payload, shape.width, shape.height, shape.bands, bits)? {
+            jxl::PlanesOut::U8(v) => v.into_iter().map(u32::from).collect(),
+            jxl::PlanesOut::U16(v) => v.into_iter().map(u32::from).collect(),
+        },
+    )
 }
 
 /// Which codecs to try, or one fixed codec.
@@ -370,24 +423,39 @@ pub struct Encoded {
 /// Encodes a tile with a fixed codec or the smallest of the `auto` candidates. Constant
 /// tiles (nodata borders) always use the constant codec, and no payload is ever larger
 /// than the raw samples.
-pub fn encode_best(choice: CodecChoice, shape: &TileShape, samples: &[u8], params: &CodecParams) -> Result<Encoded> {
+pub fn encode_best(
+    choice: CodecChoice,
+    shape: &TileShape,
+    samples: &[u8],
+    params: &CodecParams,
+) -> Result<Encoded> {
     let px = shape.bands * shape.sample_type.size();
     let constant = samples.len() >= px && samples.chunks_exact(px).all(|c| c == &samples[..px]);
     let candidates = match choice {
         CodecChoice::Fixed(id) => vec![id],
         CodecChoice::Auto if constant => vec![CodecId::Constant],
-        CodecChoice::Auto => auto_candidates(shape.sample_type, params.effort, params.decorrelation.is_some()),
+        CodecChoice::Auto => auto_candidates(
+            shape.sample_type,
+            params.effort,
+            params.decorrelation.is_some(),
+        ),
     };
     let mut best: Option<Encoded> = None;
     for codec in candidates {
         let payload = encode(codec, shape, samples, params)?;
-        if best.as_ref().is_none_or(|b| payload.len() < b.payload.len()) {
+        if best
+            .as_ref()
+            .is_none_or(|b| payload.len() < b.payload.len())
+        {
             best = Some(Encoded { codec, payload });
         }
     }
     let best = best.expect("at least one candidate");
     if choice == CodecChoice::Auto && best.payload.len() >= samples.len() {
-        return Ok(Encoded { codec: CodecId::Raw, payload: samples.to_vec() });
+        return Ok(Encoded {
+            codec: CodecId::Raw,
+            payload: samples.to_vec(),
+        });
     }
     Ok(best)
 }

@@ -25,7 +25,13 @@ enum Filter {
     Paeth = 4,
 }
 
-const FILTERS: [Filter; 5] = [Filter::None, Filter::Sub, Filter::Up, Filter::Average, Filter::Paeth];
+const FILTERS: [Filter; 5] = [
+    Filter::None,
+    Filter::Sub,
+    Filter::Up,
+    Filter::Average,
+    Filter::Paeth,
+];
 
 #[inline(always)]
 fn predict<W: Word>(f: Filter, left: W, up: W, up_left: W) -> W {
@@ -43,7 +49,11 @@ fn predict<W: Word>(f: Filter, left: W, up: W, up_left: W) -> W {
 fn filter_row<W: Word>(f: Filter, cur: &[W], prev: &[W], bpp: usize, out: &mut [W]) {
     let zero = W::default();
     for i in 0..cur.len() {
-        let (left, up_left) = if i >= bpp { (cur[i - bpp], prev[i - bpp]) } else { (zero, zero) };
+        let (left, up_left) = if i >= bpp {
+            (cur[i - bpp], prev[i - bpp])
+        } else {
+            (zero, zero)
+        };
         out[i] = cur[i].wrapping_sub(predict(f, left, prev[i], up_left));
     }
 }
@@ -65,7 +75,11 @@ fn unfilter_row<W: Word>(f: Filter, row: &mut [W], prev: &[W], bpp: usize) {
         }
         _ => {
             for i in 0..row.len() {
-                let (left, up_left) = if i >= bpp { (row[i - bpp], prev[i - bpp]) } else { (zero, zero) };
+                let (left, up_left) = if i >= bpp {
+                    (row[i - bpp], prev[i - bpp])
+                } else {
+                    (zero, zero)
+                };
                 row[i] = row[i].wrapping_add(predict(f, left, prev[i], up_left));
             }
         }
@@ -73,7 +87,12 @@ fn unfilter_row<W: Word>(f: Filter, row: &mut [W], prev: &[W], bpp: usize) {
 }
 
 /// Filters every row, choosing each row's filter; returns the filter types and residuals.
-fn filter_image<W: Word>(words: &[W], row_len: usize, bpp: usize, only: Option<Filter>) -> (Vec<u8>, Vec<W>) {
+fn filter_image<W: Word>(
+    words: &[W],
+    row_len: usize,
+    bpp: usize,
+    only: Option<Filter>,
+) -> (Vec<u8>, Vec<W>) {
     let rows = words.len() / row_len;
     let mut types = Vec::with_capacity(rows);
     let mut out = vec![W::default(); words.len()];
@@ -81,7 +100,11 @@ fn filter_image<W: Word>(words: &[W], row_len: usize, bpp: usize, only: Option<F
     let mut trial = vec![W::default(); row_len];
     for y in 0..rows {
         let cur = &words[y * row_len..(y + 1) * row_len];
-        let prev = if y > 0 { &words[(y - 1) * row_len..y * row_len] } else { &zeros[..] };
+        let prev = if y > 0 {
+            &words[(y - 1) * row_len..y * row_len]
+        } else {
+            &zeros[..]
+        };
         let dst = &mut out[y * row_len..(y + 1) * row_len];
         let best = match only {
             Some(f) => {
@@ -92,7 +115,9 @@ fn filter_image<W: Word>(words: &[W], row_len: usize, bpp: usize, only: Option<F
                 let mut best = (u64::MAX, Filter::None);
                 for f in FILTERS {
                     filter_row(f, cur, prev, bpp, &mut trial);
-                    let cost = trial.iter().fold(0u64, |a, w| a.saturating_add(w.signed_magnitude()));
+                    let cost = trial
+                        .iter()
+                        .fold(0u64, |a, w| a.saturating_add(w.signed_magnitude()));
                     if f == Filter::None || cost < best.0 {
                         best = (cost, f);
                         dst.copy_from_slice(&trial);
@@ -107,14 +132,24 @@ fn filter_image<W: Word>(words: &[W], row_len: usize, bpp: usize, only: Option<F
 }
 
 /// Encodes words laid out as `rows` rows of `row_len` words, `bpp` words per pixel.
-pub fn encode_words<W: Word>(words: &[W], row_len: usize, bpp: usize, level: u32, only_paeth: bool) -> Result<Vec<u8>> {
+pub fn encode_words<W: Word>(
+    words: &[W],
+    row_len: usize,
+    bpp: usize,
+    level: u32,
+    only_paeth: bool,
+) -> Result<Vec<u8>> {
     let only = only_paeth.then_some(Filter::Paeth);
     let (types, residuals) = filter_image(words, row_len, bpp, only);
     let mut stream = Vec::with_capacity(types.len() + residuals.len() * W::BYTES);
     if W::BYTES == 1 {
         for (y, t) in types.iter().enumerate() {
             stream.push(*t);
-            stream.extend(residuals[y * row_len..(y + 1) * row_len].iter().map(|w| w.to_u64() as u8));
+            stream.extend(
+                residuals[y * row_len..(y + 1) * row_len]
+                    .iter()
+                    .map(|w| w.to_u64() as u8),
+            );
         }
     } else {
         stream.extend_from_slice(&types);
@@ -125,7 +160,12 @@ pub fn encode_words<W: Word>(words: &[W], row_len: usize, bpp: usize, level: u32
 }
 
 /// Inverse of [`encode_words`].
-pub fn decode_words<W: Word>(payload: &[u8], rows: usize, row_len: usize, bpp: usize) -> Result<Vec<W>> {
+pub fn decode_words<W: Word>(
+    payload: &[u8],
+    rows: usize,
+    row_len: usize,
+    bpp: usize,
+) -> Result<Vec<W>> {
     let n = rows * row_len;
     let stream = deflate::decompress(payload, rows + n * W::BYTES)?;
     let (types, mut words): (Vec<u8>, Vec<W>) = if W::BYTES == 1 {
@@ -143,11 +183,18 @@ pub fn decode_words<W: Word>(payload: &[u8], rows: usize, row_len: usize, bpp: u
     };
     let zeros = vec![W::default(); row_len];
     for y in 0..rows {
-        let f = *FILTERS
-            .get(types[y] as usize)
-            .ok_or_else(|| Error::corrupt(format!("png128: row {y} has unknown filter type {}", types[y])))?;
+        let f = *FILTERS.get(types[y] as usize).ok_or_else(|| {
+            Error::corrupt(format!(
+                "png128: row {y} has unknown filter type {}",
+                types[y]
+            ))
+        })?;
         let (done, rest) = words.split_at_mut(y * row_len);
-        let prev = if y > 0 { &done[(y - 1) * row_len..] } else { &zeros[..] };
+        let prev = if y > 0 {
+            &done[(y - 1) * row_len..]
+        } else {
+            &zeros[..]
+        };
         unfilter_row(f, &mut rest[..row_len], prev, bpp);
     }
     Ok(words)

@@ -57,7 +57,9 @@ pub fn encode(h: &Header) -> Vec<u8> {
         });
     }
     if let Some(gt) = &h.georef.geotransform {
-        chunk(&mut out, GEOTRANSFORM, |w| gt.iter().for_each(|v| w.f64(*v)));
+        chunk(&mut out, GEOTRANSFORM, |w| {
+            gt.iter().for_each(|v| w.f64(*v))
+        });
     }
     if let Some(srs) = &h.georef.srs {
         chunk(&mut out, SRS, |w| write_srs(w, srs));
@@ -179,7 +181,9 @@ pub fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
         let len = r.u32(&format!("chunk {name} length"))? as usize;
         let body = r.take(len, &format!("chunk {name} body"))?;
         if seen.contains(&tag) {
-            return Err(Error::corrupt(format!("header: chunk {name} appears twice")));
+            return Err(Error::corrupt(format!(
+                "header: chunk {name} appears twice"
+            )));
         }
         seen.push(tag);
         let what = format!("header chunk {name}");
@@ -202,11 +206,17 @@ pub fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
                 let n = c.count("aux plane count", 13)?;
                 for i in 0..n {
                     let name = c.str(&format!("aux[{i}].name"))?;
-                    let sample_type = SampleType::from_code(c.u8(&format!("aux[{i}].sample_type"))?)
-                        .map_err(|e| e.context(&what))?;
+                    let sample_type =
+                        SampleType::from_code(c.u8(&format!("aux[{i}].sample_type"))?)
+                            .map_err(|e| e.context(&what))?;
                     let bands = c.u32(&format!("aux[{i}].bands"))?;
                     let description = c.str(&format!("aux[{i}].description"))?;
-                    h.aux_planes.push(AuxPlane { name, sample_type, bands, description });
+                    h.aux_planes.push(AuxPlane {
+                        name,
+                        sample_type,
+                        bands,
+                        description,
+                    });
                 }
             }
             GEOTRANSFORM => {
@@ -238,9 +248,18 @@ pub fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
             METADATA => h.metadata = read_domains(&mut c, "metadata")?,
             DEQUANTIZATION => {
                 h.dequantization = Some(match c.u8("kind")? {
-                    1 => Dequantization::PerPixelScale { aux_plane: c.u32("aux_plane")? },
-                    2 => Dequantization::PowerLaw { divisor: c.f64("divisor")?, exponent: c.f64("exponent")? },
-                    k => return Err(Error::unsupported(format!("{what}: unknown dequantization kind {k}"))),
+                    1 => Dequantization::PerPixelScale {
+                        aux_plane: c.u32("aux_plane")?,
+                    },
+                    2 => Dequantization::PowerLaw {
+                        divisor: c.f64("divisor")?,
+                        exponent: c.f64("exponent")?,
+                    },
+                    k => {
+                        return Err(Error::unsupported(format!(
+                            "{what}: unknown dequantization kind {k}"
+                        )))
+                    }
                 })
             }
             DECORRELATION => {
@@ -264,7 +283,12 @@ pub fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
                     for _ in 0..n {
                         bias.push(c.i64(&format!("group[{gi}].bias"))?);
                     }
-                    groups.push(DecorrelationGroup { first_band, bands: n as u32, coefficients, bias });
+                    groups.push(DecorrelationGroup {
+                        first_band,
+                        bands: n as u32,
+                        coefficients,
+                        bias,
+                    });
                 }
                 h.decorrelation = Some(Decorrelation { shift, groups });
             }
@@ -336,7 +360,11 @@ fn read_srs(c: &mut ByteReader, field: &str) -> Result<Srs> {
     for _ in 0..n {
         axis_mapping.push(c.i32(&format!("{field}.axis_mapping"))?);
     }
-    Ok(Srs { wkt, epsg: (epsg != 0).then_some(epsg), axis_mapping })
+    Ok(Srs {
+        wkt,
+        epsg: (epsg != 0).then_some(epsg),
+        axis_mapping,
+    })
 }
 
 fn read_domains(c: &mut ByteReader, field: &str) -> Result<Vec<MetadataDomain>> {
@@ -353,4 +381,3 @@ fn read_domains(c: &mut ByteReader, field: &str) -> Result<Vec<MetadataDomain>> 
     }
     Ok(out)
 }
-

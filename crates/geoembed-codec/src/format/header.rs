@@ -186,7 +186,10 @@ impl Header {
             Ok((self.sample_type, self.bands.len()))
         } else {
             let a = self.aux_planes.get(plane - 1).ok_or_else(|| {
-                Error::invalid(format!("plane {plane} does not exist (file has {})", self.plane_count()))
+                Error::invalid(format!(
+                    "plane {plane} does not exist (file has {})",
+                    self.plane_count()
+                ))
             })?;
             Ok((a.sample_type, a.bands as usize))
         }
@@ -197,7 +200,12 @@ impl Header {
     pub fn tile_rect(&self, tx: u32, ty: u32) -> (u32, u32, u32, u32) {
         let x0 = tx * self.tile_width;
         let y0 = ty * self.tile_height;
-        (x0, y0, self.tile_width.min(self.width - x0), self.tile_height.min(self.height - y0))
+        (
+            x0,
+            y0,
+            self.tile_width.min(self.width - x0),
+            self.tile_height.min(self.height - y0),
+        )
     }
 
     /// Index of a block in the tile index: plane-major, then tile rows, then tile columns.
@@ -208,7 +216,10 @@ impl Header {
     /// Checks the invariants a writer must respect and a reader may rely on.
     pub fn validate(&self) -> Result<()> {
         if self.width == 0 || self.height == 0 {
-            return Err(Error::invalid(format!("raster size {}x{} is empty", self.width, self.height)));
+            return Err(Error::invalid(format!(
+                "raster size {}x{} is empty",
+                self.width, self.height
+            )));
         }
         if self.bands.is_empty() {
             return Err(Error::invalid("raster has no bands"));
@@ -218,7 +229,10 @@ impl Header {
         }
         for (i, a) in self.aux_planes.iter().enumerate() {
             if a.bands == 0 {
-                return Err(Error::invalid(format!("aux plane {i} ({}) has no bands", a.name)));
+                return Err(Error::invalid(format!(
+                    "aux plane {i} ({}) has no bands",
+                    a.name
+                )));
             }
         }
         if self.plane_count() > 255 {
@@ -226,7 +240,9 @@ impl Header {
         }
         if let Some(Dequantization::PerPixelScale { aux_plane }) = &self.dequantization {
             let a = self.aux_planes.get(*aux_plane as usize).ok_or_else(|| {
-                Error::invalid(format!("dequantization refers to missing aux plane {aux_plane}"))
+                Error::invalid(format!(
+                    "dequantization refers to missing aux plane {aux_plane}"
+                ))
             })?;
             if a.bands != 1 && a.bands as usize != self.bands.len() {
                 return Err(Error::invalid(format!(
@@ -252,7 +268,10 @@ impl Decorrelation {
             )));
         }
         if self.shift == 0 || self.shift > 24 {
-            return Err(Error::corrupt(format!("decorrelation shift {} outside 1..=24", self.shift)));
+            return Err(Error::corrupt(format!(
+                "decorrelation shift {} outside 1..=24",
+                self.shift
+            )));
         }
         let mut next = 0u64;
         for (i, g) in self.groups.iter().enumerate() {
@@ -264,7 +283,9 @@ impl Decorrelation {
                 )));
             }
             if g.coefficients.len() as u64 != n * (n - 1) / 2 || g.bias.len() as u64 != n {
-                return Err(Error::corrupt(format!("decorrelation group {i} has the wrong number of coefficients")));
+                return Err(Error::corrupt(format!(
+                    "decorrelation group {i} has the wrong number of coefficients"
+                )));
             }
             next += n;
         }

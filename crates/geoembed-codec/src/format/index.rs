@@ -52,7 +52,10 @@ impl IndexEntry {
         };
         let stored = r.u32("entry_crc")?;
         if crc32fast::hash(&bytes[..ENTRY_LEN - 4]) != stored {
-            return Err(Error::new(ErrorKind::Checksum, format!("{what}: checksum mismatch")));
+            return Err(Error::new(
+                ErrorKind::Checksum,
+                format!("{what}: checksum mismatch"),
+            ));
         }
         Ok(e)
     }

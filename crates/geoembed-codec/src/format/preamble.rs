@@ -72,7 +72,10 @@ impl Preamble {
         }
         let stored_crc = u32::from_le_bytes(bytes[60..64].try_into().unwrap());
         if crc32fast::hash(&bytes[..60]) != stored_crc {
-            return Err(Error::new(ErrorKind::Checksum, "preamble checksum mismatch"));
+            return Err(Error::new(
+                ErrorKind::Checksum,
+                "preamble checksum mismatch",
+            ));
         }
         let version_minor = r.u16("version_minor")?;
         let width = r.u32("width")?;
@@ -80,7 +83,8 @@ impl Preamble {
         let band_count = r.u32("band_count")?;
         let tile_width = r.u32("tile_width")?;
         let tile_height = r.u32("tile_height")?;
-        let sample_type = SampleType::from_code(r.u8("sample_type")?).map_err(|e| e.context("preamble"))?;
+        let sample_type =
+            SampleType::from_code(r.u8("sample_type")?).map_err(|e| e.context("preamble"))?;
         let plane_count = r.u8("plane_count")?;
         r.u16("reserved")?;
         let block_count = r.u32("block_count")? as u64;
@@ -101,13 +105,20 @@ impl Preamble {
             header_offset,
             header_length,
         };
-        if width == 0 || height == 0 || band_count == 0 || tile_width == 0 || tile_height == 0 || plane_count == 0
+        if width == 0
+            || height == 0
+            || band_count == 0
+            || tile_width == 0
+            || tile_height == 0
+            || plane_count == 0
         {
             return Err(Error::corrupt(format!(
                 "preamble: impossible grid {width}x{height}, {band_count} bands, tiles {tile_width}x{tile_height}, {plane_count} planes"
             )));
         }
-        let expect = width.div_ceil(tile_width) as u64 * height.div_ceil(tile_height) as u64 * plane_count as u64;
+        let expect = width.div_ceil(tile_width) as u64
+            * height.div_ceil(tile_height) as u64
+            * plane_count as u64;
         if expect != block_count {
             return Err(Error::corrupt(format!(
                 "preamble: block_count {block_count} does not match the grid ({expect})"

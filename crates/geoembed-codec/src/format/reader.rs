@@ -21,7 +21,12 @@ pub struct Reader<R: Read + Seek> {
     limits: Limits,
 }
 
-fn read_exact_at<R: Read + Seek>(src: &mut R, offset: u64, len: usize, what: &str) -> Result<Vec<u8>> {
+fn read_exact_at<R: Read + Seek>(
+    src: &mut R,
+    offset: u64,
+    len: usize,
+    what: &str,
+) -> Result<Vec<u8>> {
     src.seek(SeekFrom::Start(offset))?;
     let mut buf = Vec::new();
     src.by_ref().take(len as u64).read_to_end(&mut buf)?;
@@ -43,7 +48,9 @@ impl<R: Read + Seek> Reader<R> {
         let file_len = src.seek(SeekFrom::End(0))?;
         src.seek(SeekFrom::Start(0))?;
         let mut first = Vec::new();
-        src.by_ref().take(PREAMBLE_LEN as u64).read_to_end(&mut first)?;
+        src.by_ref()
+            .take(PREAMBLE_LEN as u64)
+            .read_to_end(&mut first)?;
         let p = Preamble::decode(&first)?;
         check_limits(&p, &limits)?;
         let index_len = p.block_count * ENTRY_LEN as u64;
@@ -60,13 +67,21 @@ impl<R: Read + Seek> Reader<R> {
             )));
         }
         let index = read_exact_at(&mut src, p.index_offset, index_len as usize, "tile index")?;
-        let head = read_exact_at(&mut src, p.header_offset, p.header_length as usize, "header")?;
+        let head = read_exact_at(
+            &mut src,
+            p.header_offset,
+            p.header_length as usize,
+            "header",
+        )?;
         if head.len() < 4 {
             return Err(Error::corrupt("header is shorter than its checksum"));
         }
         let (body, crc) = head.split_at(head.len() - 4);
         if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().unwrap()) {
-            return Err(Error::new(ErrorKind::Checksum, "header checksum mismatch (metadata corrupted)"));
+            return Err(Error::new(
+                ErrorKind::Checksum,
+                "header checksum mismatch (metadata corrupted)",
+            ));
         }
         let mut header = Header {
             tile_width: p.tile_width,
@@ -82,11 +97,16 @@ impl<R: Read + Seek> Reader<R> {
                 header.plane_count()
             )));
         }
-        header.validate().map_err(|e| Error::corrupt(e.message().to_string()))?;
+        header
+            .validate()
+            .map_err(|e| Error::corrupt(e.message().to_string()))?;
         let mut entries = Vec::with_capacity(p.block_count as usize);
         for (i, raw) in index.chunks_exact(ENTRY_LEN).enumerate() {
             let e = IndexEntry::decode(raw, i as u64)?;
-            if e.offset.checked_add(e.length).is_none_or(|end| end > file_len) {
+            if e.offset
+                .checked_add(e.length)
+                .is_none_or(|end| end > file_len)
+            {
                 return Err(Error::truncated(format!(
                     "tile index entry {i}: payload at {}+{} lies beyond the end of the {file_len}-byte file",
                     e.offset, e.length
@@ -94,14 +114,26 @@ impl<R: Read + Seek> Reader<R> {
             }
             entries.push(e);
         }
-        let r = Reader { src, header, entries, file_len, limits };
+        let r = Reader {
+            src,
+            header,
+            entries,
+            file_len,
+            limits,
+        };
         for plane in 0..r.header.plane_count() {
             let (ty, bands) = r.header.plane_layout(plane)?;
-            let tile_bytes = r.header.tile_width as u64 * r.header.tile_height as u64 * bands as u64 * ty.size() as u64;
+            let tile_bytes = r.header.tile_width as u64
+                * r.header.tile_height as u64
+                * bands as u64
+                * ty.size() as u64;
             if tile_bytes > limits.max_tile_bytes {
                 return Err(Error::new(
                     ErrorKind::LimitExceeded,
-                    format!("plane {plane} tiles decode to {tile_bytes} bytes, above the limit of {}", limits.max_tile_bytes),
+                    format!(
+                        "plane {plane} tiles decode to {tile_bytes} bytes, above the limit of {}",
+                        limits.max_tile_bytes
+                    ),
                 ));
             }
         }
@@ -138,7 +170,10 @@ impl<R: Read + Seek> Reader<R> {
         if crc32fast::hash(&payload) != e.payload_crc {
             return Err(Error::new(
                 ErrorKind::Checksum,
-                format!("{}: payload checksum mismatch (stored data corrupted)", tile_name(plane, tx, ty)),
+                format!(
+                    "{}: payload checksum mismatch (stored data corrupted)",
+                    tile_name(plane, tx, ty)
+                ),
             ));
         }
         Ok(payload)
@@ -158,7 +193,10 @@ impl<R: Read + Seek> Reader<R> {
 
 fn check_limits(p: &Preamble, l: &Limits) -> Result<()> {
     let over = |what: &str, v: u64, max: u64| {
-        Err(Error::new(ErrorKind::LimitExceeded, format!("{what} {v} exceeds the reader limit of {max}")))
+        Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("{what} {v} exceeds the reader limit of {max}"),
+        ))
     };
     if p.width > l.max_width {
         return over("width", p.width as u64, l.max_width as u64);
@@ -170,7 +208,11 @@ fn check_limits(p: &Preamble, l: &Limits) -> Result<()> {
         return over("band count", p.band_count as u64, l.max_bands as u64);
     }
     if p.header_length > l.max_header_bytes {
-        return over("header length", p.header_length as u64, l.max_header_bytes as u64);
+        return over(
+            "header length",
+            p.header_length as u64,
+            l.max_header_bytes as u64,
+        );
     }
     if p.block_count > l.max_blocks {
         return over("block count", p.block_count, l.max_blocks);
@@ -188,7 +230,14 @@ pub fn tile_name(plane: usize, tx: u32, ty: u32) -> String {
 
 /// Decodes a payload already read (and CRC-checked) and verifies the decoded samples
 /// against the CRC stored at encode time.
-pub fn decode_block(h: &Header, plane: usize, tx: u32, ty: u32, e: &IndexEntry, payload: &[u8]) -> Result<Vec<u8>> {
+pub fn decode_block(
+    h: &Header,
+    plane: usize,
+    tx: u32,
+    ty: u32,
+    e: &IndexEntry,
+    payload: &[u8],
+) -> Result<Vec<u8>> {
     let name = || tile_name(plane, tx, ty);
     let shape = block_shape(h, plane, tx, ty)?;
     let codec = CodecId::from_code(e.codec).map_err(|err| err.context(name()))?;
@@ -198,12 +247,21 @@ pub fn decode_block(h: &Header, plane: usize, tx: u32, ty: u32, e: &IndexEntry, 
         _ => Effort::Default,
     };
     let mut out = Vec::with_capacity(shape.bytes());
-    codec::decode(codec, &shape, payload, &plane_params(h, plane, effort), &mut out)
-        .map_err(|err| err.context(format!("{} ({codec})", name())))?;
+    codec::decode(
+        codec,
+        &shape,
+        payload,
+        &plane_params(h, plane, effort),
+        &mut out,
+    )
+    .map_err(|err| err.context(format!("{} ({codec})", name())))?;
     if crc32fast::hash(&out) != e.raw_crc {
         return Err(Error::new(
             ErrorKind::Checksum,
-            format!("{} ({codec}): decoded samples do not match their checksum", name()),
+            format!(
+                "{} ({codec}): decoded samples do not match their checksum",
+                name()
+            ),
         ));
     }
     Ok(out)
@@ -221,8 +279,14 @@ pub fn locate_block(
     let across = p.width.div_ceil(p.tile_width);
     let down = p.height.div_ceil(p.tile_height);
     if plane >= p.plane_count as usize || tx >= across || ty >= down {
-        return Err(Error::invalid(format!("{} is outside the file's tile grid", tile_name(plane, tx, ty))));
+        return Err(Error::invalid(format!(
+            "{} is outside the file's tile grid",
+            tile_name(plane, tx, ty)
+        )));
     }
     let i = plane as u64 * across as u64 * down as u64 + ty as u64 * across as u64 + tx as u64;
-    IndexEntry::decode(&read_at(p.index_offset + i * ENTRY_LEN as u64, ENTRY_LEN)?, i)
+    IndexEntry::decode(
+        &read_at(p.index_offset + i * ENTRY_LEN as u64, ENTRY_LEN)?,
+        i,
+    )
 }

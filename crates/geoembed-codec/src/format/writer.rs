@@ -32,12 +32,24 @@ pub fn block_shape(h: &Header, plane: usize, tx: u32, ty: u32) -> Result<TileSha
         )));
     }
     let (_, _, w, hgt) = h.tile_rect(tx, ty);
-    Ok(TileShape { width: w as usize, height: hgt as usize, bands, sample_type })
+    Ok(TileShape {
+        width: w as usize,
+        height: hgt as usize,
+        bands,
+        sample_type,
+    })
 }
 
 /// Codec parameters for a plane: only plane 0 (the bands) uses the file's decorrelation.
 pub fn plane_params(h: &Header, plane: usize, effort: Effort) -> CodecParams<'_> {
-    CodecParams { effort, decorrelation: if plane == 0 { h.decorrelation.as_ref() } else { None } }
+    CodecParams {
+        effort,
+        decorrelation: if plane == 0 {
+            h.decorrelation.as_ref()
+        } else {
+            None
+        },
+    }
 }
 
 /// Encodes the samples of tile `(tx, ty)` of `plane` (pixel-interleaved, little-endian).
@@ -78,7 +90,9 @@ impl<W: Write + Seek> Writer<W> {
         header.validate()?;
         let blocks = header.block_count();
         if blocks > u32::MAX as u64 {
-            return Err(Error::invalid(format!("{blocks} tiles is more than a .emb file can index")));
+            return Err(Error::invalid(format!(
+                "{blocks} tiles is more than a .emb file can index"
+            )));
         }
         let mut head = chunks::encode(&header);
         let crc = crc32fast::hash(&head);
@@ -113,7 +127,13 @@ impl<W: Write + Seek> Writer<W> {
         }
         sink.write_all(&head)?;
         let pos = header_offset + head.len() as u64;
-        Ok(Writer { sink, header, start, pos, entries: vec![None; blocks as usize] })
+        Ok(Writer {
+            sink,
+            header,
+            start,
+            pos,
+            entries: vec![None; blocks as usize],
+        })
     }
 
     pub fn header(&self) -> &Header {
@@ -121,7 +141,13 @@ impl<W: Write + Seek> Writer<W> {
     }
 
     /// Appends the payload of block `(plane, tx, ty)`.
-    pub fn write_block(&mut self, plane: usize, tx: u32, ty: u32, block: &EncodedBlock) -> Result<()> {
+    pub fn write_block(
+        &mut self,
+        plane: usize,
+        tx: u32,
+        ty: u32,
+        block: &EncodedBlock,
+    ) -> Result<()> {
         let shape = block_shape(&self.header, plane, tx, ty)?;
         if block.raw_len != shape.bytes() {
             return Err(Error::invalid(format!(
@@ -132,7 +158,9 @@ impl<W: Write + Seek> Writer<W> {
         }
         let i = self.header.block_index(plane, tx, ty) as usize;
         if self.entries[i].is_some() {
-            return Err(Error::invalid(format!("tile ({tx}, {ty}) of plane {plane} written twice")));
+            return Err(Error::invalid(format!(
+                "tile ({tx}, {ty}) of plane {plane} written twice"
+            )));
         }
         self.sink.write_all(&block.payload)?;
         self.entries[i] = Some(IndexEntry {
@@ -155,7 +183,8 @@ impl<W: Write + Seek> Writer<W> {
             index.extend_from_slice(&e.encode());
         }
         let end = self.sink.stream_position()?;
-        self.sink.seek(SeekFrom::Start(self.start + PREAMBLE_LEN as u64))?;
+        self.sink
+            .seek(SeekFrom::Start(self.start + PREAMBLE_LEN as u64))?;
         self.sink.write_all(&index)?;
         self.sink.seek(SeekFrom::Start(end))?;
         self.sink.flush()?;

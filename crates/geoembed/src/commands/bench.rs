@@ -29,11 +29,20 @@ struct Method {
 
 fn parse_method(s: &str) -> Result<Method> {
     let (name, effort) = match s.split_once(':') {
-        Some((n, e)) => (n, Effort::from_name(e).ok_or_else(|| CliError::msg(format!("--codecs {s}: effort must be fast, default or max")))?),
+        Some((n, e)) => (
+            n,
+            Effort::from_name(e).ok_or_else(|| {
+                CliError::msg(format!("--codecs {s}: effort must be fast, default or max"))
+            })?,
+        ),
         None => (s, Effort::Default),
     };
     let choice = super::convert::parse_codec(name)?;
-    Ok(Method { label: s.to_string(), choice, effort })
+    Ok(Method {
+        label: s.to_string(),
+        choice,
+        effort,
+    })
 }
 
 fn default_methods(h: &Header) -> Vec<Method> {
@@ -50,7 +59,9 @@ fn default_methods(h: &Header) -> Vec<Method> {
         }
     }
     v.push("auto");
-    v.into_iter().map(|s| parse_method(s).expect("built-in names parse")).collect()
+    v.into_iter()
+        .map(|s| parse_method(s).expect("built-in names parse"))
+        .collect()
 }
 
 struct Row {
@@ -93,20 +104,51 @@ fn decode_all(file: &[u8]) -> Result<Vec<Vec<u8>>> {
 }
 
 fn pool(n: usize) -> Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(|e| CliError::msg(format!("thread pool: {e}")))
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| CliError::msg(format!("thread pool: {e}")))
 }
 
-fn run_method(m: &Method, src: &mut MemSource, a: &BenchArgs, one: &rayon::ThreadPool, par: Option<&rayon::ThreadPool>) -> Result<Row> {
-    let opts = EncodeOptions { codec: m.choice, effort: m.effort, tile: a.tile, quiet: true };
-    let ((file, report), enc_s) = one.install(|| timed(a.reps, || encode_stream(src, Cursor::new(Vec::new()), &opts)))?;
+fn run_method(
+    m: &Method,
+    src: &mut MemSource,
+    a: &BenchArgs,
+    one: &rayon::ThreadPool,
+    par: Option<&rayon::ThreadPool>,
+) -> Result<Row> {
+    let opts = EncodeOptions {
+        codec: m.choice,
+        effort: m.effort,
+        tile: a.tile,
+        quiet: true,
+    };
+    let ((file, report), enc_s) = one.install(|| {
+        timed(a.reps, || {
+            encode_stream(src, Cursor::new(Vec::new()), &opts)
+        })
+    })?;
     let file = file.into_inner();
     let (planes, dec_s) = one.install(|| timed(a.reps, || decode_all(&file)))?;
     let dec_par_s = match par {
         Some(p) => Some(p.install(|| timed(a.reps, || decode_all(&file)))?.1),
         None => None,
     };
-    let note = report.codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(" ");
-    Ok(Row { label: m.label.clone(), bytes: file.len() as u64, enc_s, dec_s, dec_par_s, exact: planes == src.planes, note })
+    let note = report
+        .codecs
+        .iter()
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(Row {
+        label: m.label.clone(),
+        bytes: file.len() as u64,
+        enc_s,
+        dec_s,
+        dec_par_s,
+        exact: planes == src.planes,
+        note,
+    })
 }
 
 /// GDAL GeoTIFF, DEFLATE level 9 + horizontal predictor, 512 tiles: the seed's baseline,
@@ -115,7 +157,8 @@ fn run_gdal(src: &MemSource, interleave: &str, reps: usize, dir: &Path) -> Resul
     let h = &src.header;
     let ty = h.sample_type;
     let bands = h.bands.len();
-    let drv = gdal::DriverManager::get_driver_by_name("GTiff").map_err(|e| CliError::msg(e.to_string()))?;
+    let drv = gdal::DriverManager::get_driver_by_name("GTiff")
+        .map_err(|e| CliError::msg(e.to_string()))?;
     let path = dir.join(format!("ref_{interleave}.tif"));
     let mut opts = vec![
         "TILED=YES".to_string(),
@@ -135,18 +178,39 @@ fn run_gdal(src: &MemSource, interleave: &str, reps: usize, dir: &Path) -> Resul
     let (_, enc_s) = timed(reps, || {
         let _ = std::fs::remove_file(&path);
         let ds = gdal_write::create(&drv, &path, h, ty, bands, &opts)?;
-        gdal_util::raster_io(&ds, true, ty, bands, h.width as usize, 0, h.height as usize, data.as_mut_ptr())?;
+        gdal_util::raster_io(
+            &ds,
+            true,
+            ty,
+            bands,
+            h.width as usize,
+            0..h.height as usize,
+            &mut data,
+        )?;
         ds.close().map_err(|e| CliError::msg(e.to_string()))
     })?;
-    let bytes = std::fs::metadata(&path).map_err(|e| CliError::io(&path, e))?.len();
+    let bytes = std::fs::metadata(&path)
+        .map_err(|e| CliError::io(&path, e))?
+        .len();
     let mut out = vec![0u8; data.len()];
     let (_, dec_s) = timed(reps, || {
         let ds = crate::gdal_read::open_dataset(&path.to_string_lossy())?;
-        gdal_util::raster_io(&ds, false, ty, bands, h.width as usize, 0, h.height as usize, out.as_mut_ptr())
+        gdal_util::raster_io(
+            &ds,
+            false,
+            ty,
+            bands,
+            h.width as usize,
+            0..h.height as usize,
+            &mut out,
+        )
     })?;
     let _ = std::fs::remove_file(&path);
     Ok(Row {
-        label: format!("gdal:GTiff DEFLATE9 PRED{} {interleave}", if ty.is_float() { 3 } else { 2 }),
+        label: format!(
+            "gdal:GTiff DEFLATE9 PRED{} {interleave}",
+            if ty.is_float() { 3 } else { 2 }
+        ),
         bytes,
         enc_s,
         dec_s,
@@ -173,16 +237,26 @@ pub fn run(a: &BenchArgs, quiet: bool, _threads: usize) -> Result<ExitCode> {
         Some(n) if n > 1 => Some(pool(n)?),
         _ => None,
     };
-    let tmp = tempfile::tempdir().map_err(|e| CliError::msg(format!("temporary directory: {e}")))?;
+    let tmp =
+        tempfile::tempdir().map_err(|e| CliError::msg(format!("temporary directory: {e}")))?;
     let mut all = Vec::new();
     let mut ok = true;
     for name in &a.files {
         let mut src = load(name)?;
         let h = src.header.clone();
         let raw = src.raw_bytes() as f64;
-        let samples: usize = (0..h.plane_count()).map(|p| h.plane_layout(p).map(|(t, b)| src.planes[p].len() / t.size() / b * b).unwrap_or(0)).sum();
+        let samples: usize = (0..h.plane_count())
+            .map(|p| {
+                h.plane_layout(p)
+                    .map(|(t, b)| src.planes[p].len() / t.size() / b * b)
+                    .unwrap_or(0)
+            })
+            .sum();
         let methods = match &a.codecs {
-            Some(list) => list.split(',').map(|s| parse_method(s.trim())).collect::<Result<Vec<_>>>()?,
+            Some(list) => list
+                .split(',')
+                .map(|s| parse_method(s.trim()))
+                .collect::<Result<Vec<_>>>()?,
             None => default_methods(&h),
         };
         let mut rows = Vec::new();
@@ -236,12 +310,31 @@ pub fn run(a: &BenchArgs, quiet: bool, _threads: usize) -> Result<ExitCode> {
     }
 }
 
-fn print_table(name: &str, h: &Header, raw: f64, samples: usize, rows: &[Row], parallel: Option<usize>) {
-    println!("### {name}: {}x{}x{} {} ({:.3} MB raw)\n", h.width, h.height, h.bands.len(), h.sample_type, raw / 1e6);
+fn print_table(
+    name: &str,
+    h: &Header,
+    raw: f64,
+    samples: usize,
+    rows: &[Row],
+    parallel: Option<usize>,
+) {
+    println!(
+        "### {name}: {}x{}x{} {} ({:.3} MB raw)\n",
+        h.width,
+        h.height,
+        h.bands.len(),
+        h.sample_type,
+        raw / 1e6
+    );
     let par = parallel.filter(|n| *n > 1);
-    let extra = par.map(|n| format!(" dec MB/s {n}t | speedup |")).unwrap_or_default();
+    let extra = par
+        .map(|n| format!(" dec MB/s {n}t | speedup |"))
+        .unwrap_or_default();
     println!("| method | MB | ratio | bits/sample | enc MB/s | dec MB/s |{extra} exact | tiles |");
-    println!("|---|---:|---:|---:|---:|---:|{}:---:|---|", if par.is_some() { "---:|---:|" } else { "" });
+    println!(
+        "|---|---:|---:|---:|---:|---:|{}:---:|---|",
+        if par.is_some() { "---:|---:|" } else { "" }
+    );
     let mut order: Vec<&Row> = rows.iter().collect();
     order.sort_by_key(|r| r.bytes);
     for r in order {

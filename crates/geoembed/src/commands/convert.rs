@@ -17,14 +17,25 @@ pub fn parse_codec(s: &str) -> Result<CodecChoice> {
     if s == "auto" {
         return Ok(CodecChoice::Auto);
     }
-    CodecId::from_name(s).filter(|c| *c != CodecId::Constant).map(CodecChoice::Fixed).ok_or_else(|| {
-        let names: Vec<&str> = CodecId::ALL.iter().filter(|c| **c != CodecId::Constant).map(|c| c.name()).collect();
-        CliError::msg(format!("--codec {s}: unknown codec; choose auto or one of {}", names.join(", ")))
-    })
+    CodecId::from_name(s)
+        .filter(|c| *c != CodecId::Constant)
+        .map(CodecChoice::Fixed)
+        .ok_or_else(|| {
+            let names: Vec<&str> = CodecId::ALL
+                .iter()
+                .filter(|c| **c != CodecId::Constant)
+                .map(|c| c.name())
+                .collect();
+            CliError::msg(format!(
+                "--codec {s}: unknown codec; choose auto or one of {}",
+                names.join(", ")
+            ))
+        })
 }
 
 pub fn parse_effort(s: &str) -> Result<Effort> {
-    Effort::from_name(s).ok_or_else(|| CliError::msg(format!("--effort {s}: choose fast, default or max")))
+    Effort::from_name(s)
+        .ok_or_else(|| CliError::msg(format!("--effort {s}: choose fast, default or max")))
 }
 
 fn is_emb_name(p: &Path) -> bool {
@@ -35,27 +46,45 @@ pub fn run(a: &ConvertArgs, quiet: bool, threads: usize) -> Result<ExitCode> {
     let input = Path::new(&a.input);
     let input_is_emb = input.is_file() && is_emb(input);
     if a.input == a.output.to_string_lossy() {
-        return Err(CliError::file(&a.output, "input and output are the same file"));
+        return Err(CliError::file(
+            &a.output,
+            "input and output are the same file",
+        ));
     }
     check_overwrite(&a.output, a.overwrite)?;
     if is_emb_name(&a.output) {
         if a.dequantize || a.format.is_some() || !a.creation_options.is_empty() {
-            return Err(CliError::msg("--dequantize, -of and -co apply when converting a .emb to another format"));
+            return Err(CliError::msg(
+                "--dequantize, -of and -co apply when converting a .emb to another format",
+            ));
         }
-        let opts = EncodeOptions { codec: parse_codec(&a.codec)?, effort: parse_effort(&a.effort)?, tile: a.tile, quiet };
+        let opts = EncodeOptions {
+            codec: parse_codec(&a.codec)?,
+            effort: parse_effort(&a.effort)?,
+            tile: a.tile,
+            quiet,
+        };
         let mut src: Box<dyn RasterSource> = if input_is_emb {
             Box::new(EmbFile::open(input)?)
-        } else if input.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) {
+        } else if input
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+        {
             let scales = a.scales.as_deref().ok_or_else(|| {
                 CliError::file(input, "a GeoTessera .npy tile needs its scales: add --scales TILE_scales.npy (and --georef LANDMASK.tif)")
             })?;
             if a.georef.is_none() && !quiet {
-                eprintln!("geoembed: warning: no --georef given; {} will have no CRS or geotransform", a.output.display());
+                eprintln!(
+                    "geoembed: warning: no --georef given; {} will have no CRS or geotransform",
+                    a.output.display()
+                );
             }
             Box::new(TesseraSource::open(input, scales, a.georef.as_deref())?)
         } else {
             if a.scales.is_some() || a.georef.is_some() {
-                return Err(CliError::msg("--scales and --georef apply to GeoTessera .npy input only"));
+                return Err(CliError::msg(
+                    "--scales and --georef apply to GeoTessera .npy input only",
+                ));
             }
             Box::new(GdalSource::open(&a.input)?)
         };
@@ -86,7 +115,9 @@ pub fn run(a: &ConvertArgs, quiet: bool, threads: usize) -> Result<ExitCode> {
             ));
         }
         if a.scales.is_some() || a.georef.is_some() {
-            return Err(CliError::msg("--scales and --georef apply to GeoTessera .npy input only"));
+            return Err(CliError::msg(
+                "--scales and --georef apply to GeoTessera .npy input only",
+            ));
         }
         let o = DecodeOptions {
             format: a.format.clone(),

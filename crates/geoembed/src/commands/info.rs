@@ -40,9 +40,18 @@ fn tiles(h: &Header, entries: &[IndexEntry]) -> Vec<TileRow> {
         for ty in 0..h.tiles_down() {
             for tx in 0..h.tiles_across() {
                 let e = &entries[h.block_index(plane, tx, ty) as usize];
-                let codec = CodecId::from_code(e.codec).map(|c| c.name().to_string()).unwrap_or_else(|_| format!("unknown({})", e.codec));
+                let codec = CodecId::from_code(e.codec)
+                    .map(|c| c.name().to_string())
+                    .unwrap_or_else(|_| format!("unknown({})", e.codec));
                 let shape = block_shape(h, plane, tx, ty).expect("in grid");
-                out.push(TileRow { plane, tx, ty, codec, bytes: e.length, shape });
+                out.push(TileRow {
+                    plane,
+                    tx,
+                    ty,
+                    codec,
+                    bytes: e.length,
+                    shape,
+                });
             }
         }
     }
@@ -94,7 +103,11 @@ fn text(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> String {
         let _ = writeln!(s, "Origin = ({:.15},{:.15})", gt[0], gt[3]);
         let _ = writeln!(s, "Pixel Size = ({:.15},{:.15})", gt[1], gt[5]);
         if gt[2] != 0.0 || gt[4] != 0.0 {
-            let _ = writeln!(s, "GeoTransform =\n  {}, {}, {}\n  {}, {}, {}", gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]);
+            let _ = writeln!(
+                s,
+                "GeoTransform =\n  {}, {}, {}\n  {}, {}, {}",
+                gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]
+            );
         }
     }
     if !h.georef.gcps.is_empty() {
@@ -102,25 +115,52 @@ fn text(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> String {
             let _ = writeln!(s, "GCP Projection =\n{}", pretty_wkt(gs));
         }
         for (i, g) in h.georef.gcps.iter().enumerate() {
-            let _ = writeln!(s, "GCP[{i:3}]: Id={}, Info={}\n          ({},{}) -> ({},{},{})", g.id, g.info, g.pixel, g.line, g.x, g.y, g.z);
+            let _ = writeln!(
+                s,
+                "GCP[{i:3}]: Id={}, Info={}\n          ({},{}) -> ({},{},{})",
+                g.id, g.info, g.pixel, g.line, g.x, g.y, g.z
+            );
         }
     }
     write_domains(&mut s, "", &h.metadata);
-    let _ = writeln!(s, "Tiling: {}x{} pixels, {} x {} tiles", h.tile_width, h.tile_height, h.tiles_across(), h.tiles_down());
+    let _ = writeln!(
+        s,
+        "Tiling: {}x{} pixels, {} x {} tiles",
+        h.tile_width,
+        h.tile_height,
+        h.tiles_across(),
+        h.tiles_down()
+    );
     match &h.dequantization {
         Some(Dequantization::PerPixelScale { aux_plane }) => {
-            let _ = writeln!(s, "Dequantization: value = sample x {} (per-pixel scale plane)", h.aux_planes[*aux_plane as usize].name);
+            let _ = writeln!(
+                s,
+                "Dequantization: value = sample x {} (per-pixel scale plane)",
+                h.aux_planes[*aux_plane as usize].name
+            );
         }
         Some(Dequantization::PowerLaw { divisor, exponent }) => {
-            let _ = writeln!(s, "Dequantization: value = sign(q) x (|q| / {divisor})^{exponent}");
+            let _ = writeln!(
+                s,
+                "Dequantization: value = sign(q) x (|q| / {divisor})^{exponent}"
+            );
         }
         None => {}
     }
     for (i, a) in h.aux_planes.iter().enumerate() {
-        let _ = writeln!(s, "Aux plane {i}: {} ({}, {} band(s)): {}", a.name, a.sample_type, a.bands, a.description);
+        let _ = writeln!(
+            s,
+            "Aux plane {i}: {} ({}, {} band(s)): {}",
+            a.name, a.sample_type, a.bands, a.description
+        );
     }
     if let Some(d) = &h.decorrelation {
-        let _ = writeln!(s, "Decorrelation: {} group(s), fixed point 2^-{}", d.groups.len(), d.shift);
+        let _ = writeln!(
+            s,
+            "Decorrelation: {} group(s), fixed point 2^-{}",
+            d.groups.len(),
+            d.shift
+        );
     }
     for (i, b) in h.bands.iter().enumerate() {
         let _ = writeln!(
@@ -139,7 +179,12 @@ fn text(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> String {
             let _ = writeln!(s, "  NoData Value={nd}");
         }
         if b.scale.is_some() || b.offset.is_some() {
-            let _ = writeln!(s, "  Offset: {},   Scale:{}", b.offset.unwrap_or(0.0), b.scale.unwrap_or(1.0));
+            let _ = writeln!(
+                s,
+                "  Offset: {},   Scale:{}",
+                b.offset.unwrap_or(0.0),
+                b.scale.unwrap_or(1.0)
+            );
         }
         if !b.unit.is_empty() {
             let _ = writeln!(s, "  Unit Type: {}", b.unit);
@@ -150,7 +195,11 @@ fn text(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> String {
         }
     }
     let _ = writeln!(s, "Tiles:");
-    let _ = writeln!(s, "  {:>5} {:>5} {:>5} {:<20} {:>12} {:>12} {:>8} {:>11}", "plane", "tx", "ty", "codec", "bytes", "raw", "ratio", "bits/sample");
+    let _ = writeln!(
+        s,
+        "  {:>5} {:>5} {:>5} {:<20} {:>12} {:>12} {:>8} {:>11}",
+        "plane", "tx", "ty", "codec", "bytes", "raw", "ratio", "bits/sample"
+    );
     for r in rows {
         let _ = writeln!(
             s,
@@ -186,7 +235,10 @@ fn text(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> String {
 }
 
 fn domains_json(d: &[MetadataDomain]) -> Value {
-    json!(d.iter().map(|m| json!({"domain": m.name, "items": m.items})).collect::<Vec<_>>())
+    json!(d
+        .iter()
+        .map(|m| json!({"domain": m.name, "items": m.items}))
+        .collect::<Vec<_>>())
 }
 
 fn to_json(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> Value {
@@ -232,7 +284,11 @@ pub fn run(a: &InfoArgs) -> Result<ExitCode> {
     let rows = tiles(h, r.entries());
     let path = a.file.display().to_string();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&path, h, &rows, r.file_len())).expect("serialisable"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&path, h, &rows, r.file_len()))
+                .expect("serialisable")
+        );
     } else {
         print!("{}", text(&path, h, &rows, r.file_len()));
     }

@@ -17,6 +17,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         .build_global()
         .map_err(|e| CliError::msg(format!("cannot start worker threads: {e}")))?;
     let threads = rayon::current_num_threads();
+    crate::gdal_util::install_error_handler(cli.quiet);
     match cli.command {
         Command::Convert(a) => convert::run(&a, cli.quiet, threads),
         Command::Info(a) => info::run(&a),

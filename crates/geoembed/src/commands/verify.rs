@@ -12,7 +12,8 @@ use std::process::ExitCode;
 
 pub fn run(a: &VerifyArgs, quiet: bool) -> Result<ExitCode> {
     let f = std::fs::File::open(&a.file).map_err(|e| CliError::io(&a.file, e))?;
-    let mut r = Reader::open(BufReader::with_capacity(1 << 20, f)).map_err(|e| CliError::codec(&a.file, e))?;
+    let mut r = Reader::open(BufReader::with_capacity(1 << 20, f))
+        .map_err(|e| CliError::codec(&a.file, e))?;
     let h = r.header().clone();
     let progress = Progress::new(h.block_count(), "verifying", quiet);
     let mut bad = Vec::new();
@@ -47,14 +48,19 @@ pub fn run(a: &VerifyArgs, quiet: bool) -> Result<ExitCode> {
     progress.finish();
     if bad.is_empty() {
         if !quiet {
-            println!("{}: OK, {blocks} tiles decoded and all checksums match", a.file.display());
+            println!(
+                "{}: OK, {blocks} tiles decoded and all checksums match",
+                a.file.display()
+            );
         }
         Ok(ExitCode::SUCCESS)
     } else {
         for b in &bad {
             eprintln!("{}: {b}", a.file.display());
         }
-        Err(CliError::file(&a.file, format!("{} of {blocks} tiles are corrupt", bad.len())))
+        Err(CliError::file(
+            &a.file,
+            format!("{} of {blocks} tiles are corrupt", bad.len()),
+        ))
     }
 }
-

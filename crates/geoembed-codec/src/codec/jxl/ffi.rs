@@ -156,15 +156,20 @@ extern "C" {
     pub fn JxlEncoderCreate(memory_manager: *const JxlMemoryManager) -> *mut JxlEncoder;
     pub fn JxlEncoderDestroy(enc: *mut JxlEncoder);
     pub fn JxlEncoderGetError(enc: *mut JxlEncoder) -> JxlEncoderError;
-    pub fn JxlEncoderUseContainer(enc: *mut JxlEncoder, use_container: JXL_BOOL) -> JxlEncoderStatus;
     pub fn JxlEncoderInitBasicInfo(info: *mut JxlBasicInfo);
-    pub fn JxlEncoderSetBasicInfo(enc: *mut JxlEncoder, info: *const JxlBasicInfo) -> JxlEncoderStatus;
+    pub fn JxlEncoderSetBasicInfo(
+        enc: *mut JxlEncoder,
+        info: *const JxlBasicInfo,
+    ) -> JxlEncoderStatus;
     pub fn JxlColorEncodingSetToSRGB(color_encoding: *mut JxlColorEncoding, is_gray: JXL_BOOL);
     pub fn JxlEncoderSetColorEncoding(
         enc: *mut JxlEncoder,
         color: *const JxlColorEncoding,
     ) -> JxlEncoderStatus;
-    pub fn JxlEncoderInitExtraChannelInfo(type_: JxlExtraChannelType, info: *mut JxlExtraChannelInfo);
+    pub fn JxlEncoderInitExtraChannelInfo(
+        type_: JxlExtraChannelType,
+        info: *mut JxlExtraChannelInfo,
+    );
     pub fn JxlEncoderSetExtraChannelInfo(
         enc: *mut JxlEncoder,
         index: usize,
@@ -205,12 +210,25 @@ extern "C" {
 
     pub fn JxlDecoderCreate(memory_manager: *const JxlMemoryManager) -> *mut JxlDecoder;
     pub fn JxlDecoderDestroy(dec: *mut JxlDecoder);
-    pub fn JxlDecoderSubscribeEvents(dec: *mut JxlDecoder, events_wanted: c_int) -> JxlDecoderStatus;
-    pub fn JxlDecoderSetKeepOrientation(dec: *mut JxlDecoder, skip_reorientation: JXL_BOOL) -> JxlDecoderStatus;
-    pub fn JxlDecoderSetInput(dec: *mut JxlDecoder, data: *const u8, size: usize) -> JxlDecoderStatus;
+    pub fn JxlDecoderSubscribeEvents(
+        dec: *mut JxlDecoder,
+        events_wanted: c_int,
+    ) -> JxlDecoderStatus;
+    pub fn JxlDecoderSetKeepOrientation(
+        dec: *mut JxlDecoder,
+        skip_reorientation: JXL_BOOL,
+    ) -> JxlDecoderStatus;
+    pub fn JxlDecoderSetInput(
+        dec: *mut JxlDecoder,
+        data: *const u8,
+        size: usize,
+    ) -> JxlDecoderStatus;
     pub fn JxlDecoderCloseInput(dec: *mut JxlDecoder);
     pub fn JxlDecoderProcessInput(dec: *mut JxlDecoder) -> JxlDecoderStatus;
-    pub fn JxlDecoderGetBasicInfo(dec: *const JxlDecoder, info: *mut JxlBasicInfo) -> JxlDecoderStatus;
+    pub fn JxlDecoderGetBasicInfo(
+        dec: *const JxlDecoder,
+        info: *mut JxlBasicInfo,
+    ) -> JxlDecoderStatus;
     pub fn JxlDecoderGetExtraChannelInfo(
         dec: *const JxlDecoder,
         index: usize,
@@ -251,19 +269,37 @@ mod tests {
     /// (`sizeof`/`_Alignof`/`offsetof` on x86_64 Linux).
     #[test]
     fn layouts_match_libjxl_0_7_headers() {
-        assert_eq!((size_of::<JxlBasicInfo>(), align_of::<JxlBasicInfo>()), (204, 4));
+        assert_eq!(
+            (size_of::<JxlBasicInfo>(), align_of::<JxlBasicInfo>()),
+            (204, 4)
+        );
         assert_eq!(offset_of!(JxlBasicInfo, orientation), 48);
         assert_eq!(offset_of!(JxlBasicInfo, num_extra_channels), 56);
         assert_eq!(offset_of!(JxlBasicInfo, preview), 72);
         assert_eq!(offset_of!(JxlBasicInfo, animation), 80);
         assert_eq!(offset_of!(JxlBasicInfo, intrinsic_ysize), 100);
         assert_eq!(offset_of!(JxlBasicInfo, padding), 104);
-        assert_eq!((size_of::<JxlExtraChannelInfo>(), align_of::<JxlExtraChannelInfo>()), (44, 4));
+        assert_eq!(
+            (
+                size_of::<JxlExtraChannelInfo>(),
+                align_of::<JxlExtraChannelInfo>()
+            ),
+            (44, 4)
+        );
         assert_eq!(offset_of!(JxlExtraChannelInfo, spot_color), 24);
         assert_eq!(offset_of!(JxlExtraChannelInfo, cfa_channel), 40);
-        assert_eq!((size_of::<JxlPixelFormat>(), align_of::<JxlPixelFormat>()), (24, 8));
+        assert_eq!(
+            (size_of::<JxlPixelFormat>(), align_of::<JxlPixelFormat>()),
+            (24, 8)
+        );
         assert_eq!(offset_of!(JxlPixelFormat, align), 16);
-        assert_eq!((size_of::<JxlColorEncoding>(), align_of::<JxlColorEncoding>()), (104, 8));
+        assert_eq!(
+            (
+                size_of::<JxlColorEncoding>(),
+                align_of::<JxlColorEncoding>()
+            ),
+            (104, 8)
+        );
         assert_eq!(offset_of!(JxlColorEncoding, white_point_xy), 8);
         assert_eq!(offset_of!(JxlColorEncoding, primaries), 24);
         assert_eq!(offset_of!(JxlColorEncoding, primaries_red_xy), 32);

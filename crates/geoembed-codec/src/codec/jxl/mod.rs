@@ -5,8 +5,8 @@
 //! that crate is GPL and cannot encode extra channels.
 //!
 //! Extra channels are declared `JXL_CHANNEL_OPTIONAL`: it has no rendering semantics, so
-//! neither side may premultiply, blend or colour-convert it (alpha would invite all three),
-//! and it is allowed at codestream level 5 and 10 alike.
+//! neither side may premultiply, blend or colour-convert it (alpha would invite all three);
+//! the decoder hands it back verbatim.
 //!
 //! One codestream can only carry [`MAX_CHANNELS_PER_CODESTREAM`] channels, so larger tiles
 //! are split into channel groups, each its own codestream. The framing around them is
@@ -120,6 +120,11 @@ pub fn decode(
             "JPEG XL: empty raster {width}x{height}x{channels}"
         )));
     }
+    if bits != 8 && bits != 16 {
+        return Err(Error::invalid(format!(
+            "JPEG XL: bit depth {bits} is not 8 or 16"
+        )));
+    }
     let total = width
         .checked_mul(height)
         .and_then(|p| p.checked_mul(channels))
@@ -134,7 +139,7 @@ pub fn decode(
             "JPEG XL: {count} channel groups for {channels} channels"
         )));
     }
-    let mut groups = Vec::with_capacity(count);
+    let mut groups = Vec::with_capacity(count.min(bytes.len() / 8));
     let mut sum = 0usize;
     for g in 0..count {
         let n = reader.u32("group channel count")? as usize;
@@ -159,14 +164,10 @@ pub fn decode(
         )));
     }
 
-    let mut out = match bits {
-        8 => PlanesOut::U8(vec![0; total]),
-        16 => PlanesOut::U16(vec![0; total]),
-        _ => {
-            return Err(Error::invalid(format!(
-                "JPEG XL: bit depth {bits} is not 8 or 16"
-            )))
-        }
+    let mut out = if bits == 8 {
+        PlanesOut::U8(vec![0; total])
+    } else {
+        PlanesOut::U16(vec![0; total])
     };
     let mut first = 0;
     for (g, &(n, stream)) in groups.iter().enumerate() {
@@ -176,7 +177,7 @@ pub fn decode(
             PlanesOut::U16(v) => PlanesMut::U16(&mut v[range]),
         };
         decode_codestream(stream, width, height, n, target)
-            .map_err(|e| e.context(format_args!("JPEG XL group {g}")))?;
+            .map_err(|e| e.context(format_args!("channel group {g}")))?;
         first += n;
     }
     Ok(out)
@@ -296,13 +297,12 @@ fn encode_codestream(
     }
     let enc = Encoder(raw);
 
-    // A bare codestream is ~40 bytes smaller than the ISO BMFF container. This is the
-    // default already; 0.7 only switches to the container if a codestream level is set
-    // explicitly, which we never do (level 10 would be needed past 4 extra channels).
-    // SAFETY: enc.0 is a live encoder.
-    enc.check(unsafe { ffi::JxlEncoderUseContainer(enc.0, ffi::JXL_FALSE) }, || {
-        "JxlEncoderUseContainer failed".into()
-    })?;
+    // Container: by default libjxl writes a bare codestream, but past 4 extra channels or
+    // at 16 bits (level 5 wants modular buffers to fit in 16-bit signed integers) 0.7
+    // picks codestream level 10 by itself and then always wraps the codestream in the
+    // ISO BMFF container to carry the `jxll` level box (49 bytes: signature, ftyp, jxll,
+    // jxlc header). We keep that rather than strip it: a bare level-10 codestream would
+    // claim level 5 by omission, and 49 bytes are noise next to a tile.
 
     // SAFETY: all-zero is a valid JxlBasicInfo (integers, floats, bytes) and makes the
     // padding initialised; JxlEncoderInitBasicInfo then writes the defaults.
@@ -319,18 +319,18 @@ fn encode_codestream(
     info.num_extra_channels = (n - 1) as u32;
     info.alpha_bits = 0;
     // SAFETY: enc.0 is live and info is a fully initialised JxlBasicInfo.
-    enc.check(unsafe { ffi::JxlEncoderSetBasicInfo(enc.0, &info) }, || {
-        "JxlEncoderSetBasicInfo failed".into()
-    })?;
+    let status = unsafe { ffi::JxlEncoderSetBasicInfo(enc.0, &info) };
+    enc.check(status, || "JxlEncoderSetBasicInfo failed".into())?;
 
+    // The colour encoding is only a label here (lossless, original profile), but grey
+    // needs one; grey sRGB is the cheapest to signal.
     // SAFETY: all-zero is a valid JxlColorEncoding; SetToSRGB fills every field.
     let mut color: ffi::JxlColorEncoding = unsafe { std::mem::zeroed() };
     // SAFETY: color is a valid, writable JxlColorEncoding.
     unsafe { ffi::JxlColorEncodingSetToSRGB(&mut color, ffi::JXL_TRUE) };
     // SAFETY: enc.0 is live and color is initialised.
-    enc.check(unsafe { ffi::JxlEncoderSetColorEncoding(enc.0, &color) }, || {
-        "JxlEncoderSetColorEncoding failed".into()
-    })?;
+    let status = unsafe { ffi::JxlEncoderSetColorEncoding(enc.0, &color) };
+    enc.check(status, || "JxlEncoderSetColorEncoding failed".into())?;
 
     for i in 0..n - 1 {
         // SAFETY: all-zero is a valid JxlExtraChannelInfo; Init writes the defaults.
@@ -340,7 +340,8 @@ fn encode_codestream(
         ec.bits_per_sample = bits;
         ec.exponent_bits_per_sample = 0;
         // SAFETY: enc.0 is live, i < num_extra_channels, ec is initialised.
-        enc.check(unsafe { ffi::JxlEncoderSetExtraChannelInfo(enc.0, i, &ec) }, || {
+        let status = unsafe { ffi::JxlEncoderSetExtraChannelInfo(enc.0, i, &ec) };
+        enc.check(status, || {
             format!("JxlEncoderSetExtraChannelInfo failed for extra channel {i}")
         })?;
     }
@@ -349,44 +350,40 @@ fn encode_codestream(
     // is owned by the encoder and freed with it.
     let settings = unsafe { ffi::JxlEncoderFrameSettingsCreate(enc.0, ptr::null()) };
     if settings.is_null() {
-        return Err(Error::invalid("JPEG XL: JxlEncoderFrameSettingsCreate failed"));
+        return Err(Error::invalid(
+            "JPEG XL: JxlEncoderFrameSettingsCreate failed",
+        ));
     }
     // SAFETY: settings belongs to the live encoder.
-    enc.check(unsafe { ffi::JxlEncoderSetFrameLossless(settings, ffi::JXL_TRUE) }, || {
-        "JxlEncoderSetFrameLossless failed".into()
+    let status = unsafe { ffi::JxlEncoderSetFrameLossless(settings, ffi::JXL_TRUE) };
+    enc.check(status, || "JxlEncoderSetFrameLossless failed".into())?;
+    let effort_id = ffi::JXL_ENC_FRAME_SETTING_EFFORT;
+    // SAFETY: settings belongs to the live encoder; effort was checked to be 1..=9.
+    let status =
+        unsafe { ffi::JxlEncoderFrameSettingsSetOption(settings, effort_id, effort.into()) };
+    enc.check(status, || {
+        format!("JxlEncoderFrameSettingsSetOption(EFFORT = {effort}) failed")
     })?;
-    // SAFETY: as above; effort was checked to be 1..=9.
-    enc.check(
-        unsafe {
-            ffi::JxlEncoderFrameSettingsSetOption(
-                settings,
-                ffi::JXL_ENC_FRAME_SETTING_EFFORT,
-                i64::from(effort),
-            )
-        },
-        || format!("JxlEncoderFrameSettingsSetOption(EFFORT = {effort}) failed"),
-    )?;
 
     let (grey, grey_len) = planes.plane_raw(0, plane_len);
     // SAFETY: grey points to grey_len readable bytes holding width*height samples of
     // `format`; libjxl copies them before returning.
-    enc.check(
-        unsafe { ffi::JxlEncoderAddImageFrame(settings, &format, grey, grey_len) },
-        || "JxlEncoderAddImageFrame failed".into(),
-    )?;
+    let status = unsafe { ffi::JxlEncoderAddImageFrame(settings, &format, grey, grey_len) };
+    enc.check(status, || "JxlEncoderAddImageFrame failed".into())?;
     for i in 1..n {
         let (ptr, len) = planes.plane_raw(i, plane_len);
         let index = (i - 1) as u32;
         // SAFETY: as for the grey plane; index < num_extra_channels.
-        enc.check(
-            unsafe { ffi::JxlEncoderSetExtraChannelBuffer(settings, &format, ptr, len, index) },
-            || format!("JxlEncoderSetExtraChannelBuffer failed for extra channel {index}"),
-        )?;
+        let status =
+            unsafe { ffi::JxlEncoderSetExtraChannelBuffer(settings, &format, ptr, len, index) };
+        enc.check(status, || {
+            format!("JxlEncoderSetExtraChannelBuffer failed for extra channel {index}")
+        })?;
     }
     // SAFETY: enc.0 is live.
     unsafe { ffi::JxlEncoderCloseInput(enc.0) };
 
-    // Lossless geodata rarely compresses below a quarter; grow by doubling if it does not.
+    // Start at a quarter of the raw size plus slack and double whenever libjxl asks.
     let mut out = vec![0u8; (plane_len * n * (bits as usize / 8)) / 4 + 4096];
     let mut used = 0usize;
     loop {
@@ -531,7 +528,10 @@ fn decode_codestream(
                 ))
             }
             ffi::JXL_DEC_ERROR => {
-                return Err(Error::corrupt("JPEG XL: JxlDecoderProcessInput failed"))
+                // Also what 0.7 reports for a cut-short stream once the input is closed.
+                return Err(Error::corrupt(
+                    "JPEG XL: JxlDecoderProcessInput failed (corrupt or truncated codestream)",
+                ));
             }
             // Second frames, a success before any image, and the like: not our streams.
             other => {
@@ -541,7 +541,9 @@ fn decode_codestream(
             }
         }
     }
-    Err(Error::corrupt("JPEG XL: codestream did not finish decoding"))
+    Err(Error::corrupt(
+        "JPEG XL: codestream did not finish decoding",
+    ))
 }
 
 /// Check the decoded header against the geometry the container promised.
@@ -626,7 +628,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -665,6 +666,14 @@ mod tests {
         };
         let groups = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
         assert_eq!(groups, channels.div_ceil(MAX_CHANNELS_PER_CODESTREAM));
+        // Bare codestream (signature FF 0A) at level 5: 8 bits, up to 4 extra channels.
+        // Otherwise libjxl 0.7 insists on the container (signature box first) for the
+        // level 10 box.
+        if bits == 8 && channels <= 5 {
+            assert_eq!(bytes[12..14], [0xff, 0x0a]);
+        } else {
+            assert_eq!(bytes[12..24], *b"\0\0\0\x0cJXL \r\n\x87\n");
+        }
         let decoded = decode(&bytes, width, height, channels, bits).unwrap();
         assert!(
             decoded == expected,
@@ -694,7 +703,9 @@ mod tests {
 
     #[test]
     fn extreme_values_round_trip() {
-        let s: Vec<u16> = (0..2 * 9 * 5).map(|i| if i % 3 == 0 { 65535 } else { (i % 2) as u16 }).collect();
+        let s: Vec<u16> = (0..2 * 9 * 5)
+            .map(|i| if i % 3 == 0 { 65535 } else { (i % 2) as u16 })
+            .collect();
         let bytes = encode(Planes::U16(&s), 9, 5, 2, 3).unwrap();
         assert_eq!(decode(&bytes, 9, 5, 2, 16).unwrap(), PlanesOut::U16(s));
     }
@@ -702,7 +713,10 @@ mod tests {
     #[test]
     fn groups_are_even() {
         assert_eq!(group_sizes(1), [1]);
-        assert_eq!(group_sizes(MAX_CHANNELS_PER_CODESTREAM), [MAX_CHANNELS_PER_CODESTREAM]);
+        assert_eq!(
+            group_sizes(MAX_CHANNELS_PER_CODESTREAM),
+            [MAX_CHANNELS_PER_CODESTREAM]
+        );
         assert_eq!(group_sizes(200), [200]);
         assert_eq!(group_sizes(258), [129, 129]);
         assert_eq!(group_sizes(300), [150, 150]);
@@ -713,7 +727,10 @@ mod tests {
 
     #[test]
     fn deterministic() {
-        let s: Vec<u8> = test_planes(40, 30, 6, 8, 7).iter().map(|&v| v as u8).collect();
+        let s: Vec<u8> = test_planes(40, 30, 6, 8, 7)
+            .iter()
+            .map(|&v| v as u8)
+            .collect();
         let a = encode(Planes::U8(&s), 40, 30, 6, 7).unwrap();
         let b = encode(Planes::U8(&s), 40, 30, 6, 7).unwrap();
         assert_eq!(a, b);
@@ -721,7 +738,10 @@ mod tests {
 
     fn sample_stream() -> (Vec<u8>, usize, usize, usize) {
         let (w, h, c) = (37, 23, 5);
-        let s: Vec<u8> = test_planes(w, h, c, 8, 3).iter().map(|&v| v as u8).collect();
+        let s: Vec<u8> = test_planes(w, h, c, 8, 3)
+            .iter()
+            .map(|&v| v as u8)
+            .collect();
         (encode(Planes::U8(&s), w, h, c, 3).unwrap(), w, h, c)
     }
 
@@ -740,15 +760,28 @@ mod tests {
         let len = u32::from_le_bytes(short[8..12].try_into().unwrap()) - 10;
         short[8..12].copy_from_slice(&len.to_le_bytes());
         let err = decode(&short, w, h, c, 8).unwrap_err();
-        assert!(matches!(err.kind(), ErrorKind::Truncated | ErrorKind::Corrupt), "{err}");
+        assert!(
+            matches!(err.kind(), ErrorKind::Truncated | ErrorKind::Corrupt),
+            "{err}"
+        );
     }
 
     #[test]
     fn mismatched_geometry_is_corrupt() {
         let (bytes, w, h, c) = sample_stream();
-        for (w2, h2, c2, bits) in [(w, h, c + 1, 8), (w, h, c - 1, 8), (w + 1, h, c, 8), (w, h - 1, c, 8), (w, h, c, 16)] {
+        for (w2, h2, c2, bits) in [
+            (w, h, c + 1, 8),
+            (w, h, c - 1, 8),
+            (w + 1, h, c, 8),
+            (w, h - 1, c, 8),
+            (w, h, c, 16),
+        ] {
             let err = decode(&bytes, w2, h2, c2, bits).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::Corrupt, "{w2}x{h2}x{c2}@{bits}: {err}");
+            assert_eq!(
+                err.kind(),
+                ErrorKind::Corrupt,
+                "{w2}x{h2}x{c2}@{bits}: {err}"
+            );
         }
         // Framing that claims the right total but lies about the codestream's channels.
         let mut lie = bytes.clone();
@@ -788,7 +821,10 @@ mod tests {
         }
         let mut trailing = bytes.clone();
         trailing.push(0);
-        assert_eq!(decode(&trailing, w, h, c, 8).unwrap_err().kind(), ErrorKind::Corrupt);
+        assert_eq!(
+            decode(&trailing, w, h, c, 8).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
     }
 
     #[test]
@@ -799,7 +835,10 @@ mod tests {
         assert!(encode(Planes::U8(&s), 2, 2, 4, 1).is_err());
         assert!(encode(Planes::U8(&s), 0, 2, 3, 1).is_err());
         let bytes = encode(Planes::U8(&s), 2, 2, 3, 1).unwrap();
-        assert_eq!(decode(&bytes, 2, 2, 3, 12).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            decode(&bytes, 2, 2, 3, 12).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 
     fn single_codestream_round_trip(n: usize, bits: u32) -> Result<bool> {
@@ -827,9 +866,13 @@ mod tests {
     fn codestream_channel_limit() {
         for bits in [8, 16] {
             for n in [127, 128, 129, 200, MAX_CHANNELS_PER_CODESTREAM] {
-                assert!(single_codestream_round_trip(n, bits).unwrap(), "{n} channels, {bits} bits");
+                assert!(
+                    single_codestream_round_trip(n, bits).unwrap(),
+                    "{n} channels, {bits} bits"
+                );
             }
-            let err = single_codestream_round_trip(MAX_CHANNELS_PER_CODESTREAM + 1, bits).unwrap_err();
+            let err =
+                single_codestream_round_trip(MAX_CHANNELS_PER_CODESTREAM + 1, bits).unwrap_err();
             assert!(err.message().contains("JxlEncoderSetBasicInfo"), "{err}");
         }
     }
@@ -839,7 +882,10 @@ mod tests {
     #[ignore]
     fn jxl_speed() {
         let (w, h, c) = (256, 256, 128);
-        let s: Vec<u8> = test_planes(w, h, c, 8, 1).iter().map(|&v| v as u8).collect();
+        let s: Vec<u8> = test_planes(w, h, c, 8, 1)
+            .iter()
+            .map(|&v| v as u8)
+            .collect();
         let mb = s.len() as f64 / 1e6;
         for effort in [1, 3, 7] {
             let t = std::time::Instant::now();

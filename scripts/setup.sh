@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what geoembed needs on Debian 12 (run as root): GDAL (library, headers, command
+# line tools), libjxl, a C toolchain, and a Rust toolchain if none is present.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(libgdal-dev gdal-bin libjxl-dev pkg-config build-essential ca-certificates curl util-linux)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup: installing the Rust toolchain (rustup)" >&2
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal >/dev/null
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+echo "setup: $(gdalinfo --version), libjxl $(dpkg-query -W -f='${Version}' libjxl-dev), $(cargo --version)" >&2
