@@ -34,10 +34,22 @@ fn header(ty: SampleType, bands: usize, with_scales: bool) -> Header {
         b.description = format!("embedding dimension {}", i + 1);
     }
     h.georef.geotransform = Some([500000.0, 10.0, 0.0, 5000000.0, 0.0, -10.0]);
-    h.georef.srs = Some(Srs { wkt: "PROJCRS[\"WGS 84 / UTM zone 31N\",ID[\"EPSG\",32631]]".into(), epsg: Some(32631), axis_mapping: vec![1, 2] });
-    h.metadata = vec![MetadataDomain { name: String::new(), items: vec!["AREA_OR_POINT=Area".into()] }];
+    h.georef.srs = Some(Srs {
+        wkt: "PROJCRS[\"WGS 84 / UTM zone 31N\",ID[\"EPSG\",32631]]".into(),
+        epsg: Some(32631),
+        axis_mapping: vec![1, 2],
+    });
+    h.metadata = vec![MetadataDomain {
+        name: String::new(),
+        items: vec!["AREA_OR_POINT=Area".into()],
+    }];
     if with_scales {
-        h.aux_planes.push(AuxPlane { name: "scales".into(), sample_type: SampleType::F32, bands: 1, description: "per-pixel scale".into() });
+        h.aux_planes.push(AuxPlane {
+            name: "scales".into(),
+            sample_type: SampleType::F32,
+            bands: 1,
+            description: "per-pixel scale".into(),
+        });
         h.dequantization = Some(Dequantization::PerPixelScale { aux_plane: 0 });
     }
     h.info = vec![("software".into(), "geoembed golden".into())];
@@ -58,7 +70,11 @@ fn encode(h: &Header, planes: &[Vec<u8>], codec: CodecId) -> Vec<u8> {
     let mut w = Writer::new(Cursor::new(Vec::new()), h.clone()).unwrap();
     for (p, bytes) in planes.iter().enumerate() {
         let (ty, bands) = h.plane_layout(p).unwrap();
-        let choice = if p == 0 { CodecChoice::Fixed(codec) } else { CodecChoice::Fixed(CodecId::Png128) };
+        let choice = if p == 0 {
+            CodecChoice::Fixed(codec)
+        } else {
+            CodecChoice::Fixed(CodecId::Png128)
+        };
         for ty_ in 0..h.tiles_down() {
             for tx in 0..h.tiles_across() {
                 let t = tile(bytes, bands * ty.size(), h, tx, ty_);
@@ -102,30 +118,59 @@ fn check(name: &str, h: &Header, planes: Vec<Vec<u8>>, codec: CodecId, pin_encod
     if std::env::var_os("GEOEMBED_BLESS").is_some() {
         std::fs::write(&path, &fresh).unwrap();
     }
-    let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run with GEOEMBED_BLESS=1 to create it", path.display()));
+    let golden = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with GEOEMBED_BLESS=1 to create it",
+            path.display()
+        )
+    });
     if pin_encoder {
-        assert!(fresh == golden, "{name}: encoder output changed ({} bytes vs golden {}); the format or codec changed", fresh.len(), golden.len());
+        assert!(
+            fresh == golden,
+            "{name}: encoder output changed ({} bytes vs golden {}); the format or codec changed",
+            fresh.len(),
+            golden.len()
+        );
     }
     let (h2, decoded) = decode(&golden);
     assert_eq!(&h2, h, "{name}: header decodes differently");
-    assert!(decoded == planes, "{name}: golden file no longer decodes to its input");
+    assert!(
+        decoded == planes,
+        "{name}: golden file no longer decodes to its input"
+    );
 }
 
 fn int8_and_scales() -> Vec<Vec<u8>> {
-    vec![npy_data("tessera_proxy.npy"), npy_data("tessera_proxy_scales.npy")]
+    vec![
+        npy_data("tessera_proxy.npy"),
+        npy_data("tessera_proxy_scales.npy"),
+    ]
 }
 
 #[test]
 fn golden_png128_int8_with_float_scales() {
-    check("tessera_proxy_png128.emb", &header(SampleType::I8, 128, true), int8_and_scales(), CodecId::Png128, true);
+    check(
+        "tessera_proxy_png128.emb",
+        &header(SampleType::I8, 128, true),
+        int8_and_scales(),
+        CodecId::Png128,
+        true,
+    );
 }
 
 #[test]
 fn golden_decorrelate_png128() {
     let data = int8_and_scales();
     let mut h = header(SampleType::I8, 128, true);
-    h.decorrelation = Some(geoembed_codec::codec::decorrelate::fit(SampleType::I8, 128, &data[0]).unwrap());
-    check("tessera_proxy_decorrelate_png128.emb", &h, data, CodecId::DecorrelatePng128, true);
+    h.decorrelation =
+        Some(geoembed_codec::codec::decorrelate::fit(SampleType::I8, 128, &data[0]).unwrap());
+    check(
+        "tessera_proxy_decorrelate_png128.emb",
+        &h,
+        data,
+        CodecId::DecorrelatePng128,
+        true,
+    );
 }
 
 #[test]
@@ -139,7 +184,13 @@ fn golden_uint16_png128_and_raw() {
         }
     }
     let h = header(SampleType::U16, 16, false);
-    check("derived_uint16_png128.emb", &h, vec![u16.clone()], CodecId::Png128, true);
+    check(
+        "derived_uint16_png128.emb",
+        &h,
+        vec![u16.clone()],
+        CodecId::Png128,
+        true,
+    );
     check("derived_uint16_raw.emb", &h, vec![u16], CodecId::Raw, true);
 }
 
@@ -148,6 +199,13 @@ fn golden_uint16_png128_and_raw() {
 fn golden_decorrelate_jxl_decodes() {
     let data = int8_and_scales();
     let mut h = header(SampleType::I8, 128, true);
-    h.decorrelation = Some(geoembed_codec::codec::decorrelate::fit(SampleType::I8, 128, &data[0]).unwrap());
-    check("tessera_proxy_decorrelate_jxl.emb", &h, data, CodecId::DecorrelateJxl, false);
+    h.decorrelation =
+        Some(geoembed_codec::codec::decorrelate::fit(SampleType::I8, 128, &data[0]).unwrap());
+    check(
+        "tessera_proxy_decorrelate_jxl.emb",
+        &h,
+        data,
+        CodecId::DecorrelateJxl,
+        false,
+    );
 }

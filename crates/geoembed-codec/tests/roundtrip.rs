@@ -334,3 +334,37 @@ fn any_tile_is_found_with_two_range_reads() {
         }
     }
 }
+
+#[test]
+fn native_round_trips_every_effort_and_shape() {
+    for ty in [
+        SampleType::U8,
+        SampleType::I8,
+        SampleType::U16,
+        SampleType::I16,
+    ] {
+        for (w, h, bands) in [
+            (1, 1, 1),
+            (37, 23, 1),
+            (2, 9, 3),
+            (16, 16, 4),
+            (33, 17, 40),
+            (5, 3, 130),
+        ] {
+            let shape = TileShape {
+                width: w,
+                height: h,
+                bands,
+                sample_type: ty,
+            };
+            let data = tile_bytes(ty, w, h, bands, 5 + bands as u64);
+            for effort in [Effort::Fast, Effort::Default, Effort::Max] {
+                let p = CodecParams {
+                    effort,
+                    decorrelation: None,
+                };
+                roundtrip(CodecId::Native, &shape, &data, &p);
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod decorrelate;
 pub mod deflate;
 #[cfg(feature = "jxl")]
 pub mod jxl;
+pub mod native;
 pub mod png128;
 pub mod words;
 
@@ -29,16 +30,19 @@ pub enum CodecId {
     Jxl = 4,
     /// File-level decorrelation, then JPEG XL.
     DecorrelateJxl = 5,
+    /// geoembed's own spectral + spatial predictor with context-modelled rANS.
+    Native = 6,
 }
 
 impl CodecId {
-    pub const ALL: [CodecId; 6] = [
+    pub const ALL: [CodecId; 7] = [
         CodecId::Raw,
         CodecId::Constant,
         CodecId::Png128,
         CodecId::DecorrelatePng128,
         CodecId::Jxl,
         CodecId::DecorrelateJxl,
+        CodecId::Native,
     ];
 
     pub fn from_code(code: u16) -> Result<Self> {
@@ -56,6 +60,7 @@ impl CodecId {
             CodecId::DecorrelatePng128 => "decorrelate+png128",
             CodecId::Jxl => "jxl",
             CodecId::DecorrelateJxl => "decorrelate+jxl",
+            CodecId::Native => "native",
         }
     }
 
@@ -75,7 +80,12 @@ impl CodecId {
             CodecId::Jxl | CodecId::DecorrelateJxl if !cfg!(feature = "jxl") => {
                 Some("this build has no JPEG XL support (cargo feature `jxl`)".into())
             }
-            CodecId::Jxl | CodecId::DecorrelatePng128 | CodecId::DecorrelateJxl if !small_int => {
+            CodecId::Jxl
+            | CodecId::DecorrelatePng128
+            | CodecId::DecorrelateJxl
+            | CodecId::Native
+                if !small_int =>
+            {
                 Some(format!(
                     "{} handles 8- and 16-bit integer samples, not {ty}",
                     self.name()
@@ -210,6 +220,7 @@ pub fn encode(
             Ok(samples[..px].to_vec())
         }
         CodecId::Png128 => png128::encode(shape, samples, params.effort.deflate_level()),
+        CodecId::Native => native::encode(shape, samples, params.effort),
         CodecId::DecorrelatePng128 => {
             let r = decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
             let level = params.effort.deflate_level();
@@ -275,6 +286,7 @@ pub fn decode(
             }
         }
         CodecId::Png128 => png128::decode(shape, payload, out)?,
+        CodecId::Native => native::decode(shape, payload, out)?,
         CodecId::DecorrelatePng128 => {
             let d = decorrelation(codec, params)?;
             let row = shape.width * shape.bands;

@@ -220,15 +220,23 @@ fn run_gdal(src: &MemSource, interleave: &str, reps: usize, dir: &Path) -> Resul
     })
 }
 
+/// Loads the samples only: like peerbench, bench compares codecs on the bare array, so
+/// georeferencing and metadata are dropped (they cost the same in every .emb anyway).
 fn load(name: &str) -> Result<MemSource> {
     let p = Path::new(name);
-    if p.is_file() && is_emb(p) {
-        MemSource::load(&mut EmbFile::open(p)?)
+    let mut m = if p.is_file() && is_emb(p) {
+        MemSource::load(&mut EmbFile::open(p)?)?
     } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) {
-        MemSource::from_npy(p)
+        MemSource::from_npy(p)?
     } else {
-        MemSource::load(&mut GdalSource::open(name)?)
-    }
+        MemSource::load(&mut GdalSource::open(name)?)?
+    };
+    let h = &m.header;
+    let mut bare = Header::new(h.width, h.height, h.bands.len(), h.sample_type);
+    bare.aux_planes = h.aux_planes.clone();
+    bare.dequantization = h.dequantization.clone();
+    m.header = bare;
+    Ok(m)
 }
 
 pub fn run(a: &BenchArgs, quiet: bool, _threads: usize) -> Result<ExitCode> {

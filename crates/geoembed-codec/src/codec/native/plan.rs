@@ -1,0 +1,292 @@
+//! The tile plan: everything the decoder needs besides the entropy-coded residuals —
+//! channel order, value offsets, per-channel predictor coefficients, the latent basis and
+//! the context model. Written at the start of every native payload (docs/format.md §5.3).
+
+use super::varint::{put_i, put_u, Cursor};
+use crate::error::{Error, Result};
+
+/// Own-channel neighbours a predictor may use, as (dy, dx). The index is the bit in
+/// `own_mask`; the order is part of the format.
+pub const OWN: [(i32, i32); 8] = [
+    (0, -1),
+    (-1, 0),
+    (-1, -1),
+    (-1, 1),
+    (0, -2),
+    (-2, 0),
+    (-2, 1),
+    (-1, -2),
+];
+/// Column offsets of latent positions in the row above: N, NE, NW (bits of `latent.positions`).
+pub const LATENT_DX: [i32; 3] = [0, 1, -1];
+/// Largest coefficient magnitude: keeps every product inside the accumulator.
+pub const MAX_COEF: i64 = (1 << 20) - 1;
+pub const MAX_SHIFT: u8 = 24;
+/// Most contexts a tile may use.
+pub const MAX_CONTEXTS: usize = 32;
+/// Weights of the context estimator (see `context.rs`).
+pub const CONTEXT_WEIGHTS: usize = 6;
+
+/// Principal-component scores of the row above ("latents"): a low-noise summary of all bands
+/// at the neighbouring pixels. `z_c(x) = (Σ_b basis[b][c] · X_b(y−1, x)) >> shift`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Latent {
+    pub components: usize,
+    pub shift: u8,
+    /// Bit i set: position `LATENT_DX[i]` is used.
+    pub positions: u8,
+    /// Row-major by coding position: `basis[pos * components + c]`.
+    pub basis: Vec<i32>,
+}
+
+impl Latent {
+    pub fn npos(&self) -> usize {
+        self.positions.count_ones() as usize
+    }
+}
+
+/// A channel's purely spatial predictor `S`: `(bias + Σ own·neighbour) >> shift`, clamped to
+/// the channel's range. Later channels use `S` of earlier channels at the same pixel as a
+/// feature, so the difference `x − S` (CCSDS-123's "local difference") carries across bands.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Spatial {
+    pub shift: u8,
+    pub bias: i64,
+    pub own: Vec<i32>,
+}
+
+/// A tap on an earlier channel at the same pixel: coefficients on its value and on its `S`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tap {
+    pub pos: u16,
+    pub value: i32,
+    pub spatial: i32,
+}
+
+/// Predictor of the channel at one coding position.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChannelPredictor {
+    pub spatial: Spatial,
+    pub shift: u8,
+    pub bias: i64,
+    /// One coefficient per set bit of `own_mask`, in bit order.
+    pub own: Vec<i32>,
+    /// Taps on earlier coding positions, in any order, each position at most once.
+    pub taps: Vec<Tap>,
+    /// `components × npos` coefficients, component-major.
+    pub latent: Vec<i32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContextParams {
+    pub contexts: usize,
+    /// Q8 weights of the activity features (see `context.rs`).
+    pub weights: [i32; CONTEXT_WEIGHTS],
+    /// Per coding position: mean zigzag residual ×16, at least 1.
+    pub means: Vec<u32>,
+    /// `contexts − 1` increasing thresholds on the log-quantised activity.
+    pub thresholds: Vec<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Coding position → band.
+    pub order: Vec<u16>,
+    /// Per band: subtracted from every sample before prediction.
+    pub offsets: Vec<i32>,
+    pub own_mask: u8,
+    pub latent: Option<Latent>,
+    /// Per coding position.
+    pub channels: Vec<ChannelPredictor>,
+    pub context: ContextParams,
+}
+
+impl Plan {
+    pub fn own_offsets(&self) -> Vec<(i32, i32)> {
+        (0..8)
+            .filter(|b| self.own_mask & (1 << b) != 0)
+            .map(|b| OWN[b])
+            .collect()
+    }
+
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let c = self.order.len();
+        put_u(out, c as u64);
+        let natural = self.order.iter().enumerate().all(|(i, &b)| i == b as usize);
+        out.push(natural as u8);
+        if !natural {
+            self.order.iter().for_each(|&b| put_u(out, b as u64));
+        }
+        self.offsets.iter().for_each(|&o| put_i(out, o as i64));
+        out.push(self.own_mask);
+        match &self.latent {
+            None => out.push(0),
+            Some(l) => {
+                out.push(l.components as u8);
+                out.push(l.shift);
+                out.push(l.positions);
+                l.basis.iter().for_each(|&v| put_i(out, v as i64));
+            }
+        }
+        for (pos, ch) in self.channels.iter().enumerate() {
+            out.push(ch.spatial.shift);
+            put_i(out, ch.spatial.bias);
+            ch.spatial.own.iter().for_each(|&v| put_i(out, v as i64));
+            out.push(ch.shift);
+            put_i(out, ch.bias);
+            ch.own.iter().for_each(|&v| put_i(out, v as i64));
+            put_u(out, ch.taps.len() as u64);
+            for t in &ch.taps {
+                // Distance back from the current position: small numbers for near bands.
+                put_u(out, (pos - 1 - t.pos as usize) as u64);
+                put_i(out, t.value as i64);
+                put_i(out, t.spatial as i64);
+            }
+            ch.latent.iter().for_each(|&v| put_i(out, v as i64));
+        }
+        let cx = &self.context;
+        out.push(cx.contexts as u8);
+        cx.weights.iter().for_each(|&w| put_i(out, w as i64));
+        cx.means.iter().for_each(|&m| put_u(out, m as u64));
+        let mut prev = 0;
+        for &t in &cx.thresholds {
+            put_u(out, (t - prev) as u64);
+            prev = t;
+        }
+    }
+
+    pub fn read(r: &mut Cursor, bands: usize) -> Result<Plan> {
+        let c = r.u("band count")? as usize;
+        if c != bands {
+            return Err(Error::corrupt(format!(
+                "native: plan is for {c} bands, tile has {bands}"
+            )));
+        }
+        let natural = r.bytes(1, "order flag")?[0];
+        let order: Vec<u16> = if natural == 1 {
+            (0..c as u16).collect()
+        } else {
+            let mut seen = vec![false; c];
+            let mut o = Vec::with_capacity(c);
+            for _ in 0..c {
+                let b = r.bounded("order", c as u64 - 1)? as usize;
+                if std::mem::replace(&mut seen[b], true) {
+                    return Err(Error::corrupt("native: channel order repeats a band"));
+                }
+                o.push(b as u16);
+            }
+            o
+        };
+        let mut offsets = Vec::with_capacity(c);
+        for _ in 0..c {
+            offsets.push(r.signed("offset", 1 << 20)? as i32);
+        }
+        let own_mask = r.bytes(1, "own mask")?[0];
+        let k = r.bytes(1, "latent components")?[0] as usize;
+        let latent = if k == 0 {
+            None
+        } else {
+            let shift = r.bytes(1, "latent shift")?[0];
+            let positions = r.bytes(1, "latent positions")?[0];
+            if shift > MAX_SHIFT || positions == 0 || positions > 7 || k > c {
+                return Err(Error::corrupt("native: latent parameters out of range"));
+            }
+            let mut basis = Vec::with_capacity(c * k);
+            for _ in 0..c * k {
+                basis.push(r.signed("latent basis", MAX_COEF)? as i32);
+            }
+            Some(Latent {
+                components: k,
+                shift,
+                positions,
+                basis,
+            })
+        };
+        let n_own = own_mask.count_ones() as usize;
+        let n_latent = latent.as_ref().map_or(0, |l| l.components * l.npos());
+        let mut channels = Vec::with_capacity(c);
+        let read_linear = |r: &mut Cursor, what: &str| -> Result<(u8, i64, Vec<i32>)> {
+            let shift = r.bytes(1, what)?[0];
+            if shift > MAX_SHIFT {
+                return Err(Error::corrupt(format!("native: {what} shift out of range")));
+            }
+            let bias = r.signed(what, 1 << 40)?;
+            let mut own = Vec::with_capacity(n_own);
+            for _ in 0..n_own {
+                own.push(r.signed(what, MAX_COEF)? as i32);
+            }
+            Ok((shift, bias, own))
+        };
+        for pos in 0..c {
+            let (s_shift, s_bias, s_own) = read_linear(r, "spatial predictor")?;
+            let (shift, bias, own) = read_linear(r, "predictor")?;
+            let nt = r.bounded("tap count", pos as u64)? as usize;
+            let mut taps = Vec::with_capacity(nt);
+            let mut used = vec![false; pos];
+            for _ in 0..nt {
+                let back = r.bounded("tap distance", pos as u64 - 1)? as usize;
+                let p = pos - 1 - back;
+                if std::mem::replace(&mut used[p], true) {
+                    return Err(Error::corrupt("native: a channel taps the same band twice"));
+                }
+                let value = r.signed("tap coefficient", MAX_COEF)? as i32;
+                let spatial = r.signed("tap coefficient", MAX_COEF)? as i32;
+                taps.push(Tap {
+                    pos: p as u16,
+                    value,
+                    spatial,
+                });
+            }
+            let mut lat = Vec::with_capacity(n_latent);
+            for _ in 0..n_latent {
+                lat.push(r.signed("latent coefficient", MAX_COEF)? as i32);
+            }
+            channels.push(ChannelPredictor {
+                spatial: Spatial {
+                    shift: s_shift,
+                    bias: s_bias,
+                    own: s_own,
+                },
+                shift,
+                bias,
+                own,
+                taps,
+                latent: lat,
+            });
+        }
+        let contexts = r.bytes(1, "context count")?[0] as usize;
+        if contexts == 0 || contexts > MAX_CONTEXTS {
+            return Err(Error::corrupt(format!("native: {contexts} contexts")));
+        }
+        let mut weights = [0i32; CONTEXT_WEIGHTS];
+        for w in weights.iter_mut() {
+            *w = r.signed("context weight", 1 << 20)? as i32;
+        }
+        let mut means = Vec::with_capacity(c);
+        for _ in 0..c {
+            means.push(r.bounded("context mean", 1 << 24)?.max(1) as u32);
+        }
+        let mut thresholds = Vec::with_capacity(contexts - 1);
+        let mut t = 0u64;
+        for _ in 1..contexts {
+            t += r.u("context threshold")?;
+            if t > 1 << 16 {
+                return Err(Error::corrupt("native: context threshold out of range"));
+            }
+            thresholds.push(t as u32);
+        }
+        Ok(Plan {
+            order,
+            offsets,
+            own_mask,
+            latent,
+            channels,
+            context: ContextParams {
+                contexts,
+                weights,
+                means,
+                thresholds,
+            },
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! Residuals as tokens plus raw bits ("hybrid uint", as in JPEG XL's entropy coder): small
+//! values are their own token; larger ones send their bit length and the next two bits as
+//! a token and the remaining low bits raw. The entropy coder models ~30-60 tokens instead
+//! of 2^16 values, and the raw low bits of large residuals are close to uniform anyway.
+
+/// Values below this are tokens of their own.
+pub const DIRECT: u32 = 16;
+const DIRECT_BITS: u32 = 4;
+/// Bits after the leading one that go into the token.
+const MSB_IN_TOKEN: u32 = 2;
+
+/// Number of tokens needed for values of up to `bits` bits.
+pub const fn alphabet(bits: u32) -> usize {
+    (DIRECT + (bits - DIRECT_BITS) * (1 << MSB_IN_TOKEN)) as usize
+}
+
+/// Folds a signed residual to unsigned: 0, -1, 1, -2, 2, ... → 0, 1, 2, 3, 4, ...
+#[inline(always)]
+pub fn zigzag(r: i32) -> u32 {
+    ((r << 1) ^ (r >> 31)) as u32
+}
+
+#[inline(always)]
+pub fn unzigzag(u: u32) -> i32 {
+    ((u >> 1) as i32) ^ -((u & 1) as i32)
+}
+
+/// Token, number of raw bits and their value.
+#[inline(always)]
+pub fn split(u: u32) -> (u32, u32, u32) {
+    if u < DIRECT {
+        return (u, 0, 0);
+    }
+    let n = 31 - u.leading_zeros(); // position of the leading one, >= DIRECT_BITS
+    let extra = n - MSB_IN_TOKEN;
+    let mid = (u >> extra) & ((1 << MSB_IN_TOKEN) - 1);
+    let token = DIRECT + ((n - DIRECT_BITS) << MSB_IN_TOKEN) + mid;
+    (token, extra, u & ((1 << extra) - 1))
+}
+
+/// Raw bits that follow `token`.
+#[inline(always)]
+pub fn extra_bits(token: u32) -> u32 {
+    if token < DIRECT {
+        0
+    } else {
+        ((token - DIRECT) >> MSB_IN_TOKEN) + DIRECT_BITS - MSB_IN_TOKEN
+    }
+}
+
+/// Rebuilds the value from its token and raw bits.
+#[inline(always)]
+pub fn join(token: u32, raw: u32) -> u32 {
+    if token < DIRECT {
+        return token;
+    }
+    let t = token - DIRECT;
+    let n = (t >> MSB_IN_TOKEN) + DIRECT_BITS;
+    let mid = t & ((1 << MSB_IN_TOKEN) - 1);
+    let extra = n - MSB_IN_TOKEN;
+    (((1 << MSB_IN_TOKEN) | mid) << extra) | raw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_join_round_trip_and_alphabet_bounds() {
+        for u in (0..70_000u32).chain([u16::MAX as u32, (1 << 20) + 12345]) {
+            let (t, n, raw) = split(u);
+            assert_eq!(n, extra_bits(t));
+            assert_eq!(join(t, raw), u, "value {u}");
+        }
+        assert!(split(255).0 < alphabet(8) as u32);
+        assert_eq!(split(255).0 + 1, alphabet(8) as u32);
+        assert_eq!(split(65535).0 + 1, alphabet(16) as u32);
+        for r in [-3, -1, 0, 1, 2, i32::MIN / 2, 40000] {
+            assert_eq!(unzigzag(zigzag(r)), r);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! LEB128 varints and zigzag-signed varints for the tile plan.
+
+use crate::error::{Error, Result};
+
+pub fn put_u(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+pub fn put_i(out: &mut Vec<u8>, v: i64) {
+    put_u(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+/// Reads varints from a slice, naming the field on failure.
+pub struct Cursor<'a> {
+    pub data: &'a [u8],
+    pub pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Cursor { data, pos: 0 }
+    }
+
+    pub fn u(&mut self, field: &str) -> Result<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.data.get(self.pos).ok_or_else(|| {
+                Error::truncated(format!("native: tile plan ends inside {field}"))
+            })?;
+            self.pos += 1;
+            v |= ((b & 0x7f) as u64) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(Error::corrupt(format!(
+            "native: varint too long in {field}"
+        )))
+    }
+
+    pub fn i(&mut self, field: &str) -> Result<i64> {
+        let u = self.u(field)?;
+        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+
+    /// An unsigned varint that must be at most `max`.
+    pub fn bounded(&mut self, field: &str, max: u64) -> Result<u64> {
+        let v = self.u(field)?;
+        if v > max {
+            return Err(Error::corrupt(format!(
+                "native: {field} = {v} exceeds {max}"
+            )));
+        }
+        Ok(v)
+    }
+
+    /// A signed varint within `[-max, max]`.
+    pub fn signed(&mut self, field: &str, max: i64) -> Result<i64> {
+        let v = self.i(field)?;
+        if v.abs() > max {
+            return Err(Error::corrupt(format!(
+                "native: {field} = {v} out of range"
+            )));
+        }
+        Ok(v)
+    }
+
+    pub fn bytes(&mut self, n: usize, field: &str) -> Result<&'a [u8]> {
+        if self.data.len() - self.pos < n {
+            return Err(Error::truncated(format!(
+                "native: tile ends inside {field}"
+            )));
+        }
+        let s = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+}
