@@ -46,31 +46,50 @@ impl Default for BitWriter {
     }
 }
 
-pub struct BitReader<'a> {
-    data: &'a [u8],
-    pos: usize,
-    acc: u64,
-    n: u32,
+/// Reads the raw bits. The bytes are copied with 8 bytes of zero padding so a refill is one
+/// unaligned 64-bit load.
+pub struct BitReader {
+    pub data: Vec<u8>,
+    pub len: usize,
+    pub pos: usize,
+    pub acc: u64,
+    pub n: u32,
 }
 
-impl<'a> BitReader<'a> {
-    pub fn new(data: &'a [u8]) -> Self {
+impl BitReader {
+    pub fn new(data: &[u8]) -> Self {
+        let mut padded = Vec::with_capacity(data.len() + 8);
+        padded.extend_from_slice(data);
+        padded.extend_from_slice(&[0; 8]);
         BitReader {
-            data,
+            data: padded,
+            len: data.len(),
             pos: 0,
             acc: 0,
             n: 0,
         }
     }
 
-    /// Reads `bits` (≤ 32) bits; past the end it yields zeros, and [`BitReader::overrun`]
-    /// tells the caller the stream was too short.
     #[inline(always)]
-    pub fn get(&mut self, bits: u32) -> u32 {
-        if bits == 0 {
-            return 0;
-        }
-        if self.n < bits {
+    fn refill(&mut self) {
+        let at = self.pos.min(self.len);
+        let word = u64::from_le_bytes(
+            self.data[at..at + 8]
+                .try_into()
+                .expect("8 bytes of padding"),
+        );
+        self.acc |= word << self.n;
+        let bytes = (63 - self.n) / 8;
+        self.pos += bytes as usize;
+        self.n += bytes * 8;
+    }
+
+    /// Reads `bits` (≤ 32, may be 0) bits without branching on their count; refills (rarely)
+    /// when fewer than 32 are buffered. Past the end it yields zeros, and
+    /// [`BitReader::overrun`] tells the caller the stream was too short.
+    #[inline(always)]
+    pub fn take(&mut self, bits: u32) -> u32 {
+        if self.n < 32 {
             self.refill();
         }
         let v = (self.acc & ((1u64 << bits) - 1)) as u32;
@@ -79,24 +98,10 @@ impl<'a> BitReader<'a> {
         v
     }
 
-    #[inline(always)]
-    fn refill(&mut self) {
-        while self.n <= 56 {
-            let b = if self.pos < self.data.len() {
-                self.data[self.pos]
-            } else {
-                0
-            };
-            self.pos += 1;
-            self.acc |= (b as u64) << self.n;
-            self.n += 8;
-        }
-    }
-
     /// Whether more bits were read than the stream holds.
     pub fn overrun(&self) -> bool {
         let consumed_bits = self.pos as u64 * 8 - self.n as u64;
-        consumed_bits > self.data.len() as u64 * 8
+        consumed_bits > self.len as u64 * 8
     }
 }
 
@@ -116,10 +121,10 @@ mod tests {
         let bytes = w.finish();
         let mut r = BitReader::new(&bytes);
         for &(v, b) in &items {
-            assert_eq!(r.get(b), v);
+            assert_eq!(r.take(b), v);
         }
         assert!(!r.overrun());
-        r.get(16);
+        r.take(16);
         assert!(r.overrun());
     }
 }

@@ -1,106 +1,125 @@
-//! The context model: an estimate of the expected residual magnitude of each sample,
-//! quantised on a log scale into at most 32 contexts whose thresholds the encoder chose.
+//! The context model: an estimate of each sample's expected residual magnitude, quantised on
+//! a log scale into at most 32 contexts whose thresholds the encoder chose.
 //!
-//! The estimate is a weighted sum of residual magnitudes the decoder already knows, each
-//! normalised by the mean magnitude of its channel (channels differ by orders of magnitude):
-//! the same channel at W+N and NW+NE, the previous channel in coding order at the same pixel
-//! and at W+N, and the mean over all earlier channels at this pixel — the pixel's own noise
-//! level, which for per-pixel quantised embeddings varies as 1/scale. All arithmetic is
-//! integer so encoder and decoder agree bit for bit.
+//! The estimate is `max(P, 0) + w1·rep(token of W)`. `P` is a weighted sum of residual
+//! magnitudes the decoder already knows before the row starts, each normalised by the mean
+//! magnitude of its channel (channels differ by orders of magnitude): the same channel at N
+//! and at NW+NE, the previous channel in coding order at the same pixel and at W+N, and the
+//! sum over all earlier channels at this pixel — the pixel's own noise level, which for
+//! per-pixel-quantised embeddings varies as 1/scale. `P` is computed for a whole row at once
+//! in float32 (a fixed order of operations, no fused multiply-add, so every IEEE-754 machine
+//! agrees) and quantised to a level. The W neighbour, known only sample by sample, enters
+//! through its token, so a sample's context is one table lookup `ctx[level(P)][token(W)]`:
+//! the sequential dependency is a load, not a float computation.
 
 use super::plan::{ContextParams, CONTEXT_WEIGHTS};
+use super::tokens;
 
-/// Log-scale quantisation of an unsigned magnitude into 0..256 (8 steps per octave).
+/// Number of activity levels (8 per octave of the estimated magnitude).
+pub const LEVELS: usize = 256;
+/// Tokens of the W neighbour that the table distinguishes (all tokens of 16-bit residuals).
+pub const W_TOKENS: usize = 64;
+
+/// Level of a non-negative magnitude: 8 steps per octave from 2^-6 up, read off the float's
+/// exponent and top three mantissa bits.
 #[inline(always)]
-pub fn logq(v: u64) -> usize {
-    let v = v.min(u32::MAX as u64) as u32;
-    if v < 32 {
-        return v as usize;
-    }
-    let n = 31 - v.leading_zeros();
-    (32 + 8 * (n - 5) + ((v >> (n - 3)) & 7)) as usize
+pub fn level(v: f32) -> usize {
+    let b = (v.to_bits() >> 20) as i32 - ((127 - 6) << 3);
+    b.clamp(0, LEVELS as i32 - 1) as usize
 }
 
-pub const LOGQ_LEVELS: usize = 256;
+/// A representative magnitude of a level (the middle of its range; 0 for level 0).
+fn level_value(l: usize) -> f32 {
+    if l == 0 {
+        return 0.0;
+    }
+    let (e, m) = ((l / 8) as i32 - 6, (l % 8) as f32);
+    2f32.powi(e) * (1.0 + (m + 0.5) / 8.0)
+}
 
-/// Everything derived from [`ContextParams`] that the per-sample computation needs.
+/// A representative magnitude of a W token (its value for direct tokens, the middle of its
+/// range otherwise).
+fn token_value(t: usize) -> f32 {
+    let extra = tokens::extra_bits(t as u32);
+    let low = tokens::join(t as u32, 0) as f32;
+    if extra == 0 {
+        low
+    } else {
+        low + (1u64 << extra) as f32 / 2.0
+    }
+}
+
+/// Per-position constants of the row pass.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PositionConstants {
+    /// w0, then w1·r (unused in the row pass), w2·r, w3·r', w4·r', w5·p (r = 1/mean of this
+    /// position, r' of the previous one, p = 1/sum of the means of all earlier positions).
+    pub k: [f32; CONTEXT_WEIGHTS],
+    /// This position's mean magnitude.
+    pub mean: f32,
+}
+
 #[derive(Clone, Debug)]
 pub struct ContextModel {
-    pub weights: [i64; CONTEXT_WEIGHTS],
-    /// Per coding position: 2^20 / mean (means are ×16).
-    pub recip: Vec<i64>,
-    /// Per coding position: 2^20 / (sum of the means of earlier positions); 0 for position 0.
-    pub prefix_recip: Vec<i64>,
-    pub means: Vec<i64>,
-    /// logq level → context.
-    pub lut: [u8; LOGQ_LEVELS],
+    pub positions: Vec<PositionConstants>,
+    /// `[level(P) * W_TOKENS + token(W)]` → estimate level.
+    pub levels: Vec<u8>,
+    /// `[level(P) * W_TOKENS + token(W)]` → context.
+    pub table: Vec<u8>,
 }
 
 impl ContextModel {
     pub fn new(p: &ContextParams) -> Self {
-        let recip: Vec<i64> = p
-            .means
-            .iter()
-            .map(|&m| (1i64 << 20) / m.max(1) as i64)
-            .collect();
-        let mut prefix_recip = Vec::with_capacity(p.means.len());
-        let mut sum = 0i64;
-        for &m in &p.means {
-            prefix_recip.push(if sum == 0 { 0 } else { (1i64 << 20) / sum });
-            sum += m as i64;
+        let w: Vec<f32> = p.weights.iter().map(|&v| v as f32 / 256.0).collect();
+        let means: Vec<f32> = p.means.iter().map(|&m| m.max(1) as f32 / 16.0).collect();
+        let mut sum = 0f32;
+        let mut positions = Vec::with_capacity(means.len());
+        for (i, &m) in means.iter().enumerate() {
+            let r = 1.0 / m;
+            let rp = if i > 0 { 1.0 / means[i - 1] } else { 0.0 };
+            let pr = if sum > 0.0 { 1.0 / sum } else { 0.0 };
+            positions.push(PositionConstants {
+                k: [w[0], w[1] * r, w[2] * r, w[3] * rp, w[4] * rp, w[5] * pr],
+                mean: m,
+            });
+            sum += m;
         }
-        let mut lut = [0u8; LOGQ_LEVELS];
+        let mut lut = [0u8; LEVELS];
         for (q, l) in lut.iter_mut().enumerate() {
             *l = p.thresholds.iter().filter(|&&t| t as usize <= q).count() as u8;
         }
+        let w1 = w[1].max(0.0);
+        let mut levels = vec![0u8; LEVELS * W_TOKENS];
+        for pl in 0..LEVELS {
+            for t in 0..W_TOKENS {
+                levels[pl * W_TOKENS + t] = level(level_value(pl) + w1 * token_value(t)) as u8;
+            }
+        }
+        let table = levels.iter().map(|&l| lut[l as usize]).collect();
         ContextModel {
-            weights: p.weights.map(|w| w as i64),
-            recip,
-            prefix_recip,
-            means: p.means.iter().map(|&m| m as i64).collect(),
-            lut,
+            positions,
+            levels,
+            table,
         }
     }
 
-    /// The part of the activity sum that does not depend on the W neighbour:
-    /// `w0·2^16 + w1·uN·R + w2·(uNW+uNE)·R + w3·prev·R' + w4·(pW+pN)·R' + w5·S·P`.
+    /// `P` without the W term: `((((k0 + k2·(uNW+uNE)) + k3·prev) + k4·(pW+pN)) + k5·S) + k1'·uN`,
+    /// where `k1'·uN` is the N half of the (W+N) feature. Times the mean, in the row pass.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     pub fn partial(
-        &self,
-        pos: usize,
-        u_n: u32,
-        u_nw_ne: u32,
-        prev: u32,
-        p_wn: u32,
-        pixel_sum: u32,
-    ) -> i64 {
-        let w = &self.weights;
-        let r = self.recip[pos];
-        let rp = if pos > 0 { self.recip[pos - 1] } else { 0 };
-        (w[0] << 16)
-            + w[1] * (u_n as i64 * r)
-            + w[2] * (u_nw_ne as i64 * r)
-            + w[3] * (prev as i64 * rp)
-            + w[4] * (p_wn as i64 * rp)
-            + w[5] * (pixel_sum as i64 * self.prefix_recip[pos])
+        k: &[f32; CONTEXT_WEIGHTS],
+        u_n: f32,
+        u_nw_ne: f32,
+        prev: f32,
+        p_wn: f32,
+        pixel_sum: f32,
+    ) -> f32 {
+        k[0] + k[2] * u_nw_ne + k[3] * prev + k[4] * p_wn + k[5] * pixel_sum + k[1] * u_n
     }
 
-    /// Context of a sample from its partial sum and the W neighbour's magnitude.
+    /// Level of the W-free estimate `max(partial·mean, 0)`.
     #[inline(always)]
-    pub fn context(&self, pos: usize, partial: i64, u_w: u32) -> usize {
-        let t = partial + self.weights[1] * (u_w as i64 * self.recip[pos]);
-        let est = (t.max(0) >> 16) as u64;
-        let v = (est * self.means[pos] as u64) >> 8;
-        self.lut[logq(v)] as usize
-    }
-
-    /// Like [`ContextModel::context`] but returns the log level (the encoder picks the
-    /// thresholds from their distribution).
-    #[inline(always)]
-    pub fn level(&self, pos: usize, partial: i64, u_w: u32) -> usize {
-        let t = partial + self.weights[1] * (u_w as i64 * self.recip[pos]);
-        let est = (t.max(0) >> 16) as u64;
-        logq((est * self.means[pos] as u64) >> 8)
+    pub fn partial_level(partial: f32, mean: f32) -> u8 {
+        level((partial * mean).max(0.0)) as u8
     }
 }

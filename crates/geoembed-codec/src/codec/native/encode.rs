@@ -2,14 +2,16 @@
 //! entropy-code the residual tokens (rANS, written backwards) and their raw bits.
 
 use super::bits::BitWriter;
-use super::context::{ContextModel, LOGQ_LEVELS};
-use super::decode::context_partials;
+use super::context::{ContextModel, LEVELS, W_TOKENS};
+use super::decode::{context_row, MagnitudeRows};
 use super::engine::{
-    finish_prediction, left_values, row_base, sequential_coefs, spatial_row, Acc, Rows,
+    finish_prediction, row_base, segment_start, sequential_coefs, spatial_row, Acc, PairRows, Rows,
 };
 use super::fit::{self, Pool, Tile};
-use super::plan::{ChannelPredictor, ContextParams, Plan, Spatial, CONTEXT_WEIGHTS, MAX_CONTEXTS};
-use super::rans::{self, Encoder};
+use super::plan::{
+    self, ChannelPredictor, ContextParams, Plan, Spatial, CONTEXT_WEIGHTS, MAX_CONTEXTS,
+};
+use super::rans::Encoder;
 use super::tables::Tables;
 use super::tokens;
 use super::varint::put_u;
@@ -19,12 +21,17 @@ use nalgebra::DMatrix;
 /// Centred tile (band-interleaved by line) and per-band offsets from pixel-interleaved values.
 fn centre(values: &[i32], g: &Geometry, order: &[u16]) -> (Tile, Vec<i32>) {
     let (w, h, c) = (g.width, g.height, g.channels);
-    let mut offsets = vec![0i32; c];
     let n = (w * h) as i64;
-    for (band, o) in offsets.iter_mut().enumerate() {
-        let sum: i64 = values.iter().skip(band).step_by(c).map(|&v| v as i64).sum();
-        *o = ((sum + n / 2).div_euclid(n)) as i32;
+    let mut sums = vec![0i64; c];
+    for px in values.chunks_exact(c) {
+        for (s, &v) in sums.iter_mut().zip(px) {
+            *s += v as i64;
+        }
     }
+    let offsets: Vec<i32> = sums
+        .iter()
+        .map(|&s| (s + n / 2).div_euclid(n) as i32)
+        .collect();
     let mut data = vec![0i32; w * h * c];
     for y in 0..h {
         for (pos, &band) in order.iter().enumerate() {
@@ -44,6 +51,18 @@ fn centre(values: &[i32], g: &Geometry, order: &[u16]) -> (Tile, Vec<i32>) {
         },
         offsets,
     )
+}
+
+/// Row segments decoded in lockstep: enough independent chains to keep a core busy, each at
+/// least 16 samples long so the restart at a segment's start costs little.
+fn segments_for(width: usize) -> u8 {
+    if width >= 64 {
+        4
+    } else if width >= 32 {
+        2
+    } else {
+        1
+    }
 }
 
 /// Spatial predictions of every row of every channel (the encoder's whole-tile view of what
@@ -75,24 +94,20 @@ fn spatial_all<A: Acc>(plan: &Plan, tile: &Tile, g: &Geometry) -> Tile {
     out
 }
 
-/// Fits the plan: spatial predictors, then latent basis, pooled Gram, taps and final
-/// predictors. Returns the plan, the spatial predictions and the latent scores.
+/// Fits the plan: spatial predictors, the pooled Gram matrix, taps and final predictors.
+/// Returns the plan and the spatial predictions.
 fn fit_plan<A: Acc>(
     tile: &Tile,
     g: &Geometry,
     s: &Settings,
     order: Vec<u16>,
     offsets: Vec<i32>,
-) -> (Plan, Tile, Option<Vec<Vec<Vec<i32>>>>) {
+) -> (Plan, Tile) {
     let acc32 = std::mem::size_of::<A>() == 4;
-    let max_shift = if acc32 { 14 } else { 16 };
     let c = tile.channels;
     let pixels = fit::sample_pixels(tile.width, tile.height, s.fit_pixels);
     let own_mask = s.own_mask;
-    let own: Vec<(i32, i32)> = (0..8)
-        .filter(|b| own_mask & (1 << b) != 0)
-        .map(|b| super::plan::OWN[b])
-        .collect();
+    let own = plan::offsets(own_mask);
     let chan_max: Vec<f64> = (0..c)
         .map(|pos| {
             (0..tile.height)
@@ -101,188 +116,194 @@ fn fit_plan<A: Acc>(
                 .max(1) as f64
         })
         .collect();
+    // Coefficient precision: `max_shift` suits 8-bit magnitudes; wider values need finer
+    // coefficients for the same error in the prediction.
+    let widest = chan_max.iter().cloned().fold(1.0, f64::max);
+    let max_shift = (s.max_shift as f64 + (widest / 128.0).log2().ceil().max(0.0)).min(20.0) as u8;
     let context = ContextParams {
         contexts: 1,
         weights: [0; CONTEXT_WEIGHTS],
         means: vec![1; c],
         thresholds: Vec::new(),
     };
+    let mut plan = Plan {
+        order,
+        offsets,
+        own_mask,
+        w_context: s.w_context,
+        segments: segments_for(tile.width),
+        channels: Vec::new(),
+        context,
+    };
     if pixels.len() < 8 {
-        // Too small to fit anything: predict from W only.
+        // Too small to fit anything: predict from W (or N) only.
+        let pick = |o: &[(i32, i32)]| -> Vec<i32> {
+            let first = o
+                .iter()
+                .position(|&d| d == (0, -1))
+                .or_else(|| o.iter().position(|&d| d == (-1, 0)));
+            (0..o.len()).map(|i| (Some(i) == first) as i32).collect()
+        };
         let spatial = Spatial {
             shift: 0,
             bias: 0,
-            own: own.iter().map(|&o| (o == (0, -1)) as i32).collect(),
+            own: pick(&own),
         };
-        let channels = (0..c)
+        plan.channels = (0..c)
             .map(|_| ChannelPredictor {
                 spatial: spatial.clone(),
                 shift: 0,
                 bias: 0,
                 own: spatial.own.clone(),
                 taps: Vec::new(),
-                latent: Vec::new(),
             })
             .collect();
-        let plan = Plan {
-            order,
-            offsets,
-            own_mask,
-            latent: None,
-            channels,
-            context,
-        };
         let s_all = spatial_all::<A>(&plan, tile, g);
-        return (plan, s_all, None);
+        return (plan, s_all);
     }
-    let channels: Vec<ChannelPredictor> = (0..c)
+    plan.channels = (0..c)
         .map(|pos| ChannelPredictor {
             spatial: fit::fit_spatial(tile, &pixels, &own, pos, chan_max[pos], max_shift, acc32),
             ..Default::default()
         })
         .collect();
-    let mut plan = Plan {
-        order,
-        offsets,
-        own_mask,
-        latent: None,
-        channels,
-        context,
-    };
     let s_all = spatial_all::<A>(&plan, tile, g);
-    if s.latent_components > 0 && c > s.latent_components {
-        plan.latent = Some(fit::latent_basis(
-            tile,
-            &pixels,
-            s.latent_components,
-            s.latent_positions,
-        ));
-    }
-    let scores = plan.latent.as_ref().map(|l| fit::latent_scores(tile, l));
-    let (npos, latent_max): (usize, Vec<f64>) = match (&plan.latent, &scores) {
-        (Some(l), Some(z)) => (
-            l.npos(),
-            (0..l.components)
-                .map(|k| {
-                    z.iter()
-                        .flat_map(|row| row[k].iter())
-                        .fold(0i32, |m, &v| m.max(v.saturating_abs()))
-                        .max(1) as f64
-                })
-                .collect(),
-        ),
-        _ => (0, Vec::new()),
-    };
-    let pool = Pool {
-        channels: c,
-        latent: plan.latent.as_ref().map_or(0, |l| l.components * l.npos()),
-    };
-    let gram = fit::pool_gram(
-        tile,
-        &s_all,
-        plan.latent.as_ref().zip(scores.as_deref()),
-        &pixels,
-        &pool,
-    );
+    let pool = Pool { channels: c };
+    let gram = fit::pool_gram(tile, &s_all, &pixels, &pool);
     for pos in 0..c {
         let spatial = std::mem::take(&mut plan.channels[pos].spatial);
         plan.channels[pos] = fit::fit_channel(
-            &gram,
-            &pool,
-            pos,
-            spatial,
-            s.taps,
-            &chan_max,
-            &latent_max,
-            npos,
-            max_shift,
-            acc32,
+            &gram, &pool, pos, spatial, s.taps, &chan_max, max_shift, acc32,
         );
     }
-    (plan, s_all, scores)
+    (plan, s_all)
 }
 
 /// Predicts every sample; returns the zigzagged residuals, band-interleaved by line.
-fn residuals<A: Acc>(
-    plan: &Plan,
-    tile: &Tile,
-    s_all: &Tile,
-    g: &Geometry,
-    scores: Option<&[Vec<Vec<i32>>]>,
-) -> Vec<u32> {
+fn residuals<A: Acc>(plan: &Plan, tile: &Tile, s_all: &Tile, g: &Geometry) -> Vec<i32> {
     let (w, h, c) = (tile.width, tile.height, tile.channels);
-    let mut u = vec![0u32; w * h * c];
+    let mut u = vec![0i32; w * h * c];
     let mut base = vec![A::default(); w];
-    let empty: Vec<Vec<i32>> = Vec::new();
-    let mask = ((1u64 << g.bits) - 1) as i64;
-    let half = 1i64 << (g.bits - 1);
+    let mask = ((1u64 << g.bits) - 1) as i32;
+    let half = 1i32 << (g.bits - 1);
+    let mut pairs = (g.bits == 8).then(|| PairRows::new(plan, w));
     for y in 0..h {
-        let z = scores.map_or(&empty, |s| &s[y]);
         let srows = &s_all.data[y * c * w..(y + 1) * c * w];
+        if let Some(p) = pairs.as_mut() {
+            for pos in 0..c {
+                p.set(pos, tile.row(y, pos), &srows[pos * w..(pos + 1) * w]);
+            }
+        }
         for pos in 0..c {
             let ch = &plan.channels[pos];
-            row_base(plan, pos, y, tile, srows, z, &mut base);
+            row_base(plan, pos, y, tile, srows, pairs.as_ref(), &mut base);
             let (cw, cww) = sequential_coefs(plan, ch, y);
             let (cw, cww) = (A::from_i64(cw as i64), A::from_i64(cww as i64));
             let cur = tile.row(y, pos);
-            let above_first = if y > 0 { tile.at(y - 1, pos, 0) } else { 0 };
             let dst = (y * c + pos) * w;
-            for x in 0..w {
-                let (wv, wwv) = left_values(cur, above_first, x);
-                let acc = base[x].mul_add(cw, wv).mul_add(cww, wwv);
-                let pred = finish_prediction(acc.to_i64(), ch.shift, g.lo[pos], g.hi[pos]) as i64;
-                let r = ((cur[x] as i64 - pred + half) & mask) - half;
-                u[dst + x] = tokens::zigzag(r as i32);
+            let segs = plan.segments as usize;
+            for sg in 0..segs {
+                let (x0, x1) = (segment_start(w, sg, segs), segment_start(w, sg + 1, segs));
+                // A segment's first sample reads W (and WW) from the row above.
+                let first = if y > 0 && x0 < w {
+                    tile.at(y - 1, pos, x0)
+                } else {
+                    0
+                };
+                let (mut wv, mut wwv) = (first, first);
+                for x in x0..x1 {
+                    let acc = base[x].mul_add(cw, wv).mul_add(cww, wwv);
+                    let pred = finish_prediction(acc.to_i64(), ch.shift, g.lo[pos], g.hi[pos]);
+                    let r = (cur[x].wrapping_sub(pred).wrapping_add(half) & mask) - half;
+                    u[dst + x] = tokens::zigzag(r) as i32;
+                    wwv = if x == x0 { first } else { wv };
+                    wv = cur[x];
+                }
             }
         }
     }
     u
 }
 
-/// Fits the context estimator's weights (least squares on sampled samples) and the
-/// per-position mean magnitudes.
-fn fit_context(u: &[u32], w: usize, h: usize, c: usize, max_contexts: usize) -> ContextParams {
+/// The W-free context level of every sample, row by row, exactly as the decoder computes
+/// it; calls `f(y, pos, levels, magnitudes of the row)`.
+fn for_each_context_row(
+    model: &ContextModel,
+    u: &[i32],
+    w: usize,
+    h: usize,
+    c: usize,
+    mut f: impl FnMut(usize, usize, &[u8], &[i32]),
+) {
+    let mut levels = vec![0u8; w];
+    let mut pixel_sum = vec![0i32; w];
+    let zeros = vec![0i32; w];
+    let row = |yy: usize, pp: usize| &u[(yy * c + pp) * w..(yy * c + pp + 1) * w];
+    for y in 0..h {
+        pixel_sum.iter_mut().for_each(|v| *v = 0);
+        for pos in 0..c {
+            let m = MagnitudeRows {
+                above: if y > 0 { row(y - 1, pos) } else { &zeros },
+                prev: if pos > 0 { row(y, pos - 1) } else { &zeros },
+                prev_above: if pos > 0 && y > 0 {
+                    row(y - 1, pos - 1)
+                } else {
+                    &zeros
+                },
+                pixel_sum: &pixel_sum,
+            };
+            let cst = &model.positions[pos];
+            context_row(&cst.k, cst.mean, &m, &mut levels);
+            let cur = row(y, pos);
+            f(y, pos, &levels, cur);
+            for (s, &v) in pixel_sum.iter_mut().zip(cur) {
+                *s = s.wrapping_add(v);
+            }
+        }
+    }
+}
+
+/// Fits the context estimator: per-position mean magnitudes, then least-squares weights of
+/// the normalised features on a sample of the tile's samples (the same features the
+/// decoder sums, in float64 here: only the stored integer weights must match).
+fn fit_context(u: &[i32], w: usize, h: usize, c: usize, w_context: bool) -> ContextParams {
     let n = (w * h) as f64;
-    let means: Vec<u32> = (0..c)
+    let mean: Vec<f64> = (0..c)
         .map(|pos| {
-            let s: u64 = (0..h)
+            let s: i64 = (0..h)
                 .flat_map(|y| u[(y * c + pos) * w..(y * c + pos + 1) * w].iter())
-                .map(|&v| v as u64)
+                .map(|&v| v as i64)
                 .sum();
-            ((16.0 * s as f64 / n).round() as u32).max(1)
+            (s as f64 / n).max(1.0 / 16.0)
         })
         .collect();
-    let mut params = ContextParams {
-        contexts: 1,
-        weights: [256, 0, 0, 0, 0, 0],
-        means,
-        thresholds: Vec::new(),
-    };
-    // Features in the same units as the integer model (normalised magnitudes, ×2^16).
-    let model = ContextModel::new(&params);
-    let total = w * h * c;
-    let step = (total / 200_000).max(1);
+    let means: Vec<u32> = mean
+        .iter()
+        .map(|&m| ((16.0 * m).round() as u32).max(1))
+        .collect();
+    let mq: Vec<f64> = means.iter().map(|&m| m as f64 / 16.0).collect();
+    let mut prefix = vec![0f64; c];
+    for pos in 1..c {
+        prefix[pos] = prefix[pos - 1] + mq[pos - 1];
+    }
+    let at = |y: usize, pos: usize, x: usize| u[(y * c + pos) * w + x] as f64;
+    let step = ((w * h * c) / 200_000).max(1);
     let mut g = DMatrix::<f64>::zeros(CONTEXT_WEIGHTS + 1, CONTEXT_WEIGHTS + 1);
-    let mut pixel_sum = vec![0u32; w];
     let mut k = 0usize;
-    let at = |y: usize, pos: usize, x: usize| u[(y * c + pos) * w + x];
+    let mut pixel_sum = vec![0f64; w];
     for y in 0..h {
-        pixel_sum.iter_mut().for_each(|s| *s = 0);
+        pixel_sum.iter_mut().for_each(|v| *v = 0.0);
         for pos in 0..c {
             for x in 0..w {
                 if k % step == 0 {
-                    let r = model.recip[pos] as f64;
-                    let rp = if pos > 0 {
-                        model.recip[pos - 1] as f64
-                    } else {
+                    let uw = if !w_context {
                         0.0
-                    };
-                    let uw = if x > 0 {
+                    } else if x > 0 {
                         at(y, pos, x - 1)
                     } else if y > 0 {
                         at(y - 1, pos, 0)
                     } else {
-                        0
+                        0.0
                     };
                     let (un, unwne) = if y > 0 {
                         (
@@ -291,7 +312,7 @@ fn fit_context(u: &[u32], w: usize, h: usize, c: usize, max_contexts: usize) -> 
                                 + at(y - 1, pos, (x + 1).min(w - 1)),
                         )
                     } else {
-                        (0, 0)
+                        (0.0, 0.0)
                     };
                     let (prev, pwn) = if pos > 0 {
                         let pw = if x > 0 {
@@ -299,24 +320,29 @@ fn fit_context(u: &[u32], w: usize, h: usize, c: usize, max_contexts: usize) -> 
                         } else if y > 0 {
                             at(y - 1, pos - 1, 0)
                         } else {
-                            0
+                            0.0
                         };
-                        let pn = if y > 0 { at(y - 1, pos - 1, x) } else { 0 };
-                        (at(y, pos - 1, x), pw + pn)
+                        let pn = if y > 0 { at(y - 1, pos - 1, x) } else { 0.0 };
+                        (at(y, pos - 1, x) / mq[pos - 1], (pw + pn) / mq[pos - 1])
                     } else {
-                        (0, 0)
+                        (0.0, 0.0)
+                    };
+                    let ps = if pos > 0 {
+                        pixel_sum[x] / prefix[pos]
+                    } else {
+                        0.0
                     };
                     let v = [
                         1.0,
-                        (uw + un) as f64 * r / 65536.0,
-                        unwne as f64 * r / 65536.0,
-                        prev as f64 * rp / 65536.0,
-                        pwn as f64 * rp / 65536.0,
-                        pixel_sum[x] as f64 * model.prefix_recip[pos] as f64 / 65536.0,
-                        at(y, pos, x) as f64 * r / 65536.0,
+                        (uw + un) / mq[pos],
+                        unwne / mq[pos],
+                        prev,
+                        pwn,
+                        ps,
+                        at(y, pos, x) / mq[pos],
                     ];
                     for a in 0..v.len() {
-                        for b in 0..v.len() {
+                        for b in 0..=a {
                             g[(a, b)] += v[a] * v[b];
                         }
                     }
@@ -326,18 +352,30 @@ fn fit_context(u: &[u32], w: usize, h: usize, c: usize, max_contexts: usize) -> 
             }
         }
     }
+    for a in 0..=CONTEXT_WEIGHTS {
+        for b in 0..a {
+            g[(b, a)] = g[(a, b)];
+        }
+    }
     let wts = fit::solve(&g);
-    for (i, wq) in params.weights.iter_mut().enumerate() {
+    let mut weights = [0i32; CONTEXT_WEIGHTS];
+    for (i, wq) in weights.iter_mut().enumerate() {
         *wq = (wts[i] * 256.0)
             .round()
             .clamp(-(1 << 20) as f64, (1 << 20) as f64) as i32;
     }
-    params.contexts = max_contexts.clamp(1, MAX_CONTEXTS);
-    params
+    // The W term enters through a table of non-negative magnitudes.
+    weights[1] = weights[1].max(0);
+    ContextParams {
+        contexts: 1,
+        weights,
+        means,
+        thresholds: Vec::new(),
+    }
 }
 
-/// Picks context thresholds: quantiles of the activity levels, merged where equal.
-fn thresholds(hist: &[u64; LOGQ_LEVELS], contexts: usize) -> Vec<u32> {
+/// Context thresholds: quantiles of the activity levels, merged where equal.
+fn thresholds(hist: &[u64; LEVELS], contexts: usize) -> Vec<u32> {
     let total: u64 = hist.iter().sum();
     let mut out = Vec::new();
     let mut acc = 0u64;
@@ -347,7 +385,7 @@ fn thresholds(hist: &[u64; LOGQ_LEVELS], contexts: usize) -> Vec<u32> {
         while next < contexts && acc * contexts as u64 >= total * next as u64 {
             next += 1;
             let t = q as u32 + 1;
-            if out.last() != Some(&t) && (t as usize) < LOGQ_LEVELS {
+            if out.last() != Some(&t) && (t as usize) < LEVELS {
                 out.push(t);
             }
         }
@@ -360,36 +398,39 @@ pub fn encode<A: Acc>(values: &[i32], g: &Geometry, s: &Settings) -> Vec<u8> {
     let order: Vec<u16> = (0..c as u16).collect();
     let (tile, offsets) = centre(values, g, &order);
     let g = g.with_offsets(&offsets, &order);
-    let (mut plan, s_all, scores) = fit_plan::<A>(&tile, &g, s, order, offsets);
-    let u = residuals::<A>(&plan, &tile, &s_all, &g, scores.as_deref());
+    let (mut plan, s_all) = fit_plan::<A>(&tile, &g, s, order, offsets);
+    let u = residuals::<A>(&plan, &tile, &s_all, &g);
+    drop(s_all);
 
-    // Context model: weights and means, then thresholds from the level histogram.
+    // Context model: weights and means, then thresholds from the level histogram. A
+    // sample's level comes from its W-free level and its W neighbour's token.
     let samples = w * h * c;
-    let contexts = (samples / 4096).clamp(1, s.max_contexts);
-    plan.context = fit_context(&u, w, h, c, contexts);
+    plan.context = fit_context(&u, w, h, c, plan.w_context);
     let model = ContextModel::new(&plan.context);
-    let mut levels = vec![0u8; samples];
-    let mut hist = [0u64; LOGQ_LEVELS];
-    let mut partial = vec![0i64; w];
-    let mut pixel_sum = vec![0u32; w];
-    let row = |yy: usize, pp: usize| &u[(yy * c + pp) * w..(yy * c + pp + 1) * w];
-    for y in 0..h {
-        pixel_sum.iter_mut().for_each(|v| *v = 0);
-        for pos in 0..c {
-            context_partials(&model, pos, y, w, row, &pixel_sum, &mut partial);
-            let cur = row(y, pos);
-            let u_above_first = if y > 0 { row(y - 1, pos)[0] } else { 0 };
-            let dst = (y * c + pos) * w;
-            for x in 0..w {
-                let u_w = if x > 0 { cur[x - 1] } else { u_above_first };
-                let l = model.level(pos, partial[x], u_w);
-                levels[dst + x] = l as u8;
-                hist[l] += 1;
-                pixel_sum[x] += cur[x];
+    let mut cells = vec![0u16; samples];
+    let mut hist = [0u64; LEVELS];
+    let segs = plan.segments as usize;
+    let w_context = plan.w_context;
+    for_each_context_row(&model, &u, w, h, c, |y, pos, levels, cur| {
+        let dst = (y * c + pos) * w;
+        for sg in 0..segs {
+            let (x0, x1) = (segment_start(w, sg, segs), segment_start(w, sg + 1, segs));
+            let mut tw = if y > 0 && x0 < w {
+                tokens::split(u[((y - 1) * c + pos) * w + x0] as u32).0 as usize
+            } else {
+                0
+            };
+            for x in x0..x1 {
+                let t = if w_context { tw.min(W_TOKENS - 1) } else { 0 };
+                let cell = levels[x] as usize * W_TOKENS + t;
+                cells[dst + x] = cell as u16;
+                hist[model.levels[cell] as usize] += 1;
+                tw = tokens::split(cur[x] as u32).0 as usize;
             }
         }
-    }
-    plan.context.thresholds = thresholds(&hist, plan.context.contexts);
+    });
+    let contexts = (samples / 4096).clamp(1, s.max_contexts.min(MAX_CONTEXTS));
+    plan.context.thresholds = thresholds(&hist, contexts);
     plan.context.contexts = plan.context.thresholds.len() + 1;
     let model = ContextModel::new(&plan.context);
 
@@ -397,77 +438,42 @@ pub fn encode<A: Acc>(values: &[i32], g: &Geometry, s: &Settings) -> Vec<u8> {
     let alphabet = tokens::alphabet(g.bits);
     let mut counts = vec![vec![0u64; alphabet]; plan.context.contexts];
     let mut raw = BitWriter::new();
-    let mut syms: Vec<(u8, u8)> = Vec::with_capacity(samples);
-    for (i, &v) in u.iter().enumerate() {
-        let ctx = model.lut[levels[i] as usize];
-        let (tok, nbits, bits) = tokens::split(v);
-        counts[ctx as usize][tok as usize] += 1;
-        raw.put(bits, nbits);
-        syms.push((ctx, tok as u8));
+    // Decoding order within a row of a channel: the segments in lockstep.
+    let starts: Vec<usize> = (0..=segs).map(|sg| segment_start(w, sg, segs)).collect();
+    let longest = (0..segs)
+        .map(|sg| starts[sg + 1] - starts[sg])
+        .max()
+        .unwrap_or(0);
+    let mut order = Vec::with_capacity(w);
+    for i in 0..longest {
+        for sg in 0..segs {
+            if starts[sg] + i < starts[sg + 1] {
+                order.push((starts[sg] + i, sg as u8));
+            }
+        }
+    }
+    let mut syms: Vec<(u8, u8, u8)> = Vec::with_capacity(samples);
+    for row in 0..h * c {
+        for &(x, lane) in &order {
+            let i = row * w + x;
+            let ctx = model.table[cells[i] as usize];
+            let (tok, nbits, bits) = tokens::split(u[i] as u32);
+            counts[ctx as usize][tok as usize] += 1;
+            raw.put(bits, nbits);
+            syms.push((ctx, tok as u8, lane));
+        }
     }
     let (tables, freqs) = Tables::from_counts(&counts);
-    let mut enc = Encoder::new(syms.len());
-    for &(ctx, tok) in syms.iter().rev() {
-        enc.put(tables.ranges[ctx as usize][tok as usize]);
+    let mut enc = Encoder::new(segs);
+    for &(ctx, tok, lane) in syms.iter().rev() {
+        enc.put(tables.range(ctx as usize, tok as usize), lane as usize);
     }
     let stream = enc.finish();
-    if std::env::var_os("GEOEMBED_NATIVE_DEBUG").is_some() {
-        let mut ent = 0.0;
-        for cc in &counts {
-            let n: u64 = cc.iter().sum();
-            for &k in cc {
-                if k > 0 {
-                    ent -= k as f64 * (k as f64 / n as f64).log2();
-                }
-            }
-        }
-        let rawbits: u64 = u.iter().map(|&v| tokens::split(v).1 as u64).sum();
-        let mut c0 = vec![0u64; alphabet];
-        for cc in &counts {
-            for (t, &k) in cc.iter().enumerate() {
-                c0[t] += k;
-            }
-        }
-        let e0: f64 = c0
-            .iter()
-            .filter(|&&k| k > 0)
-            .map(|&k| -(k as f64) * (k as f64 / samples as f64).log2())
-            .sum();
-        eprintln!(
-            "  zero-order token entropy {:.3} bps (+raw = {:.3}); per-position mean u: {:?}",
-            e0 / samples as f64,
-            (e0 + rawbits as f64) / samples as f64,
-            plan.context
-                .means
-                .iter()
-                .map(|m| *m as f64 / 16.0)
-                .collect::<Vec<_>>()
-        );
-        eprintln!(
-            "  predictors: {:?}",
-            plan.channels
-                .iter()
-                .take(4)
-                .map(|c| (c.shift, c.bias, c.own.clone(), c.taps.clone()))
-                .collect::<Vec<_>>()
-        );
-        let mut plan_bytes = Vec::new();
-        plan.write(&mut plan_bytes);
-        let mut tb = Vec::new();
-        Tables::write(&freqs, &mut tb);
-        eprintln!(
-            "native tile {}x{}x{}: samples {} mean u {:.3} entropy {:.3} bps raw {:.3} bps rans {:.3} bps plan {} B tables {} B ctx {} weights {:?}",
-            w, h, c, samples, u.iter().map(|&v| v as f64).sum::<f64>() / samples as f64,
-            ent / samples as f64, rawbits as f64 / samples as f64, 8.0 * stream.len() as f64 / samples as f64,
-            plan_bytes.len(), tb.len(), plan.context.contexts, plan.context.weights
-        );
-    }
     let mut out = vec![super::VERSION];
     plan.write(&mut out);
     Tables::write(&freqs, &mut out);
     put_u(&mut out, stream.len() as u64);
     out.extend_from_slice(&stream);
     out.extend_from_slice(&raw.finish());
-    let _ = rans::PROB_SCALE;
     out
 }

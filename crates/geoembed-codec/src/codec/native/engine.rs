@@ -12,7 +12,8 @@
 //! column `clamp(x+dx, 0, w−1)`, and a missing left neighbour in the current row reads the
 //! first sample of the row above. Latent scores are 0 on row 0.
 
-use super::plan::{ChannelPredictor, Latent, Plan, LATENT_DX};
+use super::plan::{ChannelPredictor, Plan};
+use super::simd;
 
 /// Accumulator for predictions: i32 for 8-bit samples (the encoder keeps every sum in
 /// range), i64 for 16-bit samples. Arithmetic wraps, so even a corrupt plan cannot panic.
@@ -20,6 +21,19 @@ pub trait Acc: Copy + Default + Send + Sync + 'static {
     fn from_i64(v: i64) -> Self;
     fn to_i64(self) -> i64;
     fn mul_add(self, c: Self, x: i32) -> Self;
+    /// `acc[i] += c · row[i]` over a row (the vectorised kernel).
+    fn axpy(acc: &mut [Self], c: Self, row: &[i32]);
+    /// Adds every tap from 16-bit (value, spatial) pair rows (8-bit samples only): tap `i`
+    /// reads row `taps[i]` of `rows` (rows of `stride` values).
+    fn taps_pairs(acc: &mut [Self], rows: &[i16], stride: usize, taps: &[usize], coefs: &[u32]);
+    /// `clamp((acc + round) >> shift, lo, hi)` (the shift floors).
+    fn predict(acc: Self, round: Self, shift: u32, lo: i32, hi: i32) -> i32;
+    /// [`Acc::predict`] over a row.
+    fn predict_row(acc: &[Self], round: Self, shift: u32, lo: i32, hi: i32, out: &mut [i32]) {
+        for (o, &a) in out.iter_mut().zip(acc) {
+            *o = Self::predict(a, round, shift, lo, hi);
+        }
+    }
 }
 
 impl Acc for i32 {
@@ -34,6 +48,20 @@ impl Acc for i32 {
     #[inline(always)]
     fn mul_add(self, c: Self, x: i32) -> Self {
         self.wrapping_add(c.wrapping_mul(x))
+    }
+    #[inline(always)]
+    fn axpy(acc: &mut [Self], c: Self, row: &[i32]) {
+        simd::axpy_i32(acc, c, row)
+    }
+    fn taps_pairs(acc: &mut [Self], rows: &[i16], stride: usize, taps: &[usize], coefs: &[u32]) {
+        simd::taps_pairs(acc, rows, stride, taps, coefs)
+    }
+    #[inline(always)]
+    fn predict(acc: Self, round: Self, shift: u32, lo: i32, hi: i32) -> i32 {
+        (acc.wrapping_add(round) >> shift).clamp(lo, hi)
+    }
+    fn predict_row(acc: &[Self], round: Self, shift: u32, lo: i32, hi: i32, out: &mut [i32]) {
+        simd::predict_row_i32(acc, round, shift, lo, hi, out)
     }
 }
 
@@ -50,6 +78,17 @@ impl Acc for i64 {
     fn mul_add(self, c: Self, x: i32) -> Self {
         self.wrapping_add(c.wrapping_mul(x as i64))
     }
+    #[inline(always)]
+    fn axpy(acc: &mut [Self], c: Self, row: &[i32]) {
+        simd::axpy_i64(acc, c, row)
+    }
+    fn taps_pairs(_: &mut [Self], _: &[i16], _: usize, _: &[usize], _: &[u32]) {
+        unreachable!("16-bit samples use 64-bit accumulators and no pair rows")
+    }
+    #[inline(always)]
+    fn predict(acc: Self, round: Self, shift: u32, lo: i32, hi: i32) -> i32 {
+        (acc.wrapping_add(round) >> shift).clamp(lo as i64, hi as i64) as i32
+    }
 }
 
 /// `acc[x] += c · row[clamp(x + dx, 0, w − 1)]`.
@@ -61,28 +100,20 @@ pub fn axpy_shifted<A: Acc>(acc: &mut [A], c: i32, row: &[i32], dx: i32) {
         return;
     }
     match dx {
-        0 => {
-            for (a, &v) in acc.iter_mut().zip(row) {
-                *a = a.mul_add(c, v);
-            }
-        }
+        0 => A::axpy(acc, c, row),
         d if d < 0 => {
             let d = (-d) as usize;
             for x in 0..d.min(w) {
                 acc[x] = acc[x].mul_add(c, row[0]);
             }
             if w > d {
-                for (a, &v) in acc[d..].iter_mut().zip(&row[..w - d]) {
-                    *a = a.mul_add(c, v);
-                }
+                A::axpy(&mut acc[d..], c, &row[..w - d]);
             }
         }
         d => {
             let d = d as usize;
             if w > d {
-                for (a, &v) in acc[..w - d].iter_mut().zip(&row[d..]) {
-                    *a = a.mul_add(c, v);
-                }
+                A::axpy(&mut acc[..w - d], c, &row[d..]);
             }
             for a in acc[w.saturating_sub(d)..].iter_mut() {
                 *a = a.mul_add(c, row[w - 1]);
@@ -95,6 +126,13 @@ pub fn axpy_shifted<A: Acc>(acc: &mut [A], c: i32, row: &[i32], dx: i32) {
 /// the encoder's whole-tile array and the decoder's three-row ring.
 pub trait Rows {
     fn row(&self, y: usize, pos: usize) -> &[i32];
+}
+
+/// Start column of row segment `s` of `segments` (docs/format.md §5.3): a segment's first
+/// sample reads W and WW from the row above, like column 0.
+#[inline(always)]
+pub fn segment_start(width: usize, s: usize, segments: usize) -> usize {
+    s * width / segments
 }
 
 /// Sequential coefficients of a channel on row `y`: (W, WW).
@@ -126,20 +164,25 @@ pub fn row_base<A: Acc>(
     y: usize,
     rows: &impl Rows,
     srows: &[i32],
-    z: &[Vec<i32>],
+    pairs: Option<&PairRows>,
     base: &mut [A],
 ) {
     let ch = &plan.channels[pos];
     base.fill(A::from_i64(ch.bias));
-    for t in &ch.taps {
-        axpy_shifted(base, t.value, rows.row(y, t.pos as usize), 0);
-        let w = base.len();
-        axpy_shifted(
-            base,
-            t.spatial,
-            &srows[t.pos as usize * w..(t.pos as usize + 1) * w],
-            0,
-        );
+    match pairs {
+        Some(p) => A::taps_pairs(base, &p.data, 2 * p.width, &p.taps[pos], &p.coefs[pos]),
+        None => {
+            let w = base.len();
+            for t in &ch.taps {
+                axpy_shifted(base, t.value, rows.row(y, t.pos as usize), 0);
+                axpy_shifted(
+                    base,
+                    t.spatial,
+                    &srows[t.pos as usize * w..(t.pos as usize + 1) * w],
+                    0,
+                );
+            }
+        }
     }
     if y == 0 {
         return;
@@ -150,16 +193,49 @@ pub fn row_base<A: Acc>(
             axpy_shifted(base, ch.own[k], rows.row(r, pos), dx);
         }
     }
-    if let Some(l) = &plan.latent {
-        let mut i = 0;
-        for comp in z.iter().take(l.components) {
-            for (b, dx) in LATENT_DX.iter().enumerate() {
-                if l.positions & (1 << b) != 0 {
-                    axpy_shifted(base, ch.latent[i], comp, *dx);
-                    i += 1;
-                }
-            }
+}
+
+/// The current row's (value, spatial prediction) pairs as 16-bit integers, one row per
+/// coding position, and every channel's tap coefficients packed for the pairwise kernel.
+/// Used for 8-bit samples, whose centred values and spatial predictions fit 16 bits.
+pub struct PairRows {
+    pub data: Vec<i16>,
+    pub width: usize,
+    pub coefs: Vec<Vec<u32>>,
+    pub taps: Vec<Vec<usize>>,
+}
+
+impl PairRows {
+    pub fn new(plan: &Plan, width: usize) -> Self {
+        let c = plan.channels.len();
+        PairRows {
+            data: vec![0; c * 2 * width],
+            width,
+            coefs: plan
+                .channels
+                .iter()
+                .map(|ch| {
+                    ch.taps
+                        .iter()
+                        .map(|t| simd::pack_pair(t.value, t.spatial))
+                        .collect()
+                })
+                .collect(),
+            taps: plan
+                .channels
+                .iter()
+                .map(|ch| ch.taps.iter().map(|t| t.pos as usize).collect())
+                .collect(),
         }
+    }
+
+    /// Stores position `pos`'s values and spatial predictions for the current row.
+    pub fn set(&mut self, pos: usize, values: &[i32], spatial: &[i32]) {
+        simd::interleave_pairs(
+            values,
+            spatial,
+            &mut self.data[pos * 2 * self.width..(pos + 1) * 2 * self.width],
+        );
     }
 }
 
@@ -200,41 +276,12 @@ pub fn spatial_row<A: Acc>(
             }
         }
     }
-    for (o, a) in out.iter_mut().zip(acc.iter()) {
-        *o = finish_prediction(a.to_i64(), sp.shift, lo, hi);
-    }
-}
-
-/// Latent scores of row `y − 1` (the input to row `y`'s predictions): one row per component.
-pub fn latent_rows(
-    l: &Latent,
-    rows: &impl Rows,
-    y_above: usize,
-    channels: usize,
-    width: usize,
-    z: &mut [Vec<i64>],
-    out: &mut [Vec<i32>],
-) {
-    for c in 0..l.components {
-        let acc = &mut z[c];
-        acc.iter_mut().for_each(|v| *v = 0);
-        for pos in 0..channels {
-            let b = l.basis[pos * l.components + c] as i64;
-            if b != 0 {
-                for (a, &v) in acc.iter_mut().zip(rows.row(y_above, pos)) {
-                    *a = a.wrapping_add(b.wrapping_mul(v as i64));
-                }
-            }
-        }
-        let round = if l.shift > 0 {
-            1i64 << (l.shift - 1)
-        } else {
-            0
-        };
-        for (o, &a) in out[c].iter_mut().zip(acc.iter()).take(width) {
-            *o = (a.wrapping_add(round) >> l.shift) as i32;
-        }
-    }
+    let round = A::from_i64(if sp.shift > 0 {
+        1i64 << (sp.shift - 1)
+    } else {
+        0
+    });
+    A::predict_row(acc, round, sp.shift as u32, lo, hi, out);
 }
 
 /// Rounding shift and clamp of an accumulated prediction.
@@ -242,12 +289,4 @@ pub fn latent_rows(
 pub fn finish_prediction(acc: i64, shift: u8, lo: i32, hi: i32) -> i32 {
     let round = if shift > 0 { 1i64 << (shift - 1) } else { 0 };
     (acc.wrapping_add(round) >> shift).clamp(lo as i64, hi as i64) as i32
-}
-
-/// W and WW values for column `x` of the current row (`cur`), with the row-start rule.
-#[inline(always)]
-pub fn left_values(cur: &[i32], above_first: i32, x: usize) -> (i32, i32) {
-    let w = if x > 0 { cur[x - 1] } else { above_first };
-    let ww = if x > 1 { cur[x - 2] } else { above_first };
-    (w, ww)
 }

@@ -1,9 +1,9 @@
 //! Encoder-side model fitting: per-tile least squares for every channel's predictor, the
-//! latent basis (principal components), and the context estimator. The decoder never
+//! context estimator. The decoder never
 //! solves anything: it reads the integer coefficients from the plan.
 
-use super::engine::{latent_rows, Rows};
-use super::plan::{ChannelPredictor, Latent, Spatial, Tap, LATENT_DX, MAX_COEF};
+use super::engine::Rows;
+use super::plan::{ChannelPredictor, Spatial, Tap, MAX_COEF};
 use nalgebra::{DMatrix, DVector};
 
 /// The whole tile's centred samples, band-interleaved by line: `[(y * channels + pos) * width + x]`.
@@ -60,67 +60,6 @@ pub fn own_value(t: &Tile, pos: usize, y: usize, x: usize, dy: i32, dx: i32) -> 
         let c = (x as i32 + dx).clamp(0, t.width as i32 - 1) as usize;
         t.at(r, pos, c)
     }
-}
-
-/// Principal components of the bands (on sampled pixels), quantised to fixed point.
-pub fn latent_basis(
-    t: &Tile,
-    pixels: &[(usize, usize)],
-    components: usize,
-    positions: u8,
-) -> Latent {
-    let c = t.channels;
-    let n = pixels.len();
-    let mut f = DMatrix::<f64>::zeros(n, c);
-    for (i, &(y, x)) in pixels.iter().enumerate() {
-        for pos in 0..c {
-            f[(i, pos)] = t.at(y, pos, x) as f64;
-        }
-    }
-    let mean: Vec<f64> = (0..c).map(|p| f.column(p).mean()).collect();
-    for pos in 0..c {
-        let m = mean[pos];
-        f.column_mut(pos).iter_mut().for_each(|v| *v -= m);
-    }
-    let cov = f.tr_mul(&f);
-    let eig = cov.symmetric_eigen();
-    let mut idx: Vec<usize> = (0..c).collect();
-    idx.sort_by(|&a, &b| eig.eigenvalues[b].partial_cmp(&eig.eigenvalues[a]).unwrap());
-    let shift = 12u8;
-    let scale = (1i64 << shift) as f64;
-    let mut basis = vec![0i32; c * components];
-    for (comp, &e) in idx.iter().take(components).enumerate() {
-        let v = eig.eigenvectors.column(e);
-        // A fixed sign convention keeps the output independent of the eigen solver's choice.
-        let sign = if v
-            .iter()
-            .fold(0.0f64, |a, &b| if b.abs() > a.abs() { b } else { a })
-            < 0.0
-        {
-            -1.0
-        } else {
-            1.0
-        };
-        for pos in 0..c {
-            basis[pos * components + comp] = (sign * v[pos] * scale).round() as i32;
-        }
-    }
-    Latent {
-        components,
-        shift,
-        positions,
-        basis,
-    }
-}
-
-/// Latent score rows for every row y ≥ 1 (row y holds the scores of row y − 1).
-pub fn latent_scores(t: &Tile, l: &Latent) -> Vec<Vec<Vec<i32>>> {
-    let mut acc = vec![vec![0i64; t.width]; l.components];
-    let mut out = vec![vec![vec![0i32; t.width]; l.components]; t.height];
-    for y in 1..t.height {
-        latent_rows(l, t, y - 1, t.channels, t.width, &mut acc, &mut out[y]);
-    }
-    out
 }
 
 /// Forward selection of up to `m` columns of `pool` that best predict column `target`,
@@ -190,6 +129,12 @@ pub fn select(
     chosen
 }
 
+/// FᵀF through a transposed copy: nalgebra's `tr_mul` is a naive loop, while the product
+/// of two owned matrices goes through a blocked SIMD GEMM (matrixmultiply).
+pub fn gram_of(f: &DMatrix<f64>) -> DMatrix<f64> {
+    f.transpose() * f
+}
+
 /// Ridge least squares: minimises |F w − y|² + λ Σ (diag-scaled) w², from the normal
 /// equations (`gram` = FᵀF with the target as the last row/column).
 pub fn solve(gram: &DMatrix<f64>) -> Vec<f64> {
@@ -227,7 +172,9 @@ pub fn quantise(
         let s = (1i64 << shift) as f64;
         let q: Vec<i64> = w.iter().map(|v| (v * s).round() as i64).collect();
         let qb = (bias * s).round() as i64;
-        let fits = q.iter().all(|v| v.abs() <= MAX_COEF);
+        // 8-bit samples multiply 16-bit coefficients (the pairwise kernel).
+        let limit = if acc32 { i16::MAX as i64 } else { MAX_COEF };
+        let fits = q.iter().all(|v| v.abs() <= limit);
         let bound: f64 = q
             .iter()
             .zip(feature_max)
@@ -267,7 +214,7 @@ pub fn fit_spatial(
         f[(row, d - 1)] = 1.0;
         f[(row, d)] = t.at(y, pos, x) as f64;
     }
-    let w = solve(&f.tr_mul(&f));
+    let w = solve(&gram_of(&f));
     let (shift, own_q, bias) =
         quantise(&w[..d - 1], w[d - 1], &vec![bound; d - 1], max_shift, acc32);
     Spatial {
@@ -277,11 +224,10 @@ pub fn fit_spatial(
     }
 }
 
-/// Column layout of the pooled Gram matrix: constant, every position's value, every
-/// position's spatial prediction, then the latent scores.
+/// Column layout of the pooled Gram matrix: constant, every position's value, and its
+/// spatial prediction `S`.
 pub struct Pool {
     pub channels: usize,
-    pub latent: usize,
 }
 
 impl Pool {
@@ -292,22 +238,13 @@ impl Pool {
     pub fn spatial(&self, pos: usize) -> usize {
         1 + self.channels + pos
     }
-    pub fn latent(&self, i: usize) -> usize {
-        1 + 2 * self.channels + i
-    }
     pub fn size(&self) -> usize {
-        1 + 2 * self.channels + self.latent
+        1 + 2 * self.channels
     }
 }
 
 /// The pooled Gram matrix on the sampled pixels: one matrix product shared by every channel.
-pub fn pool_gram(
-    t: &Tile,
-    s_all: &Tile,
-    latent: Option<(&Latent, &[Vec<Vec<i32>>])>,
-    pixels: &[(usize, usize)],
-    pool: &Pool,
-) -> DMatrix<f64> {
+pub fn pool_gram(t: &Tile, s_all: &Tile, pixels: &[(usize, usize)], pool: &Pool) -> DMatrix<f64> {
     let mut f = DMatrix::<f64>::zeros(pixels.len(), pool.size());
     for (row, &(y, x)) in pixels.iter().enumerate() {
         f[(row, Pool::CONST)] = 1.0;
@@ -315,24 +252,12 @@ pub fn pool_gram(
             f[(row, pool.value(pos))] = t.at(y, pos, x) as f64;
             f[(row, pool.spatial(pos))] = s_all.at(y, pos, x) as f64;
         }
-        if let Some((l, z)) = latent {
-            let mut i = 0;
-            for comp in 0..l.components {
-                for (b, dx) in LATENT_DX.iter().enumerate() {
-                    if l.positions & (1 << b) != 0 {
-                        let c = (x as i32 + dx).clamp(0, t.width as i32 - 1) as usize;
-                        f[(row, pool.latent(i))] = z[y][comp][c] as f64;
-                        i += 1;
-                    }
-                }
-            }
-        }
     }
-    f.tr_mul(&f)
+    gram_of(&f)
 }
 
-/// Fits the predictor of `pos`: `γ·S_pos + Σ_taps (b·x_j + c·S_j) + latent + constant`,
-/// with γ folded into own-neighbour coefficients, from the pooled Gram matrix.
+/// Fits the predictor of `pos`: `γ·S_pos + Σ_taps (b·x_j + c·S_j) + constant`, with γ folded
+/// into own-neighbour coefficients, from the pooled Gram matrix.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_channel(
     gram: &DMatrix<f64>,
@@ -341,32 +266,27 @@ pub fn fit_channel(
     spatial: Spatial,
     taps: usize,
     chan_max: &[f64],
-    latent_max: &[f64],
-    latent_npos: usize,
     max_shift: u8,
     acc32: bool,
 ) -> ChannelPredictor {
-    let lat: Vec<usize> = (0..pool.latent).map(|i| pool.latent(i)).collect();
-    let mut mandatory = vec![Pool::CONST, pool.spatial(pos)];
-    mandatory.extend(&lat);
+    let mandatory = [Pool::CONST, pool.spatial(pos)];
     let candidates: Vec<usize> = (0..pos).map(|j| pool.value(j)).collect();
     let chosen: Vec<usize> = select(gram, pool.value(pos), &mandatory, &candidates, taps)
         .into_iter()
         .map(|c| c - 1)
         .collect();
-    // Features: S_pos, (x_j, S_j) per tap, latent, constant; target x_pos.
+    // Features: S_pos, (x_j, S_j) per tap, constant; target x_pos.
     let mut cols = vec![pool.spatial(pos)];
     for &j in &chosen {
         cols.push(pool.value(j));
         cols.push(pool.spatial(j));
     }
-    cols.extend(&lat);
     cols.push(Pool::CONST);
     cols.push(pool.value(pos));
     let g = DMatrix::<f64>::from_fn(cols.len(), cols.len(), |i, j| gram[(cols[i], cols[j])]);
     let w = solve(&g);
     let gamma = w[0];
-    // Fold γ·S into own coefficients: S = (bias_s + Σ own_s·n) / 2^shift_s.
+    // Fold γ·S into own coefficients: S = (bias + Σ own·n) / 2^shift.
     let ss = (1i64 << spatial.shift) as f64;
     let mut coefs: Vec<f64> = spatial.own.iter().map(|&a| gamma * a as f64 / ss).collect();
     let mut bounds: Vec<f64> = vec![chan_max[pos]; coefs.len()];
@@ -376,13 +296,7 @@ pub fn fit_channel(
         bounds.push(chan_max[j]);
         bounds.push(chan_max[j]);
     }
-    let nl = lat.len();
-    let l0 = 1 + 2 * chosen.len();
-    coefs.extend(&w[l0..l0 + nl]);
-    for i in 0..nl {
-        bounds.push(latent_max[i / latent_npos.max(1)]);
-    }
-    let bias = w[l0 + nl] + gamma * spatial.bias as f64 / ss;
+    let bias = w[1 + 2 * chosen.len()] + gamma * spatial.bias as f64 / ss;
     let (shift, q, qb) = quantise(&coefs, bias, &bounds, max_shift, acc32);
     let n_own = spatial.own.len();
     let taps = chosen
@@ -400,6 +314,5 @@ pub fn fit_channel(
         bias: qb,
         own: q[..n_own].to_vec(),
         taps,
-        latent: q[n_own + 2 * chosen.len()..].to_vec(),
     }
 }

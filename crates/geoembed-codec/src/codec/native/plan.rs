@@ -1,5 +1,5 @@
 //! The tile plan: everything the decoder needs besides the entropy-coded residuals —
-//! channel order, value offsets, per-channel predictor coefficients, the latent basis and
+//! channel order, value offsets, per-channel predictor coefficients, and
 //! the context model. Written at the start of every native payload (docs/format.md §5.3).
 
 use super::varint::{put_i, put_u, Cursor};
@@ -17,8 +17,6 @@ pub const OWN: [(i32, i32); 8] = [
     (-2, 1),
     (-1, -2),
 ];
-/// Column offsets of latent positions in the row above: N, NE, NW (bits of `latent.positions`).
-pub const LATENT_DX: [i32; 3] = [0, 1, -1];
 /// Largest coefficient magnitude: keeps every product inside the accumulator.
 pub const MAX_COEF: i64 = (1 << 20) - 1;
 pub const MAX_SHIFT: u8 = 24;
@@ -26,24 +24,6 @@ pub const MAX_SHIFT: u8 = 24;
 pub const MAX_CONTEXTS: usize = 32;
 /// Weights of the context estimator (see `context.rs`).
 pub const CONTEXT_WEIGHTS: usize = 6;
-
-/// Principal-component scores of the row above ("latents"): a low-noise summary of all bands
-/// at the neighbouring pixels. `z_c(x) = (Σ_b basis[b][c] · X_b(y−1, x)) >> shift`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Latent {
-    pub components: usize,
-    pub shift: u8,
-    /// Bit i set: position `LATENT_DX[i]` is used.
-    pub positions: u8,
-    /// Row-major by coding position: `basis[pos * components + c]`.
-    pub basis: Vec<i32>,
-}
-
-impl Latent {
-    pub fn npos(&self) -> usize {
-        self.positions.count_ones() as usize
-    }
-}
 
 /// A channel's purely spatial predictor `S`: `(bias + Σ own·neighbour) >> shift`, clamped to
 /// the channel's range. Later channels use `S` of earlier channels at the same pixel as a
@@ -73,8 +53,6 @@ pub struct ChannelPredictor {
     pub own: Vec<i32>,
     /// Taps on earlier coding positions, in any order, each position at most once.
     pub taps: Vec<Tap>,
-    /// `components × npos` coefficients, component-major.
-    pub latent: Vec<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -95,18 +73,29 @@ pub struct Plan {
     /// Per band: subtracted from every sample before prediction.
     pub offsets: Vec<i32>,
     pub own_mask: u8,
-    pub latent: Option<Latent>,
+    /// Whether a sample's context depends on its W neighbour's token. Without it (and
+    /// without W and WW in `own_mask`) a row's predictions and contexts need nothing from
+    /// the row itself: they are computed for the whole row at once.
+    pub w_context: bool,
+    /// Each row is cut into this many segments (1, 2 or 4) decoded in lockstep, each with its
+    /// own rANS state: independent dependency chains a CPU overlaps.
+    pub segments: u8,
     /// Per coding position.
     pub channels: Vec<ChannelPredictor>,
     pub context: ContextParams,
 }
 
+/// The (dy, dx) offsets of the neighbours whose bits are set.
+pub fn offsets(mask: u8) -> Vec<(i32, i32)> {
+    (0..8)
+        .filter(|b| mask & (1 << b) != 0)
+        .map(|b| OWN[b])
+        .collect()
+}
+
 impl Plan {
     pub fn own_offsets(&self) -> Vec<(i32, i32)> {
-        (0..8)
-            .filter(|b| self.own_mask & (1 << b) != 0)
-            .map(|b| OWN[b])
-            .collect()
+        offsets(self.own_mask)
     }
 
     pub fn write(&self, out: &mut Vec<u8>) {
@@ -119,15 +108,8 @@ impl Plan {
         }
         self.offsets.iter().for_each(|&o| put_i(out, o as i64));
         out.push(self.own_mask);
-        match &self.latent {
-            None => out.push(0),
-            Some(l) => {
-                out.push(l.components as u8);
-                out.push(l.shift);
-                out.push(l.positions);
-                l.basis.iter().for_each(|&v| put_i(out, v as i64));
-            }
-        }
+        out.push(self.w_context as u8);
+        out.push(self.segments);
         for (pos, ch) in self.channels.iter().enumerate() {
             out.push(ch.spatial.shift);
             put_i(out, ch.spatial.bias);
@@ -142,7 +124,6 @@ impl Plan {
                 put_i(out, t.value as i64);
                 put_i(out, t.spatial as i64);
             }
-            ch.latent.iter().for_each(|&v| put_i(out, v as i64));
         }
         let cx = &self.context;
         out.push(cx.contexts as u8);
@@ -182,44 +163,35 @@ impl Plan {
             offsets.push(r.signed("offset", 1 << 20)? as i32);
         }
         let own_mask = r.bytes(1, "own mask")?[0];
-        let k = r.bytes(1, "latent components")?[0] as usize;
-        let latent = if k == 0 {
-            None
-        } else {
-            let shift = r.bytes(1, "latent shift")?[0];
-            let positions = r.bytes(1, "latent positions")?[0];
-            if shift > MAX_SHIFT || positions == 0 || positions > 7 || k > c {
-                return Err(Error::corrupt("native: latent parameters out of range"));
-            }
-            let mut basis = Vec::with_capacity(c * k);
-            for _ in 0..c * k {
-                basis.push(r.signed("latent basis", MAX_COEF)? as i32);
-            }
-            Some(Latent {
-                components: k,
-                shift,
-                positions,
-                basis,
-            })
+        let w_context = match r.bytes(1, "W context flag")?[0] {
+            0 => false,
+            1 => true,
+            v => return Err(Error::corrupt(format!("native: W context flag {v}"))),
         };
+        let segments = r.bytes(1, "segments")?[0];
+        if !matches!(segments, 1 | 2 | 4) {
+            return Err(Error::corrupt(format!(
+                "native: {segments} row segments (must be 1, 2 or 4)"
+            )));
+        }
         let n_own = own_mask.count_ones() as usize;
-        let n_latent = latent.as_ref().map_or(0, |l| l.components * l.npos());
         let mut channels = Vec::with_capacity(c);
-        let read_linear = |r: &mut Cursor, what: &str| -> Result<(u8, i64, Vec<i32>)> {
-            let shift = r.bytes(1, what)?[0];
-            if shift > MAX_SHIFT {
-                return Err(Error::corrupt(format!("native: {what} shift out of range")));
-            }
-            let bias = r.signed(what, 1 << 40)?;
-            let mut own = Vec::with_capacity(n_own);
-            for _ in 0..n_own {
-                own.push(r.signed(what, MAX_COEF)? as i32);
-            }
-            Ok((shift, bias, own))
-        };
+        let read_linear =
+            |r: &mut Cursor, what: &str, n_own: usize| -> Result<(u8, i64, Vec<i32>)> {
+                let shift = r.bytes(1, what)?[0];
+                if shift > MAX_SHIFT {
+                    return Err(Error::corrupt(format!("native: {what} shift out of range")));
+                }
+                let bias = r.signed(what, 1 << 40)?;
+                let mut own = Vec::with_capacity(n_own);
+                for _ in 0..n_own {
+                    own.push(r.signed(what, MAX_COEF)? as i32);
+                }
+                Ok((shift, bias, own))
+            };
         for pos in 0..c {
-            let (s_shift, s_bias, s_own) = read_linear(r, "spatial predictor")?;
-            let (shift, bias, own) = read_linear(r, "predictor")?;
+            let (s_shift, s_bias, s_own) = read_linear(r, "spatial predictor", n_own)?;
+            let (shift, bias, own) = read_linear(r, "predictor", n_own)?;
             let nt = r.bounded("tap count", pos as u64)? as usize;
             let mut taps = Vec::with_capacity(nt);
             let mut used = vec![false; pos];
@@ -237,10 +209,6 @@ impl Plan {
                     spatial,
                 });
             }
-            let mut lat = Vec::with_capacity(n_latent);
-            for _ in 0..n_latent {
-                lat.push(r.signed("latent coefficient", MAX_COEF)? as i32);
-            }
             channels.push(ChannelPredictor {
                 spatial: Spatial {
                     shift: s_shift,
@@ -251,7 +219,6 @@ impl Plan {
                 bias,
                 own,
                 taps,
-                latent: lat,
             });
         }
         let contexts = r.bytes(1, "context count")?[0] as usize;
@@ -279,7 +246,8 @@ impl Plan {
             order,
             offsets,
             own_mask,
-            latent,
+            w_context,
+            segments,
             channels,
             context: ContextParams {
                 contexts,

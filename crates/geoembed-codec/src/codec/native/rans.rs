@@ -1,14 +1,13 @@
-//! Static rANS with 12-bit probabilities, two interleaved states and 16-bit renormalisation
-//! (after Duda's ANS and Giesen's public-domain ryg_rans). Two states let the decoder
-//! overlap the latency of consecutive symbols, which is where a single-state decoder
-//! spends its time.
+//! Static rANS with 12-bit probabilities and 16-bit renormalisation (after Duda's ANS and
+//! Giesen's public-domain ryg_rans). One state: each symbol's context depends on the
+//! previous symbol's value anyway, so interleaved states would not overlap any latency.
 //!
 //! The encoder works backwards: symbols are pushed in reverse order and the word stream is
 //! reversed at the end, so the decoder reads forwards.
 
 use crate::error::{Error, Result};
 
-pub const PROB_BITS: u32 = 12;
+pub const PROB_BITS: u32 = 11;
 pub const PROB_SCALE: u32 = 1 << PROB_BITS;
 const RANS_L: u32 = 1 << 16;
 
@@ -21,30 +20,27 @@ pub struct SymbolRange {
 
 /// Encodes symbols given their ranges, last symbol first.
 pub struct Encoder {
-    states: [u32; 2],
+    states: Vec<u32>,
     words: Vec<u16>,
-    count: usize,
 }
 
 impl Encoder {
-    /// `total` is the number of symbols that will be put (it fixes which state each uses).
-    pub fn new(total: usize) -> Self {
+    /// An encoder with `lanes` independent states (the decoder interleaves them).
+    pub fn new(lanes: usize) -> Self {
         Encoder {
-            states: [RANS_L; 2],
+            states: vec![RANS_L; lanes],
             words: Vec::new(),
-            count: total,
         }
     }
 
-    /// Puts the symbol with index `count - 1`, then `count - 2`, ...
+    /// Puts a symbol on state `lane`. Symbols are put in the reverse of decoding order.
     #[inline]
-    pub fn put(&mut self, r: SymbolRange) {
+    pub fn put(&mut self, r: SymbolRange, lane: usize) {
         debug_assert!(r.freq > 0, "a coded symbol needs a non-zero frequency");
-        self.count -= 1;
-        let s = &mut self.states[self.count & 1];
+        let s = &mut self.states[lane];
         let freq = r.freq as u32;
         // Largest state that stays below 2^32 after the update.
-        let x_max = (((RANS_L >> PROB_BITS) << 16) as u64 * freq as u64) as u64;
+        let x_max = ((RANS_L >> PROB_BITS) << 16) as u64 * freq as u64;
         if *s as u64 >= x_max {
             self.words.push(*s as u16);
             *s >>= 16;
@@ -52,11 +48,9 @@ impl Encoder {
         *s = ((*s / freq) << PROB_BITS) + (*s % freq) + r.start as u32;
     }
 
-    /// Finishes the stream: the decoder's first words are the two final states.
+    /// Finishes the stream: it starts with every state (high then low half), lane 0 first.
     pub fn finish(mut self) -> Vec<u8> {
-        debug_assert_eq!(self.count, 0, "every announced symbol was put");
-        // Reversed below, so push low then high, state 1 before state 0: the stream then
-        // starts with state 0 high, state 0 low, state 1 high, state 1 low.
+        // Reversed below, so push the last lane first, low half before high.
         for s in self.states.iter().rev() {
             self.words.push(*s as u16);
             self.words.push((*s >> 16) as u16);
@@ -70,69 +64,75 @@ impl Encoder {
     }
 }
 
-/// Decodes the symbols of one stream in order.
-pub struct Decoder<'a> {
-    states: [u32; 2],
-    data: &'a [u8],
-    pos: usize,
-    index: usize,
+/// Decodes the symbols of one stream in order. The stream is copied into 16-bit words with
+/// zero padding, so renormalisation can read the next word unconditionally and choose it
+/// with a conditional move instead of an unpredictable branch.
+pub struct Decoder {
+    pub states: Vec<u32>,
+    pub words: Vec<u16>,
+    /// Index of the next word to read.
+    pub pos: usize,
+    len: usize,
 }
 
-impl<'a> Decoder<'a> {
-    pub fn new(data: &'a [u8]) -> Result<Self> {
-        if data.len() < 8 || data.len() % 2 != 0 {
+impl Decoder {
+    pub fn new(data: &[u8], lanes: usize) -> Result<Self> {
+        if data.len() < 4 * lanes || data.len() % 2 != 0 {
             return Err(Error::corrupt(
                 "native: rANS stream is shorter than its initial states",
             ));
         }
-        let w = |i: usize| u16::from_le_bytes([data[2 * i], data[2 * i + 1]]) as u32;
-        let states = [(w(0) << 16) | w(1), (w(2) << 16) | w(3)];
-        if states.iter().any(|s| *s < RANS_L) {
+        let mut words: Vec<u16> = data
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        let len = words.len();
+        words.extend_from_slice(&[0; 2]);
+        let states: Vec<u32> = (0..lanes)
+            .map(|l| (words[2 * l] as u32) << 16 | words[2 * l + 1] as u32)
+            .collect();
+        if states.iter().any(|&s| s < RANS_L) {
             return Err(Error::corrupt("native: rANS initial state out of range"));
         }
         Ok(Decoder {
             states,
-            data,
-            pos: 8,
-            index: 0,
+            words,
+            pos: 2 * lanes,
+            len,
         })
     }
 
-    /// The current slot (in `0..PROB_SCALE`) of the next symbol's state.
-    #[inline(always)]
-    pub fn peek(&self) -> u32 {
-        self.states[self.index & 1] & (PROB_SCALE - 1)
-    }
-
-    /// Consumes the symbol whose range contains the slot returned by [`Decoder::peek`].
-    #[inline(always)]
-    pub fn advance(&mut self, r: SymbolRange) {
-        let s = &mut self.states[self.index & 1];
-        let slot = *s & (PROB_SCALE - 1);
-        *s = r.freq as u32 * (*s >> PROB_BITS) + slot - r.start as u32;
-        if *s < RANS_L {
-            // Reading past the end yields zeros; the final check catches corrupt streams.
-            let w = if self.pos + 1 < self.data.len() {
-                u16::from_le_bytes([self.data[self.pos], self.data[self.pos + 1]]) as u32
-            } else {
-                0
-            };
-            self.pos += 2;
-            *s = (*s << 16) | w;
-        }
-        self.index += 1;
-    }
-
-    /// After the last symbol the states return to their initial value and every word has
-    /// been read: anything else means the stream was corrupt.
+    /// After the last symbol the state returns to its initial value and every word has been
+    /// read: anything else means the stream was corrupt.
     pub fn finish(self) -> Result<()> {
-        if self.states != [RANS_L; 2] || self.pos != self.data.len() {
+        if self.states.iter().any(|&s| s != RANS_L) || self.pos != self.len {
             return Err(Error::corrupt(
                 "native: rANS stream did not end where its symbols did",
             ));
         }
         Ok(())
     }
+}
+
+/// One decoding step on a state held in registers: returns (symbol, state, position). The
+/// table holds packed slot entries: symbol | start << 8 | (freq − 1) << 20. Reading past the
+/// end yields zeros; [`Decoder::finish`] reports that as corrupt.
+#[inline(always)]
+pub fn step(
+    state: u32,
+    pos: usize,
+    words: &[u16],
+    slots: &[u32; PROB_SCALE as usize],
+) -> (u32, u32, usize) {
+    let slot = state & (PROB_SCALE - 1);
+    let e = slots[slot as usize];
+    let start = (e >> 8) & (PROB_SCALE - 1);
+    let freq = (e >> 20) + 1;
+    let s = freq * (state >> PROB_BITS) + slot - start;
+    let next = words.get(pos).copied().unwrap_or(0) as u32;
+    let need = s < RANS_L;
+    let s = if need { (s << 16) | next } else { s };
+    (e & 0xff, s, pos + need as usize)
 }
 
 /// Normalises symbol counts to frequencies summing to [`PROB_SCALE`], every used symbol
@@ -223,25 +223,33 @@ mod tests {
                 [0, 0, 0, 1, 1, 2, 3, 4, 6, 0][(x >> 60) as usize % 10]
             })
             .collect();
-        let mut e = Encoder::new(syms.len());
-        for &s in syms.iter().rev() {
-            e.put(r[s]);
+        let mut e = Encoder::new(2);
+        for (i, &s) in syms.iter().enumerate().rev() {
+            e.put(r[s], i % 2);
         }
         let bytes = e.finish();
-        let mut d = Decoder::new(&bytes).unwrap();
-        for &s in &syms {
-            let got = slot_to_sym[d.peek() as usize] as usize;
-            assert_eq!(got, s);
-            d.advance(r[got]);
+        let packed: Vec<u32> = slot_to_sym
+            .iter()
+            .map(|&s| {
+                s as u32 | (r[s as usize].start as u32) << 8 | (r[s as usize].freq as u32 - 1) << 20
+            })
+            .collect();
+        let packed: &[u32; PROB_SCALE as usize] = packed.as_slice().try_into().unwrap();
+        let mut d = Decoder::new(&bytes, 2).unwrap();
+        for (i, &s) in syms.iter().enumerate() {
+            let (sym, st, pos) = step(d.states[i % 2], d.pos, &d.words, packed);
+            d.states[i % 2] = st;
+            d.pos = pos;
+            assert_eq!(sym as usize, s);
         }
         d.finish().unwrap();
 
         // A table with one certain symbol costs nothing per symbol.
         let one = ranges(&normalize(&[0, 5]));
-        let mut e = Encoder::new(1000);
+        let mut e = Encoder::new(1);
         for _ in 0..1000 {
-            e.put(one[1]);
+            e.put(one[1], 0);
         }
-        assert_eq!(e.finish().len(), 8);
+        assert_eq!(e.finish().len(), 4);
     }
 }

@@ -1,15 +1,20 @@
 //! Per-context frequency tables of the residual tokens: built by the encoder from the tile's
-//! own statistics, stored in the payload, expanded by the decoder into slot lookups.
+//! own statistics, stored in the payload, expanded by the decoder into one packed lookup
+//! entry per slot (symbol, start, frequency), so decoding a symbol is a single load.
 
 use super::rans::{self, SymbolRange, PROB_SCALE};
 use super::varint::{put_u, Cursor};
 use crate::error::{Error, Result};
 
+/// Marks slots of contexts that have no table: decodes to an out-of-alphabet symbol.
+const UNUSED: u32 = 0xff;
+
 pub struct Tables {
-    /// Per context: symbol ranges (empty for unused contexts).
-    pub ranges: Vec<Vec<SymbolRange>>,
-    /// Per context: slot → symbol, `PROB_SCALE` entries (empty for unused contexts).
-    pub slots: Vec<Vec<u8>>,
+    /// Symbol ranges, `alphabet` per context (encoder side).
+    pub ranges: Vec<SymbolRange>,
+    pub alphabet: usize,
+    /// Per context, one packed entry per slot: symbol | start << 8 | (freq − 1) << 20.
+    pub slots: Vec<[u32; PROB_SCALE as usize]>,
 }
 
 impl Tables {
@@ -20,23 +25,31 @@ impl Tables {
     }
 
     fn from_freqs(freqs: &[Vec<u16>]) -> Tables {
-        let mut ranges = Vec::with_capacity(freqs.len());
-        let mut slots = Vec::with_capacity(freqs.len());
-        for f in freqs {
-            if f.iter().all(|&v| v == 0) {
-                ranges.push(Vec::new());
-                slots.push(Vec::new());
-                continue;
-            }
+        let alphabet = freqs.first().map_or(0, |f| f.len());
+        let mut ranges = Vec::with_capacity(freqs.len() * alphabet);
+        let mut slots = vec![[UNUSED; PROB_SCALE as usize]; freqs.len()];
+        for (ctx, f) in freqs.iter().enumerate() {
             let r = rans::ranges(f);
-            let mut s = vec![0u8; PROB_SCALE as usize];
-            for (sym, rg) in r.iter().enumerate() {
-                s[rg.start as usize..rg.start as usize + rg.freq as usize].fill(sym as u8);
+            if f.iter().any(|&v| v != 0) {
+                for (sym, rg) in r.iter().enumerate() {
+                    let e = sym as u32
+                        | (rg.start as u32) << 8
+                        | (rg.freq as u32).saturating_sub(1) << 20;
+                    slots[ctx][rg.start as usize..rg.start as usize + rg.freq as usize].fill(e);
+                }
             }
-            ranges.push(r);
-            slots.push(s);
+            ranges.extend(r);
         }
-        Tables { ranges, slots }
+        Tables {
+            ranges,
+            alphabet,
+            slots,
+        }
+    }
+
+    #[inline(always)]
+    pub fn range(&self, ctx: usize, sym: usize) -> SymbolRange {
+        self.ranges[ctx * self.alphabet + sym]
     }
 
     /// Writes the frequencies: per context the number of symbols up to the last used one,

@@ -61,6 +61,39 @@ pub fn join(token: u32, raw: u32) -> u32 {
     (((1 << MSB_IN_TOKEN) | mid) << extra) | raw
 }
 
+/// Per token: the value with all raw bits zero, and the number of raw bits. Tables make the
+/// decoder branch-free; entries past the alphabet have 32 raw bits, which no valid stream
+/// produces (the decoder checks the token against the alphabet).
+pub struct TokenTable {
+    pub base: [u32; 256],
+    pub extra: [u32; 256],
+}
+
+impl TokenTable {
+    pub const fn new() -> Self {
+        let mut base = [0u32; 256];
+        let mut extra = [0u32; 256];
+        let mut t = 0;
+        while t < 256 {
+            if t < DIRECT as usize {
+                base[t] = t as u32;
+            } else if t < alphabet(16) {
+                let tt = t as u32 - DIRECT;
+                let n = (tt >> MSB_IN_TOKEN) + DIRECT_BITS;
+                let mid = tt & ((1 << MSB_IN_TOKEN) - 1);
+                extra[t] = n - MSB_IN_TOKEN;
+                base[t] = ((1 << MSB_IN_TOKEN) | mid) << extra[t];
+            } else {
+                extra[t] = 32;
+            }
+            t += 1;
+        }
+        TokenTable { base, extra }
+    }
+}
+
+pub static TOKENS: TokenTable = TokenTable::new();
+
 #[cfg(test)]
 mod tests {
     use super::*;
