@@ -79,7 +79,7 @@ impl ContextModel {
             let rp = if i > 0 { 1.0 / means[i - 1] } else { 0.0 };
             let pr = if sum > 0.0 { 1.0 / sum } else { 0.0 };
             positions.push(PositionConstants {
-                k: [w[0], w[1] * r, w[2] * r, w[3] * rp, w[4] * rp, w[5] * pr],
+                k: [w[0], w[1] * r, w[2] * r, w[3] * rp, w[4] * rp, w[5] * pr, w[6] * r],
                 mean: m,
             });
             sum += m;
@@ -103,7 +103,8 @@ impl ContextModel {
         }
     }
 
-    /// `P` without the W term: `((((k0 + k2·(uNW+uNE)) + k3·prev) + k4·(pW+pN)) + k5·S) + k1'·uN`,
+    /// `P` without the W term:
+    /// `(((((k0 + k2·(uNW+uNE)) + k3·prev) + k4·(pW+pN)) + k5·S) + k1'·uN) + k6·grad`,
     /// where `k1'·uN` is the N half of the (W+N) feature. Times the mean, in the row pass.
     #[inline(always)]
     pub fn partial(
@@ -113,8 +114,10 @@ impl ContextModel {
         prev: f32,
         p_wn: f32,
         pixel_sum: f32,
+        grad: f32,
     ) -> f32 {
         k[0] + k[2] * u_nw_ne + k[3] * prev + k[4] * p_wn + k[5] * pixel_sum + k[1] * u_n
+            + k[6] * grad
     }
 
     /// Level of the W-free estimate `max(partial·mean, 0)`.

@@ -8,8 +8,12 @@
 
 use super::bits::BitReader;
 use super::context::{ContextModel, W_TOKENS};
-use super::engine::{row_base, segment_start, sequential_coefs, spatial_row, Acc, PairRows, Rows};
-use super::plan::Plan;
+use super::engine::{
+    flat_row, flatten_row, row_base, zero_flat_levels, segment_start, sequential_coefs, spatial_row, Acc, PairRows,
+    Rows,
+};
+use super::palette::Palette;
+use super::plan::{Plan, CONTEXT_WEIGHTS, ROWS_ABOVE};
 use super::rans::{self, Decoder};
 use super::tables::Tables;
 use super::tokens::{self, TOKENS};
@@ -17,6 +21,9 @@ use super::Geometry;
 use crate::error::{Error, Result};
 
 /// The last three rows of centred samples, by coding position.
+/// Rows the decoder keeps per channel: the current one and those predictors read.
+const RING_ROWS: usize = ROWS_ABOVE + 1;
+
 struct Ring {
     data: Vec<i32>,
     channels: usize,
@@ -25,7 +32,7 @@ struct Ring {
 
 impl Ring {
     fn slot(&self, y: usize, pos: usize) -> usize {
-        ((y % 3) * self.channels + pos) * self.width
+        ((y % RING_ROWS) * self.channels + pos) * self.width
     }
 }
 
@@ -44,10 +51,21 @@ pub struct MagnitudeRows<'a> {
     pub prev: &'a [i32],
     pub prev_above: &'a [i32],
     pub pixel_sum: &'a [i32],
+    /// The channel's values in the rows y−1 and y−2 (the row above twice on row 1, zeros
+    /// on row 0).
+    pub values_above: &'a [i32],
+    pub values_above2: &'a [i32],
+}
+
+/// The value gradient |N−NW| + |N−NE| + |N−NN| at column `x` (columns clamp at the edges).
+#[inline(always)]
+fn gradient(n: i32, nw: i32, ne: i32, nn: i32) -> f32 {
+    (n.wrapping_sub(nw).unsigned_abs() + n.wrapping_sub(ne).unsigned_abs()
+        + n.wrapping_sub(nn).unsigned_abs()) as f32
 }
 
 #[inline(always)]
-fn context_row_body(k: &[f32; 6], mean: f32, m: &MagnitudeRows, out: &mut [u8]) {
+fn context_row_body(k: &[f32; CONTEXT_WEIGHTS], mean: f32, m: &MagnitudeRows, out: &mut [u8]) {
     let w = out.len();
     // A local copy: the compiler then knows the weights do not alias `out`.
     let k = &{ *k };
@@ -63,6 +81,7 @@ fn context_row_body(k: &[f32; 6], mean: f32, m: &MagnitudeRows, out: &mut [u8]) 
         } else {
             m.prev_above[0]
         };
+        let (va, l, r) = (m.values_above, x.saturating_sub(1), (x + 1).min(w - 1));
         let p = ContextModel::partial(
             k,
             f(un),
@@ -70,6 +89,7 @@ fn context_row_body(k: &[f32; 6], mean: f32, m: &MagnitudeRows, out: &mut [u8]) 
             f(m.prev[x]),
             f(pw + m.prev_above[x]),
             f(m.pixel_sum[x]),
+            gradient(va[x], va[l], va[r], m.values_above2[x]),
         );
         ContextModel::partial_level(p, mean)
     };
@@ -81,14 +101,17 @@ fn context_row_body(k: &[f32; 6], mean: f32, m: &MagnitudeRows, out: &mut [u8]) 
         // Shifted views of the rows, zipped so the loop has no bounds checks and vectorises.
         let n = w - 2;
         let (above, prev, prev_above) = (m.above, m.prev, m.prev_above);
+        let (va, va2) = (m.values_above, &m.values_above2[1..w - 1]);
         let it = out[1..w - 1]
             .iter_mut()
             .zip(&m.pixel_sum[1..w - 1])
             .zip(above[1..].iter().zip(&above[..n]).zip(&above[2..]));
-        for (((o, &ps), ((&an, &anw), &ane)), ((&pc, &pw), &pn)) in
-            it.zip(prev[1..].iter().zip(&prev[..n]).zip(&prev_above[1..]))
+        let values = va[1..].iter().zip(&va[..n]).zip(&va[2..]).zip(va2);
+        for ((((o, &ps), ((&an, &anw), &ane)), ((&pc, &pw), &pn)), (((&vn, &vnw), &vne), &vnn)) in
+            it.zip(prev[1..].iter().zip(&prev[..n]).zip(&prev_above[1..])).zip(values)
         {
-            let p = ContextModel::partial(k, f(an), f(anw + ane), f(pc), f(pw + pn), f(ps));
+            let g = gradient(vn, vnw, vne, vnn);
+            let p = ContextModel::partial(k, f(an), f(anw + ane), f(pc), f(pw + pn), f(ps), g);
             *o = ContextModel::partial_level(p, mean);
         }
     }
@@ -96,12 +119,12 @@ fn context_row_body(k: &[f32; 6], mean: f32, m: &MagnitudeRows, out: &mut [u8]) 
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn context_row_avx2(k: &[f32; 6], mean: f32, m: &MagnitudeRows, out: &mut [u8]) {
+unsafe fn context_row_avx2(k: &[f32; CONTEXT_WEIGHTS], mean: f32, m: &MagnitudeRows, out: &mut [u8]) {
     context_row_body(k, mean, m, out)
 }
 
 /// The W-free context level of every sample of a row, 8 lanes at a time with AVX2.
-pub fn context_row(k: &[f32; 6], mean: f32, m: &MagnitudeRows, out: &mut [u8]) {
+pub fn context_row(k: &[f32; CONTEXT_WEIGHTS], mean: f32, m: &MagnitudeRows, out: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 support was just checked.
@@ -122,6 +145,11 @@ struct RowConstants<'a, A> {
     alphabet: u32,
     table: &'a [u8],
     w_context: bool,
+    /// Flat-rule marks of the row (all zero without the rule or on row 0), the row above,
+    /// and whether the rule also needs W = N.
+    marks: &'a [u8],
+    above: &'a [i32],
+    flat_w: bool,
 }
 
 /// Where each row segment starts and what its first sample reads: W (= WW) and W's token,
@@ -153,6 +181,7 @@ fn decode_row<A: Acc, const S: usize>(
     assert!(
         levels.len() >= w && base.len() >= w && ucur.len() >= w && st.end.iter().all(|&e| e <= w)
     );
+    assert!(cx.marks.len() >= w && cx.above.len() >= w);
     assert_eq!(cx.table.len(), super::context::LEVELS * W_TOKENS);
     let slots = &tables.slots[..];
     let table = cx.table;
@@ -206,13 +235,16 @@ fn decode_row<A: Acc, const S: usize>(
             bacc >>= extra;
             bn -= extra;
             let u = TOKENS.base[sym as usize] | raw;
-            let pred = A::predict(
+            let linear = A::predict(
                 base[x].mul_add(cx.cw, wv[s]).mul_add(cx.cww, wwv[s]),
                 cx.round,
                 cx.shift,
                 cx.lo,
                 cx.hi,
             );
+            let n = cx.above[x];
+            let flat = cx.marks[x] != 0 && (!cx.flat_w || wv[s] == n);
+            let pred = if flat { n } else { linear };
             let v = (pred.wrapping_add(tokens::unzigzag(u)).wrapping_sub(cx.lo) & cx.mask) + cx.lo;
             cur[x] = v;
             ucur[x] = u as i32;
@@ -356,6 +388,18 @@ pub fn segment_starts<const S: usize>(
     }
 }
 
+/// Checks that a palette band's decoded row holds valid indices (a corrupt stream can
+/// produce any value in the sample type's range).
+fn palette_row(palette: &Palette, offset: i32, row: &[i32]) -> Result<()> {
+    if row
+        .iter()
+        .any(|&v| (v.wrapping_add(offset) as u32) >= palette.len() as u32)
+    {
+        return Err(Error::corrupt("native: a palette index out of range"));
+    }
+    Ok(())
+}
+
 /// Decodes a tile into numeric sample values, pixel-interleaved by band.
 pub fn decode<A: Acc>(
     plan: &Plan,
@@ -368,7 +412,7 @@ pub fn decode<A: Acc>(
     let (w, h, c) = (g.width, g.height, g.channels);
     let model = ContextModel::new(&plan.context);
     let mut ring = Ring {
-        data: vec![0; 3 * c * w],
+        data: vec![0; RING_ROWS * c * w],
         channels: c,
         width: w,
     };
@@ -380,6 +424,8 @@ pub fn decode<A: Acc>(
     let mut levels = vec![0u8; w];
     let mut predrow = vec![0i32; w];
     let mut ctxrow = vec![0u8; w];
+    let mut marks = vec![0u8; w];
+    let mut aboverow = vec![0i32; w];
     let mut pixel_sum = vec![0i32; w];
     let zeros = vec![0i32; w];
     let mut dec = Decoder::new(rans_bytes, plan.segments as usize)?;
@@ -394,6 +440,11 @@ pub fn decode<A: Acc>(
         .map(|&b| plan.offsets[b as usize])
         .collect();
     let bands: Vec<usize> = plan.order.iter().map(|&b| b as usize).collect();
+    let palettes: Vec<&Palette> = plan
+        .order
+        .iter()
+        .map(|&b| &plan.palettes[b as usize])
+        .collect();
     for y in 0..h {
         pixel_sum.iter_mut().for_each(|s| *s = 0);
         for pos in 0..c {
@@ -414,10 +465,24 @@ pub fn decode<A: Acc>(
                         &zeros
                     },
                     pixel_sum: &pixel_sum,
+                    values_above: if y > 0 { ring.row(y - 1, pos) } else { &zeros },
+                    values_above2: if y > 0 {
+                        ring.row(y.saturating_sub(2), pos)
+                    } else {
+                        &zeros
+                    },
                 };
                 context_row(&cst.k, cst.mean, &m, &mut levels);
             }
             let (lo, hi) = (g.lo[pos], g.hi[pos]);
+            if plan.flat && y > 0 {
+                let nn = (!plan.flat_uses_w()).then(|| ring.row(y.saturating_sub(2), pos));
+                flat_row(ring.row(y - 1, pos), nn, &mut marks);
+                zero_flat_levels(&marks, &mut levels);
+            }
+            // The flat rule's N row (any row on row 0, where no sample is marked).
+            let above_copy = &mut aboverow;
+            above_copy.copy_from_slice(ring.row(y.saturating_sub(1), pos));
             let cx = RowConstants {
                 cw: A::from_i64(cw as i64),
                 cww: A::from_i64(cww as i64),
@@ -433,6 +498,9 @@ pub fn decode<A: Acc>(
                 alphabet: tables.alphabet as u32,
                 table: &model.table,
                 w_context: plan.w_context,
+                marks: &marks,
+                above: above_copy,
+                flat_w: plan.flat_uses_w(),
             };
             let xs = ring.slot(y, pos);
             let us = ((y % 2) * c + pos) * w;
@@ -452,9 +520,16 @@ pub fn decode<A: Acc>(
                 _ => (None, None, Some(segment_starts::<4>(w, y, above, u_above))),
             };
             let (cur, ucur) = (&mut ring.data[xs..xs + w], &mut mags[us..us + w]);
-            if cw == 0 && cww == 0 && !plan.w_context {
+            if lo == hi {
+                // One possible value (a constant band): nothing was coded.
+                cur.fill(lo);
+                ucur.fill(0);
+            } else if plan.row_parallel(cw, cww) {
                 // Row-parallel: the whole row's predictions and contexts first.
                 A::predict_row(&base, cx.round, cx.shift, lo, hi, &mut predrow);
+                if plan.flat && y > 0 {
+                    flatten_row(&marks, cx.above, &mut predrow);
+                }
                 for (c, &l) in ctxrow.iter_mut().zip(&levels) {
                     *c = model.table[l as usize * W_TOKENS];
                 }
@@ -503,9 +578,17 @@ pub fn decode<A: Acc>(
         // This image row, all channels decoded: pixel-interleaved little-endian samples.
         let row_out = &mut out[y * w * c * size..(y + 1) * w * c * size];
         let rows: Vec<&[i32]> = (0..c).map(|pos| ring.row(y, pos)).collect();
+        for pos in 0..c {
+            if !palettes[pos].is_identity() {
+                palette_row(palettes[pos], offsets[pos], rows[pos])?;
+            }
+        }
         for (x, px) in row_out.chunks_exact_mut(c * size).enumerate() {
             for pos in 0..c {
-                let v = rows[pos][x] + offsets[pos];
+                let v = match palettes[pos] {
+                    Palette::Identity => rows[pos][x] + offsets[pos],
+                    p => p.value((rows[pos][x] + offsets[pos]) as usize),
+                };
                 let b = bands[pos] * size;
                 if size == 1 {
                     px[b] = v as u8;

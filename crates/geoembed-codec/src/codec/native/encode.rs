@@ -5,9 +5,10 @@ use super::bits::BitWriter;
 use super::context::{ContextModel, LEVELS, W_TOKENS};
 use super::decode::{context_row, MagnitudeRows};
 use super::engine::{
-    finish_prediction, row_base, segment_start, sequential_coefs, spatial_row, Acc, PairRows, Rows,
+    finish_prediction, flat_row, row_base, zero_flat_levels, segment_start, sequential_coefs, spatial_row, Acc, PairRows, Rows,
 };
 use super::fit::{self, Pool, Tile};
+use super::palette::Palette;
 use super::plan::{
     self, ChannelPredictor, ContextParams, Plan, Spatial, CONTEXT_WEIGHTS, MAX_CONTEXTS,
 };
@@ -16,53 +17,98 @@ use super::tables::Tables;
 use super::tokens;
 use super::varint::put_u;
 use super::{Geometry, Settings};
+use crate::sample::SampleType;
 use nalgebra::DMatrix;
 
-/// Centred tile (band-interleaved by line) and per-band offsets from pixel-interleaved values.
-fn centre(values: &[i32], g: &Geometry, order: &[u16]) -> (Tile, Vec<i32>) {
+/// Sample `i` of the pixel-interleaved little-endian samples as a number.
+#[inline(always)]
+fn sample_value(ty: SampleType, samples: &[u8], i: usize) -> i32 {
+    match ty {
+        SampleType::U8 => samples[i] as i32,
+        SampleType::I8 => samples[i] as i8 as i32,
+        SampleType::U16 => u16::from_le_bytes([samples[2 * i], samples[2 * i + 1]]) as i32,
+        _ => i16::from_le_bytes([samples[2 * i], samples[2 * i + 1]]) as i32,
+    }
+}
+
+/// Every band's palette, from the distinct values it takes.
+fn palettes(ty: SampleType, samples: &[u8], g: &Geometry) -> Vec<Palette> {
+    let (n, c) = (g.width * g.height, g.channels);
+    let mut seen = vec![false; (g.max - g.min + 1) as usize];
+    (0..c)
+        .map(|b| {
+            seen.iter_mut().for_each(|v| *v = false);
+            for p in 0..n {
+                seen[(sample_value(ty, samples, p * c + b) - g.min) as usize] = true;
+            }
+            let values: Vec<i32> = (g.min..=g.max)
+                .filter(|&v| seen[(v - g.min) as usize])
+                .collect();
+            Palette::choose(&values)
+        })
+        .collect()
+}
+
+/// Centred tile (band-interleaved by line) and per-band offsets (the rounded mean), from
+/// the pixel-interleaved samples, palette bands as indices.
+fn centre(
+    ty: SampleType,
+    samples: &[u8],
+    g: &Geometry,
+    order: &[u16],
+    palettes: &[Palette],
+) -> (Tile, Vec<i32>) {
     let (w, h, c) = (g.width, g.height, g.channels);
+    // Per band: sample value → coded value (the identity, or the palette index).
+    let maps: Vec<Option<Vec<i32>>> = palettes
+        .iter()
+        .map(|p| {
+            (!p.is_identity()).then(|| {
+                (g.min..=g.max)
+                    .map(|v| p.index(v).unwrap_or(0))
+                    .collect()
+            })
+        })
+        .collect();
+    let coded = |i: usize, b: usize| -> i32 {
+        let v = sample_value(ty, samples, i);
+        match &maps[b] {
+            Some(m) => m[(v - g.min) as usize],
+            None => v,
+        }
+    };
     let n = (w * h) as i64;
     let mut sums = vec![0i64; c];
-    for px in values.chunks_exact(c) {
-        for (s, &v) in sums.iter_mut().zip(px) {
-            *s += v as i64;
+    for p in 0..w * h {
+        for (b, s) in sums.iter_mut().enumerate() {
+            *s += coded(p * c + b, b) as i64;
         }
     }
-    let offsets: Vec<i32> = sums
-        .iter()
-        .map(|&s| (s + n / 2).div_euclid(n) as i32)
-        .collect();
+    let offsets: Vec<i32> = sums.iter().map(|&s| (s + n / 2).div_euclid(n) as i32).collect();
     let mut data = vec![0i32; w * h * c];
     for y in 0..h {
         for (pos, &band) in order.iter().enumerate() {
-            let off = offsets[band as usize];
+            let (b, off) = (band as usize, offsets[band as usize]);
             let dst = (y * c + pos) * w;
             for x in 0..w {
-                data[dst + x] = values[(y * w + x) * c + band as usize] - off;
+                data[dst + x] = coded((y * w + x) * c + b, b) - off;
             }
         }
     }
-    (
-        Tile {
-            data,
-            width: w,
-            height: h,
-            channels: c,
-        },
-        offsets,
-    )
+    (Tile { data, width: w, height: h, channels: c }, offsets)
 }
 
 /// Row segments decoded in lockstep: enough independent chains to keep a core busy, each at
 /// least 16 samples long so the restart at a segment's start costs little.
-fn segments_for(width: usize) -> u8 {
-    if width >= 64 {
+fn segments_for(width: usize, most: u8) -> u8 {
+    let s = if width >= 64 {
         4
     } else if width >= 32 {
         2
     } else {
         1
-    }
+    };
+    s.min(most)
 }
 
 /// Spatial predictions of every row of every channel (the encoder's whole-tile view of what
@@ -102,12 +148,25 @@ fn fit_plan<A: Acc>(
     s: &Settings,
     order: Vec<u16>,
     offsets: Vec<i32>,
+    palettes: Vec<Palette>,
 ) -> (Plan, Tile) {
     let acc32 = std::mem::size_of::<A>() == 4;
     let c = tile.channels;
     let pixels = fit::sample_pixels(tile.width, tile.height, s.fit_pixels);
+    // Pixels flat in every band (a nodata frame) are left to the flat rule: fitting them
+    // would bend the predictors of the textured part towards predicting a constant.
+    let flat_everywhere = |&(y, x): &(usize, usize)| {
+        (0..c).all(|pos| {
+            let n = tile.at(y - 1, pos, x);
+            tile.at(y, pos, x) == n
+                && tile.at(y - 1, pos, x.saturating_sub(1)) == n
+                && tile.at(y - 1, pos, (x + 1).min(tile.width - 1)) == n
+        })
+    };
+    let textured: Vec<(usize, usize)> = pixels.iter().filter(|p| !flat_everywhere(p)).cloned().collect();
+    let pixels = if textured.len() >= 64 { textured } else { pixels };
     let own_mask = s.own_mask;
-    let own = plan::offsets(own_mask);
+    let own: Vec<(i32, i32)> = plan::offsets(own_mask).collect();
     let chan_max: Vec<f64> = (0..c)
         .map(|pos| {
             (0..tile.height)
@@ -129,9 +188,11 @@ fn fit_plan<A: Acc>(
     let mut plan = Plan {
         order,
         offsets,
+        palettes,
         own_mask,
         w_context: s.w_context,
-        segments: segments_for(tile.width),
+        segments: segments_for(tile.width, s.max_segments),
+        flat: false,
         channels: Vec::new(),
         context,
     };
@@ -150,12 +211,17 @@ fn fit_plan<A: Acc>(
             own: pick(&own),
         };
         plan.channels = (0..c)
-            .map(|_| ChannelPredictor {
-                spatial: spatial.clone(),
-                shift: 0,
-                bias: 0,
-                own: spatial.own.clone(),
-                taps: Vec::new(),
+            .map(|pos| {
+                if plan.constant(pos) {
+                    return ChannelPredictor::zero(own.len());
+                }
+                ChannelPredictor {
+                    spatial: spatial.clone(),
+                    shift: 0,
+                    bias: 0,
+                    own: spatial.own.clone(),
+                    taps: Vec::new(),
+                }
             })
             .collect();
         let s_all = spatial_all::<A>(&plan, tile, g);
@@ -163,29 +229,67 @@ fn fit_plan<A: Acc>(
     }
     plan.channels = (0..c)
         .map(|pos| ChannelPredictor {
-            spatial: fit::fit_spatial(tile, &pixels, &own, pos, chan_max[pos], max_shift, acc32),
+            spatial: if plan.constant(pos) {
+                ChannelPredictor::zero(own.len()).spatial
+            } else {
+                fit::fit_spatial(
+                tile,
+                &pixels,
+                tile.width * tile.height,
+                &own,
+                pos,
+                chan_max[pos],
+                max_shift,
+                acc32,
+            )
+            },
             ..Default::default()
         })
         .collect();
     let s_all = spatial_all::<A>(&plan, tile, g);
     let pool = Pool { channels: c };
     let gram = fit::pool_gram(tile, &s_all, &pixels, &pool);
+    let joint = fit::Joint {
+        tile,
+        s_all: &s_all,
+        pixels: &pixels,
+        own: &own,
+    };
+    let joint = s.joint_fit.then_some(&joint);
     for pos in 0..c {
+        if plan.constant(pos) {
+            plan.channels[pos] = ChannelPredictor::zero(own.len());
+            continue;
+        }
         let spatial = std::mem::take(&mut plan.channels[pos].spatial);
         plan.channels[pos] = fit::fit_channel(
-            &gram, &pool, pos, spatial, s.taps, &chan_max, max_shift, acc32,
+            &gram,
+            &pool,
+            pos,
+            spatial,
+            s.taps,
+            tile.width * tile.height,
+            &chan_max,
+            max_shift,
+            acc32,
+            joint,
         );
     }
     (plan, s_all)
 }
 
-/// Predicts every sample; returns the zigzagged residuals, band-interleaved by line.
-fn residuals<A: Acc>(plan: &Plan, tile: &Tile, s_all: &Tile, g: &Geometry) -> Vec<i32> {
+/// Predicts every sample; returns the zigzagged residuals, band-interleaved by line, and
+/// what the flat rule would save (or, when the plan has it, saves): the sum over flat-marked
+/// samples of the linear predictor's zigzagged residual minus the flat rule's.
+fn residuals<A: Acc>(plan: &Plan, tile: &Tile, s_all: &Tile, g: &Geometry) -> (Vec<i32>, i64) {
     let (w, h, c) = (tile.width, tile.height, tile.channels);
     let mut u = vec![0i32; w * h * c];
     let mut base = vec![A::default(); w];
+    let mut marks = vec![0u8; w];
     let mask = ((1u64 << g.bits) - 1) as i32;
     let half = 1i32 << (g.bits - 1);
+    let residual = |v: i32, pred: i32| tokens::zigzag((v.wrapping_sub(pred).wrapping_add(half) & mask) - half);
+    let mut flat_gain = 0i64;
     let mut pairs = (g.bits == 8).then(|| PairRows::new(plan, w));
     for y in 0..h {
         let srows = &s_all.data[y * c * w..(y + 1) * c * w];
@@ -200,35 +304,49 @@ fn residuals<A: Acc>(plan: &Plan, tile: &Tile, s_all: &Tile, g: &Geometry) -> Ve
             let (cw, cww) = sequential_coefs(plan, ch, y);
             let (cw, cww) = (A::from_i64(cw as i64), A::from_i64(cww as i64));
             let cur = tile.row(y, pos);
+            let above = if y > 0 { tile.row(y - 1, pos) } else { cur };
+            if y > 0 {
+                let nn = (!plan.flat_uses_w()).then(|| tile.row(y.saturating_sub(2), pos));
+                flat_row(above, nn, &mut marks);
+            }
             let dst = (y * c + pos) * w;
             let segs = plan.segments as usize;
             for sg in 0..segs {
                 let (x0, x1) = (segment_start(w, sg, segs), segment_start(w, sg + 1, segs));
                 // A segment's first sample reads W (and WW) from the row above.
-                let first = if y > 0 && x0 < w {
-                    tile.at(y - 1, pos, x0)
-                } else {
-                    0
-                };
+                let first = if y > 0 && x0 < w { above[x0] } else { 0 };
                 let (mut wv, mut wwv) = (first, first);
                 for x in x0..x1 {
                     let acc = base[x].mul_add(cw, wv).mul_add(cww, wwv);
-                    let pred = finish_prediction(acc.to_i64(), ch.shift, g.lo[pos], g.hi[pos]);
-                    let r = (cur[x].wrapping_sub(pred).wrapping_add(half) & mask) - half;
-                    u[dst + x] = tokens::zigzag(r) as i32;
+                    let linear = finish_prediction(acc.to_i64(), ch.shift, g.lo[pos], g.hi[pos]);
+                    let is_flat =
+                        y > 0 && marks[x] != 0 && (!plan.flat_uses_w() || wv == above[x]);
+                    let pred = if is_flat && plan.flat { above[x] } else { linear };
+                    let r = residual(cur[x], pred);
+                    if is_flat {
+                        let other = residual(cur[x], if plan.flat { linear } else { above[x] });
+                        flat_gain += if plan.flat {
+                            other as i64 - r as i64
+                        } else {
+                            r as i64 - other as i64
+                        };
+                    }
+                    u[dst + x] = r as i32;
                     wwv = if x == x0 { first } else { wv };
                     wv = cur[x];
                 }
             }
         }
     }
-    u
+    (u, flat_gain)
 }
 
 /// The W-free context level of every sample, row by row, exactly as the decoder computes
 /// it; calls `f(y, pos, levels, magnitudes of the row)`.
 fn for_each_context_row(
     model: &ContextModel,
+    plan: &Plan,
+    tile: &Tile,
     u: &[i32],
     w: usize,
     h: usize,
@@ -236,6 +354,7 @@ fn for_each_context_row(
     mut f: impl FnMut(usize, usize, &[u8], &[i32]),
 ) {
     let mut levels = vec![0u8; w];
+    let mut marks = vec![0u8; w];
     let mut pixel_sum = vec![0i32; w];
     let zeros = vec![0i32; w];
     let row = |yy: usize, pp: usize| &u[(yy * c + pp) * w..(yy * c + pp + 1) * w];
@@ -251,9 +370,20 @@ fn for_each_context_row(
                     &zeros
                 },
                 pixel_sum: &pixel_sum,
+                values_above: if y > 0 { tile.row(y - 1, pos) } else { &zeros },
+                values_above2: if y > 0 {
+                    tile.row(y.saturating_sub(2), pos)
+                } else {
+                    &zeros
+                },
             };
             let cst = &model.positions[pos];
             context_row(&cst.k, cst.mean, &m, &mut levels);
+            if plan.flat && y > 0 {
+                let nn = (!plan.flat_uses_w()).then(|| tile.row(y.saturating_sub(2), pos));
+                flat_row(tile.row(y - 1, pos), nn, &mut marks);
+                zero_flat_levels(&marks, &mut levels);
+            }
             let cur = row(y, pos);
             f(y, pos, &levels, cur);
             for (s, &v) in pixel_sum.iter_mut().zip(cur) {
@@ -266,7 +396,8 @@ fn for_each_context_row(
 /// Fits the context estimator: per-position mean magnitudes, then least-squares weights of
 /// the normalised features on a sample of the tile's samples (the same features the
 /// decoder sums, in float64 here: only the stored integer weights must match).
-fn fit_context(u: &[i32], w: usize, h: usize, c: usize, w_context: bool) -> ContextParams {
+fn fit_context(tile: &Tile, u: &[i32], w_context: bool) -> ContextParams {
+    let (w, h, c) = (tile.width, tile.height, tile.channels);
     let n = (w * h) as f64;
     let mean: Vec<f64> = (0..c)
         .map(|pos| {
@@ -332,6 +463,16 @@ fn fit_context(u: &[i32], w: usize, h: usize, c: usize, w_context: bool) -> Cont
                     } else {
                         0.0
                     };
+                    let grad = if y > 0 {
+                        let t = |yy: usize, xx: usize| tile.at(yy, pos, xx) as f64;
+                        let (l, r) = (x.saturating_sub(1), (x + 1).min(w - 1));
+                        let n = t(y - 1, x);
+                        (n - t(y - 1, l)).abs()
+                            + (n - t(y - 1, r)).abs()
+                            + (n - t(y.saturating_sub(2), x)).abs()
+                    } else {
+                        0.0
+                    };
                     let v = [
                         1.0,
                         (uw + un) / mq[pos],
@@ -339,6 +480,7 @@ fn fit_context(u: &[i32], w: usize, h: usize, c: usize, w_context: bool) -> Cont
                         prev,
                         pwn,
                         ps,
+                        grad / mq[pos],
                         at(y, pos, x) / mq[pos],
                     ];
                     for a in 0..v.len() {
@@ -374,44 +516,81 @@ fn fit_context(u: &[i32], w: usize, h: usize, c: usize, w_context: bool) -> Cont
     }
 }
 
-/// Context thresholds: quantiles of the activity levels, merged where equal.
-fn thresholds(hist: &[u64; LEVELS], contexts: usize) -> Vec<u32> {
-    let total: u64 = hist.iter().sum();
-    let mut out = Vec::new();
-    let mut acc = 0u64;
-    let mut next = 1;
-    for (q, &cnt) in hist.iter().enumerate() {
-        acc += cnt;
-        while next < contexts && acc * contexts as u64 >= total * next as u64 {
-            next += 1;
-            let t = q as u32 + 1;
-            if out.last() != Some(&t) && (t as usize) < LEVELS {
-                out.push(t);
-            }
-        }
+/// Coded size in bits of tokens with these counts under one static table, plus the
+/// table itself (about 12 bits per stored frequency).
+fn segment_cost(counts: &[u64]) -> f64 {
+    let n: u64 = counts.iter().sum();
+    if n == 0 {
+        return 0.0;
     }
-    out
+    let entropy: f64 = counts.iter().filter(|&&k| k > 0).map(|&k| -(k as f64) * (k as f64 / n as f64).log2()).sum();
+    let stored = counts.iter().rposition(|&k| k > 0).map_or(0, |i| i + 1);
+    entropy + 12.0 * stored as f64 + 8.0
 }
 
-pub fn encode<A: Acc>(values: &[i32], g: &Geometry, s: &Settings) -> Vec<u8> {
+/// Context thresholds chosen by cost: start from every activity level that occurs, then
+/// repeatedly merge the adjacent pair whose merge costs least (the entropy it adds minus the
+/// table it saves) while merging pays or there are more than `max_contexts`.
+fn thresholds(per_level: &[Vec<u64>], max_contexts: usize) -> Vec<u32> {
+    let mut segs: Vec<(u32, Vec<u64>)> =
+        per_level.iter().enumerate().filter(|(_, c)| c.iter().any(|&k| k > 0)).map(|(l, c)| (l as u32, c.clone())).collect();
+    if segs.is_empty() {
+        return Vec::new();
+    }
+    let merged = |a: &[u64], b: &[u64]| -> Vec<u64> { a.iter().zip(b).map(|(x, y)| x + y).collect() };
+    let mut cost: Vec<f64> = segs.iter().map(|(_, c)| segment_cost(c)).collect();
+    let mut delta: Vec<f64> = (0..segs.len() - 1).map(|i| segment_cost(&merged(&segs[i].1, &segs[i + 1].1)) - cost[i] - cost[i + 1]).collect();
+    while segs.len() > 1 {
+        let (i, &d) = delta.iter().enumerate().min_by(|a, b| a.1.partial_cmp(b.1).unwrap()).expect("at least one pair");
+        if d >= 0.0 && segs.len() <= max_contexts {
+            break;
+        }
+        let m = merged(&segs[i].1, &segs[i + 1].1);
+        segs[i].1 = m;
+        segs.remove(i + 1);
+        cost[i] = segment_cost(&segs[i].1);
+        cost.remove(i + 1);
+        delta.remove(i);
+        if i > 0 {
+            delta[i - 1] = segment_cost(&merged(&segs[i - 1].1, &segs[i].1)) - cost[i - 1] - cost[i];
+        }
+        if i + 1 < segs.len() {
+            delta[i] = segment_cost(&merged(&segs[i].1, &segs[i + 1].1)) - cost[i] - cost[i + 1];
+        }
+    }
+    segs[1..].iter().map(|(l, _)| *l).collect()
+}
+
+pub fn encode<A: Acc>(ty: SampleType, samples: &[u8], g: &Geometry, s: &Settings) -> Vec<u8> {
     let (w, h, c) = (g.width, g.height, g.channels);
     let order: Vec<u16> = (0..c as u16).collect();
-    let (tile, offsets) = centre(values, g, &order);
-    let g = g.with_offsets(&offsets, &order);
-    let (mut plan, s_all) = fit_plan::<A>(&tile, &g, s, order, offsets);
-    let u = residuals::<A>(&plan, &tile, &s_all, &g);
+    let palettes = palettes(ty, samples, g);
+    let (tile, offsets) = centre(ty, samples, g, &order, &palettes);
+    let g = g.with_plan(&offsets, &palettes, &order);
+    let (mut plan, s_all) = fit_plan::<A>(&tile, &g, s, order, offsets, palettes);
+    let (mut u, flat_gain) = residuals::<A>(&plan, &tile, &s_all, &g);
+    if flat_gain > 0 {
+        plan.flat = true;
+        u = residuals::<A>(&plan, &tile, &s_all, &g).0;
+    }
     drop(s_all);
 
     // Context model: weights and means, then thresholds from the level histogram. A
     // sample's level comes from its W-free level and its W neighbour's token.
     let samples = w * h * c;
-    plan.context = fit_context(&u, w, h, c, plan.w_context);
+    plan.context = fit_context(&tile, &u, plan.w_context);
     let model = ContextModel::new(&plan.context);
     let mut cells = vec![0u16; samples];
-    let mut hist = [0u64; LEVELS];
+    let alphabet = tokens::alphabet(g.bits);
+    let mut per_level = vec![vec![0u64; alphabet]; LEVELS];
     let segs = plan.segments as usize;
     let w_context = plan.w_context;
-    for_each_context_row(&model, &u, w, h, c, |y, pos, levels, cur| {
+    // A position with one possible value codes nothing.
+    let coded = |pos: usize| g.lo[pos] != g.hi[pos];
+    for_each_context_row(&model, &plan, &tile, &u, w, h, c, |y, pos, levels, cur| {
+        if !coded(pos) {
+            return;
+        }
         let dst = (y * c + pos) * w;
         for sg in 0..segs {
             let (x0, x1) = (segment_start(w, sg, segs), segment_start(w, sg + 1, segs));
@@ -424,18 +603,16 @@ pub fn encode<A: Acc>(values: &[i32], g: &Geometry, s: &Settings) -> Vec<u8> {
                 let t = if w_context { tw.min(W_TOKENS - 1) } else { 0 };
                 let cell = levels[x] as usize * W_TOKENS + t;
                 cells[dst + x] = cell as u16;
-                hist[model.levels[cell] as usize] += 1;
+                per_level[model.levels[cell] as usize][tokens::split(cur[x] as u32).0 as usize] += 1;
                 tw = tokens::split(cur[x] as u32).0 as usize;
             }
         }
     });
-    let contexts = (samples / 4096).clamp(1, s.max_contexts.min(MAX_CONTEXTS));
-    plan.context.thresholds = thresholds(&hist, contexts);
+    plan.context.thresholds = thresholds(&per_level, s.max_contexts.min(MAX_CONTEXTS));
     plan.context.contexts = plan.context.thresholds.len() + 1;
     let model = ContextModel::new(&plan.context);
 
     // Token statistics per context, tables, then the streams.
-    let alphabet = tokens::alphabet(g.bits);
     let mut counts = vec![vec![0u64; alphabet]; plan.context.contexts];
     let mut raw = BitWriter::new();
     // Decoding order within a row of a channel: the segments in lockstep.
@@ -452,21 +629,25 @@ pub fn encode<A: Acc>(values: &[i32], g: &Geometry, s: &Settings) -> Vec<u8> {
             }
         }
     }
-    let mut syms: Vec<(u8, u8, u8)> = Vec::with_capacity(samples);
-    for row in 0..h * c {
-        for &(x, lane) in &order {
+    // Raw bits go forwards and count tokens; rANS then runs backwards over the same order.
+    for row in (0..h * c).filter(|row| coded(row % c)) {
+        for &(x, _) in &order {
             let i = row * w + x;
             let ctx = model.table[cells[i] as usize];
             let (tok, nbits, bits) = tokens::split(u[i] as u32);
             counts[ctx as usize][tok as usize] += 1;
             raw.put(bits, nbits);
-            syms.push((ctx, tok as u8, lane));
         }
     }
     let (tables, freqs) = Tables::from_counts(&counts);
     let mut enc = Encoder::new(segs);
-    for &(ctx, tok, lane) in syms.iter().rev() {
-        enc.put(tables.range(ctx as usize, tok as usize), lane as usize);
+    for row in (0..h * c).rev().filter(|row| coded(row % c)) {
+        for &(x, lane) in order.iter().rev() {
+            let i = row * w + x;
+            let ctx = model.table[cells[i] as usize];
+            let tok = tokens::split(u[i] as u32).0;
+            enc.put(tables.range(ctx as usize, tok as usize), lane as usize);
+        }
     }
     let stream = enc.finish();
     let mut out = vec![super::VERSION];

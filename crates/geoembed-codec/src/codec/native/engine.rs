@@ -290,3 +290,34 @@ pub fn finish_prediction(acc: i64, shift: u8, lo: i32, hi: i32) -> i32 {
     let round = if shift > 0 { 1i64 << (shift - 1) } else { 0 };
     (acc.wrapping_add(round) >> shift).clamp(lo as i64, hi as i64) as i32
 }
+
+/// Flat-rule marks of row `y` (y ≥ 1): 1 where N, NW and NE are equal and, when `nn` is
+/// given (the plan has no W), NN too. Columns clamp at the edges like the predictor's.
+pub fn flat_row(above: &[i32], nn: Option<&[i32]>, out: &mut [u8]) {
+    let w = above.len();
+    for x in 0..w {
+        let n = above[x];
+        let same = above[x.saturating_sub(1)] == n && above[(x + 1).min(w - 1)] == n;
+        out[x] = (same && nn.map_or(true, |r| r[x] == n)) as u8;
+    }
+}
+
+/// Applies the flat rule to a row of predictions (plans without W).
+pub fn flatten_row(marks: &[u8], above: &[i32], pred: &mut [i32]) {
+    for ((p, &m), &n) in pred.iter_mut().zip(marks).zip(above) {
+        if m != 0 {
+            *p = n;
+        }
+    }
+}
+
+/// Flat-marked samples take activity level 0 (their own context): where the flat rule
+/// applies the residual is almost always zero, and sharing a context with merely quiet
+/// samples would make every sample of a nodata frame cost a fraction of a bit.
+pub fn zero_flat_levels(marks: &[u8], levels: &mut [u8]) {
+    for (l, &m) in levels.iter_mut().zip(marks) {
+        if m != 0 {
+            *l = 0;
+        }
+    }
+}

@@ -71,10 +71,7 @@ pub fn select(
     mandatory: &[usize],
     pool: &[usize],
     m: usize,
-) -> Vec<usize> {
-    if m >= pool.len() {
-        return pool.to_vec();
-    }
+) -> (Vec<usize>, Vec<f64>) {
     let idx: Vec<usize> = std::iter::once(target)
         .chain(mandatory.iter().cloned())
         .chain(pool.iter().cloned())
@@ -108,7 +105,9 @@ pub fn select(
     }
     let mut alive = vec![true; n];
     let mut chosen = Vec::with_capacity(m);
-    for _ in 0..m {
+    // Standardised residual variance of the target after each step (index 0: mandatory only).
+    let mut residual = vec![a[(0, 0)]];
+    for _ in 0..m.min(pool.len()) {
         let mut best = (1e-9, usize::MAX);
         for k in 1 + nm..n {
             let d = a[(k, k)];
@@ -125,14 +124,28 @@ pub fn select(
         alive[best.1] = false;
         chosen.push(idx[best.1]);
         sweep(&mut a, best.1);
+        residual.push(a[(0, 0)].max(1e-12));
     }
-    chosen
+    (chosen, residual)
 }
 
-/// FᵀF through a transposed copy: nalgebra's `tr_mul` is a naive loop, while the product
-/// of two owned matrices goes through a blocked SIMD GEMM (matrixmultiply).
-pub fn gram_of(f: &DMatrix<f64>) -> DMatrix<f64> {
-    f.transpose() * f
+/// What one tap costs in the plan: its position and two coefficients, plus the work it adds
+/// to every sample (counted as a few bits so marginal taps are dropped).
+const TAP_COST_BITS: f64 = 48.0;
+
+/// How many of the selected taps pay for themselves: a tap that lowers the residual
+/// variance from v to v' saves about n/2·log2(v/v') bits over `n` samples and costs its two
+/// stored coefficients (minimum description length).
+pub fn taps_worth_keeping(residual: &[f64], samples: usize, bits_per_tap: f64) -> usize {
+    let base = residual[0].max(1e-12);
+    let mut best = (0.0, 0);
+    for (m, &v) in residual.iter().enumerate().skip(1) {
+        let gain = samples as f64 / 2.0 * (base / v).log2() - bits_per_tap * m as f64;
+        if gain > best.0 {
+            best = (gain, m);
+        }
+    }
+    best.1
 }
 
 /// Ridge least squares: minimises |F w − y|² + λ Σ (diag-scaled) w², from the normal
@@ -155,6 +168,32 @@ pub fn solve(gram: &DMatrix<f64>) -> Vec<f64> {
             a.fill_diagonal(1.0);
         }
     }
+}
+
+/// Residual mean square of the least-squares solution `w` of the normal equations `gram`
+/// (target last) over `n` samples, and the mean square of every feature.
+fn moments(gram: &DMatrix<f64>, w: &[f64], n: usize) -> (f64, Vec<f64>) {
+    let d = gram.nrows() - 1;
+    let n = n.max(1) as f64;
+    let explained: f64 = (0..d).map(|i| w[i] * gram[(i, d)]).sum();
+    let resid = ((gram[(d, d)] - explained) / n).max(1.0 / 12.0);
+    (resid, (0..d).map(|i| gram[(i, i)] / n).collect())
+}
+
+/// Coefficient precision by minimum description length: each extra bit of precision costs a
+/// bit per stored coefficient and shrinks the rounding noise the coefficients add to every
+/// prediction, Σ E[f²]·2^(−2s)/12, relative to the residual variance.
+pub fn precision(feature_sq: &[f64], resid: f64, samples: usize, max_shift: u8) -> u8 {
+    let energy: f64 = feature_sq.iter().sum::<f64>() / 12.0;
+    let k = feature_sq.len() as f64;
+    (0..=max_shift)
+        .map(|s| {
+            let noise = energy * (-2.0 * s as f64).exp2();
+            let cost = k * s as f64 + samples as f64 / 2.0 * (1.0 + noise / resid).log2();
+            (cost, s)
+        })
+        .min_by(|a, b| a.0.partial_cmp(&b.0).unwrap())
+        .map_or(max_shift, |(_, s)| s)
 }
 
 /// Quantises fitted coefficients to the plan's fixed point: picks the largest shift (up to
@@ -195,33 +234,42 @@ pub fn quantise(
     }
 }
 
-/// Least-squares spatial predictor of coding position `pos` from its own neighbours.
+/// Least-squares spatial predictor of coding position `pos` from its own neighbours. The
+/// normal equations are accumulated directly (a few neighbours: no feature matrix).
+#[allow(clippy::too_many_arguments)]
 pub fn fit_spatial(
     t: &Tile,
     pixels: &[(usize, usize)],
+    samples: usize,
     own: &[(i32, i32)],
     pos: usize,
     bound: f64,
     max_shift: u8,
     acc32: bool,
 ) -> Spatial {
+    const MAX: usize = super::plan::OWN.len() + 2;
     let d = own.len() + 1;
-    let mut f = DMatrix::<f64>::zeros(pixels.len(), d + 1);
-    for (row, &(y, x)) in pixels.iter().enumerate() {
+    let mut g = [[0f64; MAX]; MAX];
+    let mut v = [0f64; MAX];
+    for &(y, x) in pixels {
         for (i, &(dy, dx)) in own.iter().enumerate() {
-            f[(row, i)] = own_value(t, pos, y, x, dy, dx) as f64;
+            v[i] = own_value(t, pos, y, x, dy, dx) as f64;
         }
-        f[(row, d - 1)] = 1.0;
-        f[(row, d)] = t.at(y, pos, x) as f64;
+        v[d - 1] = 1.0;
+        v[d] = t.at(y, pos, x) as f64;
+        for a in 0..=d {
+            let va = v[a];
+            for b in 0..=a {
+                g[a][b] += va * v[b];
+            }
+        }
     }
-    let w = solve(&gram_of(&f));
-    let (shift, own_q, bias) =
-        quantise(&w[..d - 1], w[d - 1], &vec![bound; d - 1], max_shift, acc32);
-    Spatial {
-        shift,
-        bias,
-        own: own_q,
-    }
+    let gm = DMatrix::<f64>::from_fn(d + 1, d + 1, |a, b| if b <= a { g[a][b] } else { g[b][a] });
+    let w = solve(&gm);
+    let (resid, sq) = moments(&gm, &w, pixels.len());
+    let max_shift = max_shift.min(precision(&sq, resid, samples, max_shift));
+    let (shift, own_q, bias) = quantise(&w[..d - 1], w[d - 1], &vec![bound; d - 1], max_shift, acc32);
+    Spatial { shift, bias, own: own_q }
 }
 
 /// Column layout of the pooled Gram matrix: constant, every position's value, and its
@@ -241,23 +289,81 @@ impl Pool {
     pub fn size(&self) -> usize {
         1 + 2 * self.channels
     }
-}
 
-/// The pooled Gram matrix on the sampled pixels: one matrix product shared by every channel.
-pub fn pool_gram(t: &Tile, s_all: &Tile, pixels: &[(usize, usize)], pool: &Pool) -> DMatrix<f64> {
-    let mut f = DMatrix::<f64>::zeros(pixels.len(), pool.size());
-    for (row, &(y, x)) in pixels.iter().enumerate() {
-        f[(row, Pool::CONST)] = 1.0;
-        for pos in 0..t.channels {
-            f[(row, pool.value(pos))] = t.at(y, pos, x) as f64;
-            f[(row, pool.spatial(pos))] = s_all.at(y, pos, x) as f64;
+    /// The value of pooled column `col` at pixel (y, x).
+    pub fn column(&self, t: &Tile, s_all: &Tile, col: usize, y: usize, x: usize) -> f64 {
+        if col == Self::CONST {
+            1.0
+        } else if col <= self.channels {
+            t.at(y, col - 1, x) as f64
+        } else {
+            s_all.at(y, col - 1 - self.channels, x) as f64
         }
     }
-    gram_of(&f)
+}
+
+/// The pooled Gram matrix on the sampled pixels: one matrix product shared by every channel,
+/// accumulated over blocks of pixels so the feature matrix stays small.
+pub fn pool_gram(t: &Tile, s_all: &Tile, pixels: &[(usize, usize)], pool: &Pool) -> DMatrix<f64> {
+    const BLOCK: usize = 512;
+    let n = pool.size();
+    let mut g = DMatrix::<f64>::zeros(n, n);
+    let mut f = DMatrix::<f64>::zeros(BLOCK.min(pixels.len().max(1)), n);
+    for chunk in pixels.chunks(BLOCK) {
+        if chunk.len() != f.nrows() {
+            f = DMatrix::<f64>::zeros(chunk.len(), n);
+        }
+        for (row, &(y, x)) in chunk.iter().enumerate() {
+            f[(row, Pool::CONST)] = 1.0;
+            for pos in 0..t.channels {
+                f[(row, pool.value(pos))] = t.at(y, pos, x) as f64;
+                f[(row, pool.spatial(pos))] = s_all.at(y, pos, x) as f64;
+            }
+        }
+        // g += fᵀf through the blocked GEMM.
+        g.gemm(1.0, &f.transpose(), &f, 1.0);
+    }
+    g
+}
+
+/// What a joint refit needs besides the Gram matrix: the samples themselves.
+pub struct Joint<'a> {
+    pub tile: &'a Tile,
+    pub s_all: &'a Tile,
+    pub pixels: &'a [(usize, usize)],
+    pub own: &'a [(i32, i32)],
+}
+
+/// Gram matrix of the final predictor's features: own neighbours of `pos` (computed here on
+/// the sampled pixels), then the pooled columns `cols` (whose block comes from `gram`).
+fn joint_gram(j: &Joint, pos: usize, gram: &DMatrix<f64>, pool: &Pool, cols: &[usize]) -> DMatrix<f64> {
+    let (k, m) = (j.own.len(), cols.len());
+    let n = j.pixels.len();
+    let mut o = DMatrix::<f64>::zeros(n, k);
+    let mut f = DMatrix::<f64>::zeros(n, m);
+    for (row, &(y, x)) in j.pixels.iter().enumerate() {
+        for (i, &(dy, dx)) in j.own.iter().enumerate() {
+            o[(row, i)] = own_value(j.tile, pos, y, x, dy, dx) as f64;
+        }
+        for (i, &col) in cols.iter().enumerate() {
+            f[(row, i)] = pool.column(j.tile, j.s_all, col, y, x);
+        }
+    }
+    let oo = o.transpose() * &o;
+    let of = o.transpose() * &f;
+    DMatrix::<f64>::from_fn(k + m, k + m, |a, b| match (a < k, b < k) {
+        (true, true) => oo[(a, b)],
+        (true, false) => of[(a, b - k)],
+        (false, true) => of[(b, a - k)],
+        (false, false) => gram[(cols[a - k], cols[b - k])],
+    })
 }
 
 /// Fits the predictor of `pos`: `γ·S_pos + Σ_taps (b·x_j + c·S_j) + constant`, with γ folded
-/// into own-neighbour coefficients, from the pooled Gram matrix.
+/// into own-neighbour coefficients, from the pooled Gram matrix. With `joint`, the own
+/// neighbours' coefficients are refitted freely together with the taps instead (better:
+/// the best spatial predictor of a band alone is not the best complement to its spectral
+/// prediction, but it costs a pass over the samples per channel).
 #[allow(clippy::too_many_arguments)]
 pub fn fit_channel(
     gram: &DMatrix<f64>,
@@ -265,40 +371,66 @@ pub fn fit_channel(
     pos: usize,
     spatial: Spatial,
     taps: usize,
+    samples: usize,
     chan_max: &[f64],
     max_shift: u8,
     acc32: bool,
+    joint: Option<&Joint>,
 ) -> ChannelPredictor {
     let mandatory = [Pool::CONST, pool.spatial(pos)];
     let candidates: Vec<usize> = (0..pos).map(|j| pool.value(j)).collect();
-    let chosen: Vec<usize> = select(gram, pool.value(pos), &mandatory, &candidates, taps)
-        .into_iter()
-        .map(|c| c - 1)
-        .collect();
-    // Features: S_pos, (x_j, S_j) per tap, constant; target x_pos.
-    let mut cols = vec![pool.spatial(pos)];
+    let (mut chosen, residual) = select(gram, pool.value(pos), &mandatory, &candidates, taps);
+    chosen.truncate(taps_worth_keeping(&residual, samples, TAP_COST_BITS));
+    for c in &mut chosen {
+        *c -= 1;
+    }
+    // Tap columns (x_j, S_j) per tap, then the constant and the target x_pos.
+    let mut cols = Vec::with_capacity(2 * chosen.len() + 2);
     for &j in &chosen {
         cols.push(pool.value(j));
         cols.push(pool.spatial(j));
     }
     cols.push(Pool::CONST);
     cols.push(pool.value(pos));
-    let g = DMatrix::<f64>::from_fn(cols.len(), cols.len(), |i, j| gram[(cols[i], cols[j])]);
-    let w = solve(&g);
-    let gamma = w[0];
-    // Fold γ·S into own coefficients: S = (bias + Σ own·n) / 2^shift.
-    let ss = (1i64 << spatial.shift) as f64;
-    let mut coefs: Vec<f64> = spatial.own.iter().map(|&a| gamma * a as f64 / ss).collect();
-    let mut bounds: Vec<f64> = vec![chan_max[pos]; coefs.len()];
-    for (i, &j) in chosen.iter().enumerate() {
-        coefs.push(w[1 + 2 * i]);
-        coefs.push(w[2 + 2 * i]);
+    let n_own = spatial.own.len();
+    let fit_n = (gram[(Pool::CONST, Pool::CONST)].round() as usize).max(1);
+    let (mut coefs, bias, resid) = match joint {
+        Some(jd) => {
+            let g = joint_gram(jd, pos, gram, pool, &cols);
+            let w = solve(&g);
+            let bias = w[n_own + 2 * chosen.len()];
+            let (resid, _) = moments(&g, &w, fit_n);
+            (w[..n_own + 2 * chosen.len()].to_vec(), bias, resid)
+        }
+        None => {
+            let mut cols_s = vec![pool.spatial(pos)];
+            cols_s.extend_from_slice(&cols);
+            let g = DMatrix::<f64>::from_fn(cols_s.len(), cols_s.len(), |i, j| gram[(cols_s[i], cols_s[j])]);
+            let w = solve(&g);
+            let (resid, _) = moments(&g, &w, fit_n);
+            let gamma = w[0];
+            // Fold γ·S into own coefficients: S = (bias + Σ own·n) / 2^shift.
+            let ss = (1i64 << spatial.shift) as f64;
+            let mut coefs: Vec<f64> = spatial.own.iter().map(|&a| gamma * a as f64 / ss).collect();
+            coefs.extend_from_slice(&w[1..1 + 2 * chosen.len()]);
+            (coefs, w[1 + 2 * chosen.len()] + gamma * spatial.bias as f64 / ss, resid)
+        }
+    };
+    // Mean squares of the features the coefficients multiply (own neighbours ≈ the band).
+    let sq_of = |col: usize| gram[(col, col)] / fit_n as f64;
+    let mut feature_sq = vec![sq_of(pool.value(pos)); n_own];
+    for &j in &chosen {
+        feature_sq.push(sq_of(pool.value(j)));
+        feature_sq.push(sq_of(pool.spatial(j)));
+    }
+    let max_shift = max_shift.min(precision(&feature_sq, resid, samples, max_shift));
+    let mut bounds: Vec<f64> = vec![chan_max[pos]; n_own];
+    for &j in &chosen {
         bounds.push(chan_max[j]);
         bounds.push(chan_max[j]);
     }
-    let bias = w[1 + 2 * chosen.len()] + gamma * spatial.bias as f64 / ss;
+    coefs.truncate(bounds.len());
     let (shift, q, qb) = quantise(&coefs, bias, &bounds, max_shift, acc32);
-    let n_own = spatial.own.len();
     let taps = chosen
         .iter()
         .enumerate()

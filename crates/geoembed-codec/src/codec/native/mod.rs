@@ -15,6 +15,7 @@ mod decode;
 mod encode;
 mod engine;
 mod fit;
+mod palette;
 mod plan;
 mod rans;
 mod simd;
@@ -25,6 +26,7 @@ mod varint;
 use super::{Effort, TileShape};
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
+use palette::Palette;
 use plan::Plan;
 use tables::Tables;
 use varint::Cursor;
@@ -34,52 +36,59 @@ const VERSION: u8 = 1;
 /// What the encoder may use, by effort level.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// Most earlier channels a channel's predictor reads.
     pub taps: usize,
-    /// Neighbours of the final predictor (see `plan::OWN`).
-    pub own_mask: u8,
+    /// Neighbours of the final predictor (bits of `plan::OWN`).
+    pub own_mask: u32,
     /// Whether contexts use the W neighbour (sequential decoding).
     pub w_context: bool,
+    /// Most row segments (1, 2 or 4) decoded in lockstep.
+    pub max_segments: u8,
     /// Largest fixed-point shift of predictor coefficients (their precision).
     pub max_shift: u8,
     pub fit_pixels: usize,
     pub max_contexts: usize,
+    /// Refit own-neighbour coefficients jointly with the taps (a pass per channel).
+    pub joint_fit: bool,
 }
 
 impl Settings {
     pub fn new(effort: Effort, bands: usize) -> Self {
-        // Many bands: predictions use only the rows above of their own band (N, NW, NE,
-        // NN, NNE, NWW) plus earlier bands at the same pixel, and contexts ignore W, so a
-        // whole row is predicted at once and decoding is not a sample-by-sample chain.
-        // Measured on the embedding proxy this costs ~0.2% in size. Few bands (DEMs, RGB)
-        // keep W, which they cannot do without (+30% on a DEM), and more neighbours.
-        let row_parallel = bands >= 8;
-        let own_mask = if row_parallel {
-            0xee
-        } else if effort == Effort::Fast {
-            0x0f
-        } else {
-            0xff
-        };
+        // Many bands: predictions use only the rows above of their own band plus earlier
+        // bands at the same pixel, and contexts ignore W, so a whole row is predicted at
+        // once and decoding is not a sample-by-sample chain. Measured on the embedding
+        // proxy this costs ~0.2% in size. Few bands (DEMs, RGB) keep W, which they cannot
+        // do without (+30% on a DEM), and use more neighbours.
+        let many = bands >= 8;
         let base = Settings {
             taps: 64,
-            own_mask,
-            w_context: !row_parallel,
+            own_mask: if many { plan::OWN_ABOVE } else { plan::OWN_RADIUS2 },
+            w_context: !many,
+            max_segments: 4,
             max_shift: 10,
             fit_pixels: 16384,
             max_contexts: 24,
+            joint_fit: false,
         };
         match effort {
             Effort::Fast => Settings {
                 taps: 16,
+                own_mask: if many { plan::OWN_ABOVE } else { plan::OWN_NEAREST },
                 fit_pixels: 4096,
                 max_contexts: 16,
                 ..base
             },
             Effort::Default => base,
+            // Max gives up decoding speed for size: sequential W terms with one segment
+            // per row, every neighbour for few bands, a joint refit per channel.
             Effort::Max => Settings {
+                own_mask: if many { plan::OWN_RADIUS2 } else { plan::OWN_ALL },
+                w_context: true,
+                max_segments: 1,
                 fit_pixels: 32768,
                 max_shift: 12,
                 max_contexts: 32,
+                joint_fit: true,
                 ..base
             },
         }
@@ -124,63 +133,34 @@ impl Geometry {
         })
     }
 
-    fn with_offsets(&self, offsets: &[i32], order: &[u16]) -> Geometry {
+    /// The range of every coding position's centred values: the sample type's range, or a
+    /// palette's index range, less the band's offset.
+    fn with_plan(&self, offsets: &[i32], palettes: &[Palette], order: &[u16]) -> Geometry {
         let mut g = self.clone();
+        let range = |b: usize| match palettes[b].len() {
+            0 => (self.min, self.max),
+            n => (0, n as i32 - 1),
+        };
         g.lo = order
             .iter()
-            .map(|&b| self.min - offsets[b as usize])
+            .map(|&b| range(b as usize).0 - offsets[b as usize])
             .collect();
         g.hi = order
             .iter()
-            .map(|&b| self.max - offsets[b as usize])
+            .map(|&b| range(b as usize).1 - offsets[b as usize])
             .collect();
         g
     }
 }
 
-fn to_values(ty: SampleType, bytes: &[u8]) -> Vec<i32> {
-    super::decorrelate::to_values(ty, bytes)
-}
 
 pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
     let g = Geometry::new(shape)?;
-    let values = to_values(shape.sample_type, samples);
-    let mut s = Settings::new(effort, shape.bands);
-    // Experiment overrides (temporary).
-    if let Some(v) = std::env::var("GEOEMBED_TAPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        s.taps = v;
-    }
-    if let Some(v) = std::env::var("GEOEMBED_SHIFT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        s.max_shift = v;
-    }
-    if let Some(v) = std::env::var("GEOEMBED_FITPX")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        s.fit_pixels = v;
-    }
-    if let Some(v) = std::env::var("GEOEMBED_CTX")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        s.max_contexts = v;
-    }
-    if let Some(v) = std::env::var("GEOEMBED_OWN")
-        .ok()
-        .and_then(|v| u8::from_str_radix(&v, 16).ok())
-    {
-        s.own_mask = v;
-    }
+    let s = Settings::new(effort, shape.bands);
     Ok(if g.bits == 8 {
-        encode::encode::<i32>(&values, &g, &s)
+        encode::encode::<i32>(shape.sample_type, samples, &g, &s)
     } else {
-        encode::encode::<i64>(&values, &g, &s)
+        encode::encode::<i64>(shape.sample_type, samples, &g, &s)
     })
 }
 
@@ -196,7 +176,14 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
     }
     let mut r = Cursor::new(&payload[1..]);
     let plan = Plan::read(&mut r, shape.bands)?;
-    let g = g.with_offsets(&plan.offsets, &plan.order);
+    for (b, p) in plan.palettes.iter().enumerate() {
+        if !p.fits(g.min, g.max) {
+            return Err(Error::corrupt(format!(
+                "native: band {b}'s palette does not fit the sample type"
+            )));
+        }
+    }
+    let g = g.with_plan(&plan.offsets, &plan.palettes, &plan.order);
     let tables = Tables::read(&mut r, plan.context.contexts, tokens::alphabet(g.bits))?;
     let n = r.u("rANS length")? as usize;
     let stream = r.bytes(n, "rANS stream")?;
@@ -219,48 +206,4 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
         out.truncate(start);
     }
     r
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_first_mismatch() {
-        let (w, h, c) = (33usize, 17usize, 40usize);
-        let mut s = 7u64;
-        let mut data = Vec::new();
-        for y in 0..h {
-            for x in 0..w {
-                for b in 0..c {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
-                    let v = ((x as f64 * 0.7 + y as f64 * 1.3).sin() * 40.0
-                        + b as f64 * 0.5
-                        + (s % 7) as f64) as i64
-                        + 128;
-                    data.push(v.clamp(0, 255) as u8);
-                }
-            }
-        }
-        let shape = TileShape {
-            width: w,
-            height: h,
-            bands: c,
-            sample_type: SampleType::U8,
-        };
-        let p = encode(&shape, &data, Effort::Default).unwrap();
-        let mut out = Vec::new();
-        decode(&shape, &p, &mut out).unwrap();
-        let first = out.iter().zip(&data).position(|(a, b)| a != b);
-        if let Some(i) = first {
-            panic!(
-                "first mismatch at y={} x={} band={}",
-                i / c / w,
-                (i / c) % w,
-                i % c
-            );
-        }
-    }
 }

@@ -2,12 +2,14 @@
 //! channel order, value offsets, per-channel predictor coefficients, and
 //! the context model. Written at the start of every native payload (docs/format.md §5.3).
 
+use super::palette::Palette;
 use super::varint::{put_i, put_u, Cursor};
 use crate::error::{Error, Result};
 
-/// Own-channel neighbours a predictor may use, as (dy, dx). The index is the bit in
-/// `own_mask`; the order is part of the format.
-pub const OWN: [(i32, i32); 8] = [
+/// Own-channel neighbours a predictor may use, as (dy, dx): every causal neighbour within
+/// three rows and three columns except WWW (only W and WW are sequential terms). The index
+/// is the bit in `own_mask`; the order is part of the format.
+pub const OWN: [(i32, i32); 23] = [
     (0, -1),
     (-1, 0),
     (-1, -1),
@@ -16,14 +18,39 @@ pub const OWN: [(i32, i32); 8] = [
     (-2, 0),
     (-2, 1),
     (-1, -2),
+    (-2, -1),
+    (-1, 2),
+    (-2, -2),
+    (-2, 2),
+    (-1, -3),
+    (-1, 3),
+    (-2, -3),
+    (-2, 3),
+    (-3, -3),
+    (-3, -2),
+    (-3, -1),
+    (-3, 0),
+    (-3, 1),
+    (-3, 2),
+    (-3, 3),
 ];
+/// Rows above the current one that predictors read.
+pub const ROWS_ABOVE: usize = 3;
+/// The four nearest neighbours W, N, NW, NE.
+pub const OWN_NEAREST: u32 = 0x0f;
+/// W, N, NW, NE, WW, NN, NNE, NWW, NNW, NEE, NNWW, NNEE: everything within two.
+pub const OWN_RADIUS2: u32 = 0xfff;
+/// Every neighbour in [`OWN`].
+pub const OWN_ALL: u32 = (1 << OWN.len()) - 1;
+/// The rows-above neighbours N, NW, NE, NN, NNE, NWW (no W, WW: row-parallel decoding).
+pub const OWN_ABOVE: u32 = 0xee;
 /// Largest coefficient magnitude: keeps every product inside the accumulator.
 pub const MAX_COEF: i64 = (1 << 20) - 1;
 pub const MAX_SHIFT: u8 = 24;
 /// Most contexts a tile may use.
 pub const MAX_CONTEXTS: usize = 32;
 /// Weights of the context estimator (see `context.rs`).
-pub const CONTEXT_WEIGHTS: usize = 6;
+pub const CONTEXT_WEIGHTS: usize = 7;
 
 /// A channel's purely spatial predictor `S`: `(bias + Σ own·neighbour) >> shift`, clamped to
 /// the channel's range. Later channels use `S` of earlier channels at the same pixel as a
@@ -55,6 +82,23 @@ pub struct ChannelPredictor {
     pub taps: Vec<Tap>,
 }
 
+impl ChannelPredictor {
+    /// The predictor of a constant band: every coefficient zero.
+    pub fn zero(n_own: usize) -> Self {
+        ChannelPredictor {
+            spatial: Spatial {
+                shift: 0,
+                bias: 0,
+                own: vec![0; n_own],
+            },
+            shift: 0,
+            bias: 0,
+            own: vec![0; n_own],
+            taps: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContextParams {
     pub contexts: usize,
@@ -72,7 +116,10 @@ pub struct Plan {
     pub order: Vec<u16>,
     /// Per band: subtracted from every sample before prediction.
     pub offsets: Vec<i32>,
-    pub own_mask: u8,
+    /// Per band: the map from coded indices to sample values (see `palette.rs`). A band
+    /// whose palette has one value is constant: nothing is coded.
+    pub palettes: Vec<Palette>,
+    pub own_mask: u32,
     /// Whether a sample's context depends on its W neighbour's token. Without it (and
     /// without W and WW in `own_mask`) a row's predictions and contexts need nothing from
     /// the row itself: they are computed for the whole row at once.
@@ -80,22 +127,42 @@ pub struct Plan {
     /// Each row is cut into this many segments (1, 2 or 4) decoded in lockstep, each with its
     /// own rANS state: independent dependency chains a CPU overlaps.
     pub segments: u8,
+    /// The flat rule: below row 0, a sample whose neighbours N, NW, NE and W (NN when the
+    /// plan has no W neighbour) are all equal is predicted as that value, not by the linear
+    /// predictor. Makes nodata borders and flat areas cost nothing.
+    pub flat: bool,
     /// Per coding position.
     pub channels: Vec<ChannelPredictor>,
     pub context: ContextParams,
 }
 
 /// The (dy, dx) offsets of the neighbours whose bits are set.
-pub fn offsets(mask: u8) -> Vec<(i32, i32)> {
-    (0..8)
-        .filter(|b| mask & (1 << b) != 0)
+pub fn offsets(mask: u32) -> impl Iterator<Item = (i32, i32)> {
+    (0..OWN.len())
+        .filter(move |b| mask & (1 << b) != 0)
         .map(|b| OWN[b])
-        .collect()
 }
 
 impl Plan {
-    pub fn own_offsets(&self) -> Vec<(i32, i32)> {
+    pub fn own_offsets(&self) -> impl Iterator<Item = (i32, i32)> {
         offsets(self.own_mask)
+    }
+
+    /// Whether coding position `pos` holds a constant band (a one-value palette): it codes
+    /// nothing and its predictor, all zero, is not stored.
+    pub fn constant(&self, pos: usize) -> bool {
+        self.palettes[self.order[pos] as usize].len() == 1
+    }
+
+    /// Whether the flat rule reads W (else NN).
+    pub fn flat_uses_w(&self) -> bool {
+        self.own_mask & 1 != 0
+    }
+
+    /// Whether rows are decoded without any sequential term: no W or WW coefficient, no W
+    /// context, no flat rule on W.
+    pub fn row_parallel(&self, cw: i32, cww: i32) -> bool {
+        cw == 0 && cww == 0 && !self.w_context && !(self.flat && self.flat_uses_w())
     }
 
     pub fn write(&self, out: &mut Vec<u8>) {
@@ -107,10 +174,15 @@ impl Plan {
             self.order.iter().for_each(|&b| put_u(out, b as u64));
         }
         self.offsets.iter().for_each(|&o| put_i(out, o as i64));
-        out.push(self.own_mask);
+        self.palettes.iter().for_each(|p| p.write(out));
+        put_u(out, self.own_mask as u64);
         out.push(self.w_context as u8);
         out.push(self.segments);
+        out.push(self.flat as u8);
         for (pos, ch) in self.channels.iter().enumerate() {
+            if self.constant(pos) {
+                continue;
+            }
             out.push(ch.spatial.shift);
             put_i(out, ch.spatial.bias);
             ch.spatial.own.iter().for_each(|&v| put_i(out, v as i64));
@@ -162,7 +234,10 @@ impl Plan {
         for _ in 0..c {
             offsets.push(r.signed("offset", 1 << 20)? as i32);
         }
-        let own_mask = r.bytes(1, "own mask")?[0];
+        let palettes = (0..c)
+            .map(|_| Palette::read(r))
+            .collect::<Result<Vec<_>>>()?;
+        let own_mask = r.bounded("own mask", OWN_ALL as u64)? as u32;
         let w_context = match r.bytes(1, "W context flag")?[0] {
             0 => false,
             1 => true,
@@ -174,6 +249,11 @@ impl Plan {
                 "native: {segments} row segments (must be 1, 2 or 4)"
             )));
         }
+        let flat = match r.bytes(1, "flat rule flag")?[0] {
+            0 => false,
+            1 => true,
+            v => return Err(Error::corrupt(format!("native: flat rule flag {v}"))),
+        };
         let n_own = own_mask.count_ones() as usize;
         let mut channels = Vec::with_capacity(c);
         let read_linear =
@@ -189,7 +269,12 @@ impl Plan {
                 }
                 Ok((shift, bias, own))
             };
+        let constant = |pos: usize| palettes[order[pos] as usize].len() == 1;
         for pos in 0..c {
+            if constant(pos) {
+                channels.push(ChannelPredictor::zero(n_own));
+                continue;
+            }
             let (s_shift, s_bias, s_own) = read_linear(r, "spatial predictor", n_own)?;
             let (shift, bias, own) = read_linear(r, "predictor", n_own)?;
             let nt = r.bounded("tap count", pos as u64)? as usize;
@@ -245,9 +330,11 @@ impl Plan {
         Ok(Plan {
             order,
             offsets,
+            palettes,
             own_mask,
             w_context,
             segments,
+            flat,
             channels,
             context: ContextParams {
                 contexts,
