@@ -30,7 +30,10 @@ fn roundtrip(sh: &TileShape, data: &[u8], effort: Effort) -> usize {
     let mut out = Vec::new();
     codec::decode(CodecId::Native, sh, &payload, &p, &mut out)
         .unwrap_or_else(|e| panic!("decode {sh:?} {effort:?}: {e}"));
-    assert!(out == data, "native round trip differs for {sh:?} at {effort:?}");
+    assert!(
+        out == data,
+        "native round trip differs for {sh:?} at {effort:?}"
+    );
     payload.len()
 }
 
@@ -46,7 +49,13 @@ impl Rng {
 }
 
 /// Pixel-interleaved samples from `f(x, y, band) -> value`, stored as `ty`.
-fn make(ty: SampleType, w: usize, h: usize, bands: usize, mut f: impl FnMut(usize, usize, usize) -> i64) -> Vec<u8> {
+fn make(
+    ty: SampleType,
+    w: usize,
+    h: usize,
+    bands: usize,
+    mut f: impl FnMut(usize, usize, usize) -> i64,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(w * h * bands * ty.size());
     for y in 0..h {
         for x in 0..w {
@@ -55,8 +64,12 @@ fn make(ty: SampleType, w: usize, h: usize, bands: usize, mut f: impl FnMut(usiz
                 match ty {
                     SampleType::U8 => out.push(v.clamp(0, 255) as u8),
                     SampleType::I8 => out.push(v.clamp(-128, 127) as i8 as u8),
-                    SampleType::U16 => out.extend_from_slice(&(v.clamp(0, 65535) as u16).to_le_bytes()),
-                    SampleType::I16 => out.extend_from_slice(&(v.clamp(-32768, 32767) as i16).to_le_bytes()),
+                    SampleType::U16 => {
+                        out.extend_from_slice(&(v.clamp(0, 65535) as u16).to_le_bytes())
+                    }
+                    SampleType::I16 => {
+                        out.extend_from_slice(&(v.clamp(-32768, 32767) as i16).to_le_bytes())
+                    }
                     t => panic!("no native tiles of {t}"),
                 }
             }
@@ -111,15 +124,28 @@ fn constant_bands_are_free_and_masks_are_cheap() {
     let (w, h) = (120, 90);
     let alpha = |x: usize, y: usize| {
         let (dx, dy) = (x as f64 - 50.0, y as f64 - 40.0);
-        if dx * dx + 2.0 * dy * dy < 35.0 * 35.0 { 255 } else { 0 }
+        if dx * dx + 2.0 * dy * dy < 35.0 * 35.0 {
+            255
+        } else {
+            0
+        }
     };
     for ty in [SampleType::U8, SampleType::U16] {
-        let rgba = make(ty, w, h, 4, |x, y, b| if b < 3 { 100 + 7 * b as i64 } else { alpha(x, y) });
+        let rgba = make(ty, w, h, 4, |x, y, b| {
+            if b < 3 {
+                100 + 7 * b as i64
+            } else {
+                alpha(x, y)
+            }
+        });
         let mask = make(ty, w, h, 1, |x, y, _| alpha(x, y));
         for effort in EFFORTS {
             let four = roundtrip(&shape(w, h, 4, ty), &rgba, effort);
             let one = roundtrip(&shape(w, h, 1, ty), &mask, effort);
-            assert!(four <= one + 24, "{ty} {effort:?}: RGBA {four} bytes, alpha alone {one}");
+            assert!(
+                four <= one + 24,
+                "{ty} {effort:?}: RGBA {four} bytes, alpha alone {one}"
+            );
             // 10800 pixels, a boundary of ~250: well under a bit per boundary pixel... plus the plan.
             assert!(one < 400, "{ty} {effort:?}: the mask takes {one} bytes");
         }
@@ -131,7 +157,9 @@ fn values_on_a_grid_cost_what_their_indices_cost() {
     // Samples that are all multiples of 8 (plus an offset) against the same samples / 8.
     let (w, h) = (64, 64);
     let mut rng = Rng(11);
-    let small: Vec<i64> = (0..w * h * 2).map(|i| 600 + texture(&mut rng, i % w, i / w / 2, i % 2, 200.0)).collect();
+    let small: Vec<i64> = (0..w * h * 2)
+        .map(|i| 600 + texture(&mut rng, i % w, i / w / 2, i % 2, 200.0))
+        .collect();
     let ty = SampleType::U16;
     let coarse = make(ty, w, h, 2, |x, y, b| small[(y * w + x) * 2 + b]);
     let scaled = make(ty, w, h, 2, |x, y, b| 5 + 8 * small[(y * w + x) * 2 + b]);
@@ -140,13 +168,21 @@ fn values_on_a_grid_cost_what_their_indices_cost() {
         let a = roundtrip(&sh, &coarse, effort);
         let b = roundtrip(&sh, &scaled, effort);
         // The palette costs about a byte per distinct value.
-        assert!(b < a + 2 * 600, "{effort:?}: grid values {b} bytes vs indices {a}");
+        assert!(
+            b < a + 2 * 600,
+            "{effort:?}: grid values {b} bytes vs indices {a}"
+        );
     }
 }
 
 #[test]
 fn extreme_values_round_trip() {
-    for ty in [SampleType::U8, SampleType::I8, SampleType::U16, SampleType::I16] {
+    for ty in [
+        SampleType::U8,
+        SampleType::I8,
+        SampleType::U16,
+        SampleType::I16,
+    ] {
         let (lo, hi) = match ty {
             SampleType::U8 => (0, 255),
             SampleType::I8 => (-128, 127),
@@ -155,10 +191,33 @@ fn extreme_values_round_trip() {
         };
         let mut rng = Rng(3);
         let cases: Vec<(&str, Vec<u8>)> = vec![
-            ("checkerboard", make(ty, 41, 29, 5, |x, y, b| if (x + y + b) % 2 == 0 { lo } else { hi })),
-            ("noise", make(ty, 41, 29, 5, |_, _, _| lo + (rng.next() % (hi - lo + 1) as u64) as i64)),
+            (
+                "checkerboard",
+                make(
+                    ty,
+                    41,
+                    29,
+                    5,
+                    |x, y, b| if (x + y + b) % 2 == 0 { lo } else { hi },
+                ),
+            ),
+            (
+                "noise",
+                make(ty, 41, 29, 5, |_, _, _| {
+                    lo + (rng.next() % (hi - lo + 1) as u64) as i64
+                }),
+            ),
             ("all max", make(ty, 41, 29, 5, |_, _, _| hi)),
-            ("ramps", make(ty, 41, 29, 9, |x, y, b| if b % 2 == 0 { lo + (x * 977 + y * 31) as i64 % (hi - lo + 1) } else { hi - (x * 13) as i64 })),
+            (
+                "ramps",
+                make(ty, 41, 29, 9, |x, y, b| {
+                    if b % 2 == 0 {
+                        lo + (x * 977 + y * 31) as i64 % (hi - lo + 1)
+                    } else {
+                        hi - (x * 13) as i64
+                    }
+                }),
+            ),
         ];
         for (name, data) in &cases {
             let bands = data.len() / (41 * 29 * ty.size());
@@ -166,7 +225,10 @@ fn extreme_values_round_trip() {
                 let sh = shape(41, 29, bands, ty);
                 let n = roundtrip(&sh, data, effort);
                 if *name == "all max" {
-                    assert!(n < 64, "{ty} {name} {effort:?}: {n} bytes for a constant tile");
+                    assert!(
+                        n < 64,
+                        "{ty} {name} {effort:?}: {n} bytes for a constant tile"
+                    );
                 }
             }
         }
@@ -176,9 +238,21 @@ fn extreme_values_round_trip() {
 #[test]
 fn ragged_and_tiny_tiles_round_trip() {
     let mut rng = Rng(5);
-    for (w, h, bands) in [(1, 1, 1), (1, 1, 300), (1, 50, 3), (50, 1, 3), (2, 2, 9), (63, 5, 8), (65, 7, 8), (129, 3, 2), (7, 130, 1)] {
+    for (w, h, bands) in [
+        (1, 1, 1),
+        (1, 1, 300),
+        (1, 50, 3),
+        (50, 1, 3),
+        (2, 2, 9),
+        (63, 5, 8),
+        (65, 7, 8),
+        (129, 3, 2),
+        (7, 130, 1),
+    ] {
         for ty in [SampleType::U8, SampleType::I16] {
-            let data = make(ty, w, h, bands, |x, y, b| 60 + texture(&mut rng, x, y, b, 50.0));
+            let data = make(ty, w, h, bands, |x, y, b| {
+                60 + texture(&mut rng, x, y, b, 50.0)
+            });
             for effort in EFFORTS {
                 roundtrip(&shape(w, h, bands, ty), &data, effort);
             }
@@ -189,8 +263,14 @@ fn ragged_and_tiny_tiles_round_trip() {
 #[test]
 fn corrupt_payloads_are_errors_not_panics() {
     let mut rng = Rng(9);
-    for (w, h, bands, ty) in [(40, 30, 3, SampleType::U8), (24, 20, 12, SampleType::U16), (33, 9, 1, SampleType::I16)] {
-        let data = make(ty, w, h, bands, |x, y, b| 90 + texture(&mut rng, x, y, b, 30.0));
+    for (w, h, bands, ty) in [
+        (40, 30, 3, SampleType::U8),
+        (24, 20, 12, SampleType::U16),
+        (33, 9, 1, SampleType::I16),
+    ] {
+        let data = make(ty, w, h, bands, |x, y, b| {
+            90 + texture(&mut rng, x, y, b, 30.0)
+        });
         let sh = shape(w, h, bands, ty);
         for effort in EFFORTS {
             let p = params(effort);

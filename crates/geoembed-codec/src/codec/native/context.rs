@@ -79,7 +79,15 @@ impl ContextModel {
             let rp = if i > 0 { 1.0 / means[i - 1] } else { 0.0 };
             let pr = if sum > 0.0 { 1.0 / sum } else { 0.0 };
             positions.push(PositionConstants {
-                k: [w[0], w[1] * r, w[2] * r, w[3] * rp, w[4] * rp, w[5] * pr, w[6] * r],
+                k: [
+                    w[0],
+                    w[1] * r,
+                    w[2] * r,
+                    w[3] * rp,
+                    w[4] * rp,
+                    w[5] * pr,
+                    w[6] * r,
+                ],
                 mean: m,
             });
             sum += m;
@@ -116,7 +124,11 @@ impl ContextModel {
         pixel_sum: f32,
         grad: f32,
     ) -> f32 {
-        k[0] + k[2] * u_nw_ne + k[3] * prev + k[4] * p_wn + k[5] * pixel_sum + k[1] * u_n
+        k[0] + k[2] * u_nw_ne
+            + k[3] * prev
+            + k[4] * p_wn
+            + k[5] * pixel_sum
+            + k[1] * u_n
             + k[6] * grad
     }
 

@@ -9,8 +9,8 @@
 use super::bits::BitReader;
 use super::context::{ContextModel, W_TOKENS};
 use super::engine::{
-    flat_row, flatten_row, row_base, zero_flat_levels, segment_start, sequential_coefs, spatial_row, Acc, PairRows,
-    Rows,
+    flat_row, flatten_row, row_base, segment_start, sequential_coefs, spatial_row,
+    zero_flat_levels, Acc, PairRows, Rows,
 };
 use super::palette::Palette;
 use super::plan::{Plan, CONTEXT_WEIGHTS, ROWS_ABOVE};
@@ -60,7 +60,8 @@ pub struct MagnitudeRows<'a> {
 /// The value gradient |N−NW| + |N−NE| + |N−NN| at column `x` (columns clamp at the edges).
 #[inline(always)]
 fn gradient(n: i32, nw: i32, ne: i32, nn: i32) -> f32 {
-    (n.wrapping_sub(nw).unsigned_abs() + n.wrapping_sub(ne).unsigned_abs()
+    (n.wrapping_sub(nw).unsigned_abs()
+        + n.wrapping_sub(ne).unsigned_abs()
         + n.wrapping_sub(nn).unsigned_abs()) as f32
 }
 
@@ -108,7 +109,8 @@ fn context_row_body(k: &[f32; CONTEXT_WEIGHTS], mean: f32, m: &MagnitudeRows, ou
             .zip(above[1..].iter().zip(&above[..n]).zip(&above[2..]));
         let values = va[1..].iter().zip(&va[..n]).zip(&va[2..]).zip(va2);
         for ((((o, &ps), ((&an, &anw), &ane)), ((&pc, &pw), &pn)), (((&vn, &vnw), &vne), &vnn)) in
-            it.zip(prev[1..].iter().zip(&prev[..n]).zip(&prev_above[1..])).zip(values)
+            it.zip(prev[1..].iter().zip(&prev[..n]).zip(&prev_above[1..]))
+                .zip(values)
         {
             let g = gradient(vn, vnw, vne, vnn);
             let p = ContextModel::partial(k, f(an), f(anw + ane), f(pc), f(pw + pn), f(ps), g);
@@ -119,7 +121,12 @@ fn context_row_body(k: &[f32; CONTEXT_WEIGHTS], mean: f32, m: &MagnitudeRows, ou
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn context_row_avx2(k: &[f32; CONTEXT_WEIGHTS], mean: f32, m: &MagnitudeRows, out: &mut [u8]) {
+unsafe fn context_row_avx2(
+    k: &[f32; CONTEXT_WEIGHTS],
+    mean: f32,
+    m: &MagnitudeRows,
+    out: &mut [u8],
+) {
     context_row_body(k, mean, m, out)
 }
 
@@ -426,6 +433,7 @@ pub fn decode<A: Acc>(
     let mut ctxrow = vec![0u8; w];
     let mut marks = vec![0u8; w];
     let mut aboverow = vec![0i32; w];
+    let mut values = vec![0i32; w];
     let mut pixel_sum = vec![0i32; w];
     let zeros = vec![0i32; w];
     let mut dec = Decoder::new(rans_bytes, plan.segments as usize)?;
@@ -575,25 +583,32 @@ pub fn decode<A: Acc>(
                 p.set(pos, ring.row(y, pos), &srows[pos * w..(pos + 1) * w]);
             }
         }
-        // This image row, all channels decoded: pixel-interleaved little-endian samples.
+        // This image row, all channels decoded: pixel-interleaved little-endian samples,
+        // one band at a time (a strided store per band, no per-sample dispatch).
         let row_out = &mut out[y * w * c * size..(y + 1) * w * c * size];
-        let rows: Vec<&[i32]> = (0..c).map(|pos| ring.row(y, pos)).collect();
         for pos in 0..c {
-            if !palettes[pos].is_identity() {
-                palette_row(palettes[pos], offsets[pos], rows[pos])?;
+            let row = ring.row(y, pos);
+            let (off, b) = (offsets[pos], bands[pos] * size);
+            match palettes[pos] {
+                Palette::Identity => {
+                    for (v, &r) in values.iter_mut().zip(row) {
+                        *v = r.wrapping_add(off);
+                    }
+                }
+                p => {
+                    palette_row(p, off, row)?;
+                    for (v, &r) in values.iter_mut().zip(row) {
+                        *v = p.value((r + off) as usize);
+                    }
+                }
             }
-        }
-        for (x, px) in row_out.chunks_exact_mut(c * size).enumerate() {
-            for pos in 0..c {
-                let v = match palettes[pos] {
-                    Palette::Identity => rows[pos][x] + offsets[pos],
-                    p => p.value((rows[pos][x] + offsets[pos]) as usize),
-                };
-                let b = bands[pos] * size;
-                if size == 1 {
-                    px[b] = v as u8;
-                } else {
-                    px[b..b + 2].copy_from_slice(&(v as u16).to_le_bytes());
+            if size == 1 {
+                for (px, &v) in row_out[b..].iter_mut().step_by(c).zip(&values) {
+                    *px = v as u8;
+                }
+            } else {
+                for (px, &v) in row_out[b..].chunks_mut(2 * c).zip(&values) {
+                    px[..2].copy_from_slice(&(v as u16).to_le_bytes());
                 }
             }
         }

@@ -5,7 +5,8 @@ use super::bits::BitWriter;
 use super::context::{ContextModel, LEVELS, W_TOKENS};
 use super::decode::{context_row, MagnitudeRows};
 use super::engine::{
-    finish_prediction, flat_row, row_base, zero_flat_levels, segment_start, sequential_coefs, spatial_row, Acc, PairRows, Rows,
+    flat_row, row_base, segment_start, sequential_coefs, spatial_row, zero_flat_levels, Acc,
+    PairRows, Rows,
 };
 use super::fit::{self, Pool, Tile};
 use super::palette::Palette;
@@ -20,29 +21,49 @@ use super::{Geometry, Settings};
 use crate::sample::SampleType;
 use nalgebra::DMatrix;
 
-/// Sample `i` of the pixel-interleaved little-endian samples as a number.
-#[inline(always)]
-fn sample_value(ty: SampleType, samples: &[u8], i: usize) -> i32 {
+/// Row `y` of the pixel-interleaved little-endian samples as numbers.
+fn sample_row(ty: SampleType, samples: &[u8], y: usize, n: usize, out: &mut [i32]) {
+    let size = ty.size();
+    let bytes = &samples[y * n * size..(y + 1) * n * size];
     match ty {
-        SampleType::U8 => samples[i] as i32,
-        SampleType::I8 => samples[i] as i8 as i32,
-        SampleType::U16 => u16::from_le_bytes([samples[2 * i], samples[2 * i + 1]]) as i32,
-        _ => i16::from_le_bytes([samples[2 * i], samples[2 * i + 1]]) as i32,
+        SampleType::U8 => out.iter_mut().zip(bytes).for_each(|(o, &b)| *o = b as i32),
+        SampleType::I8 => out
+            .iter_mut()
+            .zip(bytes)
+            .for_each(|(o, &b)| *o = b as i8 as i32),
+        SampleType::U16 => out
+            .iter_mut()
+            .zip(bytes.chunks_exact(2))
+            .for_each(|(o, b)| *o = u16::from_le_bytes([b[0], b[1]]) as i32),
+        _ => out
+            .iter_mut()
+            .zip(bytes.chunks_exact(2))
+            .for_each(|(o, b)| *o = i16::from_le_bytes([b[0], b[1]]) as i32),
     }
 }
 
-/// Every band's palette, from the distinct values it takes.
+/// Every band's palette, from the distinct values it takes (one pass, pixel by pixel).
 fn palettes(ty: SampleType, samples: &[u8], g: &Geometry) -> Vec<Palette> {
-    let (n, c) = (g.width * g.height, g.channels);
-    let mut seen = vec![false; (g.max - g.min + 1) as usize];
+    let (w, c) = (g.width, g.channels);
+    let span = (g.max - g.min + 1) as usize;
+    let words = span.div_ceil(64);
+    let mut seen = vec![0u64; c * words];
+    let mut row = vec![0i32; w * c];
+    for y in 0..g.height {
+        sample_row(ty, samples, y, w * c, &mut row);
+        for px in row.chunks_exact(c) {
+            for (b, &v) in px.iter().enumerate() {
+                let i = (v - g.min) as usize;
+                seen[b * words + i / 64] |= 1 << (i % 64);
+            }
+        }
+    }
     (0..c)
         .map(|b| {
-            seen.iter_mut().for_each(|v| *v = false);
-            for p in 0..n {
-                seen[(sample_value(ty, samples, p * c + b) - g.min) as usize] = true;
-            }
-            let values: Vec<i32> = (g.min..=g.max)
-                .filter(|&v| seen[(v - g.min) as usize])
+            let bits = &seen[b * words..(b + 1) * words];
+            let values: Vec<i32> = (0..span)
+                .filter(|&i| bits[i / 64] & (1 << (i % 64)) != 0)
+                .map(|i| g.min + i as i32)
                 .collect();
             Palette::choose(&values)
         })
@@ -63,39 +84,49 @@ fn centre(
     let maps: Vec<Option<Vec<i32>>> = palettes
         .iter()
         .map(|p| {
-            (!p.is_identity()).then(|| {
-                (g.min..=g.max)
-                    .map(|v| p.index(v).unwrap_or(0))
-                    .collect()
-            })
+            (!p.is_identity()).then(|| (g.min..=g.max).map(|v| p.index(v).unwrap_or(0)).collect())
         })
         .collect();
-    let coded = |i: usize, b: usize| -> i32 {
-        let v = sample_value(ty, samples, i);
-        match &maps[b] {
-            Some(m) => m[(v - g.min) as usize],
-            None => v,
-        }
-    };
-    let n = (w * h) as i64;
-    let mut sums = vec![0i64; c];
-    for p in 0..w * h {
-        for (b, s) in sums.iter_mut().enumerate() {
-            *s += coded(p * c + b, b) as i64;
-        }
-    }
-    let offsets: Vec<i32> = sums.iter().map(|&s| (s + n / 2).div_euclid(n) as i32).collect();
+    // Coded values, band-interleaved by line, and their sums per band.
     let mut data = vec![0i32; w * h * c];
+    let mut sums = vec![0i64; c];
+    let mut row = vec![0i32; w * c];
     for y in 0..h {
+        sample_row(ty, samples, y, w * c, &mut row);
         for (pos, &band) in order.iter().enumerate() {
-            let (b, off) = (band as usize, offsets[band as usize]);
-            let dst = (y * c + pos) * w;
-            for x in 0..w {
-                data[dst + x] = coded((y * w + x) * c + b, b) - off;
+            let b = band as usize;
+            let dst = &mut data[(y * c + pos) * w..(y * c + pos + 1) * w];
+            match &maps[b] {
+                None => dst
+                    .iter_mut()
+                    .zip(row[b..].iter().step_by(c))
+                    .for_each(|(d, &v)| *d = v),
+                Some(m) => dst
+                    .iter_mut()
+                    .zip(row[b..].iter().step_by(c))
+                    .for_each(|(d, &v)| *d = m[(v - g.min) as usize]),
             }
+            sums[b] += dst.iter().map(|&v| v as i64).sum::<i64>();
         }
     }
-    (Tile { data, width: w, height: h, channels: c }, offsets)
+    let n = (w * h) as i64;
+    let offsets: Vec<i32> = sums
+        .iter()
+        .map(|&s| (s + n / 2).div_euclid(n) as i32)
+        .collect();
+    for (i, chunk) in data.chunks_exact_mut(w).enumerate() {
+        let off = offsets[order[i % c] as usize];
+        chunk.iter_mut().for_each(|v| *v -= off);
+    }
+    (
+        Tile {
+            data,
+            width: w,
+            height: h,
+            channels: c,
+        },
+        offsets,
+    )
 }
 
 /// Row segments decoded in lockstep: enough independent chains to keep a core busy, each at
@@ -163,8 +194,16 @@ fn fit_plan<A: Acc>(
                 && tile.at(y - 1, pos, (x + 1).min(tile.width - 1)) == n
         })
     };
-    let textured: Vec<(usize, usize)> = pixels.iter().filter(|p| !flat_everywhere(p)).cloned().collect();
-    let pixels = if textured.len() >= 64 { textured } else { pixels };
+    let textured: Vec<(usize, usize)> = pixels
+        .iter()
+        .filter(|p| !flat_everywhere(p))
+        .cloned()
+        .collect();
+    let pixels = if textured.len() >= 64 {
+        textured
+    } else {
+        pixels
+    };
     let own_mask = s.own_mask;
     let own: Vec<(i32, i32)> = plan::offsets(own_mask).collect();
     let chan_max: Vec<f64> = (0..c)
@@ -233,15 +272,15 @@ fn fit_plan<A: Acc>(
                 ChannelPredictor::zero(own.len()).spatial
             } else {
                 fit::fit_spatial(
-                tile,
-                &pixels,
-                tile.width * tile.height,
-                &own,
-                pos,
-                chan_max[pos],
-                max_shift,
-                acc32,
-            )
+                    tile,
+                    &pixels,
+                    tile.width * tile.height,
+                    &own,
+                    pos,
+                    chan_max[pos],
+                    max_shift,
+                    acc32,
+                )
             },
             ..Default::default()
         })
@@ -288,9 +327,14 @@ fn residuals<A: Acc>(plan: &Plan, tile: &Tile, s_all: &Tile, g: &Geometry) -> (V
     let mut marks = vec![0u8; w];
     let mask = ((1u64 << g.bits) - 1) as i32;
     let half = 1i32 << (g.bits - 1);
-    let residual = |v: i32, pred: i32| tokens::zigzag((v.wrapping_sub(pred).wrapping_add(half) & mask) - half);
+    let residual =
+        |v: i32, pred: i32| tokens::zigzag((v.wrapping_sub(pred).wrapping_add(half) & mask) - half);
     let mut flat_gain = 0i64;
     let mut pairs = (g.bits == 8).then(|| PairRows::new(plan, w));
+    // The encoder knows whole rows, so even the sequential W and WW terms are row
+    // operations here: W and WW of every column under the segment rules, then axpy.
+    let (mut wrow, mut wwrow, mut pred) = (vec![0i32; w], vec![0i32; w], vec![0i32; w]);
+    let segs = plan.segments as usize;
     for y in 0..h {
         let srows = &s_all.data[y * c * w..(y + 1) * c * w];
         if let Some(p) = pairs.as_mut() {
@@ -302,38 +346,55 @@ fn residuals<A: Acc>(plan: &Plan, tile: &Tile, s_all: &Tile, g: &Geometry) -> (V
             let ch = &plan.channels[pos];
             row_base(plan, pos, y, tile, srows, pairs.as_ref(), &mut base);
             let (cw, cww) = sequential_coefs(plan, ch, y);
-            let (cw, cww) = (A::from_i64(cw as i64), A::from_i64(cww as i64));
             let cur = tile.row(y, pos);
             let above = if y > 0 { tile.row(y - 1, pos) } else { cur };
-            if y > 0 {
-                let nn = (!plan.flat_uses_w()).then(|| tile.row(y.saturating_sub(2), pos));
-                flat_row(above, nn, &mut marks);
-            }
-            let dst = (y * c + pos) * w;
-            let segs = plan.segments as usize;
             for sg in 0..segs {
                 let (x0, x1) = (segment_start(w, sg, segs), segment_start(w, sg + 1, segs));
                 // A segment's first sample reads W (and WW) from the row above.
                 let first = if y > 0 && x0 < w { above[x0] } else { 0 };
-                let (mut wv, mut wwv) = (first, first);
                 for x in x0..x1 {
-                    let acc = base[x].mul_add(cw, wv).mul_add(cww, wwv);
-                    let linear = finish_prediction(acc.to_i64(), ch.shift, g.lo[pos], g.hi[pos]);
-                    let is_flat =
-                        y > 0 && marks[x] != 0 && (!plan.flat_uses_w() || wv == above[x]);
-                    let pred = if is_flat && plan.flat { above[x] } else { linear };
-                    let r = residual(cur[x], pred);
-                    if is_flat {
-                        let other = residual(cur[x], if plan.flat { linear } else { above[x] });
-                        flat_gain += if plan.flat {
-                            other as i64 - r as i64
-                        } else {
-                            r as i64 - other as i64
-                        };
+                    wrow[x] = if x > x0 { cur[x - 1] } else { first };
+                    wwrow[x] = if x > x0 + 1 { cur[x - 2] } else { first };
+                }
+            }
+            if cw != 0 {
+                A::axpy(&mut base, A::from_i64(cw as i64), &wrow);
+            }
+            if cww != 0 {
+                A::axpy(&mut base, A::from_i64(cww as i64), &wwrow);
+            }
+            let round = A::from_i64(if ch.shift > 0 {
+                1i64 << (ch.shift - 1)
+            } else {
+                0
+            });
+            A::predict_row(
+                &base,
+                round,
+                ch.shift as u32,
+                g.lo[pos],
+                g.hi[pos],
+                &mut pred,
+            );
+            let dst = (y * c + pos) * w;
+            let out = &mut u[dst..dst + w];
+            for ((o, &v), &p) in out.iter_mut().zip(cur).zip(&pred) {
+                *o = residual(v, p) as i32;
+            }
+            if y == 0 {
+                continue;
+            }
+            let nn = (!plan.flat_uses_w()).then(|| tile.row(y.saturating_sub(2), pos));
+            flat_row(above, nn, &mut marks);
+            let uses_w = plan.flat_uses_w();
+            for x in 0..w {
+                if marks[x] != 0 && (!uses_w || wrow[x] == above[x]) {
+                    let flat = residual(cur[x], above[x]);
+                    let linear = out[x] as u32;
+                    flat_gain += linear as i64 - flat as i64;
+                    if plan.flat {
+                        out[x] = flat as i32;
                     }
-                    u[dst + x] = r as i32;
-                    wwv = if x == x0 { first } else { wv };
-                    wv = cur[x];
                 }
             }
         }
@@ -523,7 +584,11 @@ fn segment_cost(counts: &[u64]) -> f64 {
     if n == 0 {
         return 0.0;
     }
-    let entropy: f64 = counts.iter().filter(|&&k| k > 0).map(|&k| -(k as f64) * (k as f64 / n as f64).log2()).sum();
+    let entropy: f64 = counts
+        .iter()
+        .filter(|&&k| k > 0)
+        .map(|&k| -(k as f64) * (k as f64 / n as f64).log2())
+        .sum();
     let stored = counts.iter().rposition(|&k| k > 0).map_or(0, |i| i + 1);
     entropy + 12.0 * stored as f64 + 8.0
 }
@@ -531,17 +596,28 @@ fn segment_cost(counts: &[u64]) -> f64 {
 /// Context thresholds chosen by cost: start from every activity level that occurs, then
 /// repeatedly merge the adjacent pair whose merge costs least (the entropy it adds minus the
 /// table it saves) while merging pays or there are more than `max_contexts`.
-fn thresholds(per_level: &[Vec<u64>], max_contexts: usize) -> Vec<u32> {
-    let mut segs: Vec<(u32, Vec<u64>)> =
-        per_level.iter().enumerate().filter(|(_, c)| c.iter().any(|&k| k > 0)).map(|(l, c)| (l as u32, c.clone())).collect();
+fn thresholds(per_level: &[&[u64]], max_contexts: usize) -> Vec<u32> {
+    let mut segs: Vec<(u32, Vec<u64>)> = per_level
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.iter().any(|&k| k > 0))
+        .map(|(l, c)| (l as u32, c.to_vec()))
+        .collect();
     if segs.is_empty() {
         return Vec::new();
     }
-    let merged = |a: &[u64], b: &[u64]| -> Vec<u64> { a.iter().zip(b).map(|(x, y)| x + y).collect() };
+    let merged =
+        |a: &[u64], b: &[u64]| -> Vec<u64> { a.iter().zip(b).map(|(x, y)| x + y).collect() };
     let mut cost: Vec<f64> = segs.iter().map(|(_, c)| segment_cost(c)).collect();
-    let mut delta: Vec<f64> = (0..segs.len() - 1).map(|i| segment_cost(&merged(&segs[i].1, &segs[i + 1].1)) - cost[i] - cost[i + 1]).collect();
+    let mut delta: Vec<f64> = (0..segs.len() - 1)
+        .map(|i| segment_cost(&merged(&segs[i].1, &segs[i + 1].1)) - cost[i] - cost[i + 1])
+        .collect();
     while segs.len() > 1 {
-        let (i, &d) = delta.iter().enumerate().min_by(|a, b| a.1.partial_cmp(b.1).unwrap()).expect("at least one pair");
+        let (i, &d) = delta
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.partial_cmp(b.1).unwrap())
+            .expect("at least one pair");
         if d >= 0.0 && segs.len() <= max_contexts {
             break;
         }
@@ -552,7 +628,8 @@ fn thresholds(per_level: &[Vec<u64>], max_contexts: usize) -> Vec<u32> {
         cost.remove(i + 1);
         delta.remove(i);
         if i > 0 {
-            delta[i - 1] = segment_cost(&merged(&segs[i - 1].1, &segs[i].1)) - cost[i - 1] - cost[i];
+            delta[i - 1] =
+                segment_cost(&merged(&segs[i - 1].1, &segs[i].1)) - cost[i - 1] - cost[i];
         }
         if i + 1 < segs.len() {
             delta[i] = segment_cost(&merged(&segs[i].1, &segs[i + 1].1)) - cost[i] - cost[i + 1];
@@ -580,41 +657,59 @@ pub fn encode<A: Acc>(ty: SampleType, samples: &[u8], g: &Geometry, s: &Settings
     let samples = w * h * c;
     plan.context = fit_context(&tile, &u, plan.w_context);
     let model = ContextModel::new(&plan.context);
-    let mut cells = vec![0u16; samples];
+    // Every sample's token, split once, and its activity level (W included).
+    let toks: Vec<u8> = u.iter().map(|&v| tokens::split(v as u32).0 as u8).collect();
+    let mut lv = vec![0u8; samples];
     let alphabet = tokens::alphabet(g.bits);
-    let mut per_level = vec![vec![0u64; alphabet]; LEVELS];
+    // Token counts per activity level: merged into contexts below, they are also the
+    // contexts' counts.
+    let mut per_level = vec![0u64; LEVELS * alphabet];
     let segs = plan.segments as usize;
     let w_context = plan.w_context;
     // A position with one possible value codes nothing.
     let coded = |pos: usize| g.lo[pos] != g.hi[pos];
-    for_each_context_row(&model, &plan, &tile, &u, w, h, c, |y, pos, levels, cur| {
+    for_each_context_row(&model, &plan, &tile, &u, w, h, c, |y, pos, levels, _| {
         if !coded(pos) {
             return;
         }
         let dst = (y * c + pos) * w;
+        let (toks_row, lv_row) = (&toks[dst..dst + w], &mut lv[dst..dst + w]);
+        if !w_context {
+            for ((l, &pl), &tok) in lv_row.iter_mut().zip(levels).zip(toks_row) {
+                *l = model.levels[pl as usize * W_TOKENS];
+                per_level[*l as usize * alphabet + tok as usize] += 1;
+            }
+            return;
+        }
         for sg in 0..segs {
             let (x0, x1) = (segment_start(w, sg, segs), segment_start(w, sg + 1, segs));
             let mut tw = if y > 0 && x0 < w {
-                tokens::split(u[((y - 1) * c + pos) * w + x0] as u32).0 as usize
+                toks[((y - 1) * c + pos) * w + x0] as usize
             } else {
                 0
             };
             for x in x0..x1 {
-                let t = if w_context { tw.min(W_TOKENS - 1) } else { 0 };
-                let cell = levels[x] as usize * W_TOKENS + t;
-                cells[dst + x] = cell as u16;
-                per_level[model.levels[cell] as usize][tokens::split(cur[x] as u32).0 as usize] += 1;
-                tw = tokens::split(cur[x] as u32).0 as usize;
+                let l = model.levels[levels[x] as usize * W_TOKENS + tw.min(W_TOKENS - 1)];
+                lv_row[x] = l;
+                tw = toks_row[x] as usize;
+                per_level[l as usize * alphabet + tw] += 1;
             }
         }
     });
+    let per_level: Vec<&[u64]> = per_level.chunks_exact(alphabet).collect();
     plan.context.thresholds = thresholds(&per_level, s.max_contexts.min(MAX_CONTEXTS));
     plan.context.contexts = plan.context.thresholds.len() + 1;
-    let model = ContextModel::new(&plan.context);
-
-    // Token statistics per context, tables, then the streams.
+    let context_of: Vec<u8> = (0..LEVELS as u32)
+        .map(|l| plan.context.thresholds.iter().filter(|&&t| t <= l).count() as u8)
+        .collect();
     let mut counts = vec![vec![0u64; alphabet]; plan.context.contexts];
-    let mut raw = BitWriter::new();
+    for (l, c) in per_level.iter().enumerate() {
+        for (a, &b) in counts[context_of[l] as usize].iter_mut().zip(c.iter()) {
+            *a += b;
+        }
+    }
+    let (tables, freqs) = Tables::from_counts(&counts);
+
     // Decoding order within a row of a channel: the segments in lockstep.
     let starts: Vec<usize> = (0..=segs).map(|sg| segment_start(w, sg, segs)).collect();
     let longest = (0..segs)
@@ -629,24 +724,26 @@ pub fn encode<A: Acc>(ty: SampleType, samples: &[u8], g: &Geometry, s: &Settings
             }
         }
     }
-    // Raw bits go forwards and count tokens; rANS then runs backwards over the same order.
+    // Raw bits go forwards; rANS then runs backwards over the same order.
+    let mut raw = BitWriter::new();
     for row in (0..h * c).filter(|row| coded(row % c)) {
+        let toks_row = &toks[row * w..(row + 1) * w];
+        if toks_row.iter().all(|&t| (t as u32) < tokens::DIRECT) {
+            continue;
+        }
         for &(x, _) in &order {
-            let i = row * w + x;
-            let ctx = model.table[cells[i] as usize];
-            let (tok, nbits, bits) = tokens::split(u[i] as u32);
-            counts[ctx as usize][tok as usize] += 1;
-            raw.put(bits, nbits);
+            if toks_row[x] as u32 >= tokens::DIRECT {
+                let (_, nbits, bits) = tokens::split(u[row * w + x] as u32);
+                raw.put(bits, nbits);
+            }
         }
     }
-    let (tables, freqs) = Tables::from_counts(&counts);
     let mut enc = Encoder::new(segs);
     for row in (0..h * c).rev().filter(|row| coded(row % c)) {
         for &(x, lane) in order.iter().rev() {
             let i = row * w + x;
-            let ctx = model.table[cells[i] as usize];
-            let tok = tokens::split(u[i] as u32).0;
-            enc.put(tables.range(ctx as usize, tok as usize), lane as usize);
+            let (range, rcp) = tables.range(context_of[lv[i] as usize] as usize, toks[i] as usize);
+            enc.put(range, rcp, lane as usize);
         }
     }
     let stream = enc.finish();

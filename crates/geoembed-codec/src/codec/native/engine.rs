@@ -284,21 +284,35 @@ pub fn spatial_row<A: Acc>(
     A::predict_row(acc, round, sp.shift as u32, lo, hi, out);
 }
 
-/// Rounding shift and clamp of an accumulated prediction.
-#[inline(always)]
-pub fn finish_prediction(acc: i64, shift: u8, lo: i32, hi: i32) -> i32 {
-    let round = if shift > 0 { 1i64 << (shift - 1) } else { 0 };
-    (acc.wrapping_add(round) >> shift).clamp(lo as i64, hi as i64) as i32
-}
-
 /// Flat-rule marks of row `y` (y ≥ 1): 1 where N, NW and NE are equal and, when `nn` is
 /// given (the plan has no W), NN too. Columns clamp at the edges like the predictor's.
 pub fn flat_row(above: &[i32], nn: Option<&[i32]>, out: &mut [u8]) {
     let w = above.len();
-    for x in 0..w {
+    let out = &mut out[..w];
+    let edge = |x: usize| {
         let n = above[x];
         let same = above[x.saturating_sub(1)] == n && above[(x + 1).min(w - 1)] == n;
-        out[x] = (same && nn.map_or(true, |r| r[x] == n)) as u8;
+        (same && nn.map_or(true, |r| r[x] == n)) as u8
+    };
+    out[0] = edge(0);
+    out[w - 1] = edge(w - 1);
+    if w > 2 {
+        // Interior columns: shifted views zipped, so the loop vectorises.
+        let trio = above[1..w - 1].iter().zip(&above[..w - 2]).zip(&above[2..]);
+        match nn {
+            None => {
+                for (o, ((&n, &nw), &ne)) in out[1..w - 1].iter_mut().zip(trio) {
+                    *o = ((n == nw) & (n == ne)) as u8;
+                }
+            }
+            Some(r) => {
+                for ((o, ((&n, &nw), &ne)), &v) in
+                    out[1..w - 1].iter_mut().zip(trio).zip(&r[1..w - 1])
+                {
+                    *o = ((n == nw) & (n == ne) & (n == v)) as u8;
+                }
+            }
+        }
     }
 }
 

@@ -64,37 +64,46 @@ pub fn own_value(t: &Tile, pos: usize, y: usize, x: usize, dy: i32, dx: i32) -> 
 
 /// Forward selection of up to `m` columns of `pool` that best predict column `target`,
 /// given the `mandatory` columns, from a Gram matrix (sweep operator on standardised
-/// columns). Returns the chosen columns in the order they were chosen.
+/// columns). Returns the chosen columns in the order they were chosen and the target's
+/// standardised residual variance before the first and after each choice. Stops early once
+/// four choices in a row fail to pay for themselves over `samples` samples (greedy gains
+/// only shrink).
 pub fn select(
     gram: &DMatrix<f64>,
     target: usize,
     mandatory: &[usize],
     pool: &[usize],
     m: usize,
+    samples: usize,
 ) -> (Vec<usize>, Vec<f64>) {
     let idx: Vec<usize> = std::iter::once(target)
         .chain(mandatory.iter().cloned())
         .chain(pool.iter().cloned())
         .collect();
     let n = idx.len();
-    let mut a = DMatrix::<f64>::from_fn(n, n, |i, j| gram[(idx[i], idx[j])]);
-    let scale: Vec<f64> = (0..n).map(|i| a[(i, i)].max(1e-12).sqrt()).collect();
+    let scale: Vec<f64> = idx
+        .iter()
+        .map(|&i| gram[(i, i)].max(1e-12).sqrt())
+        .collect();
+    // Row-major and symmetric: row k is column k, and rows are contiguous for the update.
+    let mut a = vec![0f64; n * n];
     for i in 0..n {
         for j in 0..n {
-            a[(i, j)] /= scale[i] * scale[j];
+            a[i * n + j] = gram[(idx[i], idx[j])] / (scale[i] * scale[j]);
         }
     }
-    let sweep = |a: &mut DMatrix<f64>, k: usize| {
-        let piv = a[(k, k)];
+    let mut col = vec![0f64; n];
+    let mut sweep = |a: &mut [f64], k: usize| {
+        let piv = a[k * n + k];
         if piv <= 1e-10 {
             return;
         }
-        let col: Vec<f64> = (0..n).map(|i| a[(i, k)]).collect();
-        for j in 0..n {
+        col.copy_from_slice(&a[k * n..(k + 1) * n]);
+        for (j, row) in a.chunks_exact_mut(n).enumerate() {
             let cj = col[j] / piv;
             if cj != 0.0 {
-                for i in 0..n {
-                    a[(i, j)] -= col[i] * cj;
+                for (r, &c) in row.iter_mut().zip(&col) {
+                    *r -= c * cj;
                 }
             }
         }
@@ -105,14 +114,14 @@ pub fn select(
     }
     let mut alive = vec![true; n];
     let mut chosen = Vec::with_capacity(m);
-    // Standardised residual variance of the target after each step (index 0: mandatory only).
-    let mut residual = vec![a[(0, 0)]];
+    let mut residual = vec![a[0]];
+    let mut idle = 0;
     for _ in 0..m.min(pool.len()) {
         let mut best = (1e-9, usize::MAX);
         for k in 1 + nm..n {
-            let d = a[(k, k)];
+            let d = a[k * n + k];
             if alive[k] && d > 1e-8 {
-                let g = a[(0, k)] * a[(0, k)] / d;
+                let g = a[k] * a[k] / d;
                 if g > best.0 {
                     best = (g, k);
                 }
@@ -124,7 +133,13 @@ pub fn select(
         alive[best.1] = false;
         chosen.push(idx[best.1]);
         sweep(&mut a, best.1);
-        residual.push(a[(0, 0)].max(1e-12));
+        let before = *residual.last().expect("starts non-empty");
+        residual.push(a[0].max(1e-12));
+        let gain = samples as f64 / 2.0 * (before / a[0].max(1e-12)).log2();
+        idle = if gain < TAP_COST_BITS { idle + 1 } else { 0 };
+        if idle == 4 {
+            break;
+        }
     }
     (chosen, residual)
 }
@@ -251,7 +266,11 @@ pub fn fit_spatial(
     let d = own.len() + 1;
     let mut g = [[0f64; MAX]; MAX];
     let mut v = [0f64; MAX];
-    for &(y, x) in pixels {
+    // With many bands S is one feature among many and 4096 pixels fit its few parameters
+    // well; with few bands it is most of the predictor and gets every fitting pixel.
+    let budget = if t.channels >= 8 { 4096 } else { usize::MAX };
+    let step = (pixels.len() / budget).max(1);
+    for &(y, x) in pixels.iter().step_by(step) {
         for (i, &(dy, dx)) in own.iter().enumerate() {
             v[i] = own_value(t, pos, y, x, dy, dx) as f64;
         }
@@ -266,10 +285,15 @@ pub fn fit_spatial(
     }
     let gm = DMatrix::<f64>::from_fn(d + 1, d + 1, |a, b| if b <= a { g[a][b] } else { g[b][a] });
     let w = solve(&gm);
-    let (resid, sq) = moments(&gm, &w, pixels.len());
+    let (resid, sq) = moments(&gm, &w, pixels.len().div_ceil(step));
     let max_shift = max_shift.min(precision(&sq, resid, samples, max_shift));
-    let (shift, own_q, bias) = quantise(&w[..d - 1], w[d - 1], &vec![bound; d - 1], max_shift, acc32);
-    Spatial { shift, bias, own: own_q }
+    let (shift, own_q, bias) =
+        quantise(&w[..d - 1], w[d - 1], &vec![bound; d - 1], max_shift, acc32);
+    Spatial {
+        shift,
+        bias,
+        own: own_q,
+    }
 }
 
 /// Column layout of the pooled Gram matrix: constant, every position's value, and its
@@ -313,11 +337,16 @@ pub fn pool_gram(t: &Tile, s_all: &Tile, pixels: &[(usize, usize)], pool: &Pool)
         if chunk.len() != f.nrows() {
             f = DMatrix::<f64>::zeros(chunk.len(), n);
         }
-        for (row, &(y, x)) in chunk.iter().enumerate() {
-            f[(row, Pool::CONST)] = 1.0;
-            for pos in 0..t.channels {
-                f[(row, pool.value(pos))] = t.at(y, pos, x) as f64;
-                f[(row, pool.spatial(pos))] = s_all.at(y, pos, x) as f64;
+        // Column by column: DMatrix is column-major, so each column is one contiguous run.
+        f.column_mut(Pool::CONST).fill(1.0);
+        for pos in 0..t.channels {
+            let mut cv = f.column_mut(pool.value(pos));
+            for (v, &(y, x)) in cv.iter_mut().zip(chunk) {
+                *v = t.at(y, pos, x) as f64;
+            }
+            let mut cs = f.column_mut(pool.spatial(pos));
+            for (v, &(y, x)) in cs.iter_mut().zip(chunk) {
+                *v = s_all.at(y, pos, x) as f64;
             }
         }
         // g += fᵀf through the blocked GEMM.
@@ -336,7 +365,13 @@ pub struct Joint<'a> {
 
 /// Gram matrix of the final predictor's features: own neighbours of `pos` (computed here on
 /// the sampled pixels), then the pooled columns `cols` (whose block comes from `gram`).
-fn joint_gram(j: &Joint, pos: usize, gram: &DMatrix<f64>, pool: &Pool, cols: &[usize]) -> DMatrix<f64> {
+fn joint_gram(
+    j: &Joint,
+    pos: usize,
+    gram: &DMatrix<f64>,
+    pool: &Pool,
+    cols: &[usize],
+) -> DMatrix<f64> {
     let (k, m) = (j.own.len(), cols.len());
     let n = j.pixels.len();
     let mut o = DMatrix::<f64>::zeros(n, k);
@@ -379,7 +414,14 @@ pub fn fit_channel(
 ) -> ChannelPredictor {
     let mandatory = [Pool::CONST, pool.spatial(pos)];
     let candidates: Vec<usize> = (0..pos).map(|j| pool.value(j)).collect();
-    let (mut chosen, residual) = select(gram, pool.value(pos), &mandatory, &candidates, taps);
+    let (mut chosen, residual) = select(
+        gram,
+        pool.value(pos),
+        &mandatory,
+        &candidates,
+        taps,
+        samples,
+    );
     chosen.truncate(taps_worth_keeping(&residual, samples, TAP_COST_BITS));
     for c in &mut chosen {
         *c -= 1;
@@ -405,7 +447,9 @@ pub fn fit_channel(
         None => {
             let mut cols_s = vec![pool.spatial(pos)];
             cols_s.extend_from_slice(&cols);
-            let g = DMatrix::<f64>::from_fn(cols_s.len(), cols_s.len(), |i, j| gram[(cols_s[i], cols_s[j])]);
+            let g = DMatrix::<f64>::from_fn(cols_s.len(), cols_s.len(), |i, j| {
+                gram[(cols_s[i], cols_s[j])]
+            });
             let w = solve(&g);
             let (resid, _) = moments(&g, &w, fit_n);
             let gamma = w[0];
@@ -413,7 +457,11 @@ pub fn fit_channel(
             let ss = (1i64 << spatial.shift) as f64;
             let mut coefs: Vec<f64> = spatial.own.iter().map(|&a| gamma * a as f64 / ss).collect();
             coefs.extend_from_slice(&w[1..1 + 2 * chosen.len()]);
-            (coefs, w[1 + 2 * chosen.len()] + gamma * spatial.bias as f64 / ss, resid)
+            (
+                coefs,
+                w[1 + 2 * chosen.len()] + gamma * spatial.bias as f64 / ss,
+                resid,
+            )
         }
     };
     // Mean squares of the features the coefficients multiply (own neighbours ≈ the band).

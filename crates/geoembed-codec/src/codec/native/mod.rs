@@ -62,7 +62,11 @@ impl Settings {
         let many = bands >= 8;
         let base = Settings {
             taps: 64,
-            own_mask: if many { plan::OWN_ABOVE } else { plan::OWN_RADIUS2 },
+            own_mask: if many {
+                plan::OWN_ABOVE
+            } else {
+                plan::OWN_RADIUS2
+            },
             w_context: !many,
             max_segments: 4,
             max_shift: 10,
@@ -73,7 +77,11 @@ impl Settings {
         match effort {
             Effort::Fast => Settings {
                 taps: 16,
-                own_mask: if many { plan::OWN_ABOVE } else { plan::OWN_NEAREST },
+                own_mask: if many {
+                    plan::OWN_ABOVE
+                } else {
+                    plan::OWN_NEAREST
+                },
                 fit_pixels: 4096,
                 max_contexts: 16,
                 ..base
@@ -82,7 +90,11 @@ impl Settings {
             // Max gives up decoding speed for size: sequential W terms with one segment
             // per row, every neighbour for few bands, a joint refit per channel.
             Effort::Max => Settings {
-                own_mask: if many { plan::OWN_RADIUS2 } else { plan::OWN_ALL },
+                own_mask: if many {
+                    plan::OWN_RADIUS2
+                } else {
+                    plan::OWN_ALL
+                },
                 w_context: true,
                 max_segments: 1,
                 fit_pixels: 32768,
@@ -152,7 +164,6 @@ impl Geometry {
         g
     }
 }
-
 
 pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
     let g = Geometry::new(shape)?;

@@ -102,7 +102,8 @@ impl Palette {
                 out.push(1);
                 put_u(out, v.len() as u64);
                 put_i(out, v[0] as i64);
-                v.windows(2).for_each(|d| put_u(out, (d[1] - d[0] - 1) as u64));
+                v.windows(2)
+                    .for_each(|d| put_u(out, (d[1] - d[0] - 1) as u64));
             }
             Palette::Grid { first, step, count } => {
                 out.push(2);
@@ -158,9 +159,26 @@ mod tests {
     #[test]
     fn chooses_by_shape_of_the_histogram() {
         assert_eq!(Palette::choose(&[7]), Palette::List(vec![7]));
-        assert_eq!(Palette::choose(&[0, 255]), Palette::Grid { first: 0, step: 255, count: 2 });
-        assert_eq!(Palette::choose(&[0, 3, 200]), Palette::List(vec![0, 3, 200]));
-        assert_eq!(Palette::choose(&[5, 13, 29, 37]), Palette::Grid { first: 5, step: 8, count: 5 });
+        assert_eq!(
+            Palette::choose(&[0, 255]),
+            Palette::Grid {
+                first: 0,
+                step: 255,
+                count: 2
+            }
+        );
+        assert_eq!(
+            Palette::choose(&[0, 3, 200]),
+            Palette::List(vec![0, 3, 200])
+        );
+        assert_eq!(
+            Palette::choose(&[5, 13, 29, 37]),
+            Palette::Grid {
+                first: 5,
+                step: 8,
+                count: 5
+            }
+        );
         assert_eq!(Palette::choose(&[1, 2, 3, 5]), Palette::Identity);
         let many: Vec<i32> = (0..40).map(|i| i * i).collect();
         assert_eq!(Palette::choose(&many), Palette::Identity);
@@ -168,7 +186,14 @@ mod tests {
 
     #[test]
     fn index_and_value_are_inverse() {
-        for p in [Palette::List(vec![-3, 9, 40]), Palette::Grid { first: -10, step: 5, count: 9 }] {
+        for p in [
+            Palette::List(vec![-3, 9, 40]),
+            Palette::Grid {
+                first: -10,
+                step: 5,
+                count: 9,
+            },
+        ] {
             for i in 0..p.len() {
                 assert_eq!(p.index(p.value(i)), Some(i as i32));
             }

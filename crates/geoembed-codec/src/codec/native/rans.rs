@@ -18,6 +18,18 @@ pub struct SymbolRange {
     pub freq: u16,
 }
 
+/// `x / freq` for any `x < 2^32` as a multiplication: with `m = ceil(2^43 / freq)` the
+/// error of `x·m / 2^43` is below `2^-11 <= 1/freq`, too little to reach the next integer.
+#[inline(always)]
+pub fn reciprocal(freq: u16) -> u64 {
+    (1u64 << 43).div_ceil(freq.max(1) as u64)
+}
+
+#[inline(always)]
+fn div(x: u32, rcp: u64) -> u32 {
+    ((x as u128 * rcp as u128) >> 43) as u32
+}
+
 /// Encodes symbols given their ranges, last symbol first.
 pub struct Encoder {
     states: Vec<u32>,
@@ -34,8 +46,9 @@ impl Encoder {
     }
 
     /// Puts a symbol on state `lane`. Symbols are put in the reverse of decoding order.
+    /// `rcp` is [`reciprocal`]`(r.freq)`.
     #[inline]
-    pub fn put(&mut self, r: SymbolRange, lane: usize) {
+    pub fn put(&mut self, r: SymbolRange, rcp: u64, lane: usize) {
         debug_assert!(r.freq > 0, "a coded symbol needs a non-zero frequency");
         let s = &mut self.states[lane];
         let freq = r.freq as u32;
@@ -45,7 +58,8 @@ impl Encoder {
             self.words.push(*s as u16);
             *s >>= 16;
         }
-        *s = ((*s / freq) << PROB_BITS) + (*s % freq) + r.start as u32;
+        let q = div(*s, rcp);
+        *s = (q << PROB_BITS) + (*s - q * freq) + r.start as u32;
     }
 
     /// Finishes the stream: it starts with every state (high then low half), lane 0 first.
@@ -225,7 +239,7 @@ mod tests {
             .collect();
         let mut e = Encoder::new(2);
         for (i, &s) in syms.iter().enumerate().rev() {
-            e.put(r[s], i % 2);
+            e.put(r[s], reciprocal(r[s].freq), i % 2);
         }
         let bytes = e.finish();
         let packed: Vec<u32> = slot_to_sym
@@ -248,8 +262,33 @@ mod tests {
         let one = ranges(&normalize(&[0, 5]));
         let mut e = Encoder::new(1);
         for _ in 0..1000 {
-            e.put(one[1], 0);
+            e.put(one[1], reciprocal(one[1].freq), 0);
         }
         assert_eq!(e.finish().len(), 4);
+    }
+
+    #[test]
+    fn reciprocal_division_is_exact() {
+        let mut x = 0x9E37_79B9u32;
+        for f in 1..=PROB_SCALE as u16 {
+            let r = reciprocal(f);
+            for v in [
+                0,
+                1,
+                f as u32 - 1,
+                f as u32,
+                u32::MAX,
+                u32::MAX - 1,
+                u32::MAX - f as u32,
+            ] {
+                assert_eq!(div(v, r), v / f as u32, "{v} / {f}");
+            }
+            for _ in 0..200 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                assert_eq!(div(x, r), x / f as u32, "{x} / {f}");
+            }
+        }
     }
 }

@@ -12,6 +12,8 @@ const UNUSED: u32 = 0xff;
 pub struct Tables {
     /// Symbol ranges, `alphabet` per context (encoder side).
     pub ranges: Vec<SymbolRange>,
+    /// `rans::reciprocal` of every range's frequency (encoder side).
+    pub reciprocals: Vec<u64>,
     pub alphabet: usize,
     /// Per context, one packed entry per slot: symbol | start << 8 | (freq − 1) << 20.
     pub slots: Vec<[u32; PROB_SCALE as usize]>,
@@ -40,16 +42,19 @@ impl Tables {
             }
             ranges.extend(r);
         }
+        let reciprocals = ranges.iter().map(|r| rans::reciprocal(r.freq)).collect();
         Tables {
             ranges,
+            reciprocals,
             alphabet,
             slots,
         }
     }
 
     #[inline(always)]
-    pub fn range(&self, ctx: usize, sym: usize) -> SymbolRange {
-        self.ranges[ctx * self.alphabet + sym]
+    pub fn range(&self, ctx: usize, sym: usize) -> (SymbolRange, u64) {
+        let i = ctx * self.alphabet + sym;
+        (self.ranges[i], self.reciprocals[i])
     }
 
     /// Writes the frequencies: per context the number of symbols up to the last used one,
