@@ -66,7 +66,7 @@ fn tile(plane_bytes: &[u8], px: usize, h: &Header, tx: u32, ty: u32) -> Vec<u8> 
     t
 }
 
-fn encode(h: &Header, planes: &[Vec<u8>], codec: CodecId) -> Vec<u8> {
+fn encode(h: &Header, planes: &[Vec<u8>], codec: CodecId, effort: Effort) -> Vec<u8> {
     let mut w = Writer::new(Cursor::new(Vec::new()), h.clone()).unwrap();
     for (p, bytes) in planes.iter().enumerate() {
         let (ty, bands) = h.plane_layout(p).unwrap();
@@ -78,7 +78,7 @@ fn encode(h: &Header, planes: &[Vec<u8>], codec: CodecId) -> Vec<u8> {
         for ty_ in 0..h.tiles_down() {
             for tx in 0..h.tiles_across() {
                 let t = tile(bytes, bands * ty.size(), h, tx, ty_);
-                let b = encode_block(h, p, tx, ty_, &t, choice, Effort::Default).unwrap();
+                let b = encode_block(h, p, tx, ty_, &t, choice, effort).unwrap();
                 w.write_block(p, tx, ty_, &b).unwrap();
             }
         }
@@ -113,8 +113,19 @@ fn decode(file: &[u8]) -> (Header, Vec<Vec<u8>>) {
 /// Checks (or, when blessing, writes) one golden file. `pin_encoder` is false for codecs
 /// whose encoder output belongs to a system library (libjxl) rather than to this format.
 fn check(name: &str, h: &Header, planes: Vec<Vec<u8>>, codec: CodecId, pin_encoder: bool) {
+    check_at(name, h, planes, codec, Effort::Default, pin_encoder)
+}
+
+fn check_at(
+    name: &str,
+    h: &Header,
+    planes: Vec<Vec<u8>>,
+    codec: CodecId,
+    effort: Effort,
+    pin_encoder: bool,
+) {
     let path = fixtures().join("golden").join(name);
-    let fresh = encode(h, &planes, codec);
+    let fresh = encode(h, &planes, codec, effort);
     if std::env::var_os("GEOEMBED_BLESS").is_some() {
         std::fs::write(&path, &fresh).unwrap();
     }
@@ -208,4 +219,135 @@ fn golden_decorrelate_jxl_decodes() {
         CodecId::DecorrelateJxl,
         false,
     );
+}
+
+/// The first 16 proxy bands as uint16 (wide values: 64-bit accumulators).
+fn derived_uint16() -> Vec<u8> {
+    let q = npy_data("tessera_proxy.npy");
+    let mut u16 = Vec::new();
+    for px in q.chunks_exact(128) {
+        for &v in &px[..16] {
+            u16.extend_from_slice(&((v as i8 as i32 * 200 + 30000) as u16).to_le_bytes());
+        }
+    }
+    u16
+}
+
+#[test]
+fn golden_native_int8_every_effort() {
+    // Many bands: row-parallel prediction (fast, default) and sequential with a joint refit
+    // (max).
+    for (effort, name) in [
+        (Effort::Fast, "tessera_proxy_native_fast.emb"),
+        (Effort::Default, "tessera_proxy_native.emb"),
+        (Effort::Max, "tessera_proxy_native_max.emb"),
+    ] {
+        check_at(
+            name,
+            &header(SampleType::I8, 128, true),
+            int8_and_scales(),
+            CodecId::Native,
+            effort,
+            true,
+        );
+    }
+}
+
+#[test]
+fn golden_native_uint16() {
+    let h = header(SampleType::U16, 16, false);
+    check_at(
+        "derived_uint16_native.emb",
+        &h,
+        vec![derived_uint16()],
+        CodecId::Native,
+        Effort::Default,
+        true,
+    );
+}
+
+/// A real GeoTIFF fixture's samples (pixel-interleaved) and size, through the `tiff` crate.
+fn tiff_samples(name: &str) -> (u32, u32, Vec<u8>) {
+    let f = std::fs::File::open(fixtures().join(name)).unwrap();
+    let mut d = tiff::decoder::Decoder::new(f).unwrap();
+    let (w, h) = d.dimensions().unwrap();
+    let bytes = match d.read_image().unwrap() {
+        tiff::decoder::DecodingResult::U8(v) => v,
+        tiff::decoder::DecodingResult::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        other => panic!(
+            "{name}: unexpected sample type {:?}",
+            std::mem::discriminant(&other)
+        ),
+    };
+    (w, h, bytes)
+}
+
+/// A header for a whole real raster in one tile (no georeferencing: the golden pins codecs).
+fn plain_header(w: u32, h: u32, bands: usize, ty: SampleType) -> Header {
+    let mut hd = Header::new(w, h, bands, ty);
+    hd.tile_width = w.next_multiple_of(16);
+    hd.tile_height = h.next_multiple_of(16);
+    hd
+}
+
+fn check_whole(name: &str, hd: &Header, data: Vec<u8>, effort: Effort) {
+    let path = fixtures().join("golden").join(name);
+    let mut w = Writer::new(Cursor::new(Vec::new()), hd.clone()).unwrap();
+    let b = encode_block(
+        hd,
+        0,
+        0,
+        0,
+        &data,
+        CodecChoice::Fixed(CodecId::Native),
+        effort,
+    )
+    .unwrap();
+    w.write_block(0, 0, 0, &b).unwrap();
+    let fresh = w.finish().unwrap().into_inner();
+    if std::env::var_os("GEOEMBED_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let golden =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; bless it", path.display()));
+    assert!(
+        fresh == golden,
+        "{name}: encoder output changed ({} vs {} bytes)",
+        fresh.len(),
+        golden.len()
+    );
+    let mut r = Reader::open(Cursor::new(&golden)).unwrap();
+    assert_eq!(
+        r.read_block(0, 0, 0).unwrap(),
+        data,
+        "{name}: golden no longer decodes to its input"
+    );
+}
+
+#[test]
+fn golden_native_landsat_rgba_with_nodata_border() {
+    // The Landsat 7 RGB crop (its left edge is the scene's nodata border) plus an alpha band
+    // derived from it: few bands (W neighbours, flat rule, palettes), default and max.
+    let (w, h, rgb) = tiff_samples("uint8_3b_landsat7_rgb_crop.tif");
+    let mut rgba = Vec::with_capacity(rgb.len() / 3 * 4);
+    for px in rgb.chunks_exact(3) {
+        rgba.extend_from_slice(px);
+        rgba.push(if px.iter().any(|&v| v != 0) { 255 } else { 0 });
+    }
+    let hd = plain_header(w, h, 4, SampleType::U8);
+    check_whole(
+        "landsat_rgba_native.emb",
+        &hd,
+        rgba.clone(),
+        Effort::Default,
+    );
+    check_whole("landsat_rgba_native_max.emb", &hd, rgba, Effort::Max);
+}
+
+#[test]
+fn golden_native_srtm_dem() {
+    let (w, h, dem) = tiff_samples("int16_1b_srtm3_n44w072_crop.tif");
+    let hd = plain_header(w, h, 1, SampleType::I16);
+    check_whole("srtm_dem_native.emb", &hd, dem.clone(), Effort::Default);
+    check_whole("srtm_dem_native_max.emb", &hd, dem, Effort::Max);
 }

@@ -54,7 +54,7 @@ fn wants_decorrelation(h: &Header, o: &EncodeOptions) -> bool {
     }
     match o.codec {
         CodecChoice::Fixed(id) => id.needs_decorrelation(),
-        CodecChoice::Auto => auto_candidates(ty, o.effort, true)
+        CodecChoice::Auto => auto_candidates(ty, h.bands.len(), o.effort, true)
             .iter()
             .any(|c| c.needs_decorrelation()),
     }

@@ -409,16 +409,32 @@ pub enum CodecChoice {
     Auto,
 }
 
-/// The candidates `auto` tries for a tile, cheapest first.
-pub fn auto_candidates(ty: SampleType, effort: Effort, has_decorrelation: bool) -> Vec<CodecId> {
-    let mut c = vec![CodecId::Png128];
-    if has_decorrelation {
-        c.push(CodecId::DecorrelatePng128);
-    }
-    if effort == Effort::Max {
-        c.push(CodecId::Jxl);
+/// The candidates `auto` tries for a tile of `bands` bands, cheapest first.
+///
+/// 8- and 16-bit integers use the native codec; at `max` effort the seed's codecs are tried
+/// beside it, JPEG XL only for imagery of at most four bands: there its colour transforms
+/// and learned contexts can win (RGB photographs), while on many-band rasters the native
+/// codec is smaller and JPEG XL at effort 9 costs minutes per tile. Other sample types use
+/// PNG-style filters.
+pub fn auto_candidates(
+    ty: SampleType,
+    bands: usize,
+    effort: Effort,
+    has_decorrelation: bool,
+) -> Vec<CodecId> {
+    let mut c = Vec::new();
+    if CodecId::Native.unsupported_reason(ty).is_none() {
+        c.push(CodecId::Native);
+        if effort == Effort::Max {
+            c.push(CodecId::Png128);
+            if bands <= 4 {
+                c.push(CodecId::Jxl);
+            }
+        }
+    } else {
+        c.push(CodecId::Png128);
         if has_decorrelation {
-            c.push(CodecId::DecorrelateJxl);
+            c.push(CodecId::DecorrelatePng128);
         }
     }
     c.retain(|id| id.unsupported_reason(ty).is_none());
@@ -448,6 +464,7 @@ pub fn encode_best(
         CodecChoice::Auto if constant => vec![CodecId::Constant],
         CodecChoice::Auto => auto_candidates(
             shape.sample_type,
+            shape.bands,
             params.effort,
             params.decorrelation.is_some(),
         ),

@@ -165,13 +165,26 @@ impl Geometry {
     }
 }
 
+/// Encodes a tile. At `max` effort the `default` settings are tried as well and the smaller
+/// payload kept: the richer model does not always pay for its parameters (small tiles).
 pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
     let g = Geometry::new(shape)?;
-    let s = Settings::new(effort, shape.bands);
-    Ok(if g.bits == 8 {
-        encode::encode::<i32>(shape.sample_type, samples, &g, &s)
+    let run = |s: &Settings| {
+        if g.bits == 8 {
+            encode::encode::<i32>(shape.sample_type, samples, &g, s)
+        } else {
+            encode::encode::<i64>(shape.sample_type, samples, &g, s)
+        }
+    };
+    let best = run(&Settings::new(effort, shape.bands));
+    if effort != Effort::Max {
+        return Ok(best);
+    }
+    let other = run(&Settings::new(Effort::Default, shape.bands));
+    Ok(if other.len() < best.len() {
+        other
     } else {
-        encode::encode::<i64>(shape.sample_type, samples, &g, &s)
+        best
     })
 }
 
