@@ -4,7 +4,7 @@
 use crate::error::{CliError, Result};
 use crate::progress::Progress;
 use crate::source::RasterSource;
-use geoembed_codec::format::reader::decode_block;
+use geoembed_codec::format::reader::decode_block_into;
 use geoembed_codec::format::Reader;
 use geoembed_codec::Header;
 use rayon::prelude::*;
@@ -78,36 +78,42 @@ impl<R: Read + Seek> EmbFile<R> {
                 jobs.push((tx, tyi, payload));
             }
         }
-        let path = &self.path;
-        let entries = self.reader.entries();
-        let tiles: Vec<Result<Vec<u8>>> = jobs
-            .par_iter()
-            .map(|(tx, tyi, payload)| {
-                let e = &entries[h.block_index(plane, *tx, *tyi) as usize];
-                let r = decode_block(&h, plane, *tx, *tyi, e, payload)
-                    .map_err(|err| CliError::codec(path, err));
-                progress.inc();
-                r
-            })
-            .collect();
+        // Full-width strips, cut into one list of row segments per tile, so every tile is
+        // decoded (into a per-thread buffer) and copied into place in parallel.
         let width = h.width as usize;
-        let mut strips = Vec::with_capacity((ty1 - ty0) as usize);
-        let mut it = jobs.iter().zip(tiles);
-        for tyi in ty0..ty1 {
-            let (_, _, _, rows) = h.tile_rect(0, tyi);
-            let mut strip = vec![0u8; width * rows as usize * px];
-            for _ in 0..h.tiles_across() {
-                let ((tx, _, _), tile) = it.next().expect("one result per job");
-                let tile = tile?;
-                let (x0, _, tw, _) = h.tile_rect(*tx, tyi);
-                let n = tw as usize * px;
-                for r in 0..rows as usize {
-                    let dst = (r * width + x0 as usize) * px;
-                    strip[dst..dst + n].copy_from_slice(&tile[r * n..(r + 1) * n]);
+        let mut strips: Vec<Vec<u8>> = (ty0..ty1)
+            .map(|tyi| vec![0u8; width * h.tile_rect(0, tyi).3 as usize * px])
+            .collect();
+        let mut segments: Vec<Vec<&mut [u8]>> = Vec::with_capacity(jobs.len());
+        for (strip, tyi) in strips.iter_mut().zip(ty0..ty1) {
+            let widths: Vec<usize> = (0..h.tiles_across())
+                .map(|tx| h.tile_rect(tx, tyi).2 as usize * px)
+                .collect();
+            let mut per_tile: Vec<Vec<&mut [u8]>> = widths.iter().map(|_| Vec::new()).collect();
+            for mut row in strip.chunks_mut(width * px) {
+                for (t, &n) in widths.iter().enumerate() {
+                    let (seg, rest) = row.split_at_mut(n);
+                    per_tile[t].push(seg);
+                    row = rest;
                 }
             }
-            strips.push(strip);
+            segments.extend(per_tile);
         }
+        let path = &self.path;
+        let entries = self.reader.entries();
+        jobs.par_iter()
+            .zip(segments.par_iter_mut())
+            .try_for_each_init(Vec::new, |buf, ((tx, tyi, payload), rows)| {
+                let e = &entries[h.block_index(plane, *tx, *tyi) as usize];
+                decode_block_into(&h, plane, *tx, *tyi, e, payload, buf)
+                    .map_err(|err| CliError::codec(path, err))?;
+                let n = buf.len() / rows.len().max(1);
+                for (dst, src) in rows.iter_mut().zip(buf.chunks_exact(n.max(1))) {
+                    dst.copy_from_slice(src);
+                }
+                progress.inc();
+                Ok::<(), CliError>(())
+            })?;
         Ok(strips)
     }
 }

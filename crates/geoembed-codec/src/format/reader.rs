@@ -238,6 +238,22 @@ pub fn decode_block(
     e: &IndexEntry,
     payload: &[u8],
 ) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_block_into(h, plane, tx, ty, e, payload, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode_block`] into a caller's buffer (cleared first), so a reader decoding many tiles
+/// reuses one allocation per thread.
+pub fn decode_block_into(
+    h: &Header,
+    plane: usize,
+    tx: u32,
+    ty: u32,
+    e: &IndexEntry,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let name = || tile_name(plane, tx, ty);
     let shape = block_shape(h, plane, tx, ty)?;
     let codec = CodecId::from_code(e.codec).map_err(|err| err.context(name()))?;
@@ -246,16 +262,11 @@ pub fn decode_block(
         2 => Effort::Max,
         _ => Effort::Default,
     };
-    let mut out = Vec::with_capacity(shape.bytes());
-    codec::decode(
-        codec,
-        &shape,
-        payload,
-        &plane_params(h, plane, effort),
-        &mut out,
-    )
-    .map_err(|err| err.context(format!("{} ({codec})", name())))?;
-    if crc32fast::hash(&out) != e.raw_crc {
+    out.clear();
+    out.reserve(shape.bytes());
+    codec::decode(codec, &shape, payload, &plane_params(h, plane, effort), out)
+        .map_err(|err| err.context(format!("{} ({codec})", name())))?;
+    if crc32fast::hash(out) != e.raw_crc {
         return Err(Error::new(
             ErrorKind::Checksum,
             format!(
@@ -264,7 +275,7 @@ pub fn decode_block(
             ),
         ));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Finds a block's index entry with two range reads (the preamble, then the entry), the
