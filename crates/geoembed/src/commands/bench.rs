@@ -148,7 +148,10 @@ fn run_method(
         enc_s,
         dec_s,
         dec_par_s,
-        exact: planes.iter().map(|strips| strips.concat()).eq(src.planes.iter().cloned()),
+        exact: planes
+            .iter()
+            .map(|strips| strips.concat())
+            .eq(src.planes.iter().cloned()),
         note,
     })
 }

@@ -404,6 +404,7 @@ fn residuals<A: Acc>(plan: &Plan, tile: &Tile, s_all: &Tile, g: &Geometry) -> (V
 
 /// The W-free context level of every sample, row by row, exactly as the decoder computes
 /// it; calls `f(y, pos, levels, magnitudes of the row)`.
+#[allow(clippy::too_many_arguments)]
 fn for_each_context_row(
     model: &ContextModel,
     plan: &Plan,
@@ -457,6 +458,8 @@ fn for_each_context_row(
 /// Fits the context estimator: per-position mean magnitudes, then least-squares weights of
 /// the normalised features on a sample of the tile's samples (the same features the
 /// decoder sums, in float64 here: only the stored integer weights must match).
+// `x` indexes several rows and neighbours at once.
+#[allow(clippy::needless_range_loop)]
 fn fit_context(tile: &Tile, u: &[i32], w_context: bool) -> ContextParams {
     let (w, h, c) = (tile.width, tile.height, tile.channels);
     let n = (w * h) as f64;
@@ -487,7 +490,7 @@ fn fit_context(tile: &Tile, u: &[i32], w_context: bool) -> ContextParams {
         pixel_sum.iter_mut().for_each(|v| *v = 0.0);
         for pos in 0..c {
             for x in 0..w {
-                if k % step == 0 {
+                if k.is_multiple_of(step) {
                     let uw = if !w_context {
                         0.0
                     } else if x > 0 {

@@ -103,8 +103,8 @@ pub fn axpy_shifted<A: Acc>(acc: &mut [A], c: i32, row: &[i32], dx: i32) {
         0 => A::axpy(acc, c, row),
         d if d < 0 => {
             let d = (-d) as usize;
-            for x in 0..d.min(w) {
-                acc[x] = acc[x].mul_add(c, row[0]);
+            for a in &mut acc[..d.min(w)] {
+                *a = a.mul_add(c, row[0]);
             }
             if w > d {
                 A::axpy(&mut acc[d..], c, &row[..w - d]);
@@ -139,7 +139,7 @@ pub fn segment_start(width: usize, s: usize, segments: usize) -> usize {
 pub fn sequential_coefs(plan: &Plan, ch: &ChannelPredictor, y: usize) -> (i32, i32) {
     let mut cw = 0i32;
     let mut cww = 0i32;
-    for (k, (dy, dx)) in plan.own_offsets().into_iter().enumerate() {
+    for (k, (dy, dx)) in plan.own_offsets().enumerate() {
         let c = ch.own[k];
         if y == 0 {
             // Row 0: every own neighbour is W.
@@ -187,7 +187,7 @@ pub fn row_base<A: Acc>(
     if y == 0 {
         return;
     }
-    for (k, (dy, dx)) in plan.own_offsets().into_iter().enumerate() {
+    for (k, (dy, dx)) in plan.own_offsets().enumerate() {
         if dy < 0 {
             let r = (y as i32 + dy).max(0) as usize;
             axpy_shifted(base, ch.own[k], rows.row(r, pos), dx);
@@ -241,6 +241,7 @@ impl PairRows {
 
 /// The spatial prediction `S` of a whole row of channel `pos` once that row is known, with
 /// the same neighbour rules as the predictor.
+#[allow(clippy::too_many_arguments)]
 pub fn spatial_row<A: Acc>(
     plan: &Plan,
     pos: usize,
@@ -292,7 +293,7 @@ pub fn flat_row(above: &[i32], nn: Option<&[i32]>, out: &mut [u8]) {
     let edge = |x: usize| {
         let n = above[x];
         let same = above[x.saturating_sub(1)] == n && above[(x + 1).min(w - 1)] == n;
-        (same && nn.map_or(true, |r| r[x] == n)) as u8
+        (same && nn.is_none_or(|r| r[x] == n)) as u8
     };
     out[0] = edge(0);
     out[w - 1] = edge(w - 1);

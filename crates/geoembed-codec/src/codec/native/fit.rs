@@ -34,7 +34,7 @@ pub fn sample_pixels(width: usize, height: usize, target: usize) -> Vec<(usize, 
     let total = width * height.saturating_sub(1);
     let step = (total / target.max(1)).max(1);
     // A stride coprime-ish with the width so the grid does not align with columns.
-    let step = if step > 1 && width % step == 0 {
+    let step = if step > 1 && width.is_multiple_of(step) {
         step + 1
     } else {
         step

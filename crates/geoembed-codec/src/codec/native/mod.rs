@@ -165,8 +165,9 @@ impl Geometry {
     }
 }
 
-/// Encodes a tile. At `max` effort the `default` settings are tried as well and the smaller
-/// payload kept: the richer model does not always pay for its parameters (small tiles).
+/// Encodes a tile. At `max` effort the `default` and `fast` settings are tried as well and
+/// the smallest payload kept: the richer model does not always pay for its parameters
+/// (small tiles, masks).
 pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
     let g = Geometry::new(shape)?;
     let run = |s: &Settings| {
@@ -180,12 +181,10 @@ pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u
     if effort != Effort::Max {
         return Ok(best);
     }
-    let other = run(&Settings::new(Effort::Default, shape.bands));
-    Ok(if other.len() < best.len() {
-        other
-    } else {
-        best
-    })
+    Ok([Effort::Default, Effort::Fast]
+        .iter()
+        .map(|&e| run(&Settings::new(e, shape.bands)))
+        .fold(best, |a, b| if b.len() < a.len() { b } else { a }))
 }
 
 pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
@@ -216,6 +215,13 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
         if ch.own.len() != plan.own_mask.count_ones() as usize {
             return Err(Error::corrupt(format!(
                 "native: channel {pos} has the wrong number of coefficients"
+            )));
+        }
+        // 8-bit samples multiply tap coefficients as 16-bit integers (docs/format.md §5.3).
+        let wide = |v: i32| v < i16::MIN as i32 || v > i16::MAX as i32;
+        if g.bits == 8 && ch.taps.iter().any(|t| wide(t.value) || wide(t.spatial)) {
+            return Err(Error::corrupt(format!(
+                "native: channel {pos} has a tap coefficient outside ±32767 for 8-bit samples"
             )));
         }
     }

@@ -1,6 +1,6 @@
-//! Static rANS with 12-bit probabilities and 16-bit renormalisation (after Duda's ANS and
-//! Giesen's public-domain ryg_rans). One state: each symbol's context depends on the
-//! previous symbol's value anyway, so interleaved states would not overlap any latency.
+//! Static rANS with 11-bit probabilities and 16-bit renormalisation (after Duda's ANS and
+//! Giesen's public-domain ryg_rans). One state per row segment ("lane"): the segments of a
+//! row are decoded in lockstep, so their state updates are independent chains a CPU overlaps.
 //!
 //! The encoder works backwards: symbols are pushed in reverse order and the word stream is
 //! reversed at the end, so the decoder reads forwards.
@@ -91,7 +91,7 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new(data: &[u8], lanes: usize) -> Result<Self> {
-        if data.len() < 4 * lanes || data.len() % 2 != 0 {
+        if data.len() < 4 * lanes || !data.len().is_multiple_of(2) {
             return Err(Error::corrupt(
                 "native: rANS stream is shorter than its initial states",
             ));

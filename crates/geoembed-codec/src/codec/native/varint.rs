@@ -61,7 +61,7 @@ impl<'a> Cursor<'a> {
     /// A signed varint within `[-max, max]`.
     pub fn signed(&mut self, field: &str, max: i64) -> Result<i64> {
         let v = self.i(field)?;
-        if v.abs() > max {
+        if v.unsigned_abs() > max.unsigned_abs() {
             return Err(Error::corrupt(format!(
                 "native: {field} = {v} out of range"
             )));
