@@ -30,6 +30,8 @@ const CASES: &[(&str, &str)] = &[
     ("raw_bits_end_early", "raw bit stream ends early"),
     ("segments", "row segments (must be 1, 2 or 4)"),
     ("tap_repeated", "taps the same band twice"),
+    // Found with overflow checks on: a huge threshold increment wrapped the running sum.
+    ("threshold_overflow", "context threshold = "),
     ("token_outside_alphabet", "token outside the alphabet"),
     ("truncated_rans_stream", "ends inside rANS stream"),
     ("unknown_version", "native codec version"),

@@ -321,7 +321,7 @@ impl Plan {
         let mut thresholds = Vec::with_capacity(contexts - 1);
         let mut t = 0u64;
         for _ in 1..contexts {
-            t += r.u("context threshold")?;
+            t += r.bounded("context threshold", 1 << 16)?;
             if t > 1 << 16 {
                 return Err(Error::corrupt("native: context threshold out of range"));
             }
