@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what geoembed needs on Debian 12 (run as root): GDAL (library, headers, command
-# line tools), libjxl, a C toolchain, and a Rust toolchain if none is present.
+# line tools, Python bindings for the plugin tests), libjxl, a C/C++ toolchain, and a Rust
+# toolchain if none is present.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(libgdal-dev gdal-bin libjxl-dev pkg-config build-essential ca-certificates curl util-linux)
+pkgs=(libgdal-dev gdal-bin python3-gdal libjxl-dev pkg-config build-essential ca-certificates curl util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

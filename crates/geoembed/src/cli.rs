@@ -30,6 +30,64 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Compare codecs on rasters: size, ratio, bits/sample, encode/decode MB/s, exactness.
     Bench(BenchArgs),
+    /// Render a PNG of a raster: three bands, or the first three principal components.
+    Preview(PreviewArgs),
+    /// Write an XYZ PNG tile pyramid in Web Mercator (for QGIS and web maps).
+    Tiles(TilesArgs),
+}
+
+/// What to draw (shared by `preview` and `tiles`).
+#[derive(Args, Debug)]
+pub struct ViewArgs {
+    /// A .emb file or any GDAL raster.
+    pub input: String,
+    /// Show the first three principal components as red, green, blue (default for more
+    /// than three bands).
+    #[arg(long, conflicts_with = "bands")]
+    pub pca: bool,
+    /// Show these bands as red, green, blue (1-based, e.g. 4,3,2; one number for grey).
+    #[arg(long)]
+    pub bands: Option<String>,
+}
+
+impl ViewArgs {
+    pub fn kind(&self) -> crate::error::Result<crate::view::ViewKind> {
+        use crate::view::{parse_bands, ViewKind};
+        Ok(match (&self.bands, self.pca) {
+            (Some(b), _) => ViewKind::Bands(parse_bands(b)?),
+            (None, true) => ViewKind::Pca,
+            (None, false) => ViewKind::Auto,
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct PreviewArgs {
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Output PNG.
+    pub output: PathBuf,
+    /// Longest edge of the picture in pixels (shrunk by box averaging).
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TilesArgs {
+    #[command(flatten)]
+    pub view: ViewArgs,
+    /// Output directory (OUTDIR/z/x/y.png).
+    pub outdir: PathBuf,
+    /// Zoom levels MIN-MAX (default: from the zoom where the raster fits one tile to the
+    /// first zoom at least as fine as its pixels).
+    #[arg(long)]
+    pub zoom: Option<String>,
+    /// Replace the output directory if it exists.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Args, Debug)]

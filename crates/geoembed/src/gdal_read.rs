@@ -208,6 +208,20 @@ impl GdalSource {
         })
     }
 
+    /// A source over a dataset opened elsewhere (the GDAL driver's `CreateCopy`).
+    pub fn from_parts(name: &str, ds: Dataset, header: Header) -> Self {
+        GdalSource {
+            ds,
+            header,
+            name: name.to_string(),
+        }
+    }
+
+    /// Gives the dataset back (a caller that does not own it must not let it close).
+    pub fn into_dataset(self) -> Dataset {
+        self.ds
+    }
+
     pub fn dataset(&self) -> &Dataset {
         &self.ds
     }

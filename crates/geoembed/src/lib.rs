@@ -14,8 +14,10 @@ pub mod gdal_write;
 pub mod mem_source;
 pub mod npy;
 pub mod progress;
+pub mod rgba_dataset;
 pub mod sidecar;
 pub mod source;
 pub mod tessera;
+pub mod view;
 
 pub use commands::run;

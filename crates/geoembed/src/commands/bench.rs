@@ -292,6 +292,12 @@ pub fn run(a: &BenchArgs, quiet: bool, _threads: usize) -> Result<ExitCode> {
                 if id == CodecId::Constant {
                     continue;
                 }
+                if id.needs_decorrelation() && h.bands.len() < 2 {
+                    if !quiet {
+                        eprintln!("bench: skipping {}: needs at least two bands", m.label);
+                    }
+                    continue;
+                }
             }
             if !quiet {
                 eprintln!("bench: {name}: {} ...", m.label);

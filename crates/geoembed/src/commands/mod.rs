@@ -1,8 +1,10 @@
 //! The subcommands.
 
 mod bench;
-mod convert;
+pub mod convert;
 mod info;
+mod preview;
+mod tiles;
 mod verify;
 
 use crate::cli::{Cli, Command};
@@ -23,5 +25,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Info(a) => info::run(&a),
         Command::Verify(a) => verify::run(&a, cli.quiet),
         Command::Bench(a) => bench::run(&a, cli.quiet, threads),
+        Command::Preview(a) => preview::run(&a.view, &a.output, a.size, a.overwrite, cli.quiet),
+        Command::Tiles(a) => tiles::run(&a, cli.quiet),
     }
 }

@@ -1,0 +1,237 @@
+//! An open `.emb` as the shim sees it: the header turned once into C strings and arrays
+//! (so every getter is a borrow), the reader over VSI, and a small decoded-tile cache so
+//! that reading 128 bands of one tile decodes it once.
+
+use crate::tile_cache::TileCache;
+use crate::vsi::VsiFile;
+use geoembed_codec::format::header::{BandInfo, Dequantization, Header, MetadataDomain, Srs};
+use geoembed_codec::format::Reader;
+use geoembed_codec::SampleType;
+use std::collections::BTreeMap;
+use std::ffi::{c_char, CString};
+
+/// A NULL-terminated `char **` list that owns its strings.
+pub struct CStringList {
+    _owned: Vec<CString>,
+    ptrs: Vec<*mut c_char>,
+}
+
+impl CStringList {
+    pub fn new<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Self {
+        let owned: Vec<CString> = items.into_iter().map(|s| cstring(s.as_ref())).collect();
+        let mut ptrs: Vec<*mut c_char> = owned.iter().map(|c| c.as_ptr() as *mut c_char).collect();
+        ptrs.push(std::ptr::null_mut());
+        CStringList {
+            _owned: owned,
+            ptrs,
+        }
+    }
+
+    pub fn as_ptr(&self) -> *mut *mut c_char {
+        self.ptrs.as_ptr() as *mut *mut c_char
+    }
+}
+
+pub fn cstring(s: &str) -> CString {
+    CString::new(s.replace('\0', "")).expect("NULs removed")
+}
+
+pub struct CSrs {
+    pub wkt: CString,
+    pub axis: Vec<i32>,
+}
+
+impl CSrs {
+    fn new(s: &Option<Srs>) -> Option<Self> {
+        s.as_ref().map(|s| CSrs {
+            wkt: cstring(&s.wkt),
+            axis: s.axis_mapping.clone(),
+        })
+    }
+}
+
+pub struct CBand {
+    pub info: BandInfo,
+    pub description: CString,
+    pub unit: CString,
+    pub metadata: Vec<(CString, CStringList)>,
+    pub color_table: Vec<i16>,
+}
+
+pub struct CGcps {
+    _strings: Vec<CString>,
+    pub list: Vec<gdal_sys::GDAL_GCP>,
+}
+
+pub struct Handle {
+    pub reader: Reader<VsiFile>,
+    pub header: Header,
+    pub gdal_type: i32,
+    pub srs: Option<CSrs>,
+    pub gcp_srs: Option<CSrs>,
+    pub gcps: CGcps,
+    pub metadata: Vec<(CString, CStringList)>,
+    pub bands: Vec<CBand>,
+    pub cache: TileCache,
+    pub last_error: CString,
+}
+
+fn domains(list: &[MetadataDomain]) -> Vec<(CString, CStringList)> {
+    list.iter()
+        .map(|d| (cstring(&d.name), CStringList::new(&d.items)))
+        .collect()
+}
+
+/// Adds items to a domain, creating it if needed.
+fn add_items(list: &mut Vec<MetadataDomain>, name: &str, items: Vec<String>) {
+    match list.iter_mut().find(|d| d.name == name) {
+        Some(d) => d.items.extend(items),
+        None => list.push(MetadataDomain {
+            name: name.to_string(),
+            items,
+        }),
+    }
+}
+
+impl Handle {
+    pub fn new(reader: Reader<VsiFile>) -> Self {
+        let header = reader.header().clone();
+        let mut ds_meta = header.metadata.clone();
+        // How the file stores its pixels, in GDAL's usual domain.
+        let mut codecs: BTreeMap<String, u64> = BTreeMap::new();
+        for e in reader.entries() {
+            let name = geoembed_codec::CodecId::from_code(e.codec)
+                .map(|c| c.name().to_string())
+                .unwrap_or_else(|_| format!("unknown-{}", e.codec));
+            *codecs.entry(name).or_default() += 1;
+        }
+        let codecs: Vec<String> = codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        add_items(
+            &mut ds_meta,
+            "IMAGE_STRUCTURE",
+            vec![
+                "COMPRESSION=GEOEMBED".into(),
+                "INTERLEAVE=PIXEL".into(),
+                format!("GEOEMBED_TILE_CODECS={}", codecs.join(",")),
+            ],
+        );
+        // What a reader needs to get physical values back, stated rather than guessed.
+        let mut emb_items: Vec<String> = header
+            .info
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if let Some(d) = &header.dequantization {
+            emb_items.push(format!("DEQUANTIZATION={}", recipe(d, &header)));
+        }
+        for (i, a) in header.aux_planes.iter().enumerate() {
+            emb_items.push(format!(
+                "AUX_PLANE_{i}={} ({} band(s) of {}; read them with `geoembed convert --dequantize`)",
+                a.name,
+                a.bands,
+                a.sample_type.name()
+            ));
+        }
+        if !emb_items.is_empty() {
+            add_items(&mut ds_meta, "GEOEMBED", emb_items);
+        }
+        let bands = header
+            .bands
+            .iter()
+            .map(|b| {
+                let mut meta = b.metadata.clone();
+                if header.sample_type == SampleType::I8 {
+                    // GDAL 3.6 has no Int8 type: signed bytes are flagged, as GTiff does.
+                    add_items(
+                        &mut meta,
+                        "IMAGE_STRUCTURE",
+                        vec!["PIXELTYPE=SIGNEDBYTE".into()],
+                    );
+                }
+                CBand {
+                    info: b.clone(),
+                    description: cstring(&b.description),
+                    unit: cstring(&b.unit),
+                    metadata: domains(&meta),
+                    color_table: b
+                        .color_table
+                        .as_ref()
+                        .map(|(_, e)| e.iter().flatten().copied().collect())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        let mut strings = Vec::new();
+        let mut list = Vec::new();
+        for g in &header.georef.gcps {
+            let id = cstring(&g.id);
+            let info = cstring(&g.info);
+            list.push(gdal_sys::GDAL_GCP {
+                pszId: id.as_ptr() as *mut c_char,
+                pszInfo: info.as_ptr() as *mut c_char,
+                dfGCPPixel: g.pixel,
+                dfGCPLine: g.line,
+                dfGCPX: g.x,
+                dfGCPY: g.y,
+                dfGCPZ: g.z,
+            });
+            // Moving a CString does not move its heap buffer: the pointers stay valid.
+            strings.push(id);
+            strings.push(info);
+        }
+        let tile_bytes = header.tile_width as usize
+            * header.tile_height as usize
+            * header.bands.len()
+            * header.sample_type.size();
+        Handle {
+            gdal_type: geoembed::gdal_util::gdal_type(header.sample_type) as i32,
+            srs: CSrs::new(&header.georef.srs),
+            gcp_srs: CSrs::new(&header.georef.gcp_srs),
+            gcps: CGcps {
+                _strings: strings,
+                list,
+            },
+            metadata: domains(&ds_meta),
+            bands,
+            cache: TileCache::new(tile_bytes),
+            last_error: CString::default(),
+            header,
+            reader,
+        }
+    }
+
+    /// The decoded tile (tx, ty), from the cache or decoded now.
+    pub fn tile(&mut self, tx: u32, ty: u32) -> geoembed_codec::Result<&[u8]> {
+        let reader = &mut self.reader;
+        self.cache.get_or_decode((tx, ty), || {
+            let mut samples = reader.read_block(0, tx, ty)?;
+            to_native_endian(&mut samples, reader.header().sample_type.size());
+            Ok(samples)
+        })
+    }
+}
+
+/// The dequantisation recipe in words, for the `GEOEMBED` metadata domain.
+fn recipe(d: &Dequantization, h: &Header) -> String {
+    match d {
+        Dequantization::PerPixelScale { aux_plane } => {
+            let name = h
+                .aux_planes
+                .get(*aux_plane as usize)
+                .map_or("?", |a| a.name.as_str());
+            format!("value = sample * scale, scale per pixel from aux plane {aux_plane} ({name})")
+        }
+        Dequantization::PowerLaw { divisor, exponent } => {
+            format!("value = sign(sample) * (|sample| / {divisor})^{exponent}; nodata -> NaN")
+        }
+    }
+}
+
+/// Tiles decode to little-endian samples; GDAL wants native order.
+fn to_native_endian(samples: &mut [u8], size: usize) {
+    if cfg!(target_endian = "big") && size > 1 {
+        for s in samples.chunks_exact_mut(size) {
+            s.reverse();
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! The plugin under real GDAL: `gdalinfo`, `gdal_translate` (both directions), Debian's
+//! python3-gdal, `/vsicurl/` against a local range-capable HTTP server, and corrupt files.
+//! Each test installs the freshly built `libgdal_GeoEmbed.so` as `gdal_GeoEmbed.so` in a
+//! private directory and points `GDAL_DRIVER_PATH` at it.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use tempfile::TempDir;
+
+/// Debian's interpreter, which has python3-gdal (another python3 on PATH may not).
+const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(name)
+}
+
+/// A private plugin directory holding the built driver under GDAL's plugin name.
+fn plugin_dir() -> TempDir {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let built = profile.join("libgdal_GeoEmbed.so");
+    assert!(built.exists(), "plugin not built at {}", built.display());
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(&built, dir.path().join("gdal_GeoEmbed.so")).expect("copy plugin");
+    dir
+}
+
+struct Gdal {
+    plugins: TempDir,
+    work: TempDir,
+}
+
+impl Gdal {
+    fn new() -> Self {
+        Gdal {
+            plugins: plugin_dir(),
+            work: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.work.path().join(name)
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Output {
+        let o = Command::new(tool)
+            .args(args)
+            .env("GDAL_DRIVER_PATH", self.plugins.path())
+            .env("CPL_DEBUG", "OFF")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {tool}: {e} (install gdal-bin)"));
+        // A crash (signal) is never acceptable, whatever the input.
+        assert!(
+            o.status.code().is_some(),
+            "{tool} {args:?} crashed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
+    }
+
+    fn ok(&self, tool: &str, args: &[&str]) -> String {
+        let o = self.run(tool, args);
+        assert!(
+            o.status.success(),
+            "{tool} {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn info(&self, path: &str) -> Value {
+        serde_json::from_str(&self.ok("gdalinfo", &["-json", "-mdd", "all", path])).expect("json")
+    }
+
+    /// `gdal_translate -of GeoEmbed SRC NAME.emb` with creation options.
+    fn to_emb(&self, src: &Path, name: &str, co: &[&str]) -> PathBuf {
+        let out = self.path(name);
+        let mut args = vec!["-q", "-of", "GeoEmbed"];
+        for c in co {
+            args.extend(["-co", c]);
+        }
+        args.extend([src.to_str().unwrap(), out.to_str().unwrap()]);
+        self.ok("gdal_translate", &args);
+        out
+    }
+}
+
+/// All samples of a raster through GDAL (band-sequential, native type) and their type.
+fn pixels(path: &Path) -> (Vec<u8>, u32) {
+    let ds = gdal::Dataset::open(path).expect("open with GDAL");
+    let (w, h) = ds.raster_size();
+    let n = ds.raster_count();
+    let c = ds.c_dataset();
+    // SAFETY: band 1 exists; the buffer is sized for w*h*n samples of the band type.
+    unsafe {
+        let ty = gdal_sys::GDALGetRasterDataType(gdal_sys::GDALGetRasterBand(c, 1));
+        let size = gdal_sys::GDALGetDataTypeSizeBytes(ty) as usize;
+        let mut buf = vec![0u8; w * h * n * size];
+        let err = gdal_sys::GDALDatasetRasterIO(
+            c,
+            gdal_sys::GDALRWFlag::GF_Read,
+            0,
+            0,
+            w as i32,
+            h as i32,
+            buf.as_mut_ptr().cast(),
+            w as i32,
+            h as i32,
+            ty,
+            n as i32,
+            std::ptr::null_mut(),
+            0,
+            0,
+            0,
+        );
+        assert_eq!(err, gdal_sys::CPLErr::CE_None, "read {}", path.display());
+        (buf, ty)
+    }
+}
+
+/// What must survive: size, georeferencing, per-band nodata, scale/offset, descriptions
+/// and the default metadata domains, as gdalinfo reports them.
+fn same_description(a: &Value, b: &Value) {
+    for key in ["size", "geoTransform", "gcps", "metadata"] {
+        let (x, y) = (&a[key], &b[key]);
+        if key == "metadata" {
+            assert_eq!(x[""], y[""], "dataset metadata");
+        } else {
+            assert_eq!(x, y, "{key}");
+        }
+    }
+    assert_eq!(
+        a["coordinateSystem"]["wkt"], b["coordinateSystem"]["wkt"],
+        "CRS"
+    );
+    let (ba, bb) = (
+        a["bands"].as_array().unwrap(),
+        b["bands"].as_array().unwrap(),
+    );
+    assert_eq!(ba.len(), bb.len(), "band count");
+    for (x, y) in ba.iter().zip(bb) {
+        for key in [
+            "type",
+            "description",
+            "noDataValue",
+            "scale",
+            "offset",
+            "unit",
+            "colorInterpretation",
+        ] {
+            assert_eq!(x[key], y[key], "band {} {key}", x["band"]);
+        }
+        assert_eq!(
+            x["metadata"][""], y["metadata"][""],
+            "band {} metadata",
+            x["band"]
+        );
+    }
+}
+
+#[test]
+fn gdal_lists_the_driver_with_its_capabilities() {
+    let g = Gdal::new();
+    let formats = g.ok("gdalinfo", &["--formats"]);
+    let line = formats
+        .lines()
+        .find(|l| l.trim_start().starts_with("GeoEmbed"))
+        .unwrap_or_else(|| panic!("GeoEmbed missing from gdalinfo --formats:\n{formats}"));
+    // r = read, w = CreateCopy, v = virtual I/O (/vsicurl/, /vsimem/, /vsizip/).
+    assert!(line.contains("(rwv)"), "{line}");
+    let about = g.ok("gdalinfo", &["--format", "GeoEmbed"]);
+    assert!(about.contains("Extension: emb"), "{about}");
+    assert!(about.contains("TILE_SIZE"), "{about}");
+}
+
+#[test]
+fn translate_both_ways_is_bit_exact_with_metadata() {
+    let g = Gdal::new();
+    for (name, co) in [
+        ("uint8_3b_landsat7_rgb_crop.tif", vec![]),
+        ("uint8_3b_landsat7_rgb_crop_gcps.tif", vec!["TILE_SIZE=32"]),
+        (
+            "int16_1b_srtm3_n44w072_crop_metadata.tif",
+            vec!["TILE_SIZE=64"],
+        ),
+        (
+            "uint16_198b_aviris_jasper_ridge_crop.tif",
+            vec!["TILE_SIZE=16"],
+        ),
+        (
+            "int8_128b_synthetic_embedding_crop.tif",
+            vec!["CODEC=native", "EFFORT=fast"],
+        ),
+        ("uint16_1b_gridmet_tmmx_crop_scaled.tif", vec![]),
+        ("float32_1b_gridmet_tmmx_crop_kelvin.tif", vec![]),
+        (
+            "float64_240b_era5_t2m_uk_201903_first240h.tif",
+            vec!["TILE_SIZE=32"],
+        ),
+    ] {
+        let src = fixture(name);
+        let emb = g.to_emb(&src, &format!("{name}.emb"), &co);
+        let back = g.path(&format!("{name}.back.tif"));
+        g.ok(
+            "gdal_translate",
+            &["-q", emb.to_str().unwrap(), back.to_str().unwrap()],
+        );
+        assert_eq!(pixels(&src), pixels(&back), "{name}: samples differ");
+        let (si, ei) = (g.info(src.to_str().unwrap()), g.info(emb.to_str().unwrap()));
+        same_description(&si, &ei);
+        same_description(&si, &g.info(back.to_str().unwrap()));
+        assert_eq!(ei["driverShortName"], "GeoEmbed");
+        let tile = ei["bands"][0]["block"].clone();
+        let want = co
+            .iter()
+            .find_map(|c| c.strip_prefix("TILE_SIZE="))
+            .map_or(256, |t| t.parse::<u64>().unwrap());
+        let (w, h) = (
+            si["size"][0].as_u64().unwrap(),
+            si["size"][1].as_u64().unwrap(),
+        );
+        // The natural block is the tile (256 by default, smaller for very wide pixels).
+        assert!(
+            tile[0].as_u64().unwrap() <= want && tile[0] == tile[1],
+            "{name}: block {tile} for tile size {want} ({w} x {h})"
+        );
+        let structure = &ei["metadata"]["IMAGE_STRUCTURE"];
+        assert_eq!(structure["COMPRESSION"], "GEOEMBED", "{name}");
+        if name.starts_with("int8") {
+            assert_eq!(
+                ei["bands"][0]["metadata"]["IMAGE_STRUCTURE"]["PIXELTYPE"], "SIGNEDBYTE",
+                "{name}"
+            );
+            assert!(
+                structure["GEOEMBED_TILE_CODECS"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("native:"),
+                "{name}: {structure}"
+            );
+        }
+    }
+}
+
+#[test]
+fn python_gdal_reads_windows_and_band_subsets() {
+    let g = Gdal::new();
+    let src = fixture("uint16_198b_aviris_jasper_ridge_crop.tif");
+    let emb = g.to_emb(&src, "jasper.emb", &["TILE_SIZE=16"]);
+    // Windows that start inside one tile and end inside another, band lists out of order,
+    // a single band, and whole-band reads, each compared with the same read of the GeoTIFF.
+    let script = r#"
+import sys
+from osgeo import gdal
+gdal.UseExceptions()
+a, b = gdal.Open(sys.argv[1]), gdal.Open(sys.argv[2])
+assert b.GetDriver().ShortName == "GeoEmbed", b.GetDriver().ShortName
+checks = 0
+for (x, y, w, h) in [(0, 0, 34, 40), (5, 7, 20, 20), (15, 15, 2, 2), (33, 39, 1, 1), (0, 17, 34, 5)]:
+    for bands in [None, [1], [198, 3, 77], list(range(1, 199, 7))]:
+        ra = a.ReadRaster(x, y, w, h, band_list=bands)
+        rb = b.ReadRaster(x, y, w, h, band_list=bands)
+        assert ra == rb, (x, y, w, h, bands)
+        checks += 1
+for i in (1, 100, 198):
+    assert a.GetRasterBand(i).ReadRaster() == b.GetRasterBand(i).ReadRaster(), i
+    assert a.GetRasterBand(i).GetDescription() == b.GetRasterBand(i).GetDescription(), i
+# Resampled read (GDAL's generic path) must agree too.
+assert a.ReadRaster(0, 0, 34, 40, 17, 20) == b.ReadRaster(0, 0, 34, 40, 17, 20)
+print("checks", checks)
+"#;
+    let o = Command::new(DEBIAN_PYTHON)
+        .args(["-c", script, src.to_str().unwrap(), emb.to_str().unwrap()])
+        .env("GDAL_DRIVER_PATH", g.plugins.path())
+        .output()
+        .expect("run python3 (install python3-gdal)");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "python3-gdal: {err}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("checks 20"));
+}
+
+#[test]
+fn broken_files_are_gdal_errors_not_crashes() {
+    let g = Gdal::new();
+    let src = fixture("int16_1b_srtm3_n44w072_crop.tif");
+    let emb = g.to_emb(&src, "dem.emb", &["TILE_SIZE=64"]);
+    let bytes = std::fs::read(&emb).unwrap();
+
+    // Truncated: the open fails with a message naming the file and the problem.
+    let cut = g.path("cut.emb");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let o = g.run("gdalinfo", &[cut.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "gdalinfo opened a truncated file");
+    assert!(
+        err.contains("cut.emb") && err.contains("beyond the end of the"),
+        "truncated: {err}"
+    );
+
+    // A flipped byte in a tile: opening works (header intact), reading that tile fails
+    // with a checksum error that names the tile.
+    let (first_tile, _) = first_tile_payload(&g, &emb);
+    let mut bad = bytes.clone();
+    bad[first_tile as usize + 3] ^= 0x40;
+    let corrupt = g.path("corrupt.emb");
+    std::fs::write(&corrupt, &bad).unwrap();
+    g.ok("gdalinfo", &[corrupt.to_str().unwrap()]);
+    let o = g.run(
+        "gdal_translate",
+        &[
+            "-q",
+            corrupt.to_str().unwrap(),
+            g.path("x.tif").to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "corrupt tile read without error");
+    assert!(
+        err.contains("checksum") && err.contains("tile ("),
+        "corrupt: {err}"
+    );
+
+    // Not a .emb at all, though named like one: no GeoEmbed error, GDAL's usual message.
+    let fake = g.path("fake.emb");
+    std::fs::write(&fake, b"this is not a raster").unwrap();
+    let o = g.run("gdalinfo", &[fake.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("not recognized as a supported file format"),
+        "{err}"
+    );
+
+    // Opening for update is refused clearly.
+    let o = Command::new(DEBIAN_PYTHON)
+        .args([
+            "-c",
+            "import sys\nfrom osgeo import gdal\ngdal.UseExceptions()\ngdal.Open(sys.argv[1], gdal.GA_Update)",
+            emb.to_str().unwrap(),
+        ])
+        .env("GDAL_DRIVER_PATH", g.plugins.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("read-only"), "{err}");
+}
+
+/// The offset of the first tile payload, from the index `geoembed info` would show: the
+/// index entry is found through the plugin's metadata-free path, so read the preamble.
+fn first_tile_payload(_g: &Gdal, emb: &Path) -> (u64, u64) {
+    let f = std::fs::File::open(emb).unwrap();
+    let r = geoembed_codec::format::Reader::open(std::io::BufReader::new(f)).unwrap();
+    let e = r.entries()[0];
+    (e.offset, e.length)
+}
+
+#[test]
+fn vsicurl_fetches_only_the_index_and_the_tiles_it_needs() {
+    let g = Gdal::new();
+    // 1024 x 1024 x 4 bands of noise: incompressible, so every tile is ~256 KB on disk.
+    let src = g.path("noise.tif");
+    {
+        let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+        let mut ds = drv
+            .create_with_band_type::<u8, _>(&src, 1024, 1024, 4)
+            .unwrap();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for b in 1..=4 {
+            let data: Vec<u8> = (0..1024 * 1024)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            let mut buf = gdal::raster::Buffer::new((1024, 1024), data);
+            ds.rasterband(b)
+                .unwrap()
+                .write((0, 0), (1024, 1024), &mut buf)
+                .unwrap();
+        }
+    }
+    let emb = g.to_emb(&src, "remote.emb", &["CODEC=png128"]);
+    let size = std::fs::metadata(&emb).unwrap().len();
+    let log = g.path("served.log");
+    let mut server = Command::new(DEBIAN_PYTHON)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/range_server.py"))
+        .args([g.work.path(), &log])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the range server");
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().unwrap()),
+        &mut port,
+    )
+    .unwrap();
+    let url = format!("/vsicurl/http://127.0.0.1:{}/remote.emb", port.trim());
+    let out = g.path("window.tif");
+    let o = Command::new("gdal_translate")
+        .args([
+            "-q",
+            "-srcwin",
+            "10",
+            "10",
+            "100",
+            "100",
+            &url,
+            out.to_str().unwrap(),
+        ])
+        .env("GDAL_DRIVER_PATH", g.plugins.path())
+        .env("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR")
+        .env("CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".emb")
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    assert!(
+        o.status.success(),
+        "/vsicurl/ read failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let served: u64 = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2)?.parse::<u64>().ok())
+        .sum();
+    let (_, tile_len) = first_tile_payload(&g, &emb);
+    eprintln!("vsicurl: served {served} of {size} bytes for a window in one {tile_len}-byte tile");
+    // One tile of 16, plus the preamble, index and header; vsicurl rounds requests up to
+    // 16 KB chunks and doubles its read-ahead on sequential reads, so allow two tiles' worth.
+    assert!(
+        served >= tile_len && served <= size / 8,
+        "served {served} bytes of a {size}-byte file for one tile of {tile_len} bytes"
+    );
+    // And the window is right.
+    let (a, _) = pixels(&out);
+    let whole = pixels(&src).0;
+    for b in 0..4 {
+        for row in 0..100 {
+            let s = b * 1024 * 1024 + (10 + row) * 1024 + 10;
+            assert_eq!(
+                &a[b * 10000 + row * 100..b * 10000 + row * 100 + 100],
+                &whole[s..s + 100]
+            );
+        }
+    }
+}
