@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a bundled real raster: AVIRIS hyperspectral (Jasper Ridge, 198 bands,
 # uint16; provenance in fixtures/README.md) → .emb → GeoTIFF, with sizes and a bit-exact
-# check made by GDAL itself (both rasters dumped to raw ENVI and compared byte for byte).
+# check made by GDAL itself (both rasters dumped to raw ENVI and compared byte for byte);
+# then installs the GDAL plugin driver and reads the .emb with gdal_translate directly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -26,5 +27,14 @@ if cmp -s "$OUT/a.raw" "$OUT/b.raw"; then
   echo "round trip            : bit-exact (GDAL reads identical samples from source and .emb → GeoTIFF)"
 else
   echo "round trip            : MISMATCH" >&2
+  exit 1
+fi
+# The same file through GDAL itself, with the plugin driver installed.
+bash scripts/install_driver.sh
+gdal_translate -q -of ENVI "$OUT/jasper.emb" "$OUT/c.raw"
+if cmp -s "$OUT/a.raw" "$OUT/c.raw"; then
+  echo "GDAL plugin           : gdal_translate reads the .emb directly, bit-exact ($(gdalinfo "$OUT/jasper.emb" | head -1))"
+else
+  echo "GDAL plugin           : MISMATCH" >&2
   exit 1
 fi

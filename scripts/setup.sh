@@ -5,6 +5,10 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(libgdal-dev gdal-bin python3-gdal libjxl-dev pkg-config build-essential ca-certificates curl util-linux)
+# The test suite also renders through QGIS (headless) to check the plugin driver there.
+if [ "${SETUP_FOR_TESTS:-0}" = 1 ]; then
+  pkgs+=(qgis python3-qgis)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -452,3 +452,80 @@ fn vsicurl_fetches_only_the_index_and_the_tiles_it_needs() {
         }
     }
 }
+
+/// The `geoembed` binary of the same build (built by `cargo test --workspace`).
+fn geoembed_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("geoembed");
+    assert!(
+        bin.exists(),
+        "{} not built: run the workspace's tests (cargo test --workspace)",
+        bin.display()
+    );
+    bin
+}
+
+#[test]
+fn qgis_renders_the_emb_like_the_geotiff_and_loads_exported_tiles() {
+    let g = Gdal::new();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/qgis_render.py");
+    let qgis = |args: &[&str]| {
+        let o = Command::new(DEBIAN_PYTHON)
+            .arg(&script)
+            .args(args)
+            .env("GDAL_DRIVER_PATH", g.plugins.path())
+            .env("QT_QPA_PLATFORM", "offscreen")
+            .output()
+            .expect("run QGIS (install qgis and python3-qgis)");
+        assert!(
+            o.status.code().is_some(),
+            "QGIS crashed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "QGIS {args:?}: {out}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    for (name, co) in [
+        ("uint8_3b_landsat7_rgb_crop.tif", "TILE_SIZE=64"),
+        ("int16_1b_srtm3_n44w072_crop.tif", "TILE_SIZE=128"),
+    ] {
+        let src = fixture(name);
+        let emb = g.to_emb(&src, &format!("{name}.emb"), &[co]);
+        let dir = g.path(name);
+        std::fs::create_dir(&dir).unwrap();
+        let out = qgis(&[
+            "compare",
+            src.to_str().unwrap(),
+            emb.to_str().unwrap(),
+            dir.to_str().unwrap(),
+        ]);
+        eprintln!("QGIS {name}: {out}");
+        assert!(out.contains("differing 0"), "{out}");
+    }
+    // XYZ tiles exported by `geoembed tiles`, loaded as QGIS users would.
+    let src = fixture("uint8_3b_landsat7_rgb_crop.tif");
+    let tiles = g.path("xyz");
+    let o = Command::new(geoembed_bin())
+        .args([
+            "tiles",
+            src.to_str().unwrap(),
+            tiles.to_str().unwrap(),
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let uri = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let png = g.path("xyz.png");
+    let out = qgis(&["xyz", &uri, src.to_str().unwrap(), png.to_str().unwrap()]);
+    eprintln!("QGIS xyz: {out}");
+}
