@@ -1,5 +1,10 @@
 //! The C ABI of `shim/geoembed_driver.h`. Every entry point catches panics: a bug or a
 //! hostile file becomes a GDAL error, never a crash of gdalinfo or QGIS.
+//!
+//! All of these are `unsafe`: their pointer contract (live handles from `geoembed_open`,
+//! NUL-terminated strings, writable out-pointers, one thread per handle at a time) is the
+//! one stated in the C header, which is where their callers read it.
+#![allow(clippy::missing_safety_doc)]
 
 use crate::handle::{cstring, CSrs, Handle};
 use crate::vsi::VsiFile;
@@ -37,14 +42,14 @@ unsafe fn handle<'a>(h: *const Handle) -> &'a Handle {
     unsafe { &*h }
 }
 
-fn band<'a>(h: &'a Handle, band: c_int) -> Option<&'a crate::handle::CBand> {
+fn band(h: &Handle, band: c_int) -> Option<&crate::handle::CBand> {
     (band >= 1)
         .then(|| h.bands.get(band as usize - 1))
         .flatten()
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_identify(head: *const u8, len: c_int) -> c_int {
+pub unsafe extern "C" fn geoembed_identify(head: *const u8, len: c_int) -> c_int {
     guard(0, || {
         if head.is_null() || (len as usize) < MAGIC.len() {
             return 0;
@@ -56,7 +61,7 @@ pub extern "C" fn geoembed_identify(head: *const u8, len: c_int) -> c_int {
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_open(path: *const c_char, err: *mut *mut c_char) -> *mut Handle {
+pub unsafe extern "C" fn geoembed_open(path: *const c_char, err: *mut *mut c_char) -> *mut Handle {
     let r = catch_unwind(|| {
         // SAFETY: GDAL passes a NUL-terminated file name.
         let name = unsafe { CStr::from_ptr(path) }
@@ -80,7 +85,7 @@ pub extern "C" fn geoembed_open(path: *const c_char, err: *mut *mut c_char) -> *
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_close(h: *mut Handle) {
+pub unsafe extern "C" fn geoembed_close(h: *mut Handle) {
     if !h.is_null() {
         // SAFETY: h came from Box::into_raw in geoembed_open and is closed once.
         guard((), || drop(unsafe { Box::from_raw(h) }));
@@ -88,7 +93,7 @@ pub extern "C" fn geoembed_close(h: *mut Handle) {
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_free_string(s: *mut c_char) {
+pub unsafe extern "C" fn geoembed_free_string(s: *mut c_char) {
     if !s.is_null() {
         // SAFETY: s came from CString::into_raw.
         drop(unsafe { CString::from_raw(s) });
@@ -96,7 +101,7 @@ pub extern "C" fn geoembed_free_string(s: *mut c_char) {
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_shape(
+pub unsafe extern "C" fn geoembed_shape(
     h: *const Handle,
     width: *mut c_int,
     height: *mut c_int,
@@ -119,7 +124,7 @@ pub extern "C" fn geoembed_shape(
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_geotransform(h: *const Handle, gt: *mut c_double) -> c_int {
+pub unsafe extern "C" fn geoembed_geotransform(h: *const Handle, gt: *mut c_double) -> c_int {
     // SAFETY: a live handle; gt has room for six doubles.
     guard(0, || unsafe {
         match handle(h).header.georef.geotransform {
@@ -147,7 +152,7 @@ fn srs_out(s: &Option<CSrs>, axis: *mut *const c_int, naxis: *mut c_int) -> *con
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_srs_wkt(
+pub unsafe extern "C" fn geoembed_srs_wkt(
     h: *const Handle,
     axis: *mut *const c_int,
     naxis: *mut c_int,
@@ -159,7 +164,7 @@ pub extern "C" fn geoembed_srs_wkt(
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_gcp_srs_wkt(
+pub unsafe extern "C" fn geoembed_gcp_srs_wkt(
     h: *const Handle,
     axis: *mut *const c_int,
     naxis: *mut c_int,
@@ -171,19 +176,19 @@ pub extern "C" fn geoembed_gcp_srs_wkt(
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_gcp_count(h: *const Handle) -> c_int {
+pub unsafe extern "C" fn geoembed_gcp_count(h: *const Handle) -> c_int {
     // SAFETY: a live handle.
     guard(0, || unsafe { handle(h) }.gcps.list.len() as c_int)
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_gcps(h: *const Handle) -> *const GDAL_GCP {
+pub unsafe extern "C" fn geoembed_gcps(h: *const Handle) -> *const GDAL_GCP {
     // SAFETY: a live handle.
     guard(ptr::null(), || unsafe { handle(h) }.gcps.list.as_ptr())
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_metadata(
+pub unsafe extern "C" fn geoembed_metadata(
     h: *const Handle,
     band_no: c_int,
     i: c_int,
@@ -209,7 +214,7 @@ pub extern "C" fn geoembed_metadata(
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_band_description(h: *const Handle, b: c_int) -> *const c_char {
+pub unsafe extern "C" fn geoembed_band_description(h: *const Handle, b: c_int) -> *const c_char {
     // SAFETY: a live handle.
     guard(ptr::null(), || {
         band(unsafe { handle(h) }, b).map_or(ptr::null(), |b| b.description.as_ptr())
@@ -217,7 +222,7 @@ pub extern "C" fn geoembed_band_description(h: *const Handle, b: c_int) -> *cons
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_band_unit(h: *const Handle, b: c_int) -> *const c_char {
+pub unsafe extern "C" fn geoembed_band_unit(h: *const Handle, b: c_int) -> *const c_char {
     // SAFETY: a live handle.
     guard(ptr::null(), || {
         band(unsafe { handle(h) }, b).map_or(ptr::null(), |b| b.unit.as_ptr())
@@ -244,22 +249,34 @@ fn optional(
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_band_nodata(h: *const Handle, b: c_int, v: *mut c_double) -> c_int {
+pub unsafe extern "C" fn geoembed_band_nodata(
+    h: *const Handle,
+    b: c_int,
+    v: *mut c_double,
+) -> c_int {
     optional(h, b, v, |b| b.info.nodata)
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_band_scale(h: *const Handle, b: c_int, v: *mut c_double) -> c_int {
+pub unsafe extern "C" fn geoembed_band_scale(
+    h: *const Handle,
+    b: c_int,
+    v: *mut c_double,
+) -> c_int {
     optional(h, b, v, |b| b.info.scale)
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_band_offset(h: *const Handle, b: c_int, v: *mut c_double) -> c_int {
+pub unsafe extern "C" fn geoembed_band_offset(
+    h: *const Handle,
+    b: c_int,
+    v: *mut c_double,
+) -> c_int {
     optional(h, b, v, |b| b.info.offset)
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_band_color_interp(h: *const Handle, b: c_int) -> c_int {
+pub unsafe extern "C" fn geoembed_band_color_interp(h: *const Handle, b: c_int) -> c_int {
     // SAFETY: a live handle.
     guard(0, || {
         band(unsafe { handle(h) }, b).map_or(0, |b| b.info.color_interp as c_int)
@@ -267,7 +284,7 @@ pub extern "C" fn geoembed_band_color_interp(h: *const Handle, b: c_int) -> c_in
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_band_color_table(
+pub unsafe extern "C" fn geoembed_band_color_table(
     h: *const Handle,
     b: c_int,
     interp: *mut c_int,
@@ -293,7 +310,7 @@ pub extern "C" fn geoembed_band_color_table(
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_tile(
+pub unsafe extern "C" fn geoembed_tile(
     h: *mut Handle,
     tx: c_int,
     ty: c_int,
@@ -333,13 +350,13 @@ pub extern "C" fn geoembed_tile(
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_last_error(h: *const Handle) -> *const c_char {
+pub unsafe extern "C" fn geoembed_last_error(h: *const Handle) -> *const c_char {
     // SAFETY: a live handle.
     guard(ptr::null(), || unsafe { handle(h) }.last_error.as_ptr())
 }
 
 #[no_mangle]
-pub extern "C" fn geoembed_create_copy(
+pub unsafe extern "C" fn geoembed_create_copy(
     path: *const c_char,
     src: GDALDatasetH,
     options: *mut *mut c_char,

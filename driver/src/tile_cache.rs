@@ -72,7 +72,6 @@ mod tests {
         assert_eq!(get(&mut c, (3, 0)), [3]); // evicts (2, 0)
         assert_eq!(get(&mut c, (1, 0)), [1]);
         assert_eq!(get(&mut c, (2, 0)), [2]);
-        drop(get);
         assert_eq!(decodes, 4);
         assert_eq!(c.len(), 2);
     }

@@ -367,7 +367,7 @@ fn vsicurl_fetches_only_the_index_and_the_tiles_it_needs() {
     let src = g.path("noise.tif");
     {
         let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
-        let mut ds = drv
+        let ds = drv
             .create_with_band_type::<u8, _>(&src, 1024, 1024, 4)
             .unwrap();
         let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -421,6 +421,7 @@ fn vsicurl_fetches_only_the_index_and_the_tiles_it_needs() {
         .output()
         .unwrap();
     let _ = server.kill();
+    let _ = server.wait();
     assert!(
         o.status.success(),
         "/vsicurl/ read failed: {}",

@@ -64,7 +64,7 @@ impl RgbaView {
                 if n > 0 {
                     let o = &mut out[(oy * w + ox) * 4..][..4];
                     for c in 0..3 {
-                        o[c] = ((sum[c] + n / 2) / n) as u8;
+                        o[c] = (sum[c] as f64 / n as f64).round() as u8;
                     }
                     o[3] = 255;
                 }
@@ -287,7 +287,7 @@ pub fn render(input: &str, kind: &ViewKind) -> Result<RgbaView> {
     let mut samples: Vec<Vec<f64>> = Vec::new();
     let mut i = 0usize;
     for_each_pixel(src.as_mut(), input, |_, px| {
-        if let (Some(px), true) = (px, i % step == 0) {
+        if let (Some(px), true) = (px, i.is_multiple_of(step)) {
             samples.push(px.to_vec());
         }
         i += 1;
