@@ -249,6 +249,31 @@ fn translate_both_ways_is_bit_exact_with_metadata() {
 }
 
 #[test]
+fn gdaladdo_builds_external_overviews_that_gdal_reads() {
+    let g = Gdal::new();
+    let src = fixture("int16_1b_srtm3_n44w072_crop.tif");
+    let emb = g.to_emb(&src, "ovr.emb", &["TILE_SIZE=64"]);
+    g.ok(
+        "gdaladdo",
+        &["-q", "-r", "average", emb.to_str().unwrap(), "2", "4"],
+    );
+    assert!(g.path("ovr.emb.ovr").exists(), "no .ovr written");
+    let info = g.info(emb.to_str().unwrap());
+    let ovr = info["bands"][0]["overviews"]
+        .as_array()
+        .expect("overviews listed");
+    assert_eq!(ovr.len(), 2, "{info}");
+    assert_eq!(ovr[0]["size"], serde_json::json!([150, 150]));
+    // The file itself is untouched: still bit-exact.
+    let back = g.path("ovr.tif");
+    g.ok(
+        "gdal_translate",
+        &["-q", emb.to_str().unwrap(), back.to_str().unwrap()],
+    );
+    assert_eq!(pixels(&src), pixels(&back));
+}
+
+#[test]
 fn python_gdal_reads_windows_and_band_subsets() {
     let g = Gdal::new();
     let src = fixture("uint16_198b_aviris_jasper_ridge_crop.tif");
@@ -512,6 +537,25 @@ fn qgis_renders_the_emb_like_the_geotiff_and_loads_exported_tiles() {
         eprintln!("QGIS {name}: {out}");
         assert!(out.contains("differing 0"), "{out}");
     }
+    // Broken files: no crash, a refused layer, a render that survives a bad tile.
+    let src = fixture("int16_1b_srtm3_n44w072_crop.tif");
+    let emb = g.to_emb(&src, "broken.emb", &["TILE_SIZE=64"]);
+    let bytes = std::fs::read(&emb).unwrap();
+    let (cut, corrupt) = (g.path("cut.emb"), g.path("corrupt.emb"));
+    std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+    let (off, _) = first_tile_payload(&g, &emb);
+    let mut bad = bytes.clone();
+    bad[off as usize + 5] ^= 0x10;
+    std::fs::write(&corrupt, &bad).unwrap();
+    let png = g.path("corrupt.png");
+    let out = qgis(&[
+        "broken",
+        cut.to_str().unwrap(),
+        corrupt.to_str().unwrap(),
+        png.to_str().unwrap(),
+    ]);
+    eprintln!("QGIS broken: {out}");
+    assert!(out.contains("truncated valid False"), "{out}");
     // XYZ tiles exported by `geoembed tiles`, loaded as QGIS users would.
     let src = fixture("uint8_3b_landsat7_rgb_crop.tif");
     let tiles = g.path("xyz");

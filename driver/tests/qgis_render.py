@@ -4,6 +4,8 @@
   qgis_render.py compare SOURCE.tif COPY.emb OUT_DIR   renders both with QGIS's default
       renderer over the source's extent and CRS; exits non-zero unless the two pictures are
       identical pixel for pixel (and not blank); writes source.png and emb.png to OUT_DIR.
+  qgis_render.py broken TRUNCATED.emb CORRUPT.emb OUT.png   QGIS must refuse the truncated
+      file (invalid layer) and survive rendering one whose tile checksum fails.
   qgis_render.py xyz URI SOURCE.tif OUT.png            renders an XYZ tile layer over the
       source's footprint in EPSG:3857; exits non-zero unless most of the picture is drawn.
 
@@ -80,6 +82,14 @@ elif mode == "xyz":
     print(f"opaque {share:.3f}")
     failed = "the XYZ layer drew less than half of the footprint" if share < 0.5 else None
     del a, t
+elif mode == "broken":
+    truncated, corrupt, out = sys.argv[2:5]
+    cut = QgsRasterLayer(truncated, "truncated", "gdal")
+    failed = "QGIS accepted a truncated .emb" if cut.isValid() else None
+    bad = layer(corrupt, "corrupt", "gdal")  # the header is intact: it opens
+    px = render(bad, bad.extent(), bad.crs(), (bad.width(), bad.height()), out)
+    print(f"truncated valid {cut.isValid()} corrupt rendered, opaque {opaque(px)} of {len(px)}")
+    del cut, bad
 else:
     sys.exit(f"unknown mode {mode}")
 # Layers must go before the application, or QGIS 3.22 crashes on exit.
