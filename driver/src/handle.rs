@@ -99,10 +99,14 @@ impl Handle {
         let mut ds_meta = header.metadata.clone();
         // How the file stores its pixels, in GDAL's usual domain.
         let mut codecs: BTreeMap<String, u64> = BTreeMap::new();
-        for e in reader.entries() {
+        let mut per_tile = Vec::new();
+        for (i, e) in reader.entries().iter().enumerate() {
             let name = geoembed_codec::CodecId::from_code(e.codec)
                 .map(|c| c.name().to_string())
                 .unwrap_or_else(|_| format!("unknown-{}", e.codec));
+            if (i as u64) < header.tiles_per_plane() {
+                per_tile.push(name.clone());
+            }
             *codecs.entry(name).or_default() += 1;
         }
         let codecs: Vec<String> = codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect();
@@ -121,6 +125,8 @@ impl Handle {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        // The codec of every tile of the bands, in row-major tile order.
+        emb_items.push(format!("TILE_CODECS={}", per_tile.join(",")));
         if let Some(d) = &header.dequantization {
             emb_items.push(format!("DEQUANTIZATION={}", recipe(d, &header)));
         }
@@ -132,9 +138,7 @@ impl Handle {
                 a.sample_type.name()
             ));
         }
-        if !emb_items.is_empty() {
-            add_items(&mut ds_meta, "GEOEMBED", emb_items);
-        }
+        add_items(&mut ds_meta, "GEOEMBED", emb_items);
         let bands = header
             .bands
             .iter()

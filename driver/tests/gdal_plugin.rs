@@ -24,8 +24,15 @@ fn plugin_dir() -> TempDir {
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>");
-    let built = profile.join("libgdal_GeoEmbed.so");
-    assert!(built.exists(), "plugin not built at {}", built.display());
+    // `cargo test` links the cdylib into deps/ (without copying it up to target/<profile>/
+    // as `cargo build` does): take the newer of the two, the one built from this code.
+    let built = [profile.join("deps"), profile.to_path_buf()]
+        .into_iter()
+        .map(|d| d.join("libgdal_GeoEmbed.so"))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+        .expect("libgdal_GeoEmbed.so not built (cargo build --release -p geoembed-gdal-driver)");
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::copy(&built, dir.path().join("gdal_GeoEmbed.so")).expect("copy plugin");
     dir
@@ -232,6 +239,13 @@ fn translate_both_ways_is_bit_exact_with_metadata() {
         );
         let structure = &ei["metadata"]["IMAGE_STRUCTURE"];
         assert_eq!(structure["COMPRESSION"], "GEOEMBED", "{name}");
+        let tiles = ei["metadata"]["GEOEMBED"]["TILE_CODECS"].as_str().unwrap();
+        let tile = tile[0].as_u64().unwrap();
+        assert_eq!(
+            tiles.split(',').count() as u64,
+            w.div_ceil(tile) * h.div_ceil(tile),
+            "{name}: one codec per tile: {tiles}"
+        );
         if name.starts_with("int8") {
             assert_eq!(
                 ei["bands"][0]["metadata"]["IMAGE_STRUCTURE"]["PIXELTYPE"], "SIGNEDBYTE",
@@ -573,4 +587,50 @@ fn qgis_renders_the_emb_like_the_geotiff_and_loads_exported_tiles() {
     let png = g.path("xyz.png");
     let out = qgis(&["xyz", &uri, src.to_str().unwrap(), png.to_str().unwrap()]);
     eprintln!("QGIS xyz: {out}");
+}
+
+#[test]
+fn vsizip_and_vsimem_paths_work_both_ways() {
+    let g = Gdal::new();
+    let src = fixture("uint8_3b_landsat7_rgb_crop.tif");
+    let emb = g.to_emb(&src, "z.emb", &["TILE_SIZE=64"]);
+    let zip = g.path("z.zip");
+    let o = Command::new(DEBIAN_PYTHON)
+        .args([
+            "-c",
+            "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z: z.write(sys.argv[2], 'inside/z.emb')",
+            zip.to_str().unwrap(),
+            emb.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let back = g.path("z.tif");
+    let inside = format!("/vsizip/{}/inside/z.emb", zip.display());
+    g.ok("gdal_translate", &["-q", &inside, back.to_str().unwrap()]);
+    assert_eq!(pixels(&src), pixels(&back), "/vsizip/ read differs");
+    // /vsimem/ lives inside one process: write with CreateCopy, read back, compare.
+    let script = r#"
+import sys
+from osgeo import gdal
+gdal.UseExceptions()
+src = gdal.Open(sys.argv[1])
+gdal.Translate("/vsimem/m.emb", src, format="GeoEmbed", creationOptions=["CODEC=native"])
+m = gdal.Open("/vsimem/m.emb")
+assert m.GetDriver().ShortName == "GeoEmbed"
+assert m.ReadRaster() == src.ReadRaster()
+assert m.GetGeoTransform() == src.GetGeoTransform()
+print("vsimem ok", gdal.VSIStatL("/vsimem/m.emb").size)
+"#;
+    let o = Command::new(DEBIAN_PYTHON)
+        .args(["-c", script, src.to_str().unwrap()])
+        .env("GDAL_DRIVER_PATH", g.plugins.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("vsimem ok"),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
