@@ -43,6 +43,9 @@ for s in "${sets[@]}"; do
   "$G" bench "$input" --codecs "$methods" --parallel 2 --json "$OUT/$label.geoembed.json" -q \
     >"$OUT/$label.geoembed.md"
 done
+# The seed's png128 configured like the harness's peer (faithfulness check of issue #2).
+cargo run --release -q -p geoembed-codec --example png128_harness -- "$OUT/data/synth_emb_int8.npy" \
+  >"$OUT/emb.png128_harness.json"
 peer() { # label input args...
   local label=$1 input=$2
   shift 2

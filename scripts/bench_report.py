@@ -129,6 +129,12 @@ def main():
                     checks.append((label, "native default encode ≥ 20 MB/s", f"{gr['native']['enc_MBps']:.1f} MB/s",
                                    gr["native"]["enc_MBps"] >= 20))
                 # Issue #2: the seed's methods as the harness implements them.
+                harness = os.path.join(out, f"{label}.png128_harness.json")
+                if os.path.exists(harness) and "png128:paeth-bpp=C:offset" in peers:
+                    h = json.load(open(harness))
+                    a, b = h["bits_per_sample"], peers["png128:paeth-bpp=C:offset"]["bits_per_sample"]
+                    checks.append((label, "png128 configured like the peer (Paeth every row, whole image) within 2% of it",
+                                   f"{a:.3f} vs {b:.3f} ({(a / b - 1) * 100:+.1f}%)", abs(a / b - 1) <= 0.02))
                 for ours, theirs, tol in (("png128", "png128:paeth-bpp=C:offset", 0.02),
                                           ("decorrelate+jxl", "decor+jxl:extra-ch:e7", 0.03)):
                     if ours in gr and theirs in peers:
