@@ -5,9 +5,9 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(libgdal-dev gdal-bin python3-gdal libjxl-dev pkg-config build-essential ca-certificates curl util-linux)
-# The test suite also renders through QGIS (headless) to check the plugin driver there.
+# The test suite also checks the plugin driver under QGIS (headless) and rasterio.
 if [ "${SETUP_FOR_TESTS:-0}" = 1 ]; then
-  pkgs+=(qgis python3-qgis)
+  pkgs+=(qgis python3-qgis python3-rasterio)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

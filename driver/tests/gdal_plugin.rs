@@ -634,3 +634,38 @@ print("vsimem ok", gdal.VSIStatL("/vsimem/m.emb").size)
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn rasterio_reads_windows_and_georeferencing() {
+    let g = Gdal::new();
+    let src = fixture("uint16_198b_aviris_jasper_ridge_crop.tif");
+    let emb = g.to_emb(&src, "rio.emb", &["TILE_SIZE=16"]);
+    // Debian's rasterio uses the system GDAL, so it finds the plugin like gdalinfo does.
+    let script = r#"
+import sys
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+with rasterio.open(sys.argv[1]) as a, rasterio.open(sys.argv[2]) as b:
+    assert b.driver == "GeoEmbed", b.driver
+    assert (a.width, a.height, a.count, a.dtypes) == (b.width, b.height, b.count, b.dtypes)
+    assert a.transform == b.transform and a.crs == b.crs, (a.transform, b.transform, a.crs, b.crs)
+    assert a.nodatavals == b.nodatavals and a.descriptions == b.descriptions
+    assert b.block_shapes[0] == (16, 16), b.block_shapes
+    for w in [Window(3, 5, 20, 30), Window(0, 0, b.width, b.height)]:
+        for idx in [None, [2, 100, 198]]:
+            assert np.array_equal(a.read(idx, window=w), b.read(idx, window=w)), (w, idx)
+print("rasterio ok", rasterio.__version__, rasterio.__gdal_version__)
+"#;
+    let o = Command::new(DEBIAN_PYTHON)
+        .args(["-c", script, src.to_str().unwrap(), emb.to_str().unwrap()])
+        .env("GDAL_DRIVER_PATH", g.plugins.path())
+        .output()
+        .expect("run python3 (install python3-rasterio)");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.contains("rasterio ok"),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
