@@ -81,6 +81,28 @@ impl Gdal {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// Runs a Python script with Debian's interpreter (python3-gdal, rasterio) and the
+    /// plugin; returns (success, stdout, stderr).
+    fn python(&self, script: &str, args: &[&str]) -> (bool, String, String) {
+        let o = Command::new(DEBIAN_PYTHON)
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .env("GDAL_DRIVER_PATH", self.plugins.path())
+            .output()
+            .expect("run /usr/bin/python3 (install python3-gdal, python3-rasterio)");
+        assert!(
+            o.status.code().is_some(),
+            "python3 crashed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+
     fn info(&self, path: &str) -> Value {
         serde_json::from_str(&self.ok("gdalinfo", &["-json", "-mdd", "all", path])).expect("json")
     }
@@ -314,14 +336,9 @@ for i in (1, 100, 198):
 assert a.ReadRaster(0, 0, 34, 40, 17, 20) == b.ReadRaster(0, 0, 34, 40, 17, 20)
 print("checks", checks)
 "#;
-    let o = Command::new(DEBIAN_PYTHON)
-        .args(["-c", script, src.to_str().unwrap(), emb.to_str().unwrap()])
-        .env("GDAL_DRIVER_PATH", g.plugins.path())
-        .output()
-        .expect("run python3 (install python3-gdal)");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "python3-gdal: {err}");
-    assert!(String::from_utf8_lossy(&o.stdout).contains("checks 20"));
+    let (ok, out, err) = g.python(script, &[src.to_str().unwrap(), emb.to_str().unwrap()]);
+    assert!(ok, "python3-gdal: {err}");
+    assert!(out.contains("checks 20"), "{out}");
 }
 
 #[test]
@@ -344,7 +361,7 @@ fn broken_files_are_gdal_errors_not_crashes() {
 
     // A flipped byte in a tile: opening works (header intact), reading that tile fails
     // with a checksum error that names the tile.
-    let (first_tile, _) = first_tile_payload(&g, &emb);
+    let (first_tile, _) = first_tile_payload(&emb);
     let mut bad = bytes.clone();
     bad[first_tile as usize + 3] ^= 0x40;
     let corrupt = g.path("corrupt.emb");
@@ -377,22 +394,15 @@ fn broken_files_are_gdal_errors_not_crashes() {
     );
 
     // Opening for update is refused clearly.
-    let o = Command::new(DEBIAN_PYTHON)
-        .args([
-            "-c",
-            "import sys\nfrom osgeo import gdal\ngdal.UseExceptions()\ngdal.Open(sys.argv[1], gdal.GA_Update)",
-            emb.to_str().unwrap(),
-        ])
-        .env("GDAL_DRIVER_PATH", g.plugins.path())
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
+    let (_, _, err) = g.python(
+        "import sys\nfrom osgeo import gdal\ngdal.UseExceptions()\ngdal.Open(sys.argv[1], gdal.GA_Update)",
+        &[emb.to_str().unwrap()],
+    );
     assert!(err.contains("read-only"), "{err}");
 }
 
-/// The offset of the first tile payload, from the index `geoembed info` would show: the
-/// index entry is found through the plugin's metadata-free path, so read the preamble.
-fn first_tile_payload(_g: &Gdal, emb: &Path) -> (u64, u64) {
+/// Offset and length of the first tile's payload, from the file's tile index.
+fn first_tile_payload(emb: &Path) -> (u64, u64) {
     let f = std::fs::File::open(emb).unwrap();
     let r = geoembed_codec::format::Reader::open(std::io::BufReader::new(f)).unwrap();
     let e = r.entries()[0];
@@ -471,7 +481,7 @@ fn vsicurl_fetches_only_the_index_and_the_tiles_it_needs() {
         .lines()
         .filter_map(|l| l.split_whitespace().nth(2)?.parse::<u64>().ok())
         .sum();
-    let (_, tile_len) = first_tile_payload(&g, &emb);
+    let (_, tile_len) = first_tile_payload(&emb);
     eprintln!("vsicurl: served {served} of {size} bytes for a window in one {tile_len}-byte tile");
     // One tile of 16, plus the preamble, index and header; vsicurl rounds requests up to
     // 16 KB chunks and doubles its read-ahead on sequential reads, so allow two tiles' worth.
@@ -518,6 +528,9 @@ fn qgis_renders_the_emb_like_the_geotiff_and_loads_exported_tiles() {
             .arg(&script)
             .args(args)
             .env("GDAL_DRIVER_PATH", g.plugins.path())
+            // QGIS computes band statistics and GDAL's PAM would save them as .aux.xml
+            // beside the committed fixtures.
+            .env("GDAL_PAM_ENABLED", "NO")
             .env("QT_QPA_PLATFORM", "offscreen")
             .output()
             .expect("run QGIS (install qgis and python3-qgis)");
@@ -557,7 +570,7 @@ fn qgis_renders_the_emb_like_the_geotiff_and_loads_exported_tiles() {
     let bytes = std::fs::read(&emb).unwrap();
     let (cut, corrupt) = (g.path("cut.emb"), g.path("corrupt.emb"));
     std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
-    let (off, _) = first_tile_payload(&g, &emb);
+    let (off, _) = first_tile_payload(&emb);
     let mut bad = bytes.clone();
     bad[off as usize + 5] ^= 0x10;
     std::fs::write(&corrupt, &bad).unwrap();
@@ -595,16 +608,11 @@ fn vsizip_and_vsimem_paths_work_both_ways() {
     let src = fixture("uint8_3b_landsat7_rgb_crop.tif");
     let emb = g.to_emb(&src, "z.emb", &["TILE_SIZE=64"]);
     let zip = g.path("z.zip");
-    let o = Command::new(DEBIAN_PYTHON)
-        .args([
-            "-c",
-            "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z: z.write(sys.argv[2], 'inside/z.emb')",
-            zip.to_str().unwrap(),
-            emb.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (ok, _, err) = g.python(
+        "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z: z.write(sys.argv[2], 'inside/z.emb')",
+        &[zip.to_str().unwrap(), emb.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
     let back = g.path("z.tif");
     let inside = format!("/vsizip/{}/inside/z.emb", zip.display());
     g.ok("gdal_translate", &["-q", &inside, back.to_str().unwrap()]);
@@ -622,17 +630,8 @@ assert m.ReadRaster() == src.ReadRaster()
 assert m.GetGeoTransform() == src.GetGeoTransform()
 print("vsimem ok", gdal.VSIStatL("/vsimem/m.emb").size)
 "#;
-    let o = Command::new(DEBIAN_PYTHON)
-        .args(["-c", script, src.to_str().unwrap()])
-        .env("GDAL_DRIVER_PATH", g.plugins.path())
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success() && out.contains("vsimem ok"),
-        "{out}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let (ok, out, err) = g.python(script, &[src.to_str().unwrap()]);
+    assert!(ok && out.contains("vsimem ok"), "{out}{err}");
 }
 
 #[test]
@@ -657,15 +656,6 @@ with rasterio.open(sys.argv[1]) as a, rasterio.open(sys.argv[2]) as b:
             assert np.array_equal(a.read(idx, window=w), b.read(idx, window=w)), (w, idx)
 print("rasterio ok", rasterio.__version__, rasterio.__gdal_version__)
 "#;
-    let o = Command::new(DEBIAN_PYTHON)
-        .args(["-c", script, src.to_str().unwrap(), emb.to_str().unwrap()])
-        .env("GDAL_DRIVER_PATH", g.plugins.path())
-        .output()
-        .expect("run python3 (install python3-rasterio)");
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success() && out.contains("rasterio ok"),
-        "{out}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let (ok, out, err) = g.python(script, &[src.to_str().unwrap(), emb.to_str().unwrap()]);
+    assert!(ok && out.contains("rasterio ok"), "{out}{err}");
 }
