@@ -10,6 +10,8 @@
 #include "ogr_spatialref.h"
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <vector>
 
 namespace {

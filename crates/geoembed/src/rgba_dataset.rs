@@ -82,7 +82,7 @@ pub fn write_png(ds: &Dataset, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs a GDAL utility (`gdalwarp`/`gdal_translate` options) from `src` into a MEM dataset.
+/// Runs GDAL's warper (`gdalwarp` command-line options) from `src` into a MEM dataset.
 pub fn warp_to_mem(src: &Dataset, args: &[String]) -> Result<Dataset> {
     let owned: Vec<_> = args.iter().map(|a| cstring(a)).collect();
     let mut argv: Vec<*mut std::ffi::c_char> = owned.iter().map(|c| c.as_ptr() as *mut _).collect();

@@ -37,15 +37,10 @@ impl RgbaView {
     /// Shrinks by a whole factor so the longer edge is at most `max_edge`: each output
     /// pixel averages the valid (opaque) pixels of its box; boxes with none stay
     /// transparent, so nodata does not darken the edges.
-    pub fn shrink_to(&self, max_edge: usize) -> RgbaView {
+    pub fn shrink_to(self, max_edge: usize) -> RgbaView {
         let f = self.width.max(self.height).div_ceil(max_edge.max(1)).max(1);
         if f == 1 {
-            return RgbaView {
-                rgba: self.rgba.clone(),
-                georef: self.georef.clone(),
-                channels: self.channels.clone(),
-                ..*self
-            };
+            return self;
         }
         let (w, h) = (self.width.div_ceil(f), self.height.div_ceil(f));
         let mut out = vec![0u8; w * h * 4];
@@ -70,7 +65,7 @@ impl RgbaView {
                 }
             }
         }
-        let mut georef = self.georef.clone();
+        let mut georef = self.georef;
         if let Some(gt) = &mut georef.geotransform {
             for i in [1, 2, 4, 5] {
                 gt[i] *= f as f64;
@@ -81,7 +76,7 @@ impl RgbaView {
             height: h,
             rgba: out,
             georef,
-            channels: self.channels.clone(),
+            channels: self.channels,
         }
     }
 }
@@ -321,10 +316,10 @@ pub fn render(input: &str, kind: &ViewKind) -> Result<RgbaView> {
         })
         .collect();
     drop(samples);
-    // Pass 2: every pixel. Valid pixels map to 1..=255 so that 0 never means "no data".
+    // Pass 2 (sources read rows at any position, so the same one serves again): every
+    // pixel. Valid pixels map to 1..=255 so that 0 never means "no data".
     let mut rgba = vec![0u8; w * ht * 4];
     let mut i = 0usize;
-    let mut src = open_source(input)?;
     for_each_pixel(src.as_mut(), input, |_, px| {
         if let Some(px) = px {
             let v = proj.apply(px);

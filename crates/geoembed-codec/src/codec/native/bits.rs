@@ -77,6 +77,33 @@ impl BitReader {
     }
 }
 
+/// Takes `bits` (at most 32) raw bits from a [`BitReader`]'s parts, refilling the
+/// accumulator a word at a time. The hot decode loops keep the parts in local variables (so
+/// they stay in registers across the rANS steps) and call this; `data` must carry the
+/// reader's 8 bytes of padding. Reading past the end yields zeros, and
+/// [`BitReader::overrun`] reports it afterwards.
+#[inline(always)]
+pub fn take_bits(
+    data: &[u8],
+    len: usize,
+    acc: &mut u64,
+    n: &mut u32,
+    pos: &mut usize,
+    bits: u32,
+) -> u32 {
+    if *n < 32 {
+        let at = (*pos).min(len);
+        *acc |= u64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes of padding")) << *n;
+        let bytes = (63 - *n) / 8;
+        *pos += bytes as usize;
+        *n += bytes * 8;
+    }
+    let v = (*acc & ((1u64 << bits) - 1)) as u32;
+    *acc >>= bits;
+    *n -= bits;
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,19 +119,7 @@ mod tests {
         }
         let bytes = w.finish();
         let mut r = BitReader::new(&bytes);
-        let mut take = |bits: u32| {
-            if r.n < 32 {
-                let at = r.pos.min(r.len);
-                r.acc |= u64::from_le_bytes(r.data[at..at + 8].try_into().unwrap()) << r.n;
-                let bytes = (63 - r.n) / 8;
-                r.pos += bytes as usize;
-                r.n += bytes * 8;
-            }
-            let v = (r.acc & ((1u64 << bits) - 1)) as u32;
-            r.acc >>= bits;
-            r.n -= bits;
-            v
-        };
+        let mut take = |b| take_bits(&r.data, r.len, &mut r.acc, &mut r.n, &mut r.pos, b);
         for &(v, b) in &items {
             assert_eq!(take(b), v);
         }

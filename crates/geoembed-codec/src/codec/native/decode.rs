@@ -6,7 +6,7 @@
 //! sequential loop is left with a table lookup for the context, one rANS step, and the
 //! W/WW terms of the prediction.
 
-use super::bits::BitReader;
+use super::bits::{take_bits, BitReader};
 use super::context::{ContextModel, W_TOKENS};
 use super::engine::{
     flat_row, flatten_row, row_base, segment_start, sequential_coefs, spatial_row,
@@ -229,18 +229,7 @@ fn decode_row<A: Acc, const S: usize>(
                 )));
             }
             let extra = TOKENS.extra[sym as usize];
-            if bn < 32 {
-                let at = bpos.min(blen);
-                bacc |=
-                    u64::from_le_bytes(bdata[at..at + 8].try_into().expect("8 bytes of padding"))
-                        << bn;
-                let bytes = (63 - bn) / 8;
-                bpos += bytes as usize;
-                bn += bytes * 8;
-            }
-            let raw = (bacc & ((1u64 << extra) - 1)) as u32;
-            bacc >>= extra;
-            bn -= extra;
+            let raw = take_bits(bdata, blen, &mut bacc, &mut bn, &mut bpos, extra);
             let u = TOKENS.base[sym as usize] | raw;
             let linear = A::predict(
                 base[x].mul_add(cx.cw, wv[s]).mul_add(cx.cww, wwv[s]),
@@ -312,18 +301,7 @@ fn decode_row_parallel<const S: usize>(
                 ));
             }
             let extra = TOKENS.extra[sym as usize];
-            if bn < 32 {
-                let at = bpos.min(blen);
-                bacc |=
-                    u64::from_le_bytes(bdata[at..at + 8].try_into().expect("8 bytes of padding"))
-                        << bn;
-                let bytes = (63 - bn) / 8;
-                bpos += bytes as usize;
-                bn += bytes * 8;
-            }
-            let raw = (bacc & ((1u64 << extra) - 1)) as u32;
-            bacc >>= extra;
-            bn -= extra;
+            let raw = take_bits(bdata, blen, &mut bacc, &mut bn, &mut bpos, extra);
             let u = TOKENS.base[sym as usize] | raw;
             cur[x] = (pred[x].wrapping_add(tokens::unzigzag(u)).wrapping_sub(lo) & mask) + lo;
             ucur[x] = u as i32;
