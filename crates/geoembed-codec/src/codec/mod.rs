@@ -4,6 +4,7 @@
 
 pub mod decorrelate;
 pub mod deflate;
+pub mod float;
 #[cfg(feature = "jxl")]
 pub mod jxl;
 pub mod native;
@@ -32,10 +33,13 @@ pub enum CodecId {
     DecorrelateJxl = 5,
     /// geoembed's own spectral + spatial predictor with context-modelled rANS.
     Native = 6,
+    /// Lossless floats and 32-bit integers: lattice/fmap domains, 2-D and cross-band
+    /// prediction, context-modelled rANS (or cbloom byte planes, or Gridfour's split).
+    Float = 7,
 }
 
 impl CodecId {
-    pub const ALL: [CodecId; 7] = [
+    pub const ALL: [CodecId; 8] = [
         CodecId::Raw,
         CodecId::Constant,
         CodecId::Png128,
@@ -43,6 +47,7 @@ impl CodecId {
         CodecId::Jxl,
         CodecId::DecorrelateJxl,
         CodecId::Native,
+        CodecId::Float,
     ];
 
     pub fn from_code(code: u16) -> Result<Self> {
@@ -61,6 +66,7 @@ impl CodecId {
             CodecId::Jxl => "jxl",
             CodecId::DecorrelateJxl => "decorrelate+jxl",
             CodecId::Native => "native",
+            CodecId::Float => "float",
         }
     }
 
@@ -91,6 +97,9 @@ impl CodecId {
                     self.name()
                 ))
             }
+            CodecId::Float if !float::supports(ty) => Some(format!(
+                "float handles float32, float64, int32 and uint32 samples, not {ty}"
+            )),
             _ => None,
         }
     }
@@ -221,6 +230,7 @@ pub fn encode(
         }
         CodecId::Png128 => png128::encode(shape, samples, params.effort.deflate_level()),
         CodecId::Native => native::encode(shape, samples, params.effort),
+        CodecId::Float => float::encode(shape, samples, params.effort),
         CodecId::DecorrelatePng128 => {
             let r = decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
             let level = params.effort.deflate_level();
@@ -287,6 +297,7 @@ pub fn decode(
         }
         CodecId::Png128 => png128::decode(shape, payload, out)?,
         CodecId::Native => native::decode(shape, payload, out)?,
+        CodecId::Float => float::decode(shape, payload, out)?,
         CodecId::DecorrelatePng128 => {
             let d = decorrelation(codec, params)?;
             let row = shape.width * shape.bands;
@@ -414,8 +425,8 @@ pub enum CodecChoice {
 /// 8- and 16-bit integers use the native codec; at `max` effort the seed's codecs are tried
 /// beside it, JPEG XL only for imagery of at most four bands: there its colour transforms
 /// and learned contexts can win (RGB photographs), while on many-band rasters the native
-/// codec is smaller and JPEG XL at effort 9 costs minutes per tile. Other sample types use
-/// PNG-style filters.
+/// codec is smaller and JPEG XL at effort 9 costs minutes per tile. Floats and 32-bit
+/// integers use the float codec (and PNG-style filters beside it at `max`).
 pub fn auto_candidates(
     ty: SampleType,
     bands: usize,
@@ -430,6 +441,11 @@ pub fn auto_candidates(
             if bands <= 4 {
                 c.push(CodecId::Jxl);
             }
+        }
+    } else if CodecId::Float.unsupported_reason(ty).is_none() {
+        c.push(CodecId::Float);
+        if effort == Effort::Max {
+            c.push(CodecId::Png128);
         }
     } else {
         c.push(CodecId::Png128);

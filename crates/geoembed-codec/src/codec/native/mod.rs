@@ -9,7 +9,7 @@
 //! tokens coded with per-context frequency tables, contexts coming from an integer estimate
 //! of the local residual magnitude. See docs/format.md §5.3 for the byte layout.
 
-mod bits;
+pub(crate) mod bits;
 mod context;
 mod decode;
 mod encode;
@@ -17,11 +17,11 @@ mod engine;
 mod fit;
 mod palette;
 mod plan;
-mod rans;
+pub(crate) mod rans;
 mod simd;
-mod tables;
+pub(crate) mod tables;
 mod tokens;
-mod varint;
+pub(crate) mod varint;
 
 use super::{Effort, TileShape};
 use crate::error::{Error, Result};

@@ -1,0 +1,171 @@
+//! cbloom's transform for multi-byte samples: fmap (or the integer itself), a full-width
+//! predictor, the residual mapped so that small residuals leave the high bytes alone, then
+//! the bytes de-interleaved into planes (most significant first) and deflated. Two residual
+//! maps are tried per tile: cbloom's bias (add 0x80 to every byte, so −1 is 0x7f7f… rather
+//! than 0xffff…) and zigzag.
+
+use super::super::native::varint::Cursor;
+use super::super::{deflate, Effort};
+use super::domain::Domain;
+use super::predictor::{self, Planes, Predictor};
+use super::Band;
+use crate::error::{Error, Result};
+use crate::sample::SampleType;
+
+const MAP_BIAS: u8 = 0;
+const MAP_ZIGZAG: u8 = 1;
+const BIAS: u64 = 0x8080_8080_8080_8080;
+
+fn domain(ty: SampleType) -> Domain {
+    if ty.is_float() {
+        Domain::Fmap
+    } else {
+        Domain::Int
+    }
+}
+
+fn width_mask(ty: SampleType) -> u64 {
+    u64::MAX >> (64 - ty.bits())
+}
+
+fn sign_extend(ty: SampleType, v: u64) -> i64 {
+    let sh = 64 - ty.bits();
+    ((v << sh) as i64) >> sh
+}
+
+#[inline]
+fn map(ty: SampleType, how: u8, r: i64) -> u64 {
+    let m = width_mask(ty);
+    if how == MAP_BIAS {
+        (r as u64).wrapping_add(BIAS) & m
+    } else {
+        let r = sign_extend(ty, r as u64 & m);
+        predictor::zigzag(r) & m
+    }
+}
+
+#[inline]
+fn unmap(how: u8, u: u64) -> i64 {
+    if how == MAP_BIAS {
+        u.wrapping_sub(BIAS) as i64
+    } else {
+        predictor::unzigzag(u)
+    }
+}
+
+pub fn encode(
+    ty: SampleType,
+    width: usize,
+    bands: &[Band],
+    effort: Effort,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let dm = domain(ty);
+    let planes: Vec<Vec<i64>> = bands
+        .iter()
+        .map(|b| {
+            // As the decoder sees them: sign-extended from the sample width.
+            b.iter()
+                .map(|&v| sign_extend(ty, dm.forward(ty, v).expect("total") as u64))
+                .collect()
+        })
+        .collect();
+    let none = vec![false; planes.first().map_or(0, |p| p.len())];
+    let mut preds = Vec::with_capacity(bands.len());
+    let mut residuals: Vec<Vec<i64>> = Vec::with_capacity(bands.len());
+    for (b, plane) in planes.iter().enumerate() {
+        let pl = Planes {
+            cur: plane,
+            prev: (b > 0).then(|| planes[b - 1].as_slice()),
+            width,
+        };
+        let (p, _) = predictor::choose(&pl, &none, false, false);
+        let height = plane.len() / width.max(1);
+        let mut r = Vec::with_capacity(plane.len());
+        for y in 0..height {
+            for x in 0..width {
+                r.push(plane[y * width + x].wrapping_sub(p.predict(&pl.neighbours(y, x))));
+            }
+        }
+        preds.push(p);
+        residuals.push(r);
+    }
+    let level = effort.deflate_level();
+    let mut best: Option<(u8, Vec<u8>)> = None;
+    for how in [MAP_BIAS, MAP_ZIGZAG] {
+        let mut planes_bytes = Vec::new();
+        for r in &residuals {
+            split(
+                ty,
+                r.iter().map(|&v| map(ty, how, v)),
+                r.len(),
+                &mut planes_bytes,
+            );
+        }
+        let z = deflate::compress(&planes_bytes, level)?;
+        if best.as_ref().is_none_or(|b| z.len() < b.1.len()) {
+            best = Some((how, z));
+        }
+    }
+    let (how, z) = best.expect("two maps");
+    out.push(how);
+    for p in &preds {
+        p.write(out);
+    }
+    out.extend_from_slice(&z);
+    Ok(())
+}
+
+/// Byte planes of `n` words, most significant byte first.
+fn split(ty: SampleType, words: impl Iterator<Item = u64>, n: usize, out: &mut Vec<u8>) {
+    let k = ty.size();
+    let start = out.len();
+    out.resize(start + n * k, 0);
+    let o = &mut out[start..];
+    for (i, w) in words.enumerate() {
+        for j in 0..k {
+            o[(k - 1 - j) * n + i] = (w >> (8 * j)) as u8;
+        }
+    }
+}
+
+pub fn decode(
+    ty: SampleType,
+    width: usize,
+    height: usize,
+    bands: usize,
+    r: &mut Cursor,
+) -> Result<Vec<Band>> {
+    let how = r.bytes(1, "residual map")?[0];
+    if how > MAP_ZIGZAG {
+        return Err(Error::corrupt(format!("float: unknown residual map {how}")));
+    }
+    let preds: Vec<Predictor> = (0..bands)
+        .map(|b| Predictor::read(r, b > 0))
+        .collect::<Result<_>>()?;
+    let n = width * height;
+    let k = ty.size();
+    let raw = deflate::decompress(&r.data[r.pos..], n * k * bands)?;
+    let dm = domain(ty);
+    let mut out = Vec::with_capacity(bands);
+    let mut prev: Option<Vec<i64>> = None;
+    for (b, p) in preds.iter().enumerate() {
+        let bytes = &raw[b * n * k..(b + 1) * n * k];
+        let mut plane = vec![0i64; n];
+        for y in 0..height {
+            for x in 0..width {
+                let i = y * width + x;
+                let mut u = 0u64;
+                for j in 0..k {
+                    u |= (bytes[(k - 1 - j) * n + i] as u64) << (8 * j);
+                }
+                let nb = predictor::neighbours(&plane, prev.as_deref(), width, y, x);
+                let v = p.predict(&nb).wrapping_add(unmap(how, u)) as u64;
+                plane[i] = sign_extend(ty, v & width_mask(ty));
+            }
+        }
+        out.push(plane.iter().map(|&v| dm.inverse(ty, v)).collect());
+        prev = Some(plane);
+    }
+    Ok(out)
+}

@@ -1,0 +1,279 @@
+//! The integer domain a band is predicted in. Every band becomes a plane of `i64` values
+//! whose differences are meaningful, through one of:
+//!
+//! * `Int`: 32-bit integer samples, as they are;
+//! * `Fmap`: cbloom's `fmap`: the float's bits read as an integer with the sign turned into
+//!   two's complement, so neighbouring floats are neighbouring integers across zero. We use
+//!   the bijective variant (negative floats are bit-inverted, see [`SampleType::to_word`]):
+//!   cbloom's `-(bits & 0x7fff..)` maps −0.0 and +0.0 to the same integer;
+//! * `Binary(e, o)`: every value is `o + k · 2^e` exactly (whole metres are `e = 0`; GRIB
+//!   packing is `reference + k · 2^e`; fixed-point sensors): the plane holds `k`. The
+//!   offset `o` is the band's minimum (f64 bits), so a lattice that does not pass through
+//!   zero still has its own step;
+//! * `Decimal(d)`: every value is the float nearest `k / 10^d` (centimetre DEMs, ASCII grids
+//!   with `d` decimals, NetCDF packed data): the plane holds `k`.
+//!
+//! Lattice domains code floats "as integers" with the same predictor and coder, which is
+//! what makes decimal-quantised DEMs cost what their integer content costs. A value the
+//! lattice does not reproduce bit for bit (−0.0, a stray full-precision value) is a special.
+
+use crate::sample::SampleType;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Domain {
+    Int,
+    Fmap,
+    Binary(i16, u64),
+    Decimal(u8),
+}
+
+/// Largest |k| a lattice may produce: k·2^e and k/10^d stay exact in f64 arithmetic.
+const MAX_LATTICE: f64 = (1u64 << 50) as f64;
+/// Decimal places tried for decimal lattices.
+pub const MAX_DECIMALS: u8 = 9;
+
+impl Domain {
+    /// Kind, parameter, offset bits.
+    pub fn code(self) -> (u8, i64, u64) {
+        match self {
+            Domain::Int => (0, 0, 0),
+            Domain::Fmap => (1, 0, 0),
+            Domain::Binary(e, o) => (2, e as i64, o),
+            Domain::Decimal(d) => (3, d as i64, 0),
+        }
+    }
+
+    pub fn from_code(kind: u8, param: i64, offset: u64) -> Option<Domain> {
+        match kind {
+            0 => Some(Domain::Int),
+            1 => Some(Domain::Fmap),
+            2 if (-1100..=1100).contains(&param) && f64::from_bits(offset).is_finite() => {
+                Some(Domain::Binary(param as i16, offset))
+            }
+            3 if (0..=MAX_DECIMALS as i64).contains(&param) => Some(Domain::Decimal(param as u8)),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Domain::Int => "int".into(),
+            Domain::Fmap => "fmap".into(),
+            Domain::Binary(e, o) => format!("{}+k*2^{e}", f64::from_bits(o)),
+            Domain::Decimal(d) => format!("k/1e{d}"),
+        }
+    }
+
+    /// The plane value of one sample (its little-endian bits), or `None` if this domain
+    /// cannot reproduce the sample exactly (it is then a special).
+    #[inline]
+    pub fn forward(self, ty: SampleType, bits: u64) -> Option<i64> {
+        match self {
+            Domain::Int => Some(int_value(ty, bits)),
+            Domain::Fmap => Some(fmap(ty, bits)),
+            Domain::Binary(..) | Domain::Decimal(_) => {
+                let v = float_value(ty, bits);
+                let k = match self {
+                    Domain::Binary(e, o) => (v - f64::from_bits(o)) * pow2(-(e as i32)),
+                    Domain::Decimal(d) => (v * 10f64.powi(d as i32)).round(),
+                    _ => unreachable!(),
+                };
+                if !(k.abs() < MAX_LATTICE) || k.fract() != 0.0 {
+                    return None;
+                }
+                let k = k as i64;
+                (self.inverse(ty, k) == bits).then_some(k)
+            }
+        }
+    }
+
+    /// The sample bits of a plane value. Total: corrupt planes decode to some value.
+    #[inline]
+    pub fn inverse(self, ty: SampleType, v: i64) -> u64 {
+        match self {
+            Domain::Int => (v as u64) & mask(ty),
+            Domain::Fmap => ty.from_word((v as u64).wrapping_add(sign_bit(ty)) & mask(ty)),
+            Domain::Binary(e, o) => float_bits(ty, f64::from_bits(o) + v as f64 * pow2(e as i32)),
+            Domain::Decimal(d) => float_bits(ty, v as f64 / 10f64.powi(d as i32)),
+        }
+    }
+
+    /// An approximate plane value of any sample, to predict from another band's values:
+    /// the nearest lattice point (the lattice need not hold it). `None` if non-finite.
+    #[inline]
+    pub fn approx(self, ty: SampleType, bits: u64) -> Option<i64> {
+        let k = match self {
+            Domain::Int => return Some(int_value(ty, bits)),
+            Domain::Fmap => return Some(fmap(ty, bits)),
+            Domain::Binary(e, o) => {
+                ((float_value(ty, bits) - f64::from_bits(o)) * pow2(-(e as i32))).round()
+            }
+            Domain::Decimal(d) => (float_value(ty, bits) * 10f64.powi(d as i32)).round(),
+        };
+        (k.abs() < (1u64 << 62) as f64).then_some(k as i64)
+    }
+}
+
+fn pow2(e: i32) -> f64 {
+    // Two steps keep 2^e finite for the whole f64 exponent range.
+    let h = e / 2;
+    2f64.powi(h) * 2f64.powi(e - h)
+}
+
+fn mask(ty: SampleType) -> u64 {
+    if ty.size() == 8 {
+        u64::MAX
+    } else {
+        (1u64 << ty.bits()) - 1
+    }
+}
+
+fn sign_bit(ty: SampleType) -> u64 {
+    1u64 << (ty.bits() - 1)
+}
+
+/// cbloom's fmap, bijective: the order-preserving word, centred on zero.
+#[inline]
+fn fmap(ty: SampleType, bits: u64) -> i64 {
+    let w = ty.to_word(bits).wrapping_sub(sign_bit(ty));
+    // Sign-extend from the sample width.
+    let sh = 64 - ty.bits();
+    ((w << sh) as i64) >> sh
+}
+
+#[inline]
+fn int_value(ty: SampleType, bits: u64) -> i64 {
+    match ty {
+        SampleType::I32 => bits as u32 as i32 as i64,
+        SampleType::I16 => bits as u16 as i16 as i64,
+        SampleType::I8 => bits as u8 as i8 as i64,
+        _ => bits as i64,
+    }
+}
+
+#[inline]
+pub fn float_value(ty: SampleType, bits: u64) -> f64 {
+    if ty == SampleType::F32 {
+        f32::from_bits(bits as u32) as f64
+    } else {
+        f64::from_bits(bits)
+    }
+}
+
+#[inline]
+fn float_bits(ty: SampleType, v: f64) -> u64 {
+    if ty == SampleType::F32 {
+        (v as f32).to_bits() as u64
+    } else {
+        v.to_bits()
+    }
+}
+
+/// The coarsest binary lattice through `offset` holding every finite value: the smallest
+/// exponent of the lowest set bit of any `v − offset`. `None` if all values equal the
+/// offset or the lattice would be too fine.
+pub fn binary_exponent(
+    ty: SampleType,
+    offset: f64,
+    values: impl Iterator<Item = u64>,
+) -> Option<i16> {
+    let mut e_min = i32::MAX;
+    let mut v_max = 0f64;
+    for bits in values {
+        let v = float_value(ty, bits) - offset;
+        if v == 0.0 || !v.is_finite() {
+            continue;
+        }
+        let (m, e) = frexp_int(v);
+        e_min = e_min.min(e + m.trailing_zeros() as i32);
+        v_max = v_max.max(v.abs());
+    }
+    if e_min == i32::MAX || v_max * pow2(-e_min) >= MAX_LATTICE {
+        return None;
+    }
+    Some(e_min as i16)
+}
+
+/// `v = m · 2^e` with integer `m` (the f64 mantissa with its implicit bit).
+fn frexp_int(v: f64) -> (u64, i32) {
+    let b = v.to_bits();
+    let exp = ((b >> 52) & 0x7ff) as i32;
+    let frac = b & ((1u64 << 52) - 1);
+    if exp == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), exp - 1075)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_domain_inverts_what_it_accepts() {
+        let ty = SampleType::F32;
+        let vals = [
+            0.0f32,
+            -0.0,
+            1.5,
+            -2.25,
+            123.45,
+            1e-40,
+            f32::NAN,
+            f32::INFINITY,
+            -7.0,
+        ];
+        for d in [
+            Domain::Fmap,
+            Domain::Binary(-2, 0),
+            Domain::Decimal(2),
+            Domain::Binary(0, 0),
+            Domain::Binary(-1, 0.25f64.to_bits()),
+        ] {
+            for v in vals {
+                let bits = v.to_bits() as u64;
+                if let Some(k) = d.forward(ty, bits) {
+                    assert_eq!(d.inverse(ty, k), bits, "{d:?} {v}");
+                }
+            }
+        }
+        // -0.0 is not on a lattice (k = 0 rebuilds +0.0); every float is in fmap.
+        assert_eq!(
+            Domain::Binary(0, 0).forward(ty, (-0.0f32).to_bits() as u64),
+            None
+        );
+        let off = Domain::Binary(-1, 0.25f64.to_bits());
+        assert_eq!(off.forward(ty, 1.75f32.to_bits() as u64), Some(3));
+        assert_eq!(off.forward(ty, 1.5f32.to_bits() as u64), None);
+        assert_eq!(
+            Domain::Decimal(2).forward(ty, 123.45f32.to_bits() as u64),
+            Some(12345)
+        );
+        let f = |v: f32| Domain::Fmap.forward(ty, v.to_bits() as u64).unwrap();
+        assert_eq!(f(0.0) - f(-0.0), 1, "fmap: signed zeros are neighbours");
+        assert!(f(-1.0) < f(-0.0) && f(0.0) < f(1e-45));
+    }
+
+    #[test]
+    fn binary_exponent_finds_the_coarsest_lattice() {
+        let ty = SampleType::F64;
+        let v = [265.68017578125f64, 266.0, 0.0, -3.5];
+        assert_eq!(
+            binary_exponent(ty, 0.0, v.iter().map(|x| x.to_bits())),
+            Some(-11)
+        );
+        let whole = [4.0f64, 12.0, -8.0];
+        assert_eq!(
+            binary_exponent(ty, 0.0, whole.iter().map(|x| x.to_bits())),
+            Some(2)
+        );
+        // GRIB-style: reference + k·2^-12, the reference on a finer grid.
+        let r = 265.0 + 2f64.powi(-15);
+        let g = [r, r + 3.0 * 2f64.powi(-12), r + 2f64.powi(-12)];
+        assert_eq!(
+            binary_exponent(ty, r, g.iter().map(|x| x.to_bits())),
+            Some(-12)
+        );
+    }
+}

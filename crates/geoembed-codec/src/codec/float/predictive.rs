@@ -1,0 +1,378 @@
+//! The predictive transform: per band a domain (int, fmap, binary or decimal lattice), its
+//! specials and a predictor; then the residuals of all bands through one context-modelled
+//! coder. Bands are coded in order; a band in the same domain as the band before it may
+//! predict from it (time steps, levels and spectral bands of a stack).
+//!
+//! Layout: per band a header (§ docs/format.md 5.4), then the residual block.
+
+use super::super::native::varint::{put_i, put_u, Cursor};
+use super::super::Effort;
+use super::domain::{self, Domain, MAX_DECIMALS};
+use super::predictor::{self, zigzag, Planes, Predictor};
+use super::residuals::{self, activity, bit_len};
+use super::specials::{self, Specials};
+use super::Band;
+use crate::error::{Error, Result};
+use crate::sample::SampleType;
+
+const KIND_CONSTANT: u8 = 4;
+/// Specials may be at most this fraction of a band for a lattice to be worth it.
+const MAX_SPECIAL_SHARE: usize = 8;
+
+/// A band's choice: what the header says.
+struct Coded {
+    domain: Domain,
+    specials: Specials,
+    predictor: Predictor,
+    cross: bool,
+}
+
+/// The lattice and fmap/int domains worth trying on a band.
+fn candidate_domains(ty: SampleType, bits: &[u64], special: &[bool]) -> Vec<Domain> {
+    if !ty.is_float() {
+        return vec![Domain::Int];
+    }
+    let mut d = vec![Domain::Fmap];
+    let finite = || {
+        bits.iter()
+            .zip(special)
+            .filter(|(_, &s)| !s)
+            .map(|(&b, _)| b)
+    };
+    let offset = finite()
+        .map(|b| domain::float_value(ty, b))
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let e = offset
+        .is_finite()
+        .then(|| domain::binary_exponent(ty, offset, finite()))
+        .flatten();
+    if let Some(e) = e {
+        d.push(Domain::Binary(e, offset.to_bits()));
+    }
+    if e.is_none_or(|e| e < 0) {
+        // The fewest decimals that rebuild (almost) every value; a sample first, then all.
+        let probe: Vec<u64> = finite().step_by((bits.len() / 512).max(1)).collect();
+        for dec in 1..=MAX_DECIMALS {
+            let dm = Domain::Decimal(dec);
+            if probe.iter().all(|&b| dm.forward(ty, b).is_some()) {
+                let misses = finite().filter(|&b| dm.forward(ty, b).is_none()).count();
+                if misses * MAX_SPECIAL_SHARE <= bits.len() {
+                    d.push(dm);
+                }
+                break;
+            }
+        }
+    }
+    d
+}
+
+/// The band's plane in `domain`, and its specials (non-finite values, sentinels, values the
+/// domain does not rebuild), filled as the decoder will fill them.
+fn plane_in(
+    ty: SampleType,
+    bits: &[u64],
+    base_special: &[bool],
+    domain: Domain,
+    width: usize,
+) -> (Vec<i64>, Vec<bool>, Specials) {
+    let mut mask = base_special.to_vec();
+    let mut plane = vec![0i64; bits.len()];
+    for (i, &b) in bits.iter().enumerate() {
+        if mask[i] {
+            continue;
+        }
+        match domain.forward(ty, b) {
+            Some(v) => plane[i] = v,
+            None => mask[i] = true,
+        }
+    }
+    specials::fill(&mut plane, width, &mask);
+    let mut s = Specials::default();
+    for (i, &m) in mask.iter().enumerate() {
+        if m {
+            s.positions.push(i as u32);
+            s.bits.push(bits[i]);
+        }
+    }
+    (plane, mask, s)
+}
+
+/// The previous band's samples as (approximate) plane values of `domain`, so any band can
+/// predict from the one before it whatever their domains; values the domain cannot place
+/// (NaN, ±Inf) are filled like specials.
+fn prev_plane(ty: SampleType, prev: &[u64], domain: Domain, width: usize) -> Vec<i64> {
+    let mut mask = vec![false; prev.len()];
+    let mut plane: Vec<i64> = prev
+        .iter()
+        .zip(mask.iter_mut())
+        .map(|(&b, m)| {
+            domain.approx(ty, b).unwrap_or_else(|| {
+                *m = true;
+                0
+            })
+        })
+        .collect();
+    specials::fill(&mut plane, width, &mask);
+    plane
+}
+
+/// Non-finite values and far-off sentinels (nodata) of a band.
+fn base_specials(ty: SampleType, bits: &[u64]) -> Vec<bool> {
+    let mut mask: Vec<bool> = bits.iter().map(|&b| specials::non_finite(ty, b)).collect();
+    let value = |b: u64| {
+        if ty.is_float() {
+            domain::float_value(ty, b)
+        } else {
+            Domain::Int.forward(ty, b).expect("ints") as f64
+        }
+    };
+    let vals: Vec<f64> = bits
+        .iter()
+        .zip(&mask)
+        .filter(|(_, &m)| !m)
+        .map(|(&b, _)| value(b))
+        .collect();
+    let sentinels = specials::sentinels(&vals);
+    if !sentinels.is_empty() {
+        for (m, &b) in mask.iter_mut().zip(bits) {
+            let v = value(b);
+            // Compare bits-equal values only (a sentinel 0.0 must not take −0.0 along).
+            if sentinels
+                .iter()
+                .any(|&s| s == v && (s != 0.0 || s.to_bits() == v.to_bits()))
+            {
+                *m = true;
+            }
+        }
+    }
+    let distinct = {
+        let mut d: Vec<u64> = bits
+            .iter()
+            .zip(&mask)
+            .filter(|(_, &m)| m)
+            .map(|(&b, _)| b)
+            .collect();
+        d.sort_unstable();
+        d.dedup();
+        d.len()
+    };
+    if distinct > specials::MAX_DISTINCT {
+        // Too many distinct NaN payloads or sentinels to list: keep them in the plane.
+        return vec![false; bits.len()];
+    }
+    mask
+}
+
+pub fn encode(
+    ty: SampleType,
+    width: usize,
+    bands: &[Band],
+    effort: Effort,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let n = bands.first().map_or(0, |b| b.len());
+    let mut acts: Vec<u16> = Vec::new();
+    let mut zz: Vec<u64> = Vec::new();
+    // The previous band's samples and residual bit lengths (for cross-band prediction).
+    let mut prev: Option<(&[u64], Vec<u8>)> = None;
+    for bits in bands {
+        if bits.iter().all(|&b| b == bits[0]) {
+            out.push(KIND_CONSTANT);
+            put_u(out, bits[0]);
+            prev = Some((bits, vec![0; n]));
+            continue;
+        }
+        let base = base_specials(ty, bits);
+        let mut best: Option<(u64, Coded, Vec<i64>, Vec<bool>, Option<Vec<i64>>)> = None;
+        for dm in candidate_domains(ty, bits, &base) {
+            let (plane, mask, sp) = plane_in(ty, bits, &base, dm, width);
+            if dm != Domain::Fmap && dm != Domain::Int && sp.positions.len() * MAX_SPECIAL_SHARE > n
+            {
+                continue;
+            }
+            let pp = prev.as_ref().map(|p| prev_plane(ty, p.0, dm, width));
+            let planes = Planes {
+                cur: &plane,
+                prev: pp.as_deref(),
+                width,
+            };
+            let (p, cost) = predictor::choose(
+                &planes,
+                &mask,
+                effort != Effort::Fast,
+                effort == Effort::Max,
+            );
+            // Specials cost about two bytes each; scale the sampled cost to the band.
+            let cost = cost + 16 * sp.positions.len() as u64;
+            if best.as_ref().is_none_or(|b| cost < b.0) {
+                let cross = p.uses_prev();
+                best = Some((
+                    cost,
+                    Coded {
+                        domain: dm,
+                        specials: sp,
+                        predictor: p,
+                        cross,
+                    },
+                    plane,
+                    mask,
+                    pp,
+                ));
+            }
+        }
+        let (_, coded, plane, mask, pp) = best.expect("at least the fmap or int domain");
+        let (kind, param, offset) = coded.domain.code();
+        out.push(kind);
+        put_i(out, param);
+        if kind == 2 {
+            put_u(out, offset);
+        }
+        out.push(coded.cross as u8);
+        coded.specials.write(out)?;
+        coded.predictor.write(out);
+        let prev_plane = pp.as_deref().filter(|_| coded.cross);
+        let prev_bl = prev
+            .as_ref()
+            .filter(|_| coded.cross)
+            .map(|p| p.1.as_slice());
+        let mut bl = vec![0u8; n];
+        let height = n / width;
+        for y in 0..height {
+            for x in 0..width {
+                let i = y * width + x;
+                if mask[i] {
+                    continue;
+                }
+                let nb = predictor::neighbours(&plane, prev_plane, width, y, x);
+                let u = zigzag(plane[i].wrapping_sub(coded.predictor.predict(&nb)));
+                acts.push(band_activity(&bl, prev_bl, width, y, x) as u16);
+                zz.push(u);
+                bl[i] = bit_len(u);
+            }
+        }
+        prev = Some((bits, bl));
+    }
+    residuals::encode(&acts, &zz, out);
+    Ok(())
+}
+
+/// Activity of (y, x) from the bit lengths of the residuals around it.
+#[inline(always)]
+fn band_activity(bl: &[u8], prev: Option<&[u8]>, w: usize, y: usize, x: usize) -> usize {
+    let i = y * w + x;
+    let bw = if x > 0 {
+        bl[i - 1]
+    } else if y > 0 {
+        bl[i - w]
+    } else {
+        0
+    };
+    let bn = if y > 0 { bl[i - w] } else { bw };
+    let bnw = if y > 0 && x > 0 { bl[i - w - 1] } else { bn };
+    let bne = if y > 0 && x + 1 < w {
+        bl[i - w + 1]
+    } else {
+        bn
+    };
+    activity(bw, bn, bnw, bne, prev.map_or(0, |p| p[i]))
+}
+
+enum Header {
+    Constant(u64),
+    Coded(Coded),
+}
+
+/// Decodes `bands` bands of `width × height` samples; returns each band's sample bits.
+pub fn decode(
+    ty: SampleType,
+    width: usize,
+    height: usize,
+    bands: usize,
+    r: &mut Cursor,
+) -> Result<Vec<Band>> {
+    let n = width * height;
+    let mut headers = Vec::with_capacity(bands);
+    for b in 0..bands {
+        let kind = r.bytes(1, "band kind")?[0];
+        if kind == KIND_CONSTANT {
+            headers.push(Header::Constant(r.u("constant value")?));
+            continue;
+        }
+        let param = r.i("domain parameter")?;
+        let offset = if kind == 2 { r.u("lattice offset")? } else { 0 };
+        let domain = Domain::from_code(kind, param, offset).ok_or_else(|| {
+            Error::corrupt(format!("float: band {b} has unknown domain {kind}/{param}"))
+        })?;
+        if ty.is_float() == (domain == Domain::Int) {
+            return Err(Error::corrupt(format!(
+                "float: band {b} uses the {} domain for {ty} samples",
+                domain.name()
+            )));
+        }
+        let cross = r.bytes(1, "cross-band flag")?[0] != 0;
+        if cross && b == 0 {
+            return Err(Error::corrupt(
+                "float: band 0 predicts from a band before it",
+            ));
+        }
+        let specials = Specials::read(r, n)?;
+        let predictor = Predictor::read(r, cross)?;
+        headers.push(Header::Coded(Coded {
+            domain,
+            specials,
+            predictor,
+            cross,
+        }));
+    }
+    let mut dec = residuals::Decoder::new(r)?;
+    let mut out = Vec::with_capacity(bands);
+    let mut prev_bl: Vec<u8> = Vec::new();
+    for h in headers {
+        let c = match h {
+            Header::Constant(v) => {
+                out.push(vec![v; n]);
+                prev_bl = vec![0; n];
+                continue;
+            }
+            Header::Coded(c) => c,
+        };
+        let mask = c.specials.mask(n);
+        let mut plane = vec![0i64; n];
+        let mut bl = vec![0u8; n];
+        let pp = c.cross.then(|| {
+            prev_plane(
+                ty,
+                out.last().expect("band 0 is not cross"),
+                c.domain,
+                width,
+            )
+        });
+        let prev_plane = pp.as_deref();
+        let pbl = c.cross.then_some(prev_bl.as_slice());
+        for y in 0..height {
+            for x in 0..width {
+                let i = y * width + x;
+                if mask[i] {
+                    plane[i] = specials::fill_value(&plane, width, i);
+                    continue;
+                }
+                let u = dec.next(band_activity(&bl, pbl, width, y, x));
+                let nb = predictor::neighbours(&plane, prev_plane, width, y, x);
+                plane[i] = c
+                    .predictor
+                    .predict(&nb)
+                    .wrapping_add(predictor::unzigzag(u));
+                bl[i] = bit_len(u);
+            }
+        }
+        let mut bits: Vec<u64> = plane.iter().map(|&v| c.domain.inverse(ty, v)).collect();
+        for (&p, &b) in c.specials.positions.iter().zip(&c.specials.bits) {
+            bits[p as usize] = b;
+        }
+        out.push(bits);
+        prev_bl = bl;
+    }
+    dec.finish()?;
+    Ok(out)
+}

@@ -1,0 +1,454 @@
+//! Predictors on `i64` planes: fixed ones (W, N, planar, MED, previous band, cross-band
+//! planar) and a least-squares linear predictor fitted per band and tile (Gridfour's
+//! "optimal predictor", LSOP, uses the same idea with a 12-neighbour template). The encoder
+//! picks whichever costs fewest estimated bits on the band.
+//!
+//! A linear predictor is `R + round(Σ c_j (n_j − R) / 2^shift)`: a reference neighbour `R`
+//! plus weighted differences, so a predictor whose weights sum to one is exact on planes.
+//! Arithmetic wraps (it is only a prediction; the residual is taken modulo 2^64), and
+//! planes whose span could overflow `i64` products are computed in `i128` (`wide`).
+
+use super::super::native::varint::{put_i, Cursor};
+use crate::error::{Error, Result};
+use nalgebra::{DMatrix, DVector};
+
+/// Neighbour indices: the plane's causal neighbours, then the previous band's.
+pub const W: u8 = 0;
+pub const N: u8 = 1;
+pub const NW: u8 = 2;
+pub const NE: u8 = 3;
+pub const WW: u8 = 4;
+pub const NN: u8 = 5;
+pub const B: u8 = 6;
+pub const BW: u8 = 7;
+pub const BN: u8 = 8;
+pub const NEIGHBOURS: usize = 9;
+
+/// Fixed-point precision of fitted weights.
+const FIT_SHIFT: u8 = 12;
+/// Largest |weight| (in units of 2^-shift) a stored predictor may have.
+const MAX_COEF: i64 = 1 << 20;
+/// Planes whose span is below this use `i64` arithmetic: |c|·span·taps < 2^63.
+const NARROW_SPAN: i128 = 1 << 38;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Predictor {
+    Linear {
+        reference: u8,
+        shift: u8,
+        taps: Vec<(u8, i32)>,
+        wide: bool,
+    },
+    /// LOCO-I's median edge detector on W, N, NW.
+    Med,
+}
+
+/// A band being predicted: its plane (causal part valid) and the previous band's plane.
+pub struct Planes<'a> {
+    pub cur: &'a [i64],
+    pub prev: Option<&'a [i64]>,
+    pub width: usize,
+}
+
+impl Planes<'_> {
+    #[inline(always)]
+    pub fn neighbours(&self, y: usize, x: usize) -> [i64; NEIGHBOURS] {
+        neighbours(self.cur, self.prev, self.width, y, x)
+    }
+}
+
+/// The nine neighbours of (y, x) in `cur` (valid before (y, x) in raster order) and `prev`,
+/// with fallbacks at the edges: a missing neighbour takes the value of the nearest one that
+/// exists, so no edge needs its own predictor.
+#[inline(always)]
+pub fn neighbours(
+    c: &[i64],
+    prev: Option<&[i64]>,
+    w: usize,
+    y: usize,
+    x: usize,
+) -> [i64; NEIGHBOURS] {
+    let i = y * w + x;
+    let vw = if x > 0 {
+        c[i - 1]
+    } else if y > 0 {
+        c[i - w]
+    } else {
+        prev.map_or(0, |p| p[i])
+    };
+    let vn = if y > 0 { c[i - w] } else { vw };
+    let vnw = if y > 0 && x > 0 { c[i - w - 1] } else { vn };
+    let vne = if y > 0 && x + 1 < w { c[i - w + 1] } else { vn };
+    let vww = if x > 1 { c[i - 2] } else { vw };
+    let vnn = if y > 1 { c[i - 2 * w] } else { vn };
+    let (vb, vbw, vbn) = match prev {
+        Some(p) => {
+            let bw = if x > 0 {
+                p[i - 1]
+            } else if y > 0 {
+                p[i - w]
+            } else {
+                p[i]
+            };
+            let bn = if y > 0 { p[i - w] } else { bw };
+            (p[i], bw, bn)
+        }
+        None => (vw, vw, vn),
+    };
+    [vw, vn, vnw, vne, vww, vnn, vb, vbw, vbn]
+}
+
+impl Predictor {
+    pub fn fixed(reference: u8, taps: &[(u8, i32)]) -> Self {
+        Predictor::Linear {
+            reference,
+            shift: 0,
+            taps: taps.to_vec(),
+            wide: false,
+        }
+    }
+
+    pub fn uses_prev(&self) -> bool {
+        match self {
+            Predictor::Linear {
+                reference, taps, ..
+            } => *reference >= B || taps.iter().any(|t| t.0 >= B),
+            Predictor::Med => false,
+        }
+    }
+
+    pub fn name(&self) -> String {
+        const NAMES: [&str; NEIGHBOURS] = ["W", "N", "NW", "NE", "WW", "NN", "B", "BW", "BN"];
+        match self {
+            Predictor::Med => "MED".into(),
+            Predictor::Linear {
+                reference,
+                taps,
+                shift,
+                ..
+            } if *shift == 0 => {
+                let mut s = NAMES[*reference as usize].to_string();
+                for (n, c) in taps {
+                    s += &format!(
+                        "{c:+}({}-{})",
+                        NAMES[*n as usize], NAMES[*reference as usize]
+                    );
+                }
+                s
+            }
+            Predictor::Linear { taps, .. } => format!("LS{}", taps.len()),
+        }
+    }
+
+    #[inline(always)]
+    pub fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
+        match self {
+            Predictor::Med => {
+                let (a, b, c) = (n[W as usize], n[N as usize], n[NW as usize]);
+                if c >= a.max(b) {
+                    a.min(b)
+                } else if c <= a.min(b) {
+                    a.max(b)
+                } else {
+                    a.wrapping_add(b).wrapping_sub(c)
+                }
+            }
+            Predictor::Linear {
+                reference,
+                shift,
+                taps,
+                wide,
+            } => {
+                let r = n[*reference as usize];
+                let round = (1i64 << *shift) >> 1;
+                if *wide {
+                    let mut s = 0i128;
+                    for &(j, c) in taps {
+                        s += c as i128 * (n[j as usize] as i128 - r as i128);
+                    }
+                    let p = r as i128 + ((s + round as i128) >> *shift);
+                    p.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+                } else {
+                    let mut s = 0i64;
+                    for &(j, c) in taps {
+                        s = s.wrapping_add((c as i64).wrapping_mul(n[j as usize].wrapping_sub(r)));
+                    }
+                    r.wrapping_add(s.wrapping_add(round) >> *shift)
+                }
+            }
+        }
+    }
+
+    pub fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Predictor::Med => out.push(1),
+            Predictor::Linear {
+                reference,
+                shift,
+                taps,
+                wide,
+            } => {
+                out.extend_from_slice(&[0, *reference, *shift, *wide as u8, taps.len() as u8]);
+                for &(j, c) in taps {
+                    out.push(j);
+                    put_i(out, c as i64);
+                }
+            }
+        }
+    }
+
+    pub fn read(r: &mut Cursor, has_prev: bool) -> Result<Predictor> {
+        let neighbour = |r: &mut Cursor| -> Result<u8> {
+            let j = r.bytes(1, "predictor neighbour")?[0];
+            if j as usize >= NEIGHBOURS || (j >= B && !has_prev) {
+                return Err(Error::corrupt(format!(
+                    "float: predictor neighbour {j} does not exist for this band"
+                )));
+            }
+            Ok(j)
+        };
+        match r.bytes(1, "predictor kind")?[0] {
+            1 => Ok(Predictor::Med),
+            0 => {
+                let reference = neighbour(r)?;
+                let h = r.bytes(3, "predictor shift, wide flag and taps")?;
+                let (shift, wide, count) = (h[0], h[1] != 0, h[2]);
+                if shift > 30 || count as usize > NEIGHBOURS {
+                    return Err(Error::corrupt(format!(
+                        "float: predictor shift {shift} or tap count {count} out of range"
+                    )));
+                }
+                let mut taps = Vec::with_capacity(count as usize);
+                for _ in 0..count {
+                    let j = neighbour(r)?;
+                    taps.push((j, r.signed("predictor weight", MAX_COEF)? as i32));
+                }
+                Ok(Predictor::Linear {
+                    reference,
+                    shift,
+                    taps,
+                    wide,
+                })
+            }
+            k => Err(Error::corrupt(format!("float: unknown predictor kind {k}"))),
+        }
+    }
+}
+
+/// Zigzag of a wrapped residual.
+#[inline(always)]
+pub fn zigzag(r: i64) -> u64 {
+    ((r << 1) ^ (r >> 63)) as u64
+}
+
+#[inline(always)]
+pub fn unzigzag(u: u64) -> i64 {
+    ((u >> 1) as i64) ^ -((u & 1) as i64)
+}
+
+/// Rows the encoder evaluates candidates on: all of a small band, every k-th row of a
+/// large one (at least ~16k pixels).
+pub fn sample_rows(height: usize, width: usize, all: bool) -> Vec<usize> {
+    let step = if all {
+        1
+    } else {
+        (height * width / 16_384).max(1).min(height)
+    };
+    (0..height).step_by(step).collect()
+}
+
+/// Estimated bits of a band under `p`: the bit length of every residual plus one.
+pub fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[usize]) -> u64 {
+    let w = planes.width;
+    let mut bits = 0u64;
+    for &y in rows {
+        for x in 0..w {
+            let i = y * w + x;
+            if specials.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let r = planes.cur[i].wrapping_sub(p.predict(&planes.neighbours(y, x)));
+            bits += 65 - zigzag(r).leading_zeros() as u64;
+        }
+    }
+    bits
+}
+
+/// Span of the plane's values (max − min), in i128.
+pub fn span(plane: &[i64]) -> i128 {
+    let (lo, hi) = plane
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+    if lo > hi {
+        0
+    } else {
+        hi as i128 - lo as i128
+    }
+}
+
+/// Least-squares weights of `taps` around reference `W` (or `B` for cross-band fits),
+/// fitted on the sampled rows and quantised to 2^-FIT_SHIFT. `None` if the system is
+/// degenerate.
+pub fn fit(
+    planes: &Planes,
+    specials: &[bool],
+    rows: &[usize],
+    reference: u8,
+    taps: &[u8],
+    wide: bool,
+) -> Option<Predictor> {
+    let k = taps.len();
+    let mut g = DMatrix::<f64>::zeros(k, k);
+    let mut b = DVector::<f64>::zeros(k);
+    let mut f = vec![0f64; k];
+    let w = planes.width;
+    let mut count = 0usize;
+    for &y in rows {
+        for x in 0..w {
+            let i = y * w + x;
+            if specials.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let n = planes.neighbours(y, x);
+            let r = n[reference as usize] as f64;
+            let t = planes.cur[i] as f64 - r;
+            for (fj, &j) in f.iter_mut().zip(taps) {
+                *fj = n[j as usize] as f64 - r;
+            }
+            for a in 0..k {
+                b[a] += f[a] * t;
+                for c in 0..=a {
+                    g[(a, c)] += f[a] * f[c];
+                }
+            }
+            count += 1;
+        }
+    }
+    if count < 4 * k {
+        return None;
+    }
+    for a in 0..k {
+        for c in 0..a {
+            g[(c, a)] = g[(a, c)];
+        }
+    }
+    let ridge = (0..k).map(|a| g[(a, a)]).sum::<f64>() / k as f64 * 1e-9 + 1e-12;
+    for a in 0..k {
+        g[(a, a)] += ridge;
+    }
+    let sol = g.cholesky()?.solve(&b);
+    let scale = (1u64 << FIT_SHIFT) as f64;
+    let q: Vec<(u8, i32)> = taps
+        .iter()
+        .zip(sol.iter())
+        .filter_map(|(&j, &c)| {
+            let v = (c * scale).round();
+            (v.is_finite() && v.abs() < MAX_COEF as f64 && v != 0.0).then_some((j, v as i32))
+        })
+        .collect();
+    Some(Predictor::Linear {
+        reference,
+        shift: FIT_SHIFT,
+        taps: q,
+        wide: wide
+            || span(planes.cur) >= NARROW_SPAN
+            || planes.prev.is_some_and(|p| span(p) >= NARROW_SPAN),
+    })
+}
+
+/// The candidates for a band: fixed predictors, then fitted ones (`fit` effort), with the
+/// cross-band ones when a previous band in the same domain exists.
+pub fn choose(
+    planes: &Planes,
+    specials: &[bool],
+    fit_ls: bool,
+    all_rows: bool,
+) -> (Predictor, u64) {
+    let rows = sample_rows(
+        planes.cur.len() / planes.width.max(1),
+        planes.width,
+        all_rows,
+    );
+    let mut cands = vec![
+        Predictor::fixed(W, &[]),
+        Predictor::fixed(N, &[]),
+        Predictor::fixed(N, &[(W, 1), (NW, -1)]),
+        Predictor::Med,
+    ];
+    if planes.prev.is_some() {
+        cands.push(Predictor::fixed(B, &[]));
+        cands.push(Predictor::fixed(B, &[(W, 1), (BW, -1)]));
+        cands.push(Predictor::fixed(B, &[(N, 1), (BN, -1)]));
+    }
+    // Fixed predictors on planes that could overflow i64 products need no wide
+    // arithmetic: their weights are ±1 and sums wrap consistently on both sides.
+    if fit_ls {
+        if let Some(p) = fit(planes, specials, &rows, W, &[N, NW, NE, WW, NN], false) {
+            cands.push(p);
+        }
+        if planes.prev.is_some() {
+            if let Some(p) = fit(planes, specials, &rows, B, &[W, N, NW, NE, BW, BN], false) {
+                cands.push(p);
+            }
+        }
+    }
+    cands
+        .into_iter()
+        .map(|p| {
+            let c = cost(&p, planes, specials, &rows);
+            (p, c)
+        })
+        .min_by_key(|(_, c)| *c)
+        .expect("candidates")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn planar_is_exact_on_a_plane_and_fit_finds_it() {
+        let (w, h) = (40, 30);
+        let plane: Vec<i64> = (0..h * w)
+            .map(|i| 1000 + 3 * (i % w) as i64 - 7 * (i / w) as i64)
+            .collect();
+        let planes = Planes {
+            cur: &plane,
+            prev: None,
+            width: w,
+        };
+        let sp = vec![false; plane.len()];
+        let rows: Vec<usize> = (2..h).collect();
+        let planar = Predictor::fixed(N, &[(W, 1), (NW, -1)]);
+        for &y in &rows {
+            for x in 1..w {
+                assert_eq!(planar.predict(&planes.neighbours(y, x)), plane[y * w + x]);
+            }
+        }
+        let (best, _) = choose(&planes, &sp, true, true);
+        let c = cost(&best, &planes, &sp, &rows);
+        assert!(c <= cost(&planar, &planes, &sp, &rows), "{best:?}");
+        let mut buf = Vec::new();
+        best.write(&mut buf);
+        assert_eq!(
+            Predictor::read(&mut Cursor::new(&buf), false).unwrap(),
+            best
+        );
+    }
+
+    #[test]
+    fn wide_and_narrow_arithmetic_agree_when_nothing_overflows() {
+        let n = [5i64, -9, 100, 3, 7, 8, 0, 0, 0];
+        let taps = vec![(N, 1234), (NW, -2222), (NE, 999)];
+        let mk = |wide| Predictor::Linear {
+            reference: W,
+            shift: 12,
+            taps: taps.clone(),
+            wide,
+        };
+        assert_eq!(mk(true).predict(&n), mk(false).predict(&n));
+        for r in [0i64, -1, 1, i64::MIN, i64::MAX] {
+            assert_eq!(unzigzag(zigzag(r)), r);
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! Context-modelled coding of 64-bit residuals, shared by every band of a tile.
+//!
+//! A zigzagged residual becomes a token (values below 8 are their own token; larger ones
+//! send their bit length and the two bits after the leading one) plus raw low bits, as in
+//! the native codec but for up to 64-bit values. The token is coded with static rANS
+//! (the native codec's coder and tables) in one of up to 16 contexts chosen from the
+//! "activity": the bit lengths of the residuals already decoded at W, N, NW, NE and at the
+//! same pixel of the previous band. The encoder picks the number of contexts and their
+//! activity thresholds (quantiles) that make the tile smallest, tables included.
+
+use super::super::native::bits::{take_bits, BitReader, BitWriter};
+use super::super::native::rans::{self, PROB_SCALE};
+use super::super::native::tables::Tables;
+use super::super::native::varint::{put_u, Cursor};
+use crate::error::{Error, Result};
+
+const DIRECT: u64 = 8;
+pub const ALPHABET: usize = 252;
+/// Activities run from 0 to 8·64.
+pub const ACTIVITIES: usize = 513;
+const MAX_CONTEXTS: usize = 16;
+
+/// Bit length of a zigzagged residual (0 for 0).
+#[inline(always)]
+pub fn bit_len(u: u64) -> u8 {
+    (64 - u.leading_zeros()) as u8
+}
+
+#[inline(always)]
+pub fn activity(w: u8, n: u8, nw: u8, ne: u8, b: u8) -> usize {
+    2 * w as usize + 2 * n as usize + nw as usize + ne as usize + 2 * b as usize
+}
+
+/// Token, number of raw bits, raw bits.
+#[inline(always)]
+fn token(u: u64) -> (usize, u32, u64) {
+    if u < DIRECT {
+        return (u as usize, 0, 0);
+    }
+    let n = 63 - u.leading_zeros(); // >= 3
+    let extra = n - 2;
+    let mid = (u >> extra) & 3;
+    (
+        8 + ((n - 3) as usize) * 4 + mid as usize,
+        extra,
+        u & ((1u64 << extra) - 1),
+    )
+}
+
+struct TokenTable {
+    base: [u64; 256],
+    extra: [u32; 256],
+}
+
+const fn token_table() -> TokenTable {
+    let mut base = [0u64; 256];
+    let mut extra = [0u32; 256];
+    let mut t = 0;
+    while t < ALPHABET {
+        if t < DIRECT as usize {
+            base[t] = t as u64;
+        } else {
+            let n = (t - 8) / 4 + 3;
+            let mid = ((t - 8) % 4) as u64;
+            extra[t] = n as u32 - 2;
+            base[t] = (4 | mid) << extra[t];
+        }
+        t += 1;
+    }
+    TokenTable { base, extra }
+}
+
+static TOKENS: TokenTable = token_table();
+
+/// Context of every activity, from ascending thresholds.
+fn lut(thresholds: &[u16]) -> Vec<u8> {
+    (0..ACTIVITIES)
+        .map(|a| thresholds.iter().filter(|&&t| t as usize <= a).count() as u8)
+        .collect()
+}
+
+/// Thresholds splitting the activity histogram into about `k` equally filled contexts.
+fn quantile_thresholds(hist: &[u64], k: usize) -> Vec<u16> {
+    let total: u64 = hist.iter().sum();
+    let mut t = Vec::new();
+    let mut acc = 0u64;
+    let mut next = 1;
+    for (a, &h) in hist.iter().enumerate() {
+        acc += h;
+        while next < k && acc * k as u64 >= next as u64 * total {
+            if a + 1 < ACTIVITIES && t.last() != Some(&((a + 1) as u16)) {
+                t.push((a + 1) as u16);
+            }
+            next += 1;
+        }
+    }
+    t
+}
+
+fn entropy_bits(counts: &[u64]) -> f64 {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let t = total as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| -(c as f64) * (c as f64 / t).log2())
+        .sum::<f64>()
+        // The table: about 1.5 bytes per symbol up to the last one used.
+        + 12.0 * (counts.iter().rposition(|&c| c > 0).map_or(0, |i| i + 1) as f64 + 1.0)
+}
+
+/// Encodes the residuals (`zz`, zigzagged, in decoding order) given each one's activity.
+pub fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
+    debug_assert_eq!(acts.len(), zz.len());
+    let toks: Vec<u8> = zz.iter().map(|&u| token(u).0 as u8).collect();
+    let mut joint = vec![0u64; ACTIVITIES * ALPHABET];
+    let mut hist = vec![0u64; ACTIVITIES];
+    for (&a, &t) in acts.iter().zip(&toks) {
+        joint[a as usize * ALPHABET + t as usize] += 1;
+        hist[a as usize] += 1;
+    }
+    let counts_for = |th: &[u16]| {
+        let l = lut(th);
+        let mut c = vec![vec![0u64; ALPHABET]; th.len() + 1];
+        for a in 0..ACTIVITIES {
+            if hist[a] == 0 {
+                continue;
+            }
+            let row = &joint[a * ALPHABET..(a + 1) * ALPHABET];
+            for (dst, &v) in c[l[a] as usize].iter_mut().zip(row) {
+                *dst += v;
+            }
+        }
+        c
+    };
+    let mut best: Option<(f64, Vec<u16>, Vec<Vec<u64>>)> = None;
+    for k in [1, 2, 3, 4, 6, 8, 12, MAX_CONTEXTS] {
+        let th = quantile_thresholds(&hist, k);
+        if best.as_ref().is_some_and(|b| b.1 == th) {
+            continue;
+        }
+        let c = counts_for(&th);
+        let bits: f64 = c.iter().map(|v| entropy_bits(v)).sum();
+        if best.as_ref().is_none_or(|b| bits < b.0) {
+            best = Some((bits, th, c));
+        }
+    }
+    let (_, th, counts) = best.expect("one context count");
+    put_u(out, th.len() as u64);
+    th.iter().for_each(|&t| put_u(out, t as u64));
+    let (tables, freqs) = Tables::from_counts(&counts);
+    Tables::write(&freqs, out);
+    let l = lut(&th);
+    let mut enc = rans::Encoder::new(1);
+    for (&a, &t) in acts.iter().zip(&toks).rev() {
+        let (r, rcp) = tables.range(l[a as usize] as usize, t as usize);
+        enc.put(r, rcp, 0);
+    }
+    let stream = enc.finish();
+    let mut raw = BitWriter::new();
+    for &u in zz {
+        let (_, extra, bits) = token(u);
+        if extra > 32 {
+            raw.put(bits as u32, 32);
+            raw.put((bits >> 32) as u32, extra - 32);
+        } else {
+            raw.put(bits as u32, extra);
+        }
+    }
+    let raw = raw.finish();
+    put_u(out, stream.len() as u64);
+    put_u(out, raw.len() as u64);
+    out.extend_from_slice(&stream);
+    out.extend_from_slice(&raw);
+}
+
+/// Decodes residuals one at a time; errors are collected and reported by [`Decoder::finish`].
+pub struct Decoder {
+    lut: Vec<u8>,
+    tables: Tables,
+    rans: rans::Decoder,
+    state: u32,
+    bits: BitReader,
+    bad_symbol: bool,
+}
+
+impl Decoder {
+    pub fn new(r: &mut Cursor) -> Result<Decoder> {
+        let k = r.bounded("context count", MAX_CONTEXTS as u64 - 1)? as usize;
+        let mut th = Vec::with_capacity(k);
+        for _ in 0..k {
+            th.push(r.bounded("context threshold", ACTIVITIES as u64 - 1)? as u16);
+        }
+        let tables = Tables::read(r, k + 1, ALPHABET)?;
+        let left = (r.data.len() - r.pos) as u64;
+        let slen = r.bounded("rANS stream length", left)? as usize;
+        let blen = r.bounded("raw bits length", left)? as usize;
+        let stream = r.bytes(slen, "rANS stream")?;
+        let raw = r.bytes(blen, "raw bits")?;
+        let rans = rans::Decoder::new(stream, 1)?;
+        let state = rans.states[0];
+        Ok(Decoder {
+            lut: lut(&th),
+            tables,
+            rans,
+            state,
+            bits: BitReader::new(raw),
+            bad_symbol: false,
+        })
+    }
+
+    /// The next zigzagged residual, given its activity.
+    #[inline(always)]
+    pub fn next(&mut self, act: usize) -> u64 {
+        let ctx = self.lut[act.min(ACTIVITIES - 1)] as usize;
+        let slots: &[u32; PROB_SCALE as usize] = &self.tables.slots[ctx];
+        let (sym, s, pos) = rans::step(self.state, self.rans.pos, &self.rans.words, slots);
+        self.state = s;
+        self.rans.pos = pos;
+        let t = sym as usize;
+        if t >= ALPHABET {
+            self.bad_symbol = true;
+            return 0;
+        }
+        let extra = TOKENS.extra[t];
+        let b = &mut self.bits;
+        let raw = if extra > 32 {
+            let lo = take_bits(&b.data, b.len, &mut b.acc, &mut b.n, &mut b.pos, 32) as u64;
+            lo | (take_bits(&b.data, b.len, &mut b.acc, &mut b.n, &mut b.pos, extra - 32) as u64)
+                << 32
+        } else {
+            take_bits(&b.data, b.len, &mut b.acc, &mut b.n, &mut b.pos, extra) as u64
+        };
+        TOKENS.base[t] | raw
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        if self.bad_symbol {
+            return Err(Error::corrupt(
+                "float: residual stream holds an unused token",
+            ));
+        }
+        if self.bits.overrun() {
+            return Err(Error::corrupt("float: residual raw bits end early"));
+        }
+        self.rans.states[0] = self.state;
+        self.rans.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_cover_64_bits_and_streams_round_trip() {
+        for u in [0u64, 7, 8, 9, 1000, u32::MAX as u64, 1 << 40, u64::MAX] {
+            let (t, extra, raw) = token(u);
+            assert!(t < ALPHABET);
+            assert_eq!(TOKENS.extra[t], extra);
+            assert_eq!(TOKENS.base[t] | raw, u);
+        }
+        let mut x = 99u64;
+        let zz: Vec<u64> = (0..5000)
+            .map(|i| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                if i % 97 == 0 {
+                    x
+                } else {
+                    (x >> 58) >> (i % 5)
+                }
+            })
+            .collect();
+        let acts: Vec<u16> = (0..5000).map(|i| (i * 7 % 300) as u16).collect();
+        let mut buf = Vec::new();
+        encode(&acts, &zz, &mut buf);
+        let mut c = Cursor::new(&buf);
+        let mut d = Decoder::new(&mut c).unwrap();
+        for (&a, &u) in acts.iter().zip(&zz) {
+            assert_eq!(d.next(a as usize), u);
+        }
+        d.finish().unwrap();
+    }
+}

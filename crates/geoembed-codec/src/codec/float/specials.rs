@@ -1,0 +1,195 @@
+//! Specials: samples the predictor should not see. NaN (with its payload), ±Inf, values a
+//! lattice domain cannot rebuild bit for bit (−0.0), and nodata sentinels such as −9999 or
+//! −32768 that sit far outside the band's range. Their positions and exact bits are stored
+//! beside the residuals; in the plane they are replaced by a neighbour's value (the W
+//! neighbour, or N at the start of a row), which both sides compute the same way, so they
+//! neither cost residual bits nor disturb the prediction of their neighbours.
+
+use super::super::native::varint::{put_u, Cursor};
+use super::domain::float_value;
+use crate::error::{Error, Result};
+use crate::sample::SampleType;
+use flate2::read::ZlibDecoder;
+use flate2::write::ZlibEncoder;
+use std::io::{Read, Write};
+
+/// Most distinct special values a band may hold (the index of each special is one byte).
+pub const MAX_DISTINCT: usize = 256;
+
+/// Positions (ascending) and bits of a band's specials.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Specials {
+    pub positions: Vec<u32>,
+    pub bits: Vec<u64>,
+}
+
+/// A value far outside the rest of the band: the band's minimum (or maximum) whose gap to
+/// the next distinct value exceeds the range of all other values. `values` are the
+/// non-special values as f64.
+pub fn sentinels(values: &[f64]) -> Vec<f64> {
+    let mut d: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if d.len() < 3 {
+        return Vec::new();
+    }
+    d.sort_by(|a, b| a.total_cmp(b));
+    d.dedup();
+    let n = d.len();
+    let mut s = Vec::new();
+    if n >= 3 && d[1] - d[0] > d[n - 1] - d[1] {
+        s.push(d[0]);
+    }
+    if n >= 3 && d[n - 1] - d[n - 2] > d[n - 2] - d[0] {
+        s.push(d[n - 1]);
+    }
+    s
+}
+
+/// Whether a sample is always special: NaN and ±Inf.
+#[inline]
+pub fn non_finite(ty: SampleType, bits: u64) -> bool {
+    ty.is_float() && !float_value(ty, bits).is_finite()
+}
+
+/// Fills the specials of a plane in raster order with the W neighbour (N at x = 0, 0 for
+/// the very first sample) — the rule the decoder repeats.
+pub fn fill(plane: &mut [i64], width: usize, mask: &[bool]) {
+    for i in 0..plane.len() {
+        if mask[i] {
+            plane[i] = fill_value(plane, width, i);
+        }
+    }
+}
+
+#[inline(always)]
+pub fn fill_value(plane: &[i64], width: usize, i: usize) -> i64 {
+    if i % width > 0 {
+        plane[i - 1]
+    } else if i >= width {
+        plane[i - width]
+    } else {
+        0
+    }
+}
+
+impl Specials {
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    pub fn mask(&self, n: usize) -> Vec<bool> {
+        let mut m = vec![false; n];
+        for &p in &self.positions {
+            m[p as usize] = true;
+        }
+        m
+    }
+
+    /// Count, then a zlib block: distinct values, the gaps between positions, the index of
+    /// each special's value.
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+        put_u(out, self.positions.len() as u64);
+        if self.is_empty() {
+            return Ok(());
+        }
+        let mut distinct: Vec<u64> = self.bits.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() > MAX_DISTINCT {
+            return Err(Error::invalid("float: too many distinct special values"));
+        }
+        let mut raw = Vec::new();
+        put_u(&mut raw, distinct.len() as u64);
+        distinct
+            .iter()
+            .for_each(|b| raw.extend_from_slice(&b.to_le_bytes()));
+        let mut last = 0u32;
+        for (k, &p) in self.positions.iter().enumerate() {
+            put_u(&mut raw, (p - if k == 0 { 0 } else { last + 1 }) as u64);
+            last = p;
+        }
+        if distinct.len() > 1 {
+            for b in &self.bits {
+                raw.push(distinct.binary_search(b).expect("listed") as u8);
+            }
+        }
+        let mut z = ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+        z.write_all(&raw)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let z = z.finish().map_err(|e| Error::invalid(e.to_string()))?;
+        put_u(out, z.len() as u64);
+        out.extend_from_slice(&z);
+        Ok(())
+    }
+
+    /// Reads what [`Specials::write`] wrote, for a band of `n` samples.
+    pub fn read(r: &mut Cursor, n: usize) -> Result<Specials> {
+        let count = r.bounded("special count", n as u64)? as usize;
+        if count == 0 {
+            return Ok(Specials::default());
+        }
+        let zlen = r.bounded("special block length", (r.data.len() - r.pos) as u64)? as usize;
+        let z = r.bytes(zlen, "special block")?;
+        let mut raw = Vec::new();
+        // A special block holds at most 8·256 + 10·n + n bytes: bound the inflation.
+        let cap = 8 * MAX_DISTINCT + 11 * count + 16;
+        ZlibDecoder::new(z)
+            .take(cap as u64)
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::corrupt(format!("float: special block: {e}")))?;
+        let mut c = Cursor::new(&raw);
+        let m = c.bounded("distinct specials", MAX_DISTINCT as u64)? as usize;
+        if m == 0 {
+            return Err(Error::corrupt("float: specials without values"));
+        }
+        let distinct: Vec<u64> = c
+            .bytes(8 * m, "special values")?
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect();
+        let mut positions = Vec::with_capacity(count);
+        let mut next = 0u64;
+        for _ in 0..count {
+            let p = next + c.bounded("special position", n as u64)?;
+            if p >= n as u64 {
+                return Err(Error::corrupt(format!(
+                    "float: special at sample {p} of a {n}-sample band"
+                )));
+            }
+            positions.push(p as u32);
+            next = p + 1;
+        }
+        let bits = if m == 1 {
+            vec![distinct[0]; count]
+        } else {
+            c.bytes(count, "special indices")?
+                .iter()
+                .map(|&k| {
+                    distinct.get(k as usize).copied().ok_or_else(|| {
+                        Error::corrupt(format!("float: special index {k} of {m} values"))
+                    })
+                })
+                .collect::<Result<_>>()?
+        };
+        Ok(Specials { positions, bits })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specials_round_trip_and_sentinels_are_found() {
+        let s = Specials {
+            positions: vec![0, 5, 6, 99],
+            bits: vec![1, 0x7fc0_0001, 1, 0xffff_ffff],
+        };
+        let mut buf = Vec::new();
+        s.write(&mut buf).unwrap();
+        assert_eq!(Specials::read(&mut Cursor::new(&buf), 100).unwrap(), s);
+        assert!(Specials::read(&mut Cursor::new(&buf), 50).is_err());
+        assert_eq!(sentinels(&[-9999.0, 480.0, 481.5, 582.0]), vec![-9999.0]);
+        assert_eq!(sentinels(&[1.0, 2.0, 3.0, 32767.0]), vec![32767.0]);
+        assert!(sentinels(&[1.0, 2.0, 3.0, 5.0]).is_empty());
+    }
+}
