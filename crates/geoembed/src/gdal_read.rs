@@ -6,7 +6,7 @@ use crate::gdal_util::{self, last_gdal_error};
 use crate::source::RasterSource;
 use gdal::{Dataset, Metadata};
 use gdal_sys::GDALDataType;
-use geoembed_codec::format::header::{BandInfo, Header};
+use geoembed_codec::format::header::{BandInfo, Header, MetadataDomain};
 use geoembed_codec::SampleType;
 use std::ffi::CStr;
 use std::path::Path;
@@ -195,6 +195,34 @@ pub fn header_from_dataset(name: &str, ds: &Dataset) -> Result<Header> {
         .info
         .push(("source_driver".into(), ds.driver().short_name()));
     Ok(header)
+}
+
+/// The value of `key` in the metadata domain `domain` (`""` = default domain).
+pub fn metadata_value<'a>(
+    domains: &'a [MetadataDomain],
+    domain: &str,
+    key: &str,
+) -> Option<&'a str> {
+    domains
+        .iter()
+        .filter(|d| d.name == domain)
+        .flat_map(|d| d.items.iter())
+        .map(|it| MetadataDomain::split_item(it))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+}
+
+/// `(X_DATASET, Y_DATASET)` of a raster that has no affine geotransform but GDAL geolocation
+/// arrays (curvilinear grids: netCDF with 2-D lon/lat, swaths). The GEOLOCATION domain is
+/// copied into the `.emb` like any other, but it only *names* the lon/lat arrays, which stay
+/// in the source file; callers say so.
+pub fn geolocation_arrays(h: &Header) -> Option<(String, String)> {
+    if h.georef.geotransform.is_some() {
+        return None;
+    }
+    let x = metadata_value(&h.metadata, "GEOLOCATION", "X_DATASET")?;
+    let y = metadata_value(&h.metadata, "GEOLOCATION", "Y_DATASET")?;
+    Some((x.to_string(), y.to_string()))
 }
 
 impl GdalSource {

@@ -6,7 +6,7 @@ use crate::decode::{decode_to_gdal, DecodeOptions};
 use crate::emb_file::{is_emb, EmbFile};
 use crate::encode::{encode_to_emb, EncodeOptions};
 use crate::error::{CliError, Result};
-use crate::gdal_read::GdalSource;
+use crate::gdal_read::{geolocation_arrays, GdalSource};
 use crate::source::RasterSource;
 use crate::tessera::TesseraSource;
 use geoembed_codec::{CodecChoice, CodecId, Effort};
@@ -86,7 +86,14 @@ pub fn run(a: &ConvertArgs, quiet: bool, threads: usize) -> Result<ExitCode> {
                     "--scales and --georef apply to GeoTessera .npy input only",
                 ));
             }
-            Box::new(GdalSource::open(&a.input)?)
+            let src = GdalSource::open(&a.input)?;
+            if let (Some((x, y)), false) = (geolocation_arrays(src.header()), quiet) {
+                eprintln!(
+                    "geoembed: note: {} has no affine geotransform; its GEOLOCATION metadata is kept (X_DATASET={x}, Y_DATASET={y}), but the lon/lat arrays it names are not copied: they stay in the source file",
+                    a.input
+                );
+            }
+            Box::new(src)
         };
         let t0 = std::time::Instant::now();
         let r = encode_to_emb(src.as_mut(), &a.output, &opts)?;
