@@ -60,13 +60,13 @@ pub fn encode(
     effort: Effort,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let dm = domain(ty);
+    let dm = domain(ty).mapper(ty);
     let planes: Vec<Vec<i64>> = bands
         .iter()
         .map(|b| {
             // As the decoder sees them: sign-extended from the sample width.
             b.iter()
-                .map(|&v| sign_extend(ty, dm.forward(ty, v).expect("total") as u64))
+                .map(|&v| sign_extend(ty, dm.forward(v).expect("total") as u64))
                 .collect()
         })
         .collect();
@@ -146,7 +146,7 @@ pub fn decode(
     let n = width * height;
     let k = ty.size();
     let raw = deflate::decompress(&r.data[r.pos..], n * k * bands)?;
-    let dm = domain(ty);
+    let dm = domain(ty).mapper(ty);
     let mut out = Vec::with_capacity(bands);
     let mut prev: Option<Vec<i64>> = None;
     for (b, p) in preds.iter().enumerate() {
@@ -164,7 +164,7 @@ pub fn decode(
                 plane[i] = sign_extend(ty, v & width_mask(ty));
             }
         }
-        out.push(plane.iter().map(|&v| dm.inverse(ty, v)).collect());
+        out.push(plane.iter().map(|&v| dm.inverse(v)).collect());
         prev = Some(plane);
     }
     Ok(out)

@@ -64,53 +64,93 @@ impl Domain {
         }
     }
 
+    /// The domain with its constants computed once, for per-sample use.
+    pub fn mapper(self, ty: SampleType) -> Mapper {
+        let (scale, offset) = match self {
+            Domain::Binary(e, o) => (pow2(e as i32), f64::from_bits(o)),
+            Domain::Decimal(d) => (10f64.powi(-(d as i32)), 0.0),
+            _ => (1.0, 0.0),
+        };
+        let p10 = match self {
+            Domain::Decimal(d) => 10f64.powi(d as i32),
+            _ => 1.0,
+        };
+        Mapper {
+            domain: self,
+            ty,
+            scale,
+            inv_scale: 1.0 / scale,
+            p10,
+            offset,
+        }
+    }
+}
+
+/// A [`Domain`] with its constants: 2^e (exact), 10^d (exact for d <= 22) and the offset.
+#[derive(Clone, Copy, Debug)]
+pub struct Mapper {
+    domain: Domain,
+    ty: SampleType,
+    scale: f64,
+    inv_scale: f64,
+    p10: f64,
+    offset: f64,
+}
+
+impl Mapper {
+    /// The lattice coordinate of a value, rounded half away from zero, if it is a safe
+    /// integer. (`f64::round` is a libm call on baseline x86-64; this is exact too.)
+    #[inline(always)]
+    fn coordinate(&self, v: f64) -> Option<i64> {
+        let x = match self.domain {
+            Domain::Binary(..) => (v - self.offset) * self.inv_scale,
+            _ => v * self.p10,
+        };
+        if !(x.abs() < MAX_LATTICE) {
+            return None;
+        }
+        let k = x as i64;
+        let f = x - k as f64;
+        Some(k + (f >= 0.5) as i64 - (f <= -0.5) as i64)
+    }
+
     /// The plane value of one sample (its little-endian bits), or `None` if this domain
     /// cannot reproduce the sample exactly (it is then a special).
-    #[inline]
-    pub fn forward(self, ty: SampleType, bits: u64) -> Option<i64> {
-        match self {
+    #[inline(always)]
+    pub fn forward(&self, bits: u64) -> Option<i64> {
+        let ty = self.ty;
+        match self.domain {
             Domain::Int => Some(int_value(ty, bits)),
             Domain::Fmap => Some(fmap(ty, bits)),
             Domain::Binary(..) | Domain::Decimal(_) => {
-                let v = float_value(ty, bits);
-                let k = match self {
-                    Domain::Binary(e, o) => (v - f64::from_bits(o)) * pow2(-(e as i32)),
-                    Domain::Decimal(d) => (v * 10f64.powi(d as i32)).round(),
-                    _ => unreachable!(),
-                };
-                if !(k.abs() < MAX_LATTICE) || k.fract() != 0.0 {
-                    return None;
-                }
-                let k = k as i64;
-                (self.inverse(ty, k) == bits).then_some(k)
+                let k = self.coordinate(float_value(ty, bits))?;
+                (self.inverse(k) == bits).then_some(k)
             }
         }
     }
 
     /// The sample bits of a plane value. Total: corrupt planes decode to some value.
-    #[inline]
-    pub fn inverse(self, ty: SampleType, v: i64) -> u64 {
-        match self {
+    #[inline(always)]
+    pub fn inverse(&self, v: i64) -> u64 {
+        let ty = self.ty;
+        match self.domain {
             Domain::Int => (v as u64) & mask(ty),
             Domain::Fmap => ty.from_word((v as u64).wrapping_add(sign_bit(ty)) & mask(ty)),
-            Domain::Binary(e, o) => float_bits(ty, f64::from_bits(o) + v as f64 * pow2(e as i32)),
-            Domain::Decimal(d) => float_bits(ty, v as f64 / 10f64.powi(d as i32)),
+            Domain::Binary(..) => float_bits(ty, self.offset + v as f64 * self.scale),
+            // Division, not multiplication by 10^-d: k / 10^d is correctly rounded.
+            Domain::Decimal(_) => float_bits(ty, v as f64 / self.p10),
         }
     }
 
     /// An approximate plane value of any sample, to predict from another band's values:
     /// the nearest lattice point (the lattice need not hold it). `None` if non-finite.
-    #[inline]
-    pub fn approx(self, ty: SampleType, bits: u64) -> Option<i64> {
-        let k = match self {
-            Domain::Int => return Some(int_value(ty, bits)),
-            Domain::Fmap => return Some(fmap(ty, bits)),
-            Domain::Binary(e, o) => {
-                ((float_value(ty, bits) - f64::from_bits(o)) * pow2(-(e as i32))).round()
-            }
-            Domain::Decimal(d) => (float_value(ty, bits) * 10f64.powi(d as i32)).round(),
-        };
-        (k.abs() < (1u64 << 62) as f64).then_some(k as i64)
+    #[inline(always)]
+    pub fn approx(&self, bits: u64) -> Option<i64> {
+        match self.domain {
+            Domain::Int => Some(int_value(self.ty, bits)),
+            Domain::Fmap => Some(fmap(self.ty, bits)),
+            _ => self.coordinate(float_value(self.ty, bits)),
+        }
     }
 }
 
@@ -233,24 +273,28 @@ mod tests {
         ] {
             for v in vals {
                 let bits = v.to_bits() as u64;
-                if let Some(k) = d.forward(ty, bits) {
-                    assert_eq!(d.inverse(ty, k), bits, "{d:?} {v}");
+                if let Some(k) = d.mapper(ty).forward(bits) {
+                    assert_eq!(d.mapper(ty).inverse(k), bits, "{d:?} {v}");
                 }
             }
         }
         // -0.0 is not on a lattice (k = 0 rebuilds +0.0); every float is in fmap.
         assert_eq!(
-            Domain::Binary(0, 0).forward(ty, (-0.0f32).to_bits() as u64),
+            Domain::Binary(0, 0)
+                .mapper(ty)
+                .forward((-0.0f32).to_bits() as u64),
             None
         );
         let off = Domain::Binary(-1, 0.25f64.to_bits());
-        assert_eq!(off.forward(ty, 1.75f32.to_bits() as u64), Some(3));
-        assert_eq!(off.forward(ty, 1.5f32.to_bits() as u64), None);
+        assert_eq!(off.mapper(ty).forward(1.75f32.to_bits() as u64), Some(3));
+        assert_eq!(off.mapper(ty).forward(1.5f32.to_bits() as u64), None);
         assert_eq!(
-            Domain::Decimal(2).forward(ty, 123.45f32.to_bits() as u64),
+            Domain::Decimal(2)
+                .mapper(ty)
+                .forward(123.45f32.to_bits() as u64),
             Some(12345)
         );
-        let f = |v: f32| Domain::Fmap.forward(ty, v.to_bits() as u64).unwrap();
+        let f = |v: f32| Domain::Fmap.mapper(ty).forward(v.to_bits() as u64).unwrap();
         assert_eq!(f(0.0) - f(-0.0), 1, "fmap: signed zeros are neighbours");
         assert!(f(-1.0) < f(-0.0) && f(0.0) < f(1e-45));
     }

@@ -131,11 +131,13 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
             )))
         }
     };
-    let k = ty.size();
-    out.reserve(shape.bytes());
-    for p in 0..shape.pixels() {
-        for band in &bands {
-            out.extend_from_slice(&band[p].to_le_bytes()[..k]);
+    let (k, start) = (ty.size(), out.len());
+    out.resize(start + shape.bytes(), 0);
+    let dst = &mut out[start..];
+    let stride = nb * k;
+    for (b, band) in bands.iter().enumerate() {
+        for (px, &v) in dst[b * k..].chunks_mut(stride).zip(band) {
+            px[..k].copy_from_slice(&v.to_le_bytes()[..k]);
         }
     }
     Ok(())

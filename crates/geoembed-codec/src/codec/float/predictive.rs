@@ -55,8 +55,9 @@ fn candidate_domains(ty: SampleType, bits: &[u64], special: &[bool]) -> Vec<Doma
         let probe: Vec<u64> = finite().step_by((bits.len() / 512).max(1)).collect();
         for dec in 1..=MAX_DECIMALS {
             let dm = Domain::Decimal(dec);
-            if probe.iter().all(|&b| dm.forward(ty, b).is_some()) {
-                let misses = finite().filter(|&b| dm.forward(ty, b).is_none()).count();
+            let m = dm.mapper(ty);
+            if probe.iter().all(|&b| m.forward(b).is_some()) {
+                let misses = finite().filter(|&b| m.forward(b).is_none()).count();
                 if misses * MAX_SPECIAL_SHARE <= bits.len() {
                     d.push(dm);
                 }
@@ -78,11 +79,12 @@ fn plane_in(
 ) -> (Vec<i64>, Vec<bool>, Specials) {
     let mut mask = base_special.to_vec();
     let mut plane = vec![0i64; bits.len()];
+    let m = domain.mapper(ty);
     for (i, &b) in bits.iter().enumerate() {
         if mask[i] {
             continue;
         }
-        match domain.forward(ty, b) {
+        match m.forward(b) {
             Some(v) => plane[i] = v,
             None => mask[i] = true,
         }
@@ -103,11 +105,12 @@ fn plane_in(
 /// (NaN, ±Inf) are filled like specials.
 fn prev_plane(ty: SampleType, prev: &[u64], domain: Domain, width: usize) -> Vec<i64> {
     let mut mask = vec![false; prev.len()];
+    let mp = domain.mapper(ty);
     let mut plane: Vec<i64> = prev
         .iter()
         .zip(mask.iter_mut())
         .map(|(&b, m)| {
-            domain.approx(ty, b).unwrap_or_else(|| {
+            mp.approx(b).unwrap_or_else(|| {
                 *m = true;
                 0
             })
@@ -124,7 +127,7 @@ fn base_specials(ty: SampleType, bits: &[u64]) -> Vec<bool> {
         if ty.is_float() {
             domain::float_value(ty, b)
         } else {
-            Domain::Int.forward(ty, b).expect("ints") as f64
+            Domain::Int.mapper(ty).forward(b).expect("ints") as f64
         }
     };
     let vals: Vec<f64> = bits
@@ -338,6 +341,8 @@ pub fn decode(
             Header::Coded(c) => c,
         };
         let mask = c.specials.mask(n);
+        let any_special = !c.specials.is_empty();
+        let pred = predictor::Compiled::new(&c.predictor);
         let mut plane = vec![0i64; n];
         let mut bl = vec![0u8; n];
         let pp = c.cross.then(|| {
@@ -351,22 +356,42 @@ pub fn decode(
         let prev_plane = pp.as_deref();
         let pbl = c.cross.then_some(prev_bl.as_slice());
         for y in 0..height {
+            // Interior samples (rows >= 2, away from the left and right edges) have every
+            // neighbour: no fallbacks to branch on.
+            let interior = if y >= 2 && width >= 4 {
+                2..width - 1
+            } else {
+                0..0
+            };
             for x in 0..width {
                 let i = y * width + x;
-                if mask[i] {
+                if any_special && mask[i] {
                     plane[i] = specials::fill_value(&plane, width, i);
                     continue;
                 }
-                let u = dec.next(band_activity(&bl, pbl, width, y, x));
-                let nb = predictor::neighbours(&plane, prev_plane, width, y, x);
-                plane[i] = c
-                    .predictor
-                    .predict(&nb)
-                    .wrapping_add(predictor::unzigzag(u));
-                bl[i] = bit_len(u);
+                let ((u, len), nb) = if interior.contains(&x) {
+                    let act = activity(
+                        bl[i - 1],
+                        bl[i - width],
+                        bl[i - width - 1],
+                        bl[i - width + 1],
+                        pbl.map_or(0, |p| p[i]),
+                    );
+                    let t = dec.next(act);
+                    (
+                        t,
+                        predictor::interior_neighbours(&plane, prev_plane, width, i),
+                    )
+                } else {
+                    let t = dec.next(band_activity(&bl, pbl, width, y, x));
+                    (t, predictor::neighbours(&plane, prev_plane, width, y, x))
+                };
+                plane[i] = pred.predict(&nb).wrapping_add(predictor::unzigzag(u));
+                bl[i] = len;
             }
         }
-        let mut bits: Vec<u64> = plane.iter().map(|&v| c.domain.inverse(ty, v)).collect();
+        let m = c.domain.mapper(ty);
+        let mut bits: Vec<u64> = plane.iter().map(|&v| m.inverse(v)).collect();
         for (&p, &b) in c.specials.positions.iter().zip(&c.specials.bits) {
             bits[p as usize] = b;
         }

@@ -57,6 +57,32 @@ impl Planes<'_> {
     }
 }
 
+/// [`neighbours`] of sample `i` at y >= 2, 2 <= x < w - 1, where all of them exist.
+#[inline(always)]
+pub fn interior_neighbours(
+    c: &[i64],
+    prev: Option<&[i64]>,
+    w: usize,
+    i: usize,
+) -> [i64; NEIGHBOURS] {
+    let (vw, vn) = (c[i - 1], c[i - w]);
+    let (vb, vbw, vbn) = match prev {
+        Some(p) => (p[i], p[i - 1], p[i - w]),
+        None => (vw, vw, vn),
+    };
+    [
+        vw,
+        vn,
+        c[i - w - 1],
+        c[i - w + 1],
+        c[i - 2],
+        c[i - 2 * w],
+        vb,
+        vbw,
+        vbn,
+    ]
+}
+
 /// The nine neighbours of (y, x) in `cur` (valid before (y, x) in raster order) and `prev`,
 /// with fallbacks at the edges: a missing neighbour takes the value of the nearest one that
 /// exists, so no edge needs its own predictor.
@@ -231,6 +257,62 @@ impl Predictor {
                 })
             }
             k => Err(Error::corrupt(format!("float: unknown predictor kind {k}"))),
+        }
+    }
+}
+
+/// A predictor laid out for the decoder's inner loop: a linear predictor's weights as a
+/// dense array over all nine neighbours (zeros where unused), so a prediction is nine
+/// independent multiply-adds instead of a loop over taps.
+pub struct Compiled {
+    kind: u8,
+    reference: usize,
+    shift: u32,
+    weights: [i64; NEIGHBOURS],
+    general: Predictor,
+}
+
+const COMPILED_NARROW: u8 = 0;
+const COMPILED_OTHER: u8 = 1;
+
+impl Compiled {
+    pub fn new(p: &Predictor) -> Compiled {
+        let mut c = Compiled {
+            kind: COMPILED_OTHER,
+            reference: 0,
+            shift: 0,
+            weights: [0; NEIGHBOURS],
+            general: p.clone(),
+        };
+        if let Predictor::Linear {
+            reference,
+            shift,
+            taps,
+            wide: false,
+        } = p
+        {
+            c.kind = COMPILED_NARROW;
+            c.reference = *reference as usize;
+            c.shift = *shift as u32;
+            for &(j, w) in taps {
+                c.weights[j as usize] = c.weights[j as usize].wrapping_add(w as i64);
+            }
+        }
+        c
+    }
+
+    /// Same value as [`Predictor::predict`].
+    #[inline(always)]
+    pub fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
+        if self.kind == COMPILED_NARROW {
+            let r = n[self.reference];
+            let mut s = 0i64;
+            for j in 0..NEIGHBOURS {
+                s = s.wrapping_add(self.weights[j].wrapping_mul(n[j].wrapping_sub(r)));
+            }
+            r.wrapping_add(s.wrapping_add((1i64 << self.shift) >> 1) >> self.shift)
+        } else {
+            self.general.predict(n)
         }
     }
 }
@@ -447,6 +529,9 @@ mod tests {
             wide,
         };
         assert_eq!(mk(true).predict(&n), mk(false).predict(&n));
+        assert_eq!(Compiled::new(&mk(false)).predict(&n), mk(false).predict(&n));
+        let med = Predictor::Med;
+        assert_eq!(Compiled::new(&med).predict(&n), med.predict(&n));
         for r in [0i64, -1, 1, i64::MIN, i64::MAX] {
             assert_eq!(unzigzag(zigzag(r)), r);
         }

@@ -50,24 +50,34 @@ fn token(u: u64) -> (usize, u32, u64) {
 struct TokenTable {
     base: [u64; 256],
     extra: [u32; 256],
+    /// Bit length of every value of the token: the decoder's contexts need only this, so
+    /// they do not wait for the raw bits.
+    bit_len: [u8; 256],
 }
 
 const fn token_table() -> TokenTable {
     let mut base = [0u64; 256];
     let mut extra = [0u32; 256];
+    let mut bit_len = [0u8; 256];
     let mut t = 0;
     while t < ALPHABET {
         if t < DIRECT as usize {
             base[t] = t as u64;
+            bit_len[t] = (64 - (t as u64).leading_zeros()) as u8;
         } else {
             let n = (t - 8) / 4 + 3;
             let mid = ((t - 8) % 4) as u64;
             extra[t] = n as u32 - 2;
             base[t] = (4 | mid) << extra[t];
+            bit_len[t] = n as u8 + 1;
         }
         t += 1;
     }
-    TokenTable { base, extra }
+    TokenTable {
+        base,
+        extra,
+        bit_len,
+    }
 }
 
 static TOKENS: TokenTable = token_table();
@@ -179,7 +189,7 @@ pub fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
 
 /// Decodes residuals one at a time; errors are collected and reported by [`Decoder::finish`].
 pub struct Decoder {
-    lut: Vec<u8>,
+    lut: [u8; ACTIVITIES],
     tables: Tables,
     rans: rans::Decoder,
     state: u32,
@@ -202,8 +212,10 @@ impl Decoder {
         let raw = r.bytes(blen, "raw bits")?;
         let rans = rans::Decoder::new(stream, 1)?;
         let state = rans.states[0];
+        let mut table = [0u8; ACTIVITIES];
+        table.copy_from_slice(&lut(&th));
         Ok(Decoder {
-            lut: lut(&th),
+            lut: table,
             tables,
             rans,
             state,
@@ -212,9 +224,9 @@ impl Decoder {
         })
     }
 
-    /// The next zigzagged residual, given its activity.
+    /// The next zigzagged residual and its bit length, given its activity.
     #[inline(always)]
-    pub fn next(&mut self, act: usize) -> u64 {
+    pub fn next(&mut self, act: usize) -> (u64, u8) {
         let ctx = self.lut[act.min(ACTIVITIES - 1)] as usize;
         let slots: &[u32; PROB_SCALE as usize] = &self.tables.slots[ctx];
         let (sym, s, pos) = rans::step(self.state, self.rans.pos, &self.rans.words, slots);
@@ -223,7 +235,7 @@ impl Decoder {
         let t = sym as usize;
         if t >= ALPHABET {
             self.bad_symbol = true;
-            return 0;
+            return (0, 0);
         }
         let extra = TOKENS.extra[t];
         let b = &mut self.bits;
@@ -234,7 +246,7 @@ impl Decoder {
         } else {
             take_bits(&b.data, b.len, &mut b.acc, &mut b.n, &mut b.pos, extra) as u64
         };
-        TOKENS.base[t] | raw
+        (TOKENS.base[t] | raw, TOKENS.bit_len[t])
     }
 
     pub fn finish(mut self) -> Result<()> {
@@ -262,6 +274,7 @@ mod tests {
             assert!(t < ALPHABET);
             assert_eq!(TOKENS.extra[t], extra);
             assert_eq!(TOKENS.base[t] | raw, u);
+            assert_eq!(TOKENS.bit_len[t], bit_len(u));
         }
         let mut x = 99u64;
         let zz: Vec<u64> = (0..5000)
@@ -282,7 +295,7 @@ mod tests {
         let mut c = Cursor::new(&buf);
         let mut d = Decoder::new(&mut c).unwrap();
         for (&a, &u) in acts.iter().zip(&zz) {
-            assert_eq!(d.next(a as usize), u);
+            assert_eq!(d.next(a as usize).0, u);
         }
         d.finish().unwrap();
     }

@@ -1,0 +1,35 @@
+//! Times the float codec on one raw little-endian float32 tile (for profiling):
+//! `float_profile FILE WIDTH HEIGHT [REPS]`.
+use geoembed_codec::codec::{self, CodecId, CodecParams, TileShape};
+use geoembed_codec::SampleType;
+use std::time::Instant;
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let data = std::fs::read(&a[1]).expect("input");
+    let (w, h): (usize, usize) = (a[2].parse().unwrap(), a[3].parse().unwrap());
+    let reps: usize = a.get(4).map_or(50, |r| r.parse().unwrap());
+    let shape = TileShape {
+        width: w,
+        height: h,
+        bands: data.len() / (w * h * 4),
+        sample_type: SampleType::F32,
+    };
+    let p = CodecParams::default();
+    let enc = codec::encode(CodecId::Float, &shape, &data, &p).unwrap();
+    let t = Instant::now();
+    let mut out = Vec::new();
+    for _ in 0..reps {
+        out.clear();
+        codec::decode(CodecId::Float, &shape, &enc, &p, &mut out).unwrap();
+    }
+    let s = t.elapsed().as_secs_f64() / reps as f64;
+    assert_eq!(out, data);
+    println!(
+        "{} bytes -> {} ({:.3} bits/sample), decode {:.1} MB/s",
+        data.len(),
+        enc.len(),
+        enc.len() as f64 * 8.0 / (data.len() / 4) as f64,
+        data.len() as f64 / s / 1e6
+    );
+}
