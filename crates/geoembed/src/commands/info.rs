@@ -5,7 +5,7 @@ use crate::cli::InfoArgs;
 use crate::error::{CliError, Result};
 use crate::gdal_read::{geolocation_arrays, metadata_value};
 use crate::gdal_util::{color_interp_name, pretty_wkt};
-use geoembed_codec::codec::{CodecId, TileShape};
+use geoembed_codec::codec::{float, CodecId, TileShape};
 use geoembed_codec::format::header::{BandInfo, Dequantization, Header, MetadataDomain};
 use geoembed_codec::format::writer::block_shape;
 use geoembed_codec::format::{IndexEntry, Reader};
@@ -21,6 +21,8 @@ struct TileRow {
     codec: String,
     bytes: u64,
     shape: TileShape,
+    /// For float-codec tiles: the transform and the per-band choices, condensed.
+    detail: String,
 }
 
 impl TileRow {
@@ -52,11 +54,56 @@ fn tiles(h: &Header, entries: &[IndexEntry]) -> Vec<TileRow> {
                     codec,
                     bytes: e.length,
                     shape,
+                    detail: String::new(),
                 });
             }
         }
     }
     out
+}
+
+/// Float-codec tiles whose choices `info` reads (each costs a payload read).
+const MAX_DESCRIBED: usize = 1024;
+
+/// Fills in what the float codec chose for (up to [`MAX_DESCRIBED`]) float tiles: the
+/// transform, then each distinct band choice with its count ("k/1e4 LS5 x1").
+fn describe_float_tiles<R: std::io::Read + std::io::Seek>(r: &mut Reader<R>, rows: &mut [TileRow]) {
+    let float = CodecId::Float.name();
+    for row in rows
+        .iter_mut()
+        .filter(|t| t.codec == float)
+        .take(MAX_DESCRIBED)
+    {
+        let Ok(payload) = r.read_payload(row.plane, row.tx, row.ty) else {
+            row.detail = "unreadable payload".into();
+            continue;
+        };
+        row.detail = match float::summarize(&row.shape, &payload) {
+            Ok((t, bands)) => {
+                let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+                for b in bands {
+                    // Lattice offsets differ band by band; the step is what describes it.
+                    let key = match b.find("+k*") {
+                        Some(i) => b[i + 1..].to_string(),
+                        None => b,
+                    };
+                    *counts.entry(key).or_default() += 1;
+                }
+                let mut parts: Vec<(usize, String)> =
+                    counts.into_iter().map(|(k, n)| (n, k)).collect();
+                parts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                let mut d = t.name().to_string();
+                for (n, k) in parts.iter().take(4) {
+                    d += &format!("; {k} x{n}");
+                }
+                if parts.len() > 4 {
+                    d += &format!("; {} more", parts.len() - 4);
+                }
+                d
+            }
+            Err(e) => format!("unreadable: {e}"),
+        };
+    }
 }
 
 /// GDAL's data type names, so the text reads like gdalinfo's.
@@ -361,13 +408,13 @@ fn text(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> String {
     let _ = writeln!(s, "Tiles:");
     let _ = writeln!(
         s,
-        "  {:>5} {:>5} {:>5} {:<20} {:>12} {:>12} {:>8} {:>11}",
+        "  {:>5} {:>5} {:>5} {:<20} {:>12} {:>12} {:>8} {:>11}  choices",
         "plane", "tx", "ty", "codec", "bytes", "raw", "ratio", "bits/sample"
     );
     for r in rows {
         let _ = writeln!(
             s,
-            "  {:>5} {:>5} {:>5} {:<20} {:>12} {:>12} {:>8.3} {:>11.3}",
+            "  {:>5} {:>5} {:>5} {:<20} {:>12} {:>12} {:>8.3} {:>11.3}  {}",
             r.plane,
             r.tx,
             r.ty,
@@ -375,7 +422,8 @@ fn text(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> String {
             r.bytes,
             r.raw(),
             r.ratio(),
-            r.bits_per_sample()
+            r.bits_per_sample(),
+            r.detail
         );
     }
     let raw: u64 = rows.iter().map(|r| r.raw()).sum();
@@ -395,7 +443,30 @@ fn text(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> String {
     for (c, (n, b)) in by {
         let _ = writeln!(s, "  {c}: {n} tiles, {b} bytes");
     }
+    for (plane, name, bytes, share) in plane_shares(h, rows, file_len) {
+        let _ = writeln!(
+            s,
+            "  plane {plane} ({name}): {bytes} bytes, {:.1}% of the file",
+            100.0 * share
+        );
+    }
     s
+}
+
+/// Bytes of every plane (the bands, then each aux plane such as TESSERA's scales) and
+/// their share of the file.
+fn plane_shares(h: &Header, rows: &[TileRow], file_len: u64) -> Vec<(usize, String, u64, f64)> {
+    (0..h.plane_count())
+        .map(|p| {
+            let name = if p == 0 {
+                "bands".to_string()
+            } else {
+                h.aux_planes[p - 1].name.clone()
+            };
+            let bytes: u64 = rows.iter().filter(|r| r.plane == p).map(|r| r.bytes).sum();
+            (p, name, bytes, bytes as f64 / file_len.max(1) as f64)
+        })
+        .collect()
 }
 
 fn domains_json(d: &[MetadataDomain]) -> Value {
@@ -433,6 +504,10 @@ fn to_json(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> Value {
         "tiles": rows.iter().map(|r| json!({
             "plane": r.plane, "tx": r.tx, "ty": r.ty, "codec": r.codec, "bytes": r.bytes, "raw_bytes": r.raw(),
             "ratio": r.ratio(), "bits_per_sample": r.bits_per_sample(),
+            "choices": (!r.detail.is_empty()).then_some(&r.detail),
+        })).collect::<Vec<_>>(),
+        "planes": plane_shares(h, rows, file_len).into_iter().map(|(p, name, bytes, share)| json!({
+            "plane": p, "name": name, "bytes": bytes, "share_of_file": share,
         })).collect::<Vec<_>>(),
         "file_bytes": file_len,
         "raw_bytes": raw,
@@ -443,9 +518,11 @@ fn to_json(path: &str, h: &Header, rows: &[TileRow], file_len: u64) -> Value {
 
 pub fn run(a: &InfoArgs) -> Result<ExitCode> {
     let f = std::fs::File::open(&a.file).map_err(|e| CliError::io(&a.file, e))?;
-    let r = Reader::open(std::io::BufReader::new(f)).map_err(|e| CliError::codec(&a.file, e))?;
+    let mut r =
+        Reader::open(std::io::BufReader::new(f)).map_err(|e| CliError::codec(&a.file, e))?;
+    let mut rows = tiles(r.header(), r.entries());
+    describe_float_tiles(&mut r, &mut rows);
     let h = r.header();
-    let rows = tiles(h, r.entries());
     let path = a.file.display().to_string();
     if a.json {
         println!(

@@ -106,7 +106,8 @@ impl Mapper {
             Domain::Binary(..) => (v - self.offset) * self.inv_scale,
             _ => v * self.p10,
         };
-        if !(x.abs() < MAX_LATTICE) {
+        // NaN fails this comparison too.
+        if x.abs().partial_cmp(&MAX_LATTICE) != Some(std::cmp::Ordering::Less) {
             return None;
         }
         let k = x as i64;

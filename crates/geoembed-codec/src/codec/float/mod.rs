@@ -105,6 +105,22 @@ pub fn transform_of(payload: &[u8]) -> Option<Transform> {
     }
 }
 
+/// What the encoder chose for a tile: the transform, and for the predictive transform each
+/// band's domain, predictor and number of specials (`geoembed info` prints this).
+pub fn summarize(shape: &TileShape, payload: &[u8]) -> Result<(Transform, Vec<String>)> {
+    let t = transform_of(payload)
+        .ok_or_else(|| Error::corrupt("float: payload names no known transform"))?;
+    let mut r = Cursor::new(payload);
+    r.bytes(2, "float payload header")?;
+    let bands = match t {
+        Transform::Predictive => {
+            predictive::describe(shape.width, shape.height, shape.bands, &mut r)?
+        }
+        _ => Vec::new(),
+    };
+    Ok((t, bands))
+}
+
 /// Decodes a tile, appending its pixel-interleaved samples to `out`.
 pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let ty = shape.sample_type;

@@ -19,6 +19,10 @@ const KIND_CONSTANT: u8 = 4;
 /// Specials may be at most this fraction of a band for a lattice to be worth it.
 const MAX_SPECIAL_SHARE: usize = 8;
 
+/// A band's candidate coding: estimated bits, the choice, its plane, its specials mask and
+/// the previous band's plane in its domain.
+type Candidate = (u64, Coded, Vec<i64>, Vec<bool>, Option<Vec<i64>>);
+
 /// A band's choice: what the header says.
 struct Coded {
     domain: Domain,
@@ -187,7 +191,7 @@ pub fn encode(
             continue;
         }
         let base = base_specials(ty, bits);
-        let mut best: Option<(u64, Coded, Vec<i64>, Vec<bool>, Option<Vec<i64>>)> = None;
+        let mut best: Option<Candidate> = None;
         for dm in candidate_domains(ty, bits, &base) {
             let (plane, mask, sp) = plane_in(ty, bits, &base, dm, width);
             if dm != Domain::Fmap && dm != Domain::Int && sp.positions.len() * MAX_SPECIAL_SHARE > n
@@ -279,6 +283,33 @@ fn band_activity(bl: &[u8], prev: Option<&[u8]>, w: usize, y: usize, x: usize) -
         bn
     };
     activity(bw, bn, bnw, bne, prev.map_or(0, |p| p[i]))
+}
+
+/// One line per band of what the encoder chose: domain, predictor, specials.
+pub fn describe(width: usize, height: usize, bands: usize, r: &mut Cursor) -> Result<Vec<String>> {
+    let n = width * height;
+    let mut out = Vec::with_capacity(bands);
+    for _ in 0..bands {
+        let kind = r.bytes(1, "band kind")?[0];
+        if kind == KIND_CONSTANT {
+            r.u("constant value")?;
+            out.push("constant".to_string());
+            continue;
+        }
+        let param = r.i("domain parameter")?;
+        let offset = if kind == 2 { r.u("lattice offset")? } else { 0 };
+        let domain = Domain::from_code(kind, param, offset)
+            .ok_or_else(|| Error::corrupt(format!("float: unknown domain {kind}/{param}")))?;
+        let cross = r.bytes(1, "cross-band flag")?[0] != 0;
+        let sp = Specials::read(r, n)?;
+        let p = Predictor::read(r, cross)?;
+        let mut line = format!("{} {}", domain.name(), p.name());
+        if !sp.is_empty() {
+            line += &format!(" +{} specials", sp.positions.len());
+        }
+        out.push(line);
+    }
+    Ok(out)
 }
 
 enum Header {

@@ -307,8 +307,8 @@ impl Compiled {
         if self.kind == COMPILED_NARROW {
             let r = n[self.reference];
             let mut s = 0i64;
-            for j in 0..NEIGHBOURS {
-                s = s.wrapping_add(self.weights[j].wrapping_mul(n[j].wrapping_sub(r)));
+            for (w, v) in self.weights.iter().zip(n) {
+                s = s.wrapping_add(w.wrapping_mul(v.wrapping_sub(r)));
             }
             r.wrapping_add(s.wrapping_add((1i64 << self.shift) >> 1) >> self.shift)
         } else {

@@ -62,7 +62,7 @@ pub fn fill(plane: &mut [i64], width: usize, mask: &[bool]) {
 
 #[inline(always)]
 pub fn fill_value(plane: &[i64], width: usize, i: usize) -> i64 {
-    if i % width > 0 {
+    if !i.is_multiple_of(width) {
         plane[i - 1]
     } else if i >= width {
         plane[i - width]
