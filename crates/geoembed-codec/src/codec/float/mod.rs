@@ -70,29 +70,54 @@ fn bands_of(shape: &TileShape, samples: &[u8]) -> Vec<Band> {
 
 /// Encodes a tile with every transform the effort allows, keeping the smallest.
 pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
-    let ty = shape.sample_type;
     let bands = bands_of(shape, samples);
     let mut transforms = vec![Transform::Predictive];
     if effort != Effort::Fast {
         transforms.push(Transform::BytePlanes);
-        if ty.is_float() {
+        if shape.sample_type.is_float() {
             transforms.push(Transform::Gridfour);
         }
     }
     let mut best: Option<Vec<u8>> = None;
     for t in transforms {
-        let mut out = vec![VERSION, t as u8];
-        let w = shape.width;
-        match t {
-            Transform::Predictive => predictive::encode(ty, w, &bands, effort, &mut out)?,
-            Transform::BytePlanes => byte_planes::encode(ty, w, &bands, effort, &mut out)?,
-            Transform::Gridfour => gridfour::encode(ty, w, &bands, effort, &mut out)?,
-        }
+        let out = encode_bands(shape, &bands, effort, t)?;
         if best.as_ref().is_none_or(|b| out.len() < b.len()) {
             best = Some(out);
         }
     }
     Ok(best.expect("one transform"))
+}
+
+/// Encodes a tile with one transform (tests and experiments; [`encode`] picks the best).
+pub fn encode_with(
+    shape: &TileShape,
+    samples: &[u8],
+    effort: Effort,
+    t: Transform,
+) -> Result<Vec<u8>> {
+    if t == Transform::Gridfour && !shape.sample_type.is_float() {
+        return Err(Error::invalid(format!(
+            "the Gridfour split holds floats, not {}",
+            shape.sample_type
+        )));
+    }
+    encode_bands(shape, &bands_of(shape, samples), effort, t)
+}
+
+fn encode_bands(
+    shape: &TileShape,
+    bands: &[Band],
+    effort: Effort,
+    t: Transform,
+) -> Result<Vec<u8>> {
+    let (ty, w) = (shape.sample_type, shape.width);
+    let mut out = vec![VERSION, t as u8];
+    match t {
+        Transform::Predictive => predictive::encode(ty, w, bands, effort, &mut out)?,
+        Transform::BytePlanes => byte_planes::encode(ty, w, bands, effort, &mut out)?,
+        Transform::Gridfour => gridfour::encode(ty, w, bands, effort, &mut out)?,
+    }
+    Ok(out)
 }
 
 /// The transform a payload used (for `geoembed info`).

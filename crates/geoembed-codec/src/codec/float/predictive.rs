@@ -55,12 +55,14 @@ fn candidate_domains(ty: SampleType, bits: &[u64], special: &[bool]) -> Vec<Doma
         d.push(Domain::Binary(e, offset.to_bits()));
     }
     if e.is_none_or(|e| e < 0) {
-        // The fewest decimals that rebuild (almost) every value; a sample first, then all.
+        // The fewest decimals that rebuild almost every value (the rest become specials):
+        // a sample first, then all.
         let probe: Vec<u64> = finite().step_by((bits.len() / 512).max(1)).collect();
         for dec in 1..=MAX_DECIMALS {
             let dm = Domain::Decimal(dec);
             let m = dm.mapper(ty);
-            if probe.iter().all(|&b| m.forward(b).is_some()) {
+            let probe_misses = probe.iter().filter(|&&b| m.forward(b).is_none()).count();
+            if probe_misses * MAX_SPECIAL_SHARE * 2 <= probe.len() {
                 let misses = finite().filter(|&b| m.forward(b).is_none()).count();
                 if misses * MAX_SPECIAL_SHARE <= bits.len() {
                     d.push(dm);
@@ -194,7 +196,12 @@ pub fn encode(
         let mut best: Option<Candidate> = None;
         for dm in candidate_domains(ty, bits, &base) {
             let (plane, mask, sp) = plane_in(ty, bits, &base, dm, width);
-            if dm != Domain::Fmap && dm != Domain::Int && sp.positions.len() * MAX_SPECIAL_SHARE > n
+            // A lattice that misses too many values is the wrong lattice (NaN and
+            // sentinels are specials in every domain and do not count against it).
+            let base_count = base.iter().filter(|&&m| m).count();
+            if dm != Domain::Fmap
+                && dm != Domain::Int
+                && (sp.positions.len() - base_count) * MAX_SPECIAL_SHARE > n
             {
                 continue;
             }

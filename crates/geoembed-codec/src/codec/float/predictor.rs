@@ -162,7 +162,12 @@ impl Predictor {
                 }
                 s
             }
-            Predictor::Linear { taps, .. } => format!("LS{}", taps.len()),
+            Predictor::Linear {
+                reference, taps, ..
+            } => {
+                let t: Vec<&str> = taps.iter().map(|t| NAMES[t.0 as usize]).collect();
+                format!("LS({};{})", NAMES[*reference as usize], t.join(","))
+            }
         }
     }
 

@@ -23,23 +23,31 @@ pub struct Specials {
     pub bits: Vec<u64>,
 }
 
-/// A value far outside the rest of the band: the band's minimum (or maximum) whose gap to
-/// the next distinct value exceeds the range of all other values. `values` are the
-/// non-special values as f64.
+/// Values far outside the rest of the band (nodata sentinels such as -9999, -32768 or
+/// 3.4e38): repeatedly, the band's minimum (or maximum) whose gap to the next distinct
+/// value exceeds the range of all other values. At most four from each end. `values` are
+/// the non-special values as f64.
 pub fn sentinels(values: &[f64]) -> Vec<f64> {
     let mut d: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    if d.len() < 3 {
-        return Vec::new();
-    }
     d.sort_by(|a, b| a.total_cmp(b));
     d.dedup();
-    let n = d.len();
+    let (mut lo, mut hi) = (0usize, d.len());
     let mut s = Vec::new();
-    if n >= 3 && d[1] - d[0] > d[n - 1] - d[1] {
-        s.push(d[0]);
-    }
-    if n >= 3 && d[n - 1] - d[n - 2] > d[n - 2] - d[0] {
-        s.push(d[n - 1]);
+    for _ in 0..4 {
+        let mut peeled = false;
+        if hi - lo >= 3 && d[lo + 1] - d[lo] > d[hi - 1] - d[lo + 1] {
+            s.push(d[lo]);
+            lo += 1;
+            peeled = true;
+        }
+        if hi - lo >= 3 && d[hi - 1] - d[hi - 2] > d[hi - 2] - d[lo] {
+            s.push(d[hi - 1]);
+            hi -= 1;
+            peeled = true;
+        }
+        if !peeled {
+            break;
+        }
     }
     s
 }
@@ -191,5 +199,8 @@ mod tests {
         assert_eq!(sentinels(&[-9999.0, 480.0, 481.5, 582.0]), vec![-9999.0]);
         assert_eq!(sentinels(&[1.0, 2.0, 3.0, 32767.0]), vec![32767.0]);
         assert!(sentinels(&[1.0, 2.0, 3.0, 5.0]).is_empty());
+        let mut both = sentinels(&[-9999.0, 480.0, 481.5, 582.0, f32::MAX as f64, 1e30]);
+        both.sort_by(f64::total_cmp);
+        assert_eq!(both, vec![-9999.0, 1e30, f32::MAX as f64]);
     }
 }
