@@ -274,6 +274,8 @@ fn tiff_samples(name: &str) -> (u32, u32, Vec<u8>) {
     let bytes = match d.read_image().unwrap() {
         tiff::decoder::DecodingResult::U8(v) => v,
         tiff::decoder::DecodingResult::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        tiff::decoder::DecodingResult::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        tiff::decoder::DecodingResult::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         other => panic!(
             "{name}: unexpected sample type {:?}",
             std::mem::discriminant(&other)
@@ -291,18 +293,13 @@ fn plain_header(w: u32, h: u32, bands: usize, ty: SampleType) -> Header {
 }
 
 fn check_whole(name: &str, hd: &Header, data: Vec<u8>, effort: Effort) {
+    check_whole_with(name, hd, data, CodecId::Native, effort)
+}
+
+fn check_whole_with(name: &str, hd: &Header, data: Vec<u8>, codec: CodecId, effort: Effort) {
     let path = fixtures().join("golden").join(name);
     let mut w = Writer::new(Cursor::new(Vec::new()), hd.clone()).unwrap();
-    let b = encode_block(
-        hd,
-        0,
-        0,
-        0,
-        &data,
-        CodecChoice::Fixed(CodecId::Native),
-        effort,
-    )
-    .unwrap();
+    let b = encode_block(hd, 0, 0, 0, &data, CodecChoice::Fixed(codec), effort).unwrap();
     w.write_block(0, 0, 0, &b).unwrap();
     let fresh = w.finish().unwrap().into_inner();
     if std::env::var_os("GEOEMBED_BLESS").is_some() {
@@ -350,4 +347,37 @@ fn golden_native_srtm_dem() {
     let hd = plain_header(w, h, 1, SampleType::I16);
     check_whole("srtm_dem_native.emb", &hd, dem.clone(), Effort::Default);
     check_whole("srtm_dem_native_max.emb", &hd, dem, Effort::Max);
+}
+
+#[test]
+fn golden_float_dem_climate_stack_and_int32() {
+    // Decimal lattice + -9999 sentinels (Landlab DEM), binary lattices with cross-band
+    // prediction (12 ERA5 hours, float64), plain int32 (west Bijou DEM).
+    let (w, h, dem) = tiff_samples("float32_1b_pre_runout_dem_nocrs.tif");
+    let hd = plain_header(w, h, 1, SampleType::F32);
+    check_whole_with(
+        "pre_runout_float.emb",
+        &hd,
+        dem,
+        CodecId::Float,
+        Effort::Default,
+    );
+    let era5 = npy_data("float64_12b_era5_t2m_uk_20190301_first12h.npy");
+    let hd = plain_header(49, 33, 12, SampleType::F64);
+    check_whole_with(
+        "era5_12h_float.emb",
+        &hd,
+        era5,
+        CodecId::Float,
+        Effort::Default,
+    );
+    let (w, h, i32s) = tiff_samples("int32_1b_west_bijou_escarpment.tif");
+    let hd = plain_header(w, h, 1, SampleType::I32);
+    check_whole_with(
+        "west_bijou_float_fast.emb",
+        &hd,
+        i32s,
+        CodecId::Float,
+        Effort::Fast,
+    );
 }
