@@ -98,7 +98,7 @@ impl CodecId {
                 ))
             }
             CodecId::Float if !float::supports(ty) => Some(format!(
-                "float handles float32, float64, int32 and uint32 samples, not {ty}"
+                "float handles float32/64 and 16/32-bit integer samples, not {ty}"
             )),
             _ => None,
         }
@@ -420,6 +420,9 @@ pub enum CodecChoice {
     Auto,
 }
 
+/// Most bands of a 16-bit integer tile for which `auto` also tries the float codec.
+const FLOAT_FOR_INTS_MAX_BANDS: usize = 16;
+
 /// The candidates `auto` tries for a tile of `bands` bands, cheapest first.
 ///
 /// 8- and 16-bit integers use the native codec; at `max` effort the seed's codecs are tried
@@ -436,6 +439,12 @@ pub fn auto_candidates(
     let mut c = Vec::new();
     if CodecId::Native.unsupported_reason(ty).is_none() {
         c.push(CodecId::Native);
+        // The float codec's sentinels, palettes and lattices win on some integer rasters
+        // (nodata-heavy climate grids, re-packed NetCDF): tried beside native when the
+        // tile has few bands (many-band tiles are native's ground, and slow to try twice).
+        if bands <= FLOAT_FOR_INTS_MAX_BANDS && CodecId::Float.unsupported_reason(ty).is_none() {
+            c.push(CodecId::Float);
+        }
         if effort == Effort::Max {
             c.push(CodecId::Png128);
             if bands <= 4 {

@@ -1,4 +1,4 @@
-//! The float codec: lossless float32/float64 (and 32-bit integer) tiles. Three transforms
+//! The float codec: lossless float32/float64 (and 16/32-bit integer) tiles. Three transforms
 //! compete per tile and the smallest payload wins (its transform byte records the choice):
 //!
 //! * [`predictive`]: per band the best integer domain — cbloom's fmap, or the binary or
@@ -14,6 +14,7 @@
 mod byte_planes;
 mod domain;
 mod gridfour;
+mod palette;
 mod predictive;
 mod predictor;
 mod residuals;
@@ -51,7 +52,12 @@ impl Transform {
 pub fn supports(ty: SampleType) -> bool {
     matches!(
         ty,
-        SampleType::F32 | SampleType::F64 | SampleType::I32 | SampleType::U32
+        SampleType::F32
+            | SampleType::F64
+            | SampleType::I32
+            | SampleType::U32
+            | SampleType::I16
+            | SampleType::U16
     )
 }
 
@@ -138,9 +144,13 @@ pub fn summarize(shape: &TileShape, payload: &[u8]) -> Result<(Transform, Vec<St
     let mut r = Cursor::new(payload);
     r.bytes(2, "float payload header")?;
     let bands = match t {
-        Transform::Predictive => {
-            predictive::describe(shape.width, shape.height, shape.bands, &mut r)?
-        }
+        Transform::Predictive => predictive::describe(
+            shape.sample_type,
+            shape.width,
+            shape.height,
+            shape.bands,
+            &mut r,
+        )?,
         _ => Vec::new(),
     };
     Ok((t, bands))

@@ -8,6 +8,7 @@
 use super::super::native::varint::{put_i, put_u, Cursor};
 use super::super::Effort;
 use super::domain::{self, Domain, MAX_DECIMALS};
+use super::palette::Palette;
 use super::predictor::{self, zigzag, Planes, Predictor};
 use super::residuals::{self, activity, bit_len};
 use super::specials::{self, Specials};
@@ -29,6 +30,75 @@ struct Coded {
     specials: Specials,
     predictor: Predictor,
     cross: bool,
+    /// Predicted in rank space of these values (§ palette).
+    palette: Option<Palette>,
+}
+
+const FLAG_CROSS: u8 = 1;
+const FLAG_PALETTE: u8 = 2;
+
+impl Coded {
+    fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+        let (kind, param, offset) = self.domain.code();
+        out.push(kind);
+        put_i(out, param);
+        if kind == 2 {
+            put_u(out, offset);
+        }
+        let flags = (self.cross as u8 * FLAG_CROSS) | (self.palette.is_some() as u8 * FLAG_PALETTE);
+        out.push(flags);
+        if let Some(p) = &self.palette {
+            p.write(out)?;
+        }
+        self.specials.write(out)?;
+        self.predictor.write(out);
+        Ok(())
+    }
+}
+
+enum Header {
+    Constant(u64),
+    Coded(Coded),
+}
+
+/// Reads band `b`'s header (of `n` samples of type `ty`).
+fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize) -> Result<Header> {
+    let kind = r.bytes(1, "band kind")?[0];
+    if kind == KIND_CONSTANT {
+        return Ok(Header::Constant(r.u("constant value")?));
+    }
+    let param = r.i("domain parameter")?;
+    let offset = if kind == 2 { r.u("lattice offset")? } else { 0 };
+    let domain = Domain::from_code(kind, param, offset).ok_or_else(|| {
+        Error::corrupt(format!("float: band {b} has unknown domain {kind}/{param}"))
+    })?;
+    if ty.is_float() == (domain == Domain::Int) {
+        return Err(Error::corrupt(format!(
+            "float: band {b} uses the {} domain for {ty} samples",
+            domain.name()
+        )));
+    }
+    let flags = r.bytes(1, "band flags")?[0];
+    let cross = flags & FLAG_CROSS != 0;
+    if flags & !(FLAG_CROSS | FLAG_PALETTE) != 0 || (cross && b == 0) {
+        return Err(Error::corrupt(format!(
+            "float: band {b} has flags {flags:#x} (band 0 cannot predict from a band before it)"
+        )));
+    }
+    let palette = if flags & FLAG_PALETTE != 0 {
+        Some(Palette::read(r)?)
+    } else {
+        None
+    };
+    let specials = Specials::read(r, n)?;
+    let predictor = Predictor::read(r, cross)?;
+    Ok(Header::Coded(Coded {
+        domain,
+        specials,
+        predictor,
+        cross,
+        palette,
+    }))
 }
 
 /// The lattice and fmap/int domains worth trying on a band.
@@ -126,6 +196,25 @@ fn prev_plane(ty: SampleType, prev: &[u64], domain: Domain, width: usize) -> Vec
     plane
 }
 
+/// A plane and the previous band's plane in rank space of `pal` (specials refilled the
+/// way the decoder fills them).
+fn to_ranks(
+    pal: &Palette,
+    plane: &[i64],
+    prev: Option<&[i64]>,
+    mask: &[bool],
+    width: usize,
+) -> (Vec<i64>, Option<Vec<i64>>) {
+    let mut ranked: Vec<i64> = plane
+        .iter()
+        .zip(mask)
+        .map(|(&v, &m)| if m { 0 } else { pal.rank(v) })
+        .collect();
+    specials::fill(&mut ranked, width, mask);
+    let rp = prev.map(|p| p.iter().map(|&v| pal.nearest_rank(v)).collect());
+    (ranked, rp)
+}
+
 /// Non-finite values and far-off sentinels (nodata) of a band.
 fn base_specials(ty: SampleType, bits: &[u64]) -> Vec<bool> {
     let mut mask: Vec<bool> = bits.iter().map(|&b| specials::non_finite(ty, b)).collect();
@@ -206,45 +295,53 @@ pub fn encode(
                 continue;
             }
             let pp = prev.as_ref().map(|p| prev_plane(ty, p.0, dm, width));
-            let planes = Planes {
-                cur: &plane,
-                prev: pp.as_deref(),
-                width,
-            };
-            let (p, cost) = predictor::choose(
-                &planes,
-                &mask,
-                effort != Effort::Fast,
-                effort == Effort::Max,
-            );
-            // Specials cost about two bytes each; scale the sampled cost to the band.
-            let cost = cost + 16 * sp.positions.len() as u64;
-            if best.as_ref().is_none_or(|b| cost < b.0) {
-                let cross = p.uses_prev();
-                best = Some((
-                    cost,
-                    Coded {
-                        domain: dm,
-                        specials: sp,
-                        predictor: p,
-                        cross,
-                    },
-                    plane,
-                    mask,
-                    pp,
-                ));
+            // Values, and (when the band uses few of its range's integers) ranks.
+            let pal = Palette::of(&plane, &mask);
+            let mut variants = vec![(None, plane, pp)];
+            if pal.worth_trying(n) {
+                let (ranked, rpp) =
+                    to_ranks(&pal, &variants[0].1, variants[0].2.as_deref(), &mask, width);
+                variants.push((Some(pal), ranked, rpp));
+            }
+            for (pal, plane, pp) in variants {
+                let planes = Planes {
+                    cur: &plane,
+                    prev: pp.as_deref(),
+                    width,
+                };
+                let (p, cost) = predictor::choose(
+                    &planes,
+                    &mask,
+                    effort != Effort::Fast,
+                    effort == Effort::Max,
+                );
+                // Specials cost about two bytes each, a palette what it takes to store.
+                let mut cost = cost + 16 * sp.positions.len() as u64;
+                if let Some(pal) = &pal {
+                    let mut buf = Vec::new();
+                    pal.write(&mut buf)?;
+                    cost += 8 * buf.len() as u64;
+                }
+                if best.as_ref().is_none_or(|b| cost < b.0) {
+                    let cross = p.uses_prev();
+                    best = Some((
+                        cost,
+                        Coded {
+                            domain: dm,
+                            specials: sp.clone(),
+                            predictor: p,
+                            cross,
+                            palette: pal,
+                        },
+                        plane,
+                        mask.clone(),
+                        pp,
+                    ));
+                }
             }
         }
         let (_, coded, plane, mask, pp) = best.expect("at least the fmap or int domain");
-        let (kind, param, offset) = coded.domain.code();
-        out.push(kind);
-        put_i(out, param);
-        if kind == 2 {
-            put_u(out, offset);
-        }
-        out.push(coded.cross as u8);
-        coded.specials.write(out)?;
-        coded.predictor.write(out);
+        coded.write(out)?;
         let prev_plane = pp.as_deref().filter(|_| coded.cross);
         let prev_bl = prev
             .as_ref()
@@ -293,35 +390,31 @@ fn band_activity(bl: &[u8], prev: Option<&[u8]>, w: usize, y: usize, x: usize) -
 }
 
 /// One line per band of what the encoder chose: domain, predictor, specials.
-pub fn describe(width: usize, height: usize, bands: usize, r: &mut Cursor) -> Result<Vec<String>> {
+pub fn describe(
+    ty: SampleType,
+    width: usize,
+    height: usize,
+    bands: usize,
+    r: &mut Cursor,
+) -> Result<Vec<String>> {
     let n = width * height;
     let mut out = Vec::with_capacity(bands);
-    for _ in 0..bands {
-        let kind = r.bytes(1, "band kind")?[0];
-        if kind == KIND_CONSTANT {
-            r.u("constant value")?;
-            out.push("constant".to_string());
-            continue;
+    for b in 0..bands {
+        match read_header(r, ty, n, b)? {
+            Header::Constant(_) => out.push("constant".to_string()),
+            Header::Coded(c) => {
+                let mut line = format!("{} {}", c.domain.name(), c.predictor.name());
+                if let Some(p) = &c.palette {
+                    line += &format!(" palette({})", p.values.len());
+                }
+                if !c.specials.is_empty() {
+                    line += &format!(" +{} specials", c.specials.positions.len());
+                }
+                out.push(line);
+            }
         }
-        let param = r.i("domain parameter")?;
-        let offset = if kind == 2 { r.u("lattice offset")? } else { 0 };
-        let domain = Domain::from_code(kind, param, offset)
-            .ok_or_else(|| Error::corrupt(format!("float: unknown domain {kind}/{param}")))?;
-        let cross = r.bytes(1, "cross-band flag")?[0] != 0;
-        let sp = Specials::read(r, n)?;
-        let p = Predictor::read(r, cross)?;
-        let mut line = format!("{} {}", domain.name(), p.name());
-        if !sp.is_empty() {
-            line += &format!(" +{} specials", sp.positions.len());
-        }
-        out.push(line);
     }
     Ok(out)
-}
-
-enum Header {
-    Constant(u64),
-    Coded(Coded),
 }
 
 /// Decodes `bands` bands of `width × height` samples; returns each band's sample bits.
@@ -333,39 +426,9 @@ pub fn decode(
     r: &mut Cursor,
 ) -> Result<Vec<Band>> {
     let n = width * height;
-    let mut headers = Vec::with_capacity(bands);
-    for b in 0..bands {
-        let kind = r.bytes(1, "band kind")?[0];
-        if kind == KIND_CONSTANT {
-            headers.push(Header::Constant(r.u("constant value")?));
-            continue;
-        }
-        let param = r.i("domain parameter")?;
-        let offset = if kind == 2 { r.u("lattice offset")? } else { 0 };
-        let domain = Domain::from_code(kind, param, offset).ok_or_else(|| {
-            Error::corrupt(format!("float: band {b} has unknown domain {kind}/{param}"))
-        })?;
-        if ty.is_float() == (domain == Domain::Int) {
-            return Err(Error::corrupt(format!(
-                "float: band {b} uses the {} domain for {ty} samples",
-                domain.name()
-            )));
-        }
-        let cross = r.bytes(1, "cross-band flag")?[0] != 0;
-        if cross && b == 0 {
-            return Err(Error::corrupt(
-                "float: band 0 predicts from a band before it",
-            ));
-        }
-        let specials = Specials::read(r, n)?;
-        let predictor = Predictor::read(r, cross)?;
-        headers.push(Header::Coded(Coded {
-            domain,
-            specials,
-            predictor,
-            cross,
-        }));
-    }
+    let headers = (0..bands)
+        .map(|b| read_header(r, ty, n, b))
+        .collect::<Result<Vec<_>>>()?;
     let mut dec = residuals::Decoder::new(r)?;
     let mut out = Vec::with_capacity(bands);
     let mut prev_bl: Vec<u8> = Vec::new();
@@ -384,12 +447,16 @@ pub fn decode(
         let mut plane = vec![0i64; n];
         let mut bl = vec![0u8; n];
         let pp = c.cross.then(|| {
-            prev_plane(
+            let p = prev_plane(
                 ty,
                 out.last().expect("band 0 is not cross"),
                 c.domain,
                 width,
-            )
+            );
+            match &c.palette {
+                Some(pal) => p.iter().map(|&v| pal.nearest_rank(v)).collect(),
+                None => p,
+            }
         });
         let prev_plane = pp.as_deref();
         let pbl = c.cross.then_some(prev_bl.as_slice());
@@ -429,7 +496,10 @@ pub fn decode(
             }
         }
         let m = c.domain.mapper(ty);
-        let mut bits: Vec<u64> = plane.iter().map(|&v| m.inverse(v)).collect();
+        let mut bits: Vec<u64> = match &c.palette {
+            Some(pal) => plane.iter().map(|&r| m.inverse(pal.value(r))).collect(),
+            None => plane.iter().map(|&v| m.inverse(v)).collect(),
+        };
         for (&p, &b) in c.specials.positions.iter().zip(&c.specials.bits) {
             bits[p as usize] = b;
         }

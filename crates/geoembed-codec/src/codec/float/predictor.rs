@@ -479,10 +479,13 @@ pub fn choose(
             }
         }
     }
+    // Estimated bits for the whole band: the sampled rows' cost scaled by the rows.
+    let height = planes.cur.len() / planes.width.max(1);
+    let scale = |c: u64| c * height as u64 / rows.len().max(1) as u64;
     cands
         .into_iter()
         .map(|p| {
-            let c = cost(&p, planes, specials, &rows);
+            let c = scale(cost(&p, planes, specials, &rows));
             (p, c)
         })
         .min_by_key(|(_, c)| *c)

@@ -25,8 +25,8 @@ pub struct Specials {
 
 /// Values far outside the rest of the band (nodata sentinels such as -9999, -32768 or
 /// 3.4e38): repeatedly, the band's minimum (or maximum) whose gap to the next distinct
-/// value exceeds the range of all other values. At most four from each end. `values` are
-/// the non-special values as f64.
+/// value exceeds the range of all other values, while at least 8 distinct values remain.
+/// At most four from each end. `values` are the non-special values as f64.
 pub fn sentinels(values: &[f64]) -> Vec<f64> {
     let mut d: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     d.sort_by(|a, b| a.total_cmp(b));
@@ -35,12 +35,12 @@ pub fn sentinels(values: &[f64]) -> Vec<f64> {
     let mut s = Vec::new();
     for _ in 0..4 {
         let mut peeled = false;
-        if hi - lo >= 3 && d[lo + 1] - d[lo] > d[hi - 1] - d[lo + 1] {
+        if hi - lo > 8 && d[lo + 1] - d[lo] > d[hi - 1] - d[lo + 1] {
             s.push(d[lo]);
             lo += 1;
             peeled = true;
         }
-        if hi - lo >= 3 && d[hi - 1] - d[hi - 2] > d[hi - 2] - d[lo] {
+        if hi - lo > 8 && d[hi - 1] - d[hi - 2] > d[hi - 2] - d[lo] {
             s.push(d[hi - 1]);
             hi -= 1;
             peeled = true;
@@ -196,10 +196,16 @@ mod tests {
         s.write(&mut buf).unwrap();
         assert_eq!(Specials::read(&mut Cursor::new(&buf), 100).unwrap(), s);
         assert!(Specials::read(&mut Cursor::new(&buf), 50).is_err());
-        assert_eq!(sentinels(&[-9999.0, 480.0, 481.5, 582.0]), vec![-9999.0]);
-        assert_eq!(sentinels(&[1.0, 2.0, 3.0, 32767.0]), vec![32767.0]);
-        assert!(sentinels(&[1.0, 2.0, 3.0, 5.0]).is_empty());
-        let mut both = sentinels(&[-9999.0, 480.0, 481.5, 582.0, f32::MAX as f64, 1e30]);
+        let dem: Vec<f64> = (0..20).map(|i| 480.0 + 5.0 * i as f64).collect();
+        let with = |extra: &[f64]| [dem.as_slice(), extra].concat();
+        assert_eq!(sentinels(&with(&[-9999.0])), vec![-9999.0]);
+        assert_eq!(sentinels(&with(&[32767.0])), vec![32767.0]);
+        assert!(sentinels(&with(&[600.0])).is_empty());
+        assert!(
+            sentinels(&[1.0, 2.0, 3.0, 500.0]).is_empty(),
+            "too few values to judge"
+        );
+        let mut both = sentinels(&with(&[-9999.0, f32::MAX as f64, 1e30]));
         both.sort_by(f64::total_cmp);
         assert_eq!(both, vec![-9999.0, 1e30, f32::MAX as f64]);
     }

@@ -1,0 +1,124 @@
+//! The palette layer: a band whose values use few of the integers in their range (NetCDF
+//! data re-packed from a coarser grid, sensors with uneven steps: ERA-Interim winds use
+//! ~2,500 of 57,000 int16 codes) is predicted in *rank* space, where neighbouring values
+//! are neighbouring integers again. The sorted distinct values are stored with the band.
+
+use super::super::native::varint::{put_i, put_u, Cursor};
+use crate::error::{Error, Result};
+use flate2::read::ZlibDecoder;
+use flate2::write::ZlibEncoder;
+use std::io::{Read, Write};
+
+/// Most values a palette may hold.
+pub const MAX_VALUES: usize = 1 << 20;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Palette {
+    /// Sorted, distinct plane values.
+    pub values: Vec<i64>,
+}
+
+impl Palette {
+    /// The distinct values of the non-special samples.
+    pub fn of(plane: &[i64], special: &[bool]) -> Palette {
+        let mut values: Vec<i64> = plane
+            .iter()
+            .zip(special)
+            .filter(|(_, &s)| !s)
+            .map(|(&v, _)| v)
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        Palette { values }
+    }
+
+    /// Whether ranks could predict better than values: the band uses at most half of the
+    /// integers in its range, and the table is small beside the band.
+    pub fn worth_trying(&self, samples: usize) -> bool {
+        let n = self.values.len();
+        if !(2..=MAX_VALUES).contains(&n) || n * 4 > samples {
+            return false;
+        }
+        let span = self.values[n - 1] as i128 - self.values[0] as i128;
+        span >= 2 * n as i128
+    }
+
+    /// The rank of a value that is in the palette.
+    #[inline]
+    pub fn rank(&self, v: i64) -> i64 {
+        self.values.binary_search(&v).expect("palette value") as i64
+    }
+
+    /// The rank a value would have: the number of palette values below it.
+    #[inline]
+    pub fn nearest_rank(&self, v: i64) -> i64 {
+        self.values.partition_point(|&p| p < v) as i64
+    }
+
+    /// The value of a rank (ranks outside the palette, from corrupt data, clamp).
+    #[inline(always)]
+    pub fn value(&self, r: i64) -> i64 {
+        self.values[r.clamp(0, self.values.len() as i64 - 1) as usize]
+    }
+
+    /// `uv count`, `uv length`, zlib stream of: `sv first`, then `uv (gap − 1)` per value.
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+        let mut raw = Vec::new();
+        put_i(&mut raw, self.values[0]);
+        for w in self.values.windows(2) {
+            put_u(&mut raw, (w[1] as i128 - w[0] as i128 - 1) as u64);
+        }
+        let mut z = ZlibEncoder::new(Vec::new(), flate2::Compression::new(9));
+        z.write_all(&raw)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let z = z.finish().map_err(|e| Error::invalid(e.to_string()))?;
+        put_u(out, self.values.len() as u64);
+        put_u(out, z.len() as u64);
+        out.extend_from_slice(&z);
+        Ok(())
+    }
+
+    pub fn read(r: &mut Cursor) -> Result<Palette> {
+        let count = r.bounded("palette size", MAX_VALUES as u64)? as usize;
+        if count < 2 {
+            return Err(Error::corrupt(format!("float: palette of {count} values")));
+        }
+        let zlen = r.bounded("palette length", (r.data.len() - r.pos) as u64)? as usize;
+        let mut raw = Vec::new();
+        ZlibDecoder::new(r.bytes(zlen, "palette")?)
+            .take(10 * count as u64 + 10)
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::corrupt(format!("float: palette: {e}")))?;
+        let mut c = Cursor::new(&raw);
+        let mut values = Vec::with_capacity(count);
+        let mut v = c.i("palette value")?;
+        values.push(v);
+        for _ in 1..count {
+            let gap = c.u("palette gap")?;
+            v = v
+                .checked_add(1)
+                .and_then(|v| v.checked_add(i64::try_from(gap).ok()?))
+                .ok_or_else(|| Error::corrupt("float: palette values overflow"))?;
+            values.push(v);
+        }
+        Ok(Palette { values })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn palette_round_trips_and_ranks() {
+        let plane = vec![16333i64, 16338, 16338, -5, 16343, 9_000_000_000];
+        let p = Palette::of(&plane, &[false, false, false, false, false, true]);
+        assert_eq!(p.values, vec![-5, 16333, 16338, 16343]);
+        assert_eq!(p.rank(16338), 2);
+        assert_eq!(p.nearest_rank(16340), 3);
+        assert_eq!(p.value(99), 16343);
+        let mut buf = Vec::new();
+        p.write(&mut buf).unwrap();
+        assert_eq!(Palette::read(&mut Cursor::new(&buf)).unwrap(), p);
+    }
+}
