@@ -344,20 +344,30 @@ pub fn sample_rows(height: usize, width: usize, all: bool) -> Vec<usize> {
     (0..height).step_by(step).collect()
 }
 
-/// Estimated bits of a band under `p`: the bit length of every residual plus one.
-pub fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[usize]) -> u64 {
+/// Calls `f(value, neighbours)` for every non-special sample of the sampled rows.
+fn each_sample(
+    planes: &Planes,
+    specials: &[bool],
+    rows: &[usize],
+    mut f: impl FnMut(i64, &[i64; NEIGHBOURS]),
+) {
     let w = planes.width;
-    let mut bits = 0u64;
     for &y in rows {
         for x in 0..w {
             let i = y * w + x;
-            if specials.get(i).copied().unwrap_or(false) {
-                continue;
+            if !specials.get(i).copied().unwrap_or(false) {
+                f(planes.cur[i], &planes.neighbours(y, x));
             }
-            let r = planes.cur[i].wrapping_sub(p.predict(&planes.neighbours(y, x)));
-            bits += 65 - zigzag(r).leading_zeros() as u64;
         }
     }
+}
+
+/// Estimated bits of a band under `p`: the bit length of every residual plus one.
+pub fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[usize]) -> u64 {
+    let mut bits = 0u64;
+    each_sample(planes, specials, rows, |v, n| {
+        bits += 65 - zigzag(v.wrapping_sub(p.predict(n))).leading_zeros() as u64;
+    });
     bits
 }
 
@@ -382,35 +392,26 @@ pub fn fit(
     rows: &[usize],
     reference: u8,
     taps: &[u8],
-    wide: bool,
 ) -> Option<Predictor> {
     let k = taps.len();
     let mut g = DMatrix::<f64>::zeros(k, k);
     let mut b = DVector::<f64>::zeros(k);
     let mut f = vec![0f64; k];
-    let w = planes.width;
     let mut count = 0usize;
-    for &y in rows {
-        for x in 0..w {
-            let i = y * w + x;
-            if specials.get(i).copied().unwrap_or(false) {
-                continue;
-            }
-            let n = planes.neighbours(y, x);
-            let r = n[reference as usize] as f64;
-            let t = planes.cur[i] as f64 - r;
-            for (fj, &j) in f.iter_mut().zip(taps) {
-                *fj = n[j as usize] as f64 - r;
-            }
-            for a in 0..k {
-                b[a] += f[a] * t;
-                for c in 0..=a {
-                    g[(a, c)] += f[a] * f[c];
-                }
-            }
-            count += 1;
+    each_sample(planes, specials, rows, |v, n| {
+        let r = n[reference as usize] as f64;
+        let t = v as f64 - r;
+        for (fj, &j) in f.iter_mut().zip(taps) {
+            *fj = n[j as usize] as f64 - r;
         }
-    }
+        for a in 0..k {
+            b[a] += f[a] * t;
+            for c in 0..=a {
+                g[(a, c)] += f[a] * f[c];
+            }
+        }
+        count += 1;
+    });
     if count < 4 * k {
         return None;
     }
@@ -437,8 +438,7 @@ pub fn fit(
         reference,
         shift: FIT_SHIFT,
         taps: q,
-        wide: wide
-            || span(planes.cur) >= NARROW_SPAN
+        wide: span(planes.cur) >= NARROW_SPAN
             || planes.prev.is_some_and(|p| span(p) >= NARROW_SPAN),
     })
 }
@@ -470,11 +470,11 @@ pub fn choose(
     // Fixed predictors on planes that could overflow i64 products need no wide
     // arithmetic: their weights are ±1 and sums wrap consistently on both sides.
     if fit_ls {
-        if let Some(p) = fit(planes, specials, &rows, W, &[N, NW, NE, WW, NN], false) {
+        if let Some(p) = fit(planes, specials, &rows, W, &[N, NW, NE, WW, NN]) {
             cands.push(p);
         }
         if planes.prev.is_some() {
-            if let Some(p) = fit(planes, specials, &rows, B, &[W, N, NW, NE, BW, BN], false) {
+            if let Some(p) = fit(planes, specials, &rows, B, &[W, N, NW, NE, BW, BN]) {
                 cands.push(p);
             }
         }
