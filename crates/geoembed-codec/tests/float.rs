@@ -7,10 +7,11 @@ use geoembed_codec::codec::{self, CodecChoice, CodecId, CodecParams, Effort, Til
 use geoembed_codec::SampleType;
 use std::path::PathBuf;
 
-const TRANSFORMS: [Transform; 3] = [
+const TRANSFORMS: [Transform; 4] = [
     Transform::Predictive,
     Transform::BytePlanes,
     Transform::Gridfour,
+    Transform::Lz,
 ];
 const EFFORTS: [Effort; 3] = [Effort::Fast, Effort::Default, Effort::Max];
 
@@ -145,6 +146,7 @@ fn float64_and_32_bit_integers_round_trip_their_extremes() {
         for effort in EFFORTS {
             round_trip(&s, &d, effort, Some(Transform::Predictive));
             round_trip(&s, &d, effort, Some(Transform::BytePlanes));
+            round_trip(&s, &d, effort, Some(Transform::Lz));
         }
         assert!(float::encode_with(&s, &d, Effort::Default, Transform::Gridfour).is_err());
     }
@@ -310,4 +312,28 @@ fn corrupt_payloads_are_errors_not_panics() {
             }
         }
     }
+}
+
+#[test]
+fn repeated_pixels_choose_lz() {
+    // A table of 37 distinct float4 "quaternions" repeated in a pseudo-random order: a match
+    // finder sees the repeats, no spatial predictor does.
+    let table: Vec<[f32; 4]> = (0..37)
+        .map(|k| {
+            let a = k as f32 * 0.37;
+            [a.cos(), a.sin(), 0.0, (a * 1.7).sin()]
+        })
+        .collect();
+    let mut x = 7u32;
+    let mut data = Vec::new();
+    for _ in 0..4096 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        for v in table[(x >> 16) as usize % 37] {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    let s = shape(SampleType::F32, 4096, 1, 4);
+    let payload = round_trip(&s, &data, Effort::Default, None);
+    assert_eq!(float::summarize(&s, &payload).unwrap().0, Transform::Lz);
+    assert!(payload.len() * 8 < data.len(), "{} bytes", payload.len());
 }

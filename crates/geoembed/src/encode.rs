@@ -47,6 +47,22 @@ fn default_tile(h: &Header) -> u32 {
     t
 }
 
+/// The default tile: square, except for rasters thinner than a tile (profiles, tables of
+/// values, a single row of samples), whose tiles keep about as many pixels as a square
+/// one by growing along the long side, so that a tile still holds enough context to model.
+fn default_tile_shape(h: &Header) -> (u32, u32) {
+    let t = default_tile(h);
+    let area = t as u64 * t as u64;
+    let long = |short: u32, long: u32| (area.div_ceil(short as u64).min(long as u64) as u32).max(t);
+    if h.height < t && h.width > t {
+        (long(h.height, h.width), h.height)
+    } else if h.width < t && h.height > t {
+        (h.width, long(h.width, h.height))
+    } else {
+        (t, t)
+    }
+}
+
 fn wants_decorrelation(h: &Header, o: &EncodeOptions) -> bool {
     let ty = h.sample_type;
     if h.bands.len() < 2 || ty.is_float() || ty.size() > 2 {
@@ -100,9 +116,12 @@ pub fn encode_stream<W: Write + Seek>(
     o: &EncodeOptions,
 ) -> Result<(W, EncodeReport)> {
     let mut header = src.header().clone();
-    let tile = o.tile.unwrap_or_else(|| default_tile(&header));
-    header.tile_width = tile;
-    header.tile_height = tile;
+    let (tw, th) = match o.tile {
+        Some(t) => (t, t),
+        None => default_tile_shape(&header),
+    };
+    header.tile_width = tw;
+    header.tile_height = th;
     if let CodecChoice::Fixed(id) = o.codec {
         if let Some(why) = id.unsupported_reason(header.sample_type) {
             return Err(CliError::msg(format!("--codec {id}: {why}")));
@@ -129,7 +148,7 @@ pub fn encode_stream<W: Write + Seek>(
             .map_err(|e| CliError::msg(e.to_string()))?;
         let px = bands * ty.size();
         let width = header.width as usize;
-        let strip_bytes = width * tile as usize * px;
+        let strip_bytes = width * th as usize * px;
         let strips_per_batch = (BATCH_BYTES / strip_bytes.max(1)).max(1);
         let mut ty0 = 0;
         while ty0 < header.tiles_down() {
@@ -203,4 +222,24 @@ fn staging_sidecar(tmp: &Path) -> std::path::PathBuf {
     let mut s = tmp.as_os_str().to_owned();
     s.push(".json");
     s.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geoembed_codec::SampleType;
+
+    #[test]
+    fn thin_rasters_get_long_tiles_of_about_a_square_tiles_pixels() {
+        let shape = |w, h| default_tile_shape(&Header::new(w, h, 4, SampleType::F32));
+        assert_eq!(shape(1000, 800), (256, 256));
+        assert_eq!(shape(232_630, 1), (65_536, 1));
+        assert_eq!(shape(3, 100_000), (3, 21_846));
+        assert_eq!(shape(300, 10), (300, 10), "no longer than the raster");
+        assert_eq!(
+            shape(100, 100),
+            (256, 256),
+            "small rasters: one tile as before"
+        );
+    }
 }

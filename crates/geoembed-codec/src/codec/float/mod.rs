@@ -6,7 +6,8 @@
 //!   a 2-D (and cross-band) predictor chosen or least-squares fitted per band, and the
 //!   residuals of all bands through one context-modelled rANS coder;
 //! * [`byte_planes`]: cbloom's fmap + predictor + bias + byte de-interleave + deflate;
-//! * [`gridfour`]: Gridfour's sign / exponent / mantissa split + deflate.
+//! * [`gridfour`]: Gridfour's sign / exponent / mantissa split + deflate;
+//! * [`lz`]: zstd on the tile as it is, for rasters that repeat whole pixels.
 //!
 //! Bit exactness is by construction: every domain is checked per sample, and anything it
 //! cannot rebuild (NaN payloads, ±Inf, −0.0, sentinels) is stored verbatim as a special.
@@ -14,6 +15,7 @@
 mod byte_planes;
 mod domain;
 mod gridfour;
+mod lz;
 mod palette;
 mod predictive;
 mod predictor;
@@ -36,6 +38,7 @@ pub enum Transform {
     Predictive = 0,
     BytePlanes = 1,
     Gridfour = 2,
+    Lz = 3,
 }
 
 impl Transform {
@@ -44,6 +47,7 @@ impl Transform {
             Transform::Predictive => "predictive",
             Transform::BytePlanes => "byte-planes",
             Transform::Gridfour => "gridfour",
+            Transform::Lz => "lz",
         }
     }
 }
@@ -83,10 +87,11 @@ pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u
         if shape.sample_type.is_float() {
             transforms.push(Transform::Gridfour);
         }
+        transforms.push(Transform::Lz);
     }
     let mut best: Option<Vec<u8>> = None;
     for t in transforms {
-        let out = encode_bands(shape, &bands, effort, t)?;
+        let out = encode_one(shape, samples, &bands, effort, t)?;
         if best.as_ref().is_none_or(|b| out.len() < b.len()) {
             best = Some(out);
         }
@@ -107,11 +112,12 @@ pub fn encode_with(
             shape.sample_type
         )));
     }
-    encode_bands(shape, &bands_of(shape, samples), effort, t)
+    encode_one(shape, samples, &bands_of(shape, samples), effort, t)
 }
 
-fn encode_bands(
+fn encode_one(
     shape: &TileShape,
+    samples: &[u8],
     bands: &[Band],
     effort: Effort,
     t: Transform,
@@ -122,6 +128,7 @@ fn encode_bands(
         Transform::Predictive => predictive::encode(ty, w, bands, effort, &mut out)?,
         Transform::BytePlanes => byte_planes::encode(ty, w, bands, effort, &mut out)?,
         Transform::Gridfour => gridfour::encode(ty, w, bands, effort, &mut out)?,
+        Transform::Lz => lz::encode(samples, effort, &mut out)?,
     }
     Ok(out)
 }
@@ -132,6 +139,7 @@ pub fn transform_of(payload: &[u8]) -> Option<Transform> {
         Some(0) => Some(Transform::Predictive),
         Some(1) => Some(Transform::BytePlanes),
         Some(2) => Some(Transform::Gridfour),
+        Some(3) => Some(Transform::Lz),
         _ => None,
     }
 }
@@ -175,6 +183,7 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
         Some(Transform::Predictive) => predictive::decode(ty, w, h, nb, &mut r)?,
         Some(Transform::BytePlanes) => byte_planes::decode(ty, w, h, nb, &mut r)?,
         Some(Transform::Gridfour) => gridfour::decode(ty, w, h, nb, &mut r)?,
+        Some(Transform::Lz) => return lz::decode(&payload[2..], shape.bytes(), out),
         None => {
             return Err(Error::corrupt(format!(
                 "float: unknown transform {}",
