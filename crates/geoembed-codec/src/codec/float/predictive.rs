@@ -463,8 +463,8 @@ pub fn decode(
         for y in 0..height {
             // Interior samples (rows >= 2, away from the left and right edges) have every
             // neighbour: no fallbacks to branch on.
-            let interior = if y >= 2 && width >= 4 {
-                2..width - 1
+            let interior = if y >= 2 && width >= 5 {
+                2..width - 2
             } else {
                 0..0
             };

@@ -22,7 +22,17 @@ pub const NN: u8 = 5;
 pub const B: u8 = 6;
 pub const BW: u8 = 7;
 pub const BN: u8 = 8;
-pub const NEIGHBOURS: usize = 9;
+pub const NWW: u8 = 9;
+pub const NNW: u8 = 10;
+pub const NNE: u8 = 11;
+pub const NEE: u8 = 12;
+pub const NEIGHBOURS: usize = 13;
+
+/// Whether neighbour `j` lies in the previous band.
+#[inline]
+pub fn in_previous_band(j: u8) -> bool {
+    (B..=BN).contains(&j)
+}
 
 /// Fixed-point precision of fitted weights.
 const FIT_SHIFT: u8 = 12;
@@ -57,7 +67,7 @@ impl Planes<'_> {
     }
 }
 
-/// [`neighbours`] of sample `i` at y >= 2, 2 <= x < w - 1, where all of them exist.
+/// [`neighbours`] of sample `i` at y >= 2, 2 <= x < w - 2, where all of them exist.
 #[inline(always)]
 pub fn interior_neighbours(
     c: &[i64],
@@ -70,20 +80,25 @@ pub fn interior_neighbours(
         Some(p) => (p[i], p[i - 1], p[i - w]),
         None => (vw, vw, vn),
     };
+    let n2 = i - 2 * w;
     [
         vw,
         vn,
         c[i - w - 1],
         c[i - w + 1],
         c[i - 2],
-        c[i - 2 * w],
+        c[n2],
         vb,
         vbw,
         vbn,
+        c[i - w - 2],
+        c[n2 - 1],
+        c[n2 + 1],
+        c[i - w + 2],
     ]
 }
 
-/// The nine neighbours of (y, x) in `cur` (valid before (y, x) in raster order) and `prev`,
+/// The neighbours of (y, x) in `cur` (valid before (y, x) in raster order) and `prev`,
 /// with fallbacks at the edges: a missing neighbour takes the value of the nearest one that
 /// exists, so no edge needs its own predictor.
 #[inline(always)]
@@ -121,7 +136,25 @@ pub fn neighbours(
         }
         None => (vw, vw, vn),
     };
-    [vw, vn, vnw, vne, vww, vnn, vb, vbw, vbn]
+    let vnww = if y > 0 && x > 1 { c[i - w - 2] } else { vnw };
+    let vnnw = if y > 1 && x > 0 {
+        c[i - 2 * w - 1]
+    } else {
+        vnn
+    };
+    let vnne = if y > 1 && x + 1 < w {
+        c[i - 2 * w + 1]
+    } else {
+        vnn
+    };
+    let vnee = if y > 0 && x + 2 < w {
+        c[i - w + 2]
+    } else {
+        vne
+    };
+    [
+        vw, vn, vnw, vne, vww, vnn, vb, vbw, vbn, vnww, vnnw, vnne, vnee,
+    ]
 }
 
 impl Predictor {
@@ -138,13 +171,15 @@ impl Predictor {
         match self {
             Predictor::Linear {
                 reference, taps, ..
-            } => *reference >= B || taps.iter().any(|t| t.0 >= B),
+            } => in_previous_band(*reference) || taps.iter().any(|t| in_previous_band(t.0)),
             Predictor::Med => false,
         }
     }
 
     pub fn name(&self) -> String {
-        const NAMES: [&str; NEIGHBOURS] = ["W", "N", "NW", "NE", "WW", "NN", "B", "BW", "BN"];
+        const NAMES: [&str; NEIGHBOURS] = [
+            "W", "N", "NW", "NE", "WW", "NN", "B", "BW", "BN", "NWW", "NNW", "NNE", "NEE",
+        ];
         match self {
             Predictor::Med => "MED".into(),
             Predictor::Linear {
@@ -231,7 +266,7 @@ impl Predictor {
     pub fn read(r: &mut Cursor, has_prev: bool) -> Result<Predictor> {
         let neighbour = |r: &mut Cursor| -> Result<u8> {
             let j = r.bytes(1, "predictor neighbour")?[0];
-            if j as usize >= NEIGHBOURS || (j >= B && !has_prev) {
+            if j as usize >= NEIGHBOURS || (in_previous_band(j) && !has_prev) {
                 return Err(Error::corrupt(format!(
                     "float: predictor neighbour {j} does not exist for this band"
                 )));
@@ -473,6 +508,16 @@ pub fn choose(
         if let Some(p) = fit(planes, specials, &rows, W, &[N, NW, NE, WW, NN]) {
             cands.push(p);
         }
+        // The wider template (LSOP-like): pays on smooth fields such as DEMs and winds.
+        if let Some(p) = fit(
+            planes,
+            specials,
+            &rows,
+            W,
+            &[N, NW, NE, WW, NN, NWW, NNW, NNE, NEE],
+        ) {
+            cands.push(p);
+        }
         if planes.prev.is_some() {
             if let Some(p) = fit(planes, specials, &rows, B, &[W, N, NW, NE, BW, BN]) {
                 cands.push(p);
@@ -528,8 +573,8 @@ mod tests {
 
     #[test]
     fn wide_and_narrow_arithmetic_agree_when_nothing_overflows() {
-        let n = [5i64, -9, 100, 3, 7, 8, 0, 0, 0];
-        let taps = vec![(N, 1234), (NW, -2222), (NE, 999)];
+        let n = [5i64, -9, 100, 3, 7, 8, 0, 0, 0, 4, -2, 11, 6];
+        let taps = vec![(N, 1234), (NW, -2222), (NE, 999), (NNE, -77)];
         let mk = |wide| Predictor::Linear {
             reference: W,
             shift: 12,
