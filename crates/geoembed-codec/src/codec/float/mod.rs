@@ -1,13 +1,14 @@
 //! The float codec: lossless float32/float64 (and 16/32-bit integer) tiles. Three transforms
 //! compete per tile and the smallest payload wins (its transform byte records the choice):
 //!
-//! * [`predictive`]: per band the best integer domain — cbloom's fmap, or the binary or
+//! * `predictive`: per band the best integer domain — cbloom's fmap, or the binary or
 //!   decimal lattice the values really sit on (whole metres, centimetres, GRIB packing) —
-//!   a 2-D (and cross-band) predictor chosen or least-squares fitted per band, and the
-//!   residuals of all bands through one context-modelled rANS coder;
-//! * [`byte_planes`]: cbloom's fmap + predictor + bias + byte de-interleave + deflate;
-//! * [`gridfour`]: Gridfour's sign / exponent / mantissa split + deflate;
-//! * [`lz`]: zstd on the tile as it is, for rasters that repeat whole pixels.
+//!   optionally in rank space (`palette`), a 2-D (and cross-band) predictor chosen or
+//!   least-squares fitted per band, and the residuals of all bands through one
+//!   context-modelled rANS coder;
+//! * `byte_planes`: cbloom's fmap + predictor + bias + byte de-interleave + deflate;
+//! * `gridfour`: Gridfour's sign / exponent / mantissa split + deflate;
+//! * `lz`: zstd on the tile as it is, for rasters that repeat whole pixels.
 //!
 //! Bit exactness is by construction: every domain is checked per sample, and anything it
 //! cannot rebuild (NaN payloads, ±Inf, −0.0, sentinels) is stored verbatim as a special.
