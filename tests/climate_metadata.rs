@@ -188,6 +188,39 @@ fn netcdf_month_and_level_survive_and_info_shows_them() {
     }
 }
 
+#[test]
+fn emb_to_netcdf_rebuilds_month_and_level_dimensions() {
+    // GDAL's netCDF driver rebuilds extra dimensions only in CreateCopy: geoembed must not
+    // flatten the stack into Band1..Band6 variables.
+    let dir = tempfile::tempdir().unwrap();
+    let nc = fixture("int16_6b_eraint_z_subset.nc");
+    let (emb, out) = (dir.path().join("z.emb"), dir.path().join("z.nc"));
+    ok(&["-q", "convert", s(&nc), s(&emb)]);
+    ok(&["-q", "convert", s(&emb), s(&out), "-of", "netCDF"]);
+    let (src, back) = (gdalinfo(s(&nc)), gdalinfo(s(&out)));
+    assert_eq!(back["metadata"][""]["NETCDF_DIM_EXTRA"], "{month,level}");
+    assert_eq!(
+        back["metadata"][""]["NETCDF_DIM_level_VALUES"],
+        "{200,500,850}"
+    );
+    for (i, (month, level)) in MONTH_LEVEL.iter().enumerate() {
+        assert_eq!(
+            band_md(&back, i + 1, "NETCDF_DIM_month"),
+            *month,
+            "band {}",
+            i + 1
+        );
+        assert_eq!(
+            band_md(&back, i + 1, "NETCDF_DIM_level"),
+            *level,
+            "band {}",
+            i + 1
+        );
+    }
+    assert_eq!(pixels(s(&out)), pixels(s(&nc)), "samples");
+    assert_eq!(src["geoTransform"], back["geoTransform"]);
+}
+
 /// A netCDF with a CF time dimension ("hours since 1900-01-01", as ERA5 netCDF downloads
 /// have), written by GDAL from the first three GRIB messages: info decodes the times.
 #[test]

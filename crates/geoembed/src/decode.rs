@@ -112,7 +112,14 @@ pub fn decode_to_gdal(input: &Path, out: &Path, o: &DecodeOptions) -> Result<()>
             format!("GDAL {} (3.6) cannot store int8 samples; write GeoTIFF instead or use --dequantize", driver.short_name()),
         ));
     }
-    let direct = gdal_write::can_create(&driver);
+    // netCDF rebuilds time/level dimensions (NETCDF_DIM_EXTRA, per-band NETCDF_DIM_*) only
+    // in CreateCopy; Create would flatten them into Band1..BandN variables.
+    let extra_dims = h
+        .metadata
+        .iter()
+        .any(|d| d.items.iter().any(|kv| kv.starts_with("NETCDF_DIM_EXTRA=")));
+    let direct =
+        gdal_write::can_create(&driver) && !(driver.short_name() == "netCDF" && extra_dims);
     if !direct && !gdal_write::can_create_copy(&driver) {
         return Err(CliError::file(
             out,
