@@ -1,5 +1,5 @@
-//! Times the float codec on one raw little-endian float32 tile (for profiling):
-//! `float_profile FILE WIDTH HEIGHT [REPS]`.
+//! Times the float codec on one raw little-endian tile (for profiling):
+//! `float_profile FILE WIDTH HEIGHT [REPS] [TYPE]` (TYPE: float32 (default), int16, ...).
 use geoembed_codec::codec::{self, CodecId, CodecParams, TileShape};
 use geoembed_codec::SampleType;
 use std::time::Instant;
@@ -9,11 +9,14 @@ fn main() {
     let data = std::fs::read(&a[1]).expect("input");
     let (w, h): (usize, usize) = (a[2].parse().unwrap(), a[3].parse().unwrap());
     let reps: usize = a.get(4).map_or(50, |r| r.parse().unwrap());
+    let ty = a
+        .get(5)
+        .map_or(SampleType::F32, |t| SampleType::from_name(t).expect("type"));
     let shape = TileShape {
         width: w,
         height: h,
-        bands: data.len() / (w * h * 4),
-        sample_type: SampleType::F32,
+        bands: data.len() / (w * h * ty.size()),
+        sample_type: ty,
     };
     let p = CodecParams::default();
     let enc = codec::encode(CodecId::Float, &shape, &data, &p).unwrap();
@@ -29,7 +32,7 @@ fn main() {
         "{} bytes -> {} ({:.3} bits/sample), decode {:.1} MB/s",
         data.len(),
         enc.len(),
-        enc.len() as f64 * 8.0 / (data.len() / 4) as f64,
+        enc.len() as f64 * 8.0 / shape.samples() as f64,
         data.len() as f64 / s / 1e6
     );
 }
