@@ -156,7 +156,11 @@ pub struct BenchArgs {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Timing repetitions (the median is reported; runs over 5 s are not repeated).
+    /// GDAL GeoTIFF references to measure beside the codecs (comma-separated: DEFLATE9,
+    /// ZSTD22), each with the predictor for the type, pixel- and band-interleaved.
+    #[arg(long, default_value = "DEFLATE9")]
+    pub gdal: String,
+    /// Timing repetitions after one warm-up run (the median is reported; runs over 5 s are not repeated).
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
     /// Also time decoding with this many threads (measurements are single-threaded).
