@@ -13,6 +13,7 @@
 //! Bit exactness is by construction: every domain is checked per sample, and anything it
 //! cannot rebuild (NaN payloads, ±Inf, −0.0, sentinels) is stored verbatim as a special.
 
+mod band_planes;
 mod byte_planes;
 mod domain;
 mod gridfour;

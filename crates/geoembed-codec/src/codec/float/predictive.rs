@@ -1,13 +1,16 @@
 //! The predictive transform: per band a domain (int, fmap, binary or decimal lattice), its
 //! specials and a predictor; then the residuals of all bands through one context-modelled
-//! coder. Bands are coded in order; a band in the same domain as the band before it may
-//! predict from it (time steps, levels and spectral bands of a stack).
+//! coder. Bands are coded in order; any band may predict from the one before it, mapped
+//! into its own domain (time steps, levels and spectral bands of a stack).
 //!
 //! Layout: per band a header (§ docs/format.md 5.4), then the residual block.
 
 use super::super::native::varint::{put_i, put_u, Cursor};
 use super::super::Effort;
-use super::domain::{self, Domain, MAX_DECIMALS};
+use super::band_planes::{
+    base_specials, candidate_domains, plane_in, prev_plane, to_ranks, MAX_SPECIAL_SHARE,
+};
+use super::domain::Domain;
 use super::palette::Palette;
 use super::predictor::{self, zigzag, Planes, Predictor};
 use super::residuals::{self, activity, bit_len};
@@ -17,8 +20,6 @@ use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
 const KIND_CONSTANT: u8 = 4;
-/// Specials may be at most this fraction of a band for a lattice to be worth it.
-const MAX_SPECIAL_SHARE: usize = 8;
 
 /// A band's candidate coding: estimated bits, the choice, its plane, its specials mask and
 /// the previous band's plane in its domain.
@@ -99,167 +100,6 @@ fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize) -> Result<Hea
         cross,
         palette,
     }))
-}
-
-/// The lattice and fmap/int domains worth trying on a band.
-fn candidate_domains(ty: SampleType, bits: &[u64], special: &[bool]) -> Vec<Domain> {
-    if !ty.is_float() {
-        return vec![Domain::Int];
-    }
-    let mut d = vec![Domain::Fmap];
-    let finite = || {
-        bits.iter()
-            .zip(special)
-            .filter(|(_, &s)| !s)
-            .map(|(&b, _)| b)
-    };
-    let offset = finite()
-        .map(|b| domain::float_value(ty, b))
-        .filter(|v| v.is_finite())
-        .fold(f64::INFINITY, f64::min);
-    let e = offset
-        .is_finite()
-        .then(|| domain::binary_exponent(ty, offset, finite()))
-        .flatten();
-    if let Some(e) = e {
-        d.push(Domain::Binary(e, offset.to_bits()));
-    }
-    if e.is_none_or(|e| e < 0) {
-        // The fewest decimals that rebuild almost every value (the rest become specials):
-        // a sample first, then all.
-        let probe: Vec<u64> = finite().step_by((bits.len() / 512).max(1)).collect();
-        for dec in 1..=MAX_DECIMALS {
-            let dm = Domain::Decimal(dec);
-            let m = dm.mapper(ty);
-            let probe_misses = probe.iter().filter(|&&b| m.forward(b).is_none()).count();
-            if probe_misses * MAX_SPECIAL_SHARE * 2 <= probe.len() {
-                let misses = finite().filter(|&b| m.forward(b).is_none()).count();
-                if misses * MAX_SPECIAL_SHARE <= bits.len() {
-                    d.push(dm);
-                }
-                break;
-            }
-        }
-    }
-    d
-}
-
-/// The band's plane in `domain`, and its specials (non-finite values, sentinels, values the
-/// domain does not rebuild), filled as the decoder will fill them.
-fn plane_in(
-    ty: SampleType,
-    bits: &[u64],
-    base_special: &[bool],
-    domain: Domain,
-    width: usize,
-) -> (Vec<i64>, Vec<bool>, Specials) {
-    let mut mask = base_special.to_vec();
-    let mut plane = vec![0i64; bits.len()];
-    let m = domain.mapper(ty);
-    for (i, &b) in bits.iter().enumerate() {
-        if mask[i] {
-            continue;
-        }
-        match m.forward(b) {
-            Some(v) => plane[i] = v,
-            None => mask[i] = true,
-        }
-    }
-    specials::fill(&mut plane, width, &mask);
-    let mut s = Specials::default();
-    for (i, &m) in mask.iter().enumerate() {
-        if m {
-            s.positions.push(i as u32);
-            s.bits.push(bits[i]);
-        }
-    }
-    (plane, mask, s)
-}
-
-/// The previous band's samples as (approximate) plane values of `domain`, so any band can
-/// predict from the one before it whatever their domains; values the domain cannot place
-/// (NaN, ±Inf) are filled like specials.
-fn prev_plane(ty: SampleType, prev: &[u64], domain: Domain, width: usize) -> Vec<i64> {
-    let mut mask = vec![false; prev.len()];
-    let mp = domain.mapper(ty);
-    let mut plane: Vec<i64> = prev
-        .iter()
-        .zip(mask.iter_mut())
-        .map(|(&b, m)| {
-            mp.approx(b).unwrap_or_else(|| {
-                *m = true;
-                0
-            })
-        })
-        .collect();
-    specials::fill(&mut plane, width, &mask);
-    plane
-}
-
-/// A plane and the previous band's plane in rank space of `pal` (specials refilled the
-/// way the decoder fills them).
-fn to_ranks(
-    pal: &Palette,
-    plane: &[i64],
-    prev: Option<&[i64]>,
-    mask: &[bool],
-    width: usize,
-) -> (Vec<i64>, Option<Vec<i64>>) {
-    let mut ranked: Vec<i64> = plane
-        .iter()
-        .zip(mask)
-        .map(|(&v, &m)| if m { 0 } else { pal.rank(v) })
-        .collect();
-    specials::fill(&mut ranked, width, mask);
-    let rp = prev.map(|p| p.iter().map(|&v| pal.nearest_rank(v)).collect());
-    (ranked, rp)
-}
-
-/// Non-finite values and far-off sentinels (nodata) of a band.
-fn base_specials(ty: SampleType, bits: &[u64]) -> Vec<bool> {
-    let mut mask: Vec<bool> = bits.iter().map(|&b| specials::non_finite(ty, b)).collect();
-    let value = |b: u64| {
-        if ty.is_float() {
-            domain::float_value(ty, b)
-        } else {
-            Domain::Int.mapper(ty).forward(b).expect("ints") as f64
-        }
-    };
-    let vals: Vec<f64> = bits
-        .iter()
-        .zip(&mask)
-        .filter(|(_, &m)| !m)
-        .map(|(&b, _)| value(b))
-        .collect();
-    let sentinels = specials::sentinels(&vals);
-    if !sentinels.is_empty() {
-        for (m, &b) in mask.iter_mut().zip(bits) {
-            let v = value(b);
-            // Compare bits-equal values only (a sentinel 0.0 must not take −0.0 along).
-            if sentinels
-                .iter()
-                .any(|&s| s == v && (s != 0.0 || s.to_bits() == v.to_bits()))
-            {
-                *m = true;
-            }
-        }
-    }
-    let distinct = {
-        let mut d: Vec<u64> = bits
-            .iter()
-            .zip(&mask)
-            .filter(|(_, &m)| m)
-            .map(|(&b, _)| b)
-            .collect();
-        d.sort_unstable();
-        d.dedup();
-        d.len()
-    };
-    if distinct > specials::MAX_DISTINCT {
-        // Too many distinct NaN payloads or sentinels to list: keep them in the plane.
-        return vec![false; bits.len()];
-    }
-    mask
 }
 
 pub fn encode(
