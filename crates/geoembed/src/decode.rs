@@ -3,6 +3,7 @@
 use crate::atomic::Staging;
 use crate::emb_file::EmbFile;
 use crate::error::{CliError, Result};
+use crate::gdal_read::metadata_value;
 use crate::gdal_util;
 use crate::gdal_write;
 use crate::progress::Progress;
@@ -114,10 +115,7 @@ pub fn decode_to_gdal(input: &Path, out: &Path, o: &DecodeOptions) -> Result<()>
     }
     // netCDF rebuilds time/level dimensions (NETCDF_DIM_EXTRA, per-band NETCDF_DIM_*) only
     // in CreateCopy; Create would flatten them into Band1..BandN variables.
-    let extra_dims = h
-        .metadata
-        .iter()
-        .any(|d| d.items.iter().any(|kv| kv.starts_with("NETCDF_DIM_EXTRA=")));
+    let extra_dims = metadata_value(&h.metadata, "", "NETCDF_DIM_EXTRA").is_some();
     let direct =
         gdal_write::can_create(&driver) && !(driver.short_name() == "netCDF" && extra_dims);
     if !direct && !gdal_write::can_create_copy(&driver) {

@@ -57,3 +57,26 @@ pub fn decompress(data: &[u8], expected: usize) -> Result<Vec<u8>> {
     }
     Ok(out)
 }
+
+/// A zlib stream (RFC 1950) of `data`: the float codec's small side blocks (specials,
+/// palettes), which the format describes as zlib.
+pub fn zlib(data: &[u8], level: u32) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), Compression::new(level.min(9)));
+    z.write_all(data)
+        .map_err(|e| Error::invalid(format!("zlib failed: {e}")))?;
+    z.finish()
+        .map_err(|e| Error::invalid(format!("zlib failed: {e}")))
+}
+
+/// Inflates a zlib stream, keeping at most `cap` bytes (what the block can hold: hostile
+/// input cannot make it allocate more). `what` names the block in the error.
+pub fn unzlib(data: &[u8], cap: usize, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(data)
+        .take(cap as u64)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::corrupt(format!("{what}: {e}")))?;
+    Ok(out)
+}

@@ -5,8 +5,9 @@
 //! than 0xffff…) and zigzag.
 
 use super::super::native::varint::Cursor;
+use super::super::words::{self, with_word, Word};
 use super::super::{deflate, Effort};
-use super::domain::Domain;
+use super::domain::{self, Domain};
 use super::predictor::{self, Planes, Predictor};
 use super::Band;
 use crate::error::{Error, Result};
@@ -24,22 +25,13 @@ fn domain(ty: SampleType) -> Domain {
     }
 }
 
-fn width_mask(ty: SampleType) -> u64 {
-    u64::MAX >> (64 - ty.bits())
-}
-
-fn sign_extend(ty: SampleType, v: u64) -> i64 {
-    let sh = 64 - ty.bits();
-    ((v << sh) as i64) >> sh
-}
-
 #[inline]
 fn map(ty: SampleType, how: u8, r: i64) -> u64 {
-    let m = width_mask(ty);
+    let m = domain::mask(ty);
     if how == MAP_BIAS {
         (r as u64).wrapping_add(BIAS) & m
     } else {
-        let r = sign_extend(ty, r as u64 & m);
+        let r = domain::sign_extend(ty, r as u64 & m);
         predictor::zigzag(r) & m
     }
 }
@@ -66,7 +58,7 @@ pub fn encode(
         .map(|b| {
             // As the decoder sees them: sign-extended from the sample width.
             b.iter()
-                .map(|&v| sign_extend(ty, dm.forward(v).expect("total") as u64))
+                .map(|&v| domain::sign_extend(ty, dm.forward(v).expect("total") as u64))
                 .collect()
         })
         .collect();
@@ -95,12 +87,8 @@ pub fn encode(
     for how in [MAP_BIAS, MAP_ZIGZAG] {
         let mut planes_bytes = Vec::new();
         for r in &residuals {
-            split(
-                ty,
-                r.iter().map(|&v| map(ty, how, v)),
-                r.len(),
-                &mut planes_bytes,
-            );
+            let mapped: Vec<u64> = r.iter().map(|&v| map(ty, how, v)).collect();
+            split(ty, &mapped, &mut planes_bytes);
         }
         let z = deflate::compress(&planes_bytes, level)?;
         if best.as_ref().is_none_or(|b| z.len() < b.1.len()) {
@@ -116,17 +104,17 @@ pub fn encode(
     Ok(())
 }
 
-/// Byte planes of `n` words, most significant byte first.
-fn split(ty: SampleType, words: impl Iterator<Item = u64>, n: usize, out: &mut Vec<u8>) {
-    let k = ty.size();
-    let start = out.len();
-    out.resize(start + n * k, 0);
-    let o = &mut out[start..];
-    for (i, w) in words.enumerate() {
-        for j in 0..k {
-            o[(k - 1 - j) * n + i] = (w >> (8 * j)) as u8;
-        }
-    }
+/// Byte planes of sample-width words, most significant byte first (png128's layout).
+fn split(ty: SampleType, w: &[u64], out: &mut Vec<u8>) {
+    with_word!(ty, Wd => {
+        let w: Vec<Wd> = w.iter().map(|&v| Wd::from_u64(v)).collect();
+        words::split_bytes(&w, out)
+    })
+}
+
+/// Inverse of [`split`] for `n` words.
+fn join(ty: SampleType, planes: &[u8], n: usize) -> Vec<u64> {
+    with_word!(ty, Wd => words::join_bytes::<Wd>(planes, n).into_iter().map(Word::to_u64).collect())
 }
 
 pub fn decode(
@@ -150,18 +138,15 @@ pub fn decode(
     let mut out = Vec::with_capacity(bands);
     let mut prev: Option<Vec<i64>> = None;
     for (b, p) in preds.iter().enumerate() {
-        let bytes = &raw[b * n * k..(b + 1) * n * k];
+        let residuals = join(ty, &raw[b * n * k..(b + 1) * n * k], n);
         let mut plane = vec![0i64; n];
         for y in 0..height {
             for x in 0..width {
                 let i = y * width + x;
-                let mut u = 0u64;
-                for j in 0..k {
-                    u |= (bytes[(k - 1 - j) * n + i] as u64) << (8 * j);
-                }
+                let u = residuals[i];
                 let nb = predictor::neighbours(&plane, prev.as_deref(), width, y, x);
                 let v = p.predict(&nb).wrapping_add(unmap(how, u)) as u64;
-                plane[i] = sign_extend(ty, v & width_mask(ty));
+                plane[i] = domain::sign_extend(ty, v & domain::mask(ty));
             }
         }
         out.push(plane.iter().map(|&v| dm.inverse(v)).collect());

@@ -161,7 +161,8 @@ fn pow2(e: i32) -> f64 {
     2f64.powi(h) * 2f64.powi(e - h)
 }
 
-fn mask(ty: SampleType) -> u64 {
+/// All ones in the sample's width.
+pub(super) fn mask(ty: SampleType) -> u64 {
     if ty.size() == 8 {
         u64::MAX
     } else {
@@ -173,13 +174,17 @@ fn sign_bit(ty: SampleType) -> u64 {
     1u64 << (ty.bits() - 1)
 }
 
+/// `v`'s low sample-width bits read as a signed integer.
+#[inline(always)]
+pub(super) fn sign_extend(ty: SampleType, v: u64) -> i64 {
+    let sh = 64 - ty.bits();
+    ((v << sh) as i64) >> sh
+}
+
 /// cbloom's fmap, bijective: the order-preserving word, centred on zero.
 #[inline]
 fn fmap(ty: SampleType, bits: u64) -> i64 {
-    let w = ty.to_word(bits).wrapping_sub(sign_bit(ty));
-    // Sign-extend from the sample width.
-    let sh = 64 - ty.bits();
-    ((w << sh) as i64) >> sh
+    sign_extend(ty, ty.to_word(bits).wrapping_sub(sign_bit(ty)))
 }
 
 #[inline]

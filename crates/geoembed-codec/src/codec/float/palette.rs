@@ -3,11 +3,9 @@
 //! ~2,500 of 57,000 int16 codes) is predicted in *rank* space, where neighbouring values
 //! are neighbouring integers again. The sorted distinct values are stored with the band.
 
+use super::super::deflate;
 use super::super::native::varint::{put_i, put_u, Cursor};
 use crate::error::{Error, Result};
-use flate2::read::ZlibDecoder;
-use flate2::write::ZlibEncoder;
-use std::io::{Read, Write};
 
 /// Most values a palette may hold.
 pub const MAX_VALUES: usize = 1 << 20;
@@ -68,10 +66,7 @@ impl Palette {
         for w in self.values.windows(2) {
             put_u(&mut raw, (w[1] as i128 - w[0] as i128 - 1) as u64);
         }
-        let mut z = ZlibEncoder::new(Vec::new(), flate2::Compression::new(9));
-        z.write_all(&raw)
-            .map_err(|e| Error::invalid(e.to_string()))?;
-        let z = z.finish().map_err(|e| Error::invalid(e.to_string()))?;
+        let z = deflate::zlib(&raw, 9)?;
         put_u(out, self.values.len() as u64);
         put_u(out, z.len() as u64);
         out.extend_from_slice(&z);
@@ -84,11 +79,7 @@ impl Palette {
             return Err(Error::corrupt(format!("float: palette of {count} values")));
         }
         let zlen = r.bounded("palette length", (r.data.len() - r.pos) as u64)? as usize;
-        let mut raw = Vec::new();
-        ZlibDecoder::new(r.bytes(zlen, "palette")?)
-            .take(10 * count as u64 + 10)
-            .read_to_end(&mut raw)
-            .map_err(|e| Error::corrupt(format!("float: palette: {e}")))?;
+        let raw = deflate::unzlib(r.bytes(zlen, "palette")?, 10 * count + 10, "float: palette")?;
         let mut c = Cursor::new(&raw);
         let mut values = Vec::with_capacity(count);
         let mut v = c.i("palette value")?;

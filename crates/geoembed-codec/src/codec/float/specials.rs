@@ -5,13 +5,11 @@
 //! neighbour, or N at the start of a row), which both sides compute the same way, so they
 //! neither cost residual bits nor disturb the prediction of their neighbours.
 
+use super::super::deflate;
 use super::super::native::varint::{put_u, Cursor};
 use super::domain::float_value;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
-use flate2::read::ZlibDecoder;
-use flate2::write::ZlibEncoder;
-use std::io::{Read, Write};
 
 /// Most distinct special values a band may hold (the index of each special is one byte).
 pub const MAX_DISTINCT: usize = 256;
@@ -120,10 +118,7 @@ impl Specials {
                 raw.push(distinct.binary_search(b).expect("listed") as u8);
             }
         }
-        let mut z = ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
-        z.write_all(&raw)
-            .map_err(|e| Error::invalid(e.to_string()))?;
-        let z = z.finish().map_err(|e| Error::invalid(e.to_string()))?;
+        let z = deflate::zlib(&raw, 6)?;
         put_u(out, z.len() as u64);
         out.extend_from_slice(&z);
         Ok(())
@@ -137,13 +132,9 @@ impl Specials {
         }
         let zlen = r.bounded("special block length", (r.data.len() - r.pos) as u64)? as usize;
         let z = r.bytes(zlen, "special block")?;
-        let mut raw = Vec::new();
         // A special block holds at most 8·256 + 10·n + n bytes: bound the inflation.
         let cap = 8 * MAX_DISTINCT + 11 * count + 16;
-        ZlibDecoder::new(z)
-            .take(cap as u64)
-            .read_to_end(&mut raw)
-            .map_err(|e| Error::corrupt(format!("float: special block: {e}")))?;
+        let raw = deflate::unzlib(z, cap, "float: special block")?;
         let mut c = Cursor::new(&raw);
         let m = c.bounded("distinct specials", MAX_DISTINCT as u64)? as usize;
         if m == 0 {
