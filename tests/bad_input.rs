@@ -86,7 +86,7 @@ fn codec_and_option_mistakes() {
     );
     fails(
         &["convert", s(&f32), s(&out), "--codec", "zip"],
-        &["--codec zip: unknown codec"],
+        &["--codec zip: unknown codec 'zip'"],
     );
     fails(
         &["convert", s(&f32), s(&out), "--effort", "ultra"],

@@ -9,8 +9,8 @@
 use crate::handle::{cstring, CSrs, Handle};
 use crate::vsi::VsiFile;
 use gdal_sys::{GDALDatasetH, GDALProgressFunc, GDAL_GCP};
-use geoembed_codec::format::preamble::MAGIC;
-use geoembed_codec::format::Reader;
+use geoembed_codec::container::preamble::MAGIC;
+use geoembed_codec::container::Reader;
 use std::ffi::{c_char, c_double, c_int, c_short, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;

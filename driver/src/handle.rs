@@ -4,8 +4,8 @@
 
 use crate::tile_cache::TileCache;
 use crate::vsi::VsiFile;
-use geoembed_codec::format::header::{BandInfo, Dequantization, Header, MetadataDomain, Srs};
-use geoembed_codec::format::Reader;
+use geoembed_codec::container::header::{BandInfo, Dequantization, Header, MetadataDomain, Srs};
+use geoembed_codec::container::Reader;
 use geoembed_codec::SampleType;
 use std::collections::BTreeMap;
 use std::ffi::{c_char, CString};

@@ -404,7 +404,7 @@ fn broken_files_are_gdal_errors_not_crashes() {
 /// Offset and length of the first tile's payload, from the file's tile index.
 fn first_tile_payload(emb: &Path) -> (u64, u64) {
     let f = std::fs::File::open(emb).unwrap();
-    let r = geoembed_codec::format::Reader::open(std::io::BufReader::new(f)).unwrap();
+    let r = geoembed_codec::container::Reader::open(std::io::BufReader::new(f)).unwrap();
     let e = r.entries()[0];
     (e.offset, e.length)
 }

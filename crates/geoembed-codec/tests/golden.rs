@@ -6,8 +6,8 @@
 //! Input: the synthetic GeoTessera-like proxy tile in fixtures/ (60x50x128 int8 + float32
 //! scales; see fixtures/README.md), plus a uint16 plane derived from it.
 
-use geoembed_codec::format::header::{AuxPlane, Dequantization, MetadataDomain, Srs};
-use geoembed_codec::format::{encode_block, Reader, Writer};
+use geoembed_codec::container::header::{AuxPlane, Dequantization, MetadataDomain, Srs};
+use geoembed_codec::container::{encode_block, Reader, Writer};
 use geoembed_codec::{CodecChoice, CodecId, Effort, Header, SampleType};
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -174,7 +174,7 @@ fn golden_decorrelate_png128() {
     let data = int8_and_scales();
     let mut h = header(SampleType::I8, 128, true);
     h.decorrelation =
-        Some(geoembed_codec::codec::decorrelate::fit(SampleType::I8, 128, &data[0]).unwrap());
+        Some(geoembed_codec::transform::decorrelate::fit(SampleType::I8, 128, &data[0]).unwrap());
     check(
         "tessera_proxy_decorrelate_png128.emb",
         &h,
@@ -211,7 +211,7 @@ fn golden_decorrelate_jxl_decodes() {
     let data = int8_and_scales();
     let mut h = header(SampleType::I8, 128, true);
     h.decorrelation =
-        Some(geoembed_codec::codec::decorrelate::fit(SampleType::I8, 128, &data[0]).unwrap());
+        Some(geoembed_codec::transform::decorrelate::fit(SampleType::I8, 128, &data[0]).unwrap());
     check(
         "tessera_proxy_decorrelate_jxl.emb",
         &h,

@@ -1,10 +1,9 @@
 //! Codec and container round trips on generated tiles of every sample type.
 
-use geoembed_codec::codec::{
-    self, decorrelate, CodecChoice, CodecId, CodecParams, Effort, TileShape,
-};
-use geoembed_codec::format::header::{BandInfo, Dequantization, Gcp, MetadataDomain, Srs};
-use geoembed_codec::format::{encode_block, Reader, Writer};
+use geoembed_codec::codec::{self, CodecChoice, CodecId, CodecParams, Effort, TileShape};
+use geoembed_codec::container::header::{BandInfo, Dequantization, Gcp, MetadataDomain, Srs};
+use geoembed_codec::container::{encode_block, Reader, Writer};
+use geoembed_codec::transform::decorrelate;
 use geoembed_codec::{ErrorKind, Header, SampleType};
 use std::io::Cursor;
 
@@ -319,7 +318,7 @@ fn any_tile_is_found_with_two_range_reads() {
     for ty in 0..hd.tiles_down() {
         for tx in 0..hd.tiles_across() {
             let mut reads = 0;
-            let e = geoembed_codec::format::reader::locate_block(
+            let e = geoembed_codec::container::reader::locate_block(
                 |off, len| {
                     reads += 1;
                     Ok(file[off as usize..off as usize + len].to_vec())

@@ -7,7 +7,7 @@ use crate::gdal_read::metadata_value;
 use crate::gdal_util;
 use crate::gdal_write;
 use crate::progress::Progress;
-use geoembed_codec::format::header::{Dequantization, Header};
+use geoembed_codec::container::header::{Dequantization, Header};
 use geoembed_codec::SampleType;
 use std::path::Path;
 

@@ -4,8 +4,8 @@
 use crate::error::{CliError, Result};
 use crate::progress::Progress;
 use crate::source::RasterSource;
-use geoembed_codec::format::reader::decode_block_into;
-use geoembed_codec::format::Reader;
+use geoembed_codec::container::reader::decode_block_into;
+use geoembed_codec::container::Reader;
 use geoembed_codec::Header;
 use rayon::prelude::*;
 use std::fs::File;
@@ -25,7 +25,7 @@ pub fn is_emb(path: &Path) -> bool {
     File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
         .is_ok()
-        && magic == geoembed_codec::format::preamble::MAGIC
+        && magic == geoembed_codec::container::preamble::MAGIC
 }
 
 impl EmbFile {

@@ -5,8 +5,9 @@ use crate::error::{CliError, Result};
 use crate::progress::Progress;
 use crate::sidecar;
 use crate::source::RasterSource;
-use geoembed_codec::codec::{auto_candidates, decorrelate};
-use geoembed_codec::format::{encode_block, EncodedBlock, Writer};
+use geoembed_codec::codec::auto_candidates;
+use geoembed_codec::container::{encode_block, EncodedBlock, Writer};
+use geoembed_codec::transform::decorrelate;
 use geoembed_codec::{CodecChoice, Effort, Header};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -79,7 +80,7 @@ fn wants_decorrelation(h: &Header, o: &EncodeOptions) -> bool {
 /// Fits the file-level decorrelation on a strided sample of rows and pixels.
 fn fit_decorrelation(
     src: &mut dyn RasterSource,
-) -> Result<geoembed_codec::format::header::Decorrelation> {
+) -> Result<geoembed_codec::container::header::Decorrelation> {
     let h = src.header().clone();
     let (w, hgt) = (h.width as usize, h.height as usize);
     let px = h.bands.len() * h.sample_type.size();

@@ -6,7 +6,7 @@ use crate::gdal_util::{self, last_gdal_error};
 use crate::source::RasterSource;
 use gdal::{Dataset, Metadata};
 use gdal_sys::GDALDataType;
-use geoembed_codec::format::header::{BandInfo, Header, MetadataDomain};
+use geoembed_codec::container::header::{BandInfo, Header, MetadataDomain};
 use geoembed_codec::SampleType;
 use std::ffi::CStr;
 use std::path::Path;

@@ -5,7 +5,7 @@
 use crate::error::{CliError, Result};
 use gdal::Dataset;
 use gdal_sys::{GDALDataType, GDALMajorObjectH, GDALRWFlag, OGRSpatialReferenceH};
-use geoembed_codec::format::header::{Gcp, MetadataDomain, Srs};
+use geoembed_codec::container::header::{Gcp, MetadataDomain, Srs};
 use geoembed_codec::SampleType;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::ptr;

@@ -4,7 +4,7 @@
 use crate::error::{CliError, Result};
 use crate::gdal_util::{self, cstring, last_gdal_error};
 use gdal::{Dataset, DriverManager, Metadata};
-use geoembed_codec::format::header::Header;
+use geoembed_codec::container::header::Header;
 use geoembed_codec::SampleType;
 use std::ffi::c_char;
 use std::path::Path;

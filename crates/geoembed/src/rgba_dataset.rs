@@ -4,7 +4,7 @@
 use crate::error::{CliError, Result};
 use crate::gdal_util::{self, cstring, last_gdal_error};
 use gdal::{Dataset, DriverManager};
-use geoembed_codec::format::header::Georef;
+use geoembed_codec::container::header::Georef;
 use std::path::Path;
 
 /// A 4-band Byte MEM dataset holding `rgba` (pixel-interleaved), band 4 flagged as alpha,

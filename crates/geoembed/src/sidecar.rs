@@ -3,8 +3,8 @@
 
 use crate::error::{CliError, Result};
 use crate::gdal_util::OwnedSrs;
-use geoembed_codec::format::header::{Dequantization, Header, MetadataDomain};
-use geoembed_codec::format::Reader;
+use geoembed_codec::container::header::{Dequantization, Header, MetadataDomain};
+use geoembed_codec::container::Reader;
 use geoembed_codec::CodecId;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;

@@ -7,7 +7,9 @@ use crate::error::{CliError, Result};
 use crate::gdal_read;
 use crate::npy::Npy;
 use crate::source::RasterSource;
-use geoembed_codec::format::header::{AuxPlane, BandInfo, Dequantization, Header, MetadataDomain};
+use geoembed_codec::container::header::{
+    AuxPlane, BandInfo, Dequantization, Header, MetadataDomain,
+};
 use geoembed_codec::SampleType;
 use std::path::Path;
 

@@ -7,7 +7,7 @@ use crate::emb_file::{is_emb, EmbFile};
 use crate::error::{CliError, Result};
 use crate::gdal_read::GdalSource;
 use crate::source::RasterSource;
-use geoembed_codec::format::header::Georef;
+use geoembed_codec::container::header::Georef;
 use geoembed_codec::SampleType;
 use nalgebra::{DMatrix, SymmetricEigen};
 use std::path::Path;

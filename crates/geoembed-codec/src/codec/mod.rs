@@ -1,19 +1,16 @@
 //! Per-tile codecs: the "wrapped" API. A tile is `height × width × bands` samples,
 //! pixel-interleaved (bands fastest), little-endian; a codec turns it into a payload and
-//! back. The container ([`crate::format`]) records which codec each tile used.
+//! back. The container ([`crate::container`]) records which codec each tile used.
 
-pub mod decorrelate;
-pub mod deflate;
 pub mod float;
 #[cfg(feature = "jxl")]
 pub mod jxl;
 pub mod native;
 pub mod png128;
-pub mod words;
 
 use crate::error::{Error, Result};
-use crate::format::header::Decorrelation;
 use crate::sample::SampleType;
+use crate::transform::decorrelate::{self, Decorrelation};
 
 /// Codec identifiers as stored in the tile index. Never renumber.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,8 +67,12 @@ impl CodecId {
         }
     }
 
+    /// The codec called `name` (ASCII case ignored: GDAL clients such as rasterio upper-case
+    /// creation-option values).
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.name() == name)
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
     }
 
     /// Whether the codec uses the file-level decorrelation.
@@ -129,10 +130,14 @@ impl Effort {
         }
     }
 
+    /// Every effort level, fastest first.
+    pub const ALL: [Effort; 3] = [Effort::Fast, Effort::Default, Effort::Max];
+
+    /// The level called `name` (ASCII case ignored).
     pub fn from_name(name: &str) -> Option<Self> {
-        [Effort::Fast, Effort::Default, Effort::Max]
+        Self::ALL
             .into_iter()
-            .find(|e| e.name() == name)
+            .find(|e| e.name().eq_ignore_ascii_case(name))
     }
 
     /// Recorded in the tile index beside the codec id.
@@ -155,6 +160,27 @@ impl Effort {
             Effort::Default => 7,
             Effort::Max => 9,
         }
+    }
+}
+
+impl std::fmt::Display for Effort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Effort {
+    type Err = Error;
+
+    /// Parses `fast`, `default` or `max`; the error lists the choices and names no option,
+    /// so the CLI (`--effort`), the GDAL plugin (`-co EFFORT=`) and Python can each add
+    /// their own.
+    fn from_str(s: &str) -> Result<Self> {
+        Self::from_name(s).ok_or_else(|| {
+            Error::invalid(format!(
+                "unknown effort level '{s}'; choose fast, default or max"
+            ))
+        })
     }
 }
 
@@ -418,6 +444,45 @@ pub enum CodecChoice {
     Fixed(CodecId),
     /// Encode with every candidate for the effort level and keep the smallest payload.
     Auto,
+}
+
+impl CodecChoice {
+    /// The codecs a user may ask for by name: every codec but `constant`, which `auto`
+    /// picks by itself for tiles whose pixels are all equal.
+    pub fn selectable() -> impl Iterator<Item = CodecId> {
+        CodecId::ALL.into_iter().filter(|c| *c != CodecId::Constant)
+    }
+}
+
+impl std::fmt::Display for CodecChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CodecChoice::Auto => f.write_str("auto"),
+            CodecChoice::Fixed(id) => f.write_str(id.name()),
+        }
+    }
+}
+
+impl std::str::FromStr for CodecChoice {
+    type Err = Error;
+
+    /// Parses `auto` or a codec name (ASCII case ignored); the error lists the choices and
+    /// names no option (see [`Effort`]'s parser).
+    fn from_str(s: &str) -> Result<Self> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(CodecChoice::Auto);
+        }
+        CodecId::from_name(s)
+            .filter(|c| *c != CodecId::Constant)
+            .map(CodecChoice::Fixed)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::selectable().map(CodecId::name).collect();
+                Error::invalid(format!(
+                    "unknown codec '{s}'; choose auto or one of {}",
+                    names.join(", ")
+                ))
+            })
+    }
 }
 
 /// Most bands of a 16-bit integer tile for which `auto` also tries the float codec.

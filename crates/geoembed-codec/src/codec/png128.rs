@@ -10,10 +10,10 @@
 //! in every byte so small negative residuals do not flip the high bytes, then de-interleave
 //! the bytes into planes (most significant first) so each plane has uniform statistics.
 
-use super::deflate;
-use super::words::{self, Word};
 use super::TileShape;
+use crate::entropy::deflate;
 use crate::error::{Error, Result};
+use crate::transform::words::{self, Word};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]

@@ -9,33 +9,18 @@ use crate::error::{CliError, Result};
 use crate::gdal_read::{geolocation_arrays, GdalSource};
 use crate::source::RasterSource;
 use crate::tessera::TesseraSource;
-use geoembed_codec::{CodecChoice, CodecId, Effort};
+use geoembed_codec::{CodecChoice, Effort};
 use std::path::Path;
 use std::process::ExitCode;
 
 pub fn parse_codec(s: &str) -> Result<CodecChoice> {
-    if s == "auto" {
-        return Ok(CodecChoice::Auto);
-    }
-    CodecId::from_name(s)
-        .filter(|c| *c != CodecId::Constant)
-        .map(CodecChoice::Fixed)
-        .ok_or_else(|| {
-            let names: Vec<&str> = CodecId::ALL
-                .iter()
-                .filter(|c| **c != CodecId::Constant)
-                .map(|c| c.name())
-                .collect();
-            CliError::msg(format!(
-                "--codec {s}: unknown codec; choose auto or one of {}",
-                names.join(", ")
-            ))
-        })
+    s.parse()
+        .map_err(|e| CliError::msg(format!("--codec {s}: {e}")))
 }
 
 pub fn parse_effort(s: &str) -> Result<Effort> {
-    Effort::from_name(s)
-        .ok_or_else(|| CliError::msg(format!("--effort {s}: choose fast, default or max")))
+    s.parse()
+        .map_err(|e| CliError::msg(format!("--effort {s}: {e}")))
 }
 
 fn is_emb_name(p: &Path) -> bool {

@@ -4,8 +4,8 @@
 use crate::cli::VerifyArgs;
 use crate::error::{CliError, Result};
 use crate::progress::Progress;
-use geoembed_codec::format::reader::decode_block;
-use geoembed_codec::format::Reader;
+use geoembed_codec::container::reader::decode_block;
+use geoembed_codec::container::Reader;
 use rayon::prelude::*;
 use std::io::BufReader;
 use std::process::ExitCode;

@@ -4,14 +4,15 @@
 //! maps are tried per tile: cbloom's bias (add 0x80 to every byte, so −1 is 0x7f7f… rather
 //! than 0xffff…) and zigzag.
 
-use super::super::native::varint::Cursor;
-use super::super::words::{self, with_word, Word};
-use super::super::{deflate, Effort};
 use super::domain::{self, Domain};
 use super::predictor::{self, Planes, Predictor};
 use super::Band;
+use crate::codec::Effort;
+use crate::entropy::deflate;
+use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
+use crate::transform::words::{self, with_word, Word};
 
 const MAP_BIAS: u8 = 0;
 const MAP_ZIGZAG: u8 = 1;

@@ -5,9 +5,10 @@
 //! along the rows where that makes the stream smaller. Streams of like statistics next to
 //! each other are what a byte-oriented coder needs.
 
-use super::super::native::varint::{put_u, Cursor};
-use super::super::{deflate, Effort};
 use super::Band;
+use crate::codec::Effort;
+use crate::entropy::deflate;
+use crate::entropy::varint::{put_u, Cursor};
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 

@@ -24,8 +24,8 @@ mod predictor;
 mod residuals;
 mod specials;
 
-use super::native::varint::Cursor;
 use super::{Effort, TileShape};
+use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
@@ -151,7 +151,7 @@ pub fn transform_of(payload: &[u8]) -> Option<Transform> {
 pub fn summarize(shape: &TileShape, payload: &[u8]) -> Result<(Transform, Vec<String>)> {
     let t = transform_of(payload)
         .ok_or_else(|| Error::corrupt("float: payload names no known transform"))?;
-    let mut r = Cursor::new(payload);
+    let mut r = Cursor::new(payload, "float");
     r.bytes(2, "float payload header")?;
     let bands = match t {
         Transform::Predictive => predictive::describe(
@@ -172,7 +172,7 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
     if !supports(ty) {
         return Err(Error::corrupt(format!("float codec cannot hold {ty}")));
     }
-    let mut r = Cursor::new(payload);
+    let mut r = Cursor::new(payload, "float");
     let head = r.bytes(2, "float payload header")?;
     if head[0] != VERSION {
         return Err(Error::unsupported(format!(

@@ -3,8 +3,8 @@
 //! ~2,500 of 57,000 int16 codes) is predicted in *rank* space, where neighbouring values
 //! are neighbouring integers again. The sorted distinct values are stored with the band.
 
-use super::super::deflate;
-use super::super::native::varint::{put_i, put_u, Cursor};
+use crate::entropy::deflate;
+use crate::entropy::varint::{put_i, put_u, Cursor};
 use crate::error::{Error, Result};
 
 /// Most values a palette may hold.
@@ -80,7 +80,7 @@ impl Palette {
         }
         let zlen = r.bounded("palette length", (r.data.len() - r.pos) as u64)? as usize;
         let raw = deflate::unzlib(r.bytes(zlen, "palette")?, 10 * count + 10, "float: palette")?;
-        let mut c = Cursor::new(&raw);
+        let mut c = Cursor::new(&raw, "float");
         let mut values = Vec::with_capacity(count);
         let mut v = c.i("palette value")?;
         values.push(v);
@@ -110,6 +110,6 @@ mod tests {
         assert_eq!(p.value(99), 16343);
         let mut buf = Vec::new();
         p.write(&mut buf).unwrap();
-        assert_eq!(Palette::read(&mut Cursor::new(&buf)).unwrap(), p);
+        assert_eq!(Palette::read(&mut Cursor::new(&buf, "float")).unwrap(), p);
     }
 }

@@ -5,7 +5,6 @@
 //!
 //! Layout: per band a header (§ docs/format.md 5.4), then the residual block.
 
-use super::super::native::varint::{put_i, put_u, Cursor};
 use super::super::Effort;
 use super::band_planes::{
     base_specials, candidate_domains, plane_in, prev_plane, to_ranks, MAX_SPECIAL_SHARE,
@@ -16,6 +15,7 @@ use super::predictor::{self, zigzag, Planes, Predictor};
 use super::residuals::{self, activity, bit_len};
 use super::specials::{self, Specials};
 use super::Band;
+use crate::entropy::varint::{put_i, put_u, Cursor};
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 

@@ -8,7 +8,7 @@
 //! Arithmetic wraps (it is only a prediction; the residual is taken modulo 2^64), and
 //! planes whose span could overflow `i64` products are computed in `i128` (`wide`).
 
-use super::super::native::varint::{put_i, Cursor};
+use crate::entropy::varint::{put_i, Cursor};
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 
@@ -566,7 +566,7 @@ mod tests {
         let mut buf = Vec::new();
         best.write(&mut buf);
         assert_eq!(
-            Predictor::read(&mut Cursor::new(&buf), false).unwrap(),
+            Predictor::read(&mut Cursor::new(&buf, "float"), false).unwrap(),
             best
         );
     }

@@ -8,10 +8,10 @@
 //! same pixel of the previous band. The encoder picks the number of contexts and their
 //! activity thresholds (quantiles) that make the tile smallest, tables included.
 
-use super::super::native::bits::{take_bits, BitReader, BitWriter};
-use super::super::native::rans::{self, PROB_SCALE};
-use super::super::native::tables::Tables;
-use super::super::native::varint::{put_u, Cursor};
+use crate::entropy::bits::{take_bits, BitReader, BitWriter};
+use crate::entropy::rans::{self, PROB_SCALE};
+use crate::entropy::tables::Tables;
+use crate::entropy::varint::{put_u, Cursor};
 use crate::error::{Error, Result};
 
 const DIRECT: u64 = 8;
@@ -210,7 +210,7 @@ impl Decoder {
         let blen = r.bounded("raw bits length", left)? as usize;
         let stream = r.bytes(slen, "rANS stream")?;
         let raw = r.bytes(blen, "raw bits")?;
-        let rans = rans::Decoder::new(stream, 1)?;
+        let rans = rans::Decoder::new(stream, 1, "float")?;
         let state = rans.states[0];
         let mut table = [0u8; ACTIVITIES];
         table.copy_from_slice(&lut(&th));
@@ -292,7 +292,7 @@ mod tests {
         let acts: Vec<u16> = (0..5000).map(|i| (i * 7 % 300) as u16).collect();
         let mut buf = Vec::new();
         encode(&acts, &zz, &mut buf);
-        let mut c = Cursor::new(&buf);
+        let mut c = Cursor::new(&buf, "float");
         let mut d = Decoder::new(&mut c).unwrap();
         for (&a, &u) in acts.iter().zip(&zz) {
             assert_eq!(d.next(a as usize).0, u);

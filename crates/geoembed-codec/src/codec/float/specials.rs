@@ -5,9 +5,9 @@
 //! neighbour, or N at the start of a row), which both sides compute the same way, so they
 //! neither cost residual bits nor disturb the prediction of their neighbours.
 
-use super::super::deflate;
-use super::super::native::varint::{put_u, Cursor};
 use super::domain::float_value;
+use crate::entropy::deflate;
+use crate::entropy::varint::{put_u, Cursor};
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
@@ -135,7 +135,7 @@ impl Specials {
         // A special block holds at most 8·256 + 10·n + n bytes: bound the inflation.
         let cap = 8 * MAX_DISTINCT + 11 * count + 16;
         let raw = deflate::unzlib(z, cap, "float: special block")?;
-        let mut c = Cursor::new(&raw);
+        let mut c = Cursor::new(&raw, "float");
         let m = c.bounded("distinct specials", MAX_DISTINCT as u64)? as usize;
         if m == 0 {
             return Err(Error::corrupt("float: specials without values"));
@@ -185,8 +185,11 @@ mod tests {
         };
         let mut buf = Vec::new();
         s.write(&mut buf).unwrap();
-        assert_eq!(Specials::read(&mut Cursor::new(&buf), 100).unwrap(), s);
-        assert!(Specials::read(&mut Cursor::new(&buf), 50).is_err());
+        assert_eq!(
+            Specials::read(&mut Cursor::new(&buf, "float"), 100).unwrap(),
+            s
+        );
+        assert!(Specials::read(&mut Cursor::new(&buf, "float"), 50).is_err());
         let dem: Vec<f64> = (0..20).map(|i| 480.0 + 5.0 * i as f64).collect();
         let with = |extra: &[f64]| [dem.as_slice(), extra].concat();
         assert_eq!(sentinels(&with(&[-9999.0])), vec![-9999.0]);

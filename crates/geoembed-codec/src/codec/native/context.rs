@@ -13,7 +13,7 @@
 //! the sequential dependency is a load, not a float computation.
 
 use super::plan::{ContextParams, CONTEXT_WEIGHTS};
-use super::tokens;
+use crate::entropy::tokens;
 
 /// Number of activity levels (8 per octave of the estimated magnitude).
 pub const LEVELS: usize = 256;

@@ -6,7 +6,6 @@
 //! sequential loop is left with a table lookup for the context, one rANS step, and the
 //! W/WW terms of the prediction.
 
-use super::bits::{take_bits, BitReader};
 use super::context::{ContextModel, W_TOKENS};
 use super::engine::{
     flat_row, flatten_row, row_base, segment_start, sequential_coefs, spatial_row,
@@ -14,10 +13,11 @@ use super::engine::{
 };
 use super::palette::Palette;
 use super::plan::{Plan, CONTEXT_WEIGHTS, ROWS_ABOVE};
-use super::rans::{self, Decoder};
-use super::tables::Tables;
-use super::tokens::{self, TOKENS};
 use super::Geometry;
+use crate::entropy::bits::{take_bits, BitReader};
+use crate::entropy::rans::{self, Decoder};
+use crate::entropy::tables::Tables;
+use crate::entropy::tokens::{self, TOKENS};
 use crate::error::{Error, Result};
 
 /// The last three rows of centred samples, by coding position.
@@ -414,7 +414,7 @@ pub fn decode<A: Acc>(
     let mut values = vec![0i32; w];
     let mut pixel_sum = vec![0i32; w];
     let zeros = vec![0i32; w];
-    let mut dec = Decoder::new(rans_bytes, plan.segments as usize)?;
+    let mut dec = Decoder::new(rans_bytes, plan.segments as usize, "native")?;
     let mut bits = BitReader::new(raw);
     let size = (g.bits / 8) as usize;
     let start = out.len();

@@ -1,7 +1,6 @@
 //! Native tile encoder: fit the plan, predict every sample, fit the context model, then
 //! entropy-code the residual tokens (rANS, written backwards) and their raw bits.
 
-use super::bits::BitWriter;
 use super::context::{ContextModel, LEVELS, W_TOKENS};
 use super::decode::{context_row, MagnitudeRows};
 use super::engine::{
@@ -13,11 +12,12 @@ use super::palette::Palette;
 use super::plan::{
     self, ChannelPredictor, ContextParams, Plan, Spatial, CONTEXT_WEIGHTS, MAX_CONTEXTS,
 };
-use super::rans::Encoder;
-use super::tables::Tables;
-use super::tokens;
-use super::varint::put_u;
 use super::{Geometry, Settings};
+use crate::entropy::bits::BitWriter;
+use crate::entropy::rans::Encoder;
+use crate::entropy::tables::Tables;
+use crate::entropy::tokens;
+use crate::entropy::varint::put_u;
 use crate::sample::SampleType;
 use nalgebra::DMatrix;
 

@@ -9,7 +9,6 @@
 //! tokens coded with per-context frequency tables, contexts coming from an integer estimate
 //! of the local residual magnitude. See docs/format.md §5.3 for the byte layout.
 
-pub(crate) mod bits;
 mod context;
 mod decode;
 mod encode;
@@ -17,19 +16,16 @@ mod engine;
 mod fit;
 mod palette;
 mod plan;
-pub(crate) mod rans;
 mod simd;
-pub(crate) mod tables;
-mod tokens;
-pub(crate) mod varint;
 
 use super::{Effort, TileShape};
+use crate::entropy::tables::Tables;
+use crate::entropy::tokens;
+use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 use palette::Palette;
 use plan::Plan;
-use tables::Tables;
-use varint::Cursor;
 
 const VERSION: u8 = 1;
 
@@ -197,7 +193,7 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
             "native codec version {version}; this build reads {VERSION}"
         )));
     }
-    let mut r = Cursor::new(&payload[1..]);
+    let mut r = Cursor::new(&payload[1..], "native");
     let plan = Plan::read(&mut r, shape.bands)?;
     for (b, p) in plan.palettes.iter().enumerate() {
         if !p.fits(g.min, g.max) {

@@ -2,7 +2,7 @@
 //! grid, is coded as indices into them. A constant band then codes nothing; a 0/255 mask
 //! codes 0/1; values that are all multiples of 10 code a tenth of the range.
 
-use super::varint::{put_i, put_u, Cursor};
+use crate::entropy::varint::{put_i, put_u, Cursor};
 use crate::error::{Error, Result};
 
 /// Bands with more distinct values than this get a list palette only if they lie on a grid.

@@ -3,7 +3,7 @@
 //! the context model. Written at the start of every native payload (docs/format.md §5.3).
 
 use super::palette::Palette;
-use super::varint::{put_i, put_u, Cursor};
+use crate::entropy::varint::{put_i, put_u, Cursor};
 use crate::error::{Error, Result};
 
 /// Own-channel neighbours a predictor may use, as (dy, dx): every causal neighbour within

@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
+pub use crate::transform::decorrelate::{Decorrelation, DecorrelationGroup};
 
 /// One GDAL metadata domain: its name (`""` is the default domain) and its items exactly as
 /// GDAL holds them (`KEY=VALUE` strings; `xml:` domains hold whole documents).
@@ -93,28 +94,6 @@ pub enum Dequantization {
     /// AlphaEarth-style power law: `value = sign(q) * (|q| / divisor)^exponent`; samples
     /// equal to the band's nodata map to NaN.
     PowerLaw { divisor: f64, exponent: f64 },
-}
-
-/// Reversible integer inter-band prediction (lifting form of an LDLᵀ/Cholesky
-/// decorrelation), fitted once per file and shared by every tile that uses a
-/// `decorrelate+*` codec. See [`crate::codec::decorrelate`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Decorrelation {
-    /// Fixed-point shift: coefficients are integers scaled by `2^shift`.
-    pub shift: u8,
-    /// Consecutive band groups, each decorrelated on its own.
-    pub groups: Vec<DecorrelationGroup>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct DecorrelationGroup {
-    pub first_band: u32,
-    pub bands: u32,
-    /// Strictly lower-triangular matrix, row-major: row k holds the `k` coefficients that
-    /// predict band `first_band + k` from bands `first_band .. first_band + k`.
-    pub coefficients: Vec<i32>,
-    /// Per-band bias, scaled by `2^shift`.
-    pub bias: Vec<i64>,
 }
 
 /// Everything a reader needs besides the samples.
@@ -255,44 +234,6 @@ impl Header {
         }
         if let Some(d) = &self.decorrelation {
             d.validate(self.bands.len(), self.sample_type)?;
-        }
-        Ok(())
-    }
-}
-
-impl Decorrelation {
-    pub fn validate(&self, band_count: usize, ty: SampleType) -> Result<()> {
-        if ty.is_float() || ty.size() > 2 {
-            return Err(Error::invalid(format!(
-                "decorrelation applies to 8- and 16-bit integer bands, not {ty}"
-            )));
-        }
-        if self.shift == 0 || self.shift > 24 {
-            return Err(Error::corrupt(format!(
-                "decorrelation shift {} outside 1..=24",
-                self.shift
-            )));
-        }
-        let mut next = 0u64;
-        for (i, g) in self.groups.iter().enumerate() {
-            let n = g.bands as u64;
-            if g.first_band as u64 != next || n == 0 {
-                return Err(Error::corrupt(format!(
-                    "decorrelation group {i} starts at band {} with {n} bands; groups must tile the bands in order",
-                    g.first_band
-                )));
-            }
-            if g.coefficients.len() as u64 != n * (n - 1) / 2 || g.bias.len() as u64 != n {
-                return Err(Error::corrupt(format!(
-                    "decorrelation group {i} has the wrong number of coefficients"
-                )));
-            }
-            next += n;
-        }
-        if next != band_count as u64 {
-            return Err(Error::corrupt(format!(
-                "decorrelation covers {next} bands, raster has {band_count}"
-            )));
         }
         Ok(())
     }

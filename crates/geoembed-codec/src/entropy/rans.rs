@@ -87,14 +87,17 @@ pub struct Decoder {
     /// Index of the next word to read.
     pub pos: usize,
     len: usize,
+    /// The codec whose stream this is, prefixed to error messages.
+    codec: &'static str,
 }
 
 impl Decoder {
-    pub fn new(data: &[u8], lanes: usize) -> Result<Self> {
+    /// Starts decoding `lanes` interleaved states from `data`, a stream of `codec`'s payload.
+    pub fn new(data: &[u8], lanes: usize, codec: &'static str) -> Result<Self> {
         if data.len() < 4 * lanes || !data.len().is_multiple_of(2) {
-            return Err(Error::corrupt(
-                "native: rANS stream is shorter than its initial states",
-            ));
+            return Err(Error::corrupt(format!(
+                "{codec}: rANS stream is shorter than its initial states"
+            )));
         }
         let mut words: Vec<u16> = data
             .chunks_exact(2)
@@ -106,13 +109,16 @@ impl Decoder {
             .map(|l| (words[2 * l] as u32) << 16 | words[2 * l + 1] as u32)
             .collect();
         if states.iter().any(|&s| s < RANS_L) {
-            return Err(Error::corrupt("native: rANS initial state out of range"));
+            return Err(Error::corrupt(format!(
+                "{codec}: rANS initial state out of range"
+            )));
         }
         Ok(Decoder {
             states,
             words,
             pos: 2 * lanes,
             len,
+            codec,
         })
     }
 
@@ -120,9 +126,10 @@ impl Decoder {
     /// read: anything else means the stream was corrupt.
     pub fn finish(self) -> Result<()> {
         if self.states.iter().any(|&s| s != RANS_L) || self.pos != self.len {
-            return Err(Error::corrupt(
-                "native: rANS stream did not end where its symbols did",
-            ));
+            return Err(Error::corrupt(format!(
+                "{}: rANS stream did not end where its symbols did",
+                self.codec
+            )));
         }
         Ok(())
     }
@@ -249,7 +256,7 @@ mod tests {
             })
             .collect();
         let packed: &[u32; PROB_SCALE as usize] = packed.as_slice().try_into().unwrap();
-        let mut d = Decoder::new(&bytes, 2).unwrap();
+        let mut d = Decoder::new(&bytes, 2, "test").unwrap();
         for (i, &s) in syms.iter().enumerate() {
             let (sym, st, pos) = step(d.states[i % 2], d.pos, &d.words, packed);
             d.states[i % 2] = st;

@@ -1,4 +1,6 @@
-//! LEB128 varints and zigzag-signed varints for the tile plan.
+//! LEB128 varints and zigzag-signed varints: the side information (plans, tables, domains,
+//! palettes) at the head of every payload. A [`Cursor`] knows which codec's payload it reads,
+//! so a truncated float payload says `float:`, not `native:`.
 
 use crate::error::{Error, Result};
 
@@ -18,18 +20,29 @@ pub fn put_i(out: &mut Vec<u8>, v: i64) {
 pub struct Cursor<'a> {
     pub data: &'a [u8],
     pub pos: usize,
+    /// The codec whose payload this is, prefixed to every error message.
+    codec: &'static str,
 }
 
 impl<'a> Cursor<'a> {
-    pub fn new(data: &'a [u8]) -> Self {
-        Cursor { data, pos: 0 }
+    pub fn new(data: &'a [u8], codec: &'static str) -> Self {
+        Cursor {
+            data,
+            pos: 0,
+            codec,
+        }
+    }
+
+    /// The codec name errors are prefixed with.
+    pub fn codec(&self) -> &'static str {
+        self.codec
     }
 
     pub fn u(&mut self, field: &str) -> Result<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = *self.data.get(self.pos).ok_or_else(|| {
-                Error::truncated(format!("native: tile plan ends inside {field}"))
+                Error::truncated(format!("{}: payload ends inside {field}", self.codec))
             })?;
             self.pos += 1;
             v |= ((b & 0x7f) as u64) << shift;
@@ -38,7 +51,8 @@ impl<'a> Cursor<'a> {
             }
         }
         Err(Error::corrupt(format!(
-            "native: varint too long in {field}"
+            "{}: varint too long in {field}",
+            self.codec
         )))
     }
 
@@ -52,7 +66,8 @@ impl<'a> Cursor<'a> {
         let v = self.u(field)?;
         if v > max {
             return Err(Error::corrupt(format!(
-                "native: {field} = {v} exceeds {max}"
+                "{}: {field} = {v} exceeds {max}",
+                self.codec
             )));
         }
         Ok(v)
@@ -63,7 +78,8 @@ impl<'a> Cursor<'a> {
         let v = self.i(field)?;
         if v.unsigned_abs() > max.unsigned_abs() {
             return Err(Error::corrupt(format!(
-                "native: {field} = {v} out of range"
+                "{}: {field} = {v} out of range",
+                self.codec
             )));
         }
         Ok(v)
@@ -72,7 +88,8 @@ impl<'a> Cursor<'a> {
     pub fn bytes(&mut self, n: usize, field: &str) -> Result<&'a [u8]> {
         if self.data.len() - self.pos < n {
             return Err(Error::truncated(format!(
-                "native: tile ends inside {field}"
+                "{}: payload ends inside {field}",
+                self.codec
             )));
         }
         let s = &self.data[self.pos..self.pos + n];

@@ -79,7 +79,8 @@ impl Tables {
             }
             if n > 0 && sum != PROB_SCALE {
                 return Err(Error::corrupt(format!(
-                    "native: context {ctx} frequencies sum to {sum}, not {PROB_SCALE}"
+                    "{}: context {ctx} frequencies sum to {sum}, not {PROB_SCALE}",
+                    r.codec()
                 )));
             }
             freqs.push(f);

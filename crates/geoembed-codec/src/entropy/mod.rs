@@ -1,0 +1,11 @@
+//! The entropy layer shared by the tile codecs: static rANS with per-context frequency
+//! tables, hybrid-uint tokens, raw bit I/O, LEB128 varints for the side information every
+//! payload carries, and raw deflate for the byte-oriented transforms. Nothing here knows
+//! about samples or bands; the codecs decide what is coded in which context.
+
+pub(crate) mod bits;
+pub(crate) mod deflate;
+pub(crate) mod rans;
+pub(crate) mod tables;
+pub(crate) mod tokens;
+pub(crate) mod varint;
