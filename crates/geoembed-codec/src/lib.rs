@@ -18,8 +18,20 @@ pub mod limits;
 pub mod sample;
 pub mod transform;
 
-pub use codec::{CodecChoice, CodecId, CodecParams, Effort, TileShape};
-pub use container::header::Header;
+// The API, by stage. Callers name these from the crate root; the module paths behind them
+// are an implementation detail and may move.
+pub use codec::{
+    auto_candidates, decode as decode_tile, encode as encode_tile, encode_best, CodecChoice,
+    CodecId, CodecParams, Effort, Encoded, TileShape,
+};
+pub use container::header::{
+    AuxPlane, BandInfo, ColorEntry, Dequantization, Gcp, Georef, Header, MetadataDomain, Srs,
+};
+pub use container::preamble::MAGIC;
+pub use container::reader::{decode_block, decode_block_into, locate_block, tile_name};
+pub use container::writer::{block_shape, encode_block, EncodedBlock};
+pub use container::{IndexEntry, Reader, Writer};
 pub use error::{Error, ErrorKind, Result};
 pub use limits::Limits;
 pub use sample::SampleType;
+pub use transform::decorrelate::{fit as fit_decorrelation, Decorrelation, DecorrelationGroup};
