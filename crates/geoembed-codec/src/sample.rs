@@ -145,6 +145,36 @@ fn unsortable(word: u64, width: u32) -> u64 {
     }
 }
 
+impl SampleType {
+    /// The numeric value of one little-endian sample (`bytes` holds at least
+    /// [`SampleType::size`] bytes): what dequantisation, statistics and previews compute on.
+    /// Exact for every type but 64-bit integers, which this crate does not store.
+    #[inline]
+    pub fn value_f64(self, bytes: &[u8]) -> f64 {
+        let mut raw = [0u8; 8];
+        raw[..self.size()].copy_from_slice(&bytes[..self.size()]);
+        let bits = u64::from_le_bytes(raw);
+        match self {
+            SampleType::U8 => bits as u8 as f64,
+            SampleType::I8 => bits as u8 as i8 as f64,
+            SampleType::U16 => bits as u16 as f64,
+            SampleType::I16 => bits as u16 as i16 as f64,
+            SampleType::U32 => bits as u32 as f64,
+            SampleType::I32 => bits as u32 as i32 as f64,
+            SampleType::F32 => f32::from_bits(bits as u32) as f64,
+            SampleType::F64 => f64::from_bits(bits),
+        }
+    }
+
+    /// Every sample of a little-endian buffer as `f64` (see [`SampleType::value_f64`]).
+    pub fn values_f64(self, bytes: &[u8]) -> Vec<f64> {
+        bytes
+            .chunks_exact(self.size())
+            .map(|sample| self.value_f64(sample))
+            .collect()
+    }
+}
+
 /// Converts little-endian sample bytes to words (one `u64` per sample).
 pub fn bytes_to_words(ty: SampleType, bytes: &[u8]) -> Vec<u64> {
     let n = ty.size();
