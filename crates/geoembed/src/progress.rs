@@ -61,8 +61,9 @@ impl<'a> Stage<'a> {
         self.check()
     }
 
+    /// Tells the caller, unless it already asked to stop (it hears nothing after that).
     fn report(&self, tiles: u64) {
-        if self.progress.advance(tiles).is_break() {
+        if !self.is_cancelled() && self.progress.advance(tiles).is_break() {
             self.cancelled.store(true, Ordering::Relaxed);
         }
     }
@@ -215,6 +216,13 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::Cancelled);
+        drop(stage);
+        let calls = p.calls.into_inner().unwrap();
+        assert_eq!(
+            calls[1..],
+            ["advance 1", "advance 1", "advance 1", "finish"],
+            "nothing reported after the caller said stop"
+        );
     }
 
     #[test]
