@@ -4,34 +4,12 @@
 
 use crate::tile_cache::TileCache;
 use crate::vsi::VsiFile;
-use geoembed::gdal::cstring;
+use geoembed::gdal::{cstring, CStringList};
 use geoembed_codec::{
     BandInfo, CodecId, Dequantization, Header, IndexEntry, MetadataDomain, Reader, SampleType, Srs,
 };
 use std::collections::BTreeMap;
 use std::ffi::{c_char, CString};
-
-/// A NULL-terminated `char **` list that owns its strings.
-pub struct CStringList {
-    _owned: Vec<CString>,
-    ptrs: Vec<*mut c_char>,
-}
-
-impl CStringList {
-    pub fn new<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Self {
-        let owned: Vec<CString> = items.into_iter().map(|s| cstring(s.as_ref())).collect();
-        let mut ptrs: Vec<*mut c_char> = owned.iter().map(|c| c.as_ptr() as *mut c_char).collect();
-        ptrs.push(std::ptr::null_mut());
-        CStringList {
-            _owned: owned,
-            ptrs,
-        }
-    }
-
-    pub fn as_ptr(&self) -> *mut *mut c_char {
-        self.ptrs.as_ptr() as *mut *mut c_char
-    }
-}
 
 pub struct CSrs {
     pub wkt: CString,

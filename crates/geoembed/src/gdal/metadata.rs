@@ -1,12 +1,11 @@
 //! GDAL metadata domains of a dataset or band, read and written as `.emb` header domains
 //! (the `gdal` crate reads one domain at a time and cannot list them).
 
-use super::{cstring, last_gdal_error};
+use super::{cstring, last_gdal_error, CStringList};
 use crate::error::{Error, ErrorKind, Result};
 use gdal_sys::GDALMajorObjectH;
 use geoembed_codec::MetadataDomain;
-use std::ffi::{c_char, CStr, CString};
-use std::ptr;
+use std::ffi::{c_char, CStr};
 
 /// Domains that describe how the *source file* stores pixels (compression, interleave,
 /// block layout) or GDAL's derived views, not the data: they are not copied.
@@ -71,13 +70,11 @@ pub unsafe fn set_metadata_domains(
     domains: &[MetadataDomain],
 ) -> Result<()> {
     for d in domains {
-        let items: Vec<CString> = d.items.iter().map(|s| cstring(s)).collect();
-        let mut ptrs: Vec<*mut c_char> = items.iter().map(|s| s.as_ptr() as *mut c_char).collect();
-        ptrs.push(ptr::null_mut());
+        let items = CStringList::new(&d.items);
         let name = cstring(&d.name);
-        // SAFETY: ptrs is a NULL-terminated list of valid C strings that outlive the call;
+        // SAFETY: items is a NULL-terminated list of valid C strings that outlive the call;
         // GDAL copies them.
-        let err = unsafe { gdal_sys::GDALSetMetadata(obj, ptrs.as_ptr() as _, name.as_ptr()) };
+        let err = unsafe { gdal_sys::GDALSetMetadata(obj, items.as_ptr(), name.as_ptr()) };
         if err != gdal_sys::CPLErr::CE_None {
             return Err(Error::new(
                 ErrorKind::Gdal,

@@ -18,6 +18,30 @@ pub fn cstring(s: &str) -> CString {
     CString::new(s.replace('\0', "")).expect("NULs removed")
 }
 
+/// A NULL-terminated `char **` list (GDAL's CSL: options, metadata items, argv) that
+/// owns its strings, so the pointers stay valid as long as the list lives.
+pub struct CStringList {
+    _owned: Vec<CString>,
+    ptrs: Vec<*mut c_char>,
+}
+
+impl CStringList {
+    pub fn new<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Self {
+        let owned: Vec<CString> = items.into_iter().map(|s| cstring(s.as_ref())).collect();
+        let mut ptrs: Vec<*mut c_char> = owned.iter().map(|c| c.as_ptr() as *mut c_char).collect();
+        ptrs.push(std::ptr::null_mut());
+        CStringList {
+            _owned: owned,
+            ptrs,
+        }
+    }
+
+    /// The list as GDAL takes it; GDAL functions that take `char **` only read it.
+    pub fn as_ptr(&self) -> *mut *mut c_char {
+        self.ptrs.as_ptr() as *mut *mut c_char
+    }
+}
+
 /// The text of the last GDAL error, for messages.
 pub fn last_gdal_error() -> String {
     // SAFETY: CPLGetLastErrorMsg returns a pointer to a thread-local, NUL-terminated string.

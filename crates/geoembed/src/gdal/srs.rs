@@ -2,7 +2,7 @@
 //! EPSG code and GDAL's axis mapping, import back into an owned OSR handle, the multi-line
 //! form `info` prints, and the reprojection to longitude/latitude the STAC sidecar uses.
 
-use super::{cstring, last_gdal_error};
+use super::{cstring, last_gdal_error, CStringList};
 use crate::error::{Error, ErrorKind, Result};
 use gdal::Dataset;
 use gdal_sys::OGRSpatialReferenceH;
@@ -15,11 +15,10 @@ use std::ptr;
 /// # Safety
 /// `srs` must be a valid, non-NULL OGRSpatialReferenceH.
 pub unsafe fn srs_from_handle(srs: OGRSpatialReferenceH) -> Option<Srs> {
-    let opts = [cstring("FORMAT=WKT2_2019"), cstring("MULTILINE=NO")];
-    let mut opt_ptrs: Vec<*const c_char> = opts.iter().map(|s| s.as_ptr()).collect();
-    opt_ptrs.push(ptr::null());
+    let opts = CStringList::new(["FORMAT=WKT2_2019", "MULTILINE=NO"]);
     let mut wkt: *mut c_char = ptr::null_mut();
-    if gdal_sys::OSRExportToWktEx(srs, &mut wkt, opt_ptrs.as_ptr()) != gdal_sys::OGRErr::OGRERR_NONE
+    if gdal_sys::OSRExportToWktEx(srs, &mut wkt, opts.as_ptr() as _)
+        != gdal_sys::OGRErr::OGRERR_NONE
         || wkt.is_null()
     {
         return None;
@@ -143,13 +142,12 @@ pub fn pretty_wkt(s: &Srs) -> String {
     let Ok(o) = OwnedSrs::new(s) else {
         return s.wkt.clone();
     };
-    let opts = [cstring("FORMAT=WKT2_2019"), cstring("MULTILINE=YES")];
-    let mut ptrs: Vec<*const c_char> = opts.iter().map(|s| s.as_ptr()).collect();
-    ptrs.push(ptr::null());
+    let opts = CStringList::new(["FORMAT=WKT2_2019", "MULTILINE=YES"]);
     let mut out: *mut c_char = ptr::null_mut();
     // SAFETY: o.0 is valid; the result is freed with VSIFree.
     unsafe {
-        if gdal_sys::OSRExportToWktEx(o.0, &mut out, ptrs.as_ptr()) != gdal_sys::OGRErr::OGRERR_NONE
+        if gdal_sys::OSRExportToWktEx(o.0, &mut out, opts.as_ptr() as _)
+            != gdal_sys::OGRErr::OGRERR_NONE
             || out.is_null()
         {
             return s.wkt.clone();

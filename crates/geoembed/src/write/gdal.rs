@@ -2,10 +2,9 @@
 //! from a `.emb` header so that GDAL reports the same thing it reported for the source.
 
 use crate::error::{Error, ErrorKind, OptionKey, Result};
-use crate::gdal::{self as gdal_util, cstring, last_gdal_error};
+use crate::gdal::{self as gdal_util, cstring, last_gdal_error, CStringList};
 use gdal::{Dataset, DriverManager, Metadata};
 use geoembed_codec::{Header, SampleType};
-use std::ffi::c_char;
 use std::path::Path;
 use std::ptr;
 
@@ -81,9 +80,7 @@ pub fn create(
     opts: &[String],
 ) -> Result<Dataset> {
     let cpath = cstring(&path.to_string_lossy());
-    let copts: Vec<_> = opts.iter().map(|o| cstring(o)).collect();
-    let mut ptrs: Vec<*mut c_char> = copts.iter().map(|c| c.as_ptr() as *mut c_char).collect();
-    ptrs.push(ptr::null_mut());
+    let copts = CStringList::new(opts);
     // SAFETY: all strings outlive the call; GDAL returns an owned dataset handle or NULL.
     let h_ds = unsafe {
         gdal_sys::GDALCreate(
@@ -93,7 +90,7 @@ pub fn create(
             h.height as i32,
             bands as i32,
             gdal_util::gdal_type(ty),
-            ptrs.as_mut_ptr(),
+            copts.as_ptr(),
         )
     };
     if h_ds.is_null() {
@@ -188,9 +185,7 @@ pub fn apply_header(ds: &mut Dataset, h: &Header, dequantized: bool) -> Result<(
 /// `CreateCopy` of `src` to `dest` with a driver that cannot `Create`.
 pub fn create_copy(d: &gdal::Driver, src: &Dataset, dest: &Path, opts: &[String]) -> Result<()> {
     let cpath = cstring(&dest.to_string_lossy());
-    let copts: Vec<_> = opts.iter().map(|o| cstring(o)).collect();
-    let mut ptrs: Vec<*mut c_char> = copts.iter().map(|c| c.as_ptr() as *mut c_char).collect();
-    ptrs.push(ptr::null_mut());
+    let copts = CStringList::new(opts);
     // SAFETY: handles are valid; strings outlive the call; the result is closed at once.
     unsafe {
         let h = gdal_sys::GDALCreateCopy(
@@ -198,7 +193,7 @@ pub fn create_copy(d: &gdal::Driver, src: &Dataset, dest: &Path, opts: &[String]
             cpath.as_ptr(),
             src.c_dataset(),
             1,
-            ptrs.as_mut_ptr(),
+            copts.as_ptr(),
             None,
             ptr::null_mut(),
         );

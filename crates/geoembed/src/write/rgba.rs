@@ -2,7 +2,7 @@
 //! output through GDAL's PNG driver.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::gdal::{self as gdal_util, cstring, last_gdal_error};
+use crate::gdal::{self as gdal_util, cstring, last_gdal_error, CStringList};
 use gdal::{Dataset, DriverManager};
 use geoembed_codec::Georef;
 use std::path::Path;
@@ -86,14 +86,12 @@ pub fn write_png(ds: &Dataset, path: &Path) -> Result<()> {
 
 /// Runs GDAL's warper (`gdalwarp` command-line options) from `src` into a MEM dataset.
 pub fn warp_to_mem(src: &Dataset, args: &[String]) -> Result<Dataset> {
-    let owned: Vec<_> = args.iter().map(|a| cstring(a)).collect();
-    let mut argv: Vec<*mut std::ffi::c_char> = owned.iter().map(|c| c.as_ptr() as *mut _).collect();
-    argv.push(std::ptr::null_mut());
+    let argv = CStringList::new(args);
     let empty = cstring("");
     // SAFETY: argv is a NULL-terminated list of live strings; options freed after use; the
     // source handle is live; the returned dataset is owned by the caller.
     unsafe {
-        let opts = gdal_sys::GDALWarpAppOptionsNew(argv.as_mut_ptr(), std::ptr::null_mut());
+        let opts = gdal_sys::GDALWarpAppOptionsNew(argv.as_ptr(), std::ptr::null_mut());
         if opts.is_null() {
             return Err(Error::new(
                 ErrorKind::Gdal,
