@@ -6,6 +6,7 @@ use crate::read::{Npy, RasterSource};
 use geoembed_codec::Header;
 use std::path::Path;
 
+#[derive(Clone, Debug)]
 pub struct MemSource {
     pub header: Header,
     /// One buffer per plane, pixel-interleaved rows.
