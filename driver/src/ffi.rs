@@ -39,6 +39,7 @@ fn set_err(err: *mut *mut c_char, msg: String) {
 /// # Safety
 /// `h` comes from geoembed_open and is not closed.
 unsafe fn handle<'a>(h: *const Handle) -> &'a Handle {
+    // SAFETY: the caller's contract above: a live handle from geoembed_open.
     unsafe { &*h }
 }
 
