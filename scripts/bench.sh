@@ -15,8 +15,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export PEERBENCH_VENV=${PEERBENCH_VENV:-$PWD/target/peerbench-venv}
 bash "$SHARED/bench/setup.sh"
 PY="$PEERBENCH_VENV/bin/python"
-cargo build --release -q
-G=target/release/geoembed
+cargo build --release -q -p geoembed-cli
+G=${CARGO_TARGET_DIR:-target}/release/geoembed
 mkdir -p "$OUT/data" "$OUT/peers"
 
 # The synthetic GeoTessera-like proxy tile (1000 x 750 x 128 int8 + scales): the generator

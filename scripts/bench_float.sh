@@ -48,9 +48,9 @@ if [ "$SETUP" != 0 ]; then
 fi
 PY="$PEERBENCH_VENV/bin/python"
 [ -x "$PY" ] || die "no peer venv at $PEERBENCH_VENV (run without SETUP=0, or set PEERBENCH_VENV)"
-cargo build --release -q -p geoembed
+cargo build --release -q -p geoembed-cli
 # A copy, so that a rebuild in the shared target/ during the run cannot swap the binary.
-cp target/release/geoembed "$OUT/geoembed"
+cp "${CARGO_TARGET_DIR:-target}/release/geoembed" "$OUT/geoembed"
 G=$OUT/geoembed
 {
   echo "commit=$(git rev-parse --short HEAD)"

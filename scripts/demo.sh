@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 cargo build --release --quiet
-G=target/release/geoembed
+G=${CARGO_TARGET_DIR:-target}/release/geoembed
 SRC=fixtures/uint16_198b_aviris_jasper_ridge_crop.tif
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT

@@ -11,7 +11,7 @@ cargo build --release --quiet -p geoembed-gdal-driver
 lib=$(readlink -f "$(gcc -print-file-name=libgdal.so)")
 PLUGIN_DIR=${PLUGIN_DIR:-$(dirname "$lib")/gdalplugins}
 mkdir -p "$PLUGIN_DIR"
-install -m 0644 target/release/libgdal_GeoEmbed.so "$PLUGIN_DIR/gdal_GeoEmbed.so"
+install -m 0644 "${CARGO_TARGET_DIR:-target}/release/libgdal_GeoEmbed.so" "$PLUGIN_DIR/gdal_GeoEmbed.so"
 if [ -z "${GDAL_DRIVER_PATH:-}" ] || [ "$GDAL_DRIVER_PATH" = "$PLUGIN_DIR" ]; then
   GDAL_DRIVER_PATH="$PLUGIN_DIR" gdalinfo --formats | grep -q '^ *GeoEmbed' ||
     { echo "install_driver: GDAL does not list GeoEmbed after installing to $PLUGIN_DIR" >&2; exit 1; }

@@ -279,7 +279,7 @@ fn full_disk_is_reported_and_leaves_nothing() {
     let out = disk.0.join("full.emb");
     fails(
         &["convert", s(&src), s(&out), "--codec", "raw"],
-        &["full.emb", "No space left on device"],
+        &["full.emb: no space left on device (disk full)"],
     );
     assert!(
         listing(&disk.0).is_empty(),

@@ -10,6 +10,14 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
+/// A file of the shared data set, which lives beside the repository (`../shared/data`)
+/// where it is present.
+fn shared_data(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(name)
+}
+
 /// First GRIB message of ERA5 2019-03 (2019-03-01T00Z), seconds since 1970.
 const T0: i64 = 1_551_398_400;
 
@@ -121,9 +129,9 @@ fn grib_valid_times_survive_and_info_shows_them() {
     let j: Value = serde_json::from_slice(&ok(&["info", "--json", s(&emb)]).stdout).unwrap();
     assert_eq!(j["bands"][23]["coordinates"], "2T, valid 2019-03-01T23:00Z");
     // The whole month (744 messages), where the shared data set is present.
-    let full = Path::new("/work/shared/data/climate/xarray-data/era5-2mt-2019-03-uk.grib");
+    let full = shared_data("climate/xarray-data/era5-2mt-2019-03-uk.grib");
     if full.exists() {
-        check_grib(s(full), 744, dir.path(), "grib744");
+        check_grib(s(&full), 744, dir.path(), "grib744");
     } else {
         eprintln!("skipped: {} not present", full.display());
     }
@@ -180,9 +188,9 @@ fn netcdf_month_and_level_survive_and_info_shows_them() {
     let dir = tempfile::tempdir().unwrap();
     let nc = fixture("int16_6b_eraint_z_subset.nc");
     check_eraint_z(s(&nc), dir.path(), "z_subset");
-    let full = Path::new("/work/shared/data/climate/xarray-data/eraint_uvz.nc");
+    let full = shared_data("climate/xarray-data/eraint_uvz.nc");
     if full.exists() {
-        check_eraint_z(&format!("NETCDF:\"{}\":z", s(full)), dir.path(), "z_full");
+        check_eraint_z(&format!("NETCDF:\"{}\":z", s(&full)), dir.path(), "z_full");
     } else {
         eprintln!("skipped: {} not present", full.display());
     }

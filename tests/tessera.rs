@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use geoembed::npy::Npy;
+use geoembed::read::Npy;
 
 fn npy_bytes(path: &std::path::Path) -> (Vec<usize>, Vec<u8>) {
     let mut n = Npy::open(path).unwrap();

@@ -1,41 +1,35 @@
-//! `gdal_translate -of GeoEmbed`: GDAL's `CreateCopy` runs the same encoder as
-//! `geoembed convert`, reading the source dataset GDAL hands us.
+//! `gdal_translate -of GeoEmbed`: GDAL's `CreateCopy` runs the library's encoder (the one
+//! `geoembed convert` runs), reading the source dataset GDAL hands us. Creation options
+//! are checked before any work and named as GDAL users write them; progress goes to
+//! GDAL's `GDALProgressFunc` tile by tile, and its FALSE cancels the copy without output.
 
-use crate::handle::cstring;
 use crate::vsi::VsiFile;
 use gdal::{Dataset, Metadata};
-use geoembed::commands::convert::{parse_codec, parse_effort};
-use geoembed::encode::{encode_stream, encode_to_emb, EncodeOptions};
-use geoembed::gdal_read::{header_from_dataset, GdalSource};
+use geoembed::gdal::cstring;
+use geoembed::read::gdal::{header_from_dataset, GdalSource};
+use geoembed::{
+    encode_stream, encode_to_emb, parse_codec, parse_effort, EncodeOptions, Error, OptionKey,
+    Progress, Result, TileSize,
+};
 use std::ffi::{c_char, c_void, CStr};
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The creation options (`-co KEY=VALUE`) the driver declares.
-fn options(list: &[String]) -> Result<EncodeOptions, String> {
-    let mut o = EncodeOptions {
-        codec: parse_codec("auto").map_err(|e| e.to_string())?,
-        effort: parse_effort("default").map_err(|e| e.to_string())?,
-        tile: None,
-        quiet: true,
-    };
+/// The creation options (`-co KEY=VALUE`) the driver declares, parsed by the library.
+fn options(list: &[String]) -> Result<EncodeOptions> {
+    let mut o = EncodeOptions::default();
     for item in list {
         let (k, v) = item.split_once('=').unwrap_or((item, ""));
         match k.to_ascii_uppercase().as_str() {
-            "CODEC" => o.codec = parse_codec(v).map_err(|e| e.to_string())?,
-            "EFFORT" => o.effort = parse_effort(v).map_err(|e| e.to_string())?,
-            "TILE_SIZE" => {
-                let t: u32 = v
-                    .parse()
-                    .ok()
-                    .filter(|t| (16..=8192).contains(t))
-                    .ok_or_else(|| {
-                        format!("TILE_SIZE={v}: give a tile edge from 16 to 8192 pixels")
-                    })?;
-                o.tile = Some(t);
-            }
+            "CODEC" => o.codec = parse_codec(v)?,
+            "EFFORT" => o.effort = parse_effort(v)?,
+            "TILE_SIZE" => o.tile = Some(v.parse::<TileSize>()?),
             _ => {
-                return Err(format!(
-                    "{item}: unknown creation option (CODEC, EFFORT, TILE_SIZE)"
+                return Err(Error::invalid_option(
+                    OptionKey::CreationOption,
+                    item,
+                    "unknown creation option (CODEC, EFFORT, TILE_SIZE)",
                 ))
             }
         }
@@ -43,8 +37,83 @@ fn options(list: &[String]) -> Result<EncodeOptions, String> {
     Ok(o)
 }
 
+/// The library's options named as GDAL's creation options: `creation option CODEC=foo`.
+fn label_creation_option(e: Error) -> Error {
+    e.label_option(|key, value| match key {
+        OptionKey::Codec => format!("creation option CODEC={value}"),
+        OptionKey::Effort => format!("creation option EFFORT={value}"),
+        OptionKey::TileSize => format!("creation option TILE_SIZE={value}"),
+        _ => format!("creation option {value}"),
+    })
+}
+
+/// GDAL's progress callback, told the fraction of tiles done.
+struct GdalProgress {
+    callback: gdal_sys::GDALProgressFunc,
+    data: *mut c_void,
+    total: AtomicU64,
+    done: AtomicU64,
+}
+
+// SAFETY: the library calls a `Progress` only from the thread that called the pipeline
+// (documented on the trait), which is the thread GDAL called CreateCopy on: the callback
+// and its data are never used from another thread.
+unsafe impl Sync for GdalProgress {}
+
+impl GdalProgress {
+    /// Reports `fraction`; `false` if GDAL's callback asks to stop.
+    fn report(&self, fraction: f64) -> bool {
+        let Some(cb) = self.callback else {
+            return true;
+        };
+        let msg = cstring("");
+        // SAFETY: GDAL's progress contract: a live callback with its own data pointer.
+        unsafe { cb(fraction.min(1.0), msg.as_ptr(), self.data) != 0 }
+    }
+}
+
+impl Progress for GdalProgress {
+    fn begin(&self, total_tiles: u64, _stage: &str) {
+        self.total.store(total_tiles.max(1), Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+    }
+
+    fn advance(&self, tiles: u64) -> ControlFlow<()> {
+        let done = self.done.fetch_add(tiles, Ordering::Relaxed) + tiles;
+        let fraction = done as f64 / self.total.load(Ordering::Relaxed) as f64;
+        if self.report(fraction) {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    }
+
+    fn finish(&self) {}
+}
+
+/// Copies a CSL list (`char **`, NULL-terminated).
+///
 /// # Safety
-/// `src` is a live dataset handle owned by the caller; `options` is NULL or a CSL list.
+/// `list` is NULL or a valid CSL list.
+unsafe fn csl_strings(list: *mut *mut c_char) -> Vec<String> {
+    let mut out = Vec::new();
+    if list.is_null() {
+        return out;
+    }
+    let mut p = list;
+    // SAFETY: a CSL list ends with NULL; every entry before it is a C string.
+    unsafe {
+        while !(*p).is_null() {
+            out.push(CStr::from_ptr(*p).to_string_lossy().into_owned());
+            p = p.add(1);
+        }
+    }
+    out
+}
+
+/// # Safety
+/// `src` is a live dataset handle owned by the caller; `options` is NULL or a CSL list;
+/// `progress` is NULL or GDAL's callback for `progress_data`.
 pub unsafe fn create_copy(
     path: &str,
     src: gdal_sys::GDALDatasetH,
@@ -52,53 +121,59 @@ pub unsafe fn create_copy(
     progress: gdal_sys::GDALProgressFunc,
     progress_data: *mut c_void,
 ) -> Result<(), String> {
-    let mut list = Vec::new();
-    if !options_list.is_null() {
-        let mut p = options_list;
-        // SAFETY: a CSL list ends with NULL.
-        while unsafe { !(*p).is_null() } {
-            list.push(unsafe { CStr::from_ptr(*p) }.to_string_lossy().into_owned());
-            p = unsafe { p.add(1) };
-        }
-    }
-    let opts = options(&list).map_err(|e| format!("{path}: {e}"))?;
-    let report = |f: f64| {
-        if let Some(cb) = progress {
-            let msg = cstring("");
-            // SAFETY: GDAL's progress contract; a FALSE return asks us to stop.
-            unsafe { cb(f, msg.as_ptr(), progress_data) != 0 }
-        } else {
-            true
-        }
+    // SAFETY: per this function's contract.
+    let list = unsafe { csl_strings(options_list) };
+    let opts = options(&list).map_err(|e| label_creation_option(e.at(path)).to_string())?;
+    let progress = GdalProgress {
+        callback: progress,
+        data: progress_data,
+        total: AtomicU64::new(1),
+        done: AtomicU64::new(0),
     };
-    if !report(0.0) {
-        return Err(format!("{path}: interrupted by the user"));
+    if !progress.report(0.0) {
+        return Err(Error::cancelled().at(path).to_string());
     }
     // SAFETY: src is live. The Dataset wrapper must never close it (the caller owns it), so
     // it is forgotten on every path below.
     let ds = unsafe { Dataset::from_c_dataset(src) };
+    let written = encode_dataset(path, ds, &opts, &progress);
+    written.map_err(|e| label_creation_option(e.at(path)).to_string())?;
+    progress.report(1.0);
+    Ok(())
+}
+
+/// Encodes the borrowed dataset `ds` to `path`, then forgets `ds` (GDAL closes it).
+fn encode_dataset(
+    path: &str,
+    ds: Dataset,
+    opts: &EncodeOptions,
+    progress: &GdalProgress,
+) -> Result<()> {
     let name = ds.description().unwrap_or_default();
     let header = match header_from_dataset(&name, &ds) {
         Ok(h) => h,
         Err(e) => {
             std::mem::forget(ds);
-            return Err(e.to_string());
+            return Err(e);
         }
     };
-    let mut s = GdalSource::from_parts(&name, ds, header);
+    let mut src = GdalSource::from_parts(&name, ds, header);
     let written = if path.starts_with("/vsi") {
-        // Virtual files: written in place (no rename there), without the sidecar.
-        VsiFile::open(path, "wb")
-            .map_err(|e| e.to_string())
-            .and_then(|f| encode_stream(&mut s, f, &opts).map_err(|e| e.to_string()))
-            .and_then(|(f, _)| f.close().map_err(|e| e.to_string()))
+        // Virtual files: written in place (no rename there), without the sidecar, and
+        // removed again if the copy fails or is cancelled.
+        let r = VsiFile::open(path, "wb")
+            .map_err(|e| Error::io(path, e))
+            .and_then(|f| encode_stream(&mut src, f, opts, progress))
+            .and_then(|(f, _)| f.close().map_err(|e| Error::io(path, e)));
+        if r.is_err() {
+            let cpath = cstring(path);
+            // SAFETY: a valid path string; a missing file is not an error here.
+            unsafe { gdal_sys::VSIUnlink(cpath.as_ptr()) };
+        }
+        r
     } else {
-        encode_to_emb(&mut s, Path::new(path), &opts)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        encode_to_emb(&mut src, Path::new(path), opts, progress).map(|_| ())
     };
-    std::mem::forget(s.into_dataset());
-    written?;
-    report(1.0);
-    Ok(())
+    std::mem::forget(src.into_dataset());
+    written
 }

@@ -6,11 +6,11 @@
 //! one stated in the C header, which is where their callers read it.
 #![allow(clippy::missing_safety_doc)]
 
-use crate::handle::{cstring, CSrs, Handle};
+use crate::handle::{CSrs, Handle};
 use crate::vsi::VsiFile;
 use gdal_sys::{GDALDatasetH, GDALProgressFunc, GDAL_GCP};
-use geoembed_codec::container::preamble::MAGIC;
-use geoembed_codec::container::Reader;
+use geoembed::gdal::cstring;
+use geoembed_codec::{Reader, MAGIC};
 use std::ffi::{c_char, c_double, c_int, c_short, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -39,6 +39,7 @@ fn set_err(err: *mut *mut c_char, msg: String) {
 /// # Safety
 /// `h` comes from geoembed_open and is not closed.
 unsafe fn handle<'a>(h: *const Handle) -> &'a Handle {
+    // SAFETY: the caller's contract above: a live handle from geoembed_open.
     unsafe { &*h }
 }
 
@@ -67,7 +68,7 @@ pub unsafe extern "C" fn geoembed_open(path: *const c_char, err: *mut *mut c_cha
         let name = unsafe { CStr::from_ptr(path) }
             .to_string_lossy()
             .into_owned();
-        let f = VsiFile::open(&name, "rb").map_err(|e| e.to_string())?;
+        let f = VsiFile::open(&name, "rb").map_err(|e| format!("{name}: {e}"))?;
         let reader = Reader::open(f).map_err(|e| format!("{name}: {e}"))?;
         Ok::<_, String>(Box::into_raw(Box::new(Handle::new(reader))))
     });

@@ -4,37 +4,12 @@
 
 use crate::tile_cache::TileCache;
 use crate::vsi::VsiFile;
-use geoembed_codec::container::header::{BandInfo, Dequantization, Header, MetadataDomain, Srs};
-use geoembed_codec::container::Reader;
-use geoembed_codec::SampleType;
+use geoembed::gdal::{cstring, CStringList};
+use geoembed_codec::{
+    BandInfo, CodecId, Dequantization, Header, IndexEntry, MetadataDomain, Reader, SampleType, Srs,
+};
 use std::collections::BTreeMap;
 use std::ffi::{c_char, CString};
-
-/// A NULL-terminated `char **` list that owns its strings.
-pub struct CStringList {
-    _owned: Vec<CString>,
-    ptrs: Vec<*mut c_char>,
-}
-
-impl CStringList {
-    pub fn new<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Self {
-        let owned: Vec<CString> = items.into_iter().map(|s| cstring(s.as_ref())).collect();
-        let mut ptrs: Vec<*mut c_char> = owned.iter().map(|c| c.as_ptr() as *mut c_char).collect();
-        ptrs.push(std::ptr::null_mut());
-        CStringList {
-            _owned: owned,
-            ptrs,
-        }
-    }
-
-    pub fn as_ptr(&self) -> *mut *mut c_char {
-        self.ptrs.as_ptr() as *mut *mut c_char
-    }
-}
-
-pub fn cstring(s: &str) -> CString {
-    CString::new(s.replace('\0', "")).expect("NULs removed")
-}
 
 pub struct CSrs {
     pub wkt: CString,
@@ -93,78 +68,33 @@ fn add_items(list: &mut Vec<MetadataDomain>, name: &str, items: Vec<String>) {
     }
 }
 
-impl Handle {
-    pub fn new(reader: Reader<VsiFile>) -> Self {
-        let header = reader.header().clone();
-        let mut ds_meta = header.metadata.clone();
-        // How the file stores its pixels, in GDAL's usual domain.
-        let mut codecs: BTreeMap<String, u64> = BTreeMap::new();
-        let mut per_tile = Vec::new();
-        for (i, e) in reader.entries().iter().enumerate() {
-            let name = geoembed_codec::CodecId::from_code(e.codec)
-                .map(|c| c.name().to_string())
-                .unwrap_or_else(|_| format!("unknown-{}", e.codec));
-            if (i as u64) < header.tiles_per_plane() {
-                per_tile.push(name.clone());
-            }
-            *codecs.entry(name).or_default() += 1;
+impl CBand {
+    fn new(header: &Header, b: &BandInfo) -> Self {
+        let mut meta = b.metadata.clone();
+        if header.sample_type == SampleType::I8 {
+            // GDAL 3.6 has no Int8 type: signed bytes are flagged, as GTiff does.
+            add_items(
+                &mut meta,
+                "IMAGE_STRUCTURE",
+                vec!["PIXELTYPE=SIGNEDBYTE".into()],
+            );
         }
-        let codecs: Vec<String> = codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-        add_items(
-            &mut ds_meta,
-            "IMAGE_STRUCTURE",
-            vec![
-                "COMPRESSION=GEOEMBED".into(),
-                "INTERLEAVE=PIXEL".into(),
-                format!("GEOEMBED_TILE_CODECS={}", codecs.join(",")),
-            ],
-        );
-        // What a reader needs to get physical values back, stated rather than guessed.
-        let mut emb_items: Vec<String> = header
-            .info
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        // The codec of every tile of the bands, in row-major tile order.
-        emb_items.push(format!("TILE_CODECS={}", per_tile.join(",")));
-        if let Some(d) = &header.dequantization {
-            emb_items.push(format!("DEQUANTIZATION={}", recipe(d, &header)));
+        CBand {
+            info: b.clone(),
+            description: cstring(&b.description),
+            unit: cstring(&b.unit),
+            metadata: domains(&meta),
+            color_table: b
+                .color_table
+                .as_ref()
+                .map(|(_, e)| e.iter().flatten().copied().collect())
+                .unwrap_or_default(),
         }
-        for (i, a) in header.aux_planes.iter().enumerate() {
-            emb_items.push(format!(
-                "AUX_PLANE_{i}={} ({} band(s) of {}; read them with `geoembed convert --dequantize`)",
-                a.name,
-                a.bands,
-                a.sample_type.name()
-            ));
-        }
-        add_items(&mut ds_meta, "GEOEMBED", emb_items);
-        let bands = header
-            .bands
-            .iter()
-            .map(|b| {
-                let mut meta = b.metadata.clone();
-                if header.sample_type == SampleType::I8 {
-                    // GDAL 3.6 has no Int8 type: signed bytes are flagged, as GTiff does.
-                    add_items(
-                        &mut meta,
-                        "IMAGE_STRUCTURE",
-                        vec!["PIXELTYPE=SIGNEDBYTE".into()],
-                    );
-                }
-                CBand {
-                    info: b.clone(),
-                    description: cstring(&b.description),
-                    unit: cstring(&b.unit),
-                    metadata: domains(&meta),
-                    color_table: b
-                        .color_table
-                        .as_ref()
-                        .map(|(_, e)| e.iter().flatten().copied().collect())
-                        .unwrap_or_default(),
-                }
-            })
-            .collect();
+    }
+}
+
+impl CGcps {
+    fn new(header: &Header) -> Self {
         let mut strings = Vec::new();
         let mut list = Vec::new();
         for g in &header.georef.gcps {
@@ -183,19 +113,80 @@ impl Handle {
             strings.push(id);
             strings.push(info);
         }
+        CGcps {
+            _strings: strings,
+            list,
+        }
+    }
+}
+
+/// The dataset's metadata as GDAL shows it: the file's own domains, plus how it stores
+/// its pixels (`IMAGE_STRUCTURE`) and what a reader needs to know (`GEOEMBED`).
+fn dataset_metadata(header: &Header, entries: &[IndexEntry]) -> Vec<MetadataDomain> {
+    let mut ds_meta = header.metadata.clone();
+    let mut codecs: BTreeMap<String, u64> = BTreeMap::new();
+    let mut per_tile = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let name = CodecId::from_code(e.codec)
+            .map(|c| c.name().to_string())
+            .unwrap_or_else(|_| format!("unknown-{}", e.codec));
+        if (i as u64) < header.tiles_per_plane() {
+            per_tile.push(name.clone());
+        }
+        *codecs.entry(name).or_default() += 1;
+    }
+    let codecs: Vec<String> = codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    add_items(
+        &mut ds_meta,
+        "IMAGE_STRUCTURE",
+        vec![
+            "COMPRESSION=GEOEMBED".into(),
+            "INTERLEAVE=PIXEL".into(),
+            format!("GEOEMBED_TILE_CODECS={}", codecs.join(",")),
+        ],
+    );
+    // What a reader needs to get physical values back, stated rather than guessed.
+    let mut emb_items: Vec<String> = header
+        .info
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    // The codec of every tile of the bands, in row-major tile order.
+    emb_items.push(format!("TILE_CODECS={}", per_tile.join(",")));
+    if let Some(d) = &header.dequantization {
+        emb_items.push(format!("DEQUANTIZATION={}", recipe(d, header)));
+    }
+    for (i, a) in header.aux_planes.iter().enumerate() {
+        emb_items.push(format!(
+            "AUX_PLANE_{i}={} ({} band(s) of {}; read them with `geoembed convert --dequantize`)",
+            a.name,
+            a.bands,
+            a.sample_type.name()
+        ));
+    }
+    add_items(&mut ds_meta, "GEOEMBED", emb_items);
+    ds_meta
+}
+
+impl Handle {
+    pub fn new(reader: Reader<VsiFile>) -> Self {
+        let header = reader.header().clone();
+        let metadata = domains(&dataset_metadata(&header, reader.entries()));
+        let bands = header
+            .bands
+            .iter()
+            .map(|b| CBand::new(&header, b))
+            .collect();
         let tile_bytes = header.tile_width as usize
             * header.tile_height as usize
             * header.bands.len()
             * header.sample_type.size();
         Handle {
-            gdal_type: geoembed::gdal_util::gdal_type(header.sample_type) as i32,
+            gdal_type: geoembed::gdal::gdal_type(header.sample_type) as i32,
             srs: CSrs::new(&header.georef.srs),
             gcp_srs: CSrs::new(&header.georef.gcp_srs),
-            gcps: CGcps {
-                _strings: strings,
-                list,
-            },
-            metadata: domains(&ds_meta),
+            gcps: CGcps::new(&header),
+            metadata,
             bands,
             cache: TileCache::new(tile_bytes),
             last_error: CString::default(),

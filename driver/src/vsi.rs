@@ -8,14 +8,14 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 
 pub struct VsiFile {
     fp: *mut VSILFILE,
-    name: String,
 }
 
 // SAFETY: a VSILFILE handle may be used from any thread, one thread at a time; VsiFile is
 // not Sync and is moved, never shared.
 unsafe impl Send for VsiFile {}
 
-fn last_error(what: &str, name: &str) -> io::Error {
+/// GDAL's last error as an `io::Error`; the file name is left to the caller's message.
+fn last_error(what: &str) -> io::Error {
     // SAFETY: CPLGetLastErrorMsg returns a thread-local NUL-terminated string.
     let msg = unsafe { std::ffi::CStr::from_ptr(gdal_sys::CPLGetLastErrorMsg()) };
     let msg = msg.to_string_lossy();
@@ -24,7 +24,7 @@ fn last_error(what: &str, name: &str) -> io::Error {
     } else {
         format!("{what}: {msg}")
     };
-    io::Error::other(format!("{name}: {why}"))
+    io::Error::other(why)
 }
 
 impl VsiFile {
@@ -40,12 +40,9 @@ impl VsiFile {
             } else {
                 "cannot create"
             };
-            return Err(last_error(kind, name));
+            return Err(last_error(kind));
         }
-        Ok(VsiFile {
-            fp,
-            name: name.to_string(),
-        })
+        Ok(VsiFile { fp })
     }
 
     /// Closes, reporting a failed flush (a full disk shows here for buffered writers).
@@ -53,7 +50,7 @@ impl VsiFile {
         let fp = std::mem::replace(&mut self.fp, std::ptr::null_mut());
         // SAFETY: fp is open and closed exactly once.
         if unsafe { gdal_sys::VSIFCloseL(fp) } != 0 {
-            return Err(last_error("close failed", &self.name));
+            return Err(last_error("close failed"));
         }
         Ok(())
     }
@@ -76,7 +73,7 @@ impl Read for VsiFile {
         // VSIFErrorL).
         // SAFETY: fp is open.
         if n < buf.len() && unsafe { gdal_sys::VSIFEofL(self.fp) } == 0 {
-            return Err(last_error("read failed", &self.name));
+            return Err(last_error("read failed"));
         }
         Ok(n)
     }
@@ -87,7 +84,7 @@ impl Write for VsiFile {
         // SAFETY: buf is readable for buf.len() bytes.
         let n = unsafe { gdal_sys::VSIFWriteL(buf.as_ptr().cast(), 1, buf.len(), self.fp) };
         if n < buf.len() {
-            return Err(last_error("write failed (disk full?)", &self.name));
+            return Err(last_error("write failed (disk full?)"));
         }
         Ok(n)
     }
@@ -95,7 +92,7 @@ impl Write for VsiFile {
     fn flush(&mut self) -> io::Result<()> {
         // SAFETY: fp is open.
         if unsafe { gdal_sys::VSIFFlushL(self.fp) } != 0 {
-            return Err(last_error("flush failed", &self.name));
+            return Err(last_error("flush failed"));
         }
         Ok(())
     }
@@ -124,7 +121,7 @@ impl Seek for VsiFile {
         };
         // SAFETY: fp is open.
         if unsafe { gdal_sys::VSIFSeekL(self.fp, off, whence) } != 0 {
-            return Err(last_error("seek failed", &self.name));
+            return Err(last_error("seek failed"));
         }
         // SAFETY: fp is open.
         Ok(unsafe { gdal_sys::VSIFTellL(self.fp) })

@@ -659,3 +659,118 @@ print("rasterio ok", rasterio.__version__, rasterio.__gdal_version__)
     let (ok, out, err) = g.python(script, &[src.to_str().unwrap(), emb.to_str().unwrap()]);
     assert!(ok && out.contains("rasterio ok"), "{out}{err}");
 }
+
+/// Files in a directory, hidden staging directories included.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn create_copy_reports_progress_per_tile_and_honours_cancellation() {
+    let g = Gdal::new();
+    // 256 x 200 pixels in 32-pixel tiles: 8 x 7 = 56 tiles.
+    let src = fixture("uint8_3b_landsat7_rgb_crop.tif");
+    let script = r#"
+import json, sys
+from osgeo import gdal
+gdal.UseExceptions()
+src, out, cancelled = sys.argv[1:4]
+fractions = []
+def record(complete, message, data):
+    fractions.append(complete)
+    return 1
+gdal.Translate(out, src, format="GeoEmbed", creationOptions=["TILE_SIZE=32"], callback=record)
+calls = []
+def stop(complete, message, data):
+    calls.append(complete)
+    return 0 if len(calls) >= 4 else 1
+try:
+    gdal.Translate(cancelled, src, format="GeoEmbed", creationOptions=["TILE_SIZE=32"], callback=stop)
+    error = None
+except RuntimeError as e:
+    error = str(e)
+print(json.dumps({"fractions": fractions, "cancel_calls": len(calls), "cancel_error": error}))
+"#;
+    let (out, cancelled) = (g.path("p.emb"), g.path("cancelled.emb"));
+    let args = [
+        src.to_str().unwrap(),
+        out.to_str().unwrap(),
+        cancelled.to_str().unwrap(),
+    ];
+    let (ok, stdout, err) = g.python(script, &args);
+    assert!(ok, "python3-gdal: {err}");
+    let j: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    let fractions: Vec<f64> = j["fractions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(fractions.len() > 2, "progress only at {fractions:?}");
+    assert!(fractions.len() >= 56, "one call per tile: {fractions:?}");
+    assert!(
+        fractions.windows(2).all(|w| w[0] <= w[1]),
+        "not monotone: {fractions:?}"
+    );
+    assert_eq!(fractions.first(), Some(&0.0));
+    assert_eq!(fractions.last(), Some(&1.0));
+    assert_eq!(j["cancel_calls"], 4, "no call after the FALSE");
+    let error = j["cancel_error"].as_str().expect("cancelling is an error");
+    assert_eq!(error, format!("{}: cancelled", cancelled.display()));
+    assert!(!cancelled.exists(), "cancelled output left behind");
+    assert_eq!(
+        entries(g.work.path()),
+        vec!["p.emb", "p.emb.json"],
+        "no staging left behind"
+    );
+}
+
+#[test]
+fn bad_creation_options_name_the_option() {
+    let g = Gdal::new();
+    let src = fixture("float32_1b_gridmet_tmmx_crop_kelvin.tif");
+    let out = g.path("bad.emb");
+    let translate = |co: &str| {
+        let args = [
+            "-q",
+            "-of",
+            "GeoEmbed",
+            "-co",
+            co,
+            src.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ];
+        let o = g.run("gdal_translate", &args);
+        assert!(!o.status.success(), "-co {co} should fail");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let err = translate("CODEC=foo");
+    let want = format!(
+        "ERROR 1: {}: creation option CODEC=foo: unknown codec 'foo'; choose auto or one of ",
+        out.display()
+    );
+    assert!(err.starts_with(&want), "{err}");
+    let err = translate("CODEC=jxl");
+    assert!(
+        err.contains(
+            "creation option CODEC=jxl: jxl handles 8- and 16-bit integer samples, not float32"
+        ),
+        "{err}"
+    );
+    let err = translate("TILE_SIZE=4");
+    assert!(
+        err.contains("creation option TILE_SIZE=4: give a tile edge from 16 to 8192 pixels"),
+        "{err}"
+    );
+    let err = translate("SPEED=9");
+    assert!(
+        err.contains("creation option SPEED=9: unknown creation option (CODEC, EFFORT, TILE_SIZE)"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -101,11 +101,11 @@ pub fn gdalinfo(path: &str) -> Value {
 
 /// All samples of a raster, pixel-interleaved, as GDAL reads them (raw bytes).
 pub fn pixels(path: &str) -> Vec<u8> {
-    let ds = geoembed::gdal_read::open_dataset(path).expect("open");
-    let h = geoembed::gdal_read::header_from_dataset(path, &ds).expect("header");
+    let ds = geoembed::read::gdal::open_dataset(path).expect("open");
+    let h = geoembed::read::gdal::header_from_dataset(path, &ds).expect("header");
     let mut buf =
         vec![0u8; h.width as usize * h.height as usize * h.bands.len() * h.sample_type.size()];
-    geoembed::gdal_util::raster_io(
+    geoembed::gdal::raster_io(
         &ds,
         false,
         h.sample_type,

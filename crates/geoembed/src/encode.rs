@@ -1,34 +1,29 @@
 //! Source → `.emb`: reads tile rows, encodes tiles in parallel, writes them in order.
+//! [`encode_to_emb`] writes a file (staged, with its sidecar, renamed into place);
+//! [`encode_stream`] any `Write + Seek` (memory for benchmarks, GDAL's `/vsimem/`).
 
-use crate::atomic::Staging;
-use crate::error::{CliError, Result};
-use crate::progress::Progress;
-use crate::sidecar;
-use crate::source::RasterSource;
-use geoembed_codec::codec::auto_candidates;
-use geoembed_codec::container::{encode_block, EncodedBlock, Writer};
-use geoembed_codec::transform::decorrelate;
-use geoembed_codec::{CodecChoice, Effort, Header};
-use rayon::prelude::*;
+use crate::error::{Error, Result};
+use crate::options::EncodeOptions;
+use crate::progress::{Progress, Stage};
+use crate::read::RasterSource;
+use crate::write::sidecar::{self, ToLonLat};
+use crate::write::staging::Staging;
+use geoembed_codec::{
+    auto_candidates, encode_block, fit_decorrelation, CodecChoice, Decorrelation, Header, Writer,
+};
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Seek, Write};
 use std::path::Path;
 
-#[derive(Clone, Debug)]
-pub struct EncodeOptions {
-    pub codec: CodecChoice,
-    pub effort: Effort,
-    /// Tile edge in pixels; `None` picks 256 (smaller for very wide pixels).
-    pub tile: Option<u32>,
-    pub quiet: bool,
-}
-
 /// What was written, for the one-line summary and tests.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct EncodeReport {
+    /// Bytes of samples encoded (all planes).
     pub raw_bytes: u64,
     pub samples: u64,
+    /// Size of the `.emb` (0 from [`encode_stream`], which cannot tell).
     pub file_bytes: u64,
+    /// Tiles per codec chosen.
     pub codecs: BTreeMap<&'static str, usize>,
 }
 
@@ -64,6 +59,7 @@ fn default_tile_shape(h: &Header) -> (u32, u32) {
     }
 }
 
+/// Whether the codec choice can use the file-level band decorrelation.
 fn wants_decorrelation(h: &Header, o: &EncodeOptions) -> bool {
     let ty = h.sample_type;
     if h.bands.len() < 2 || ty.is_float() || ty.size() > 2 {
@@ -78,9 +74,7 @@ fn wants_decorrelation(h: &Header, o: &EncodeOptions) -> bool {
 }
 
 /// Fits the file-level decorrelation on a strided sample of rows and pixels.
-fn fit_decorrelation(
-    src: &mut dyn RasterSource,
-) -> Result<geoembed_codec::container::header::Decorrelation> {
+fn fit_file_decorrelation(src: &mut dyn RasterSource) -> Result<Decorrelation> {
     let h = src.header().clone();
     let (w, hgt) = (h.width as usize, h.height as usize);
     let px = h.bands.len() * h.sample_type.size();
@@ -96,8 +90,8 @@ fn fit_decorrelation(
             sample.extend_from_slice(&row[x * px..(x + 1) * px]);
         }
     }
-    decorrelate::fit(h.sample_type, h.bands.len(), &sample)
-        .map_err(|e| CliError::msg(format!("decorrelation fit: {e}")))
+    fit_decorrelation(h.sample_type, h.bands.len(), &sample)
+        .map_err(|e| Error::from(e).context("decorrelation fit"))
 }
 
 /// Cuts tile `tx` out of a strip of `rows` full-width rows.
@@ -110,110 +104,134 @@ fn cut_tile(strip: &[u8], width: usize, px: usize, x0: usize, tw: usize, rows: u
     t
 }
 
-/// Encodes `src` into `sink` (any `Write + Seek`: a file, or memory for benchmarks).
-pub fn encode_stream<W: Write + Seek>(
-    src: &mut dyn RasterSource,
-    sink: W,
-    o: &EncodeOptions,
-) -> Result<(W, EncodeReport)> {
+/// The header the output carries: the source's, with the tiling, the software and, when
+/// a codec will use it, the decorrelation fitted on the source.
+fn output_header(src: &mut dyn RasterSource, o: &EncodeOptions) -> Result<Header> {
     let mut header = src.header().clone();
+    o.validate(&header)?;
     let (tw, th) = match o.tile {
-        Some(t) => (t, t),
+        Some(t) => (t.get(), t.get()),
         None => default_tile_shape(&header),
     };
     header.tile_width = tw;
     header.tile_height = th;
-    if let CodecChoice::Fixed(id) = o.codec {
-        if let Some(why) = id.unsupported_reason(header.sample_type) {
-            return Err(CliError::msg(format!("--codec {id}: {why}")));
-        }
-        if id.needs_decorrelation() && header.bands.len() < 2 {
-            return Err(CliError::msg(format!(
-                "--codec {id} needs at least two bands"
-            )));
-        }
-    }
     header.info.push((
         "software".into(),
         format!("geoembed {}", env!("CARGO_PKG_VERSION")),
     ));
     if wants_decorrelation(&header, o) {
-        header.decorrelation = Some(fit_decorrelation(src)?);
+        header.decorrelation = Some(fit_file_decorrelation(src)?);
     }
-    let mut writer = Writer::new(sink, header.clone()).map_err(|e| CliError::msg(e.to_string()))?;
+    Ok(header)
+}
+
+/// One tile to encode: its position and samples.
+struct TileJob {
+    tx: u32,
+    ty: u32,
+    samples: Vec<u8>,
+}
+
+/// Reads tile rows `[ty0, ty1)` of `plane` and cuts them into tiles.
+fn read_tiles(
+    src: &mut dyn RasterSource,
+    header: &Header,
+    plane: usize,
+    px: usize,
+    tile_rows: std::ops::Range<u32>,
+) -> Result<Vec<TileJob>> {
+    let width = header.width as usize;
+    let mut jobs = Vec::new();
+    for ty in tile_rows {
+        let (_, y0, _, rows) = header.tile_rect(0, ty);
+        let mut strip = vec![0u8; width * rows as usize * px];
+        src.read_rows(plane, y0, rows, &mut strip)?;
+        for tx in 0..header.tiles_across() {
+            let (x0, _, tw, _) = header.tile_rect(tx, ty);
+            let samples = cut_tile(&strip, width, px, x0 as usize, tw as usize, rows as usize);
+            jobs.push(TileJob { tx, ty, samples });
+        }
+    }
+    Ok(jobs)
+}
+
+/// Encodes `src` into `sink` (any `Write + Seek`: a file, or memory for benchmarks),
+/// reporting every tile to `progress`. Options are checked before anything is read.
+pub fn encode_stream<W: Write + Seek>(
+    src: &mut dyn RasterSource,
+    sink: W,
+    o: &EncodeOptions,
+    progress: &dyn Progress,
+) -> Result<(W, EncodeReport)> {
+    let header = output_header(src, o)?;
+    let mut writer = Writer::new(sink, header.clone())?;
     let mut report = EncodeReport::default();
-    let progress = Progress::new(header.block_count(), "encoding", o.quiet);
+    let stage = Stage::begin(progress, header.block_count(), "encoding");
     for plane in 0..header.plane_count() {
-        let (ty, bands) = header
-            .plane_layout(plane)
-            .map_err(|e| CliError::msg(e.to_string()))?;
+        let (ty, bands) = header.plane_layout(plane)?;
         let px = bands * ty.size();
-        let width = header.width as usize;
-        let strip_bytes = width * th as usize * px;
-        let strips_per_batch = (BATCH_BYTES / strip_bytes.max(1)).max(1);
+        let strip_bytes = header.width as usize * header.tile_height as usize * px;
+        let strips_per_batch = (BATCH_BYTES / strip_bytes.max(1)).max(1) as u32;
         let mut ty0 = 0;
         while ty0 < header.tiles_down() {
-            let ty1 = (ty0 + strips_per_batch as u32).min(header.tiles_down());
-            let mut jobs: Vec<(u32, u32, Vec<u8>)> = Vec::new();
-            for tyi in ty0..ty1 {
-                let (_, y0, _, rows) = header.tile_rect(0, tyi);
-                let mut strip = vec![0u8; width * rows as usize * px];
-                src.read_rows(plane, y0, rows, &mut strip)?;
-                for tx in 0..header.tiles_across() {
-                    let (x0, _, tw, _) = header.tile_rect(tx, tyi);
-                    jobs.push((
-                        tx,
-                        tyi,
-                        cut_tile(&strip, width, px, x0 as usize, tw as usize, rows as usize),
-                    ));
-                }
-            }
-            let encoded: Vec<Result<EncodedBlock>> = jobs
-                .par_iter()
-                .map(|(tx, tyi, data)| {
-                    let r = encode_block(&header, plane, *tx, *tyi, data, o.codec, o.effort)
-                        .map_err(|e| CliError::msg(e.to_string()));
-                    progress.inc();
-                    r
-                })
-                .collect();
-            for ((tx, tyi, data), block) in jobs.iter().zip(encoded) {
-                let block = block?;
+            let ty1 = (ty0 + strips_per_batch).min(header.tiles_down());
+            let jobs = read_tiles(src, &header, plane, px, ty0..ty1)?;
+            let positions: Vec<(u32, u32, usize)> =
+                jobs.iter().map(|j| (j.tx, j.ty, j.samples.len())).collect();
+            let encoded = stage.run_parallel(jobs, |j| {
+                Ok(encode_block(
+                    &header, plane, j.tx, j.ty, &j.samples, o.codec, o.effort,
+                )?)
+            })?;
+            for ((tx, tyi, raw), block) in positions.into_iter().zip(encoded) {
                 *report.codecs.entry(block.codec.name()).or_default() += 1;
-                report.raw_bytes += data.len() as u64;
-                report.samples += (data.len() / ty.size()) as u64;
-                writer
-                    .write_block(plane, *tx, *tyi, &block)
-                    .map_err(|e| CliError::msg(e.to_string()))?;
+                report.raw_bytes += raw as u64;
+                report.samples += (raw / ty.size()) as u64;
+                writer.write_block(plane, tx, tyi, &block)?;
             }
             ty0 = ty1;
         }
     }
-    progress.finish();
-    let sink = writer.finish().map_err(|e| CliError::msg(e.to_string()))?;
+    let sink = writer.finish()?;
     Ok((sink, report))
 }
 
-/// Encodes `src` to the `.emb` file `out` (and its JSON sidecar), atomically.
+/// Encodes `src` to the `.emb` file `out` and its STAC sidecar `out.json`, atomically:
+/// nothing appears at `out` unless everything was written. The sidecar's bounding box
+/// uses this build's reprojection ([`sidecar::default_lon_lat`]).
 pub fn encode_to_emb(
     src: &mut dyn RasterSource,
     out: &Path,
     o: &EncodeOptions,
+    progress: &dyn Progress,
 ) -> Result<EncodeReport> {
+    encode_to_emb_with(src, out, o, progress, sidecar::default_lon_lat())
+}
+
+/// [`encode_to_emb`] with the caller's reprojection for the sidecar's bounding box (none:
+/// no bounding box).
+pub fn encode_to_emb_with(
+    src: &mut dyn RasterSource,
+    out: &Path,
+    o: &EncodeOptions,
+    progress: &dyn Progress,
+    lon_lat: Option<&dyn ToLonLat>,
+) -> Result<EncodeReport> {
+    o.validate(src.header())?;
     let staging = Staging::new(out)?;
     let tmp = staging.path();
-    let file = std::fs::File::create(&tmp).map_err(|e| CliError::io(out, e))?;
-    let (buf, mut report) = encode_stream(src, BufWriter::with_capacity(1 << 20, file), o)
-        .map_err(|e| CliError::file(out, e))?;
+    let file = std::fs::File::create(&tmp).map_err(|e| Error::io(out, e))?;
+    let sink = BufWriter::with_capacity(1 << 20, file);
+    let (buf, mut report) = encode_stream(src, sink, o, progress).map_err(|e| e.at(out))?;
     let file = buf
         .into_inner()
-        .map_err(|e| CliError::io(out, e.into_error()))?;
-    file.sync_all().map_err(|e| CliError::io(out, e))?;
+        .map_err(|e| Error::io(out, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(out, e))?;
     drop(file);
     report.file_bytes = std::fs::metadata(&tmp)
-        .map_err(|e| CliError::io(out, e))?
+        .map_err(|e| Error::io(out, e))?
         .len();
-    sidecar::write(&tmp, &staging_sidecar(&tmp), out)?;
+    sidecar::write(&tmp, &staging_sidecar(&tmp), out, lon_lat)?;
     staging.commit()?;
     Ok(report)
 }

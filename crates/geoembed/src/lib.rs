@@ -1,23 +1,33 @@
-//! The geoembed converter: GDAL and GeoTessera I/O around the `geoembed-codec` crate, and
-//! the `geoembed` command line.
+//! geoembed: the converter library. It moves rasters between GDAL, GeoTessera `.npy` tiles
+//! and `.emb` files around the `geoembed-codec` crate, with no user interface of its own:
+//! options come in as values ([`EncodeOptions`]), progress goes out through a caller's
+//! [`Progress`], problems come back as an [`Error`] naming the file. The `geoembed`
+//! binary (crate `geoembed-cli`), the GDAL plugin and a Python binding sit on top.
+//!
+//! The folders follow the pipeline: [`read`] (sources of samples), [`encode`] and
+//! [`decode`] (the pipelines), [`write`] (outputs: staged `.emb`, sidecar, GDAL formats,
+//! pictures). GDAL is optional (`gdal` feature, on by default): without it the library
+//! still encodes any [`RasterSource`] (a `.emb`, memory, a GeoTessera tile) to a `.emb`
+//! with its STAC sidecar, atomically.
 
-pub mod atomic;
-pub mod cli;
-pub mod commands;
-pub mod decode;
-pub mod emb_file;
 pub mod encode;
 pub mod error;
-pub mod gdal_read;
-pub mod gdal_util;
-pub mod gdal_write;
-pub mod mem_source;
-pub mod npy;
+pub mod info;
+pub mod metadata;
+pub mod options;
 pub mod progress;
-pub mod rgba_dataset;
-pub mod sidecar;
-pub mod source;
-pub mod tessera;
-pub mod view;
+pub mod read;
+pub mod verify;
+pub mod write;
 
-pub use commands::run;
+#[cfg(feature = "gdal")]
+pub mod decode;
+pub mod dequantize;
+#[cfg(feature = "gdal")]
+pub mod gdal;
+
+pub use encode::{encode_stream, encode_to_emb, encode_to_emb_with, EncodeReport};
+pub use error::{Error, ErrorKind, OptionKey, Result};
+pub use options::{parse_codec, parse_effort, DecodeOptions, EncodeOptions, TileSize};
+pub use progress::{NoProgress, Progress, Stage};
+pub use read::{EmbFile, MemSource, RasterSource, TesseraSource};

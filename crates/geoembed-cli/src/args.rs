@@ -1,6 +1,9 @@
-//! Command-line interface (clap). Vocabulary follows GDAL: `-of`, `-co`, `-q`.
+//! The command line as clap parses it. Vocabulary follows GDAL: `-of`, `-co`, `-q`.
+//! Values stay text here: the library parses them, so that a bad value is reported the
+//! same way as every other error (one line, exit code 1) with the flag named.
 
 use clap::{Args, Parser, Subcommand};
+use geoembed::read::view::ViewKind;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -51,10 +54,9 @@ pub struct ViewArgs {
 }
 
 impl ViewArgs {
-    pub fn kind(&self) -> crate::error::Result<crate::view::ViewKind> {
-        use crate::view::{parse_bands, ViewKind};
+    pub fn kind(&self) -> geoembed::Result<ViewKind> {
         Ok(match (&self.bands, self.pca) {
-            (Some(b), _) => ViewKind::Bands(parse_bands(b)?),
+            (Some(b), _) => b.parse()?,
             (None, true) => ViewKind::Pca,
             (None, false) => ViewKind::Auto,
         })
@@ -97,15 +99,15 @@ pub struct ConvertArgs {
     pub input: String,
     /// Output: a .emb file, or any GDAL raster when the input is .emb.
     pub output: PathBuf,
-    /// Tile codec: auto (smallest per tile), png128, decorrelate+png128, jxl, decorrelate+jxl, raw.
+    /// Tile codec: auto (smallest per tile), native, float, png128, decorrelate+png128, jxl, decorrelate+jxl, raw.
     #[arg(long, default_value = "auto")]
     pub codec: String,
     /// Effort: fast, default, max (deflate level, JPEG XL effort, codecs tried by auto).
     #[arg(long, default_value = "default")]
     pub effort: String,
-    /// Tile edge in pixels (default 256).
+    /// Tile edge in pixels, 16 to 8192 (default 256).
     #[arg(long)]
-    pub tile: Option<u32>,
+    pub tile: Option<String>,
     /// Replace the output if it exists.
     #[arg(long)]
     pub overwrite: bool,
@@ -147,9 +149,9 @@ pub struct BenchArgs {
     /// Codecs to compare (comma-separated); default: every codec that applies.
     #[arg(long)]
     pub codecs: Option<String>,
-    /// Tile edge in pixels (default 256).
+    /// Tile edge in pixels, 16 to 8192 (default 256).
     #[arg(long)]
-    pub tile: Option<u32>,
+    pub tile: Option<String>,
     /// Skip the GDAL GeoTIFF reference rows.
     #[arg(long)]
     pub no_gdal: bool,

@@ -1,10 +1,10 @@
 //! RGBA pictures as GDAL in-memory datasets (so GDAL can warp and resample them) and PNG
 //! output through GDAL's PNG driver.
 
-use crate::error::{CliError, Result};
-use crate::gdal_util::{self, cstring, last_gdal_error};
+use crate::error::{Error, ErrorKind, Result};
+use crate::gdal::{self as gdal_util, cstring, last_gdal_error, CStringList};
 use gdal::{Dataset, DriverManager};
-use geoembed_codec::container::header::Georef;
+use geoembed_codec::Georef;
 use std::path::Path;
 
 /// A 4-band Byte MEM dataset holding `rgba` (pixel-interleaved), band 4 flagged as alpha,
@@ -15,21 +15,23 @@ pub fn mem_rgba(
     rgba: &[u8],
     georef: Option<&Georef>,
 ) -> Result<Dataset> {
-    let drv = DriverManager::get_driver_by_name("MEM").map_err(|e| CliError::msg(e.to_string()))?;
+    let drv = DriverManager::get_driver_by_name("MEM")?;
     let ds = drv
         .create_with_band_type::<u8, _>("", width, height, 4)
-        .map_err(|e| CliError::msg(format!("cannot create a {width} x {height} picture: {e}")))?;
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Gdal,
+                format!("cannot create a {width} x {height} picture: {e}"),
+            )
+        })?;
     let mut plane = vec![0u8; width * height];
     for b in 0..4 {
         for (d, s) in plane.iter_mut().zip(rgba.chunks_exact(4)) {
             *d = s[b];
         }
-        let mut band = ds
-            .rasterband(b + 1)
-            .map_err(|e| CliError::msg(e.to_string()))?;
+        let mut band = ds.rasterband(b + 1)?;
         let mut buf = gdal::raster::Buffer::new((width, height), std::mem::take(&mut plane));
-        band.write((0, 0), (width, height), &mut buf)
-            .map_err(|e| CliError::msg(e.to_string()))?;
+        band.write((0, 0), (width, height), &mut buf)?;
         plane = buf.into_shape_and_vec().1;
         let interp = [
             gdal_sys::GDALColorInterp::GCI_RedBand,
@@ -54,7 +56,7 @@ pub fn mem_rgba(
 
 /// Writes `ds` as PNG to `path` (GDAL's PNG driver; alpha kept).
 pub fn write_png(ds: &Dataset, path: &Path) -> Result<()> {
-    let drv = DriverManager::get_driver_by_name("PNG").map_err(|e| CliError::msg(e.to_string()))?;
+    let drv = DriverManager::get_driver_by_name("PNG")?;
     let name = cstring(&path.to_string_lossy());
     // SAFETY: valid handles and strings; the result is closed at once.
     unsafe {
@@ -68,7 +70,7 @@ pub fn write_png(ds: &Dataset, path: &Path) -> Result<()> {
             std::ptr::null_mut(),
         );
         if h.is_null() {
-            return Err(CliError::file(
+            return Err(Error::gdal(
                 path,
                 format!("cannot write PNG: {}", last_gdal_error()),
             ));
@@ -84,19 +86,17 @@ pub fn write_png(ds: &Dataset, path: &Path) -> Result<()> {
 
 /// Runs GDAL's warper (`gdalwarp` command-line options) from `src` into a MEM dataset.
 pub fn warp_to_mem(src: &Dataset, args: &[String]) -> Result<Dataset> {
-    let owned: Vec<_> = args.iter().map(|a| cstring(a)).collect();
-    let mut argv: Vec<*mut std::ffi::c_char> = owned.iter().map(|c| c.as_ptr() as *mut _).collect();
-    argv.push(std::ptr::null_mut());
+    let argv = CStringList::new(args);
     let empty = cstring("");
     // SAFETY: argv is a NULL-terminated list of live strings; options freed after use; the
     // source handle is live; the returned dataset is owned by the caller.
     unsafe {
-        let opts = gdal_sys::GDALWarpAppOptionsNew(argv.as_mut_ptr(), std::ptr::null_mut());
+        let opts = gdal_sys::GDALWarpAppOptionsNew(argv.as_ptr(), std::ptr::null_mut());
         if opts.is_null() {
-            return Err(CliError::msg(format!(
-                "bad warp options {args:?}: {}",
-                last_gdal_error()
-            )));
+            return Err(Error::new(
+                ErrorKind::Gdal,
+                format!("bad warp options {args:?}: {}", last_gdal_error()),
+            ));
         }
         gdal_sys::GDALWarpAppOptionsSetQuiet(opts, 1);
         let mut srcs = [src.c_dataset()];
@@ -111,10 +111,10 @@ pub fn warp_to_mem(src: &Dataset, args: &[String]) -> Result<Dataset> {
         );
         gdal_sys::GDALWarpAppOptionsFree(opts);
         if h.is_null() {
-            return Err(CliError::msg(format!(
-                "GDAL warp failed: {}",
-                last_gdal_error()
-            )));
+            return Err(Error::new(
+                ErrorKind::Gdal,
+                format!("GDAL warp failed: {}", last_gdal_error()),
+            ));
         }
         Ok(Dataset::from_c_dataset(h))
     }

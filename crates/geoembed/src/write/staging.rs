@@ -2,17 +2,16 @@
 //! the destination directory and renamed into place only after it was fully written and
 //! synced. A failure (bad input, full disk, Ctrl-C between steps) leaves no partial file.
 
-use crate::error::{CliError, Result};
+use crate::error::{Error, ErrorKind, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Refuses to clobber an existing output unless asked to.
+/// Refuses to clobber an existing output unless asked to (an `Io(AlreadyExists)` error;
+/// front ends add how to ask).
 pub fn check_overwrite(path: &Path, overwrite: bool) -> Result<()> {
     if !overwrite && fs::symlink_metadata(path).is_ok() {
-        return Err(CliError::file(
-            path,
-            "already exists (use --overwrite to replace it)",
-        ));
+        let exists = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists");
+        return Err(Error::io(path, exists));
     }
     Ok(())
 }
@@ -31,18 +30,20 @@ impl Staging {
             _ => PathBuf::from("."),
         };
         if !parent.is_dir() {
-            return Err(CliError::file(
-                dest,
-                format!("output directory {} does not exist", parent.display()),
-            ));
+            let why = format!("output directory {} does not exist", parent.display());
+            return Err(Error::new(ErrorKind::Io(std::io::ErrorKind::NotFound), why).at(dest));
         }
-        let name = dest
-            .file_name()
-            .ok_or_else(|| CliError::file(dest, "output path has no file name"))?;
+        let name = dest.file_name().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Io(std::io::ErrorKind::InvalidInput),
+                "output path has no file name",
+            )
+            .at(dest)
+        })?;
         let dir = tempfile::Builder::new()
             .prefix(&format!(".{}.geoembed-", name.to_string_lossy()))
             .tempdir_in(&parent)
-            .map_err(|e| CliError::io(dest, e))?
+            .map_err(|e| Error::io(dest, e))?
             .keep();
         Ok(Staging {
             dir,
@@ -66,14 +67,14 @@ impl Staging {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let entries: Vec<_> = fs::read_dir(&self.dir)
-            .map_err(|e| CliError::io(&self.dest, e))?
+            .map_err(|e| Error::io(&self.dest, e))?
             .collect();
         for e in entries {
-            let e = e.map_err(|e| CliError::io(&self.dest, e))?;
-            let f = fs::File::open(e.path()).map_err(|err| CliError::io(&self.dest, err))?;
-            f.sync_all().map_err(|err| CliError::io(&self.dest, err))?;
+            let e = e.map_err(|e| Error::io(&self.dest, e))?;
+            let f = fs::File::open(e.path()).map_err(|err| Error::io(&self.dest, err))?;
+            f.sync_all().map_err(|err| Error::io(&self.dest, err))?;
             fs::rename(e.path(), target_dir.join(e.file_name()))
-                .map_err(|err| CliError::io(&self.dest, err))?;
+                .map_err(|err| Error::io(&self.dest, err))?;
         }
         self.committed = true;
         let _ = fs::remove_dir(&self.dir);

@@ -1,16 +1,14 @@
 //! GeoTessera tiles as a [`RasterSource`]: an int8 `.npy` embedding (H, W, C), its float32
-//! `_scales.npy` (H, W) or (H, W, C), and a landmask GeoTIFF that only supplies the
-//! georeferencing. The scales become an aux plane and the header records the TESSERA
-//! dequantisation recipe `value = q × scale`.
+//! `_scales.npy` (H, W) or (H, W, C), and the georeferencing, which GeoTessera ships as a
+//! landmask GeoTIFF (read through GDAL with the `gdal` feature) or a caller supplies. The
+//! scales become an aux plane and the header records the TESSERA dequantisation recipe
+//! `value = q × scale`.
 
-use crate::error::{CliError, Result};
-use crate::gdal_read;
-use crate::npy::Npy;
-use crate::source::RasterSource;
-use geoembed_codec::container::header::{
-    AuxPlane, BandInfo, Dequantization, Header, MetadataDomain,
+use crate::error::{Error, Result};
+use crate::read::{Npy, RasterSource};
+use geoembed_codec::{
+    AuxPlane, BandInfo, Dequantization, Georef, Header, MetadataDomain, SampleType,
 };
-use geoembed_codec::SampleType;
 use std::path::Path;
 
 pub struct TesseraSource {
@@ -20,10 +18,12 @@ pub struct TesseraSource {
 }
 
 impl TesseraSource {
-    pub fn open(npy: &Path, scales: &Path, georef: Option<&Path>) -> Result<Self> {
+    /// Opens the tile `npy` with its `scales`; `georef` (CRS and geotransform, e.g. read
+    /// from the landmask by the caller) is the output's, or none.
+    pub fn open(npy: &Path, scales: &Path, georef: Option<Georef>) -> Result<Self> {
         let emb = Npy::open(npy)?;
         if emb.sample_type != SampleType::I8 || emb.shape.len() != 3 {
-            return Err(CliError::file(
+            return Err(Error::unsupported(
                 npy,
                 format!(
                     "expected a GeoTessera int8 array of shape (H, W, C), found {} {:?}",
@@ -34,7 +34,7 @@ impl TesseraSource {
         let (h, w, c) = (emb.shape[0], emb.shape[1], emb.shape[2]);
         let sc = Npy::open(scales)?;
         if sc.sample_type != SampleType::F32 {
-            return Err(CliError::file(
+            return Err(Error::unsupported(
                 scales,
                 format!("expected float32 scales, found {}", sc.sample_type),
             ));
@@ -44,14 +44,14 @@ impl TesseraSource {
             [sh, sw, 1] if (*sh, *sw) == (h, w) => 1,
             [sh, sw, sc_] if (*sh, *sw, *sc_) == (h, w, c) => c,
             other => {
-                return Err(CliError::file(
+                return Err(Error::unsupported(
                     scales,
                     format!("scales shape {other:?} does not match the embedding {:?}; expected ({h}, {w}) or ({h}, {w}, {c})", emb.shape),
                 ))
             }
         };
         if w == 0 || h == 0 || c == 0 {
-            return Err(CliError::file(
+            return Err(Error::unsupported(
                 npy,
                 format!("empty embedding array {:?}", emb.shape),
             ));
@@ -72,16 +72,7 @@ impl TesseraSource {
         });
         header.dequantization = Some(Dequantization::PerPixelScale { aux_plane: 0 });
         if let Some(g) = georef {
-            let ds = gdal_read::open_dataset(&g.to_string_lossy())?;
-            let (gw, gh) = ds.raster_size();
-            if (gw, gh) != (w, h) {
-                return Err(CliError::file(
-                    g,
-                    format!("landmask is {gw}x{gh} pixels but the embedding is {w}x{h}; it cannot georeference this tile"),
-                ));
-            }
-            let src = gdal_read::header_from_dataset(&g.to_string_lossy(), &ds)?;
-            header.georef = src.georef;
+            header.georef = g;
         }
         let fname = |p: &Path| {
             p.file_name()
@@ -106,6 +97,40 @@ impl TesseraSource {
     }
 }
 
+impl TesseraSource {
+    /// Opens the tile with the georeferencing of its `landmask` raster, which must have
+    /// the tile's size (needs the `gdal` feature).
+    pub fn open_with_landmask(npy: &Path, scales: &Path, landmask: Option<&Path>) -> Result<Self> {
+        let mut tile = Self::open(npy, scales, None)?;
+        if let Some(mask) = landmask {
+            tile.header.georef = landmask_georef(mask, tile.header.width, tile.header.height)?;
+        }
+        Ok(tile)
+    }
+}
+
+#[cfg(feature = "gdal")]
+fn landmask_georef(mask: &Path, w: u32, h: u32) -> Result<Georef> {
+    let name = mask.to_string_lossy();
+    let ds = crate::read::gdal::open_dataset(&name)?;
+    let (gw, gh) = ds.raster_size();
+    if (gw, gh) != (w as usize, h as usize) {
+        return Err(Error::unsupported(
+            mask,
+            format!("landmask is {gw}x{gh} pixels but the embedding is {w}x{h}; it cannot georeference this tile"),
+        ));
+    }
+    Ok(crate::read::gdal::header_from_dataset(&name, &ds)?.georef)
+}
+
+#[cfg(not(feature = "gdal"))]
+fn landmask_georef(mask: &Path, _w: u32, _h: u32) -> Result<Georef> {
+    Err(Error::unsupported(
+        mask,
+        "reading a landmask needs GDAL, which this build of geoembed lacks; pass the georeferencing instead",
+    ))
+}
+
 impl RasterSource for TesseraSource {
     fn header(&self) -> &Header {
         &self.header
@@ -115,7 +140,7 @@ impl RasterSource for TesseraSource {
         let (ty, bands) = self
             .header
             .plane_layout(plane)
-            .map_err(|e| CliError::msg(e.to_string()))?;
+            .map_err(|e| Error::codec(&self.emb.path, e))?;
         let row = self.header.width as u64 * bands as u64 * ty.size() as u64;
         assert_eq!(
             out.len() as u64,

@@ -2,18 +2,16 @@
 //! same in-memory raster, in one run: size, ratio, bits/sample, encode and decode MB/s
 //! (MB = 10^6 bytes of raw samples, median wall time), and whether decoding is exact.
 
-use crate::cli::BenchArgs;
-use crate::emb_file::{is_emb, EmbFile};
-use crate::encode::{encode_stream, EncodeOptions};
-use crate::error::{CliError, Result};
-use crate::gdal_read::GdalSource;
-use crate::gdal_util;
-use crate::gdal_write;
-use crate::mem_source::MemSource;
-use crate::progress::Progress;
-use geoembed_codec::codec::{CodecId, Effort};
-use geoembed_codec::{CodecChoice, Header};
-use serde_json::json;
+use crate::args::BenchArgs;
+use geoembed::gdal as gdal_util;
+use geoembed::read::open_raster;
+use geoembed::write::gdal as gdal_write;
+use geoembed::{
+    encode_stream, EmbFile, EncodeOptions, Error, ErrorKind, MemSource, NoProgress, Result, Stage,
+    TileSize,
+};
+use geoembed_codec::{CodecChoice, CodecId, Effort, Header};
+use serde_json::{json, Value};
 use std::io::Cursor;
 use std::path::Path;
 use std::process::ExitCode;
@@ -27,17 +25,14 @@ struct Method {
     effort: Effort,
 }
 
+/// `CODEC` or `CODEC:EFFORT`, one item of `--codecs`.
 fn parse_method(s: &str) -> Result<Method> {
+    let label = |e: Error| e.label_option(|_, _| format!("--codecs {s}"));
     let (name, effort) = match s.split_once(':') {
-        Some((n, e)) => (
-            n,
-            Effort::from_name(e).ok_or_else(|| {
-                CliError::msg(format!("--codecs {s}: effort must be fast, default or max"))
-            })?,
-        ),
+        Some((n, e)) => (n, geoembed::parse_effort(e).map_err(label)?),
         None => (s, Effort::Default),
     };
-    let choice = super::convert::parse_codec(name)?;
+    let choice = geoembed::parse_codec(name).map_err(label)?;
     Ok(Method {
         label: s.to_string(),
         choice,
@@ -107,10 +102,10 @@ fn timed<T>(reps: usize, mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)> {
 fn decode_all(file: &[u8]) -> Result<Vec<Vec<Vec<u8>>>> {
     let mut emb = EmbFile::from_reader(Cursor::new(file), Path::new("<memory>"))?;
     let h = emb.reader().header().clone();
-    let quiet = Progress::new(0, "", true);
+    let silent = Stage::silent();
     let mut planes = Vec::new();
     for p in 0..h.plane_count() {
-        planes.push(emb.decode_strips(p, 0, h.tiles_down(), &quiet)?);
+        planes.push(emb.decode_strips(p, 0, h.tiles_down(), &silent)?);
     }
     Ok(planes)
 }
@@ -119,25 +114,25 @@ fn pool(n: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build()
-        .map_err(|e| CliError::msg(format!("thread pool: {e}")))
+        .map_err(|e| Error::new(ErrorKind::Other, format!("thread pool: {e}")))
 }
 
 fn run_method(
     m: &Method,
     src: &mut MemSource,
     a: &BenchArgs,
-    one: &rayon::ThreadPool,
-    par: Option<&rayon::ThreadPool>,
+    tile: Option<TileSize>,
+    pools: &Pools,
 ) -> Result<Row> {
     let opts = EncodeOptions {
         codec: m.choice,
         effort: m.effort,
-        tile: a.tile,
-        quiet: true,
+        tile,
     };
+    let (one, par) = (&pools.one, pools.parallel.as_ref());
     let ((file, report), enc_s) = one.install(|| {
         timed(a.reps, || {
-            encode_stream(src, Cursor::new(Vec::new()), &opts)
+            encode_stream(src, Cursor::new(Vec::new()), &opts, &NoProgress)
         })
     })?;
     let file = file.into_inner();
@@ -179,8 +174,7 @@ fn run_gdal(
     let h = &src.header;
     let ty = h.sample_type;
     let bands = h.bands.len();
-    let drv = gdal::DriverManager::get_driver_by_name("GTiff")
-        .map_err(|e| CliError::msg(e.to_string()))?;
+    let drv = gdal::DriverManager::get_driver_by_name("GTiff")?;
     let path = dir.join(format!("ref_{compress}_{interleave}.tif"));
     let (name, level) = match compress {
         "ZSTD22" => ("ZSTD", "ZSTD_LEVEL=22"),
@@ -213,14 +207,14 @@ fn run_gdal(
             0..h.height as usize,
             &mut data,
         )?;
-        ds.close().map_err(|e| CliError::msg(e.to_string()))
+        Ok(ds.close()?)
     })?;
     let bytes = std::fs::metadata(&path)
-        .map_err(|e| CliError::io(&path, e))?
+        .map_err(|e| Error::io(&path, e))?
         .len();
     let mut out = vec![0u8; data.len()];
     let (_, dec_s) = timed(reps, || {
-        let ds = crate::gdal_read::open_dataset(&path.to_string_lossy())?;
+        let ds = geoembed::read::gdal::open_dataset(&path.to_string_lossy())?;
         gdal_util::raster_io(
             &ds,
             false,
@@ -249,14 +243,7 @@ fn run_gdal(
 /// Loads the samples only: like peerbench, bench compares codecs on the bare array, so
 /// georeferencing and metadata are dropped (they cost the same in every .emb anyway).
 fn load(name: &str) -> Result<MemSource> {
-    let p = Path::new(name);
-    let mut m = if p.is_file() && is_emb(p) {
-        MemSource::load(&mut EmbFile::open(p)?)?
-    } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) {
-        MemSource::from_npy(p)?
-    } else {
-        MemSource::load(&mut GdalSource::open(name)?)?
-    };
+    let mut m = MemSource::load(open_raster(name)?.as_mut())?;
     let h = &m.header;
     let mut bare = Header::new(h.width, h.height, h.bands.len(), h.sample_type);
     bare.aux_planes = h.aux_planes.clone();
@@ -265,96 +252,124 @@ fn load(name: &str) -> Result<MemSource> {
     Ok(m)
 }
 
-pub fn run(a: &BenchArgs, quiet: bool, _threads: usize) -> Result<ExitCode> {
-    let one = pool(1)?;
-    let par = match a.parallel {
-        Some(n) if n > 1 => Some(pool(n)?),
-        _ => None,
+/// The pools measurements run in: one thread, and `--parallel N` threads.
+struct Pools {
+    one: rayon::ThreadPool,
+    parallel: Option<rayon::ThreadPool>,
+}
+
+pub fn run(a: &BenchArgs, quiet: bool) -> Result<ExitCode> {
+    let tile: Option<TileSize> = a.tile.as_deref().map(str::parse).transpose()?;
+    let pools = Pools {
+        one: pool(1)?,
+        parallel: match a.parallel {
+            Some(n) if n > 1 => Some(pool(n)?),
+            _ => None,
+        },
     };
-    let tmp =
-        tempfile::tempdir().map_err(|e| CliError::msg(format!("temporary directory: {e}")))?;
+    let gdal_refs: Vec<&str> = a.gdal.split(',').map(str::trim).collect();
+    if let Some(bad) = gdal_refs
+        .iter()
+        .find(|c| !["DEFLATE9", "ZSTD22"].contains(c))
+    {
+        let why = format!("--gdal {bad}: expected DEFLATE9 or ZSTD22");
+        return Err(Error::new(ErrorKind::Other, why));
+    }
+    let tmp = tempfile::tempdir()
+        .map_err(|e| Error::new(ErrorKind::Other, format!("temporary directory: {e}")))?;
     let mut all = Vec::new();
-    let mut ok = true;
+    let mut exact = true;
     for name in &a.files {
-        let mut src = load(name)?;
-        let h = src.header.clone();
-        let raw = src.raw_bytes() as f64;
-        let samples: usize = (0..h.plane_count())
-            .map(|p| {
-                h.plane_layout(p)
-                    .map(|(t, b)| src.planes[p].len() / t.size() / b * b)
-                    .unwrap_or(0)
-            })
-            .sum();
-        let methods = match &a.codecs {
-            Some(list) => list
-                .split(',')
-                .map(|s| parse_method(s.trim()))
-                .collect::<Result<Vec<_>>>()?,
-            None => default_methods(&h),
-        };
-        let mut rows = Vec::new();
-        if !a.no_gdal {
-            for compress in a.gdal.split(',').map(str::trim) {
-                if !["DEFLATE9", "ZSTD22"].contains(&compress) {
-                    return Err(CliError::msg(format!(
-                        "--gdal {compress}: expected DEFLATE9 or ZSTD22"
-                    )));
-                }
-                for inter in ["PIXEL", "BAND"] {
-                    if inter == "BAND" && h.bands.len() == 1 {
-                        continue;
-                    }
-                    rows.push(run_gdal(&src, compress, inter, a.reps, tmp.path())?);
-                }
-            }
-        }
-        for m in &methods {
-            if let CodecChoice::Fixed(id) = m.choice {
-                if let Some(why) = id.unsupported_reason(h.sample_type) {
-                    if !quiet {
-                        eprintln!("bench: skipping {}: {why}", m.label);
-                    }
-                    continue;
-                }
-                if id == CodecId::Constant {
-                    continue;
-                }
-                if id.needs_decorrelation() && h.bands.len() < 2 {
-                    if !quiet {
-                        eprintln!("bench: skipping {}: needs at least two bands", m.label);
-                    }
-                    continue;
-                }
-            }
-            if !quiet {
-                eprintln!("bench: {name}: {} ...", m.label);
-            }
-            rows.push(run_method(m, &mut src, a, &one, par.as_ref())?);
-        }
-        ok &= rows.iter().all(|r| r.exact);
-        print_table(name, &h, raw, samples, &rows, a.parallel);
-        all.push(json!({
-            "file": name, "width": h.width, "height": h.height, "bands": h.bands.len(), "data_type": h.sample_type.name(),
-            "raw_bytes": raw, "tile": a.tile.unwrap_or(256),
-            "rows": rows.iter().map(|r| json!({
-                "method": r.label, "bytes": r.bytes, "ratio": raw / r.bytes as f64,
-                "bits_per_sample": 8.0 * r.bytes as f64 / samples as f64,
-                "enc_MBps": raw / 1e6 / r.enc_s, "dec_MBps": raw / 1e6 / r.dec_s,
-                "dec_parallel_MBps": r.dec_par_s.map(|s| raw / 1e6 / s), "exact": r.exact, "tiles": r.note,
-            })).collect::<Vec<_>>(),
-        }));
+        let (result, all_exact) = bench_file(name, a, tile, &pools, &gdal_refs, tmp.path(), quiet)?;
+        all.push(result);
+        exact &= all_exact;
     }
     if let Some(p) = &a.json {
         let text = serde_json::to_string_pretty(&json!({"tool": "geoembed bench", "version": env!("CARGO_PKG_VERSION"), "parallel": a.parallel, "results": all}))
             .expect("serialisable");
-        std::fs::write(p, text).map_err(|e| CliError::io(p, e))?;
+        std::fs::write(p, text).map_err(|e| Error::io(p, e))?;
     }
-    if ok {
+    if exact {
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(CliError::msg("bench: a round trip was NOT exact"))
+        Err(Error::new(
+            ErrorKind::Other,
+            "bench: a round trip was NOT exact",
+        ))
     }
+}
+
+/// Whether `m` can run on `h`; says why not unless quiet.
+fn applies(m: &Method, h: &Header, quiet: bool) -> bool {
+    let CodecChoice::Fixed(id) = m.choice else {
+        return true;
+    };
+    let why = match id.unsupported_reason(h.sample_type) {
+        Some(why) => why,
+        None if id == CodecId::Constant => return false,
+        None if id.needs_decorrelation() && h.bands.len() < 2 => "needs at least two bands".into(),
+        None => return true,
+    };
+    if !quiet {
+        eprintln!("bench: skipping {}: {why}", m.label);
+    }
+    false
+}
+
+/// Benchmarks one file: prints its table, returns its JSON and whether every row was exact.
+fn bench_file(
+    name: &str,
+    a: &BenchArgs,
+    tile: Option<TileSize>,
+    pools: &Pools,
+    gdal_refs: &[&str],
+    tmp: &Path,
+    quiet: bool,
+) -> Result<(Value, bool)> {
+    let mut src = load(name)?;
+    let h = src.header.clone();
+    let raw = src.raw_bytes() as f64;
+    let samples: usize = (0..h.plane_count())
+        .map(|p| {
+            h.plane_layout(p)
+                .map(|(t, b)| src.planes[p].len() / t.size() / b * b)
+                .unwrap_or(0)
+        })
+        .sum();
+    let methods = match &a.codecs {
+        Some(list) => list
+            .split(',')
+            .map(|s| parse_method(s.trim()))
+            .collect::<Result<Vec<_>>>()?,
+        None => default_methods(&h),
+    };
+    let mut rows = Vec::new();
+    for compress in gdal_refs.iter().filter(|_| !a.no_gdal) {
+        for inter in ["PIXEL", "BAND"] {
+            if inter == "BAND" && h.bands.len() == 1 {
+                continue;
+            }
+            rows.push(run_gdal(&src, compress, inter, a.reps, tmp)?);
+        }
+    }
+    for m in methods.iter().filter(|m| applies(m, &h, quiet)) {
+        if !quiet {
+            eprintln!("bench: {name}: {} ...", m.label);
+        }
+        rows.push(run_method(m, &mut src, a, tile, pools)?);
+    }
+    print_table(name, &h, raw, samples, &rows, a.parallel);
+    let result = json!({
+        "file": name, "width": h.width, "height": h.height, "bands": h.bands.len(), "data_type": h.sample_type.name(),
+        "raw_bytes": raw, "tile": tile.map_or(256, TileSize::get),
+        "rows": rows.iter().map(|r| json!({
+            "method": r.label, "bytes": r.bytes, "ratio": raw / r.bytes as f64,
+            "bits_per_sample": 8.0 * r.bytes as f64 / samples as f64,
+            "enc_MBps": raw / 1e6 / r.enc_s, "dec_MBps": raw / 1e6 / r.dec_s,
+            "dec_parallel_MBps": r.dec_par_s.map(|s| raw / 1e6 / s), "exact": r.exact, "tiles": r.note,
+        })).collect::<Vec<_>>(),
+    });
+    Ok((result, rows.iter().all(|r| r.exact)))
 }
 
 fn print_table(

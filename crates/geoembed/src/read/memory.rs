@@ -1,11 +1,12 @@
-//! A raster held in memory: what `bench` measures codecs on.
+//! A raster held in memory: what `bench` measures codecs on, and what a Python binding
+//! hands over from NumPy arrays.
 
-use crate::error::{CliError, Result};
-use crate::npy::Npy;
-use crate::source::RasterSource;
+use crate::error::{Error, ErrorKind, Result};
+use crate::read::{Npy, RasterSource};
 use geoembed_codec::Header;
 use std::path::Path;
 
+#[derive(Clone, Debug)]
 pub struct MemSource {
     pub header: Header,
     /// One buffer per plane, pixel-interleaved rows.
@@ -13,16 +14,40 @@ pub struct MemSource {
 }
 
 impl MemSource {
+    /// A raster from its header and one pixel-interleaved buffer per plane (the bands, then
+    /// each aux plane), checked against the header's grid and types.
+    pub fn new(header: Header, planes: Vec<Vec<u8>>) -> Result<Self> {
+        if planes.len() != header.plane_count() {
+            return Err(Error::new(
+                ErrorKind::UnsupportedInput,
+                format!(
+                    "the header describes {} plane(s) but {} buffer(s) were given",
+                    header.plane_count(),
+                    planes.len()
+                ),
+            ));
+        }
+        for (p, buf) in planes.iter().enumerate() {
+            let want = plane_bytes(&header, p)?;
+            if buf.len() != want {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedInput,
+                    format!(
+                        "plane {p} holds {} bytes; its grid and type need {want}",
+                        buf.len()
+                    ),
+                ));
+            }
+        }
+        Ok(MemSource { header, planes })
+    }
+
     /// Reads every plane of `src` into memory.
     pub fn load(src: &mut dyn RasterSource) -> Result<Self> {
         let header = src.header().clone();
         let mut planes = Vec::new();
         for p in 0..header.plane_count() {
-            let (ty, bands) = header
-                .plane_layout(p)
-                .map_err(|e| CliError::msg(e.to_string()))?;
-            let mut buf =
-                vec![0u8; header.width as usize * header.height as usize * bands * ty.size()];
+            let mut buf = vec![0u8; plane_bytes(&header, p)?];
             src.read_rows(p, 0, header.height, &mut buf)?;
             planes.push(buf);
         }
@@ -36,7 +61,7 @@ impl MemSource {
             [h, w] => (*h, *w, 1),
             [h, w, c] => (*h, *w, *c),
             s => {
-                return Err(CliError::file(
+                return Err(Error::unsupported(
                     path,
                     format!("expected an (H, W) or (H, W, C) array, found shape {s:?}"),
                 ))
@@ -50,9 +75,18 @@ impl MemSource {
         })
     }
 
+    /// Bytes of samples over all planes.
     pub fn raw_bytes(&self) -> usize {
         self.planes.iter().map(Vec::len).sum()
     }
+}
+
+/// Bytes of one whole plane of `header`.
+fn plane_bytes(header: &Header, plane: usize) -> Result<usize> {
+    let (ty, bands) = header
+        .plane_layout(plane)
+        .map_err(|e| Error::codec("<memory>", e))?;
+    Ok(header.width as usize * header.height as usize * bands * ty.size())
 }
 
 impl RasterSource for MemSource {

@@ -1,7 +1,7 @@
 //! Minimal `.npy` reader (NumPy format versions 1–3) for GeoTessera tiles: parses the
 //! header dictionary, checks dtype and layout, and reads C-ordered little-endian data.
 
-use crate::error::{CliError, Result};
+use crate::error::{Error, Result};
 use geoembed_codec::SampleType;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -56,8 +56,8 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 impl Npy {
     pub fn open(path: &Path) -> Result<Self> {
-        let bad = |msg: String| CliError::file(path, msg);
-        let mut file = File::open(path).map_err(|e| CliError::io(path, e))?;
+        let bad = |msg: String| Error::unsupported(path, msg);
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
         let mut pre = [0u8; 10];
         file.read_exact(&mut pre)
             .map_err(|_| bad("not a .npy file (too short)".into()))?;
@@ -109,9 +109,9 @@ impl Npy {
             .map(|s| s.parse::<usize>())
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|_| bad(format!("cannot parse .npy shape {shape_s}")))?;
-        let data_offset = file.stream_position().map_err(|e| CliError::io(path, e))?;
+        let data_offset = file.stream_position().map_err(|e| Error::io(path, e))?;
         let n: usize = shape.iter().product::<usize>() * sample_type.size();
-        let len = file.metadata().map_err(|e| CliError::io(path, e))?.len();
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         if len < data_offset + n as u64 {
             return Err(bad(format!(
                 "truncated .npy: shape {shape:?} {sample_type} needs {n} data bytes, file has {}",
@@ -132,7 +132,7 @@ impl Npy {
         self.file
             .seek(SeekFrom::Start(self.data_offset + offset))
             .and_then(|_| self.file.read_exact(out))
-            .map_err(|e| CliError::io(&self.path, e))
+            .map_err(|e| Error::io(&self.path, e))
     }
 }
 

@@ -1,20 +1,19 @@
 //! Writing a raster with GDAL (any format with `-of`), copying georeferencing and metadata
 //! from a `.emb` header so that GDAL reports the same thing it reported for the source.
 
-use crate::error::{CliError, Result};
-use crate::gdal_util::{self, cstring, last_gdal_error};
+use crate::error::{Error, ErrorKind, OptionKey, Result};
+use crate::gdal::{self as gdal_util, cstring, last_gdal_error, CStringList};
 use gdal::{Dataset, DriverManager, Metadata};
-use geoembed_codec::container::header::Header;
-use geoembed_codec::SampleType;
-use std::ffi::c_char;
+use geoembed_codec::{Header, SampleType};
 use std::path::Path;
 use std::ptr;
 
 /// Finds the output driver: `-of NAME`, else from the file extension, else GTiff.
 pub fn output_driver(path: &Path, format: Option<&str>) -> Result<gdal::Driver> {
     if let Some(f) = format {
-        return DriverManager::get_driver_by_name(f)
-            .map_err(|_| CliError::msg(format!("-of {f}: GDAL has no driver of that name")));
+        return DriverManager::get_driver_by_name(f).map_err(|_| {
+            Error::invalid_option(OptionKey::Format, f, "GDAL has no driver of that name")
+        });
     }
     let name = path.to_string_lossy();
     Ok(
@@ -81,9 +80,7 @@ pub fn create(
     opts: &[String],
 ) -> Result<Dataset> {
     let cpath = cstring(&path.to_string_lossy());
-    let copts: Vec<_> = opts.iter().map(|o| cstring(o)).collect();
-    let mut ptrs: Vec<*mut c_char> = copts.iter().map(|c| c.as_ptr() as *mut c_char).collect();
-    ptrs.push(ptr::null_mut());
+    let copts = CStringList::new(opts);
     // SAFETY: all strings outlive the call; GDAL returns an owned dataset handle or NULL.
     let h_ds = unsafe {
         gdal_sys::GDALCreate(
@@ -93,11 +90,11 @@ pub fn create(
             h.height as i32,
             bands as i32,
             gdal_util::gdal_type(ty),
-            ptrs.as_mut_ptr(),
+            copts.as_ptr(),
         )
     };
     if h_ds.is_null() {
-        return Err(CliError::file(
+        return Err(Error::gdal(
             path,
             format!(
                 "GDAL {} cannot create it: {}",
@@ -119,10 +116,10 @@ pub fn apply_header(ds: &mut Dataset, h: &Header, dequantized: bool) -> Result<(
         // SAFETY: gt holds six coefficients.
         if unsafe { gdal_sys::GDALSetGeoTransform(c, gt.as_mut_ptr()) } != gdal_sys::CPLErr::CE_None
         {
-            return Err(CliError::msg(format!(
-                "cannot set the geotransform: {}",
-                last_gdal_error()
-            )));
+            return Err(Error::new(
+                ErrorKind::Gdal,
+                format!("cannot set the geotransform: {}", last_gdal_error()),
+            ));
         }
     }
     if let Some(s) = &h.georef.srs {
@@ -134,9 +131,7 @@ pub fn apply_header(ds: &mut Dataset, h: &Header, dequantized: bool) -> Result<(
     // SAFETY: `c` is the live handle of `ds`.
     unsafe { gdal_util::set_metadata_domains(c as _, &h.metadata)? };
     for (i, b) in h.bands.iter().enumerate() {
-        let band = ds
-            .rasterband(i + 1)
-            .map_err(|e| CliError::msg(e.to_string()))?;
+        let band = ds.rasterband(i + 1)?;
         // SAFETY: the handle is only used while `band` (and `ds`) lives.
         let hb = unsafe { band.c_rasterband() };
         // SAFETY: hb is a valid band of ds; strings outlive the calls.
@@ -190,9 +185,7 @@ pub fn apply_header(ds: &mut Dataset, h: &Header, dequantized: bool) -> Result<(
 /// `CreateCopy` of `src` to `dest` with a driver that cannot `Create`.
 pub fn create_copy(d: &gdal::Driver, src: &Dataset, dest: &Path, opts: &[String]) -> Result<()> {
     let cpath = cstring(&dest.to_string_lossy());
-    let copts: Vec<_> = opts.iter().map(|o| cstring(o)).collect();
-    let mut ptrs: Vec<*mut c_char> = copts.iter().map(|c| c.as_ptr() as *mut c_char).collect();
-    ptrs.push(ptr::null_mut());
+    let copts = CStringList::new(opts);
     // SAFETY: handles are valid; strings outlive the call; the result is closed at once.
     unsafe {
         let h = gdal_sys::GDALCreateCopy(
@@ -200,12 +193,12 @@ pub fn create_copy(d: &gdal::Driver, src: &Dataset, dest: &Path, opts: &[String]
             cpath.as_ptr(),
             src.c_dataset(),
             1,
-            ptrs.as_mut_ptr(),
+            copts.as_ptr(),
             None,
             ptr::null_mut(),
         );
         if h.is_null() {
-            return Err(CliError::file(
+            return Err(Error::gdal(
                 dest,
                 format!(
                     "GDAL {} CreateCopy failed: {}",

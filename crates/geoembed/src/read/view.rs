@@ -3,14 +3,11 @@
 //! robustly (2nd to 98th percentile) to 8 bits, with nodata transparent. Used by
 //! `geoembed preview` and `geoembed tiles`.
 
-use crate::emb_file::{is_emb, EmbFile};
-use crate::error::{CliError, Result};
-use crate::gdal_read::GdalSource;
-use crate::source::RasterSource;
-use geoembed_codec::container::header::Georef;
-use geoembed_codec::SampleType;
+use crate::error::{Error, OptionKey, Result};
+use crate::read::RasterSource;
+use geoembed_codec::{Georef, Header};
 use nalgebra::{DMatrix, SymmetricEigen};
-use std::path::Path;
+use std::str::FromStr;
 
 /// Which view to draw.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,19 +89,22 @@ fn default_kind(bands: usize) -> ViewKind {
     }
 }
 
-/// Parses `--bands R,G,B` (1-based).
-pub fn parse_bands(s: &str) -> Result<[usize; 3]> {
-    let v: Vec<usize> = s
-        .split(',')
-        .map(|t| t.trim().parse::<usize>())
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| CliError::msg(format!("--bands {s}: give three band numbers, e.g. 4,3,2")))?;
-    match v[..] {
-        [r, g, b] => Ok([r, g, b]),
-        [g] => Ok([g, g, g]),
-        _ => Err(CliError::msg(format!(
-            "--bands {s}: give three band numbers (or one for grey)"
-        ))),
+/// `R,G,B` (1-based band numbers) or one number for grey.
+impl FromStr for ViewKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = |why: &str| Error::invalid_option(OptionKey::Bands, s, why);
+        let v: Vec<usize> = s
+            .split(',')
+            .map(|t| t.trim().parse::<usize>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| bad("give three band numbers, e.g. 4,3,2"))?;
+        match v[..] {
+            [r, g, b] => Ok(ViewKind::Bands([r, g, b])),
+            [g] => Ok(ViewKind::Bands([g, g, g])),
+            _ => Err(bad("give three band numbers (or one for grey)")),
+        }
     }
 }
 
@@ -113,33 +113,10 @@ const SAMPLE_PIXELS: usize = 200_000;
 /// Rows read per strip.
 const STRIP_ROWS: u32 = 64;
 
-pub fn open_source(input: &str) -> Result<Box<dyn RasterSource>> {
-    let p = Path::new(input);
-    if p.is_file() && is_emb(p) {
-        Ok(Box::new(EmbFile::open(p)?))
-    } else {
-        Ok(Box::new(GdalSource::open(input)?))
-    }
-}
-
-fn sample_f64(ty: SampleType, b: &[u8]) -> f64 {
-    match ty {
-        SampleType::U8 => b[0] as f64,
-        SampleType::I8 => b[0] as i8 as f64,
-        SampleType::U16 => u16::from_le_bytes([b[0], b[1]]) as f64,
-        SampleType::I16 => i16::from_le_bytes([b[0], b[1]]) as f64,
-        SampleType::U32 => u32::from_le_bytes(b[..4].try_into().unwrap()) as f64,
-        SampleType::I32 => i32::from_le_bytes(b[..4].try_into().unwrap()) as f64,
-        SampleType::F32 => f32::from_le_bytes(b[..4].try_into().unwrap()) as f64,
-        SampleType::F64 => f64::from_le_bytes(b[..8].try_into().unwrap()),
-    }
-}
-
 /// Calls `f(y, pixel values)` for every pixel, strip by strip; `None` for nodata pixels
 /// (every band that has a nodata value holds it, or a value is NaN).
 fn for_each_pixel(
     src: &mut dyn RasterSource,
-    name: &str,
     mut f: impl FnMut(usize, Option<&[f64]>),
 ) -> Result<()> {
     let h = src.header().clone();
@@ -153,11 +130,10 @@ fn for_each_pixel(
     while y0 < h.height {
         let rows = STRIP_ROWS.min(h.height - y0);
         buf.resize(w * rows as usize * n * size, 0);
-        src.read_rows(0, y0, rows, &mut buf)
-            .map_err(|e| CliError::file(name, e))?;
+        src.read_rows(0, y0, rows, &mut buf)?;
         for (i, p) in buf.chunks_exact(n * size).enumerate() {
             for (v, s) in px.iter_mut().zip(p.chunks_exact(size)) {
-                *v = sample_f64(ty, s);
+                *v = ty.value_f64(s);
             }
             let missing = px.iter().any(|v| v.is_nan())
                 || (any_nodata
@@ -206,11 +182,9 @@ impl Projection {
     }
 }
 
-fn pca(samples: &[Vec<f64>], n: usize) -> Result<Projection> {
+fn pca(samples: &[Vec<f64>], n: usize) -> Option<Projection> {
     if samples.len() < 2 {
-        return Err(CliError::msg(
-            "--pca: fewer than two valid (non-nodata) pixels",
-        ));
+        return None;
     }
     let m = samples.len() as f64;
     let mut centre = vec![0f64; n];
@@ -252,62 +226,47 @@ fn pca(samples: &[Vec<f64>], n: usize) -> Result<Projection> {
     let (a0, c0) = axis(0);
     let (a1, c1) = axis(1);
     let (a2, c2) = axis(2);
-    Ok(Projection {
+    Some(Projection {
         centre,
         axes: [a0, a1, a2],
         channels: [c0, c1, c2],
     })
 }
 
-/// Renders the view of `input` (a GDAL raster or a `.emb`).
-pub fn render(input: &str, kind: &ViewKind) -> Result<RgbaView> {
-    let mut src = open_source(input)?;
+/// Renders the view of the raster `src`; `name` (its file) is used in messages.
+pub fn render(src: &mut dyn RasterSource, name: &str, kind: &ViewKind) -> Result<RgbaView> {
     let h = src.header().clone();
     let n = h.bands.len();
     let (w, ht) = (h.width as usize, h.height as usize);
-    let kind = &match kind {
+    let kind = match kind {
         ViewKind::Auto => default_kind(n),
         k => k.clone(),
     };
     if let ViewKind::Bands(b) = kind {
         if let Some(bad) = b.iter().find(|&&i| i == 0 || i > n) {
-            return Err(CliError::file(
-                input,
-                format!("--bands: band {bad} does not exist (the raster has {n} bands)"),
-            ));
+            let typed = format!("{},{},{}", b[0], b[1], b[2]);
+            let why = format!("band {bad} does not exist (the raster has {n} bands)");
+            return Err(Error::invalid_option(OptionKey::Bands, typed, why).at(name));
         }
     }
     // Pass 1: a regular subsample of valid pixels, to fit the PCA and the stretch.
     let step = (w * ht).div_ceil(SAMPLE_PIXELS).max(1);
     let mut samples: Vec<Vec<f64>> = Vec::new();
     let mut i = 0usize;
-    for_each_pixel(src.as_mut(), input, |_, px| {
+    for_each_pixel(src, |_, px| {
         if let (Some(px), true) = (px, i.is_multiple_of(step)) {
             samples.push(px.to_vec());
         }
         i += 1;
     })?;
     let proj = match kind {
-        ViewKind::Pca | ViewKind::Auto => pca(&samples, n)?,
-        ViewKind::Bands(b) => {
-            let unit = |k: usize| {
-                let mut v = vec![0.0; n];
-                v[b[k] - 1] = 1.0;
-                v
-            };
-            Projection {
-                centre: vec![0.0; n],
-                axes: [unit(0), unit(1), unit(2)],
-                channels: b.map(|i| {
-                    let d = &h.bands[i - 1].description;
-                    if d.is_empty() {
-                        format!("band {i}")
-                    } else {
-                        format!("band {i} ({d})")
-                    }
-                }),
-            }
-        }
+        ViewKind::Pca | ViewKind::Auto => pca(&samples, n).ok_or_else(|| {
+            Error::unsupported(
+                name,
+                "a principal-component view needs at least two valid (non-nodata) pixels",
+            )
+        })?,
+        ViewKind::Bands(b) => band_projection(&h, b),
     };
     let ranges: Vec<(f64, f64)> = (0..3)
         .map(|c| {
@@ -316,11 +275,44 @@ pub fn render(input: &str, kind: &ViewKind) -> Result<RgbaView> {
         })
         .collect();
     drop(samples);
-    // Pass 2 (sources read rows at any position, so the same one serves again): every
-    // pixel. Valid pixels map to 1..=255 so that 0 never means "no data".
-    let mut rgba = vec![0u8; w * ht * 4];
+    Ok(RgbaView {
+        width: w,
+        height: ht,
+        rgba: paint(src, &proj, &ranges)?,
+        georef: h.georef.clone(),
+        channels: proj.channels,
+    })
+}
+
+/// Three bands as they are: projections onto unit vectors.
+fn band_projection(h: &Header, b: [usize; 3]) -> Projection {
+    let n = h.bands.len();
+    let unit = |k: usize| {
+        let mut v = vec![0.0; n];
+        v[b[k] - 1] = 1.0;
+        v
+    };
+    Projection {
+        centre: vec![0.0; n],
+        axes: [unit(0), unit(1), unit(2)],
+        channels: b.map(|i| {
+            let d = &h.bands[i - 1].description;
+            if d.is_empty() {
+                format!("band {i}")
+            } else {
+                format!("band {i} ({d})")
+            }
+        }),
+    }
+}
+
+/// Pass 2 (sources read rows at any position, so the same one serves again): every pixel
+/// projected and stretched. Valid pixels map to 1..=255 so that 0 never means "no data".
+fn paint(src: &mut dyn RasterSource, proj: &Projection, ranges: &[(f64, f64)]) -> Result<Vec<u8>> {
+    let h = src.header();
+    let mut rgba = vec![0u8; h.width as usize * h.height as usize * 4];
     let mut i = 0usize;
-    for_each_pixel(src.as_mut(), input, |_, px| {
+    for_each_pixel(src, |_, px| {
         if let Some(px) = px {
             let v = proj.apply(px);
             for c in 0..3 {
@@ -332,13 +324,7 @@ pub fn render(input: &str, kind: &ViewKind) -> Result<RgbaView> {
         }
         i += 1;
     })?;
-    Ok(RgbaView {
-        width: w,
-        height: ht,
-        rgba,
-        georef: h.georef.clone(),
-        channels: proj.channels,
-    })
+    Ok(rgba)
 }
 
 #[cfg(test)]
@@ -363,7 +349,7 @@ mod tests {
                 vec![t, t, (i % 3) as f64 * 0.1]
             })
             .collect();
-        let p = pca(&s, 3).unwrap();
+        let p = pca(&s, 3).expect("enough samples");
         let a = &p.axes[0];
         let r = std::f64::consts::FRAC_1_SQRT_2;
         assert!(

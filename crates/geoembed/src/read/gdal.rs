@@ -1,13 +1,12 @@
 //! Any GDAL raster as a [`RasterSource`], with its georeferencing and metadata mapped into a
 //! `.emb` header.
 
-use crate::error::{CliError, Result};
-use crate::gdal_util::{self, last_gdal_error};
-use crate::source::RasterSource;
+use crate::error::{Error, Result};
+use crate::gdal::{self as gdal_util, last_gdal_error};
+use crate::read::RasterSource;
 use gdal::{Dataset, Metadata};
 use gdal_sys::GDALDataType;
-use geoembed_codec::container::header::{BandInfo, Header, MetadataDomain};
-use geoembed_codec::SampleType;
+use geoembed_codec::{BandInfo, Header, SampleType};
 use std::ffi::CStr;
 use std::path::Path;
 
@@ -34,12 +33,12 @@ pub fn open_dataset(name: &str) -> Result<Dataset> {
     if is_plain_path(name) {
         let p = Path::new(name);
         match std::fs::metadata(p) {
-            Err(e) => return Err(CliError::io(p, e)),
+            Err(e) => return Err(Error::io(p, e)),
             Ok(m) if m.is_dir() && !name.ends_with(".zarr") => {
-                return Err(CliError::file(p, "is a directory, not a raster"))
+                return Err(Error::unsupported(p, "is a directory, not a raster"))
             }
             Ok(_) => {
-                std::fs::File::open(p).map_err(|e| CliError::io(p, e))?;
+                std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
             }
         }
     }
@@ -50,16 +49,15 @@ pub fn open_dataset(name: &str) -> Result<Dataset> {
         ..Default::default()
     };
     Dataset::open_ex(name, opts).map_err(|e| {
-        let why = match e {
-            gdal::errors::GdalError::NullPointer { msg, .. } if !msg.is_empty() => msg,
+        let why = match &e {
+            gdal::errors::GdalError::NullPointer { msg, .. } if !msg.is_empty() => msg.clone(),
             _ => last_gdal_error(),
         };
-        let why = if why.contains("not recognized as") || why.contains("not recognised as") {
-            "not a raster format GDAL can read".to_string()
+        if why.contains("not recognized as") || why.contains("not recognised as") {
+            Error::unsupported(name, "not a raster format GDAL can read").with_source(e)
         } else {
-            why
-        };
-        CliError::file(name, why)
+            Error::gdal(name, why).with_source(e)
+        }
     })
 }
 
@@ -95,7 +93,7 @@ fn sample_type(name: &str, band: &gdal::raster::RasterBand, index: usize) -> Res
             } else {
                 format!("sample type {tname} is not supported")
             };
-            return Err(CliError::file(name, format!("band {index}: {why}; supported: uint8, int8, uint16, int16, uint32, int32, float32, float64")));
+            return Err(Error::unsupported(name, format!("band {index}: {why}; supported: uint8, int8, uint16, int16, uint32, int32, float32, float64")));
         }
     })
 }
@@ -146,7 +144,7 @@ pub fn header_from_dataset(name: &str, ds: &Dataset) -> Result<Header> {
             .filter(|s| s.contains("_NAME="))
             .filter_map(|s| s.split_once('=').map(|x| x.1))
             .collect();
-        return Err(CliError::file(
+        return Err(Error::unsupported(
             name,
             if names.is_empty() {
                 "has no raster bands".to_string()
@@ -162,10 +160,12 @@ pub fn header_from_dataset(name: &str, ds: &Dataset) -> Result<Header> {
     let mut ty = None;
     let mut bands = Vec::with_capacity(count);
     for i in 1..=count {
-        let band = ds.rasterband(i).map_err(|e| CliError::file(name, e))?;
+        let band = ds
+            .rasterband(i)
+            .map_err(|e| Error::gdal(name, &e).with_source(e))?;
         let t = sample_type(name, &band, i)?;
         if ty.is_some_and(|x| x != t) {
-            return Err(CliError::file(
+            return Err(Error::unsupported(
                 name,
                 format!(
                     "band {i} is {t} but band 1 is {}; .emb needs one sample type for all bands",
@@ -195,34 +195,6 @@ pub fn header_from_dataset(name: &str, ds: &Dataset) -> Result<Header> {
         .info
         .push(("source_driver".into(), ds.driver().short_name()));
     Ok(header)
-}
-
-/// The value of `key` in the metadata domain `domain` (`""` = default domain).
-pub fn metadata_value<'a>(
-    domains: &'a [MetadataDomain],
-    domain: &str,
-    key: &str,
-) -> Option<&'a str> {
-    domains
-        .iter()
-        .filter(|d| d.name == domain)
-        .flat_map(|d| d.items.iter())
-        .map(|it| MetadataDomain::split_item(it))
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
-}
-
-/// `(X_DATASET, Y_DATASET)` of a raster that has no affine geotransform but GDAL geolocation
-/// arrays (curvilinear grids: netCDF with 2-D lon/lat, swaths). The GEOLOCATION domain is
-/// copied into the `.emb` like any other, but it only *names* the lon/lat arrays, which stay
-/// in the source file; callers say so.
-pub fn geolocation_arrays(h: &Header) -> Option<(String, String)> {
-    if h.georef.geotransform.is_some() {
-        return None;
-    }
-    let x = metadata_value(&h.metadata, "GEOLOCATION", "X_DATASET")?;
-    let y = metadata_value(&h.metadata, "GEOLOCATION", "Y_DATASET")?;
-    Some((x.to_string(), y.to_string()))
 }
 
 impl GdalSource {
@@ -278,7 +250,7 @@ impl RasterSource for GdalSource {
             y0 as usize..y0 as usize + rows as usize,
             out,
         )
-        .map_err(|e| CliError::file(&self.name, e))
+        .map_err(|e| e.at(&self.name))
     }
 
     fn kind(&self) -> String {

@@ -1,0 +1,137 @@
+//! `geoembed convert IN OUT`: to `.emb` from any GDAL raster, a GeoTessera tile or another
+//! `.emb`; from `.emb` to any GDAL format. Checks the options, calls the library, prints a
+//! one-line summary.
+
+use crate::args::ConvertArgs;
+use crate::progress_bar::TileProgressBar;
+use geoembed::decode::decode_to_gdal;
+use geoembed::options::DecodeOptions;
+use geoembed::read::{input_kind, open_input, InputKind, Notice, TesseraInput};
+use geoembed::write::check_overwrite;
+use geoembed::{encode_to_emb, EncodeOptions, EncodeReport, Error, ErrorKind, Result};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// A mistake in how the command line combines options.
+fn usage(message: &str) -> Error {
+    Error::new(ErrorKind::Other, message)
+}
+
+fn is_emb_name(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("emb"))
+}
+
+/// The encoder's options as typed on the command line.
+pub fn encode_options(codec: &str, effort: &str, tile: Option<&str>) -> Result<EncodeOptions> {
+    Ok(EncodeOptions {
+        codec: geoembed::parse_codec(codec)?,
+        effort: geoembed::parse_effort(effort)?,
+        tile: tile.map(str::parse).transpose()?,
+    })
+}
+
+pub fn run(a: &ConvertArgs, quiet: bool, threads: usize) -> Result<ExitCode> {
+    if a.input == a.output.to_string_lossy() {
+        return Err(Error::unsupported(
+            &a.output,
+            "input and output are the same file",
+        ));
+    }
+    let tessera_flags = a.scales.is_some() || a.georef.is_some();
+    let kind = input_kind(&a.input);
+    if tessera_flags && kind != InputKind::Npy {
+        return Err(usage(
+            "--scales and --georef apply to GeoTessera .npy input only",
+        ));
+    }
+    check_overwrite(&a.output, a.overwrite)?;
+    if is_emb_name(&a.output) {
+        if a.dequantize || a.format.is_some() || !a.creation_options.is_empty() {
+            return Err(usage(
+                "--dequantize, -of and -co apply when converting a .emb to another format",
+            ));
+        }
+        to_emb(a, kind, quiet)?;
+    } else {
+        from_emb(a, kind, quiet, threads)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn to_emb(a: &ConvertArgs, kind: InputKind, quiet: bool) -> Result<()> {
+    let opts = encode_options(&a.codec, &a.effort, a.tile.as_deref())?;
+    if kind == InputKind::Npy && a.scales.is_none() {
+        return Err(Error::unsupported(
+            &a.input,
+            "a GeoTessera .npy tile needs its scales: add --scales TILE_scales.npy (and --georef LANDMASK.tif)",
+        ));
+    }
+    let tessera = TesseraInput {
+        scales: a.scales.as_deref(),
+        landmask: a.georef.as_deref(),
+    };
+    let mut input = open_input(&a.input, tessera)?;
+    if !quiet {
+        for notice in &input.notices {
+            print_notice(a, notice);
+        }
+    }
+    let t0 = Instant::now();
+    let report = encode_to_emb(
+        input.source.as_mut(),
+        &a.output,
+        &opts,
+        &TileProgressBar::new(quiet),
+    )?;
+    if !quiet {
+        eprintln!("{}", summary(a, &report, t0.elapsed().as_secs_f64()));
+    }
+    Ok(())
+}
+
+fn print_notice(a: &ConvertArgs, notice: &Notice) {
+    match notice {
+        Notice::NoGeoreference => eprintln!(
+            "geoembed: warning: no --georef given; {} will have no CRS or geotransform",
+            a.output.display()
+        ),
+        other => eprintln!("geoembed: note: {} has {other}", a.input),
+    }
+}
+
+/// `IN -> OUT: RAW -> FILE bytes (ratio, bits/sample) in T s; tiles codec:n ...`
+fn summary(a: &ConvertArgs, r: &EncodeReport, seconds: f64) -> String {
+    let codecs: Vec<String> = r.codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    format!(
+        "{} -> {}: {} -> {} bytes (ratio {:.3}, {:.3} bits/sample) in {seconds:.2} s; tiles {}",
+        a.input,
+        a.output.display(),
+        r.raw_bytes,
+        r.file_bytes,
+        r.raw_bytes as f64 / r.file_bytes as f64,
+        8.0 * r.file_bytes as f64 / r.samples as f64,
+        codecs.join(" ")
+    )
+}
+
+fn from_emb(a: &ConvertArgs, kind: InputKind, quiet: bool, threads: usize) -> Result<()> {
+    let input = Path::new(&a.input);
+    if kind != InputKind::Emb {
+        if !input.exists() && geoembed::read::gdal::is_plain_path(&a.input) {
+            let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+            return Err(Error::io(input, missing));
+        }
+        return Err(Error::unsupported(
+            input,
+            "is not a .emb file; to write .emb give the output a .emb extension (for other conversions use gdal_translate)",
+        ));
+    }
+    let o = DecodeOptions {
+        format: a.format.clone(),
+        creation_options: a.creation_options.clone(),
+        dequantize: a.dequantize,
+        threads,
+    };
+    decode_to_gdal(input, &a.output, &o, &TileProgressBar::new(quiet))
+}

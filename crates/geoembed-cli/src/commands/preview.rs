@@ -1,0 +1,33 @@
+//! `geoembed preview IN OUT.png`: one PNG of the raster, bands or principal components,
+//! robustly stretched, nodata transparent.
+
+use crate::args::PreviewArgs;
+use geoembed::read::open_raster;
+use geoembed::read::view::render;
+use geoembed::write::rgba::{mem_rgba, write_png};
+use geoembed::write::{check_overwrite, Staging};
+use geoembed::Result;
+use std::process::ExitCode;
+
+pub fn run(a: &PreviewArgs, quiet: bool) -> Result<ExitCode> {
+    let (input, out) = (&a.view.input, &a.output);
+    check_overwrite(out, a.overwrite)?;
+    let kind = a.view.kind()?;
+    let v = render(open_raster(input)?.as_mut(), input, &kind)?.shrink_to(a.size);
+    let staging = Staging::new(out)?;
+    let ds = mem_rgba(v.width, v.height, &v.rgba, None)?;
+    write_png(&ds, &staging.path())?;
+    staging.commit()?;
+    if !quiet {
+        eprintln!(
+            "{input} -> {}: {} x {} px; red = {}, green = {}, blue = {}",
+            out.display(),
+            v.width,
+            v.height,
+            v.channels[0],
+            v.channels[1],
+            v.channels[2]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

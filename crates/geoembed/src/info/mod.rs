@@ -1,0 +1,202 @@
+//! What a `.emb` holds, gathered once for `geoembed info` (which prints it as text like
+//! gdalinfo, or as JSON) and any other front end: the header, every tile's codec, size and
+//! ratio, what the float codec chose per band, and each plane's share of the file.
+
+mod coordinates;
+
+pub use coordinates::band_coordinates;
+
+use crate::error::{Error, Result};
+use geoembed_codec::codec::float;
+use geoembed_codec::{block_shape, CodecId, Header, IndexEntry, Reader, TileShape};
+use std::collections::BTreeMap;
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
+
+/// One tile (block) of one plane.
+#[derive(Clone, Debug)]
+pub struct TileInfo {
+    pub plane: usize,
+    pub tx: u32,
+    pub ty: u32,
+    /// The codec's name (`unknown(N)` for a codec id this build does not know).
+    pub codec: String,
+    /// Payload bytes.
+    pub bytes: u64,
+    pub shape: TileShape,
+    /// For float-codec tiles: the transform and the per-band choices, condensed; empty
+    /// for other tiles and beyond [`MAX_DESCRIBED`] float tiles.
+    pub choices: String,
+}
+
+impl TileInfo {
+    /// Decoded bytes of the tile.
+    pub fn raw_bytes(&self) -> u64 {
+        self.shape.bytes() as u64
+    }
+    pub fn ratio(&self) -> f64 {
+        self.raw_bytes() as f64 / self.bytes.max(1) as f64
+    }
+    pub fn bits_per_sample(&self) -> f64 {
+        8.0 * self.bytes as f64 / self.shape.samples() as f64
+    }
+}
+
+/// One plane's payload bytes and share of the file.
+#[derive(Clone, Debug)]
+pub struct PlaneShare {
+    pub plane: usize,
+    /// "bands", or the aux plane's name ("scales").
+    pub name: String,
+    pub bytes: u64,
+    pub share_of_file: f64,
+}
+
+/// Everything `info` reports about a `.emb`.
+#[derive(Clone, Debug)]
+pub struct FileInfo {
+    pub path: PathBuf,
+    pub header: Header,
+    pub tiles: Vec<TileInfo>,
+    pub file_bytes: u64,
+}
+
+/// Float-codec tiles whose choices are read (each costs a payload read).
+pub const MAX_DESCRIBED: usize = 1024;
+
+impl FileInfo {
+    pub fn read(path: &Path) -> Result<FileInfo> {
+        let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut r = Reader::open(std::io::BufReader::new(f)).map_err(|e| Error::codec(path, e))?;
+        let mut tiles = tile_list(r.header(), r.entries());
+        describe_float_tiles(&mut r, &mut tiles);
+        Ok(FileInfo {
+            path: path.to_path_buf(),
+            header: r.header().clone(),
+            tiles,
+            file_bytes: r.file_len(),
+        })
+    }
+
+    /// Decoded bytes of every tile of every plane.
+    pub fn raw_bytes(&self) -> u64 {
+        self.tiles.iter().map(TileInfo::raw_bytes).sum()
+    }
+
+    pub fn samples(&self) -> u64 {
+        self.tiles.iter().map(|t| t.shape.samples() as u64).sum()
+    }
+
+    pub fn ratio(&self) -> f64 {
+        self.raw_bytes() as f64 / self.file_bytes as f64
+    }
+
+    pub fn bits_per_sample(&self) -> f64 {
+        8.0 * self.file_bytes as f64 / self.samples() as f64
+    }
+
+    /// Per codec: tiles and payload bytes.
+    pub fn codec_totals(&self) -> BTreeMap<&str, (u64, u64)> {
+        let mut by: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        for t in &self.tiles {
+            let e = by.entry(t.codec.as_str()).or_default();
+            e.0 += 1;
+            e.1 += t.bytes;
+        }
+        by
+    }
+
+    /// Bytes of every plane (the bands, then each aux plane such as TESSERA's scales) and
+    /// their share of the file.
+    pub fn plane_shares(&self) -> Vec<PlaneShare> {
+        let h = &self.header;
+        (0..h.plane_count())
+            .map(|plane| {
+                let name = match plane {
+                    0 => "bands".to_string(),
+                    p => h.aux_planes[p - 1].name.clone(),
+                };
+                let bytes: u64 = self
+                    .tiles
+                    .iter()
+                    .filter(|t| t.plane == plane)
+                    .map(|t| t.bytes)
+                    .sum();
+                let share_of_file = bytes as f64 / self.file_bytes.max(1) as f64;
+                PlaneShare {
+                    plane,
+                    name,
+                    bytes,
+                    share_of_file,
+                }
+            })
+            .collect()
+    }
+}
+
+fn tile_list(h: &Header, entries: &[IndexEntry]) -> Vec<TileInfo> {
+    let mut out = Vec::new();
+    for plane in 0..h.plane_count() {
+        for ty in 0..h.tiles_down() {
+            for tx in 0..h.tiles_across() {
+                let e = &entries[h.block_index(plane, tx, ty) as usize];
+                let codec = CodecId::from_code(e.codec)
+                    .map(|c| c.name().to_string())
+                    .unwrap_or_else(|_| format!("unknown({})", e.codec));
+                let shape = block_shape(h, plane, tx, ty).expect("in grid");
+                out.push(TileInfo {
+                    plane,
+                    tx,
+                    ty,
+                    codec,
+                    bytes: e.length,
+                    shape,
+                    choices: String::new(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Fills in what the float codec chose for (up to [`MAX_DESCRIBED`]) float tiles: the
+/// transform, then each distinct band choice with its count ("k/1e4 LS5 x1").
+fn describe_float_tiles<R: Read + Seek>(r: &mut Reader<R>, tiles: &mut [TileInfo]) {
+    let float = CodecId::Float.name();
+    for tile in tiles
+        .iter_mut()
+        .filter(|t| t.codec == float)
+        .take(MAX_DESCRIBED)
+    {
+        tile.choices = match r.read_payload(tile.plane, tile.tx, tile.ty) {
+            Err(_) => "unreadable payload".into(),
+            Ok(payload) => match float::summarize(&tile.shape, &payload) {
+                Ok((transform, bands)) => condense(transform.name(), bands),
+                Err(e) => format!("unreadable: {e}"),
+            },
+        };
+    }
+}
+
+/// "transform; choice xN; ..." with the four commonest band choices.
+fn condense(transform: &str, bands: Vec<String>) -> String {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for b in bands {
+        // Lattice offsets differ band by band; the step is what describes it.
+        let key = match b.find("+k*") {
+            Some(i) => b[i + 1..].to_string(),
+            None => b,
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    let mut parts: Vec<(usize, String)> = counts.into_iter().map(|(k, n)| (n, k)).collect();
+    parts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut d = transform.to_string();
+    for (n, k) in parts.iter().take(4) {
+        d += &format!("; {k} x{n}");
+    }
+    if parts.len() > 4 {
+        d += &format!("; {} more", parts.len() - 4);
+    }
+    d
+}

@@ -1,0 +1,224 @@
+//! Option types shared by every front end (the CLI, the GDAL plugin, Python): parsed from
+//! text with `FromStr`-like functions whose errors name the option only through an
+//! [`OptionKey`], and checked against the input before any work starts.
+
+use crate::error::{Error, OptionKey, Result};
+use geoembed_codec::{CodecChoice, Effort, Header, Limits};
+use std::fmt;
+use std::str::FromStr;
+
+/// How to encode a `.emb`.
+#[derive(Clone, Debug)]
+pub struct EncodeOptions {
+    pub codec: CodecChoice,
+    pub effort: Effort,
+    /// Tile edge; `None` picks 256 (smaller for very wide pixels, longer for thin rasters).
+    pub tile: Option<TileSize>,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            codec: CodecChoice::Auto,
+            effort: Effort::Default,
+            tile: None,
+        }
+    }
+}
+
+/// How to write a `.emb` out to a GDAL format.
+#[derive(Clone, Debug, Default)]
+pub struct DecodeOptions {
+    /// GDAL driver short name; `None` picks one from the output's extension (else GTiff).
+    pub format: Option<String>,
+    /// GDAL creation options `KEY=VALUE`, after (and overriding) geoembed's defaults.
+    pub creation_options: Vec<String>,
+    /// Write physical float32 values following the file's dequantisation recipe.
+    pub dequantize: bool,
+    /// Threads GDAL may use to compress (GeoTIFF's NUM_THREADS); 0 = as many as rayon's.
+    pub threads: usize,
+}
+
+/// A square tile's edge in pixels, from [`TileSize::MIN`] to [`TileSize::MAX`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TileSize(u32);
+
+impl TileSize {
+    pub const MIN: u32 = 16;
+    pub const MAX: u32 = 8192;
+
+    pub fn new(edge: u32) -> Result<Self> {
+        if (Self::MIN..=Self::MAX).contains(&edge) {
+            Ok(TileSize(edge))
+        } else {
+            Err(Error::invalid_option(
+                OptionKey::TileSize,
+                edge.to_string(),
+                format!(
+                    "give a tile edge from {} to {} pixels",
+                    Self::MIN,
+                    Self::MAX
+                ),
+            ))
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl FromStr for TileSize {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let edge = s.trim().parse::<u32>().map_err(|_| {
+            Error::invalid_option(OptionKey::TileSize, s, "give a whole number of pixels")
+        })?;
+        TileSize::new(edge).map_err(|e| relabel_value(e, s))
+    }
+}
+
+impl fmt::Display for TileSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Keeps the text the user typed as the option's value.
+fn relabel_value(e: Error, typed: &str) -> Error {
+    match e.kind() {
+        crate::ErrorKind::InvalidOption(key) => Error::invalid_option(key, typed, e.message()),
+        _ => e,
+    }
+}
+
+/// Parses a codec choice (`auto`, `native`, `png128`, ...; case-insensitive).
+pub fn parse_codec(s: &str) -> Result<CodecChoice> {
+    s.trim()
+        .parse()
+        .map_err(|e: geoembed_codec::Error| Error::invalid_option(OptionKey::Codec, s, e))
+}
+
+/// Parses an effort level (`fast`, `default`, `max`; case-insensitive).
+pub fn parse_effort(s: &str) -> Result<Effort> {
+    s.trim()
+        .parse()
+        .map_err(|e: geoembed_codec::Error| Error::invalid_option(OptionKey::Effort, s, e))
+}
+
+impl EncodeOptions {
+    /// Checks the options against the raster about to be encoded: the codec against its
+    /// sample type and band count, the tile against the largest tile a reader accepts.
+    pub fn validate(&self, header: &Header) -> Result<()> {
+        if let CodecChoice::Fixed(id) = self.codec {
+            if let Some(why) = id.unsupported_reason(header.sample_type) {
+                return Err(Error::invalid_option(OptionKey::Codec, id.name(), why));
+            }
+            if id.needs_decorrelation() && header.bands.len() < 2 {
+                return Err(Error::invalid_option(
+                    OptionKey::Codec,
+                    id.name(),
+                    format!("{id} needs at least two bands"),
+                ));
+            }
+        }
+        if let Some(t) = self.tile {
+            let edge = |n: u32| u64::from(t.get().min(n.max(1)));
+            let pixel = (header.bands.len() * header.sample_type.size()) as u64;
+            let bytes = edge(header.width) * edge(header.height) * pixel;
+            let limit = Limits::default().max_tile_bytes;
+            if bytes > limit {
+                return Err(Error::invalid_option(
+                    OptionKey::TileSize,
+                    t.to_string(),
+                    format!(
+                        "a tile of this {}-band {} raster would hold {bytes} bytes, over the {limit} a reader accepts; choose a smaller tile",
+                        header.bands.len(),
+                        header.sample_type
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+    use geoembed_codec::{CodecId, SampleType};
+
+    #[test]
+    fn codecs_and_efforts_parse_case_insensitively_with_neutral_messages() {
+        assert_eq!(parse_codec("AUTO").unwrap(), CodecChoice::Auto);
+        assert_eq!(
+            parse_codec("Png128").unwrap(),
+            CodecChoice::Fixed(CodecId::Png128)
+        );
+        assert_eq!(parse_effort("MAX").unwrap(), Effort::Max);
+        let e = parse_codec("zip").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidOption(OptionKey::Codec));
+        assert_eq!(e.option_value(), Some("zip"));
+        assert!(
+            e.message()
+                .starts_with("unknown codec 'zip'; choose auto or one of "),
+            "{e}"
+        );
+        let e = parse_effort("ultra").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "effort ultra: unknown effort level 'ultra'; choose fast, default or max"
+        );
+    }
+
+    #[test]
+    fn tile_sizes_are_bounded_and_keep_the_typed_text() {
+        assert_eq!("256".parse::<TileSize>().unwrap().get(), 256);
+        let e = "8".parse::<TileSize>().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidOption(OptionKey::TileSize));
+        assert_eq!(
+            e.to_string(),
+            "tile size 8: give a tile edge from 16 to 8192 pixels"
+        );
+        let e = "big".parse::<TileSize>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "tile size big: give a whole number of pixels"
+        );
+    }
+
+    #[test]
+    fn validation_checks_the_codec_and_tile_against_the_raster() {
+        let float = Header::new(100, 100, 1, SampleType::F32);
+        let png128 = EncodeOptions {
+            codec: parse_codec("png128").unwrap(),
+            ..Default::default()
+        };
+        assert!(png128.validate(&float).is_ok());
+        let decorrelate = EncodeOptions {
+            codec: parse_codec("decorrelate+png128").unwrap(),
+            ..Default::default()
+        };
+        let one_band = Header::new(100, 100, 1, SampleType::U8);
+        let e = decorrelate.validate(&one_band).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "codec decorrelate+png128: decorrelate+png128 needs at least two bands"
+        );
+        let wide = Header::new(8192, 8192, 1000, SampleType::F64);
+        let big_tiles = EncodeOptions {
+            tile: Some(TileSize::new(8192).unwrap()),
+            ..Default::default()
+        };
+        let e = big_tiles.validate(&wide).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidOption(OptionKey::TileSize));
+        assert!(
+            big_tiles
+                .validate(&Header::new(100, 100, 3, SampleType::U8))
+                .is_ok(),
+            "a tile larger than a small raster is one tile"
+        );
+    }
+}
