@@ -14,6 +14,7 @@ pub mod header;
 pub mod index;
 pub mod preamble;
 pub mod reader;
+pub mod window;
 pub mod writer;
 
 pub use header::Header;
