@@ -24,6 +24,7 @@ pub use codec::{
     auto_candidates, decode as decode_tile, encode as encode_tile, encode_best, CodecChoice,
     CodecId, CodecParams, Effort, Encoded, TileShape,
 };
+pub use container::dequantize::{dequantize, scale_plane};
 pub use container::header::{
     AuxPlane, BandInfo, ColorEntry, Dequantization, Gcp, Georef, Header, MetadataDomain, Srs,
 };

@@ -10,6 +10,7 @@
 
 pub mod bytes;
 pub mod chunks;
+pub mod dequantize;
 pub mod header;
 pub mod index;
 pub mod preamble;
