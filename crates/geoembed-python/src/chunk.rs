@@ -11,6 +11,7 @@ use crate::numpy_array::from_samples;
 use geoembed_codec::{
     decode_tile, encode_best, CodecChoice, CodecId, CodecParams, Effort, SampleType, TileShape,
 };
+use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -90,12 +91,18 @@ impl ChunkHeader {
 #[pyo3(signature = (samples, dtype, shape, codec="auto", effort="default"))]
 pub fn encode_chunk<'py>(
     py: Python<'py>,
-    samples: &[u8],
+    samples: PyReadonlyArray1<'py, u8>,
     dtype: &str,
     shape: (usize, usize, usize),
     codec: &str,
     effort: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
+    let samples = samples.as_slice().map_err(|_| {
+        raise(
+            "EmbArgumentError",
+            "chunk samples must be a contiguous uint8 view".into(),
+        )
+    })?;
     let choice: CodecChoice = codec
         .parse()
         .map_err(|e| to_py(&format!("codec={codec}"), &e))?;
