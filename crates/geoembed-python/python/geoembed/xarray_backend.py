@@ -89,8 +89,13 @@ def _coords(ds: Dataset) -> dict[str, Any]:
     coords: dict[str, Any] = {"band": np.arange(1, ds.count + 1)}
     gt = ds.transform
     if gt is not None and gt[2] == 0 and gt[4] == 0:
-        coords["x"] = ("x", gt[0] + (np.arange(ds.width) + 0.5) * gt[1], {"axis": "X"})
-        coords["y"] = ("y", gt[3] + (np.arange(ds.height) + 0.5) * gt[5], {"axis": "Y"})
+        # Pixel centres computed the way rioxarray does (the affine transform composed with
+        # a half-pixel translation, then applied), so coordinates match it to the last bit
+        # and datasets from both engines align without reindexing.
+        x_centre = gt[1] * 0.5 + gt[2] * 0.5 + gt[0]
+        y_centre = gt[4] * 0.5 + gt[5] * 0.5 + gt[3]
+        coords["x"] = ("x", np.arange(ds.width) * gt[1] + x_centre, {"axis": "X"})
+        coords["y"] = ("y", np.arange(ds.height) * gt[5] + y_centre, {"axis": "Y"})
     coords["spatial_ref"] = _spatial_ref(ds)
     return coords
 
