@@ -10,10 +10,12 @@
 
 pub mod bytes;
 pub mod chunks;
+pub mod dequantize;
 pub mod header;
 pub mod index;
 pub mod preamble;
 pub mod reader;
+pub mod window;
 pub mod writer;
 
 pub use header::Header;

@@ -1,0 +1,289 @@
+//! `EmbReader`: an open `.emb` for Python. Windowed reads fetch only the tiles they touch
+//! (under a lock, since the byte source has one position), then decode them in parallel with
+//! the GIL released, so Dask or thread pools reading different windows of one file overlap.
+
+use crate::errors::{raise, to_py};
+use crate::file_source::{PyFile, Source};
+use crate::header_dict;
+use crate::numpy_array::from_samples;
+use geoembed_codec::{
+    decode_block, dequantize, scale_plane, CodecId, Header, IndexEntry, Interleave, Limits, Reader,
+    SampleType, Window, WindowLayout,
+};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rayon::prelude::*;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Tiles fetched per round before decoding them in parallel: enough to keep every core busy,
+/// few enough that a whole-raster read never holds many undecoded payloads at once.
+const TILES_PER_ROUND: usize = 16;
+
+/// An open `.emb` file.
+#[pyclass(frozen, module = "geoembed._geoembed")]
+pub struct EmbReader {
+    name: String,
+    header: Header,
+    entries: Vec<IndexEntry>,
+    file_len: u64,
+    source: Mutex<Reader<Source>>,
+}
+
+fn limits_from(max_tile_bytes: Option<u64>) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(max) = max_tile_bytes {
+        limits.max_tile_bytes = max;
+    }
+    limits
+}
+
+impl EmbReader {
+    fn new(name: String, reader: Reader<Source>) -> Self {
+        EmbReader {
+            name,
+            header: reader.header().clone(),
+            entries: reader.entries().to_vec(),
+            file_len: reader.file_len(),
+            source: Mutex::new(reader),
+        }
+    }
+
+    fn err(&self, e: geoembed_codec::Error) -> PyErr {
+        to_py(&self.name, &e)
+    }
+
+    /// Checks a window and 0-based band list against plane `plane`.
+    fn layout<'a>(
+        &self,
+        plane: usize,
+        window: (u32, u32, u32, u32),
+        bands: &'a [usize],
+        interleave: &str,
+    ) -> PyResult<(WindowLayout<'a>, SampleType, usize)> {
+        let (ty, plane_bands) = self.header.plane_layout(plane).map_err(|e| self.err(e))?;
+        let (x, y, width, height) = window;
+        let window = Window {
+            x,
+            y,
+            width,
+            height,
+        };
+        window.check(&self.header).map_err(|e| self.err(e))?;
+        if let Some(&bad) = bands.iter().find(|&&b| b >= plane_bands) {
+            return Err(raise(
+                "EmbArgumentError",
+                format!(
+                    "{}: band {} does not exist (the file has {plane_bands})",
+                    self.name,
+                    bad + 1
+                ),
+            ));
+        }
+        let interleave = match interleave {
+            "band" => Interleave::Band,
+            "pixel" => Interleave::Pixel,
+            other => {
+                return Err(raise(
+                    "EmbArgumentError",
+                    format!("interleave '{other}': choose 'band' or 'pixel'"),
+                ))
+            }
+        };
+        Ok((
+            WindowLayout {
+                window,
+                bands,
+                interleave,
+            },
+            ty,
+            plane_bands,
+        ))
+    }
+
+    /// Reads a window of `plane` into little-endian sample bytes laid out as `layout` says.
+    fn read_window(
+        &self,
+        plane: usize,
+        layout: &WindowLayout,
+        ty: SampleType,
+        plane_bands: usize,
+    ) -> geoembed_codec::Result<Vec<u8>> {
+        let mut out = vec![0u8; layout.buffer_len(ty.size())];
+        let tiles = layout.window.tiles(&self.header);
+        for round in tiles.chunks(TILES_PER_ROUND) {
+            let payloads: Vec<Vec<u8>> = {
+                let mut source = self.source.lock().expect("a reader thread panicked");
+                round
+                    .iter()
+                    .map(|&(tx, ty)| source.read_payload(plane, tx, ty))
+                    .collect::<geoembed_codec::Result<_>>()?
+            };
+            let decoded: Vec<Vec<u8>> = round
+                .par_iter()
+                .zip(&payloads)
+                .map(|(&(tx, ty), payload)| {
+                    let entry = &self.entries[self.header.block_index(plane, tx, ty) as usize];
+                    decode_block(&self.header, plane, tx, ty, entry, payload)
+                })
+                .collect::<geoembed_codec::Result<_>>()?;
+            for (&tile, samples) in round.iter().zip(&decoded) {
+                layout.copy_tile(
+                    &self.header,
+                    tile,
+                    samples,
+                    plane_bands,
+                    ty.size(),
+                    &mut out,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[pymethods]
+impl EmbReader {
+    /// Opens a local `.emb` file.
+    #[staticmethod]
+    #[pyo3(signature = (path, max_tile_bytes=None))]
+    fn open_path(py: Python<'_>, path: PathBuf, max_tile_bytes: Option<u64>) -> PyResult<Self> {
+        let name = path.display().to_string();
+        let opened = py.detach(|| {
+            let file = std::fs::File::open(&path)?;
+            Reader::open_with_limits(Source::File(file), limits_from(max_tile_bytes))
+        });
+        let reader = opened.map_err(|e| to_py(&name, &e))?;
+        Ok(Self::new(name, reader))
+    }
+
+    /// Opens a `.emb` from a Python object with `read` and `seek`; `name` appears in errors.
+    #[staticmethod]
+    #[pyo3(signature = (file, name, max_tile_bytes=None))]
+    fn open_file(
+        py: Python<'_>,
+        file: Py<PyAny>,
+        name: String,
+        max_tile_bytes: Option<u64>,
+    ) -> PyResult<Self> {
+        let source = Source::Python(PyFile::new(file));
+        let opened = py.detach(|| Reader::open_with_limits(source, limits_from(max_tile_bytes)));
+        let reader = opened.map_err(|e| to_py(&name, &e))?;
+        Ok(Self::new(name, reader))
+    }
+
+    /// The name errors use (the path or the URL).
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Bytes in the file.
+    #[getter]
+    fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    /// The header as a dict.
+    fn header<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        header_dict::to_dict(py, &self.header)
+    }
+
+    /// Codec name of every tile of `plane`, row by row.
+    fn tile_codecs(&self, plane: usize) -> PyResult<Vec<String>> {
+        self.header.plane_layout(plane).map_err(|e| self.err(e))?;
+        let per_plane = self.header.tiles_per_plane() as usize;
+        self.entries[plane * per_plane..(plane + 1) * per_plane]
+            .iter()
+            .map(|e| {
+                CodecId::from_code(e.codec)
+                    .map(|c| c.name().to_string())
+                    .map_err(|e| self.err(e))
+            })
+            .collect()
+    }
+
+    /// Reads `window` = (col_off, row_off, width, height) of `plane` for 0-based `bands`, as an
+    /// array (bands, rows, cols) for `interleave="band"` or (rows, cols, bands) for "pixel".
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        plane: usize,
+        window: (u32, u32, u32, u32),
+        bands: Vec<usize>,
+        interleave: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (layout, ty, plane_bands) = self.layout(plane, window, &bands, interleave)?;
+        let bytes = py
+            .detach(|| self.read_window(plane, &layout, ty, plane_bands))
+            .map_err(|e| self.err(e))?;
+        let (w, h, n) = (window.2 as usize, window.3 as usize, bands.len());
+        let shape = match layout.interleave {
+            Interleave::Band => [n, h, w],
+            Interleave::Pixel => [h, w, n],
+        };
+        Ok(from_samples(py, ty, &shape, &bytes))
+    }
+
+    /// Physical float32 values of every band in `window`, (rows, cols, bands), by the file's
+    /// dequantisation recipe.
+    fn dequantize<'py>(
+        &self,
+        py: Python<'py>,
+        window: (u32, u32, u32, u32),
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let all: Vec<usize> = (0..self.header.bands.len()).collect();
+        let (layout, ty, plane_bands) = self.layout(0, window, &all, "pixel")?;
+        let values = py
+            .detach(|| {
+                let samples = self.read_window(0, &layout, ty, plane_bands)?;
+                let scales = match scale_plane(&self.header) {
+                    Some(plane) => {
+                        let (scale_ty, scale_bands) = self.header.plane_layout(plane)?;
+                        let scale_list: Vec<usize> = (0..scale_bands).collect();
+                        let scale_layout = WindowLayout {
+                            bands: &scale_list,
+                            ..layout.clone()
+                        };
+                        Some(self.read_window(plane, &scale_layout, scale_ty, scale_bands)?)
+                    }
+                    None => None,
+                };
+                let mut values = Vec::new();
+                dequantize(&self.header, &samples, scales.as_deref(), &mut values)?;
+                Ok::<_, geoembed_codec::Error>(values)
+            })
+            .map_err(|e| self.err(e))?;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let shape = [window.3 as usize, window.2 as usize, all.len()];
+        Ok(from_samples(py, SampleType::F32, &shape, &bytes))
+    }
+
+    /// Decodes every tile of every plane and checks every checksum; returns the tile count.
+    fn verify(&self, py: Python<'_>) -> PyResult<u64> {
+        py.detach(|| {
+            let mut checked = 0u64;
+            for plane in 0..self.header.plane_count() {
+                let (ty, bands) = self.header.plane_layout(plane)?;
+                let all: Vec<usize> = (0..bands).collect();
+                for ty_index in 0..self.header.tiles_down() {
+                    let (_, y, _, rows) = self.header.tile_rect(0, ty_index);
+                    let layout = WindowLayout {
+                        window: Window {
+                            x: 0,
+                            y,
+                            width: self.header.width,
+                            height: rows,
+                        },
+                        bands: &all,
+                        interleave: Interleave::Pixel,
+                    };
+                    self.read_window(plane, &layout, ty, bands)?;
+                    checked += self.header.tiles_across() as u64;
+                }
+            }
+            Ok(checked)
+        })
+        .map_err(|e| self.err(e))
+    }
+}
