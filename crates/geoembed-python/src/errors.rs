@@ -42,3 +42,16 @@ pub fn raise(class: &str, message: String) -> PyErr {
         }
     })
 }
+
+/// A converter-library error as a Python exception: the kind picks the class, the message
+/// already names the file.
+pub fn converter_to_py(error: &geoembed::Error) -> PyErr {
+    use geoembed::ErrorKind as Kind;
+    let class = match error.kind() {
+        Kind::Codec(kind) => class_name(kind),
+        Kind::Io(_) | Kind::Gdal => "EmbIOError",
+        Kind::InvalidOption(_) | Kind::UnsupportedInput => "EmbArgumentError",
+        _ => "EmbError",
+    };
+    raise(class, error.to_string())
+}

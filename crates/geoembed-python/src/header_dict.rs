@@ -222,8 +222,16 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<Header> {
     let bands: Vec<Bound<'_, PyDict>> = get(d, "bands")?.unwrap_or_default();
     let mut h = Header::new(width, height, bands.len(), sample_type(&dtype)?);
     h.bands = bands.iter().map(band_from).collect::<PyResult<_>>()?;
+    h.georef = georef_from(d)?;
+    h.metadata = domains_from(get(d, "metadata")?)?;
+    h.info = get(d, "info")?.unwrap_or_default();
+    Ok(h)
+}
+
+/// Georeferencing from a dict with `geotransform`, `srs`, `gcps` and `gcp_srs` (any missing).
+pub fn georef_from(d: &Bound<'_, PyDict>) -> PyResult<Georef> {
     let gcps: Vec<Bound<'_, PyDict>> = get(d, "gcps")?.unwrap_or_default();
-    h.georef = Georef {
+    Ok(Georef {
         geotransform: get(d, "geotransform")?,
         srs: srs_from(get(d, "srs")?)?,
         gcps: gcps
@@ -241,8 +249,5 @@ pub fn from_dict(d: &Bound<'_, PyDict>) -> PyResult<Header> {
             })
             .collect::<PyResult<_>>()?,
         gcp_srs: srs_from(get(d, "gcp_srs")?)?,
-    };
-    h.metadata = domains_from(get(d, "metadata")?)?;
-    h.info = get(d, "info")?.unwrap_or_default();
-    Ok(h)
+    })
 }

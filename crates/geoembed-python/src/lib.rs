@@ -10,6 +10,7 @@ mod file_source;
 mod header_dict;
 mod numpy_array;
 mod reader;
+mod write;
 
 use pyo3::prelude::*;
 
@@ -18,6 +19,8 @@ fn _geoembed(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<reader::EmbReader>()?;
     module.add_function(wrap_pyfunction!(chunk::encode_chunk, module)?)?;
     module.add_function(wrap_pyfunction!(chunk::decode_chunk, module)?)?;
+    module.add_function(wrap_pyfunction!(write::write_emb, module)?)?;
+    module.add_function(wrap_pyfunction!(write::write_geotessera, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add("HAS_JXL", cfg!(feature = "jxl"))?;
     Ok(())

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from ._dataset import Dataset, open
+from ._write import from_geotessera, from_rasterio, write
 from ._errors import (
     EmbArgumentError,
     EmbChecksumError,
@@ -24,6 +25,9 @@ from ._geoembed import HAS_JXL, __version__
 __all__ = [
     "Dataset",
     "open",
+    "write",
+    "from_rasterio",
+    "from_geotessera",
     "EmbError",
     "EmbFormatError",
     "EmbChecksumError",

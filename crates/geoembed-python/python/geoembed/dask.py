@@ -34,7 +34,8 @@ def _convert_one(source: Source, out_path: str, encode_opts: dict[str, Any]) -> 
     from . import _write
 
     started = time.perf_counter()
-    report: dict[str, Any] = {"source": source if isinstance(source, str) else str(source), "output": out_path}
+    first = source if isinstance(source, (str, os.PathLike)) else source[0]
+    report: dict[str, Any] = {"source": os.fspath(first), "output": out_path}
     try:
         if isinstance(source, (str, os.PathLike)):
             result = _write.from_rasterio(source, out_path, **encode_opts)
@@ -65,7 +66,8 @@ def convert_many(
     ``LocalCluster`` is started for the call and closed after it. ``encode_opts`` go to
     :func:`geoembed.write` (``codec``, ``effort``, ``tile``, ``overwrite``).
 
-    Returns one report per input, in input order: ``source``, ``output``, ``bytes_in``,
+    Returns one report per input, in input order: ``source`` (the path, or a triple's
+    ``npy``), ``output``, ``bytes_in``,
     ``bytes_out``, ``codecs`` (tiles per codec), ``seconds`` and ``error`` (None when it
     worked). One failed input does not stop the others.
     """

@@ -1,0 +1,336 @@
+"""Writing ``.emb`` files: :func:`write` (numpy), :func:`from_rasterio` (any raster rasterio
+reads) and :func:`from_geotessera` (a GeoTessera tile), all without system GDAL.
+
+The encoding itself is the converter library's (the same code as ``geoembed convert``):
+tiled, parallel, written under a temporary name and renamed into place with its STAC
+sidecar ``OUT.emb.json``. Sources are read strip by strip, so a raster larger than memory
+streams. Headers keep what the CLI keeps: CRS, geotransform, GCPs, nodata, descriptions,
+scale/offset, units, colour interpretation and tables, metadata domains.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from . import _geoembed
+from ._errors import EmbArgumentError
+
+ProgressCallback = Callable[[int, int], "bool | None"]
+
+_DTYPES = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64"}
+
+
+# -- coordinate reference systems -------------------------------------------------------------
+def _srs(crs: Any) -> dict[str, Any] | None:
+    """A CRS given as WKT, ``"EPSG:n"``, an int, or a rasterio/pyproj CRS object → the
+    header's ``{"wkt", "epsg", "axis_mapping"}`` (GDAL's traditional GIS order is implied)."""
+    if crs is None:
+        return None
+    if hasattr(crs, "to_wkt"):
+        try:  # WKT2, as the CLI stores (rasterio defaults to WKT1)
+            wkt = crs.to_wkt(version="WKT2_2019")
+        except TypeError:
+            wkt = crs.to_wkt()
+        epsg = crs.to_epsg() if hasattr(crs, "to_epsg") else None
+        return {"wkt": wkt, "epsg": epsg, "axis_mapping": []}
+    if isinstance(crs, str) and "[" in crs:
+        return {"wkt": crs, "epsg": _epsg_in_wkt(crs), "axis_mapping": []}
+    code = crs if isinstance(crs, int) else str(crs)
+    for make in (_pyproj_crs, _rasterio_crs):
+        made = make(code)
+        if made is not None:
+            return made
+    raise EmbArgumentError(
+        f"crs={crs!r}: give WKT, or install pyproj or rasterio to turn an EPSG code into WKT"
+    )
+
+
+def _epsg_in_wkt(wkt: str) -> int | None:
+    # The CRS's own identifier is the last ID/AUTHORITY at the outermost level.
+    found = re.findall(r'(?:ID|AUTHORITY)\["EPSG",\s*"?(\d+)"?\]', wkt)
+    return int(found[-1]) if found else None
+
+
+def _pyproj_crs(code: Any) -> dict[str, Any] | None:
+    try:
+        from pyproj import CRS
+    except ImportError:
+        return None
+    c = CRS.from_user_input(code)
+    return {"wkt": c.to_wkt(), "epsg": c.to_epsg(), "axis_mapping": []}
+
+
+def _rasterio_crs(code: Any) -> dict[str, Any] | None:
+    try:
+        from rasterio.crs import CRS
+    except ImportError:
+        return None
+    c = CRS.from_epsg(code) if isinstance(code, int) else CRS.from_user_input(code)
+    return {"wkt": c.to_wkt(version="WKT2_2019"), "epsg": c.to_epsg(), "axis_mapping": []}
+
+
+def _to_lon_lat() -> Callable[[str, list, list], Any] | None:
+    """A reprojection to lon/lat for the sidecar's bounding box, from pyproj or rasterio."""
+    try:
+        from pyproj import Transformer
+
+        def with_pyproj(wkt: str, xs: list, ys: list):
+            t = Transformer.from_crs(wkt, "EPSG:4326", always_xy=True)
+            lons, lats = t.transform(xs, ys)
+            return list(lons), list(lats)
+
+        return with_pyproj
+    except ImportError:
+        pass
+    try:
+        from rasterio.crs import CRS
+        from rasterio.warp import transform
+
+        def with_rasterio(wkt: str, xs: list, ys: list):
+            lons, lats = transform(CRS.from_wkt(wkt), CRS.from_epsg(4326), xs, ys)
+            return list(lons), list(lats)
+
+        return with_rasterio
+    except ImportError:
+        return None
+
+
+def _geotransform(transform: Any) -> list[float] | None:
+    if transform is None:
+        return None
+    if hasattr(transform, "to_gdal"):
+        return list(transform.to_gdal())
+    values = [float(v) for v in transform]
+    if len(values) != 6:
+        raise EmbArgumentError(f"transform={transform!r}: give a GDAL geotransform (6 numbers) or an affine.Affine")
+    return values
+
+
+# -- headers ----------------------------------------------------------------------------------
+def _per_band(value: Any, count: int, name: str) -> list[Any]:
+    if value is None or isinstance(value, (int, float, str, np.number)):
+        return [value] * count
+    values = list(value)
+    if len(values) != count:
+        raise EmbArgumentError(f"{name}: {len(values)} values for {count} bands")
+    return values
+
+
+def _metadata(metadata: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """``{key: value}`` (the default domain) or ``{domain: {key: value}}`` → GDAL item lists."""
+    if not metadata:
+        return {}
+    nested = all(isinstance(v, Mapping) for v in metadata.values())
+    domains = metadata if nested else {"": metadata}
+    return {d: [f"{k}={v}" for k, v in items.items()] for d, items in domains.items()}
+
+
+def _header(
+    pixels: np.ndarray,
+    crs: Any,
+    transform: Any,
+    nodata: Any,
+    descriptions: Sequence[str] | None,
+    metadata: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    height, width, count = pixels.shape
+    nodata_values = _per_band(nodata, count, "nodata")
+    names = _per_band(descriptions, count, "descriptions") if descriptions is not None else [""] * count
+    return {
+        "width": width,
+        "height": height,
+        "dtype": pixels.dtype.name,
+        "bands": [
+            {"description": names[i] or "", "nodata": None if nodata_values[i] is None else float(nodata_values[i])}
+            for i in range(count)
+        ],
+        "geotransform": _geotransform(transform),
+        "srs": _srs(crs),
+        "metadata": _metadata(metadata),
+        "info": [("source_driver", "numpy (geoembed Python)")],
+    }
+
+
+def _strips(planes: list[np.ndarray]) -> Callable[[int, int, int], bytes]:
+    """``read_rows`` over (rows, cols, bands) arrays: C-contiguous little-endian bytes."""
+
+    def read_rows(plane: int, y0: int, rows: int) -> bytes:
+        strip = planes[plane][y0 : y0 + rows]
+        return np.ascontiguousarray(strip, dtype=strip.dtype.newbyteorder("<")).tobytes()
+
+    return read_rows
+
+
+def _as_pixels(array: Any, interleave: str) -> np.ndarray:
+    data = np.asarray(array)
+    if data.dtype.name not in _DTYPES:
+        raise EmbArgumentError(f".emb stores {', '.join(sorted(_DTYPES))} samples, not {data.dtype}")
+    if interleave not in ("band", "pixel"):
+        raise EmbArgumentError(f"interleave '{interleave}': choose 'band' or 'pixel'")
+    if data.ndim == 2:
+        data = data[:, :, None]
+    elif data.ndim != 3:
+        raise EmbArgumentError(f"expected a 2-D or 3-D array, got shape {data.shape}")
+    elif interleave == "band":
+        data = np.moveaxis(data, 0, -1)
+    if 0 in data.shape:
+        raise EmbArgumentError(f"empty array of shape {data.shape}")
+    return data
+
+
+# -- public API -------------------------------------------------------------------------------
+def write(
+    path: str | os.PathLike,
+    array: Any,
+    *,
+    interleave: str = "band",
+    crs: Any = None,
+    transform: Any = None,
+    nodata: Any = None,
+    descriptions: Sequence[str] | None = None,
+    scales: Any = None,
+    metadata: Mapping[str, Any] | None = None,
+    codec: str = "auto",
+    effort: str = "default",
+    tile: int | None = None,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Writes ``array`` to the ``.emb`` file ``path`` (and its sidecar ``path.json``).
+
+    ``array`` is (bands, rows, cols) with ``interleave="band"`` (rasterio's layout) or
+    (rows, cols, bands) with ``"pixel"`` (GeoTessera's); 2-D arrays are one band.
+    ``crs``: WKT, ``"EPSG:n"``, an EPSG int or a CRS object; ``transform``: a GDAL
+    geotransform or an ``affine.Affine``; ``nodata`` and ``descriptions``: one value or one
+    per band; ``scales``: per-pixel dequantisation scales (rows, cols) or
+    (rows, cols, bands), stored as an aux plane with the GeoTessera recipe; ``metadata``:
+    ``{key: value}`` or ``{domain: {key: value}}``. ``progress(done, total)`` is called per
+    tile; returning False cancels (nothing is written). Returns a report: ``bytes_in``,
+    ``bytes_out``, ``samples``, ``codecs`` (tiles per codec).
+    """
+    pixels = _as_pixels(array, interleave)
+    header = _header(pixels, crs, transform, nodata, descriptions, metadata)
+    planes = [pixels]
+    if scales is not None:
+        scale_plane = np.asarray(scales, dtype=np.float32)
+        scale_plane = scale_plane[:, :, None] if scale_plane.ndim == 2 else scale_plane
+        if scale_plane.shape[:2] != pixels.shape[:2] or scale_plane.shape[2] not in (1, pixels.shape[2]):
+            raise EmbArgumentError(
+                f"scales of shape {np.shape(scales)} do not fit the {pixels.shape[0]}x{pixels.shape[1]}"
+                f"x{pixels.shape[2]} array: give (rows, cols) or (rows, cols, bands)"
+            )
+        planes.append(scale_plane)
+        header["aux_planes"] = [{
+            "name": "scales",
+            "dtype": "float32",
+            "bands": scale_plane.shape[2],
+            "description": "per-pixel dequantisation scale: value = sample x scale",
+        }]
+        header["dequantization"] = {"recipe": "per_pixel_scale", "aux_plane": 0}
+    return _geoembed.write_emb(
+        os.fspath(path), header, _strips(planes), codec, effort, tile, overwrite, progress, _to_lon_lat()
+    )
+
+
+def _rasterio_header(src: Any) -> dict[str, Any]:
+    """The header the CLI would write for this raster, from rasterio's view of it."""
+    dtypes = set(src.dtypes)
+    if len(dtypes) != 1:
+        raise EmbArgumentError(f"{src.name}: bands of several types ({', '.join(sorted(dtypes))}); .emb needs one")
+    dtype = dtypes.pop()
+    if dtype not in _DTYPES:
+        raise EmbArgumentError(f"{src.name}: sample type {dtype} is not supported")
+    bands = []
+    for i in range(1, src.count + 1):
+        namespaces = [ns for ns in (src.tag_namespaces(i) or []) if ns != "IMAGE_STRUCTURE"]
+        band_meta = {"": [f"{k}={v}" for k, v in src.tags(i).items()]}
+        band_meta.update({ns: [f"{k}={v}" for k, v in src.tags(i, ns=ns).items()] for ns in namespaces})
+        try:
+            colormap = src.colormap(i)
+            color_table = (1, [list(colormap[k]) for k in range(max(colormap) + 1)])
+        except ValueError:
+            color_table = None
+        bands.append({
+            "description": src.descriptions[i - 1] or "",
+            "nodata": src.nodatavals[i - 1],
+            "scale": src.scales[i - 1] if src.scales[i - 1] != 1.0 else None,
+            "offset": src.offsets[i - 1] if src.offsets[i - 1] != 0.0 else None,
+            "unit": src.units[i - 1] or "",
+            "color_interp": int(src.colorinterp[i - 1].value),
+            "metadata": {k: v for k, v in band_meta.items() if v},
+            "color_table": color_table,
+        })
+    metadata = {"": [f"{k}={v}" for k, v in src.tags().items()]}
+    for ns in src.tag_namespaces() or []:
+        if ns not in ("IMAGE_STRUCTURE", "DERIVED_SUBDATASETS"):
+            metadata[ns] = [f"{k}={v}" for k, v in src.tags(ns=ns).items()]
+    gcps, gcp_crs = src.gcps
+    header = {
+        "width": src.width,
+        "height": src.height,
+        "dtype": dtype,
+        "bands": bands,
+        "geotransform": list(src.transform.to_gdal()) if src.crs is not None or not src.transform.is_identity else None,
+        "srs": _srs(src.crs) if src.crs is not None else None,
+        "gcps": [{"id": g.id or "", "info": g.info or "", "pixel": g.col, "line": g.row, "x": g.x, "y": g.y, "z": g.z or 0.0} for g in gcps],
+        "gcp_srs": _srs(gcp_crs) if gcps and gcp_crs is not None else None,
+        "metadata": {k: v for k, v in metadata.items() if v},
+        "info": [("source_driver", f"{src.driver} (rasterio)")],
+    }
+    if gcps:
+        header["geotransform"] = None
+    return header
+
+
+def from_rasterio(src_path: Any, dst_path: str | os.PathLike, **encode_opts: Any) -> dict[str, Any]:
+    """Converts any raster rasterio reads (its PyPI wheel carries GDAL) to ``.emb``,
+    streaming strip by strip. ``encode_opts``: ``codec``, ``effort``, ``tile``,
+    ``overwrite``, ``progress`` as for :func:`write`. Needs ``pip install geoembed[rasterio]``."""
+    import rasterio
+    from rasterio.windows import Window
+
+    options = _encode_options(encode_opts)
+    with rasterio.open(src_path) as src:
+        header = _rasterio_header(src)
+
+        def read_rows(plane: int, y0: int, rows: int) -> bytes:
+            strip = src.read(window=Window(0, y0, src.width, rows))
+            return np.ascontiguousarray(np.moveaxis(strip, 0, -1), dtype=strip.dtype.newbyteorder("<")).tobytes()
+
+        return _geoembed.write_emb(
+            os.fspath(dst_path), header, read_rows, kind=f"{src.driver} (rasterio)", to_lon_lat=_to_lon_lat(), **options
+        )
+
+
+def from_geotessera(
+    npy: str | os.PathLike,
+    scales: str | os.PathLike,
+    landmask: str | os.PathLike | None,
+    dst_path: str | os.PathLike,
+    **encode_opts: Any,
+) -> dict[str, Any]:
+    """Converts a GeoTessera tile (int8 ``.npy`` (H, W, C), float32 ``_scales.npy``) to
+    ``.emb``, georeferenced by its landmask GeoTIFF (read with rasterio) when given; the
+    same file ``geoembed convert TILE.npy OUT.emb --scales ... --georef ...`` writes."""
+    georef = None
+    if landmask is not None:
+        import rasterio
+
+        with rasterio.open(landmask) as lm:
+            georef = {"geotransform": list(lm.transform.to_gdal()), "srs": _srs(lm.crs) if lm.crs else None}
+    options = _encode_options(encode_opts)
+    return _geoembed.write_geotessera(
+        os.fspath(npy), os.fspath(scales), georef, os.fspath(dst_path), to_lon_lat=_to_lon_lat(), **options
+    )
+
+
+def _encode_options(options: dict[str, Any]) -> dict[str, Any]:
+    allowed = {"codec", "effort", "tile", "overwrite", "progress"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise EmbArgumentError(f"unknown option(s) {', '.join(sorted(unknown))}; choose from {', '.join(sorted(allowed))}")
+    return options
