@@ -86,5 +86,25 @@ def test_damaged_chunks_and_bad_options(tile):
         decode_bytes(b"\x28\xb5\x2f\xfd" + bytes(40))
     with pytest.raises(ValueError, match="unknown codec 'zip'"):
         GeoEmbedCodec(codec="zip")
-    with pytest.raises(ValueError, match="band_axis=1"):
-        GeoEmbedCodec(band_axis=1)
+    with pytest.raises(ValueError, match="band_axis='y'"):
+        GeoEmbedCodec(band_axis="y")
+    with pytest.raises(ValueError, match=r"axes \[0\] must have chunk length 1"):
+        encode_array(np.zeros((2, 3, 4, 5), np.int8), band_axis=1)
+
+
+def test_geotessera_zone_layout_time_band_y_x(tile, tmp_path):
+    """GeoTessera's zone stores: int8 (time, band, y, x) in (1, 128, 32, 32) chunks and float32
+    scales (time, y, x) with NaN (water) and +inf (not yet filled) sentinels."""
+    codes = np.stack([tile.transpose(2, 0, 1), tile[::-1].transpose(2, 0, 1)])
+    scales = np.random.default_rng(5).random((2, *tile.shape[:2]), dtype=np.float32)
+    scales[0, :4, :4] = np.nan
+    scales[1, 10:20] = np.inf
+    z = zarr.create_array(tmp_path / "e.zarr", shape=codes.shape, chunks=(1, 128, 32, 32), dtype="int8",
+                          serializer=GeoEmbedCodec(band_axis=1), compressors=None)
+    z[:] = codes
+    s = zarr.create_array(tmp_path / "s.zarr", shape=scales.shape, chunks=(1, 32, 32), dtype="float32",
+                          serializer=GeoEmbedCodec(band_axis=None), compressors=None)
+    s[:] = scales
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "e.zarr")[:], codes)
+    back = zarr.open_array(tmp_path / "s.zarr")[:]
+    assert back.tobytes() == scales.tobytes(), "NaN and inf kept bit for bit"
