@@ -14,17 +14,26 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum SampleType {
+    /// `uint8` (GDAL `Byte`).
     U8 = 1,
+    /// `int8` (GDAL `Int8`, or `Byte` with `PIXELTYPE=SIGNEDBYTE`).
     I8 = 2,
+    /// `uint16`.
     U16 = 3,
+    /// `int16`.
     I16 = 4,
+    /// `uint32`.
     U32 = 5,
+    /// `int32`.
     I32 = 6,
+    /// IEEE-754 binary32.
     F32 = 7,
+    /// IEEE-754 binary64.
     F64 = 8,
 }
 
 impl SampleType {
+    /// Every type, in code order.
     pub const ALL: [SampleType; 8] = [
         SampleType::U8,
         SampleType::I8,
@@ -36,6 +45,7 @@ impl SampleType {
         SampleType::F64,
     ];
 
+    /// The type stored as `code` on disk.
     pub fn from_code(code: u8) -> Result<Self> {
         Self::ALL
             .into_iter()
@@ -53,14 +63,17 @@ impl SampleType {
         }
     }
 
+    /// Bits per sample.
     pub fn bits(self) -> u32 {
         8 * self.size() as u32
     }
 
+    /// Whether the type is a float.
     pub fn is_float(self) -> bool {
         matches!(self, SampleType::F32 | SampleType::F64)
     }
 
+    /// Whether the type is a signed integer.
     pub fn is_signed(self) -> bool {
         matches!(self, SampleType::I8 | SampleType::I16 | SampleType::I32)
     }
@@ -79,6 +92,7 @@ impl SampleType {
         }
     }
 
+    /// The type called `name` (see [`SampleType::name`]).
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.name() == name)
     }
@@ -172,28 +186,6 @@ impl SampleType {
             .chunks_exact(self.size())
             .map(|sample| self.value_f64(sample))
             .collect()
-    }
-}
-
-/// Converts little-endian sample bytes to words (one `u64` per sample).
-pub fn bytes_to_words(ty: SampleType, bytes: &[u8]) -> Vec<u64> {
-    let n = ty.size();
-    bytes
-        .chunks_exact(n)
-        .map(|c| {
-            let mut b = [0u8; 8];
-            b[..n].copy_from_slice(c);
-            ty.to_word(u64::from_le_bytes(b))
-        })
-        .collect()
-}
-
-/// Inverse of [`bytes_to_words`]: appends the little-endian sample bytes to `out`.
-pub fn words_to_bytes(ty: SampleType, words: &[u64], out: &mut Vec<u8>) {
-    let n = ty.size();
-    out.reserve(words.len() * n);
-    for &w in words {
-        out.extend_from_slice(&ty.from_word(w).to_le_bytes()[..n]);
     }
 }
 

@@ -4,8 +4,8 @@
 
 pub mod float;
 #[cfg(feature = "jxl")]
-pub mod jxl;
-pub mod native;
+mod jxl;
+mod native;
 pub mod png128;
 
 use crate::error::{Error, Result};
@@ -36,6 +36,7 @@ pub enum CodecId {
 }
 
 impl CodecId {
+    /// Every codec, in id order.
     pub const ALL: [CodecId; 8] = [
         CodecId::Raw,
         CodecId::Constant,
@@ -47,6 +48,7 @@ impl CodecId {
         CodecId::Float,
     ];
 
+    /// The codec stored as `code` in a tile index entry.
     pub fn from_code(code: u16) -> Result<Self> {
         Self::ALL
             .into_iter()
@@ -54,6 +56,7 @@ impl CodecId {
             .ok_or_else(|| Error::unsupported(format!("unknown codec id {code}")))
     }
 
+    /// The codec's name (`--codec`, `-co CODEC=`).
     pub fn name(self) -> &'static str {
         match self {
             CodecId::Raw => "raw",
@@ -115,13 +118,17 @@ impl std::fmt::Display for CodecId {
 /// How hard to work: picks deflate levels, JPEG XL effort and which codecs `auto` tries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Effort {
+    /// Fewer predictor neighbours and taps, lighter deflate: for quick conversions.
     Fast,
+    /// The balance of size and speed geoembed is tuned for.
     #[default]
     Default,
+    /// Smallest files: richer models, more candidates, much slower encoding.
     Max,
 }
 
 impl Effort {
+    /// The level's name (`fast`, `default`, `max`).
     pub fn name(self) -> &'static str {
         match self {
             Effort::Fast => "fast",
@@ -187,19 +194,28 @@ impl std::str::FromStr for Effort {
 /// Geometry and type of one tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TileShape {
+    /// Columns.
     pub width: usize,
+    /// Rows.
     pub height: usize,
+    /// Samples per pixel.
     pub bands: usize,
+    /// Type of every sample.
     pub sample_type: SampleType,
 }
 
 impl TileShape {
+    /// `width × height`.
     pub fn pixels(&self) -> usize {
         self.width * self.height
     }
+
+    /// `width × height × bands`.
     pub fn samples(&self) -> usize {
         self.pixels() * self.bands
     }
+
+    /// Size of the tile's sample buffer.
     pub fn bytes(&self) -> usize {
         self.samples() * self.sample_type.size()
     }
@@ -209,7 +225,9 @@ impl TileShape {
 /// decorrelation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CodecParams<'a> {
+    /// How hard the encoder works (decoders ignore it).
     pub effort: Effort,
+    /// The file-level decorrelation the `decorrelate+` codecs apply.
     pub decorrelation: Option<&'a Decorrelation>,
 }
 
@@ -441,6 +459,7 @@ fn jxl_decode(shape: &TileShape, payload: &[u8]) -> Result<Vec<u32>> {
 /// Which codecs to try, or one fixed codec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodecChoice {
+    /// Always this codec.
     Fixed(CodecId),
     /// Encode with every candidate for the effort level and keep the smallest payload.
     Auto,
@@ -534,7 +553,9 @@ pub fn auto_candidates(
 /// An encoded tile: the codec used and its payload.
 #[derive(Clone, Debug)]
 pub struct Encoded {
+    /// The codec that produced `payload`.
     pub codec: CodecId,
+    /// The encoded tile.
     pub payload: Vec<u8>,
 }
 

@@ -13,15 +13,15 @@ use super::header::{
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
-pub const BANDS: [u8; 4] = *b"BNDS";
-pub const AUX_PLANES: [u8; 4] = *b"AUXP";
-pub const GEOTRANSFORM: [u8; 4] = *b"GEOT";
-pub const SRS: [u8; 4] = *b"SRS_";
-pub const GCPS: [u8; 4] = *b"GCPS";
-pub const METADATA: [u8; 4] = *b"META";
-pub const DEQUANTIZATION: [u8; 4] = *b"DEQU";
-pub const DECORRELATION: [u8; 4] = *b"DCOR";
-pub const INFO: [u8; 4] = *b"info";
+pub(super) const BANDS: [u8; 4] = *b"BNDS";
+pub(super) const AUX_PLANES: [u8; 4] = *b"AUXP";
+pub(super) const GEOTRANSFORM: [u8; 4] = *b"GEOT";
+pub(super) const SRS: [u8; 4] = *b"SRS_";
+pub(super) const GCPS: [u8; 4] = *b"GCPS";
+pub(super) const METADATA: [u8; 4] = *b"META";
+pub(super) const DEQUANTIZATION: [u8; 4] = *b"DEQU";
+pub(super) const DECORRELATION: [u8; 4] = *b"DCOR";
+pub(super) const INFO: [u8; 4] = *b"info";
 
 const FLAG_NODATA: u8 = 1;
 const FLAG_SCALE: u8 = 2;
@@ -37,7 +37,7 @@ fn chunk(out: &mut ByteWriter, tag: [u8; 4], body: impl FnOnce(&mut ByteWriter))
 }
 
 /// Serialises the header chunks (without the trailing CRC).
-pub fn encode(h: &Header) -> Vec<u8> {
+pub(super) fn encode(h: &Header) -> Vec<u8> {
     let mut out = ByteWriter::default();
     chunk(&mut out, BANDS, |w| {
         w.u32(h.bands.len() as u32);
@@ -171,7 +171,7 @@ fn write_domains(w: &mut ByteWriter, domains: &[MetadataDomain]) {
 }
 
 /// Fills `h` (whose grid came from the preamble) from the chunk bytes.
-pub fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
+pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
     let mut r = ByteReader::new(bytes, "header");
     let mut seen_bands = false;
     let mut seen: Vec<[u8; 4]> = Vec::new();

@@ -40,10 +40,13 @@ fn read_exact_at<R: Read + Seek>(
 }
 
 impl<R: Read + Seek> Reader<R> {
+    /// Opens a file with the default [`Limits`].
     pub fn open(src: R) -> Result<Self> {
         Self::open_with_limits(src, Limits::default())
     }
 
+    /// Opens a file: reads and checks the preamble, the tile index and the header, refusing
+    /// declared sizes beyond `limits` before allocating for them.
     pub fn open_with_limits(mut src: R, limits: Limits) -> Result<Self> {
         let file_len = src.seek(SeekFrom::End(0))?;
         src.seek(SeekFrom::Start(0))?;
@@ -140,14 +143,17 @@ impl<R: Read + Seek> Reader<R> {
         Ok(r)
     }
 
+    /// The file's header.
     pub fn header(&self) -> &Header {
         &self.header
     }
 
+    /// The limits the file was opened with.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
 
+    /// The file's length in bytes.
     pub fn file_len(&self) -> u64 {
         self.file_len
     }
@@ -157,6 +163,7 @@ impl<R: Read + Seek> Reader<R> {
         &self.entries
     }
 
+    /// The index entry of block `(plane, tx, ty)`.
     pub fn entry(&self, plane: usize, tx: u32, ty: u32) -> Result<&IndexEntry> {
         block_shape(&self.header, plane, tx, ty)?;
         Ok(&self.entries[self.header.block_index(plane, tx, ty) as usize])
@@ -186,6 +193,7 @@ impl<R: Read + Seek> Reader<R> {
         decode_block(&self.header, plane, tx, ty, &e, &payload)
     }
 
+    /// Gives the source back.
     pub fn into_inner(self) -> R {
         self.src
     }
@@ -220,6 +228,7 @@ fn check_limits(p: &Preamble, l: &Limits) -> Result<()> {
     Ok(())
 }
 
+/// How errors name a block: `tile (tx, ty)`, or `... of aux plane N`.
 pub fn tile_name(plane: usize, tx: u32, ty: u32) -> String {
     if plane == 0 {
         format!("tile ({tx}, {ty})")

@@ -13,11 +13,15 @@ use std::io::{Seek, SeekFrom, Write};
 /// A tile ready to be written.
 #[derive(Clone, Debug)]
 pub struct EncodedBlock {
+    /// The codec that produced `payload`.
     pub codec: CodecId,
+    /// The effort level, recorded in the index entry.
     pub effort: Effort,
+    /// The encoded tile.
     pub payload: Vec<u8>,
     /// CRC-32 of the raw samples, stored so readers can check the decoded result.
     pub raw_crc: u32,
+    /// Length of the raw samples (checked against the tile's shape when written).
     pub raw_len: usize,
 }
 
@@ -41,7 +45,7 @@ pub fn block_shape(h: &Header, plane: usize, tx: u32, ty: u32) -> Result<TileSha
 }
 
 /// Codec parameters for a plane: only plane 0 (the bands) uses the file's decorrelation.
-pub fn plane_params(h: &Header, plane: usize, effort: Effort) -> CodecParams<'_> {
+pub(crate) fn plane_params(h: &Header, plane: usize, effort: Effort) -> CodecParams<'_> {
     CodecParams {
         effort,
         decorrelation: if plane == 0 {
@@ -136,6 +140,7 @@ impl<W: Write + Seek> Writer<W> {
         })
     }
 
+    /// The header being written.
     pub fn header(&self) -> &Header {
         &self.header
     }

@@ -1,14 +1,14 @@
 //! Raw bits beside the rANS stream (the low bits of large residuals): packed LSB first
 //! into 64-bit little-endian words.
 
-pub struct BitWriter {
+pub(crate) struct BitWriter {
     out: Vec<u8>,
     acc: u64,
     n: u32,
 }
 
 impl BitWriter {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         BitWriter {
             out: Vec::new(),
             acc: 0,
@@ -17,7 +17,7 @@ impl BitWriter {
     }
 
     #[inline(always)]
-    pub fn put(&mut self, value: u32, bits: u32) {
+    pub(crate) fn put(&mut self, value: u32, bits: u32) {
         if bits == 0 {
             return;
         }
@@ -30,7 +30,7 @@ impl BitWriter {
         }
     }
 
-    pub fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         while self.n > 0 {
             self.out.push(self.acc as u8);
             self.acc >>= 8;
@@ -48,7 +48,7 @@ impl Default for BitWriter {
 
 /// Reads the raw bits. The bytes are copied with 8 bytes of zero padding so a refill is one
 /// unaligned 64-bit load.
-pub struct BitReader {
+pub(crate) struct BitReader {
     pub data: Vec<u8>,
     pub len: usize,
     pub pos: usize,
@@ -57,7 +57,7 @@ pub struct BitReader {
 }
 
 impl BitReader {
-    pub fn new(data: &[u8]) -> Self {
+    pub(crate) fn new(data: &[u8]) -> Self {
         let mut padded = Vec::with_capacity(data.len() + 8);
         padded.extend_from_slice(data);
         padded.extend_from_slice(&[0; 8]);
@@ -71,7 +71,7 @@ impl BitReader {
     }
 
     /// Whether more bits were read than the stream holds.
-    pub fn overrun(&self) -> bool {
+    pub(crate) fn overrun(&self) -> bool {
         let consumed_bits = self.pos as u64 * 8 - self.n as u64;
         consumed_bits > self.len as u64 * 8
     }
@@ -83,7 +83,7 @@ impl BitReader {
 /// reader's 8 bytes of padding. Reading past the end yields zeros, and
 /// [`BitReader::overrun`] reports it afterwards.
 #[inline(always)]
-pub fn take_bits(
+pub(crate) fn take_bits(
     data: &[u8],
     len: usize,
     acc: &mut u64,

@@ -7,13 +7,13 @@
 
 use crate::error::{Error, Result};
 
-pub const PROB_BITS: u32 = 11;
-pub const PROB_SCALE: u32 = 1 << PROB_BITS;
+pub(crate) const PROB_BITS: u32 = 11;
+pub(crate) const PROB_SCALE: u32 = 1 << PROB_BITS;
 const RANS_L: u32 = 1 << 16;
 
 /// One symbol's frequency and cumulative start, in units of 2^-PROB_BITS.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SymbolRange {
+pub(crate) struct SymbolRange {
     pub start: u16,
     pub freq: u16,
 }
@@ -21,7 +21,7 @@ pub struct SymbolRange {
 /// `x / freq` for any `x < 2^32` as a multiplication: with `m = ceil(2^43 / freq)` the
 /// error of `x·m / 2^43` is below `2^-11 <= 1/freq`, too little to reach the next integer.
 #[inline(always)]
-pub fn reciprocal(freq: u16) -> u64 {
+pub(crate) fn reciprocal(freq: u16) -> u64 {
     (1u64 << 43).div_ceil(freq.max(1) as u64)
 }
 
@@ -31,14 +31,14 @@ fn div(x: u32, rcp: u64) -> u32 {
 }
 
 /// Encodes symbols given their ranges, last symbol first.
-pub struct Encoder {
+pub(crate) struct Encoder {
     states: Vec<u32>,
     words: Vec<u16>,
 }
 
 impl Encoder {
     /// An encoder with `lanes` independent states (the decoder interleaves them).
-    pub fn new(lanes: usize) -> Self {
+    pub(crate) fn new(lanes: usize) -> Self {
         Encoder {
             states: vec![RANS_L; lanes],
             words: Vec::new(),
@@ -48,7 +48,7 @@ impl Encoder {
     /// Puts a symbol on state `lane`. Symbols are put in the reverse of decoding order.
     /// `rcp` is [`reciprocal`]`(r.freq)`.
     #[inline]
-    pub fn put(&mut self, r: SymbolRange, rcp: u64, lane: usize) {
+    pub(crate) fn put(&mut self, r: SymbolRange, rcp: u64, lane: usize) {
         debug_assert!(r.freq > 0, "a coded symbol needs a non-zero frequency");
         let s = &mut self.states[lane];
         let freq = r.freq as u32;
@@ -63,7 +63,7 @@ impl Encoder {
     }
 
     /// Finishes the stream: it starts with every state (high then low half), lane 0 first.
-    pub fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         // Reversed below, so push the last lane first, low half before high.
         for s in self.states.iter().rev() {
             self.words.push(*s as u16);
@@ -81,7 +81,7 @@ impl Encoder {
 /// Decodes the symbols of one stream in order. The stream is copied into 16-bit words with
 /// zero padding, so renormalisation can read the next word unconditionally and choose it
 /// with a conditional move instead of an unpredictable branch.
-pub struct Decoder {
+pub(crate) struct Decoder {
     pub states: Vec<u32>,
     pub words: Vec<u16>,
     /// Index of the next word to read.
@@ -93,7 +93,7 @@ pub struct Decoder {
 
 impl Decoder {
     /// Starts decoding `lanes` interleaved states from `data`, a stream of `codec`'s payload.
-    pub fn new(data: &[u8], lanes: usize, codec: &'static str) -> Result<Self> {
+    pub(crate) fn new(data: &[u8], lanes: usize, codec: &'static str) -> Result<Self> {
         if data.len() < 4 * lanes || !data.len().is_multiple_of(2) {
             return Err(Error::corrupt(format!(
                 "{codec}: rANS stream is shorter than its initial states"
@@ -124,7 +124,7 @@ impl Decoder {
 
     /// After the last symbol the state returns to its initial value and every word has been
     /// read: anything else means the stream was corrupt.
-    pub fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         if self.states.iter().any(|&s| s != RANS_L) || self.pos != self.len {
             return Err(Error::corrupt(format!(
                 "{}: rANS stream did not end where its symbols did",
@@ -139,7 +139,7 @@ impl Decoder {
 /// table holds packed slot entries: symbol | start << 8 | (freq − 1) << 20. Reading past the
 /// end yields zeros; [`Decoder::finish`] reports that as corrupt.
 #[inline(always)]
-pub fn step(
+pub(crate) fn step(
     state: u32,
     pos: usize,
     words: &[u16],
@@ -158,7 +158,7 @@ pub fn step(
 
 /// Normalises symbol counts to frequencies summing to [`PROB_SCALE`], every used symbol
 /// keeping at least 1. Returns all zeros if no symbol was used.
-pub fn normalize(counts: &[u64]) -> Vec<u16> {
+pub(crate) fn normalize(counts: &[u64]) -> Vec<u16> {
     let total: u64 = counts.iter().sum();
     let mut f = vec![0u32; counts.len()];
     if total == 0 {
@@ -205,7 +205,7 @@ pub fn normalize(counts: &[u64]) -> Vec<u16> {
 }
 
 /// Cumulative ranges from frequencies.
-pub fn ranges(freqs: &[u16]) -> Vec<SymbolRange> {
+pub(crate) fn ranges(freqs: &[u16]) -> Vec<SymbolRange> {
     let mut start = 0u32;
     freqs
         .iter()

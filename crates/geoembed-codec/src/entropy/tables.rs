@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// Marks slots of contexts that have no table: decodes to an out-of-alphabet symbol.
 const UNUSED: u32 = 0xff;
 
-pub struct Tables {
+pub(crate) struct Tables {
     /// Symbol ranges, `alphabet` per context (encoder side).
     pub ranges: Vec<SymbolRange>,
     /// `rans::reciprocal` of every range's frequency (encoder side).
@@ -21,7 +21,7 @@ pub struct Tables {
 
 impl Tables {
     /// Normalises token counts (`counts[ctx][token]`) into tables.
-    pub fn from_counts(counts: &[Vec<u64>]) -> (Tables, Vec<Vec<u16>>) {
+    pub(crate) fn from_counts(counts: &[Vec<u64>]) -> (Tables, Vec<Vec<u16>>) {
         let freqs: Vec<Vec<u16>> = counts.iter().map(|c| rans::normalize(c)).collect();
         (Self::from_freqs(&freqs), freqs)
     }
@@ -52,14 +52,14 @@ impl Tables {
     }
 
     #[inline(always)]
-    pub fn range(&self, ctx: usize, sym: usize) -> (SymbolRange, u64) {
+    pub(crate) fn range(&self, ctx: usize, sym: usize) -> (SymbolRange, u64) {
         let i = ctx * self.alphabet + sym;
         (self.ranges[i], self.reciprocals[i])
     }
 
     /// Writes the frequencies: per context the number of symbols up to the last used one,
     /// then each frequency.
-    pub fn write(freqs: &[Vec<u16>], out: &mut Vec<u8>) {
+    pub(crate) fn write(freqs: &[Vec<u16>], out: &mut Vec<u8>) {
         for f in freqs {
             let n = f.iter().rposition(|&v| v != 0).map_or(0, |i| i + 1);
             put_u(out, n as u64);
@@ -67,7 +67,7 @@ impl Tables {
         }
     }
 
-    pub fn read(r: &mut Cursor, contexts: usize, alphabet: usize) -> Result<Tables> {
+    pub(crate) fn read(r: &mut Cursor, contexts: usize, alphabet: usize) -> Result<Tables> {
         let mut freqs = Vec::with_capacity(contexts);
         for ctx in 0..contexts {
             let n = r.bounded("table size", alphabet as u64)? as usize;

@@ -4,30 +4,30 @@
 //! of 2^16 values, and the raw low bits of large residuals are close to uniform anyway.
 
 /// Values below this are tokens of their own.
-pub const DIRECT: u32 = 16;
+pub(crate) const DIRECT: u32 = 16;
 const DIRECT_BITS: u32 = 4;
 /// Bits after the leading one that go into the token.
 const MSB_IN_TOKEN: u32 = 2;
 
 /// Number of tokens needed for values of up to `bits` bits.
-pub const fn alphabet(bits: u32) -> usize {
+pub(crate) const fn alphabet(bits: u32) -> usize {
     (DIRECT + (bits - DIRECT_BITS) * (1 << MSB_IN_TOKEN)) as usize
 }
 
 /// Folds a signed residual to unsigned: 0, -1, 1, -2, 2, ... → 0, 1, 2, 3, 4, ...
 #[inline(always)]
-pub fn zigzag(r: i32) -> u32 {
+pub(crate) fn zigzag(r: i32) -> u32 {
     ((r << 1) ^ (r >> 31)) as u32
 }
 
 #[inline(always)]
-pub fn unzigzag(u: u32) -> i32 {
+pub(crate) fn unzigzag(u: u32) -> i32 {
     ((u >> 1) as i32) ^ -((u & 1) as i32)
 }
 
 /// Token, number of raw bits and their value.
 #[inline(always)]
-pub fn split(u: u32) -> (u32, u32, u32) {
+pub(crate) fn split(u: u32) -> (u32, u32, u32) {
     if u < DIRECT {
         return (u, 0, 0);
     }
@@ -40,7 +40,7 @@ pub fn split(u: u32) -> (u32, u32, u32) {
 
 /// Raw bits that follow `token`.
 #[inline(always)]
-pub fn extra_bits(token: u32) -> u32 {
+pub(crate) fn extra_bits(token: u32) -> u32 {
     if token < DIRECT {
         0
     } else {
@@ -50,7 +50,7 @@ pub fn extra_bits(token: u32) -> u32 {
 
 /// Rebuilds the value from its token and raw bits.
 #[inline(always)]
-pub fn join(token: u32, raw: u32) -> u32 {
+pub(crate) fn join(token: u32, raw: u32) -> u32 {
     if token < DIRECT {
         return token;
     }
@@ -64,13 +64,13 @@ pub fn join(token: u32, raw: u32) -> u32 {
 /// Per token: the value with all raw bits zero, and the number of raw bits. Tables make the
 /// decoder branch-free; entries past the alphabet have 32 raw bits, which no valid stream
 /// produces (the decoder checks the token against the alphabet).
-pub struct TokenTable {
+pub(crate) struct TokenTable {
     pub base: [u32; 256],
     pub extra: [u32; 256],
 }
 
 impl TokenTable {
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         let mut base = [0u32; 256];
         let mut extra = [0u32; 256];
         let mut t = 0;
@@ -92,7 +92,7 @@ impl TokenTable {
     }
 }
 
-pub static TOKENS: TokenTable = TokenTable::new();
+pub(crate) static TOKENS: TokenTable = TokenTable::new();
 
 #[cfg(test)]
 mod tests {

@@ -25,9 +25,12 @@ pub struct Decorrelation {
     pub groups: Vec<DecorrelationGroup>,
 }
 
+/// One group of consecutive bands decorrelated together.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecorrelationGroup {
+    /// The group's first band.
     pub first_band: u32,
+    /// Bands in the group.
     pub bands: u32,
     /// Strictly lower-triangular matrix, row-major: row k holds the `k` coefficients that
     /// predict band `first_band + k` from bands `first_band .. first_band + k`.
@@ -37,6 +40,8 @@ pub struct DecorrelationGroup {
 }
 
 impl Decorrelation {
+    /// Checks that the groups tile `band_count` bands of type `ty` in order, with the right
+    /// number of coefficients and a usable shift.
     pub fn validate(&self, band_count: usize, ty: SampleType) -> Result<()> {
         if ty.is_float() || ty.size() > 2 {
             return Err(Error::invalid(format!(
@@ -74,13 +79,14 @@ impl Decorrelation {
     }
 }
 
-pub const SHIFT: u8 = 14;
+/// Fixed-point shift of fitted coefficients.
+const SHIFT: u8 = 14;
 /// Bands per decorrelation group: bounds the header (n² coefficients) and the work per
 /// pixel; beyond a few hundred bands the extra predictors gain nothing measurable.
-pub const MAX_GROUP_BANDS: usize = 256;
+pub(crate) const MAX_GROUP_BANDS: usize = 256;
 
 /// Numeric value of every sample (8- and 16-bit integer types only).
-pub fn to_values(ty: SampleType, bytes: &[u8]) -> Vec<i32> {
+pub(crate) fn to_values(ty: SampleType, bytes: &[u8]) -> Vec<i32> {
     match ty {
         SampleType::U8 => bytes.iter().map(|&b| b as i32).collect(),
         SampleType::I8 => bytes.iter().map(|&b| b as i8 as i32).collect(),
@@ -96,7 +102,7 @@ pub fn to_values(ty: SampleType, bytes: &[u8]) -> Vec<i32> {
     }
 }
 
-pub fn from_values(ty: SampleType, values: &[i32], out: &mut Vec<u8>) {
+pub(crate) fn from_values(ty: SampleType, values: &[i32], out: &mut Vec<u8>) {
     out.reserve(values.len() * ty.size());
     for &v in values {
         match ty.size() {
@@ -257,7 +263,7 @@ fn run_pixel(
 
 /// Forward transform of a pixel-interleaved tile: returns residual words (unsigned n-bit,
 /// centred on 2^(n−1)), pixel-interleaved like the input.
-pub fn forward(d: &Decorrelation, ty: SampleType, bands: usize, samples: &[u8]) -> Vec<u32> {
+pub(crate) fn forward(d: &Decorrelation, ty: SampleType, bands: usize, samples: &[u8]) -> Vec<u32> {
     let values = to_values(ty, samples);
     let (lo, hi) = range(ty);
     let bits = ty.bits();
@@ -280,7 +286,7 @@ pub fn forward(d: &Decorrelation, ty: SampleType, bands: usize, samples: &[u8]) 
 }
 
 /// Inverse of [`forward`]: residual words back to sample bytes (appended to `out`).
-pub fn inverse(
+pub(crate) fn inverse(
     d: &Decorrelation,
     ty: SampleType,
     bands: usize,

@@ -4,11 +4,17 @@
 
 use crate::sample::SampleType;
 
+/// An unsigned word of 1, 2, 4 or 8 bytes (`u8`, `u16`, `u32`, `u64`).
 pub trait Word: Copy + Default + Eq + Ord + Send + Sync + 'static {
+    /// Bytes per word.
     const BYTES: usize;
+    /// The low `BYTES` bytes of `v`.
     fn from_u64(v: u64) -> Self;
+    /// The word, widened.
     fn to_u64(self) -> u64;
+    /// Addition modulo 2^(8·BYTES).
     fn wrapping_add(self, o: Self) -> Self;
+    /// Subtraction modulo 2^(8·BYTES).
     fn wrapping_sub(self, o: Self) -> Self;
     /// `floor((a + b) / 2)` without overflow (PNG's Average filter).
     fn average(a: Self, b: Self) -> Self;
@@ -76,7 +82,7 @@ word!(u32, i32, i64);
 word!(u64, i64, i128);
 
 /// Loads little-endian samples as words.
-pub fn load<W: Word>(ty: SampleType, bytes: &[u8]) -> Vec<W> {
+pub(crate) fn load<W: Word>(ty: SampleType, bytes: &[u8]) -> Vec<W> {
     debug_assert_eq!(ty.size(), W::BYTES);
     let mut b = [0u8; 8];
     bytes
@@ -89,7 +95,7 @@ pub fn load<W: Word>(ty: SampleType, bytes: &[u8]) -> Vec<W> {
 }
 
 /// Stores words as little-endian samples, appending to `out`.
-pub fn store<W: Word>(ty: SampleType, words: &[W], out: &mut Vec<u8>) {
+pub(crate) fn store<W: Word>(ty: SampleType, words: &[W], out: &mut Vec<u8>) {
     out.reserve(words.len() * W::BYTES);
     for &w in words {
         out.extend_from_slice(&ty.from_word(w.to_u64()).to_le_bytes()[..W::BYTES]);
@@ -98,7 +104,7 @@ pub fn store<W: Word>(ty: SampleType, words: &[W], out: &mut Vec<u8>) {
 
 /// Byte de-interleave: word bytes split into planes, most significant byte plane first
 /// (cbloom: bytes of like statistics next to each other help byte-oriented coders).
-pub fn split_bytes<W: Word>(words: &[W], out: &mut Vec<u8>) {
+pub(crate) fn split_bytes<W: Word>(words: &[W], out: &mut Vec<u8>) {
     let n = words.len();
     let start = out.len();
     out.resize(start + n * W::BYTES, 0);
@@ -112,7 +118,7 @@ pub fn split_bytes<W: Word>(words: &[W], out: &mut Vec<u8>) {
 }
 
 /// Inverse of [`split_bytes`].
-pub fn join_bytes<W: Word>(planes: &[u8], n: usize) -> Vec<W> {
+pub(crate) fn join_bytes<W: Word>(planes: &[u8], n: usize) -> Vec<W> {
     debug_assert_eq!(planes.len(), n * W::BYTES);
     (0..n)
         .map(|i| {

@@ -46,7 +46,7 @@ fn unmap(how: u8, u: u64) -> i64 {
     }
 }
 
-pub fn encode(
+pub(super) fn encode(
     ty: SampleType,
     width: usize,
     bands: &[Band],
@@ -118,7 +118,7 @@ fn join(ty: SampleType, planes: &[u8], n: usize) -> Vec<u64> {
     with_word!(ty, Wd => words::join_bytes::<Wd>(planes, n).into_iter().map(Word::to_u64).collect())
 }
 
-pub fn decode(
+pub(super) fn decode(
     ty: SampleType,
     width: usize,
     height: usize,

@@ -20,7 +20,7 @@
 use crate::sample::SampleType;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Domain {
+pub(super) enum Domain {
     Int,
     Fmap,
     Binary(i16, u64),
@@ -30,11 +30,11 @@ pub enum Domain {
 /// Largest |k| a lattice may produce: k·2^e and k/10^d stay exact in f64 arithmetic.
 const MAX_LATTICE: f64 = (1u64 << 50) as f64;
 /// Decimal places tried for decimal lattices.
-pub const MAX_DECIMALS: u8 = 9;
+pub(super) const MAX_DECIMALS: u8 = 9;
 
 impl Domain {
     /// Kind, parameter, offset bits.
-    pub fn code(self) -> (u8, i64, u64) {
+    pub(super) fn code(self) -> (u8, i64, u64) {
         match self {
             Domain::Int => (0, 0, 0),
             Domain::Fmap => (1, 0, 0),
@@ -43,7 +43,7 @@ impl Domain {
         }
     }
 
-    pub fn from_code(kind: u8, param: i64, offset: u64) -> Option<Domain> {
+    pub(super) fn from_code(kind: u8, param: i64, offset: u64) -> Option<Domain> {
         match kind {
             0 => Some(Domain::Int),
             1 => Some(Domain::Fmap),
@@ -55,7 +55,7 @@ impl Domain {
         }
     }
 
-    pub fn name(self) -> String {
+    pub(super) fn name(self) -> String {
         match self {
             Domain::Int => "int".into(),
             Domain::Fmap => "fmap".into(),
@@ -65,7 +65,7 @@ impl Domain {
     }
 
     /// The domain with its constants computed once, for per-sample use.
-    pub fn mapper(self, ty: SampleType) -> Mapper {
+    pub(super) fn mapper(self, ty: SampleType) -> Mapper {
         let (scale, offset) = match self {
             Domain::Binary(e, o) => (pow2(e as i32), f64::from_bits(o)),
             Domain::Decimal(d) => (10f64.powi(-(d as i32)), 0.0),
@@ -88,7 +88,7 @@ impl Domain {
 
 /// A [`Domain`] with its constants: 2^e (exact), 10^d (exact for d <= 22) and the offset.
 #[derive(Clone, Copy, Debug)]
-pub struct Mapper {
+pub(super) struct Mapper {
     domain: Domain,
     ty: SampleType,
     scale: f64,
@@ -118,7 +118,7 @@ impl Mapper {
     /// The plane value of one sample (its little-endian bits), or `None` if this domain
     /// cannot reproduce the sample exactly (it is then a special).
     #[inline(always)]
-    pub fn forward(&self, bits: u64) -> Option<i64> {
+    pub(super) fn forward(&self, bits: u64) -> Option<i64> {
         let ty = self.ty;
         match self.domain {
             Domain::Int => Some(int_value(ty, bits)),
@@ -132,7 +132,7 @@ impl Mapper {
 
     /// The sample bits of a plane value. Total: corrupt planes decode to some value.
     #[inline(always)]
-    pub fn inverse(&self, v: i64) -> u64 {
+    pub(super) fn inverse(&self, v: i64) -> u64 {
         let ty = self.ty;
         match self.domain {
             Domain::Int => (v as u64) & mask(ty),
@@ -146,7 +146,7 @@ impl Mapper {
     /// An approximate plane value of any sample, to predict from another band's values:
     /// the nearest lattice point (the lattice need not hold it). `None` if non-finite.
     #[inline(always)]
-    pub fn approx(&self, bits: u64) -> Option<i64> {
+    pub(super) fn approx(&self, bits: u64) -> Option<i64> {
         match self.domain {
             Domain::Int => Some(int_value(self.ty, bits)),
             Domain::Fmap => Some(fmap(self.ty, bits)),
@@ -198,7 +198,7 @@ fn int_value(ty: SampleType, bits: u64) -> i64 {
 }
 
 #[inline]
-pub fn float_value(ty: SampleType, bits: u64) -> f64 {
+pub(super) fn float_value(ty: SampleType, bits: u64) -> f64 {
     if ty == SampleType::F32 {
         f32::from_bits(bits as u32) as f64
     } else {
@@ -218,7 +218,7 @@ fn float_bits(ty: SampleType, v: f64) -> u64 {
 /// The coarsest binary lattice through `offset` holding every finite value: the smallest
 /// exponent of the lowest set bit of any `v − offset`. `None` if all values equal the
 /// offset or the lattice would be too fine.
-pub fn binary_exponent(
+pub(super) fn binary_exponent(
     ty: SampleType,
     offset: f64,
     values: impl Iterator<Item = u64>,

@@ -50,7 +50,7 @@ fn undelta(s: &mut [u8], width: usize) {
     }
 }
 
-pub fn encode(
+pub(super) fn encode(
     ty: SampleType,
     width: usize,
     bands: &[Band],
@@ -97,7 +97,7 @@ pub fn encode(
     Ok(())
 }
 
-pub fn decode(
+pub(super) fn decode(
     ty: SampleType,
     width: usize,
     height: usize,

@@ -34,16 +34,22 @@ const VERSION: u8 = 1;
 /// A band's samples as little-endian bits (one u64 per sample).
 type Band = Vec<u64>;
 
+/// The transform a float payload uses, recorded in its second byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Transform {
+    /// Per-band integer domain, 2-D and cross-band prediction, context-modelled rANS.
     Predictive = 0,
+    /// cbloom's fmap, a predictor, byte de-interleave, deflate.
     BytePlanes = 1,
+    /// Gridfour's sign / exponent / mantissa split, deflate.
     Gridfour = 2,
+    /// zstd on the samples as they are.
     Lz = 3,
 }
 
 impl Transform {
+    /// The transform's name in `geoembed info`.
     pub fn name(self) -> &'static str {
         match self {
             Transform::Predictive => "predictive",
@@ -167,7 +173,7 @@ pub fn summarize(shape: &TileShape, payload: &[u8]) -> Result<(Transform, Vec<St
 }
 
 /// Decodes a tile, appending its pixel-interleaved samples to `out`.
-pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
+pub(crate) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let ty = shape.sample_type;
     if !supports(ty) {
         return Err(Error::corrupt(format!("float codec cannot hold {ty}")));

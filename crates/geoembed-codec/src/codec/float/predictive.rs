@@ -102,7 +102,7 @@ fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize) -> Result<Hea
     }))
 }
 
-pub fn encode(
+pub(super) fn encode(
     ty: SampleType,
     width: usize,
     bands: &[Band],
@@ -230,7 +230,7 @@ fn band_activity(bl: &[u8], prev: Option<&[u8]>, w: usize, y: usize, x: usize) -
 }
 
 /// One line per band of what the encoder chose: domain, predictor, specials.
-pub fn describe(
+pub(super) fn describe(
     ty: SampleType,
     width: usize,
     height: usize,
@@ -258,7 +258,7 @@ pub fn describe(
 }
 
 /// Decodes `bands` bands of `width × height` samples; returns each band's sample bits.
-pub fn decode(
+pub(super) fn decode(
     ty: SampleType,
     width: usize,
     height: usize,

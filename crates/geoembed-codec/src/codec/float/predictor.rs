@@ -13,24 +13,24 @@ use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 
 /// Neighbour indices: the plane's causal neighbours, then the previous band's.
-pub const W: u8 = 0;
-pub const N: u8 = 1;
-pub const NW: u8 = 2;
-pub const NE: u8 = 3;
-pub const WW: u8 = 4;
-pub const NN: u8 = 5;
-pub const B: u8 = 6;
-pub const BW: u8 = 7;
-pub const BN: u8 = 8;
-pub const NWW: u8 = 9;
-pub const NNW: u8 = 10;
-pub const NNE: u8 = 11;
-pub const NEE: u8 = 12;
-pub const NEIGHBOURS: usize = 13;
+pub(super) const W: u8 = 0;
+pub(super) const N: u8 = 1;
+pub(super) const NW: u8 = 2;
+pub(super) const NE: u8 = 3;
+pub(super) const WW: u8 = 4;
+pub(super) const NN: u8 = 5;
+pub(super) const B: u8 = 6;
+pub(super) const BW: u8 = 7;
+pub(super) const BN: u8 = 8;
+pub(super) const NWW: u8 = 9;
+pub(super) const NNW: u8 = 10;
+pub(super) const NNE: u8 = 11;
+pub(super) const NEE: u8 = 12;
+pub(super) const NEIGHBOURS: usize = 13;
 
 /// Whether neighbour `j` lies in the previous band.
 #[inline]
-pub fn in_previous_band(j: u8) -> bool {
+pub(super) fn in_previous_band(j: u8) -> bool {
     (B..=BN).contains(&j)
 }
 
@@ -42,7 +42,7 @@ const MAX_COEF: i64 = 1 << 20;
 const NARROW_SPAN: i128 = 1 << 38;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Predictor {
+pub(super) enum Predictor {
     Linear {
         reference: u8,
         shift: u8,
@@ -54,7 +54,7 @@ pub enum Predictor {
 }
 
 /// A band being predicted: its plane (causal part valid) and the previous band's plane.
-pub struct Planes<'a> {
+pub(super) struct Planes<'a> {
     pub cur: &'a [i64],
     pub prev: Option<&'a [i64]>,
     pub width: usize,
@@ -62,14 +62,14 @@ pub struct Planes<'a> {
 
 impl Planes<'_> {
     #[inline(always)]
-    pub fn neighbours(&self, y: usize, x: usize) -> [i64; NEIGHBOURS] {
+    pub(super) fn neighbours(&self, y: usize, x: usize) -> [i64; NEIGHBOURS] {
         neighbours(self.cur, self.prev, self.width, y, x)
     }
 }
 
 /// [`neighbours`] of sample `i` at y >= 2, 2 <= x < w - 2, where all of them exist.
 #[inline(always)]
-pub fn interior_neighbours(
+pub(super) fn interior_neighbours(
     c: &[i64],
     prev: Option<&[i64]>,
     w: usize,
@@ -102,7 +102,7 @@ pub fn interior_neighbours(
 /// with fallbacks at the edges: a missing neighbour takes the value of the nearest one that
 /// exists, so no edge needs its own predictor.
 #[inline(always)]
-pub fn neighbours(
+pub(super) fn neighbours(
     c: &[i64],
     prev: Option<&[i64]>,
     w: usize,
@@ -158,7 +158,7 @@ pub fn neighbours(
 }
 
 impl Predictor {
-    pub fn fixed(reference: u8, taps: &[(u8, i32)]) -> Self {
+    pub(super) fn fixed(reference: u8, taps: &[(u8, i32)]) -> Self {
         Predictor::Linear {
             reference,
             shift: 0,
@@ -167,7 +167,7 @@ impl Predictor {
         }
     }
 
-    pub fn uses_prev(&self) -> bool {
+    pub(super) fn uses_prev(&self) -> bool {
         match self {
             Predictor::Linear {
                 reference, taps, ..
@@ -176,7 +176,7 @@ impl Predictor {
         }
     }
 
-    pub fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         const NAMES: [&str; NEIGHBOURS] = [
             "W", "N", "NW", "NE", "WW", "NN", "B", "BW", "BN", "NWW", "NNW", "NNE", "NEE",
         ];
@@ -207,7 +207,7 @@ impl Predictor {
     }
 
     #[inline(always)]
-    pub fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
+    pub(super) fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
         match self {
             Predictor::Med => {
                 let (a, b, c) = (n[W as usize], n[N as usize], n[NW as usize]);
@@ -245,7 +245,7 @@ impl Predictor {
         }
     }
 
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
         match self {
             Predictor::Med => out.push(1),
             Predictor::Linear {
@@ -263,7 +263,7 @@ impl Predictor {
         }
     }
 
-    pub fn read(r: &mut Cursor, has_prev: bool) -> Result<Predictor> {
+    pub(super) fn read(r: &mut Cursor, has_prev: bool) -> Result<Predictor> {
         let neighbour = |r: &mut Cursor| -> Result<u8> {
             let j = r.bytes(1, "predictor neighbour")?[0];
             if j as usize >= NEIGHBOURS || (in_previous_band(j) && !has_prev) {
@@ -304,7 +304,7 @@ impl Predictor {
 /// A predictor laid out for the decoder's inner loop: a linear predictor's weights as a
 /// dense array over all nine neighbours (zeros where unused), so a prediction is nine
 /// independent multiply-adds instead of a loop over taps.
-pub struct Compiled {
+pub(super) struct Compiled {
     kind: u8,
     reference: usize,
     shift: u32,
@@ -316,7 +316,7 @@ const COMPILED_NARROW: u8 = 0;
 const COMPILED_OTHER: u8 = 1;
 
 impl Compiled {
-    pub fn new(p: &Predictor) -> Compiled {
+    pub(super) fn new(p: &Predictor) -> Compiled {
         let mut c = Compiled {
             kind: COMPILED_OTHER,
             reference: 0,
@@ -343,7 +343,7 @@ impl Compiled {
 
     /// Same value as [`Predictor::predict`].
     #[inline(always)]
-    pub fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
+    pub(super) fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
         if self.kind == COMPILED_NARROW {
             let r = n[self.reference];
             let mut s = 0i64;
@@ -359,18 +359,18 @@ impl Compiled {
 
 /// Zigzag of a wrapped residual.
 #[inline(always)]
-pub fn zigzag(r: i64) -> u64 {
+pub(super) fn zigzag(r: i64) -> u64 {
     ((r << 1) ^ (r >> 63)) as u64
 }
 
 #[inline(always)]
-pub fn unzigzag(u: u64) -> i64 {
+pub(super) fn unzigzag(u: u64) -> i64 {
     ((u >> 1) as i64) ^ -((u & 1) as i64)
 }
 
 /// Rows the encoder evaluates candidates on: all of a small band, every k-th row of a
 /// large one (at least ~16k pixels).
-pub fn sample_rows(height: usize, width: usize, all: bool) -> Vec<usize> {
+pub(super) fn sample_rows(height: usize, width: usize, all: bool) -> Vec<usize> {
     let step = if all {
         1
     } else {
@@ -398,7 +398,7 @@ fn each_sample(
 }
 
 /// Estimated bits of a band under `p`: the bit length of every residual plus one.
-pub fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[usize]) -> u64 {
+pub(super) fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[usize]) -> u64 {
     let mut bits = 0u64;
     each_sample(planes, specials, rows, |v, n| {
         bits += 65 - zigzag(v.wrapping_sub(p.predict(n))).leading_zeros() as u64;
@@ -407,7 +407,7 @@ pub fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[usize]) -
 }
 
 /// Span of the plane's values (max − min), in i128.
-pub fn span(plane: &[i64]) -> i128 {
+pub(super) fn span(plane: &[i64]) -> i128 {
     let (lo, hi) = plane
         .iter()
         .fold((i64::MAX, i64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
@@ -421,7 +421,7 @@ pub fn span(plane: &[i64]) -> i128 {
 /// Least-squares weights of `taps` around reference `W` (or `B` for cross-band fits),
 /// fitted on the sampled rows and quantised to 2^-FIT_SHIFT. `None` if the system is
 /// degenerate.
-pub fn fit(
+pub(super) fn fit(
     planes: &Planes,
     specials: &[bool],
     rows: &[usize],
@@ -480,7 +480,7 @@ pub fn fit(
 
 /// The candidates for a band: fixed predictors, then fitted ones (`fit` effort), with the
 /// cross-band ones when a previous band in the same domain exists.
-pub fn choose(
+pub(super) fn choose(
     planes: &Planes,
     specials: &[bool],
     fit_ls: bool,

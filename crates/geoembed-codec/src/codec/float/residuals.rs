@@ -15,19 +15,19 @@ use crate::entropy::varint::{put_u, Cursor};
 use crate::error::{Error, Result};
 
 const DIRECT: u64 = 8;
-pub const ALPHABET: usize = 252;
+pub(super) const ALPHABET: usize = 252;
 /// Activities run from 0 to 8·64.
-pub const ACTIVITIES: usize = 513;
+pub(super) const ACTIVITIES: usize = 513;
 const MAX_CONTEXTS: usize = 16;
 
 /// Bit length of a zigzagged residual (0 for 0).
 #[inline(always)]
-pub fn bit_len(u: u64) -> u8 {
+pub(super) fn bit_len(u: u64) -> u8 {
     (64 - u.leading_zeros()) as u8
 }
 
 #[inline(always)]
-pub fn activity(w: u8, n: u8, nw: u8, ne: u8, b: u8) -> usize {
+pub(super) fn activity(w: u8, n: u8, nw: u8, ne: u8, b: u8) -> usize {
     2 * w as usize + 2 * n as usize + nw as usize + ne as usize + 2 * b as usize
 }
 
@@ -123,7 +123,7 @@ fn entropy_bits(counts: &[u64]) -> f64 {
 }
 
 /// Encodes the residuals (`zz`, zigzagged, in decoding order) given each one's activity.
-pub fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
+pub(super) fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
     debug_assert_eq!(acts.len(), zz.len());
     let toks: Vec<u8> = zz.iter().map(|&u| token(u).0 as u8).collect();
     let mut joint = vec![0u64; ACTIVITIES * ALPHABET];
@@ -188,7 +188,7 @@ pub fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
 }
 
 /// Decodes residuals one at a time; errors are collected and reported by [`Decoder::finish`].
-pub struct Decoder {
+pub(super) struct Decoder {
     lut: [u8; ACTIVITIES],
     tables: Tables,
     rans: rans::Decoder,
@@ -198,7 +198,7 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    pub fn new(r: &mut Cursor) -> Result<Decoder> {
+    pub(super) fn new(r: &mut Cursor) -> Result<Decoder> {
         let k = r.bounded("context count", MAX_CONTEXTS as u64 - 1)? as usize;
         let mut th = Vec::with_capacity(k);
         for _ in 0..k {
@@ -226,7 +226,7 @@ impl Decoder {
 
     /// The next zigzagged residual and its bit length, given its activity.
     #[inline(always)]
-    pub fn next(&mut self, act: usize) -> (u64, u8) {
+    pub(super) fn next(&mut self, act: usize) -> (u64, u8) {
         let ctx = self.lut[act.min(ACTIVITIES - 1)] as usize;
         let slots: &[u32; PROB_SCALE as usize] = &self.tables.slots[ctx];
         let (sym, s, pos) = rans::step(self.state, self.rans.pos, &self.rans.words, slots);
@@ -249,7 +249,7 @@ impl Decoder {
         (TOKENS.base[t] | raw, TOKENS.bit_len[t])
     }
 
-    pub fn finish(mut self) -> Result<()> {
+    pub(super) fn finish(mut self) -> Result<()> {
         if self.bad_symbol {
             return Err(Error::corrupt(
                 "float: residual stream holds an unused token",

@@ -12,11 +12,11 @@ use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
 /// Most distinct special values a band may hold (the index of each special is one byte).
-pub const MAX_DISTINCT: usize = 256;
+pub(super) const MAX_DISTINCT: usize = 256;
 
 /// Positions (ascending) and bits of a band's specials.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Specials {
+pub(super) struct Specials {
     pub positions: Vec<u32>,
     pub bits: Vec<u64>,
 }
@@ -25,7 +25,7 @@ pub struct Specials {
 /// 3.4e38): repeatedly, the band's minimum (or maximum) whose gap to the next distinct
 /// value exceeds the range of all other values, while at least 8 distinct values remain.
 /// At most four from each end. `values` are the non-special values as f64.
-pub fn sentinels(values: &[f64]) -> Vec<f64> {
+pub(super) fn sentinels(values: &[f64]) -> Vec<f64> {
     let mut d: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     d.sort_by(|a, b| a.total_cmp(b));
     d.dedup();
@@ -52,13 +52,13 @@ pub fn sentinels(values: &[f64]) -> Vec<f64> {
 
 /// Whether a sample is always special: NaN and ±Inf.
 #[inline]
-pub fn non_finite(ty: SampleType, bits: u64) -> bool {
+pub(super) fn non_finite(ty: SampleType, bits: u64) -> bool {
     ty.is_float() && !float_value(ty, bits).is_finite()
 }
 
 /// Fills the specials of a plane in raster order with the W neighbour (N at x = 0, 0 for
 /// the very first sample) — the rule the decoder repeats.
-pub fn fill(plane: &mut [i64], width: usize, mask: &[bool]) {
+pub(super) fn fill(plane: &mut [i64], width: usize, mask: &[bool]) {
     for i in 0..plane.len() {
         if mask[i] {
             plane[i] = fill_value(plane, width, i);
@@ -67,7 +67,7 @@ pub fn fill(plane: &mut [i64], width: usize, mask: &[bool]) {
 }
 
 #[inline(always)]
-pub fn fill_value(plane: &[i64], width: usize, i: usize) -> i64 {
+pub(super) fn fill_value(plane: &[i64], width: usize, i: usize) -> i64 {
     if !i.is_multiple_of(width) {
         plane[i - 1]
     } else if i >= width {
@@ -78,11 +78,11 @@ pub fn fill_value(plane: &[i64], width: usize, i: usize) -> i64 {
 }
 
 impl Specials {
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.positions.is_empty()
     }
 
-    pub fn mask(&self, n: usize) -> Vec<bool> {
+    pub(super) fn mask(&self, n: usize) -> Vec<bool> {
         let mut m = vec![false; n];
         for &p in &self.positions {
             m[p as usize] = true;
@@ -92,7 +92,7 @@ impl Specials {
 
     /// Count, then a zlib block: distinct values, the gaps between positions, the index of
     /// each special's value.
-    pub fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+    pub(super) fn write(&self, out: &mut Vec<u8>) -> Result<()> {
         put_u(out, self.positions.len() as u64);
         if self.is_empty() {
             return Ok(());
@@ -125,7 +125,7 @@ impl Specials {
     }
 
     /// Reads what [`Specials::write`] wrote, for a band of `n` samples.
-    pub fn read(r: &mut Cursor, n: usize) -> Result<Specials> {
+    pub(super) fn read(r: &mut Cursor, n: usize) -> Result<Specials> {
         let count = r.bounded("special count", n as u64)? as usize;
         if count == 0 {
             return Ok(Specials::default());

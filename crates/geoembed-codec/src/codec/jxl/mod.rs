@@ -26,14 +26,14 @@ use crate::error::{Error, Result};
 
 /// Unsigned planar samples: plane c occupies [c*w*h .. (c+1)*w*h), row-major.
 #[derive(Clone, Copy, Debug)]
-pub enum Planes<'a> {
+pub(super) enum Planes<'a> {
     U8(&'a [u8]),
     U16(&'a [u16]),
 }
 
 /// Decoded planes, same layout as [`Planes`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PlanesOut {
+pub(super) enum PlanesOut {
     U8(Vec<u8>),
     U16(Vec<u16>),
 }
@@ -46,14 +46,14 @@ pub enum PlanesOut {
 /// 127..=257 channels at 8 and 16 bits, efforts 1, 3, 7 and 9, from 1x1 to 300x260 pixels
 /// (several modular groups). The `codestream_channel_limit` test pins both sides.
 /// (An earlier note claimed only 127 extra channels survive; that does not reproduce.)
-pub const MAX_CHANNELS_PER_CODESTREAM: usize = 1 + 256;
+pub(super) const MAX_CHANNELS_PER_CODESTREAM: usize = 1 + 256;
 
 /// Lossless JPEG XL of `channels` planes (bits 8 for U8, 16 for U16). Effort 1..=9.
 /// Output is self-delimiting: if `channels` exceeds what one libjxl codestream can carry
 /// losslessly, split into channel groups, each its own codestream, framed as
 /// [u32 LE group count][for each group: u32 LE channels in group, u32 LE byte length, bytes].
 /// Use the same framing even for a single group (count = 1), so the format is uniform.
-pub fn encode(
+pub(super) fn encode(
     planes: Planes,
     width: usize,
     height: usize,
@@ -108,7 +108,7 @@ pub fn encode(
 /// Inverse; `width`, `height`, `channels` and `bits` (8 or 16) are known from the container,
 /// so check the decoded basic info against them and return Error::corrupt on any mismatch
 /// (dimensions, channel count, bit depth) rather than trusting the stream.
-pub fn decode(
+pub(super) fn decode(
     bytes: &[u8],
     width: usize,
     height: usize,

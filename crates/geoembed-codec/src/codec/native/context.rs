@@ -16,14 +16,14 @@ use super::plan::{ContextParams, CONTEXT_WEIGHTS};
 use crate::entropy::tokens;
 
 /// Number of activity levels (8 per octave of the estimated magnitude).
-pub const LEVELS: usize = 256;
+pub(super) const LEVELS: usize = 256;
 /// Tokens of the W neighbour that the table distinguishes (all tokens of 16-bit residuals).
-pub const W_TOKENS: usize = 64;
+pub(super) const W_TOKENS: usize = 64;
 
 /// Level of a non-negative magnitude: 8 steps per octave from 2^-6 up, read off the float's
 /// exponent and top three mantissa bits.
 #[inline(always)]
-pub fn level(v: f32) -> usize {
+pub(super) fn level(v: f32) -> usize {
     let b = (v.to_bits() >> 20) as i32 - ((127 - 6) << 3);
     b.clamp(0, LEVELS as i32 - 1) as usize
 }
@@ -51,7 +51,7 @@ fn token_value(t: usize) -> f32 {
 
 /// Per-position constants of the row pass.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct PositionConstants {
+pub(super) struct PositionConstants {
     /// w0, then w1·r (unused in the row pass), w2·r, w3·r', w4·r', w5·p (r = 1/mean of this
     /// position, r' of the previous one, p = 1/sum of the means of all earlier positions).
     pub k: [f32; CONTEXT_WEIGHTS],
@@ -60,7 +60,7 @@ pub struct PositionConstants {
 }
 
 #[derive(Clone, Debug)]
-pub struct ContextModel {
+pub(super) struct ContextModel {
     pub positions: Vec<PositionConstants>,
     /// `[level(P) * W_TOKENS + token(W)]` → estimate level.
     pub levels: Vec<u8>,
@@ -69,7 +69,7 @@ pub struct ContextModel {
 }
 
 impl ContextModel {
-    pub fn new(p: &ContextParams) -> Self {
+    pub(super) fn new(p: &ContextParams) -> Self {
         let w: Vec<f32> = p.weights.iter().map(|&v| v as f32 / 256.0).collect();
         let means: Vec<f32> = p.means.iter().map(|&m| m.max(1) as f32 / 16.0).collect();
         let mut sum = 0f32;
@@ -115,7 +115,7 @@ impl ContextModel {
     /// `(((((k0 + k2·(uNW+uNE)) + k3·prev) + k4·(pW+pN)) + k5·S) + k1'·uN) + k6·grad`,
     /// where `k1'·uN` is the N half of the (W+N) feature. Times the mean, in the row pass.
     #[inline(always)]
-    pub fn partial(
+    pub(super) fn partial(
         k: &[f32; CONTEXT_WEIGHTS],
         u_n: f32,
         u_nw_ne: f32,
@@ -134,7 +134,7 @@ impl ContextModel {
 
     /// Level of the W-free estimate `max(partial·mean, 0)`.
     #[inline(always)]
-    pub fn partial_level(partial: f32, mean: f32) -> u8 {
+    pub(super) fn partial_level(partial: f32, mean: f32) -> u8 {
         level((partial * mean).max(0.0)) as u8
     }
 }

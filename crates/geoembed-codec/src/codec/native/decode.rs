@@ -46,7 +46,7 @@ impl Rows for Ring {
 /// The neighbourhood of one row of residual magnitudes, for the context estimate: the same
 /// position in the row above, the previous position in this row and in the row above, and
 /// the per-pixel sum over earlier positions. Missing rows and positions are all zero.
-pub struct MagnitudeRows<'a> {
+pub(super) struct MagnitudeRows<'a> {
     pub above: &'a [i32],
     pub prev: &'a [i32],
     pub prev_above: &'a [i32],
@@ -131,7 +131,12 @@ unsafe fn context_row_avx2(
 }
 
 /// The W-free context level of every sample of a row, 8 lanes at a time with AVX2.
-pub fn context_row(k: &[f32; CONTEXT_WEIGHTS], mean: f32, m: &MagnitudeRows, out: &mut [u8]) {
+pub(super) fn context_row(
+    k: &[f32; CONTEXT_WEIGHTS],
+    mean: f32,
+    m: &MagnitudeRows,
+    out: &mut [u8],
+) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 support was just checked.
@@ -161,7 +166,7 @@ struct RowConstants<'a, A> {
 
 /// Where each row segment starts and what its first sample reads: W (= WW) and W's token,
 /// taken from the row above (zero on row 0).
-pub struct SegmentStarts<const S: usize> {
+pub(super) struct SegmentStarts<const S: usize> {
     pub x0: [usize; S],
     pub end: [usize; S],
     pub first: [i32; S],
@@ -349,7 +354,7 @@ fn decode_row_parallel<const S: usize>(
 
 /// Segment starts of row `y` of a channel (`above`: its previous row, `u_above`: that row's
 /// residual magnitudes).
-pub fn segment_starts<const S: usize>(
+pub(super) fn segment_starts<const S: usize>(
     w: usize,
     y: usize,
     above: &[i32],
@@ -386,7 +391,7 @@ fn palette_row(palette: &Palette, offset: i32, row: &[i32]) -> Result<()> {
 }
 
 /// Decodes a tile into numeric sample values, pixel-interleaved by band.
-pub fn decode<A: Acc>(
+pub(super) fn decode<A: Acc>(
     plan: &Plan,
     g: &Geometry,
     tables: &Tables,

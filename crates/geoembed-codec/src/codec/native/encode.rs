@@ -641,7 +641,12 @@ fn thresholds(per_level: &[&[u64]], max_contexts: usize) -> Vec<u32> {
     segs[1..].iter().map(|(l, _)| *l).collect()
 }
 
-pub fn encode<A: Acc>(ty: SampleType, samples: &[u8], g: &Geometry, s: &Settings) -> Vec<u8> {
+pub(super) fn encode<A: Acc>(
+    ty: SampleType,
+    samples: &[u8],
+    g: &Geometry,
+    s: &Settings,
+) -> Vec<u8> {
     let (w, h, c) = (g.width, g.height, g.channels);
     let order: Vec<u16> = (0..c as u16).collect();
     let palettes = palettes(ty, samples, g);

@@ -17,7 +17,7 @@ use super::simd;
 
 /// Accumulator for predictions: i32 for 8-bit samples (the encoder keeps every sum in
 /// range), i64 for 16-bit samples. Arithmetic wraps, so even a corrupt plan cannot panic.
-pub trait Acc: Copy + Default + Send + Sync + 'static {
+pub(super) trait Acc: Copy + Default + Send + Sync + 'static {
     fn from_i64(v: i64) -> Self;
     fn to_i64(self) -> i64;
     fn mul_add(self, c: Self, x: i32) -> Self;
@@ -93,7 +93,7 @@ impl Acc for i64 {
 
 /// `acc[x] += c · row[clamp(x + dx, 0, w − 1)]`.
 #[inline(always)]
-pub fn axpy_shifted<A: Acc>(acc: &mut [A], c: i32, row: &[i32], dx: i32) {
+pub(super) fn axpy_shifted<A: Acc>(acc: &mut [A], c: i32, row: &[i32], dx: i32) {
     let w = acc.len();
     let c = A::from_i64(c as i64);
     if c.to_i64() == 0 {
@@ -124,19 +124,19 @@ pub fn axpy_shifted<A: Acc>(acc: &mut [A], c: i32, row: &[i32], dx: i32) {
 
 /// Rows of centred samples the predictor reads, indexed by coding position. Implemented by
 /// the encoder's whole-tile array and the decoder's three-row ring.
-pub trait Rows {
+pub(super) trait Rows {
     fn row(&self, y: usize, pos: usize) -> &[i32];
 }
 
 /// Start column of row segment `s` of `segments` (docs/format.md §5.3): a segment's first
 /// sample reads W and WW from the row above, like column 0.
 #[inline(always)]
-pub fn segment_start(width: usize, s: usize, segments: usize) -> usize {
+pub(super) fn segment_start(width: usize, s: usize, segments: usize) -> usize {
     s * width / segments
 }
 
 /// Sequential coefficients of a channel on row `y`: (W, WW).
-pub fn sequential_coefs(plan: &Plan, ch: &ChannelPredictor, y: usize) -> (i32, i32) {
+pub(super) fn sequential_coefs(plan: &Plan, ch: &ChannelPredictor, y: usize) -> (i32, i32) {
     let mut cw = 0i32;
     let mut cww = 0i32;
     for (k, (dy, dx)) in plan.own_offsets().enumerate() {
@@ -158,7 +158,7 @@ pub fn sequential_coefs(plan: &Plan, ch: &ChannelPredictor, y: usize) -> (i32, i
 /// The non-sequential part of the predictions of row `y`, coding position `pos`: bias, taps
 /// on earlier channels (their values and their spatial predictions `srow`), own neighbours
 /// in the rows above, latent scores.
-pub fn row_base<A: Acc>(
+pub(super) fn row_base<A: Acc>(
     plan: &Plan,
     pos: usize,
     y: usize,
@@ -198,7 +198,7 @@ pub fn row_base<A: Acc>(
 /// The current row's (value, spatial prediction) pairs as 16-bit integers, one row per
 /// coding position, and every channel's tap coefficients packed for the pairwise kernel.
 /// Used for 8-bit samples, whose centred values and spatial predictions fit 16 bits.
-pub struct PairRows {
+pub(super) struct PairRows {
     pub data: Vec<i16>,
     pub width: usize,
     pub coefs: Vec<Vec<u32>>,
@@ -206,7 +206,7 @@ pub struct PairRows {
 }
 
 impl PairRows {
-    pub fn new(plan: &Plan, width: usize) -> Self {
+    pub(super) fn new(plan: &Plan, width: usize) -> Self {
         let c = plan.channels.len();
         PairRows {
             data: vec![0; c * 2 * width],
@@ -230,7 +230,7 @@ impl PairRows {
     }
 
     /// Stores position `pos`'s values and spatial predictions for the current row.
-    pub fn set(&mut self, pos: usize, values: &[i32], spatial: &[i32]) {
+    pub(super) fn set(&mut self, pos: usize, values: &[i32], spatial: &[i32]) {
         simd::interleave_pairs(
             values,
             spatial,
@@ -242,7 +242,7 @@ impl PairRows {
 /// The spatial prediction `S` of a whole row of channel `pos` once that row is known, with
 /// the same neighbour rules as the predictor.
 #[allow(clippy::too_many_arguments)]
-pub fn spatial_row<A: Acc>(
+pub(super) fn spatial_row<A: Acc>(
     plan: &Plan,
     pos: usize,
     y: usize,
@@ -287,7 +287,7 @@ pub fn spatial_row<A: Acc>(
 
 /// Flat-rule marks of row `y` (y ≥ 1): 1 where N, NW and NE are equal and, when `nn` is
 /// given (the plan has no W), NN too. Columns clamp at the edges like the predictor's.
-pub fn flat_row(above: &[i32], nn: Option<&[i32]>, out: &mut [u8]) {
+pub(super) fn flat_row(above: &[i32], nn: Option<&[i32]>, out: &mut [u8]) {
     let w = above.len();
     let out = &mut out[..w];
     let edge = |x: usize| {
@@ -318,7 +318,7 @@ pub fn flat_row(above: &[i32], nn: Option<&[i32]>, out: &mut [u8]) {
 }
 
 /// Applies the flat rule to a row of predictions (plans without W).
-pub fn flatten_row(marks: &[u8], above: &[i32], pred: &mut [i32]) {
+pub(super) fn flatten_row(marks: &[u8], above: &[i32], pred: &mut [i32]) {
     for ((p, &m), &n) in pred.iter_mut().zip(marks).zip(above) {
         if m != 0 {
             *p = n;
@@ -329,7 +329,7 @@ pub fn flatten_row(marks: &[u8], above: &[i32], pred: &mut [i32]) {
 /// Flat-marked samples take activity level 0 (their own context): where the flat rule
 /// applies the residual is almost always zero, and sharing a context with merely quiet
 /// samples would make every sample of a nodata frame cost a fraction of a bit.
-pub fn zero_flat_levels(marks: &[u8], levels: &mut [u8]) {
+pub(super) fn zero_flat_levels(marks: &[u8], levels: &mut [u8]) {
     for (l, &m) in levels.iter_mut().zip(marks) {
         if m != 0 {
             *l = 0;

@@ -7,7 +7,7 @@ use super::plan::{ChannelPredictor, Spatial, Tap, MAX_COEF};
 use nalgebra::{DMatrix, DVector};
 
 /// The whole tile's centred samples, band-interleaved by line: `[(y * channels + pos) * width + x]`.
-pub struct Tile {
+pub(super) struct Tile {
     pub data: Vec<i32>,
     pub width: usize,
     pub height: usize,
@@ -23,14 +23,14 @@ impl Rows for Tile {
 
 impl Tile {
     #[inline(always)]
-    pub fn at(&self, y: usize, pos: usize, x: usize) -> i32 {
+    pub(super) fn at(&self, y: usize, pos: usize, x: usize) -> i32 {
         self.data[(y * self.channels + pos) * self.width + x]
     }
 }
 
 /// Pixels used for fitting: a regular grid thinned to about `target` pixels (all pixels of
 /// small tiles), skipping row 0 whose predictor is different.
-pub fn sample_pixels(width: usize, height: usize, target: usize) -> Vec<(usize, usize)> {
+pub(super) fn sample_pixels(width: usize, height: usize, target: usize) -> Vec<(usize, usize)> {
     let total = width * height.saturating_sub(1);
     let step = (total / target.max(1)).max(1);
     // A stride coprime-ish with the width so the grid does not align with columns.
@@ -47,7 +47,7 @@ pub fn sample_pixels(width: usize, height: usize, target: usize) -> Vec<(usize, 
 
 /// Value of own-channel neighbour (dy, dx) of (y, x) under the format's edge rules (y ≥ 1).
 #[inline(always)]
-pub fn own_value(t: &Tile, pos: usize, y: usize, x: usize, dy: i32, dx: i32) -> i32 {
+pub(super) fn own_value(t: &Tile, pos: usize, y: usize, x: usize, dy: i32, dx: i32) -> i32 {
     if dy == 0 {
         let xx = x as i32 + dx;
         if xx >= 0 {
@@ -68,7 +68,7 @@ pub fn own_value(t: &Tile, pos: usize, y: usize, x: usize, dy: i32, dx: i32) -> 
 /// standardised residual variance before the first and after each choice. Stops early once
 /// four choices in a row fail to pay for themselves over `samples` samples (greedy gains
 /// only shrink).
-pub fn select(
+pub(super) fn select(
     gram: &DMatrix<f64>,
     target: usize,
     mandatory: &[usize],
@@ -151,7 +151,7 @@ const TAP_COST_BITS: f64 = 48.0;
 /// How many of the selected taps pay for themselves: a tap that lowers the residual
 /// variance from v to v' saves about n/2·log2(v/v') bits over `n` samples and costs its two
 /// stored coefficients (minimum description length).
-pub fn taps_worth_keeping(residual: &[f64], samples: usize, bits_per_tap: f64) -> usize {
+pub(super) fn taps_worth_keeping(residual: &[f64], samples: usize, bits_per_tap: f64) -> usize {
     let base = residual[0].max(1e-12);
     let mut best = (0.0, 0);
     for (m, &v) in residual.iter().enumerate().skip(1) {
@@ -165,7 +165,7 @@ pub fn taps_worth_keeping(residual: &[f64], samples: usize, bits_per_tap: f64) -
 
 /// Ridge least squares: minimises |F w − y|² + λ Σ (diag-scaled) w², from the normal
 /// equations (`gram` = FᵀF with the target as the last row/column).
-pub fn solve(gram: &DMatrix<f64>) -> Vec<f64> {
+pub(super) fn solve(gram: &DMatrix<f64>) -> Vec<f64> {
     let d = gram.nrows() - 1;
     let mut a = gram.view((0, 0), (d, d)).into_owned();
     let b = DVector::from_iterator(d, (0..d).map(|i| gram[(i, d)]));
@@ -197,8 +197,8 @@ fn moments(gram: &DMatrix<f64>, w: &[f64], n: usize) -> (f64, Vec<f64>) {
 
 /// Coefficient precision by minimum description length: each extra bit of precision costs a
 /// bit per stored coefficient and shrinks the rounding noise the coefficients add to every
-/// prediction, Σ E[f²]·2^(−2s)/12, relative to the residual variance.
-pub fn precision(feature_sq: &[f64], resid: f64, samples: usize, max_shift: u8) -> u8 {
+/// prediction, Σ E\[f²\]·2^(−2s)/12, relative to the residual variance.
+pub(super) fn precision(feature_sq: &[f64], resid: f64, samples: usize, max_shift: u8) -> u8 {
     let energy: f64 = feature_sq.iter().sum::<f64>() / 12.0;
     let k = feature_sq.len() as f64;
     (0..=max_shift)
@@ -214,7 +214,7 @@ pub fn precision(feature_sq: &[f64], resid: f64, samples: usize, max_shift: u8) 
 /// Quantises fitted coefficients to the plan's fixed point: picks the largest shift (up to
 /// `max_shift`) that keeps every coefficient within [`MAX_COEF`] and, for 32-bit
 /// accumulators, the worst-case sum within ±2^30 given the features' magnitudes.
-pub fn quantise(
+pub(super) fn quantise(
     w: &[f64],
     bias: f64,
     feature_max: &[f64],
@@ -252,7 +252,7 @@ pub fn quantise(
 /// Least-squares spatial predictor of coding position `pos` from its own neighbours. The
 /// normal equations are accumulated directly (a few neighbours: no feature matrix).
 #[allow(clippy::too_many_arguments)]
-pub fn fit_spatial(
+pub(super) fn fit_spatial(
     t: &Tile,
     pixels: &[(usize, usize)],
     samples: usize,
@@ -298,24 +298,24 @@ pub fn fit_spatial(
 
 /// Column layout of the pooled Gram matrix: constant, every position's value, and its
 /// spatial prediction `S`.
-pub struct Pool {
+pub(super) struct Pool {
     pub channels: usize,
 }
 
 impl Pool {
-    pub const CONST: usize = 0;
-    pub fn value(&self, pos: usize) -> usize {
+    pub(super) const CONST: usize = 0;
+    pub(super) fn value(&self, pos: usize) -> usize {
         1 + pos
     }
-    pub fn spatial(&self, pos: usize) -> usize {
+    pub(super) fn spatial(&self, pos: usize) -> usize {
         1 + self.channels + pos
     }
-    pub fn size(&self) -> usize {
+    pub(super) fn size(&self) -> usize {
         1 + 2 * self.channels
     }
 
     /// The value of pooled column `col` at pixel (y, x).
-    pub fn column(&self, t: &Tile, s_all: &Tile, col: usize, y: usize, x: usize) -> f64 {
+    pub(super) fn column(&self, t: &Tile, s_all: &Tile, col: usize, y: usize, x: usize) -> f64 {
         if col == Self::CONST {
             1.0
         } else if col <= self.channels {
@@ -328,7 +328,12 @@ impl Pool {
 
 /// The pooled Gram matrix on the sampled pixels: one matrix product shared by every channel,
 /// accumulated over blocks of pixels so the feature matrix stays small.
-pub fn pool_gram(t: &Tile, s_all: &Tile, pixels: &[(usize, usize)], pool: &Pool) -> DMatrix<f64> {
+pub(super) fn pool_gram(
+    t: &Tile,
+    s_all: &Tile,
+    pixels: &[(usize, usize)],
+    pool: &Pool,
+) -> DMatrix<f64> {
     const BLOCK: usize = 512;
     let n = pool.size();
     let mut g = DMatrix::<f64>::zeros(n, n);
@@ -356,7 +361,7 @@ pub fn pool_gram(t: &Tile, s_all: &Tile, pixels: &[(usize, usize)], pool: &Pool)
 }
 
 /// What a joint refit needs besides the Gram matrix: the samples themselves.
-pub struct Joint<'a> {
+pub(super) struct Joint<'a> {
     pub tile: &'a Tile,
     pub s_all: &'a Tile,
     pub pixels: &'a [(usize, usize)],
@@ -400,7 +405,7 @@ fn joint_gram(
 /// the best spatial predictor of a band alone is not the best complement to its spectral
 /// prediction, but it costs a pass over the samples per channel).
 #[allow(clippy::too_many_arguments)]
-pub fn fit_channel(
+pub(super) fn fit_channel(
     gram: &DMatrix<f64>,
     pool: &Pool,
     pos: usize,

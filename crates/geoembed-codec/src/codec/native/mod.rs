@@ -31,7 +31,7 @@ const VERSION: u8 = 1;
 
 /// What the encoder may use, by effort level.
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub(super) struct Settings {
     /// Most earlier channels a channel's predictor reads.
     pub taps: usize,
     /// Neighbours of the final predictor (bits of `plan::OWN`).
@@ -49,7 +49,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn new(effort: Effort, bands: usize) -> Self {
+    pub(super) fn new(effort: Effort, bands: usize) -> Self {
         // Many bands: predictions use only the rows above of their own band plus earlier
         // bands at the same pixel, and contexts ignore W, so a whole row is predicted at
         // once and decoding is not a sample-by-sample chain. Measured on the embedding
@@ -105,7 +105,7 @@ impl Settings {
 
 /// Tile geometry and the valid range of centred values per coding position.
 #[derive(Clone, Debug)]
-pub struct Geometry {
+pub(super) struct Geometry {
     pub width: usize,
     pub height: usize,
     pub channels: usize,
@@ -164,7 +164,7 @@ impl Geometry {
 /// Encodes a tile. At `max` effort the `default` and `fast` settings are tried as well and
 /// the smallest payload kept: the richer model does not always pay for its parameters
 /// (small tiles, masks).
-pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
+pub(super) fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
     let g = Geometry::new(shape)?;
     let run = |s: &Settings| {
         if g.bits == 8 {
@@ -183,7 +183,7 @@ pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u
         .fold(best, |a, b| if b.len() < a.len() { b } else { a }))
 }
 
-pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
+pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let g = Geometry::new(shape)?;
     let version = *payload
         .first()

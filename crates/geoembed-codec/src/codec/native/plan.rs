@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// Own-channel neighbours a predictor may use, as (dy, dx): every causal neighbour within
 /// three rows and three columns except WWW (only W and WW are sequential terms). The index
 /// is the bit in `own_mask`; the order is part of the format.
-pub const OWN: [(i32, i32); 23] = [
+pub(super) const OWN: [(i32, i32); 23] = [
     (0, -1),
     (-1, 0),
     (-1, -1),
@@ -35,28 +35,28 @@ pub const OWN: [(i32, i32); 23] = [
     (-3, 3),
 ];
 /// Rows above the current one that predictors read.
-pub const ROWS_ABOVE: usize = 3;
+pub(super) const ROWS_ABOVE: usize = 3;
 /// The four nearest neighbours W, N, NW, NE.
-pub const OWN_NEAREST: u32 = 0x0f;
+pub(super) const OWN_NEAREST: u32 = 0x0f;
 /// W, N, NW, NE, WW, NN, NNE, NWW, NNW, NEE, NNWW, NNEE: everything within two.
-pub const OWN_RADIUS2: u32 = 0xfff;
+pub(super) const OWN_RADIUS2: u32 = 0xfff;
 /// Every neighbour in [`OWN`].
-pub const OWN_ALL: u32 = (1 << OWN.len()) - 1;
+pub(super) const OWN_ALL: u32 = (1 << OWN.len()) - 1;
 /// The rows-above neighbours N, NW, NE, NN, NNE, NWW (no W, WW: row-parallel decoding).
-pub const OWN_ABOVE: u32 = 0xee;
+pub(super) const OWN_ABOVE: u32 = 0xee;
 /// Largest coefficient magnitude: keeps every product inside the accumulator.
-pub const MAX_COEF: i64 = (1 << 20) - 1;
-pub const MAX_SHIFT: u8 = 24;
+pub(super) const MAX_COEF: i64 = (1 << 20) - 1;
+pub(super) const MAX_SHIFT: u8 = 24;
 /// Most contexts a tile may use.
-pub const MAX_CONTEXTS: usize = 32;
+pub(super) const MAX_CONTEXTS: usize = 32;
 /// Weights of the context estimator (see `context.rs`).
-pub const CONTEXT_WEIGHTS: usize = 7;
+pub(super) const CONTEXT_WEIGHTS: usize = 7;
 
 /// A channel's purely spatial predictor `S`: `(bias + Σ own·neighbour) >> shift`, clamped to
 /// the channel's range. Later channels use `S` of earlier channels at the same pixel as a
 /// feature, so the difference `x − S` (CCSDS-123's "local difference") carries across bands.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Spatial {
+pub(super) struct Spatial {
     pub shift: u8,
     pub bias: i64,
     pub own: Vec<i32>,
@@ -64,7 +64,7 @@ pub struct Spatial {
 
 /// A tap on an earlier channel at the same pixel: coefficients on its value and on its `S`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tap {
+pub(super) struct Tap {
     pub pos: u16,
     pub value: i32,
     pub spatial: i32,
@@ -72,7 +72,7 @@ pub struct Tap {
 
 /// Predictor of the channel at one coding position.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct ChannelPredictor {
+pub(super) struct ChannelPredictor {
     pub spatial: Spatial,
     pub shift: u8,
     pub bias: i64,
@@ -84,7 +84,7 @@ pub struct ChannelPredictor {
 
 impl ChannelPredictor {
     /// The predictor of a constant band: every coefficient zero.
-    pub fn zero(n_own: usize) -> Self {
+    pub(super) fn zero(n_own: usize) -> Self {
         ChannelPredictor {
             spatial: Spatial {
                 shift: 0,
@@ -100,7 +100,7 @@ impl ChannelPredictor {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct ContextParams {
+pub(super) struct ContextParams {
     pub contexts: usize,
     /// Q8 weights of the activity features (see `context.rs`).
     pub weights: [i32; CONTEXT_WEIGHTS],
@@ -111,7 +111,7 @@ pub struct ContextParams {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
+pub(super) struct Plan {
     /// Coding position → band.
     pub order: Vec<u16>,
     /// Per band: subtracted from every sample before prediction.
@@ -137,35 +137,35 @@ pub struct Plan {
 }
 
 /// The (dy, dx) offsets of the neighbours whose bits are set.
-pub fn offsets(mask: u32) -> impl Iterator<Item = (i32, i32)> {
+pub(super) fn offsets(mask: u32) -> impl Iterator<Item = (i32, i32)> {
     (0..OWN.len())
         .filter(move |b| mask & (1 << b) != 0)
         .map(|b| OWN[b])
 }
 
 impl Plan {
-    pub fn own_offsets(&self) -> impl Iterator<Item = (i32, i32)> {
+    pub(super) fn own_offsets(&self) -> impl Iterator<Item = (i32, i32)> {
         offsets(self.own_mask)
     }
 
     /// Whether coding position `pos` holds a constant band (a one-value palette): it codes
     /// nothing and its predictor, all zero, is not stored.
-    pub fn constant(&self, pos: usize) -> bool {
+    pub(super) fn constant(&self, pos: usize) -> bool {
         self.palettes[self.order[pos] as usize].len() == 1
     }
 
     /// Whether the flat rule reads W (else NN).
-    pub fn flat_uses_w(&self) -> bool {
+    pub(super) fn flat_uses_w(&self) -> bool {
         self.own_mask & 1 != 0
     }
 
     /// Whether rows are decoded without any sequential term: no W or WW coefficient, no W
     /// context, no flat rule on W.
-    pub fn row_parallel(&self, cw: i32, cww: i32) -> bool {
+    pub(super) fn row_parallel(&self, cw: i32, cww: i32) -> bool {
         cw == 0 && cww == 0 && !self.w_context && !(self.flat && self.flat_uses_w())
     }
 
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
         let c = self.order.len();
         put_u(out, c as u64);
         let natural = self.order.iter().enumerate().all(|(i, &b)| i == b as usize);
@@ -208,7 +208,7 @@ impl Plan {
         }
     }
 
-    pub fn read(r: &mut Cursor, bands: usize) -> Result<Plan> {
+    pub(super) fn read(r: &mut Cursor, bands: usize) -> Result<Plan> {
         let c = r.u("band count")? as usize;
         if c != bands {
             return Err(Error::corrupt(format!(

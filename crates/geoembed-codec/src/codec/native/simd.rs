@@ -42,7 +42,7 @@ fn has_avx2() -> bool {
 }
 
 /// `acc[i] += c · row[i]` (wrapping), over the shorter of the two.
-pub fn axpy_i32(acc: &mut [i32], c: i32, row: &[i32]) {
+pub(super) fn axpy_i32(acc: &mut [i32], c: i32, row: &[i32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: AVX2 support was just checked.
@@ -52,7 +52,7 @@ pub fn axpy_i32(acc: &mut [i32], c: i32, row: &[i32]) {
 }
 
 /// `acc[i] += c · row[i]` (wrapping) with 64-bit accumulators.
-pub fn axpy_i64(acc: &mut [i64], c: i64, row: &[i32]) {
+pub(super) fn axpy_i64(acc: &mut [i64], c: i64, row: &[i32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: AVX2 support was just checked.
@@ -62,7 +62,7 @@ pub fn axpy_i64(acc: &mut [i64], c: i64, row: &[i32]) {
 }
 
 /// Packs a tap's two coefficients for [`taps_pairs`]: value coefficient low, spatial high.
-pub fn pack_pair(value: i32, spatial: i32) -> u32 {
+pub(super) fn pack_pair(value: i32, spatial: i32) -> u32 {
     (value as i16 as u16 as u32) | ((spatial as i16 as u16 as u32) << 16)
 }
 
@@ -138,7 +138,13 @@ unsafe fn taps_pairs_avx2(
 /// `rows` (rows of `stride` = 2·width 16-bit values holding (value, spatial) pairs) with
 /// coefficients packed by [`pack_pair`]. The pairwise multiply-add is exactly `vpmaddwd`:
 /// 16 products per instruction, which makes 64-tap spectral prediction cheap for 8-bit data.
-pub fn taps_pairs(base: &mut [i32], rows: &[i16], stride: usize, taps: &[usize], coefs: &[u32]) {
+pub(super) fn taps_pairs(
+    base: &mut [i32],
+    rows: &[i16],
+    stride: usize,
+    taps: &[usize],
+    coefs: &[u32],
+) {
     assert!(
         stride >= 2 * base.len() && taps.iter().all(|&t| (t + 1) * stride <= rows.len()),
         "tap rows in range"
@@ -161,7 +167,7 @@ macro_rules! row_kernel {
         unsafe fn $avx($($arg: $ty),*) $body
 
         $(#[$doc])*
-        pub fn $name($($arg: $ty),*) {
+        pub(crate) fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             if has_avx2() {
                 // SAFETY: AVX2 support was just checked.
