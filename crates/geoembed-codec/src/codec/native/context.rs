@@ -11,7 +11,11 @@
 //! agrees) and quantised to a level. The W neighbour, known only sample by sample, enters
 //! through its token, so a sample's context is one table lookup `ctx[level(P)][token(W)]`:
 //! the sequential dependency is a load, not a float computation.
+//!
+//! [`context_row`] computes the W-free level of a whole row from its [`MagnitudeRows`], the
+//! same way in the encoder and the decoder.
 
+use super::neighbourhood::Rows;
 use super::plan::{ContextParams, CONTEXT_WEIGHTS};
 use crate::entropy::tokens;
 
@@ -137,4 +141,171 @@ impl ContextModel {
     pub(super) fn partial_level(partial: f32, mean: f32) -> u8 {
         level((partial * mean).max(0.0)) as u8
     }
+}
+
+/// The neighbourhood of one row of residual magnitudes, for the context estimate: the same
+/// position in the row above, the previous position in this row and in the row above, and
+/// the per-pixel sum over earlier positions. Missing rows and positions are all zero.
+pub(super) struct MagnitudeRows<'a> {
+    above: &'a [i32],
+    previous: &'a [i32],
+    previous_above: &'a [i32],
+    pixel_sum: &'a [i32],
+    /// The channel's values in the rows y−1 and y−2 (the row above twice on row 1, zeros
+    /// on row 0).
+    values_above: &'a [i32],
+    values_above2: &'a [i32],
+}
+
+impl<'a> MagnitudeRows<'a> {
+    /// The neighbourhood of row `y`, position `pos`: from the zigzag residuals and centred
+    /// values decoded so far, the sum of this pixel's earlier magnitudes, and a row of zeros
+    /// for what does not exist.
+    pub(super) fn gather(
+        y: usize,
+        pos: usize,
+        magnitudes: &'a impl Rows,
+        values: &'a impl Rows,
+        pixel_sum: &'a [i32],
+        zeros: &'a [i32],
+    ) -> Self {
+        let has_above = y > 0;
+        let has_previous = pos > 0;
+        MagnitudeRows {
+            above: if has_above {
+                magnitudes.row(y - 1, pos)
+            } else {
+                zeros
+            },
+            previous: if has_previous {
+                magnitudes.row(y, pos - 1)
+            } else {
+                zeros
+            },
+            previous_above: if has_previous && has_above {
+                magnitudes.row(y - 1, pos - 1)
+            } else {
+                zeros
+            },
+            pixel_sum,
+            values_above: if has_above {
+                values.row(y - 1, pos)
+            } else {
+                zeros
+            },
+            values_above2: if has_above {
+                values.row(y.saturating_sub(2), pos)
+            } else {
+                zeros
+            },
+        }
+    }
+}
+
+/// The value gradient |N−NW| + |N−NE| + |N−NN| at column `x` (columns clamp at the edges).
+#[inline(always)]
+fn gradient(n: i32, nw: i32, ne: i32, nn: i32) -> f32 {
+    (n.wrapping_sub(nw).unsigned_abs()
+        + n.wrapping_sub(ne).unsigned_abs()
+        + n.wrapping_sub(nn).unsigned_abs()) as f32
+}
+
+#[inline(always)]
+fn context_row_body(
+    weights: &[f32; CONTEXT_WEIGHTS],
+    mean: f32,
+    rows: &MagnitudeRows,
+    out: &mut [u8],
+) {
+    let w = out.len();
+    // A local copy: the compiler then knows the weights do not alias `out`.
+    let weights = &{ *weights };
+    let f = |v: i32| v as f32;
+    // The first and last columns, whose neighbours clamp.
+    let edge = |x: usize| {
+        let (left, right) = (x.saturating_sub(1), (x + 1).min(w - 1));
+        let above = rows.above;
+        let previous_w = if x > 0 {
+            rows.previous[x - 1]
+        } else {
+            rows.previous_above[0]
+        };
+        let values = rows.values_above;
+        let partial = ContextModel::partial(
+            weights,
+            f(above[x]),
+            f(above[left] + above[right]),
+            f(rows.previous[x]),
+            f(previous_w + rows.previous_above[x]),
+            f(rows.pixel_sum[x]),
+            gradient(
+                values[x],
+                values[left],
+                values[right],
+                rows.values_above2[x],
+            ),
+        );
+        ContextModel::partial_level(partial, mean)
+    };
+    out[0] = edge(0);
+    if w > 1 {
+        out[w - 1] = edge(w - 1);
+    }
+    if w > 2 {
+        // Interior columns: shifted views of the rows, zipped so the loop has no bounds
+        // checks and vectorises.
+        let interior = w - 2;
+        let (above, previous, previous_above) = (rows.above, rows.previous, rows.previous_above);
+        let (values, values2) = (rows.values_above, &rows.values_above2[1..w - 1]);
+        let magnitudes = out[1..w - 1]
+            .iter_mut()
+            .zip(&rows.pixel_sum[1..w - 1])
+            .zip(above[1..].iter().zip(&above[..interior]).zip(&above[2..]));
+        let previous_rows = previous[1..]
+            .iter()
+            .zip(&previous[..interior])
+            .zip(&previous_above[1..]);
+        let value_rows = values[1..]
+            .iter()
+            .zip(&values[..interior])
+            .zip(&values[2..])
+            .zip(values2);
+        for (
+            (((level, &pixel_sum), ((&u_n, &u_nw), &u_ne)), ((&p_here, &p_w), &p_n)),
+            (((&v_n, &v_nw), &v_ne), &v_nn),
+        ) in magnitudes.zip(previous_rows).zip(value_rows)
+        {
+            let partial = ContextModel::partial(
+                weights,
+                f(u_n),
+                f(u_nw + u_ne),
+                f(p_here),
+                f(p_w + p_n),
+                f(pixel_sum),
+                gradient(v_n, v_nw, v_ne, v_nn),
+            );
+            *level = ContextModel::partial_level(partial, mean);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn context_row_avx2(
+    weights: &[f32; CONTEXT_WEIGHTS],
+    mean: f32,
+    rows: &MagnitudeRows,
+    out: &mut [u8],
+) {
+    context_row_body(weights, mean, rows, out)
+}
+
+/// The W-free context level of every sample of a row, 8 lanes at a time with AVX2.
+pub(super) fn context_row(constants: &PositionConstants, rows: &MagnitudeRows, out: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 support was just checked.
+        return unsafe { context_row_avx2(&constants.k, constants.mean, rows, out) };
+    }
+    context_row_body(&constants.k, constants.mean, rows, out)
 }

@@ -2,7 +2,7 @@
 //! context estimator. The decoder never
 //! solves anything: it reads the integer coefficients from the plan.
 
-use super::engine::Rows;
+use super::neighbourhood::Rows;
 use super::plan::{ChannelPredictor, Spatial, Tap, MAX_COEF};
 use nalgebra::{DMatrix, DVector};
 

@@ -2,20 +2,27 @@
 //! context-modelled static rANS coder, and nothing else — no external library.
 //!
 //! For every channel (in coding order) the prediction is a fixed-point linear combination of
-//! its own causal neighbours, of up to `taps` earlier channels at the same pixel (chosen by
-//! forward selection), and of the principal-component scores of the row above (a low-noise
-//! summary of all bands at the neighbouring pixels). Coefficients are least-squares fits on
-//! the tile, stored in the payload: the decoder solves nothing. Residuals become hybrid-uint
-//! tokens coded with per-context frequency tables, contexts coming from an integer estimate
-//! of the local residual magnitude. See docs/format.md §5.3 for the byte layout.
+//! its own causal neighbours and of up to `taps` earlier channels at the same pixel (their
+//! values and their spatial predictions, chosen by forward selection). Coefficients are
+//! least-squares fits on the tile, stored in the payload: the decoder solves nothing.
+//! Residuals become hybrid-uint tokens coded with per-context frequency tables, contexts
+//! coming from an estimate of the local residual magnitude. See docs/format.md §5.3 for the
+//! byte layout.
+//!
+//! Files: `plan.rs` and `palette.rs` hold what the payload stores; `row_predictor.rs` the
+//! predictions and `neighbourhood.rs` what a row reads around it, `context.rs` the context
+//! model, all three shared by `encode.rs` (with `fit.rs` and `context_fit.rs`) and
+//! `decode.rs`; `simd.rs` the row kernels.
 
 mod context;
+mod context_fit;
 mod decode;
 mod encode;
-mod engine;
 mod fit;
+mod neighbourhood;
 mod palette;
 mod plan;
+mod row_predictor;
 mod simd;
 
 use super::{Effort, TileShape};

@@ -159,10 +159,10 @@ impl Plan {
         self.own_mask & 1 != 0
     }
 
-    /// Whether rows are decoded without any sequential term: no W or WW coefficient, no W
-    /// context, no flat rule on W.
-    pub(super) fn row_parallel(&self, cw: i32, cww: i32) -> bool {
-        cw == 0 && cww == 0 && !self.w_context && !(self.flat && self.flat_uses_w())
+    /// Whether a row whose final predictor has (`sequential_predictor`) or has not W or WW
+    /// terms is decoded without any sequential term: no W context, no flat rule on W either.
+    pub(super) fn row_parallel(&self, sequential_predictor: bool) -> bool {
+        !(sequential_predictor || self.w_context || (self.flat && self.flat_uses_w()))
     }
 
     pub(super) fn write(&self, out: &mut Vec<u8>) {
