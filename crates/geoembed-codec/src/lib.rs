@@ -65,6 +65,7 @@
 
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
+#![warn(clippy::too_many_lines)]
 
 #[cfg(target_endian = "big")]
 compile_error!("geoembed-codec reads and writes sample buffers in native byte order and supports little-endian targets only");

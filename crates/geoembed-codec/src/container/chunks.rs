@@ -173,7 +173,6 @@ fn write_domains(w: &mut ByteWriter, domains: &[MetadataDomain]) {
 /// Fills `h` (whose grid came from the preamble) from the chunk bytes.
 pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
     let mut r = ByteReader::new(bytes, "header");
-    let mut seen_bands = false;
     let mut seen: Vec<[u8; 4]> = Vec::new();
     while !r.is_empty() {
         let tag: [u8; 4] = r.take(4, "chunk tag")?.try_into().unwrap();
@@ -189,36 +188,8 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
         let what = format!("header chunk {name}");
         let mut c = ByteReader::new(body, &what);
         match tag {
-            BANDS => {
-                let n = c.count("band count", 39)?;
-                if n != h.bands.len() {
-                    return Err(Error::corrupt(format!(
-                        "header chunk BNDS lists {n} bands but the preamble says {}",
-                        h.bands.len()
-                    )));
-                }
-                for (i, b) in h.bands.iter_mut().enumerate() {
-                    *b = read_band(&mut c, i)?;
-                }
-                seen_bands = true;
-            }
-            AUX_PLANES => {
-                let n = c.count("aux plane count", 13)?;
-                for i in 0..n {
-                    let name = c.str(&format!("aux[{i}].name"))?;
-                    let sample_type =
-                        SampleType::from_code(c.u8(&format!("aux[{i}].sample_type"))?)
-                            .map_err(|e| e.context(&what))?;
-                    let bands = c.u32(&format!("aux[{i}].bands"))?;
-                    let description = c.str(&format!("aux[{i}].description"))?;
-                    h.aux_planes.push(AuxPlane {
-                        name,
-                        sample_type,
-                        bands,
-                        description,
-                    });
-                }
-            }
+            BANDS => read_bands(&mut c, h)?,
+            AUX_PLANES => h.aux_planes = read_aux_planes(&mut c, &what)?,
             GEOTRANSFORM => {
                 let mut gt = [0f64; 6];
                 for (i, v) in gt.iter_mut().enumerate() {
@@ -231,73 +202,17 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
                 if c.u8("gcp_srs present")? != 0 {
                     h.georef.gcp_srs = Some(read_srs(&mut c, "gcp_srs")?);
                 }
-                let n = c.count("gcp count", 48)?;
-                for i in 0..n {
-                    let f = |s: &str| format!("gcp[{i}].{s}");
-                    h.georef.gcps.push(Gcp {
-                        id: c.str(&f("id"))?,
-                        info: c.str(&f("info"))?,
-                        pixel: c.f64(&f("pixel"))?,
-                        line: c.f64(&f("line"))?,
-                        x: c.f64(&f("x"))?,
-                        y: c.f64(&f("y"))?,
-                        z: c.f64(&f("z"))?,
-                    });
-                }
+                h.georef.gcps = read_gcps(&mut c)?;
             }
             METADATA => h.metadata = read_domains(&mut c, "metadata")?,
-            DEQUANTIZATION => {
-                h.dequantization = Some(match c.u8("kind")? {
-                    1 => Dequantization::PerPixelScale {
-                        aux_plane: c.u32("aux_plane")?,
-                    },
-                    2 => Dequantization::PowerLaw {
-                        divisor: c.f64("divisor")?,
-                        exponent: c.f64("exponent")?,
-                    },
-                    k => {
-                        return Err(Error::unsupported(format!(
-                            "{what}: unknown dequantization kind {k}"
-                        )))
-                    }
-                })
-            }
-            DECORRELATION => {
-                let shift = c.u8("shift")?;
-                let ng = c.count("group count", 8)?;
-                let mut groups = Vec::with_capacity(ng);
-                for gi in 0..ng {
-                    let first_band = c.u32(&format!("group[{gi}].first_band"))?;
-                    let n = c.u32(&format!("group[{gi}].bands"))? as u64;
-                    let ncoef = n * n.saturating_sub(1) / 2;
-                    if ncoef * 4 + n * 8 > c.remaining() as u64 {
-                        return Err(Error::corrupt(format!(
-                            "{what}: group[{gi}] declares {n} bands, more than the chunk holds"
-                        )));
-                    }
-                    let mut coefficients = Vec::with_capacity(ncoef as usize);
-                    for _ in 0..ncoef {
-                        coefficients.push(c.i32(&format!("group[{gi}].coefficients"))?);
-                    }
-                    let mut bias = Vec::with_capacity(n as usize);
-                    for _ in 0..n {
-                        bias.push(c.i64(&format!("group[{gi}].bias"))?);
-                    }
-                    groups.push(DecorrelationGroup {
-                        first_band,
-                        bands: n as u32,
-                        coefficients,
-                        bias,
-                    });
-                }
-                h.decorrelation = Some(Decorrelation { shift, groups });
-            }
+            DEQUANTIZATION => h.dequantization = Some(read_dequantization(&mut c, &what)?),
+            DECORRELATION => h.decorrelation = Some(read_decorrelation(&mut c, &what)?),
             INFO => {
                 let n = c.count("entry count", 8)?;
                 for i in 0..n {
-                    let k = c.str(&format!("entry[{i}].key"))?;
-                    let v = c.str(&format!("entry[{i}].value"))?;
-                    h.info.push((k, v));
+                    let key = c.str(&format!("entry[{i}].key"))?;
+                    let value = c.str(&format!("entry[{i}].value"))?;
+                    h.info.push((key, value));
                 }
             }
             _ if tag[0].is_ascii_lowercase() => continue, // ancillary: skip
@@ -309,10 +224,109 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
         }
         c.finish()?;
     }
-    if !seen_bands {
+    if !seen.contains(&BANDS) {
         return Err(Error::corrupt("header: required chunk BNDS is missing"));
     }
     Ok(())
+}
+
+fn read_bands(c: &mut ByteReader, h: &mut Header) -> Result<()> {
+    let n = c.count("band count", 39)?;
+    if n != h.bands.len() {
+        return Err(Error::corrupt(format!(
+            "header chunk BNDS lists {n} bands but the preamble says {}",
+            h.bands.len()
+        )));
+    }
+    for (i, band) in h.bands.iter_mut().enumerate() {
+        *band = read_band(c, i)?;
+    }
+    Ok(())
+}
+
+fn read_aux_planes(c: &mut ByteReader, what: &str) -> Result<Vec<AuxPlane>> {
+    let n = c.count("aux plane count", 13)?;
+    let mut planes = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = c.str(&format!("aux[{i}].name"))?;
+        let sample_type = SampleType::from_code(c.u8(&format!("aux[{i}].sample_type"))?)
+            .map_err(|e| e.context(what))?;
+        let bands = c.u32(&format!("aux[{i}].bands"))?;
+        let description = c.str(&format!("aux[{i}].description"))?;
+        planes.push(AuxPlane {
+            name,
+            sample_type,
+            bands,
+            description,
+        });
+    }
+    Ok(planes)
+}
+
+fn read_gcps(c: &mut ByteReader) -> Result<Vec<Gcp>> {
+    let n = c.count("gcp count", 48)?;
+    let mut gcps = Vec::with_capacity(n);
+    for i in 0..n {
+        let field = |s: &str| format!("gcp[{i}].{s}");
+        gcps.push(Gcp {
+            id: c.str(&field("id"))?,
+            info: c.str(&field("info"))?,
+            pixel: c.f64(&field("pixel"))?,
+            line: c.f64(&field("line"))?,
+            x: c.f64(&field("x"))?,
+            y: c.f64(&field("y"))?,
+            z: c.f64(&field("z"))?,
+        });
+    }
+    Ok(gcps)
+}
+
+fn read_dequantization(c: &mut ByteReader, what: &str) -> Result<Dequantization> {
+    Ok(match c.u8("kind")? {
+        1 => Dequantization::PerPixelScale {
+            aux_plane: c.u32("aux_plane")?,
+        },
+        2 => Dequantization::PowerLaw {
+            divisor: c.f64("divisor")?,
+            exponent: c.f64("exponent")?,
+        },
+        kind => {
+            return Err(Error::unsupported(format!(
+                "{what}: unknown dequantization kind {kind}"
+            )))
+        }
+    })
+}
+
+fn read_decorrelation(c: &mut ByteReader, what: &str) -> Result<Decorrelation> {
+    let shift = c.u8("shift")?;
+    let group_count = c.count("group count", 8)?;
+    let mut groups = Vec::with_capacity(group_count);
+    for g in 0..group_count {
+        let first_band = c.u32(&format!("group[{g}].first_band"))?;
+        let bands = c.u32(&format!("group[{g}].bands"))? as u64;
+        let coefficient_count = bands * bands.saturating_sub(1) / 2;
+        if coefficient_count * 4 + bands * 8 > c.remaining() as u64 {
+            return Err(Error::corrupt(format!(
+                "{what}: group[{g}] declares {bands} bands, more than the chunk holds"
+            )));
+        }
+        let mut coefficients = Vec::with_capacity(coefficient_count as usize);
+        for _ in 0..coefficient_count {
+            coefficients.push(c.i32(&format!("group[{g}].coefficients"))?);
+        }
+        let mut bias = Vec::with_capacity(bands as usize);
+        for _ in 0..bands {
+            bias.push(c.i64(&format!("group[{g}].bias"))?);
+        }
+        groups.push(DecorrelationGroup {
+            first_band,
+            bands: bands as u32,
+            coefficients,
+            bias,
+        });
+    }
+    Ok(Decorrelation { shift, groups })
 }
 
 fn read_band(c: &mut ByteReader, i: usize) -> Result<BandInfo> {

@@ -260,6 +260,15 @@ impl Drop for Encoder {
 }
 
 impl Encoder {
+    fn new() -> Result<Self> {
+        // SAFETY: a null memory manager selects libjxl's default allocator.
+        let raw = unsafe { ffi::JxlEncoderCreate(ptr::null()) };
+        if raw.is_null() {
+            return Err(Error::invalid("JPEG XL: JxlEncoderCreate failed"));
+        }
+        Ok(Encoder(raw))
+    }
+
     /// Turn a libjxl status into an error: `what` names the failed call ("X failed ..."),
     /// and libjxl's error code is appended.
     fn check(&self, status: ffi::JxlEncoderStatus, what: impl FnOnce() -> String) -> Result<()> {
@@ -276,9 +285,136 @@ impl Encoder {
             Error::invalid(msg)
         })
     }
+
+    /// Declares the image: `n` planes of `bits`-bit samples, one grey channel and `n − 1`
+    /// extra channels, kept in their original space (they are data, not colour).
+    fn set_image(&self, width: usize, height: usize, n: usize, bits: u32) -> Result<()> {
+        // SAFETY: all-zero is a valid JxlBasicInfo (integers, floats, bytes) and makes the
+        // padding initialised; JxlEncoderInitBasicInfo then writes the defaults.
+        let mut info: ffi::JxlBasicInfo = unsafe { std::mem::zeroed() };
+        // SAFETY: info is a valid, writable JxlBasicInfo.
+        unsafe { ffi::JxlEncoderInitBasicInfo(&mut info) };
+        info.xsize = width as u32;
+        info.ysize = height as u32;
+        info.bits_per_sample = bits;
+        info.exponent_bits_per_sample = 0;
+        // Samples are data, not colour: keep them in the original space (no XYB).
+        info.uses_original_profile = ffi::JXL_TRUE;
+        info.num_color_channels = 1;
+        info.num_extra_channels = (n - 1) as u32;
+        info.alpha_bits = 0;
+        // SAFETY: self.0 is live and info is a fully initialised JxlBasicInfo.
+        let status = unsafe { ffi::JxlEncoderSetBasicInfo(self.0, &info) };
+        self.check(status, || "JxlEncoderSetBasicInfo failed".into())?;
+
+        // The colour encoding is only a label here (lossless, original profile), but grey
+        // needs one; grey sRGB is the cheapest to signal.
+        // SAFETY: all-zero is a valid JxlColorEncoding; SetToSRGB fills every field.
+        let mut color: ffi::JxlColorEncoding = unsafe { std::mem::zeroed() };
+        // SAFETY: color is a valid, writable JxlColorEncoding.
+        unsafe { ffi::JxlColorEncodingSetToSRGB(&mut color, ffi::JXL_TRUE) };
+        // SAFETY: self.0 is live and color is initialised.
+        let status = unsafe { ffi::JxlEncoderSetColorEncoding(self.0, &color) };
+        self.check(status, || "JxlEncoderSetColorEncoding failed".into())?;
+
+        for i in 0..n - 1 {
+            // SAFETY: all-zero is a valid JxlExtraChannelInfo; Init writes the defaults.
+            let mut channel: ffi::JxlExtraChannelInfo = unsafe { std::mem::zeroed() };
+            // SAFETY: channel is a valid, writable JxlExtraChannelInfo.
+            unsafe { ffi::JxlEncoderInitExtraChannelInfo(ffi::JXL_CHANNEL_OPTIONAL, &mut channel) };
+            channel.bits_per_sample = bits;
+            channel.exponent_bits_per_sample = 0;
+            // SAFETY: self.0 is live, i < num_extra_channels, channel is initialised.
+            let status = unsafe { ffi::JxlEncoderSetExtraChannelInfo(self.0, i, &channel) };
+            self.check(status, || {
+                format!("JxlEncoderSetExtraChannelInfo failed for extra channel {i}")
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Lossless frame settings at `effort` (1..=9), owned by the encoder and freed with it.
+    fn lossless_frame(&self, effort: u32) -> Result<*mut ffi::JxlEncoderFrameSettings> {
+        // SAFETY: self.0 is live; a null source gives default settings.
+        let settings = unsafe { ffi::JxlEncoderFrameSettingsCreate(self.0, ptr::null()) };
+        if settings.is_null() {
+            return Err(Error::invalid(
+                "JPEG XL: JxlEncoderFrameSettingsCreate failed",
+            ));
+        }
+        // SAFETY: settings belongs to the live encoder.
+        let status = unsafe { ffi::JxlEncoderSetFrameLossless(settings, ffi::JXL_TRUE) };
+        self.check(status, || "JxlEncoderSetFrameLossless failed".into())?;
+        let effort_id = ffi::JXL_ENC_FRAME_SETTING_EFFORT;
+        // SAFETY: settings belongs to the live encoder; effort was checked to be 1..=9.
+        let status =
+            unsafe { ffi::JxlEncoderFrameSettingsSetOption(settings, effort_id, effort.into()) };
+        self.check(status, || {
+            format!("JxlEncoderFrameSettingsSetOption(EFFORT = {effort}) failed")
+        })?;
+        Ok(settings)
+    }
+
+    /// Hands libjxl the `n` planes (it copies them) as one frame and closes the input.
+    fn add_frame(
+        &self,
+        settings: *mut ffi::JxlEncoderFrameSettings,
+        planes: Planes,
+        plane_len: usize,
+        n: usize,
+    ) -> Result<()> {
+        let format = pixel_format(planes.bits());
+        let (grey, grey_len) = planes.plane_raw(0, plane_len);
+        // SAFETY: settings belongs to the live encoder; grey points to grey_len readable
+        // bytes holding plane_len samples of `format`; libjxl copies them before returning.
+        let status = unsafe { ffi::JxlEncoderAddImageFrame(settings, &format, grey, grey_len) };
+        self.check(status, || "JxlEncoderAddImageFrame failed".into())?;
+        for i in 1..n {
+            let (ptr, len) = planes.plane_raw(i, plane_len);
+            let index = (i - 1) as u32;
+            // SAFETY: as for the grey plane; index < num_extra_channels.
+            let status =
+                unsafe { ffi::JxlEncoderSetExtraChannelBuffer(settings, &format, ptr, len, index) };
+            self.check(status, || {
+                format!("JxlEncoderSetExtraChannelBuffer failed for extra channel {index}")
+            })?;
+        }
+        // SAFETY: self.0 is live.
+        unsafe { ffi::JxlEncoderCloseInput(self.0) };
+        Ok(())
+    }
+
+    /// Collects the encoded bytes, starting from `capacity` and doubling whenever libjxl
+    /// asks for more room.
+    fn output(&self, capacity: usize) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; capacity];
+        let mut used = 0usize;
+        loop {
+            let mut avail = out.len() - used;
+            // SAFETY: used <= out.len(), so the pointer is within (or one past) `out`.
+            let mut next = unsafe { out.as_mut_ptr().add(used) };
+            // SAFETY: next/avail describe the writable tail of `out`, which outlives the call.
+            let status = unsafe { ffi::JxlEncoderProcessOutput(self.0, &mut next, &mut avail) };
+            used = out.len() - avail;
+            match status {
+                ffi::JXL_ENC_SUCCESS => break,
+                ffi::JXL_ENC_NEED_MORE_OUTPUT => out.resize(out.len() * 2, 0),
+                _ => self.check(status, || "JxlEncoderProcessOutput failed".into())?,
+            }
+        }
+        out.truncate(used);
+        Ok(out)
+    }
 }
 
 /// Encode exactly `n` planes (1 grey + n-1 extra channels) as one bare codestream.
+///
+/// Container: by default libjxl writes a bare codestream, but past 4 extra channels or at
+/// 16 bits (level 5 wants modular buffers to fit in 16-bit signed integers) 0.7 picks
+/// codestream level 10 by itself and then always wraps the codestream in the ISO BMFF
+/// container to carry the `jxll` level box (49 bytes: signature, ftyp, jxll, jxlc header).
+/// We keep that rather than strip it: a bare level-10 codestream would claim level 5 by
+/// omission, and 49 bytes are noise next to a tile.
 fn encode_codestream(
     planes: Planes,
     width: usize,
@@ -288,119 +424,12 @@ fn encode_codestream(
 ) -> Result<Vec<u8>> {
     let plane_len = width * height;
     let bits = planes.bits();
-    let format = pixel_format(bits);
-
-    // SAFETY: a null memory manager selects libjxl's default allocator.
-    let raw = unsafe { ffi::JxlEncoderCreate(ptr::null()) };
-    if raw.is_null() {
-        return Err(Error::invalid("JPEG XL: JxlEncoderCreate failed"));
-    }
-    let enc = Encoder(raw);
-
-    // Container: by default libjxl writes a bare codestream, but past 4 extra channels or
-    // at 16 bits (level 5 wants modular buffers to fit in 16-bit signed integers) 0.7
-    // picks codestream level 10 by itself and then always wraps the codestream in the
-    // ISO BMFF container to carry the `jxll` level box (49 bytes: signature, ftyp, jxll,
-    // jxlc header). We keep that rather than strip it: a bare level-10 codestream would
-    // claim level 5 by omission, and 49 bytes are noise next to a tile.
-
-    // SAFETY: all-zero is a valid JxlBasicInfo (integers, floats, bytes) and makes the
-    // padding initialised; JxlEncoderInitBasicInfo then writes the defaults.
-    let mut info: ffi::JxlBasicInfo = unsafe { std::mem::zeroed() };
-    // SAFETY: info is a valid, writable JxlBasicInfo.
-    unsafe { ffi::JxlEncoderInitBasicInfo(&mut info) };
-    info.xsize = width as u32;
-    info.ysize = height as u32;
-    info.bits_per_sample = bits;
-    info.exponent_bits_per_sample = 0;
-    // Samples are data, not colour: keep them in the original space (no XYB).
-    info.uses_original_profile = ffi::JXL_TRUE;
-    info.num_color_channels = 1;
-    info.num_extra_channels = (n - 1) as u32;
-    info.alpha_bits = 0;
-    // SAFETY: enc.0 is live and info is a fully initialised JxlBasicInfo.
-    let status = unsafe { ffi::JxlEncoderSetBasicInfo(enc.0, &info) };
-    enc.check(status, || "JxlEncoderSetBasicInfo failed".into())?;
-
-    // The colour encoding is only a label here (lossless, original profile), but grey
-    // needs one; grey sRGB is the cheapest to signal.
-    // SAFETY: all-zero is a valid JxlColorEncoding; SetToSRGB fills every field.
-    let mut color: ffi::JxlColorEncoding = unsafe { std::mem::zeroed() };
-    // SAFETY: color is a valid, writable JxlColorEncoding.
-    unsafe { ffi::JxlColorEncodingSetToSRGB(&mut color, ffi::JXL_TRUE) };
-    // SAFETY: enc.0 is live and color is initialised.
-    let status = unsafe { ffi::JxlEncoderSetColorEncoding(enc.0, &color) };
-    enc.check(status, || "JxlEncoderSetColorEncoding failed".into())?;
-
-    for i in 0..n - 1 {
-        // SAFETY: all-zero is a valid JxlExtraChannelInfo; Init writes the defaults.
-        let mut ec: ffi::JxlExtraChannelInfo = unsafe { std::mem::zeroed() };
-        // SAFETY: ec is a valid, writable JxlExtraChannelInfo.
-        unsafe { ffi::JxlEncoderInitExtraChannelInfo(ffi::JXL_CHANNEL_OPTIONAL, &mut ec) };
-        ec.bits_per_sample = bits;
-        ec.exponent_bits_per_sample = 0;
-        // SAFETY: enc.0 is live, i < num_extra_channels, ec is initialised.
-        let status = unsafe { ffi::JxlEncoderSetExtraChannelInfo(enc.0, i, &ec) };
-        enc.check(status, || {
-            format!("JxlEncoderSetExtraChannelInfo failed for extra channel {i}")
-        })?;
-    }
-
-    // SAFETY: enc.0 is live; a null source gives default settings. The settings object
-    // is owned by the encoder and freed with it.
-    let settings = unsafe { ffi::JxlEncoderFrameSettingsCreate(enc.0, ptr::null()) };
-    if settings.is_null() {
-        return Err(Error::invalid(
-            "JPEG XL: JxlEncoderFrameSettingsCreate failed",
-        ));
-    }
-    // SAFETY: settings belongs to the live encoder.
-    let status = unsafe { ffi::JxlEncoderSetFrameLossless(settings, ffi::JXL_TRUE) };
-    enc.check(status, || "JxlEncoderSetFrameLossless failed".into())?;
-    let effort_id = ffi::JXL_ENC_FRAME_SETTING_EFFORT;
-    // SAFETY: settings belongs to the live encoder; effort was checked to be 1..=9.
-    let status =
-        unsafe { ffi::JxlEncoderFrameSettingsSetOption(settings, effort_id, effort.into()) };
-    enc.check(status, || {
-        format!("JxlEncoderFrameSettingsSetOption(EFFORT = {effort}) failed")
-    })?;
-
-    let (grey, grey_len) = planes.plane_raw(0, plane_len);
-    // SAFETY: grey points to grey_len readable bytes holding width*height samples of
-    // `format`; libjxl copies them before returning.
-    let status = unsafe { ffi::JxlEncoderAddImageFrame(settings, &format, grey, grey_len) };
-    enc.check(status, || "JxlEncoderAddImageFrame failed".into())?;
-    for i in 1..n {
-        let (ptr, len) = planes.plane_raw(i, plane_len);
-        let index = (i - 1) as u32;
-        // SAFETY: as for the grey plane; index < num_extra_channels.
-        let status =
-            unsafe { ffi::JxlEncoderSetExtraChannelBuffer(settings, &format, ptr, len, index) };
-        enc.check(status, || {
-            format!("JxlEncoderSetExtraChannelBuffer failed for extra channel {index}")
-        })?;
-    }
-    // SAFETY: enc.0 is live.
-    unsafe { ffi::JxlEncoderCloseInput(enc.0) };
-
-    // Start at a quarter of the raw size plus slack and double whenever libjxl asks.
-    let mut out = vec![0u8; (plane_len * n * (bits as usize / 8)) / 4 + 4096];
-    let mut used = 0usize;
-    loop {
-        let mut avail = out.len() - used;
-        // SAFETY: used <= out.len(), so the pointer is within (or one past) `out`.
-        let mut next = unsafe { out.as_mut_ptr().add(used) };
-        // SAFETY: next/avail describe the writable tail of `out`, which outlives the call.
-        let status = unsafe { ffi::JxlEncoderProcessOutput(enc.0, &mut next, &mut avail) };
-        used = out.len() - avail;
-        match status {
-            ffi::JXL_ENC_SUCCESS => break,
-            ffi::JXL_ENC_NEED_MORE_OUTPUT => out.resize(out.len() * 2, 0),
-            _ => enc.check(status, || "JxlEncoderProcessOutput failed".into())?,
-        }
-    }
-    out.truncate(used);
-    Ok(out)
+    let encoder = Encoder::new()?;
+    encoder.set_image(width, height, n, bits)?;
+    let settings = encoder.lossless_frame(effort)?;
+    encoder.add_frame(settings, planes, plane_len, n)?;
+    // Start at a quarter of the raw size plus slack.
+    encoder.output((plane_len * n * (bits as usize / 8)) / 4 + 4096)
 }
 
 /// Owns a `JxlDecoder` so it is destroyed on every return path.
@@ -413,6 +442,92 @@ impl Drop for Decoder {
     }
 }
 
+impl Decoder {
+    /// A decoder of the whole of `bytes`, reporting the basic info and the full image.
+    /// `bytes` must outlive it.
+    fn new(bytes: &[u8]) -> Result<Self> {
+        // SAFETY: a null memory manager selects libjxl's default allocator.
+        let raw = unsafe { ffi::JxlDecoderCreate(ptr::null()) };
+        if raw.is_null() {
+            return Err(Error::invalid("JPEG XL: JxlDecoderCreate failed"));
+        }
+        let dec = Decoder(raw);
+        let events = ffi::JXL_DEC_BASIC_INFO | ffi::JXL_DEC_FULL_IMAGE;
+        // SAFETY: dec.0 is a live decoder.
+        if unsafe { ffi::JxlDecoderSubscribeEvents(dec.0, events) } != ffi::JXL_DEC_SUCCESS {
+            return Err(Error::invalid("JPEG XL: JxlDecoderSubscribeEvents failed"));
+        }
+        // All input is available up front; closing it turns a short stream into an error
+        // instead of an endless request for more.
+        // SAFETY: the caller keeps `bytes` alive as long as the decoder.
+        if unsafe { ffi::JxlDecoderSetInput(dec.0, bytes.as_ptr(), bytes.len()) }
+            != ffi::JXL_DEC_SUCCESS
+        {
+            return Err(Error::invalid("JPEG XL: JxlDecoderSetInput failed"));
+        }
+        // SAFETY: dec.0 is live.
+        unsafe { ffi::JxlDecoderCloseInput(dec.0) };
+        Ok(dec)
+    }
+
+    /// Points channel `c` (0 grey, then the extra channels) at `plane`, after checking that
+    /// libjxl wants exactly `plane_bytes` bytes for it.
+    ///
+    /// # Safety
+    /// `plane` must point to `plane_bytes` writable bytes that nothing else accesses until
+    /// the decoder is destroyed, and `c` must be below the stream's channel count.
+    unsafe fn set_plane(
+        &self,
+        c: usize,
+        format: &ffi::JxlPixelFormat,
+        plane: *mut c_void,
+        plane_bytes: usize,
+    ) -> Result<()> {
+        let mut size = 0usize;
+        // SAFETY: self.0 is live, format and size are valid pointers, and the caller
+        // checked the extra channel index against num_extra_channels.
+        let status = unsafe {
+            if c == 0 {
+                ffi::JxlDecoderImageOutBufferSize(self.0, format, &mut size)
+            } else {
+                ffi::JxlDecoderExtraChannelBufferSize(self.0, format, &mut size, (c - 1) as u32)
+            }
+        };
+        if status != ffi::JXL_DEC_SUCCESS || size != plane_bytes {
+            return Err(Error::corrupt(format!(
+                "JPEG XL: buffer size query for channel {c} gave {size} bytes, \
+                 expected {plane_bytes}"
+            )));
+        }
+        // SAFETY: the caller guarantees `plane` is plane_bytes writable bytes reserved for
+        // the decoder.
+        let status = unsafe {
+            if c == 0 {
+                ffi::JxlDecoderSetImageOutBuffer(self.0, format, plane, plane_bytes)
+            } else {
+                ffi::JxlDecoderSetExtraChannelBuffer(
+                    self.0,
+                    format,
+                    plane,
+                    plane_bytes,
+                    (c - 1) as u32,
+                )
+            }
+        };
+        if status != ffi::JXL_DEC_SUCCESS {
+            return Err(Error::corrupt(if c == 0 {
+                "JPEG XL: JxlDecoderSetImageOutBuffer failed".to_string()
+            } else {
+                format!(
+                    "JPEG XL: JxlDecoderSetExtraChannelBuffer failed for extra channel {}",
+                    c - 1
+                )
+            }));
+        }
+        Ok(())
+    }
+}
+
 /// Decode one codestream of exactly `n` planes into `out` (n * width * height samples),
 /// rejecting any stream whose header disagrees with what the container says.
 fn decode_codestream(
@@ -422,39 +537,16 @@ fn decode_codestream(
     n: usize,
     out: PlanesMut,
 ) -> Result<()> {
-    let plane_len = width * height;
     let (bits, base, sample_size): (u32, *mut c_void, usize) = match out {
         PlanesMut::U8(s) => (8, s.as_mut_ptr().cast(), 1),
         PlanesMut::U16(s) => (16, s.as_mut_ptr().cast(), 2),
     };
-    let plane_bytes = plane_len * sample_size;
+    let plane_bytes = width * height * sample_size;
     let format = pixel_format(bits);
     if bytes.is_empty() {
         return Err(Error::truncated("JPEG XL: empty codestream"));
     }
-
-    // SAFETY: a null memory manager selects libjxl's default allocator.
-    let raw = unsafe { ffi::JxlDecoderCreate(ptr::null()) };
-    if raw.is_null() {
-        return Err(Error::invalid("JPEG XL: JxlDecoderCreate failed"));
-    }
-    let dec = Decoder(raw);
-    let events = ffi::JXL_DEC_BASIC_INFO | ffi::JXL_DEC_FULL_IMAGE;
-    // SAFETY: dec.0 is a live decoder.
-    if unsafe { ffi::JxlDecoderSubscribeEvents(dec.0, events) } != ffi::JXL_DEC_SUCCESS {
-        return Err(Error::invalid("JPEG XL: JxlDecoderSubscribeEvents failed"));
-    }
-    // All input is available up front; closing it turns a short stream into an error
-    // instead of an endless request for more.
-    // SAFETY: `bytes` outlives the decoder (dropped at the end of this function).
-    if unsafe { ffi::JxlDecoderSetInput(dec.0, bytes.as_ptr(), bytes.len()) }
-        != ffi::JXL_DEC_SUCCESS
-    {
-        return Err(Error::invalid("JPEG XL: JxlDecoderSetInput failed"));
-    }
-    // SAFETY: dec.0 is live.
-    unsafe { ffi::JxlDecoderCloseInput(dec.0) };
-
+    let dec = Decoder::new(bytes)?;
     let (mut have_info, mut have_buffers, mut have_image) = (false, false, false);
     // A valid stream takes four calls (basic info, buffer request, full image, success);
     // the bound only guarantees termination on hostile input.
@@ -469,54 +561,12 @@ fn decode_codestream(
             }
             ffi::JXL_DEC_NEED_IMAGE_OUT_BUFFER if have_info && !have_buffers => {
                 for c in 0..n {
-                    let mut size = 0usize;
-                    // SAFETY: dec.0 is live, format and size are valid pointers, and the
-                    // extra channel index was checked against num_extra_channels.
-                    let st = unsafe {
-                        if c == 0 {
-                            ffi::JxlDecoderImageOutBufferSize(dec.0, &format, &mut size)
-                        } else {
-                            ffi::JxlDecoderExtraChannelBufferSize(
-                                dec.0,
-                                &format,
-                                &mut size,
-                                (c - 1) as u32,
-                            )
-                        }
-                    };
-                    if st != ffi::JXL_DEC_SUCCESS || size != plane_bytes {
-                        return Err(Error::corrupt(format!(
-                            "JPEG XL: buffer size query for channel {c} gave {size} bytes, \
-                             expected {plane_bytes}"
-                        )));
-                    }
                     // SAFETY: plane c lies inside `out` (n * plane_bytes bytes from base).
                     let plane = unsafe { base.cast::<u8>().add(c * plane_bytes) }.cast();
-                    // SAFETY: `plane` points to plane_bytes writable bytes that nothing
-                    // else accesses until the decoder is destroyed.
-                    let st = unsafe {
-                        if c == 0 {
-                            ffi::JxlDecoderSetImageOutBuffer(dec.0, &format, plane, plane_bytes)
-                        } else {
-                            ffi::JxlDecoderSetExtraChannelBuffer(
-                                dec.0,
-                                &format,
-                                plane,
-                                plane_bytes,
-                                (c - 1) as u32,
-                            )
-                        }
-                    };
-                    if st != ffi::JXL_DEC_SUCCESS {
-                        return Err(Error::corrupt(if c == 0 {
-                            "JPEG XL: JxlDecoderSetImageOutBuffer failed".to_string()
-                        } else {
-                            format!(
-                                "JPEG XL: JxlDecoderSetExtraChannelBuffer failed for extra channel {}",
-                                c - 1
-                            )
-                        }));
-                    }
+                    // SAFETY: `plane` points to plane_bytes bytes of `out`, which the
+                    // caller lends for the whole decode; check_basic_info checked that the
+                    // stream has n channels.
+                    unsafe { dec.set_plane(c, &format, plane, plane_bytes)? };
                 }
                 have_buffers = true;
             }
