@@ -161,75 +161,75 @@ fn fit_group(
     b0: usize,
     b1: usize,
 ) -> DecorrelationGroup {
-    let n = b1 - b0;
-    let mut mean = vec![0f64; n];
+    let size = b1 - b0;
+    let mut mean = vec![0f64; size];
     for p in 0..pixels {
-        for k in 0..n {
+        for k in 0..size {
             mean[k] += values[p * bands + b0 + k] as f64;
         }
     }
     mean.iter_mut().for_each(|m| *m /= pixels as f64);
-    let mut cov = DMatrix::<f64>::zeros(n, n);
-    let mut d = vec![0f64; n];
+    let mut cov = DMatrix::<f64>::zeros(size, size);
+    let mut scales = vec![0f64; size];
     for p in 0..pixels {
-        for k in 0..n {
-            d[k] = values[p * bands + b0 + k] as f64 - mean[k];
+        for k in 0..size {
+            scales[k] = values[p * bands + b0 + k] as f64 - mean[k];
         }
-        for i in 0..n {
+        for i in 0..size {
             for j in 0..=i {
-                cov[(i, j)] += d[i] * d[j];
+                cov[(i, j)] += scales[i] * scales[j];
             }
         }
     }
-    for i in 0..n {
+    for i in 0..size {
         for j in 0..=i {
-            let v = cov[(i, j)] / (pixels - 1) as f64;
-            cov[(i, j)] = v;
-            cov[(j, i)] = v;
+            let value = cov[(i, j)] / (pixels - 1) as f64;
+            cov[(i, j)] = value;
+            cov[(j, i)] = value;
         }
     }
     // Ridge: keeps the factorisation defined for constant or collinear bands.
-    let mut ridge = 1e-3 * cov.trace() / n as f64 + 1e-6;
+    let mut ridge = 1e-3 * cov.trace() / size as f64 + 1e-6;
     let chol = loop {
-        let mut c = cov.clone();
-        for i in 0..n {
-            c[(i, i)] += ridge;
+        let mut covariance = cov.clone();
+        for i in 0..size {
+            covariance[(i, i)] += ridge;
         }
-        if let Some(ch) = c.cholesky() {
+        if let Some(ch) = covariance.cholesky() {
             break ch;
         }
         ridge *= 10.0;
     };
     let l = chol.l();
-    let mut lu = l.clone();
-    for j in 0..n {
+    let mut unit_lower = l.clone();
+    for j in 0..size {
         let djj = l[(j, j)];
-        for i in 0..n {
-            lu[(i, j)] /= djj;
+        for i in 0..size {
+            unit_lower[(i, j)] /= djj;
         }
     }
     // Lu is unit lower triangular, so its inverse exists and is cheap to solve for.
-    let inv = lu
-        .solve_lower_triangular(&DMatrix::identity(n, n))
+    let inv = unit_lower
+        .solve_lower_triangular(&DMatrix::identity(size, size))
         .expect("unit lower-triangular matrix is invertible");
     let scale = (1u64 << SHIFT) as f64;
-    let mut coefficients = Vec::with_capacity(n * (n - 1) / 2);
-    let mut bias = Vec::with_capacity(n);
-    for k in 0..n {
+    let mut coefficients = Vec::with_capacity(size * (size - 1) / 2);
+    let mut bias = Vec::with_capacity(size);
+    for k in 0..size {
         let mut pred_mean = 0.0;
         for j in 0..k {
-            let a = -inv[(k, j)];
-            pred_mean += a * mean[j];
-            let q = (a * scale)
+            let coefficient = -inv[(k, j)];
+            pred_mean += coefficient * mean[j];
+            let quantised = (coefficient * scale)
                 .round_ties_even()
                 .clamp(i32::MIN as f64, i32::MAX as f64);
-            coefficients.push(q as i32);
+            coefficients.push(quantised as i32);
         }
         bias.push(((mean[k] - pred_mean) * scale).round_ties_even() as i64);
     }
     DecorrelationGroup {
         first_band: b0 as u32,
-        bands: n as u32,
+        bands: size as u32,
         coefficients,
         bias,
     }
@@ -256,8 +256,8 @@ fn run_pixel(
             .zip(&x[..k])
             .map(|(&a, &v)| a as i64 * v as i64)
             .sum();
-        let p = ((s + g.bias[k] + round) >> shift).clamp(lo, hi);
-        x[k] = value_for(k, p);
+        let prediction = ((s + g.bias[k] + round) >> shift).clamp(lo, hi);
+        x[k] = value_for(k, prediction);
     }
 }
 
@@ -265,20 +265,20 @@ fn run_pixel(
 /// centred on 2^(n−1)), pixel-interleaved like the input.
 pub(crate) fn forward(d: &Decorrelation, ty: SampleType, bands: usize, samples: &[u8]) -> Vec<u32> {
     let values = to_values(ty, samples);
-    let (lo, hi) = range(ty);
+    let (low, high) = range(ty);
     let bits = ty.bits();
     let mask = (1i64 << bits) - 1;
     let half = 1i64 << (bits - 1);
     let mut out = vec![0u32; values.len()];
     for g in &d.groups {
-        let (b0, n) = (g.first_band as usize, g.bands as usize);
-        let mut x = vec![0i32; n];
-        for (px, o) in values.chunks_exact(bands).zip(out.chunks_exact_mut(bands)) {
-            let px = &px[b0..b0 + n];
-            let o = &mut o[b0..b0 + n];
-            run_pixel(g, d.shift, lo, hi, &mut x, |k, p| {
-                o[k] = ((px[k] as i64 - p + half) & mask) as u32;
-                px[k]
+        let (first, size) = (g.first_band as usize, g.bands as usize);
+        let mut x = vec![0i32; size];
+        for (pixel, out_pixel) in values.chunks_exact(bands).zip(out.chunks_exact_mut(bands)) {
+            let pixel = &pixel[first..first + size];
+            let out_pixel = &mut out_pixel[first..first + size];
+            run_pixel(g, d.shift, low, high, &mut x, |k, p| {
+                out_pixel[k] = ((pixel[k] as i64 - p + half) & mask) as u32;
+                pixel[k]
             });
         }
     }
@@ -293,21 +293,26 @@ pub(crate) fn inverse(
     residuals: &[u32],
     out: &mut Vec<u8>,
 ) {
-    let (lo, hi) = range(ty);
+    let (low, high) = range(ty);
     let bits = ty.bits();
     let mask = (1i64 << bits) - 1;
     let half = 1i64 << (bits - 1);
     let mut values = vec![0i32; residuals.len()];
     for g in &d.groups {
-        let (b0, n) = (g.first_band as usize, g.bands as usize);
+        let (first, size) = (g.first_band as usize, g.bands as usize);
         for (r, v) in residuals
             .chunks_exact(bands)
             .zip(values.chunks_exact_mut(bands))
         {
-            let r = &r[b0..b0 + n];
-            run_pixel(g, d.shift, lo, hi, &mut v[b0..b0 + n], |k, p| {
-                (((r[k] as i64 - half + p - lo) & mask) + lo) as i32
-            });
+            let r = &r[first..first + size];
+            run_pixel(
+                g,
+                d.shift,
+                low,
+                high,
+                &mut v[first..first + size],
+                |k, p| (((r[k] as i64 - half + p - low) & mask) + low) as i32,
+            );
         }
     }
     from_values(ty, &values, out);

@@ -27,13 +27,13 @@ fn domain(ty: SampleType) -> Domain {
 }
 
 #[inline]
-fn map(ty: SampleType, how: u8, r: i64) -> u64 {
+fn map(ty: SampleType, how: u8, residual: i64) -> u64 {
     let m = domain::mask(ty);
     if how == MAP_BIAS {
-        (r as u64).wrapping_add(BIAS) & m
+        (residual as u64).wrapping_add(BIAS) & m
     } else {
-        let r = domain::sign_extend(ty, r as u64 & m);
-        predictor::zigzag(r) & m
+        let residual = domain::sign_extend(ty, residual as u64 & m);
+        predictor::zigzag(residual) & m
     }
 }
 
@@ -91,17 +91,17 @@ pub(super) fn encode(
             let mapped: Vec<u64> = r.iter().map(|&v| map(ty, how, v)).collect();
             split(ty, &mapped, &mut planes_bytes);
         }
-        let z = deflate::compress(&planes_bytes, level)?;
-        if best.as_ref().is_none_or(|b| z.len() < b.1.len()) {
-            best = Some((how, z));
+        let compressed = deflate::compress(&planes_bytes, level)?;
+        if best.as_ref().is_none_or(|b| compressed.len() < b.1.len()) {
+            best = Some((how, compressed));
         }
     }
-    let (how, z) = best.expect("two maps");
+    let (how, compressed) = best.expect("two maps");
     out.push(how);
     for p in &preds {
         p.write(out);
     }
-    out.extend_from_slice(&z);
+    out.extend_from_slice(&compressed);
     Ok(())
 }
 
@@ -132,25 +132,25 @@ pub(super) fn decode(
     let preds: Vec<Predictor> = (0..bands)
         .map(|b| Predictor::read(r, b > 0))
         .collect::<Result<_>>()?;
-    let n = width * height;
+    let samples = width * height;
     let k = ty.size();
-    let raw = deflate::decompress(&r.data[r.pos..], n * k * bands)?;
+    let raw = deflate::decompress(&r.data[r.pos..], samples * k * bands)?;
     let dm = domain(ty).mapper(ty);
     let mut out = Vec::with_capacity(bands);
     let mut prev: Option<Vec<i64>> = None;
     for (b, p) in preds.iter().enumerate() {
-        let residuals = join(ty, &raw[b * n * k..(b + 1) * n * k], n);
-        let mut plane = vec![0i64; n];
+        let residuals = join(ty, &raw[b * samples * k..(b + 1) * samples * k], samples);
+        let mut plane = vec![0i64; samples];
         for y in 0..height {
             for x in 0..width {
-                let i = y * width + x;
-                let u = residuals[i];
+                let index = y * width + x;
+                let u = residuals[index];
                 let nb = predictor::neighbours(&plane, prev.as_deref(), width, y, x);
-                let v = p.predict(&nb).wrapping_add(unmap(how, u)) as u64;
-                plane[i] = domain::sign_extend(ty, v & domain::mask(ty));
+                let value = p.predict(&nb).wrapping_add(unmap(how, u)) as u64;
+                plane[index] = domain::sign_extend(ty, value & domain::mask(ty));
             }
         }
-        out.push(plane.iter().map(|&v| dm.inverse(v)).collect());
+        out.push(plane.iter().map(|&value| dm.inverse(value)).collect());
         prev = Some(plane);
     }
     Ok(out)

@@ -75,25 +75,25 @@ pub(super) fn interior_neighbours(
     w: usize,
     i: usize,
 ) -> [i64; NEIGHBOURS] {
-    let (vw, vn) = (c[i - 1], c[i - w]);
-    let (vb, vbw, vbn) = match prev {
+    let (west, north) = (c[i - 1], c[i - w]);
+    let (band, vbw, vbn) = match prev {
         Some(p) => (p[i], p[i - 1], p[i - w]),
-        None => (vw, vw, vn),
+        None => (west, west, north),
     };
-    let n2 = i - 2 * w;
+    let nn_start = i - 2 * w;
     [
-        vw,
-        vn,
+        west,
+        north,
         c[i - w - 1],
         c[i - w + 1],
         c[i - 2],
-        c[n2],
-        vb,
+        c[nn_start],
+        band,
         vbw,
         vbn,
         c[i - w - 2],
-        c[n2 - 1],
-        c[n2 + 1],
+        c[nn_start - 1],
+        c[nn_start + 1],
         c[i - w + 2],
     ]
 }
@@ -110,31 +110,35 @@ pub(super) fn neighbours(
     x: usize,
 ) -> [i64; NEIGHBOURS] {
     let i = y * w + x;
-    let vw = if x > 0 {
+    let west = if x > 0 {
         c[i - 1]
     } else if y > 0 {
         c[i - w]
     } else {
         prev.map_or(0, |p| p[i])
     };
-    let vn = if y > 0 { c[i - w] } else { vw };
-    let vnw = if y > 0 && x > 0 { c[i - w - 1] } else { vn };
-    let vne = if y > 0 && x + 1 < w { c[i - w + 1] } else { vn };
-    let vww = if x > 1 { c[i - 2] } else { vw };
-    let vnn = if y > 1 { c[i - 2 * w] } else { vn };
-    let (vb, vbw, vbn) = match prev {
+    let north = if y > 0 { c[i - w] } else { west };
+    let vnw = if y > 0 && x > 0 { c[i - w - 1] } else { north };
+    let vne = if y > 0 && x + 1 < w {
+        c[i - w + 1]
+    } else {
+        north
+    };
+    let vww = if x > 1 { c[i - 2] } else { west };
+    let vnn = if y > 1 { c[i - 2 * w] } else { north };
+    let (band, vbw, vbn) = match prev {
         Some(p) => {
-            let bw = if x > 0 {
+            let west_in_band = if x > 0 {
                 p[i - 1]
             } else if y > 0 {
                 p[i - w]
             } else {
                 p[i]
             };
-            let bn = if y > 0 { p[i - w] } else { bw };
-            (p[i], bw, bn)
+            let north_in_band = if y > 0 { p[i - w] } else { west_in_band };
+            (p[i], west_in_band, north_in_band)
         }
-        None => (vw, vw, vn),
+        None => (west, west, north),
     };
     let vnww = if y > 0 && x > 1 { c[i - w - 2] } else { vnw };
     let vnnw = if y > 1 && x > 0 {
@@ -153,7 +157,7 @@ pub(super) fn neighbours(
         vne
     };
     [
-        vw, vn, vnw, vne, vww, vnn, vb, vbw, vbn, vnww, vnnw, vnne, vnee,
+        west, north, vnw, vne, vww, vnn, band, vbw, vbn, vnww, vnnw, vnne, vnee,
     ]
 }
 
@@ -188,20 +192,23 @@ impl Predictor {
                 shift,
                 ..
             } if *shift == 0 => {
-                let mut s = NAMES[*reference as usize].to_string();
+                let mut label = NAMES[*reference as usize].to_string();
                 for (n, c) in taps {
-                    s += &format!(
+                    label += &format!(
                         "{c:+}({}-{})",
                         NAMES[*n as usize], NAMES[*reference as usize]
                     );
                 }
-                s
+                label
             }
             Predictor::Linear {
                 reference, taps, ..
             } => {
-                let t: Vec<&str> = taps.iter().map(|t| NAMES[t.0 as usize]).collect();
-                format!("LS({};{})", NAMES[*reference as usize], t.join(","))
+                let tap_names: Vec<&str> = taps
+                    .iter()
+                    .map(|tap_names| NAMES[tap_names.0 as usize])
+                    .collect();
+                format!("LS({};{})", NAMES[*reference as usize], tap_names.join(","))
             }
         }
     }
@@ -210,13 +217,13 @@ impl Predictor {
     pub(super) fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
         match self {
             Predictor::Med => {
-                let (a, b, c) = (n[W as usize], n[N as usize], n[NW as usize]);
-                if c >= a.max(b) {
-                    a.min(b)
-                } else if c <= a.min(b) {
-                    a.max(b)
+                let (west, north, north_west) = (n[W as usize], n[N as usize], n[NW as usize]);
+                if north_west >= west.max(north) {
+                    west.min(north)
+                } else if north_west <= west.min(north) {
+                    west.max(north)
                 } else {
-                    a.wrapping_add(b).wrapping_sub(c)
+                    west.wrapping_add(north).wrapping_sub(north_west)
                 }
             }
             Predictor::Linear {
@@ -225,21 +232,23 @@ impl Predictor {
                 taps,
                 wide,
             } => {
-                let r = n[*reference as usize];
+                let reference_value = n[*reference as usize];
                 let round = (1i64 << *shift) >> 1;
                 if *wide {
-                    let mut s = 0i128;
+                    let mut sum = 0i128;
                     for &(j, c) in taps {
-                        s += c as i128 * (n[j as usize] as i128 - r as i128);
+                        sum += c as i128 * (n[j as usize] as i128 - reference_value as i128);
                     }
-                    let p = r as i128 + ((s + round as i128) >> *shift);
-                    p.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+                    let prediction = reference_value as i128 + ((sum + round as i128) >> *shift);
+                    prediction.clamp(i64::MIN as i128, i64::MAX as i128) as i64
                 } else {
-                    let mut s = 0i64;
+                    let mut sum = 0i64;
                     for &(j, c) in taps {
-                        s = s.wrapping_add((c as i64).wrapping_mul(n[j as usize].wrapping_sub(r)));
+                        sum = sum.wrapping_add(
+                            (c as i64).wrapping_mul(n[j as usize].wrapping_sub(reference_value)),
+                        );
                     }
-                    r.wrapping_add(s.wrapping_add(round) >> *shift)
+                    reference_value.wrapping_add(sum.wrapping_add(round) >> *shift)
                 }
             }
         }
@@ -265,20 +274,22 @@ impl Predictor {
 
     pub(super) fn read(r: &mut Cursor, has_prev: bool) -> Result<Predictor> {
         let neighbour = |r: &mut Cursor| -> Result<u8> {
-            let j = r.bytes(1, "predictor neighbour")?[0];
-            if j as usize >= NEIGHBOURS || (in_previous_band(j) && !has_prev) {
+            let neighbour_index = r.bytes(1, "predictor neighbour")?[0];
+            if neighbour_index as usize >= NEIGHBOURS
+                || (in_previous_band(neighbour_index) && !has_prev)
+            {
                 return Err(Error::corrupt(format!(
-                    "float: predictor neighbour {j} does not exist for this band"
+                    "float: predictor neighbour {neighbour_index} does not exist for this band"
                 )));
             }
-            Ok(j)
+            Ok(neighbour_index)
         };
         match r.bytes(1, "predictor kind")?[0] {
             1 => Ok(Predictor::Med),
             0 => {
                 let reference = neighbour(r)?;
-                let h = r.bytes(3, "predictor shift, wide flag and taps")?;
-                let (shift, wide, count) = (h[0], h[1] != 0, h[2]);
+                let header = r.bytes(3, "predictor shift, wide flag and taps")?;
+                let (shift, wide, count) = (header[0], header[1] != 0, header[2]);
                 if shift > 30 || count as usize > NEIGHBOURS {
                     return Err(Error::corrupt(format!(
                         "float: predictor shift {shift} or tap count {count} out of range"
@@ -286,8 +297,11 @@ impl Predictor {
                 }
                 let mut taps = Vec::with_capacity(count as usize);
                 for _ in 0..count {
-                    let j = neighbour(r)?;
-                    taps.push((j, r.signed("predictor weight", MAX_COEF)? as i32));
+                    let neighbour_index = neighbour(r)?;
+                    taps.push((
+                        neighbour_index,
+                        r.signed("predictor weight", MAX_COEF)? as i32,
+                    ));
                 }
                 Ok(Predictor::Linear {
                     reference,
@@ -317,7 +331,7 @@ const COMPILED_OTHER: u8 = 1;
 
 impl Compiled {
     pub(super) fn new(p: &Predictor) -> Compiled {
-        let mut c = Compiled {
+        let mut compiled = Compiled {
             kind: COMPILED_OTHER,
             reference: 0,
             shift: 0,
@@ -331,26 +345,26 @@ impl Compiled {
             wide: false,
         } = p
         {
-            c.kind = COMPILED_NARROW;
-            c.reference = *reference as usize;
-            c.shift = *shift as u32;
+            compiled.kind = COMPILED_NARROW;
+            compiled.reference = *reference as usize;
+            compiled.shift = *shift as u32;
             for &(j, w) in taps {
-                c.weights[j as usize] = c.weights[j as usize].wrapping_add(w as i64);
+                compiled.weights[j as usize] = compiled.weights[j as usize].wrapping_add(w as i64);
             }
         }
-        c
+        compiled
     }
 
     /// Same value as [`Predictor::predict`].
     #[inline(always)]
     pub(super) fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
         if self.kind == COMPILED_NARROW {
-            let r = n[self.reference];
-            let mut s = 0i64;
+            let reference_value = n[self.reference];
+            let mut sum = 0i64;
             for (w, v) in self.weights.iter().zip(n) {
-                s = s.wrapping_add(w.wrapping_mul(v.wrapping_sub(r)));
+                sum = sum.wrapping_add(w.wrapping_mul(v.wrapping_sub(reference_value)));
             }
-            r.wrapping_add(s.wrapping_add((1i64 << self.shift) >> 1) >> self.shift)
+            reference_value.wrapping_add(sum.wrapping_add((1i64 << self.shift) >> 1) >> self.shift)
         } else {
             self.general.predict(n)
         }
@@ -389,9 +403,9 @@ fn each_sample(
     let w = planes.width;
     for &y in rows {
         for x in 0..w {
-            let i = y * w + x;
-            if !specials.get(i).copied().unwrap_or(false) {
-                f(planes.cur[i], &planes.neighbours(y, x));
+            let index = y * w + x;
+            if !specials.get(index).copied().unwrap_or(false) {
+                f(planes.cur[index], &planes.neighbours(y, x));
             }
         }
     }
@@ -408,13 +422,13 @@ pub(super) fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[us
 
 /// Span of the plane's values (max − min), in i128.
 pub(super) fn span(plane: &[i64]) -> i128 {
-    let (lo, hi) = plane
+    let (low, high) = plane
         .iter()
         .fold((i64::MAX, i64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
-    if lo > hi {
+    if low > high {
         0
     } else {
-        hi as i128 - lo as i128
+        high as i128 - low as i128
     }
 }
 
@@ -428,40 +442,40 @@ pub(super) fn fit(
     reference: u8,
     taps: &[u8],
 ) -> Option<Predictor> {
-    let k = taps.len();
-    let mut g = DMatrix::<f64>::zeros(k, k);
-    let mut b = DVector::<f64>::zeros(k);
-    let mut f = vec![0f64; k];
+    let tap_count = taps.len();
+    let mut gram = DMatrix::<f64>::zeros(tap_count, tap_count);
+    let mut rhs = DVector::<f64>::zeros(tap_count);
+    let mut features = vec![0f64; tap_count];
     let mut count = 0usize;
     each_sample(planes, specials, rows, |v, n| {
-        let r = n[reference as usize] as f64;
-        let t = v as f64 - r;
-        for (fj, &j) in f.iter_mut().zip(taps) {
-            *fj = n[j as usize] as f64 - r;
+        let reference_value = n[reference as usize] as f64;
+        let target = v as f64 - reference_value;
+        for (fj, &j) in features.iter_mut().zip(taps) {
+            *fj = n[j as usize] as f64 - reference_value;
         }
-        for a in 0..k {
-            b[a] += f[a] * t;
+        for a in 0..tap_count {
+            rhs[a] += features[a] * target;
             for c in 0..=a {
-                g[(a, c)] += f[a] * f[c];
+                gram[(a, c)] += features[a] * features[c];
             }
         }
         count += 1;
     });
-    if count < 4 * k {
+    if count < 4 * tap_count {
         return None;
     }
-    for a in 0..k {
+    for a in 0..tap_count {
         for c in 0..a {
-            g[(c, a)] = g[(a, c)];
+            gram[(c, a)] = gram[(a, c)];
         }
     }
-    let ridge = (0..k).map(|a| g[(a, a)]).sum::<f64>() / k as f64 * 1e-9 + 1e-12;
-    for a in 0..k {
-        g[(a, a)] += ridge;
+    let ridge = (0..tap_count).map(|a| gram[(a, a)]).sum::<f64>() / tap_count as f64 * 1e-9 + 1e-12;
+    for a in 0..tap_count {
+        gram[(a, a)] += ridge;
     }
-    let sol = g.cholesky()?.solve(&b);
+    let sol = gram.cholesky()?.solve(&rhs);
     let scale = (1u64 << FIT_SHIFT) as f64;
-    let q: Vec<(u8, i32)> = taps
+    let quantised: Vec<(u8, i32)> = taps
         .iter()
         .zip(sol.iter())
         .filter_map(|(&j, &c)| {
@@ -472,7 +486,7 @@ pub(super) fn fit(
     Some(Predictor::Linear {
         reference,
         shift: FIT_SHIFT,
-        taps: q,
+        taps: quantised,
         wide: span(planes.cur) >= NARROW_SPAN
             || planes.prev.is_some_and(|p| span(p) >= NARROW_SPAN),
     })
@@ -526,14 +540,14 @@ pub(super) fn choose(
     }
     // Estimated bits for the whole band: the sampled rows' cost scaled by the rows.
     let height = planes.cur.len() / planes.width.max(1);
-    let scale = |c: u64| c * height as u64 / rows.len().max(1) as u64;
+    let scale = |scaled_cost: u64| scaled_cost * height as u64 / rows.len().max(1) as u64;
     cands
         .into_iter()
         .map(|p| {
-            let c = scale(cost(&p, planes, specials, &rows));
-            (p, c)
+            let scaled_cost = scale(cost(&p, planes, specials, &rows));
+            (p, scaled_cost)
         })
-        .min_by_key(|(_, c)| *c)
+        .min_by_key(|(_, scaled_cost)| *scaled_cost)
         .expect("candidates")
 }
 
@@ -543,8 +557,8 @@ mod tests {
 
     #[test]
     fn planar_is_exact_on_a_plane_and_fit_finds_it() {
-        let (w, h) = (40, 30);
-        let plane: Vec<i64> = (0..h * w)
+        let (w, height) = (40, 30);
+        let plane: Vec<i64> = (0..height * w)
             .map(|i| 1000 + 3 * (i % w) as i64 - 7 * (i / w) as i64)
             .collect();
         let planes = Planes {
@@ -552,17 +566,20 @@ mod tests {
             prev: None,
             width: w,
         };
-        let sp = vec![false; plane.len()];
-        let rows: Vec<usize> = (2..h).collect();
+        let specials = vec![false; plane.len()];
+        let rows: Vec<usize> = (2..height).collect();
         let planar = Predictor::fixed(N, &[(W, 1), (NW, -1)]);
         for &y in &rows {
             for x in 1..w {
                 assert_eq!(planar.predict(&planes.neighbours(y, x)), plane[y * w + x]);
             }
         }
-        let (best, _) = choose(&planes, &sp, true, true);
-        let c = cost(&best, &planes, &sp, &rows);
-        assert!(c <= cost(&planar, &planes, &sp, &rows), "{best:?}");
+        let (best, _) = choose(&planes, &specials, true, true);
+        let best_cost = cost(&best, &planes, &specials, &rows);
+        assert!(
+            best_cost <= cost(&planar, &planes, &specials, &rows),
+            "{best:?}"
+        );
         let mut buf = Vec::new();
         best.write(&mut buf);
         assert_eq!(
@@ -573,18 +590,27 @@ mod tests {
 
     #[test]
     fn wide_and_narrow_arithmetic_agree_when_nothing_overflows() {
-        let n = [5i64, -9, 100, 3, 7, 8, 0, 0, 0, 4, -2, 11, 6];
+        let neighbours = [5i64, -9, 100, 3, 7, 8, 0, 0, 0, 4, -2, 11, 6];
         let taps = vec![(N, 1234), (NW, -2222), (NE, 999), (NNE, -77)];
-        let mk = |wide| Predictor::Linear {
+        let make = |wide| Predictor::Linear {
             reference: W,
             shift: 12,
             taps: taps.clone(),
             wide,
         };
-        assert_eq!(mk(true).predict(&n), mk(false).predict(&n));
-        assert_eq!(Compiled::new(&mk(false)).predict(&n), mk(false).predict(&n));
+        assert_eq!(
+            make(true).predict(&neighbours),
+            make(false).predict(&neighbours)
+        );
+        assert_eq!(
+            Compiled::new(&make(false)).predict(&neighbours),
+            make(false).predict(&neighbours)
+        );
         let med = Predictor::Med;
-        assert_eq!(Compiled::new(&med).predict(&n), med.predict(&n));
+        assert_eq!(
+            Compiled::new(&med).predict(&neighbours),
+            med.predict(&neighbours)
+        );
         for r in [0i64, -1, 1, i64::MIN, i64::MAX] {
             assert_eq!(unzigzag(zigzag(r)), r);
         }

@@ -142,15 +142,18 @@ pub(super) fn decode(
     let mut groups = Vec::with_capacity(count.min(bytes.len() / 8));
     let mut sum = 0usize;
     for g in 0..count {
-        let n = reader.u32("group channel count")? as usize;
+        let channel_count = reader.u32("group channel count")? as usize;
         let len = reader.u32("group byte length")? as usize;
-        if n == 0 || n > MAX_CHANNELS_PER_CODESTREAM || n > channels - sum {
+        if channel_count == 0
+            || channel_count > MAX_CHANNELS_PER_CODESTREAM
+            || channel_count > channels - sum
+        {
             return Err(Error::corrupt(format!(
-                "JPEG XL: group {g} claims {n} channels ({sum} of {channels} already seen)"
+                "JPEG XL: group {g} claims {channel_count} channels ({sum} of {channels} already seen)"
             )));
         }
-        groups.push((n, reader.take(len, "codestream")?));
-        sum += n;
+        groups.push((channel_count, reader.take(len, "codestream")?));
+        sum += channel_count;
     }
     if sum != channels {
         return Err(Error::corrupt(format!(
@@ -170,15 +173,15 @@ pub(super) fn decode(
         PlanesOut::U16(vec![0; total])
     };
     let mut first = 0;
-    for (g, &(n, stream)) in groups.iter().enumerate() {
-        let range = first * plane_len..(first + n) * plane_len;
+    for (g, &(channel_count, stream)) in groups.iter().enumerate() {
+        let range = first * plane_len..(first + channel_count) * plane_len;
         let target = match &mut out {
             PlanesOut::U8(v) => PlanesMut::U8(&mut v[range]),
             PlanesOut::U16(v) => PlanesMut::U16(&mut v[range]),
         };
-        decode_codestream(stream, width, height, n, target)
+        decode_codestream(stream, width, height, channel_count, target)
             .map_err(|e| e.context(format_args!("channel group {g}")))?;
-        first += n;
+        first += channel_count;
     }
     Ok(out)
 }
@@ -218,12 +221,12 @@ impl Planes<'_> {
     fn plane_raw(&self, c: usize, plane_len: usize) -> (*const c_void, usize) {
         match self {
             Planes::U8(s) => {
-                let p = &s[c * plane_len..(c + 1) * plane_len];
-                (p.as_ptr().cast(), std::mem::size_of_val(p))
+                let plane = &s[c * plane_len..(c + 1) * plane_len];
+                (plane.as_ptr().cast(), std::mem::size_of_val(plane))
             }
             Planes::U16(s) => {
-                let p = &s[c * plane_len..(c + 1) * plane_len];
-                (p.as_ptr().cast(), std::mem::size_of_val(p))
+                let plane = &s[c * plane_len..(c + 1) * plane_len];
+                (plane.as_ptr().cast(), std::mem::size_of_val(plane))
             }
         }
     }
@@ -673,8 +676,8 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self, what: &str) -> Result<u32> {
-        let b = self.take(4, what)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        let bytes = self.take(4, what)?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 }
 
@@ -688,7 +691,7 @@ mod tests {
     fn test_planes(width: usize, height: usize, channels: usize, bits: u32, seed: u64) -> Vec<u32> {
         let mut state = seed | 1;
         let max = (1u64 << bits) - 1;
-        let mut v = Vec::with_capacity(width * height * channels);
+        let mut planes = Vec::with_capacity(width * height * channels);
         for c in 0..channels {
             for y in 0..height {
                 for x in 0..width {
@@ -696,23 +699,23 @@ mod tests {
                     state ^= state >> 7;
                     state ^= state << 17;
                     let smooth = (x * (c % 7 + 1) + y * 3 + c * 11) as u64 * (max / 200 + 1);
-                    v.push(((smooth + (state & 15)) % (max + 1)) as u32);
+                    planes.push(((smooth + (state & 15)) % (max + 1)) as u32);
                 }
             }
         }
-        v
+        planes
     }
 
     fn round_trip(width: usize, height: usize, channels: usize, bits: u32, effort: u32) {
         let samples = test_planes(width, height, channels, bits, 0x9e37_79b9 + channels as u64);
         let (bytes, expected) = if bits == 8 {
-            let s: Vec<u8> = samples.iter().map(|&v| v as u8).collect();
-            let bytes = encode(Planes::U8(&s), width, height, channels, effort).unwrap();
-            (bytes, PlanesOut::U8(s))
+            let narrow: Vec<u8> = samples.iter().map(|&v| v as u8).collect();
+            let bytes = encode(Planes::U8(&narrow), width, height, channels, effort).unwrap();
+            (bytes, PlanesOut::U8(narrow))
         } else {
-            let s: Vec<u16> = samples.iter().map(|&v| v as u16).collect();
-            let bytes = encode(Planes::U16(&s), width, height, channels, effort).unwrap();
-            (bytes, PlanesOut::U16(s))
+            let narrow: Vec<u16> = samples.iter().map(|&v| v as u16).collect();
+            let bytes = encode(Planes::U16(&narrow), width, height, channels, effort).unwrap();
+            (bytes, PlanesOut::U16(narrow))
         };
         let groups = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
         assert_eq!(groups, channels.div_ceil(MAX_CHANNELS_PER_CODESTREAM));
@@ -753,11 +756,14 @@ mod tests {
 
     #[test]
     fn extreme_values_round_trip() {
-        let s: Vec<u16> = (0..2 * 9 * 5)
+        let samples: Vec<u16> = (0..2 * 9 * 5)
             .map(|i| if i % 3 == 0 { 65535 } else { (i % 2) as u16 })
             .collect();
-        let bytes = encode(Planes::U16(&s), 9, 5, 2, 3).unwrap();
-        assert_eq!(decode(&bytes, 9, 5, 2, 16).unwrap(), PlanesOut::U16(s));
+        let bytes = encode(Planes::U16(&samples), 9, 5, 2, 3).unwrap();
+        assert_eq!(
+            decode(&bytes, 9, 5, 2, 16).unwrap(),
+            PlanesOut::U16(samples)
+        );
     }
 
     #[test]
@@ -777,29 +783,34 @@ mod tests {
 
     #[test]
     fn deterministic() {
-        let s: Vec<u8> = test_planes(40, 30, 6, 8, 7)
+        let samples: Vec<u8> = test_planes(40, 30, 6, 8, 7)
             .iter()
             .map(|&v| v as u8)
             .collect();
-        let a = encode(Planes::U8(&s), 40, 30, 6, 7).unwrap();
-        let b = encode(Planes::U8(&s), 40, 30, 6, 7).unwrap();
-        assert_eq!(a, b);
+        let first = encode(Planes::U8(&samples), 40, 30, 6, 7).unwrap();
+        let second = encode(Planes::U8(&samples), 40, 30, 6, 7).unwrap();
+        assert_eq!(first, second);
     }
 
     fn sample_stream() -> (Vec<u8>, usize, usize, usize) {
-        let (w, h, c) = (37, 23, 5);
-        let s: Vec<u8> = test_planes(w, h, c, 8, 3)
+        let (width, height, channels) = (37, 23, 5);
+        let samples: Vec<u8> = test_planes(width, height, channels, 8, 3)
             .iter()
             .map(|&v| v as u8)
             .collect();
-        (encode(Planes::U8(&s), w, h, c, 3).unwrap(), w, h, c)
+        (
+            encode(Planes::U8(&samples), width, height, channels, 3).unwrap(),
+            width,
+            height,
+            channels,
+        )
     }
 
     #[test]
     fn truncated_stream_is_an_error() {
-        let (bytes, w, h, c) = sample_stream();
+        let (bytes, width, height, channels) = sample_stream();
         for cut in 0..bytes.len() {
-            let err = decode(&bytes[..cut], w, h, c, 8).unwrap_err();
+            let err = decode(&bytes[..cut], width, height, channels, 8).unwrap_err();
             assert!(
                 matches!(err.kind(), ErrorKind::Truncated | ErrorKind::Corrupt),
                 "cut at {cut}: {err}"
@@ -809,7 +820,7 @@ mod tests {
         let mut short = bytes[..bytes.len() - 10].to_vec();
         let len = u32::from_le_bytes(short[8..12].try_into().unwrap()) - 10;
         short[8..12].copy_from_slice(&len.to_le_bytes());
-        let err = decode(&short, w, h, c, 8).unwrap_err();
+        let err = decode(&short, width, height, channels, 8).unwrap_err();
         assert!(
             matches!(err.kind(), ErrorKind::Truncated | ErrorKind::Corrupt),
             "{err}"
@@ -818,13 +829,13 @@ mod tests {
 
     #[test]
     fn mismatched_geometry_is_corrupt() {
-        let (bytes, w, h, c) = sample_stream();
+        let (bytes, width, height, channel_count) = sample_stream();
         for (w2, h2, c2, bits) in [
-            (w, h, c + 1, 8),
-            (w, h, c - 1, 8),
-            (w + 1, h, c, 8),
-            (w, h - 1, c, 8),
-            (w, h, c, 16),
+            (width, height, channel_count + 1, 8),
+            (width, height, channel_count - 1, 8),
+            (width + 1, height, channel_count, 8),
+            (width, height - 1, channel_count, 8),
+            (width, height, channel_count, 16),
         ] {
             let err = decode(&bytes, w2, h2, c2, bits).unwrap_err();
             assert_eq!(
@@ -836,14 +847,14 @@ mod tests {
         // Framing that claims the right total but lies about the codestream's channels.
         let mut lie = bytes.clone();
         lie[4..8].copy_from_slice(&4u32.to_le_bytes());
-        let err = decode(&lie, w, h, 4, 8).unwrap_err();
+        let err = decode(&lie, width, height, 4, 8).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
         assert!(err.message().contains("channel count"), "{err}");
     }
 
     #[test]
     fn garbage_is_an_error() {
-        let (bytes, w, h, c) = sample_stream();
+        let (bytes, width, height, channels) = sample_stream();
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {
             state ^= state << 13;
@@ -854,37 +865,39 @@ mod tests {
         // Pure garbage, and garbage behind a valid framing header.
         for len in [0usize, 1, 4, 12, 100, 5000] {
             let junk: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-            assert!(decode(&junk, w, h, c, 8).is_err());
+            assert!(decode(&junk, width, height, channels, 8).is_err());
             let mut framed = 1u32.to_le_bytes().to_vec();
-            framed.extend_from_slice(&(c as u32).to_le_bytes());
+            framed.extend_from_slice(&(channels as u32).to_le_bytes());
             framed.extend_from_slice(&(len as u32).to_le_bytes());
             framed.extend_from_slice(&junk);
-            assert!(decode(&framed, w, h, c, 8).is_err());
+            assert!(decode(&framed, width, height, channels, 8).is_err());
         }
         // Bit flips inside a valid codestream: an error or (if libjxl cannot tell) some
         // image, but never a panic, hang or out-of-bounds access.
         for i in 0..400 {
             let mut bad = bytes.clone();
-            let at = 12 + (next() as usize) % (bad.len() - 12);
-            bad[at] ^= 1 << (i % 8);
-            let _ = decode(&bad, w, h, c, 8);
+            let position = 12 + (next() as usize) % (bad.len() - 12);
+            bad[position] ^= 1 << (i % 8);
+            let _ = decode(&bad, width, height, channels, 8);
         }
         let mut trailing = bytes.clone();
         trailing.push(0);
         assert_eq!(
-            decode(&trailing, w, h, c, 8).unwrap_err().kind(),
+            decode(&trailing, width, height, channels, 8)
+                .unwrap_err()
+                .kind(),
             ErrorKind::Corrupt
         );
     }
 
     #[test]
     fn bad_arguments_are_rejected() {
-        let s = vec![0u8; 12];
-        assert!(encode(Planes::U8(&s), 2, 2, 3, 0).is_err());
-        assert!(encode(Planes::U8(&s), 2, 2, 3, 10).is_err());
-        assert!(encode(Planes::U8(&s), 2, 2, 4, 1).is_err());
-        assert!(encode(Planes::U8(&s), 0, 2, 3, 1).is_err());
-        let bytes = encode(Planes::U8(&s), 2, 2, 3, 1).unwrap();
+        let samples = vec![0u8; 12];
+        assert!(encode(Planes::U8(&samples), 2, 2, 3, 0).is_err());
+        assert!(encode(Planes::U8(&samples), 2, 2, 3, 10).is_err());
+        assert!(encode(Planes::U8(&samples), 2, 2, 4, 1).is_err());
+        assert!(encode(Planes::U8(&samples), 0, 2, 3, 1).is_err());
+        let bytes = encode(Planes::U8(&samples), 2, 2, 3, 1).unwrap();
         assert_eq!(
             decode(&bytes, 2, 2, 3, 12).unwrap_err().kind(),
             ErrorKind::InvalidArgument
@@ -892,20 +905,20 @@ mod tests {
     }
 
     fn single_codestream_round_trip(n: usize, bits: u32) -> Result<bool> {
-        let (w, h) = (37, 23);
-        let samples = test_planes(w, h, n, bits, 42);
+        let (width, height) = (37, 23);
+        let samples = test_planes(width, height, n, bits, 42);
         if bits == 8 {
-            let s: Vec<u8> = samples.iter().map(|&v| v as u8).collect();
-            let bytes = encode_codestream(Planes::U8(&s), w, h, n, 3)?;
-            let mut out = vec![0u8; s.len()];
-            decode_codestream(&bytes, w, h, n, PlanesMut::U8(&mut out))?;
-            Ok(out == s)
+            let narrow: Vec<u8> = samples.iter().map(|&v| v as u8).collect();
+            let bytes = encode_codestream(Planes::U8(&narrow), width, height, n, 3)?;
+            let mut out = vec![0u8; narrow.len()];
+            decode_codestream(&bytes, width, height, n, PlanesMut::U8(&mut out))?;
+            Ok(out == narrow)
         } else {
-            let s: Vec<u16> = samples.iter().map(|&v| v as u16).collect();
-            let bytes = encode_codestream(Planes::U16(&s), w, h, n, 3)?;
-            let mut out = vec![0u16; s.len()];
-            decode_codestream(&bytes, w, h, n, PlanesMut::U16(&mut out))?;
-            Ok(out == s)
+            let narrow: Vec<u16> = samples.iter().map(|&v| v as u16).collect();
+            let bytes = encode_codestream(Planes::U16(&narrow), width, height, n, 3)?;
+            let mut out = vec![0u16; narrow.len()];
+            decode_codestream(&bytes, width, height, n, PlanesMut::U16(&mut out))?;
+            Ok(out == narrow)
         }
     }
 
@@ -931,25 +944,25 @@ mod tests {
     #[test]
     #[ignore]
     fn jxl_speed() {
-        let (w, h, c) = (256, 256, 128);
-        let s: Vec<u8> = test_planes(w, h, c, 8, 1)
+        let (width, height, channels) = (256, 256, 128);
+        let samples: Vec<u8> = test_planes(width, height, channels, 8, 1)
             .iter()
             .map(|&v| v as u8)
             .collect();
-        let mb = s.len() as f64 / 1e6;
+        let megabytes = samples.len() as f64 / 1e6;
         for effort in [1, 3, 7] {
-            let t = std::time::Instant::now();
-            let bytes = encode(Planes::U8(&s), w, h, c, effort).unwrap();
-            let enc = t.elapsed().as_secs_f64();
-            let t = std::time::Instant::now();
-            let out = decode(&bytes, w, h, c, 8).unwrap();
-            let dec = t.elapsed().as_secs_f64();
-            assert_eq!(out, PlanesOut::U8(s.clone()));
+            let start = std::time::Instant::now();
+            let bytes = encode(Planes::U8(&samples), width, height, channels, effort).unwrap();
+            let enc = start.elapsed().as_secs_f64();
+            let start = std::time::Instant::now();
+            let out = decode(&bytes, width, height, channels, 8).unwrap();
+            let dec = start.elapsed().as_secs_f64();
+            assert_eq!(out, PlanesOut::U8(samples.clone()));
             println!(
-                "{w}x{h}x{c} u8 effort {effort}: ratio {:.3}, encode {:.2} MB/s ({enc:.2} s), decode {:.2} MB/s ({dec:.2} s)",
-                bytes.len() as f64 / s.len() as f64,
-                mb / enc,
-                mb / dec
+                "{width}x{height}x{channels} u8 effort {effort}: ratio {:.3}, encode {:.2} MB/s ({enc:.2} s), decode {:.2} MB/s ({dec:.2} s)",
+                bytes.len() as f64 / samples.len() as f64,
+                megabytes / enc,
+                megabytes / dec
             );
         }
     }
