@@ -29,11 +29,11 @@ const FLAG_OFFSET: u8 = 4;
 const FLAG_COLOR_TABLE: u8 = 8;
 
 fn chunk(out: &mut ByteWriter, tag: [u8; 4], body: impl FnOnce(&mut ByteWriter)) {
-    let mut w = ByteWriter::default();
-    body(&mut w);
+    let mut body_writer = ByteWriter::default();
+    body(&mut body_writer);
     out.bytes(&tag);
-    out.u32(w.buf.len() as u32);
-    out.bytes(&w.buf);
+    out.u32(body_writer.buf.len() as u32);
+    out.bytes(&body_writer.buf);
 }
 
 /// Serialises the header chunks (without the trailing CRC).
@@ -172,13 +172,13 @@ fn write_domains(w: &mut ByteWriter, domains: &[MetadataDomain]) {
 
 /// Fills `h` (whose grid came from the preamble) from the chunk bytes.
 pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
-    let mut r = ByteReader::new(bytes, "header");
+    let mut chunks = ByteReader::new(bytes, "header");
     let mut seen: Vec<[u8; 4]> = Vec::new();
-    while !r.is_empty() {
-        let tag: [u8; 4] = r.take(4, "chunk tag")?.try_into().unwrap();
+    while !chunks.is_empty() {
+        let tag: [u8; 4] = chunks.take(4, "chunk tag")?.try_into().unwrap();
         let name = String::from_utf8_lossy(&tag).into_owned();
-        let len = r.u32(&format!("chunk {name} length"))? as usize;
-        let body = r.take(len, &format!("chunk {name} body"))?;
+        let len = chunks.u32(&format!("chunk {name} length"))? as usize;
+        let body = chunks.take(len, &format!("chunk {name} body"))?;
         if seen.contains(&tag) {
             return Err(Error::corrupt(format!(
                 "header: chunk {name} appears twice"
@@ -186,32 +186,32 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
         }
         seen.push(tag);
         let what = format!("header chunk {name}");
-        let mut c = ByteReader::new(body, &what);
+        let mut chunk = ByteReader::new(body, &what);
         match tag {
-            BANDS => read_bands(&mut c, h)?,
-            AUX_PLANES => h.aux_planes = read_aux_planes(&mut c, &what)?,
+            BANDS => read_bands(&mut chunk, h)?,
+            AUX_PLANES => h.aux_planes = read_aux_planes(&mut chunk, &what)?,
             GEOTRANSFORM => {
-                let mut gt = [0f64; 6];
-                for (i, v) in gt.iter_mut().enumerate() {
-                    *v = c.f64(&format!("geotransform[{i}]"))?;
+                let mut geotransform = [0f64; 6];
+                for (i, v) in geotransform.iter_mut().enumerate() {
+                    *v = chunk.f64(&format!("geotransform[{i}]"))?;
                 }
-                h.georef.geotransform = Some(gt);
+                h.georef.geotransform = Some(geotransform);
             }
-            SRS => h.georef.srs = Some(read_srs(&mut c, "srs")?),
+            SRS => h.georef.srs = Some(read_srs(&mut chunk, "srs")?),
             GCPS => {
-                if c.u8("gcp_srs present")? != 0 {
-                    h.georef.gcp_srs = Some(read_srs(&mut c, "gcp_srs")?);
+                if chunk.u8("gcp_srs present")? != 0 {
+                    h.georef.gcp_srs = Some(read_srs(&mut chunk, "gcp_srs")?);
                 }
-                h.georef.gcps = read_gcps(&mut c)?;
+                h.georef.gcps = read_gcps(&mut chunk)?;
             }
-            METADATA => h.metadata = read_domains(&mut c, "metadata")?,
-            DEQUANTIZATION => h.dequantization = Some(read_dequantization(&mut c, &what)?),
-            DECORRELATION => h.decorrelation = Some(read_decorrelation(&mut c, &what)?),
+            METADATA => h.metadata = read_domains(&mut chunk, "metadata")?,
+            DEQUANTIZATION => h.dequantization = Some(read_dequantization(&mut chunk, &what)?),
+            DECORRELATION => h.decorrelation = Some(read_decorrelation(&mut chunk, &what)?),
             INFO => {
-                let n = c.count("entry count", 8)?;
-                for i in 0..n {
-                    let key = c.str(&format!("entry[{i}].key"))?;
-                    let value = c.str(&format!("entry[{i}].value"))?;
+                let count = chunk.count("entry count", 8)?;
+                for i in 0..count {
+                    let key = chunk.str(&format!("entry[{i}].key"))?;
+                    let value = chunk.str(&format!("entry[{i}].value"))?;
                     h.info.push((key, value));
                 }
             }
@@ -222,7 +222,7 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
                 )))
             }
         }
-        c.finish()?;
+        chunk.finish()?;
     }
     if !seen.contains(&BANDS) {
         return Err(Error::corrupt("header: required chunk BNDS is missing"));
@@ -231,10 +231,10 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
 }
 
 fn read_bands(c: &mut ByteReader, h: &mut Header) -> Result<()> {
-    let n = c.count("band count", 39)?;
-    if n != h.bands.len() {
+    let count = c.count("band count", 39)?;
+    if count != h.bands.len() {
         return Err(Error::corrupt(format!(
-            "header chunk BNDS lists {n} bands but the preamble says {}",
+            "header chunk BNDS lists {count} bands but the preamble says {}",
             h.bands.len()
         )));
     }
@@ -245,9 +245,9 @@ fn read_bands(c: &mut ByteReader, h: &mut Header) -> Result<()> {
 }
 
 fn read_aux_planes(c: &mut ByteReader, what: &str) -> Result<Vec<AuxPlane>> {
-    let n = c.count("aux plane count", 13)?;
-    let mut planes = Vec::with_capacity(n);
-    for i in 0..n {
+    let count = c.count("aux plane count", 13)?;
+    let mut planes = Vec::with_capacity(count);
+    for i in 0..count {
         let name = c.str(&format!("aux[{i}].name"))?;
         let sample_type = SampleType::from_code(c.u8(&format!("aux[{i}].sample_type"))?)
             .map_err(|e| e.context(what))?;
@@ -264,9 +264,9 @@ fn read_aux_planes(c: &mut ByteReader, what: &str) -> Result<Vec<AuxPlane>> {
 }
 
 fn read_gcps(c: &mut ByteReader) -> Result<Vec<Gcp>> {
-    let n = c.count("gcp count", 48)?;
-    let mut gcps = Vec::with_capacity(n);
-    for i in 0..n {
+    let count = c.count("gcp count", 48)?;
+    let mut gcps = Vec::with_capacity(count);
+    for i in 0..count {
         let field = |s: &str| format!("gcp[{i}].{s}");
         gcps.push(Gcp {
             id: c.str(&field("id"))?,
@@ -330,25 +330,25 @@ fn read_decorrelation(c: &mut ByteReader, what: &str) -> Result<Decorrelation> {
 }
 
 fn read_band(c: &mut ByteReader, i: usize) -> Result<BandInfo> {
-    let f = |s: &str| format!("band[{i}].{s}");
-    let description = c.str(&f("description"))?;
-    let flags = c.u8(&f("flags"))?;
-    let nodata = c.f64(&f("nodata"))?;
-    let scale = c.f64(&f("scale"))?;
-    let offset = c.f64(&f("offset"))?;
-    let color_interp = c.u16(&f("color_interp"))?;
-    let unit = c.str(&f("unit"))?;
-    let metadata = read_domains(c, &f("metadata"))?;
+    let field = |s: &str| format!("band[{i}].{s}");
+    let description = c.str(&field("description"))?;
+    let flags = c.u8(&field("flags"))?;
+    let nodata = c.f64(&field("nodata"))?;
+    let scale = c.f64(&field("scale"))?;
+    let offset = c.f64(&field("offset"))?;
+    let color_interp = c.u16(&field("color_interp"))?;
+    let unit = c.str(&field("unit"))?;
+    let metadata = read_domains(c, &field("metadata"))?;
     let color_table = if flags & FLAG_COLOR_TABLE != 0 {
-        let interp = c.u16(&f("color_table.interp"))?;
-        let n = c.count(&f("color_table.count"), 8)?;
-        let mut entries = Vec::with_capacity(n);
-        for _ in 0..n {
-            let mut e = [0i16; 4];
-            for v in e.iter_mut() {
-                *v = c.u16(&f("color_table.entry"))? as i16;
+        let interp = c.u16(&field("color_table.interp"))?;
+        let count = c.count(&field("color_table.count"), 8)?;
+        let mut entries = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut entry = [0i16; 4];
+            for v in entry.iter_mut() {
+                *v = c.u16(&field("color_table.entry"))? as i16;
             }
-            entries.push(e);
+            entries.push(entry);
         }
         Some((interp, entries))
     } else {
@@ -369,9 +369,9 @@ fn read_band(c: &mut ByteReader, i: usize) -> Result<BandInfo> {
 fn read_srs(c: &mut ByteReader, field: &str) -> Result<Srs> {
     let wkt = c.str(&format!("{field}.wkt"))?;
     let epsg = c.u32(&format!("{field}.epsg"))?;
-    let n = c.count(&format!("{field}.axis_mapping count"), 4)?;
-    let mut axis_mapping = Vec::with_capacity(n);
-    for _ in 0..n {
+    let count = c.count(&format!("{field}.axis_mapping count"), 4)?;
+    let mut axis_mapping = Vec::with_capacity(count);
+    for _ in 0..count {
         axis_mapping.push(c.i32(&format!("{field}.axis_mapping"))?);
     }
     Ok(Srs {
@@ -382,13 +382,13 @@ fn read_srs(c: &mut ByteReader, field: &str) -> Result<Srs> {
 }
 
 fn read_domains(c: &mut ByteReader, field: &str) -> Result<Vec<MetadataDomain>> {
-    let n = c.count(&format!("{field} domain count"), 8)?;
-    let mut out = Vec::with_capacity(n);
-    for d in 0..n {
+    let count = c.count(&format!("{field} domain count"), 8)?;
+    let mut out = Vec::with_capacity(count);
+    for d in 0..count {
         let name = c.str(&format!("{field}[{d}].name"))?;
-        let m = c.count(&format!("{field}[{d}].item count"), 4)?;
-        let mut items = Vec::with_capacity(m);
-        for i in 0..m {
+        let item_count = c.count(&format!("{field}[{d}].item count"), 4)?;
+        let mut items = Vec::with_capacity(item_count);
+        for i in 0..item_count {
             items.push(c.str(&format!("{field}[{d}].items[{i}]"))?);
         }
         out.push(MetadataDomain { name, items });

@@ -240,16 +240,17 @@ impl Residuals<'_> {
         let mut lengths = vec![0u8; plane.len()];
         for y in 0..plane.len() / width {
             for x in 0..width {
-                let i = y * width + x;
-                if band.special[i] {
+                let index = y * width + x;
+                if band.special[index] {
                     continue;
                 }
                 let neighbours = predictor::neighbours(plane, previous_plane, width, y, x);
-                let magnitude = zigzag(plane[i].wrapping_sub(coded.predictor.predict(&neighbours)));
+                let magnitude =
+                    zigzag(plane[index].wrapping_sub(coded.predictor.predict(&neighbours)));
                 self.activities
                     .push(band_activity(&lengths, previous_lengths, width, y, x) as u16);
                 self.magnitudes.push(magnitude);
-                lengths[i] = bit_len(magnitude);
+                lengths[index] = bit_len(magnitude);
             }
         }
         lengths
@@ -259,22 +260,26 @@ impl Residuals<'_> {
 /// Activity of (y, x) from the bit lengths of the residuals around it.
 #[inline(always)]
 fn band_activity(bl: &[u8], prev: Option<&[u8]>, w: usize, y: usize, x: usize) -> usize {
-    let i = y * w + x;
-    let bw = if x > 0 {
-        bl[i - 1]
+    let index = y * w + x;
+    let west = if x > 0 {
+        bl[index - 1]
     } else if y > 0 {
-        bl[i - w]
+        bl[index - w]
     } else {
         0
     };
-    let bn = if y > 0 { bl[i - w] } else { bw };
-    let bnw = if y > 0 && x > 0 { bl[i - w - 1] } else { bn };
-    let bne = if y > 0 && x + 1 < w {
-        bl[i - w + 1]
+    let north = if y > 0 { bl[index - w] } else { west };
+    let bnw = if y > 0 && x > 0 {
+        bl[index - w - 1]
     } else {
-        bn
+        north
     };
-    activity(bw, bn, bnw, bne, prev.map_or(0, |p| p[i]))
+    let bne = if y > 0 && x + 1 < w {
+        bl[index - w + 1]
+    } else {
+        north
+    };
+    activity(west, north, bnw, bne, prev.map_or(0, |p| p[index]))
 }
 
 /// One line per band of what the encoder chose: domain, predictor, specials.
@@ -285,10 +290,10 @@ pub(super) fn describe(
     bands: usize,
     r: &mut Cursor,
 ) -> Result<Vec<String>> {
-    let n = width * height;
+    let samples = width * height;
     let mut out = Vec::with_capacity(bands);
     for b in 0..bands {
-        match read_header(r, ty, n, b)? {
+        match read_header(r, ty, samples, b)? {
             Header::Constant(_) => out.push("constant".to_string()),
             Header::Coded(c) => {
                 let mut line = format!("{} {}", c.domain.name(), c.predictor.name());
@@ -313,41 +318,41 @@ pub(super) fn decode(
     bands: usize,
     r: &mut Cursor,
 ) -> Result<Vec<Band>> {
-    let n = width * height;
+    let samples = width * height;
     let headers = (0..bands)
-        .map(|b| read_header(r, ty, n, b))
+        .map(|b| read_header(r, ty, samples, b))
         .collect::<Result<Vec<_>>>()?;
     let mut dec = residuals::Decoder::new(r)?;
     let mut out = Vec::with_capacity(bands);
     let mut prev_bl: Vec<u8> = Vec::new();
     for h in headers {
-        let c = match h {
+        let coded = match h {
             Header::Constant(v) => {
-                out.push(vec![v; n]);
-                prev_bl = vec![0; n];
+                out.push(vec![v; samples]);
+                prev_bl = vec![0; samples];
                 continue;
             }
-            Header::Coded(c) => c,
+            Header::Coded(coded) => coded,
         };
-        let mask = c.specials.mask(n);
-        let any_special = !c.specials.is_empty();
-        let pred = predictor::Compiled::new(&c.predictor);
-        let mut plane = vec![0i64; n];
-        let mut bl = vec![0u8; n];
-        let pp = c.cross.then(|| {
+        let mask = coded.specials.mask(samples);
+        let any_special = !coded.specials.is_empty();
+        let pred = predictor::Compiled::new(&coded.predictor);
+        let mut plane = vec![0i64; samples];
+        let mut lengths = vec![0u8; samples];
+        let previous_plane = coded.cross.then(|| {
             let p = prev_plane(
                 ty,
                 out.last().expect("band 0 is not cross"),
-                c.domain,
+                coded.domain,
                 width,
             );
-            match &c.palette {
+            match &coded.palette {
                 Some(pal) => p.iter().map(|&v| pal.nearest_rank(v)).collect(),
                 None => p,
             }
         });
-        let prev_plane = pp.as_deref();
-        let pbl = c.cross.then_some(prev_bl.as_slice());
+        let prev_plane = previous_plane.as_deref();
+        let pbl = coded.cross.then_some(prev_bl.as_slice());
         for y in 0..height {
             // Interior samples (rows >= 2, away from the left and right edges) have every
             // neighbour: no fallbacks to branch on.
@@ -357,42 +362,50 @@ pub(super) fn decode(
                 0..0
             };
             for x in 0..width {
-                let i = y * width + x;
-                if any_special && mask[i] {
-                    plane[i] = specials::fill_value(&plane, width, i);
+                let index = y * width + x;
+                if any_special && mask[index] {
+                    plane[index] = specials::fill_value(&plane, width, index);
                     continue;
                 }
-                let ((u, len), nb) = if interior.contains(&x) {
+                let ((magnitude, len), neighbours) = if interior.contains(&x) {
                     let act = activity(
-                        bl[i - 1],
-                        bl[i - width],
-                        bl[i - width - 1],
-                        bl[i - width + 1],
-                        pbl.map_or(0, |p| p[i]),
+                        lengths[index - 1],
+                        lengths[index - width],
+                        lengths[index - width - 1],
+                        lengths[index - width + 1],
+                        pbl.map_or(0, |p| p[index]),
                     );
-                    let t = dec.next(act);
+                    let token = dec.next(act);
                     (
-                        t,
-                        predictor::interior_neighbours(&plane, prev_plane, width, i),
+                        token,
+                        predictor::interior_neighbours(&plane, prev_plane, width, index),
                     )
                 } else {
-                    let t = dec.next(band_activity(&bl, pbl, width, y, x));
-                    (t, predictor::neighbours(&plane, prev_plane, width, y, x))
+                    let token = dec.next(band_activity(&lengths, pbl, width, y, x));
+                    (
+                        token,
+                        predictor::neighbours(&plane, prev_plane, width, y, x),
+                    )
                 };
-                plane[i] = pred.predict(&nb).wrapping_add(predictor::unzigzag(u));
-                bl[i] = len;
+                plane[index] = pred
+                    .predict(&neighbours)
+                    .wrapping_add(predictor::unzigzag(magnitude));
+                lengths[index] = len;
             }
         }
-        let m = c.domain.mapper(ty);
-        let mut bits: Vec<u64> = match &c.palette {
-            Some(pal) => plane.iter().map(|&r| m.inverse(pal.value(r))).collect(),
-            None => plane.iter().map(|&v| m.inverse(v)).collect(),
+        let mapper = coded.domain.mapper(ty);
+        let mut bits: Vec<u64> = match &coded.palette {
+            Some(pal) => plane
+                .iter()
+                .map(|&r| mapper.inverse(pal.value(r)))
+                .collect(),
+            None => plane.iter().map(|&v| mapper.inverse(v)).collect(),
         };
-        for (&p, &b) in c.specials.positions.iter().zip(&c.specials.bits) {
+        for (&p, &b) in coded.specials.positions.iter().zip(&coded.specials.bits) {
             bits[p as usize] = b;
         }
         out.push(bits);
-        prev_bl = bl;
+        prev_bl = lengths;
     }
     dec.finish()?;
     Ok(out)

@@ -26,28 +26,28 @@ pub(super) struct Specials {
 /// value exceeds the range of all other values, while at least 8 distinct values remain.
 /// At most four from each end. `values` are the non-special values as f64.
 pub(super) fn sentinels(values: &[f64]) -> Vec<f64> {
-    let mut d: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    d.sort_by(|a, b| a.total_cmp(b));
-    d.dedup();
-    let (mut lo, mut hi) = (0usize, d.len());
-    let mut s = Vec::new();
+    let mut finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    finite.sort_by(|a, b| a.total_cmp(b));
+    finite.dedup();
+    let (mut low, mut high) = (0usize, finite.len());
+    let mut found = Vec::new();
     for _ in 0..4 {
         let mut peeled = false;
-        if hi - lo > 8 && d[lo + 1] - d[lo] > d[hi - 1] - d[lo + 1] {
-            s.push(d[lo]);
-            lo += 1;
+        if high - low > 8 && finite[low + 1] - finite[low] > finite[high - 1] - finite[low + 1] {
+            found.push(finite[low]);
+            low += 1;
             peeled = true;
         }
-        if hi - lo > 8 && d[hi - 1] - d[hi - 2] > d[hi - 2] - d[lo] {
-            s.push(d[hi - 1]);
-            hi -= 1;
+        if high - low > 8 && finite[high - 1] - finite[high - 2] > finite[high - 2] - finite[low] {
+            found.push(finite[high - 1]);
+            high -= 1;
             peeled = true;
         }
         if !peeled {
             break;
         }
     }
-    s
+    found
 }
 
 /// Whether a sample is always special: NaN and ±Inf.
@@ -83,11 +83,11 @@ impl Specials {
     }
 
     pub(super) fn mask(&self, n: usize) -> Vec<bool> {
-        let mut m = vec![false; n];
+        let mut mask_bits = vec![false; n];
         for &p in &self.positions {
-            m[p as usize] = true;
+            mask_bits[p as usize] = true;
         }
-        m
+        mask_bits
     }
 
     /// Count, then a zlib block: distinct values, the gaps between positions, the index of

@@ -75,10 +75,10 @@ fn write_payload(
     let mut rans = Encoder::new(plan.segments as usize);
     for row in coded_rows().rev() {
         for &(x, lane) in order.iter().rev() {
-            let i = row * width + x;
+            let index = row * width + x;
             let (range, reciprocal) = coded
                 .tables
-                .range(coded.contexts[i] as usize, coded.tokens[i] as usize);
+                .range(coded.contexts[index] as usize, coded.tokens[index] as usize);
             rans.put(range, reciprocal, lane as usize);
         }
     }
@@ -115,26 +115,26 @@ fn sample_row(ty: SampleType, samples: &[u8], y: usize, n: usize, out: &mut [i32
 
 /// Every band's palette, from the distinct values it takes (one pass, pixel by pixel).
 fn palettes(ty: SampleType, samples: &[u8], g: &Geometry) -> Vec<Palette> {
-    let (w, c) = (g.width, g.channels);
+    let (width, channels) = (g.width, g.channels);
     let span = (g.max - g.min + 1) as usize;
     let words = span.div_ceil(64);
-    let mut seen = vec![0u64; c * words];
-    let mut row = vec![0i32; w * c];
+    let mut seen = vec![0u64; channels * words];
+    let mut row = vec![0i32; width * channels];
     for y in 0..g.height {
-        sample_row(ty, samples, y, w * c, &mut row);
-        for px in row.chunks_exact(c) {
+        sample_row(ty, samples, y, width * channels, &mut row);
+        for px in row.chunks_exact(channels) {
             for (b, &v) in px.iter().enumerate() {
-                let i = (v - g.min) as usize;
-                seen[b * words + i / 64] |= 1 << (i % 64);
+                let offset = (v - g.min) as usize;
+                seen[b * words + offset / 64] |= 1 << (offset % 64);
             }
         }
     }
-    (0..c)
+    (0..channels)
         .map(|b| {
             let bits = &seen[b * words..(b + 1) * words];
             let values: Vec<i32> = (0..span)
-                .filter(|&i| bits[i / 64] & (1 << (i % 64)) != 0)
-                .map(|i| g.min + i as i32)
+                .filter(|&offset| bits[offset / 64] & (1 << (offset % 64)) != 0)
+                .map(|offset| g.min + offset as i32)
                 .collect();
             Palette::choose(&values)
         })
@@ -150,7 +150,7 @@ fn centre(
     order: &[u16],
     palettes: &[Palette],
 ) -> (Tile, Vec<i32>) {
-    let (w, h, c) = (g.width, g.height, g.channels);
+    let (width, height, channels) = (g.width, g.height, g.channels);
     // Per band: sample value → coded value (the identity, or the palette index).
     let maps: Vec<Option<Vec<i32>>> = palettes
         .iter()
@@ -159,42 +159,42 @@ fn centre(
         })
         .collect();
     // Coded values, band-interleaved by line, and their sums per band.
-    let mut data = vec![0i32; w * h * c];
-    let mut sums = vec![0i64; c];
-    let mut row = vec![0i32; w * c];
-    for y in 0..h {
-        sample_row(ty, samples, y, w * c, &mut row);
+    let mut data = vec![0i32; width * height * channels];
+    let mut sums = vec![0i64; channels];
+    let mut row = vec![0i32; width * channels];
+    for y in 0..height {
+        sample_row(ty, samples, y, width * channels, &mut row);
         for (pos, &band) in order.iter().enumerate() {
-            let b = band as usize;
-            let dst = &mut data[(y * c + pos) * w..(y * c + pos + 1) * w];
-            match &maps[b] {
+            let band_index = band as usize;
+            let dst = &mut data[(y * channels + pos) * width..(y * channels + pos + 1) * width];
+            match &maps[band_index] {
                 None => dst
                     .iter_mut()
-                    .zip(row[b..].iter().step_by(c))
+                    .zip(row[band_index..].iter().step_by(channels))
                     .for_each(|(d, &v)| *d = v),
                 Some(m) => dst
                     .iter_mut()
-                    .zip(row[b..].iter().step_by(c))
+                    .zip(row[band_index..].iter().step_by(channels))
                     .for_each(|(d, &v)| *d = m[(v - g.min) as usize]),
             }
-            sums[b] += dst.iter().map(|&v| v as i64).sum::<i64>();
+            sums[band_index] += dst.iter().map(|&v| v as i64).sum::<i64>();
         }
     }
-    let n = (w * h) as i64;
+    let pixels = (width * height) as i64;
     let offsets: Vec<i32> = sums
         .iter()
-        .map(|&s| (s + n / 2).div_euclid(n) as i32)
+        .map(|&s| (s + pixels / 2).div_euclid(pixels) as i32)
         .collect();
-    for (i, chunk) in data.chunks_exact_mut(w).enumerate() {
-        let off = offsets[order[i % c] as usize];
+    for (i, chunk) in data.chunks_exact_mut(width).enumerate() {
+        let off = offsets[order[i % channels] as usize];
         chunk.iter_mut().for_each(|v| *v -= off);
     }
     (
         Tile {
             data,
-            width: w,
-            height: h,
-            channels: c,
+            width,
+            height,
+            channels,
         },
         offsets,
     )
@@ -203,30 +203,30 @@ fn centre(
 /// Row segments decoded in lockstep: enough independent chains to keep a core busy, each at
 /// least 16 samples long so the restart at a segment's start costs little.
 fn segments_for(width: usize, most: u8) -> u8 {
-    let s = if width >= 64 {
+    let segments = if width >= 64 {
         4
     } else if width >= 32 {
         2
     } else {
         1
     };
-    s.min(most)
+    segments.min(most)
 }
 
 /// Spatial predictions of every row of every channel (the encoder's whole-tile view of what
 /// the decoder computes row by row).
 fn spatial_all<A: Acc>(plan: &Plan, tile: &Tile, g: &Geometry) -> Tile {
-    let (w, h, c) = (tile.width, tile.height, tile.channels);
+    let (width, height, channels) = (tile.width, tile.height, tile.channels);
     let mut out = Tile {
-        data: vec![0; w * h * c],
-        width: w,
-        height: h,
-        channels: c,
+        data: vec![0; width * height * channels],
+        width,
+        height,
+        channels,
     };
-    let mut acc = vec![A::default(); w];
-    for y in 0..h {
-        for pos in 0..c {
-            let s = (y * c + pos) * w;
+    let mut acc = vec![A::default(); width];
+    for y in 0..height {
+        for pos in 0..channels {
+            let start = (y * channels + pos) * width;
             spatial_row(
                 plan,
                 pos,
@@ -235,7 +235,7 @@ fn spatial_all<A: Acc>(plan: &Plan, tile: &Tile, g: &Geometry) -> Tile {
                 g.lo[pos],
                 g.hi[pos],
                 &mut acc,
-                &mut out.data[s..s + w],
+                &mut out.data[start..start + width],
             );
         }
     }

@@ -76,11 +76,12 @@ fn taps_pairs_scalar(
     from: usize,
 ) {
     for (&t, &c) in taps.iter().zip(coefs) {
-        let p = &rows[t * stride..(t + 1) * stride];
-        let (cv, cs) = (c as u16 as i16 as i32, (c >> 16) as u16 as i16 as i32);
+        let pairs = &rows[t * stride..(t + 1) * stride];
+        let (value_coef, spatial_coef) = (c as u16 as i16 as i32, (c >> 16) as u16 as i16 as i32);
         for x in from..base.len() {
-            let v = (p[2 * x] as i32 * cv).wrapping_add(p[2 * x + 1] as i32 * cs);
-            base[x] = base[x].wrapping_add(v);
+            let sum = (pairs[2 * x] as i32 * value_coef)
+                .wrapping_add(pairs[2 * x + 1] as i32 * spatial_coef);
+            base[x] = base[x].wrapping_add(sum);
         }
     }
 }
@@ -95,40 +96,49 @@ unsafe fn taps_pairs_avx2(
     coefs: &[u32],
 ) {
     use std::arch::x86_64::*;
-    let w = base.len();
+    let width = base.len();
     let mut x = 0;
     // 32 pixels per pass: four accumulators stay in registers across all taps.
-    while x + 32 <= w {
-        let b = base.as_mut_ptr().add(x) as *mut __m256i;
-        let mut a0 = _mm256_loadu_si256(b);
-        let mut a1 = _mm256_loadu_si256(b.add(1));
-        let mut a2 = _mm256_loadu_si256(b.add(2));
-        let mut a3 = _mm256_loadu_si256(b.add(3));
+    while x + 32 <= width {
+        let acc_ptr = base.as_mut_ptr().add(x) as *mut __m256i;
+        let mut acc0 = _mm256_loadu_si256(acc_ptr);
+        let mut acc1 = _mm256_loadu_si256(acc_ptr.add(1));
+        let mut acc2 = _mm256_loadu_si256(acc_ptr.add(2));
+        let mut acc3 = _mm256_loadu_si256(acc_ptr.add(3));
         for (&t, &c) in taps.iter().zip(coefs) {
             let cc = _mm256_set1_epi32(c as i32);
-            let s = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
-            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_loadu_si256(s), cc));
-            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_loadu_si256(s.add(1)), cc));
-            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_loadu_si256(s.add(2)), cc));
-            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_loadu_si256(s.add(3)), cc));
-        }
-        _mm256_storeu_si256(b, a0);
-        _mm256_storeu_si256(b.add(1), a1);
-        _mm256_storeu_si256(b.add(2), a2);
-        _mm256_storeu_si256(b.add(3), a3);
-        x += 32;
-    }
-    while x + 8 <= w {
-        let b = base.as_mut_ptr().add(x) as *mut __m256i;
-        let mut a0 = _mm256_loadu_si256(b);
-        for (&t, &c) in taps.iter().zip(coefs) {
-            let s = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
-            a0 = _mm256_add_epi32(
-                a0,
-                _mm256_madd_epi16(_mm256_loadu_si256(s), _mm256_set1_epi32(c as i32)),
+            let pairs_ptr = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
+            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr), cc));
+            acc1 = _mm256_add_epi32(
+                acc1,
+                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr.add(1)), cc),
+            );
+            acc2 = _mm256_add_epi32(
+                acc2,
+                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr.add(2)), cc),
+            );
+            acc3 = _mm256_add_epi32(
+                acc3,
+                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr.add(3)), cc),
             );
         }
-        _mm256_storeu_si256(b, a0);
+        _mm256_storeu_si256(acc_ptr, acc0);
+        _mm256_storeu_si256(acc_ptr.add(1), acc1);
+        _mm256_storeu_si256(acc_ptr.add(2), acc2);
+        _mm256_storeu_si256(acc_ptr.add(3), acc3);
+        x += 32;
+    }
+    while x + 8 <= width {
+        let acc_ptr = base.as_mut_ptr().add(x) as *mut __m256i;
+        let mut acc0 = _mm256_loadu_si256(acc_ptr);
+        for (&t, &c) in taps.iter().zip(coefs) {
+            let pairs_ptr = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
+            acc0 = _mm256_add_epi32(
+                acc0,
+                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr), _mm256_set1_epi32(c as i32)),
+            );
+        }
+        _mm256_storeu_si256(acc_ptr, acc0);
         x += 8;
     }
     taps_pairs_scalar(base, rows, stride, taps, coefs, x);
