@@ -180,6 +180,53 @@ impl SampleType {
         }
     }
 
+    /// The range `[min, max]` of an 8- or 16-bit integer type (`None` for the others): what
+    /// the integer-only paths (native codec, decorrelation) check and clamp against.
+    pub(crate) fn small_int_range(self) -> Option<(i32, i32)> {
+        match self {
+            SampleType::U8 => Some((0, 255)),
+            SampleType::I8 => Some((-128, 127)),
+            SampleType::U16 => Some((0, 65535)),
+            SampleType::I16 => Some((-32768, 32767)),
+            _ => None,
+        }
+    }
+
+    /// The numeric values of 8- or 16-bit integer samples, as `i32`, into `out` (as many as
+    /// both hold): the integer paths' exact and vectorisable counterpart of
+    /// [`SampleType::values_f64`].
+    pub(crate) fn small_int_values(self, bytes: &[u8], out: &mut [i32]) {
+        let pairs = || bytes.chunks_exact(2).map(|b| [b[0], b[1]]);
+        match self {
+            SampleType::U8 => out.iter_mut().zip(bytes).for_each(|(o, &b)| *o = b as i32),
+            SampleType::I8 => out
+                .iter_mut()
+                .zip(bytes)
+                .for_each(|(o, &b)| *o = b as i8 as i32),
+            SampleType::U16 => out
+                .iter_mut()
+                .zip(pairs())
+                .for_each(|(o, b)| *o = u16::from_le_bytes(b) as i32),
+            SampleType::I16 => out
+                .iter_mut()
+                .zip(pairs())
+                .for_each(|(o, b)| *o = i16::from_le_bytes(b) as i32),
+            _ => unreachable!("{self} is not an 8- or 16-bit integer type"),
+        }
+    }
+
+    /// Appends 8- or 16-bit integer values (inverse of [`SampleType::small_int_values`]) to
+    /// `out` as little-endian samples, each truncated to the sample width.
+    pub(crate) fn extend_small_int_bytes(self, values: &[i32], out: &mut Vec<u8>) {
+        out.reserve(values.len() * self.size());
+        match self.size() {
+            1 => out.extend(values.iter().map(|&v| v as u8)),
+            _ => values
+                .iter()
+                .for_each(|&v| out.extend_from_slice(&(v as u16).to_le_bytes())),
+        }
+    }
+
     /// Every sample of a little-endian buffer as `f64` (see [`SampleType::value_f64`]).
     pub fn values_f64(self, bytes: &[u8]) -> Vec<f64> {
         bytes

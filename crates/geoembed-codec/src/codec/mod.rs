@@ -398,18 +398,8 @@ pub fn decode(
 /// Unsigned words (offset binary for signed types) of 8/16-bit samples.
 #[cfg(feature = "jxl")]
 fn words_unsigned(ty: SampleType, samples: &[u8]) -> Vec<u32> {
-    let sample_size = ty.size();
-    samples
-        .chunks_exact(sample_size)
-        .map(|c| {
-            let value = if sample_size == 1 {
-                c[0] as u64
-            } else {
-                u16::from_le_bytes([c[0], c[1]]) as u64
-            };
-            ty.to_word(value) as u32
-        })
-        .collect()
+    use crate::transform::words::{self, Word};
+    words::with_word!(ty, W => words::load::<W>(ty, samples).into_iter().map(|w| w.to_u64() as u32).collect())
 }
 
 /// Pixel-interleaved words to planes (band-sequential).

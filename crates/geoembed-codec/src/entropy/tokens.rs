@@ -113,3 +113,77 @@ mod tests {
         }
     }
 }
+
+/// The hybrid uint of 64-bit residuals (the float codec): values below 8 are their own
+/// token; larger ones send their bit length and the two bits after the leading one, and
+/// the remaining low bits raw. 252 tokens cover every `u64`.
+pub(crate) mod wide {
+    const DIRECT: u64 = 8;
+    /// Tokens of 64-bit values.
+    pub(crate) const ALPHABET: usize = 252;
+
+    /// Folds a signed residual to unsigned: 0, -1, 1, -2, 2, ... → 0, 1, 2, 3, 4, ...
+    #[inline(always)]
+    pub(crate) fn zigzag(r: i64) -> u64 {
+        ((r << 1) ^ (r >> 63)) as u64
+    }
+
+    /// Inverse of [`zigzag`].
+    #[inline(always)]
+    pub(crate) fn unzigzag(u: u64) -> i64 {
+        ((u >> 1) as i64) ^ -((u & 1) as i64)
+    }
+
+    /// Token, number of raw bits, raw bits.
+    #[inline(always)]
+    pub(crate) fn split(u: u64) -> (usize, u32, u64) {
+        if u < DIRECT {
+            return (u as usize, 0, 0);
+        }
+        let top_bit = 63 - u.leading_zeros(); // >= 3
+        let extra = top_bit - 2;
+        let mid = (u >> extra) & 3;
+        (
+            8 + ((top_bit - 3) as usize) * 4 + mid as usize,
+            extra,
+            u & ((1u64 << extra) - 1),
+        )
+    }
+
+    /// Per token: the value with all raw bits zero, the number of raw bits, and the bit
+    /// length of every value of the token (contexts need only this, so they do not wait for
+    /// the raw bits).
+    pub(crate) struct WideTokenTable {
+        pub(crate) base: [u64; 256],
+        pub(crate) extra: [u32; 256],
+        pub(crate) bit_len: [u8; 256],
+    }
+
+    const fn token_table() -> WideTokenTable {
+        let mut base = [0u64; 256];
+        let mut extra = [0u32; 256];
+        let mut bit_len = [0u8; 256];
+        let mut token = 0;
+        while token < ALPHABET {
+            if token < DIRECT as usize {
+                base[token] = token as u64;
+                bit_len[token] = (64 - (token as u64).leading_zeros()) as u8;
+            } else {
+                let extra_bits = (token - 8) / 4 + 3;
+                let mid = ((token - 8) % 4) as u64;
+                extra[token] = extra_bits as u32 - 2;
+                base[token] = (4 | mid) << extra[token];
+                bit_len[token] = extra_bits as u8 + 1;
+            }
+            token += 1;
+        }
+        WideTokenTable {
+            base,
+            extra,
+            bit_len,
+        }
+    }
+
+    /// The table of every token.
+    pub(crate) static TOKENS: WideTokenTable = token_table();
+}

@@ -86,40 +86,17 @@ const SHIFT: u8 = 14;
 pub(crate) const MAX_GROUP_BANDS: usize = 256;
 
 /// Numeric value of every sample (8- and 16-bit integer types only).
-pub(crate) fn to_values(ty: SampleType, bytes: &[u8]) -> Vec<i32> {
-    match ty {
-        SampleType::U8 => bytes.iter().map(|&b| b as i32).collect(),
-        SampleType::I8 => bytes.iter().map(|&b| b as i8 as i32).collect(),
-        SampleType::U16 => bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]) as i32)
-            .collect(),
-        SampleType::I16 => bytes
-            .chunks_exact(2)
-            .map(|c| i16::from_le_bytes([c[0], c[1]]) as i32)
-            .collect(),
-        _ => unreachable!("decorrelation is limited to 8/16-bit integers"),
-    }
-}
-
-pub(crate) fn from_values(ty: SampleType, values: &[i32], out: &mut Vec<u8>) {
-    out.reserve(values.len() * ty.size());
-    for &v in values {
-        match ty.size() {
-            1 => out.push(v as u8),
-            _ => out.extend_from_slice(&(v as u16).to_le_bytes()),
-        }
-    }
+fn to_values(ty: SampleType, bytes: &[u8]) -> Vec<i32> {
+    let mut values = vec![0; bytes.len() / ty.size()];
+    ty.small_int_values(bytes, &mut values);
+    values
 }
 
 fn range(ty: SampleType) -> (i64, i64) {
-    match ty {
-        SampleType::U8 => (0, 255),
-        SampleType::I8 => (-128, 127),
-        SampleType::U16 => (0, 65535),
-        SampleType::I16 => (-32768, 32767),
-        _ => unreachable!(),
-    }
+    let (min, max) = ty
+        .small_int_range()
+        .expect("decorrelation is limited to 8/16-bit integers");
+    (min as i64, max as i64)
 }
 
 /// Splits `bands` into near-equal consecutive groups of at most [`MAX_GROUP_BANDS`].
@@ -315,5 +292,5 @@ pub(crate) fn inverse(
             );
         }
     }
-    from_values(ty, &values, out);
+    ty.extend_small_int_bytes(&values, out);
 }

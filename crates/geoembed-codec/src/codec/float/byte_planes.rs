@@ -9,6 +9,7 @@ use super::predictor::{self, Planes, Predictor};
 use super::Band;
 use crate::codec::Effort;
 use crate::entropy::deflate;
+use crate::entropy::tokens::wide::{unzigzag, zigzag};
 use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
@@ -33,7 +34,7 @@ fn map(ty: SampleType, how: u8, residual: i64) -> u64 {
         (residual as u64).wrapping_add(BIAS) & m
     } else {
         let residual = domain::sign_extend(ty, residual as u64 & m);
-        predictor::zigzag(residual) & m
+        zigzag(residual) & m
     }
 }
 
@@ -42,7 +43,7 @@ fn unmap(how: u8, u: u64) -> i64 {
     if how == MAP_BIAS {
         u.wrapping_sub(BIAS) as i64
     } else {
-        predictor::unzigzag(u)
+        unzigzag(u)
     }
 }
 

@@ -11,10 +11,11 @@ use super::band_planes::{
 };
 use super::domain::Domain;
 use super::palette::Palette;
-use super::predictor::{self, zigzag, Planes, Predictor};
+use super::predictor::{self, Planes, Predictor};
 use super::residuals::{self, activity, bit_len};
 use super::specials::{self, Specials};
 use super::Band;
+use crate::entropy::tokens::wide::{unzigzag, zigzag};
 use crate::entropy::varint::{put_i, put_u, Cursor};
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
@@ -387,9 +388,7 @@ pub(super) fn decode(
                         predictor::neighbours(&plane, prev_plane, width, y, x),
                     )
                 };
-                plane[index] = pred
-                    .predict(&neighbours)
-                    .wrapping_add(predictor::unzigzag(magnitude));
+                plane[index] = pred.predict(&neighbours).wrapping_add(unzigzag(magnitude));
                 lengths[index] = len;
             }
         }

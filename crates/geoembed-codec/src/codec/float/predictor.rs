@@ -8,6 +8,7 @@
 //! Arithmetic wraps (it is only a prediction; the residual is taken modulo 2^64), and
 //! planes whose span could overflow `i64` products are computed in `i128` (`wide`).
 
+use crate::entropy::tokens::wide::zigzag;
 use crate::entropy::varint::{put_i, Cursor};
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
@@ -371,17 +372,6 @@ impl Compiled {
     }
 }
 
-/// Zigzag of a wrapped residual.
-#[inline(always)]
-pub(super) fn zigzag(r: i64) -> u64 {
-    ((r << 1) ^ (r >> 63)) as u64
-}
-
-#[inline(always)]
-pub(super) fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
-}
-
 /// Rows the encoder evaluates candidates on: all of a small band, every k-th row of a
 /// large one (at least ~16k pixels).
 pub(super) fn sample_rows(height: usize, width: usize, all: bool) -> Vec<usize> {
@@ -554,6 +544,7 @@ pub(super) fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entropy::tokens::wide::unzigzag;
 
     #[test]
     fn planar_is_exact_on_a_plane_and_fit_finds_it() {

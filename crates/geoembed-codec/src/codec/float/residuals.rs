@@ -1,21 +1,19 @@
 //! Context-modelled coding of 64-bit residuals, shared by every band of a tile.
 //!
-//! A zigzagged residual becomes a token (values below 8 are their own token; larger ones
-//! send their bit length and the two bits after the leading one) plus raw low bits, as in
-//! the native codec but for up to 64-bit values. The token is coded with static rANS
+//! A zigzagged residual becomes a token plus raw low bits (`entropy::tokens::wide`: the
+//! native codec's hybrid uint for up to 64-bit values). The token is coded with static rANS
 //! (the native codec's coder and tables) in one of up to 16 contexts chosen from the
 //! "activity": the bit lengths of the residuals already decoded at W, N, NW, NE and at the
 //! same pixel of the previous band. The encoder picks the number of contexts and their
 //! activity thresholds (quantiles) that make the tile smallest, tables included.
 
-use crate::entropy::bits::{take_bits, BitReader, BitWriter};
+use crate::entropy::bits::{BitReader, BitWriter};
 use crate::entropy::rans::{self, PROB_SCALE};
 use crate::entropy::tables::Tables;
+use crate::entropy::tokens::wide::{split as token, ALPHABET, TOKENS};
 use crate::entropy::varint::{put_u, Cursor};
 use crate::error::{Error, Result};
 
-const DIRECT: u64 = 8;
-pub(super) const ALPHABET: usize = 252;
 /// Activities run from 0 to 8·64.
 pub(super) const ACTIVITIES: usize = 513;
 const MAX_CONTEXTS: usize = 16;
@@ -30,57 +28,6 @@ pub(super) fn bit_len(u: u64) -> u8 {
 pub(super) fn activity(w: u8, n: u8, nw: u8, ne: u8, b: u8) -> usize {
     2 * w as usize + 2 * n as usize + nw as usize + ne as usize + 2 * b as usize
 }
-
-/// Token, number of raw bits, raw bits.
-#[inline(always)]
-fn token(u: u64) -> (usize, u32, u64) {
-    if u < DIRECT {
-        return (u as usize, 0, 0);
-    }
-    let top_bit = 63 - u.leading_zeros(); // >= 3
-    let extra = top_bit - 2;
-    let mid = (u >> extra) & 3;
-    (
-        8 + ((top_bit - 3) as usize) * 4 + mid as usize,
-        extra,
-        u & ((1u64 << extra) - 1),
-    )
-}
-
-struct TokenTable {
-    base: [u64; 256],
-    extra: [u32; 256],
-    /// Bit length of every value of the token: the decoder's contexts need only this, so
-    /// they do not wait for the raw bits.
-    bit_len: [u8; 256],
-}
-
-const fn token_table() -> TokenTable {
-    let mut base = [0u64; 256];
-    let mut extra = [0u32; 256];
-    let mut bit_len = [0u8; 256];
-    let mut token = 0;
-    while token < ALPHABET {
-        if token < DIRECT as usize {
-            base[token] = token as u64;
-            bit_len[token] = (64 - (token as u64).leading_zeros()) as u8;
-        } else {
-            let extra_bits = (token - 8) / 4 + 3;
-            let mid = ((token - 8) % 4) as u64;
-            extra[token] = extra_bits as u32 - 2;
-            base[token] = (4 | mid) << extra[token];
-            bit_len[token] = extra_bits as u8 + 1;
-        }
-        token += 1;
-    }
-    TokenTable {
-        base,
-        extra,
-        bit_len,
-    }
-}
-
-static TOKENS: TokenTable = token_table();
 
 /// Context of every activity, from ascending thresholds.
 fn lut(thresholds: &[u16]) -> Vec<u8> {
@@ -238,13 +185,12 @@ impl Decoder {
             return (0, 0);
         }
         let extra = TOKENS.extra[token];
-        let b = &mut self.bits;
+        let bits = &mut self.bits;
         let raw = if extra > 32 {
-            let low = take_bits(&b.data, b.len, &mut b.acc, &mut b.n, &mut b.pos, 32) as u64;
-            low | (take_bits(&b.data, b.len, &mut b.acc, &mut b.n, &mut b.pos, extra - 32) as u64)
-                << 32
+            let low = bits.take(32) as u64;
+            low | (bits.take(extra - 32) as u64) << 32
         } else {
-            take_bits(&b.data, b.len, &mut b.acc, &mut b.n, &mut b.pos, extra) as u64
+            bits.take(extra) as u64
         };
         (TOKENS.base[token] | raw, TOKENS.bit_len[token])
     }

@@ -15,7 +15,7 @@ use super::plan::{Plan, ROWS_ABOVE};
 use super::row_predictor::{row_base, spatial_row, Acc, FinalPredictor, PairRows};
 use super::simd;
 use super::Geometry;
-use crate::entropy::bits::{take_bits, BitReader};
+use crate::entropy::bits::{BitCursor, BitReader};
 use crate::entropy::rans::{self, Decoder};
 use crate::entropy::tables::Tables;
 use crate::entropy::tokens::{self, TOKENS};
@@ -66,6 +66,12 @@ impl Reconstruction {
         let residual = tokens::unzigzag(magnitude);
         (prediction.wrapping_add(residual).wrapping_sub(self.lo) & self.mask) + self.lo
     }
+}
+
+/// A token's zigzag residual: its base value and its raw low bits.
+#[inline(always)]
+fn magnitude(token: u32, raw_bits: &mut BitCursor) -> u32 {
+    TOKENS.base[token as usize] | raw_bits.take(TOKENS.extra[token as usize])
 }
 
 fn context_without_table(context: usize) -> Error {
@@ -349,10 +355,8 @@ fn decode_row_sequential<A: Acc, const S: usize>(
     let slots = &tables.slots[..];
     let mut lane_state: [u32; S] = std::array::from_fn(|s| streams.tokens.states[s]);
     let (words, mut word_pos) = (&streams.tokens.words[..], streams.tokens.pos);
-    // The bit reader in locals: `streams` is written back once at the end.
-    let bits = &streams.raw_bits;
-    let (bit_data, bit_len) = (&bits.data[..], bits.len);
-    let (mut bit_acc, mut bit_count, mut bit_pos) = (bits.acc, bits.n, bits.pos);
+    // The bit reader by value: `streams` is written back once at the end.
+    let mut raw_bits = streams.raw_bits.cursor();
     let mut w_value = starts.first_value;
     let mut ww_value = starts.first_value;
     let mut w_token: [usize; S] = std::array::from_fn(|s| {
@@ -380,16 +384,7 @@ fn decode_row_sequential<A: Acc, const S: usize>(
             if token >= reconstruction.alphabet {
                 return Err(context_without_table(context));
             }
-            let extra = TOKENS.extra[token as usize];
-            let low_bits = take_bits(
-                bit_data,
-                bit_len,
-                &mut bit_acc,
-                &mut bit_count,
-                &mut bit_pos,
-                extra,
-            );
-            let magnitude = TOKENS.base[token as usize] | low_bits;
+            let magnitude = magnitude(token, &mut raw_bits);
             let north = row.above[x];
             let flat = row.flat_marks[x] != 0 && (!row.flat_needs_w || w_value[s] == north);
             let prediction = if flat {
@@ -412,8 +407,8 @@ fn decode_row_sequential<A: Acc, const S: usize>(
     }
     streams.tokens.states[..S].copy_from_slice(&lane_state);
     streams.tokens.pos = word_pos;
-    let bits = &mut streams.raw_bits;
-    (bits.acc, bits.n, bits.pos) = (bit_acc, bit_count, bit_pos);
+    let position = raw_bits.position();
+    streams.raw_bits.resume(position);
     Ok(())
 }
 
@@ -450,9 +445,7 @@ fn decode_row_parallel<const S: usize>(
         ));
     }
     let (words, mut word_pos) = (&streams.tokens.words[..], streams.tokens.pos);
-    let bits = &streams.raw_bits;
-    let (bit_data, bit_len) = (&bits.data[..], bits.len);
-    let (mut bit_acc, mut bit_count, mut bit_pos) = (bits.acc, bits.n, bits.pos);
+    let mut raw_bits = streams.raw_bits.cursor();
     // One sample of one lane; a macro so every lane's state is its own local variable.
     macro_rules! sample {
         ($state:ident, $x:expr) => {{
@@ -463,16 +456,7 @@ fn decode_row_parallel<const S: usize>(
             if token >= reconstruction.alphabet {
                 return Err(token_outside_alphabet());
             }
-            let extra = TOKENS.extra[token as usize];
-            let low_bits = take_bits(
-                bit_data,
-                bit_len,
-                &mut bit_acc,
-                &mut bit_count,
-                &mut bit_pos,
-                extra,
-            );
-            let magnitude = TOKENS.base[token as usize] | low_bits;
+            let magnitude = magnitude(token, &mut raw_bits);
             values[x] = reconstruction.value(predictions[x], magnitude);
             magnitudes[x] = magnitude as i32;
         }};
@@ -511,8 +495,8 @@ fn decode_row_parallel<const S: usize>(
     }
     streams.tokens.states[..S].copy_from_slice(&[lane0, lane1, lane2, lane3][..S]);
     streams.tokens.pos = word_pos;
-    let bits = &mut streams.raw_bits;
-    (bits.acc, bits.n, bits.pos) = (bit_acc, bit_count, bit_pos);
+    let position = raw_bits.position();
+    streams.raw_bits.resume(position);
     Ok(())
 }
 

@@ -92,25 +92,10 @@ fn write_payload(
     out
 }
 
-/// Row `y` of the pixel-interleaved little-endian samples as numbers.
+/// Row `y` of the pixel-interleaved little-endian samples as numbers (`n` per row).
 fn sample_row(ty: SampleType, samples: &[u8], y: usize, n: usize, out: &mut [i32]) {
     let size = ty.size();
-    let bytes = &samples[y * n * size..(y + 1) * n * size];
-    match ty {
-        SampleType::U8 => out.iter_mut().zip(bytes).for_each(|(o, &b)| *o = b as i32),
-        SampleType::I8 => out
-            .iter_mut()
-            .zip(bytes)
-            .for_each(|(o, &b)| *o = b as i8 as i32),
-        SampleType::U16 => out
-            .iter_mut()
-            .zip(bytes.chunks_exact(2))
-            .for_each(|(o, b)| *o = u16::from_le_bytes([b[0], b[1]]) as i32),
-        _ => out
-            .iter_mut()
-            .zip(bytes.chunks_exact(2))
-            .for_each(|(o, b)| *o = i16::from_le_bytes([b[0], b[1]]) as i32),
-    }
+    ty.small_int_values(&samples[y * n * size..(y + 1) * n * size], out);
 }
 
 /// Every band's palette, from the distinct values it takes (one pass, pixel by pixel).

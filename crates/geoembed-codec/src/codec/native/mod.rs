@@ -30,7 +30,6 @@ use crate::entropy::tables::Tables;
 use crate::entropy::tokens;
 use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
-use crate::sample::SampleType;
 use palette::Palette;
 use plan::Plan;
 
@@ -125,17 +124,12 @@ pub(super) struct Geometry {
 
 impl Geometry {
     fn new(shape: &TileShape) -> Result<Self> {
-        let (min, max) = match shape.sample_type {
-            SampleType::U8 => (0, 255),
-            SampleType::I8 => (-128, 127),
-            SampleType::U16 => (0, 65535),
-            SampleType::I16 => (-32768, 32767),
-            t => {
-                return Err(Error::invalid(format!(
-                    "native codec handles 8- and 16-bit integers, not {t}"
-                )))
-            }
-        };
+        let ty = shape.sample_type;
+        let (min, max) = ty.small_int_range().ok_or_else(|| {
+            Error::invalid(format!(
+                "native codec handles 8- and 16-bit integers, not {ty}"
+            ))
+        })?;
         Ok(Geometry {
             width: shape.width,
             height: shape.height,
