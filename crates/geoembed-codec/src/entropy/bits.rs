@@ -1,5 +1,6 @@
 //! Raw bits beside the rANS stream (the low bits of large residuals): packed LSB first
-//! into 64-bit little-endian words.
+//! into 64-bit little-endian words. Hot decoding loops read them through a [`BitCursor`],
+//! the reader's state held by value so it stays in registers.
 
 pub(crate) struct BitWriter {
     out: Vec<u8>,

@@ -2,6 +2,9 @@
 //! values are their own token; larger ones send their bit length and the next two bits as
 //! a token and the remaining low bits raw. The entropy coder models ~30-60 tokens instead
 //! of 2^16 values, and the raw low bits of large residuals are close to uniform anyway.
+//!
+//! The native codec codes residuals of up to 16 bits with the tables at the top; the float
+//! codec's 64-bit residuals use [`wide`].
 
 /// Values below this are tokens of their own.
 pub(crate) const DIRECT: u32 = 16;

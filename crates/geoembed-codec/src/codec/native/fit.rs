@@ -1,6 +1,8 @@
-//! Encoder-side model fitting: per-tile least squares for every channel's predictor, the
-//! context estimator. The decoder never
-//! solves anything: it reads the integer coefficients from the plan.
+//! Encoder-side predictor fitting: per-tile least squares for every channel's spatial
+//! predictor, forward selection of its taps on earlier channels, and the quantisation of
+//! the coefficients to the plan's fixed point (the context estimator is fitted in
+//! `context_fit.rs`). The decoder never solves anything: it reads the integer coefficients
+//! from the plan.
 
 use super::neighbourhood::Rows;
 use super::plan::{ChannelPredictor, Spatial, Tap, MAX_COEF};

@@ -1,6 +1,8 @@
 //! The tile plan: everything the decoder needs besides the entropy-coded residuals —
-//! channel order, value offsets, per-channel predictor coefficients, and
-//! the context model. Written at the start of every native payload (docs/format.md §5.3).
+//! channel order, value offsets, per-channel predictor coefficients, and the context model.
+//! Written at the start of every native payload (docs/format.md §5.3.2); each part writes
+//! and reads itself, and reading checks every field's range so a corrupt plan fails here,
+//! not in the decoder's loops.
 
 use super::palette::Palette;
 use crate::entropy::varint::{put_i, put_u, Cursor};
