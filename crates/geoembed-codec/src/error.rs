@@ -46,19 +46,23 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+    /// An [`ErrorKind::InvalidArgument`] error.
+    pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, message)
     }
 
-    pub(crate) fn corrupt(message: impl Into<String>) -> Self {
+    /// An [`ErrorKind::Corrupt`] error.
+    pub fn corrupt(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Corrupt, message)
     }
 
-    pub(crate) fn truncated(message: impl Into<String>) -> Self {
+    /// An [`ErrorKind::Truncated`] error.
+    pub fn truncated(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Truncated, message)
     }
 
-    pub(crate) fn unsupported(message: impl Into<String>) -> Self {
+    /// An [`ErrorKind::Unsupported`] error.
+    pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unsupported, message)
     }
 
