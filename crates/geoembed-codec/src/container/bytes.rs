@@ -73,15 +73,15 @@ impl<'a> ByteReader<'a> {
                 self.remaining()
             )));
         }
-        let s = &self.data[self.pos..self.pos + n];
+        let slice = &self.data[self.pos..self.pos + n];
         self.pos += n;
-        Ok(s)
+        Ok(slice)
     }
 
     fn array<const N: usize>(&mut self, field: &str) -> Result<[u8; N]> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N, field)?);
-        Ok(a)
+        let mut bytes = [0u8; N];
+        bytes.copy_from_slice(self.take(N, field)?);
+        Ok(bytes)
     }
 
     pub(super) fn u8(&mut self, field: &str) -> Result<u8> {
@@ -107,9 +107,9 @@ impl<'a> ByteReader<'a> {
     }
 
     pub(super) fn str(&mut self, field: &str) -> Result<String> {
-        let n = self.u32(field)? as usize;
-        let b = self.take(n, field)?;
-        String::from_utf8(b.to_vec())
+        let length = self.u32(field)? as usize;
+        let bytes = self.take(length, field)?;
+        String::from_utf8(bytes.to_vec())
             .map_err(|_| Error::corrupt(format!("{}: field {field} is not valid UTF-8", self.what)))
     }
 

@@ -67,12 +67,12 @@ pub fn encode_block(
     effort: Effort,
 ) -> Result<EncodedBlock> {
     let shape = block_shape(h, plane, tx, ty)?;
-    let e = codec::encode_best(choice, &shape, samples, &plane_params(h, plane, effort))
-        .map_err(|e| e.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
+    let encoded = codec::encode_best(choice, &shape, samples, &plane_params(h, plane, effort))
+        .map_err(|err| err.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
     Ok(EncodedBlock {
-        codec: e.codec,
+        codec: encoded.codec,
         effort,
-        payload: e.payload,
+        payload: encoded.payload,
         raw_crc: crc32fast::hash(samples),
         raw_len: samples.len(),
     })
@@ -125,9 +125,9 @@ impl<W: Write + Seek> Writer<W> {
         let zeros = vec![0u8; 64 * 1024];
         let mut left = blocks as usize * ENTRY_LEN;
         while left > 0 {
-            let n = left.min(zeros.len());
-            sink.write_all(&zeros[..n])?;
-            left -= n;
+            let chunk = left.min(zeros.len());
+            sink.write_all(&zeros[..chunk])?;
+            left -= chunk;
         }
         sink.write_all(&head)?;
         let pos = header_offset + head.len() as u64;
@@ -183,9 +183,10 @@ impl<W: Write + Seek> Writer<W> {
     /// Writes the index and flushes; fails if any block is missing. Returns the sink.
     pub fn finish(mut self) -> Result<W> {
         let mut index = Vec::with_capacity(self.entries.len() * ENTRY_LEN);
-        for (i, e) in self.entries.iter().enumerate() {
-            let e = e.ok_or_else(|| Error::invalid(format!("block {i} was never written")))?;
-            index.extend_from_slice(&e.encode());
+        for (i, entry) in self.entries.iter().enumerate() {
+            let entry =
+                entry.ok_or_else(|| Error::invalid(format!("block {i} was never written")))?;
+            index.extend_from_slice(&entry.encode());
         }
         let end = self.sink.stream_position()?;
         self.sink

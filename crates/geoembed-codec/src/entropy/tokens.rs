@@ -34,10 +34,10 @@ pub(crate) fn split(u: u32) -> (u32, u32, u32) {
     if u < DIRECT {
         return (u, 0, 0);
     }
-    let n = 31 - u.leading_zeros(); // position of the leading one, >= DIRECT_BITS
-    let extra = n - MSB_IN_TOKEN;
+    let top_bit = 31 - u.leading_zeros(); // position of the leading one, >= DIRECT_BITS
+    let extra = top_bit - MSB_IN_TOKEN;
     let mid = (u >> extra) & ((1 << MSB_IN_TOKEN) - 1);
-    let token = DIRECT + ((n - DIRECT_BITS) << MSB_IN_TOKEN) + mid;
+    let token = DIRECT + ((top_bit - DIRECT_BITS) << MSB_IN_TOKEN) + mid;
     (token, extra, u & ((1 << extra) - 1))
 }
 
@@ -57,10 +57,10 @@ pub(crate) fn join(token: u32, raw: u32) -> u32 {
     if token < DIRECT {
         return token;
     }
-    let t = token - DIRECT;
-    let n = (t >> MSB_IN_TOKEN) + DIRECT_BITS;
-    let mid = t & ((1 << MSB_IN_TOKEN) - 1);
-    let extra = n - MSB_IN_TOKEN;
+    let index = token - DIRECT;
+    let top_bit = (index >> MSB_IN_TOKEN) + DIRECT_BITS;
+    let mid = index & ((1 << MSB_IN_TOKEN) - 1);
+    let extra = top_bit - MSB_IN_TOKEN;
     (((1 << MSB_IN_TOKEN) | mid) << extra) | raw
 }
 
@@ -76,20 +76,20 @@ impl TokenTable {
     pub(crate) const fn new() -> Self {
         let mut base = [0u32; 256];
         let mut extra = [0u32; 256];
-        let mut t = 0;
-        while t < 256 {
-            if t < DIRECT as usize {
-                base[t] = t as u32;
-            } else if t < alphabet(16) {
-                let tt = t as u32 - DIRECT;
-                let n = (tt >> MSB_IN_TOKEN) + DIRECT_BITS;
-                let mid = tt & ((1 << MSB_IN_TOKEN) - 1);
-                extra[t] = n - MSB_IN_TOKEN;
-                base[t] = ((1 << MSB_IN_TOKEN) | mid) << extra[t];
+        let mut token = 0;
+        while token < 256 {
+            if token < DIRECT as usize {
+                base[token] = token as u32;
+            } else if token < alphabet(16) {
+                let index = token as u32 - DIRECT;
+                let top_bit = (index >> MSB_IN_TOKEN) + DIRECT_BITS;
+                let mid = index & ((1 << MSB_IN_TOKEN) - 1);
+                extra[token] = top_bit - MSB_IN_TOKEN;
+                base[token] = ((1 << MSB_IN_TOKEN) | mid) << extra[token];
             } else {
-                extra[t] = 32;
+                extra[token] = 32;
             }
-            t += 1;
+            token += 1;
         }
         TokenTable { base, extra }
     }

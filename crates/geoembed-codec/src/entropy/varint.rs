@@ -39,15 +39,15 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn u(&mut self, field: &str) -> Result<u64> {
-        let mut v = 0u64;
+        let mut value = 0u64;
         for shift in (0..64).step_by(7) {
-            let b = *self.data.get(self.pos).ok_or_else(|| {
+            let byte = *self.data.get(self.pos).ok_or_else(|| {
                 Error::truncated(format!("{}: payload ends inside {field}", self.codec))
             })?;
             self.pos += 1;
-            v |= ((b & 0x7f) as u64) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
+            value |= ((byte & 0x7f) as u64) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
             }
         }
         Err(Error::corrupt(format!(
@@ -57,32 +57,32 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn i(&mut self, field: &str) -> Result<i64> {
-        let u = self.u(field)?;
-        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+        let zigzagged = self.u(field)?;
+        Ok(((zigzagged >> 1) as i64) ^ -((zigzagged & 1) as i64))
     }
 
     /// An unsigned varint that must be at most `max`.
     pub(crate) fn bounded(&mut self, field: &str, max: u64) -> Result<u64> {
-        let v = self.u(field)?;
-        if v > max {
+        let value = self.u(field)?;
+        if value > max {
             return Err(Error::corrupt(format!(
-                "{}: {field} = {v} exceeds {max}",
+                "{}: {field} = {value} exceeds {max}",
                 self.codec
             )));
         }
-        Ok(v)
+        Ok(value)
     }
 
     /// A signed varint within `[-max, max]`.
     pub(crate) fn signed(&mut self, field: &str, max: i64) -> Result<i64> {
-        let v = self.i(field)?;
-        if v.unsigned_abs() > max.unsigned_abs() {
+        let value = self.i(field)?;
+        if value.unsigned_abs() > max.unsigned_abs() {
             return Err(Error::corrupt(format!(
-                "{}: {field} = {v} out of range",
+                "{}: {field} = {value} out of range",
                 self.codec
             )));
         }
-        Ok(v)
+        Ok(value)
     }
 
     pub(crate) fn bytes(&mut self, n: usize, field: &str) -> Result<&'a [u8]> {
@@ -92,8 +92,8 @@ impl<'a> Cursor<'a> {
                 self.codec
             )));
         }
-        let s = &self.data[self.pos..self.pos + n];
+        let slice = &self.data[self.pos..self.pos + n];
         self.pos += n;
-        Ok(s)
+        Ok(slice)
     }
 }

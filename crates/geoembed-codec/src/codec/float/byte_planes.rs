@@ -29,12 +29,12 @@ fn domain(ty: SampleType) -> Domain {
 
 #[inline]
 fn map(ty: SampleType, how: u8, residual: i64) -> u64 {
-    let m = domain::mask(ty);
+    let width_mask = domain::mask(ty);
     if how == MAP_BIAS {
-        (residual as u64).wrapping_add(BIAS) & m
+        (residual as u64).wrapping_add(BIAS) & width_mask
     } else {
-        let residual = domain::sign_extend(ty, residual as u64 & m);
-        zigzag(residual) & m
+        let residual = domain::sign_extend(ty, residual as u64 & width_mask);
+        zigzag(residual) & width_mask
     }
 }
 
@@ -54,34 +54,37 @@ pub(super) fn encode(
     effort: Effort,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let dm = domain(ty).mapper(ty);
+    let domain_mapper = domain(ty).mapper(ty);
     let planes: Vec<Vec<i64>> = bands
         .iter()
         .map(|b| {
             // As the decoder sees them: sign-extended from the sample width.
             b.iter()
-                .map(|&v| domain::sign_extend(ty, dm.forward(v).expect("total") as u64))
+                .map(|&v| domain::sign_extend(ty, domain_mapper.forward(v).expect("total") as u64))
                 .collect()
         })
         .collect();
-    let none = vec![false; planes.first().map_or(0, |p| p.len())];
+    let none = vec![false; planes.first().map_or(0, |chosen| chosen.len())];
     let mut preds = Vec::with_capacity(bands.len());
     let mut residuals: Vec<Vec<i64>> = Vec::with_capacity(bands.len());
     for (b, plane) in planes.iter().enumerate() {
-        let pl = Planes {
+        let band_planes = Planes {
             cur: plane,
             prev: (b > 0).then(|| planes[b - 1].as_slice()),
             width,
         };
-        let (p, _) = predictor::choose(&pl, &none, false, false);
+        let (chosen, _) = predictor::choose(&band_planes, &none, false, false);
         let height = plane.len() / width.max(1);
         let mut r = Vec::with_capacity(plane.len());
         for y in 0..height {
             for x in 0..width {
-                r.push(plane[y * width + x].wrapping_sub(p.predict(&pl.neighbours(y, x))));
+                r.push(
+                    plane[y * width + x]
+                        .wrapping_sub(chosen.predict(&band_planes.neighbours(y, x))),
+                );
             }
         }
-        preds.push(p);
+        preds.push(chosen);
         residuals.push(r);
     }
     let level = effort.deflate_level();
@@ -99,8 +102,8 @@ pub(super) fn encode(
     }
     let (how, compressed) = best.expect("two maps");
     out.push(how);
-    for p in &preds {
-        p.write(out);
+    for chosen in &preds {
+        chosen.write(out);
     }
     out.extend_from_slice(&compressed);
     Ok(())
@@ -134,24 +137,33 @@ pub(super) fn decode(
         .map(|b| Predictor::read(r, b > 0))
         .collect::<Result<_>>()?;
     let samples = width * height;
-    let k = ty.size();
-    let raw = deflate::decompress(&r.data[r.pos..], samples * k * bands)?;
-    let dm = domain(ty).mapper(ty);
+    let sample_size = ty.size();
+    let raw = deflate::decompress(&r.data[r.pos..], samples * sample_size * bands)?;
+    let domain_mapper = domain(ty).mapper(ty);
     let mut out = Vec::with_capacity(bands);
     let mut prev: Option<Vec<i64>> = None;
     for (b, p) in preds.iter().enumerate() {
-        let residuals = join(ty, &raw[b * samples * k..(b + 1) * samples * k], samples);
+        let residuals = join(
+            ty,
+            &raw[b * samples * sample_size..(b + 1) * samples * sample_size],
+            samples,
+        );
         let mut plane = vec![0i64; samples];
         for y in 0..height {
             for x in 0..width {
                 let index = y * width + x;
-                let u = residuals[index];
-                let nb = predictor::neighbours(&plane, prev.as_deref(), width, y, x);
-                let value = p.predict(&nb).wrapping_add(unmap(how, u)) as u64;
+                let mapped = residuals[index];
+                let around = predictor::neighbours(&plane, prev.as_deref(), width, y, x);
+                let value = p.predict(&around).wrapping_add(unmap(how, mapped)) as u64;
                 plane[index] = domain::sign_extend(ty, value & domain::mask(ty));
             }
         }
-        out.push(plane.iter().map(|&value| dm.inverse(value)).collect());
+        out.push(
+            plane
+                .iter()
+                .map(|&value| domain_mapper.inverse(value))
+                .collect(),
+        );
         prev = Some(plane);
     }
     Ok(out)

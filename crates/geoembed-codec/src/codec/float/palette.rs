@@ -33,12 +33,12 @@ impl Palette {
     /// Whether ranks could predict better than values: the band uses at most half of the
     /// integers in its range, and the table is small beside the band.
     pub(super) fn worth_trying(&self, samples: usize) -> bool {
-        let n = self.values.len();
-        if !(2..=MAX_VALUES).contains(&n) || n * 4 > samples {
+        let distinct = self.values.len();
+        if !(2..=MAX_VALUES).contains(&distinct) || distinct * 4 > samples {
             return false;
         }
-        let span = self.values[n - 1] as i128 - self.values[0] as i128;
-        span >= 2 * n as i128
+        let span = self.values[distinct - 1] as i128 - self.values[0] as i128;
+        span >= 2 * distinct as i128
     }
 
     /// The rank of a value that is in the palette.
@@ -66,10 +66,10 @@ impl Palette {
         for w in self.values.windows(2) {
             put_u(&mut raw, (w[1] as i128 - w[0] as i128 - 1) as u64);
         }
-        let z = deflate::zlib(&raw, 9)?;
+        let compressed = deflate::zlib(&raw, 9)?;
         put_u(out, self.values.len() as u64);
-        put_u(out, z.len() as u64);
-        out.extend_from_slice(&z);
+        put_u(out, compressed.len() as u64);
+        out.extend_from_slice(&compressed);
         Ok(())
     }
 
@@ -80,17 +80,17 @@ impl Palette {
         }
         let zlen = r.bounded("palette length", (r.data.len() - r.pos) as u64)? as usize;
         let raw = deflate::unzlib(r.bytes(zlen, "palette")?, 10 * count + 10, "float: palette")?;
-        let mut c = Cursor::new(&raw, "float");
+        let mut cursor = Cursor::new(&raw, "float");
         let mut values = Vec::with_capacity(count);
-        let mut v = c.i("palette value")?;
-        values.push(v);
+        let mut value = cursor.i("palette value")?;
+        values.push(value);
         for _ in 1..count {
-            let gap = c.u("palette gap")?;
-            v = v
+            let gap = cursor.u("palette gap")?;
+            value = value
                 .checked_add(1)
-                .and_then(|v| v.checked_add(i64::try_from(gap).ok()?))
+                .and_then(|next| next.checked_add(i64::try_from(gap).ok()?))
                 .ok_or_else(|| Error::corrupt("float: palette values overflow"))?;
-            values.push(v);
+            values.push(value);
         }
         Ok(Palette { values })
     }

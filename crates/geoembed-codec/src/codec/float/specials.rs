@@ -118,9 +118,9 @@ impl Specials {
                 raw.push(distinct.binary_search(b).expect("listed") as u8);
             }
         }
-        let z = deflate::zlib(&raw, 6)?;
-        put_u(out, z.len() as u64);
-        out.extend_from_slice(&z);
+        let compressed = deflate::zlib(&raw, 6)?;
+        put_u(out, compressed.len() as u64);
+        out.extend_from_slice(&compressed);
         Ok(())
     }
 
@@ -131,16 +131,16 @@ impl Specials {
             return Ok(Specials::default());
         }
         let zlen = r.bounded("special block length", (r.data.len() - r.pos) as u64)? as usize;
-        let z = r.bytes(zlen, "special block")?;
+        let compressed = r.bytes(zlen, "special block")?;
         // A special block holds at most 8·256 + 10·n + n bytes: bound the inflation.
         let cap = 8 * MAX_DISTINCT + 11 * count + 16;
-        let raw = deflate::unzlib(z, cap, "float: special block")?;
-        let mut c = Cursor::new(&raw, "float");
-        let m = c.bounded("distinct specials", MAX_DISTINCT as u64)? as usize;
+        let raw = deflate::unzlib(compressed, cap, "float: special block")?;
+        let mut cursor = Cursor::new(&raw, "float");
+        let m = cursor.bounded("distinct specials", MAX_DISTINCT as u64)? as usize;
         if m == 0 {
             return Err(Error::corrupt("float: specials without values"));
         }
-        let distinct: Vec<u64> = c
+        let distinct: Vec<u64> = cursor
             .bytes(8 * m, "special values")?
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -148,19 +148,20 @@ impl Specials {
         let mut positions = Vec::with_capacity(count);
         let mut next = 0u64;
         for _ in 0..count {
-            let p = next + c.bounded("special position", n as u64)?;
-            if p >= n as u64 {
+            let position = next + cursor.bounded("special position", n as u64)?;
+            if position >= n as u64 {
                 return Err(Error::corrupt(format!(
-                    "float: special at sample {p} of a {n}-sample band"
+                    "float: special at sample {position} of a {n}-sample band"
                 )));
             }
-            positions.push(p as u32);
-            next = p + 1;
+            positions.push(position as u32);
+            next = position + 1;
         }
         let bits = if m == 1 {
             vec![distinct[0]; count]
         } else {
-            c.bytes(count, "special indices")?
+            cursor
+                .bytes(count, "special indices")?
                 .iter()
                 .map(|&k| {
                     distinct.get(k as usize).copied().ok_or_else(|| {

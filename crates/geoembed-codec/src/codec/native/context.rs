@@ -28,8 +28,8 @@ pub(super) const W_TOKENS: usize = 64;
 /// exponent and top three mantissa bits.
 #[inline(always)]
 pub(super) fn level(v: f32) -> usize {
-    let b = (v.to_bits() >> 20) as i32 - ((127 - 6) << 3);
-    b.clamp(0, LEVELS as i32 - 1) as usize
+    let biased_exponent = (v.to_bits() >> 20) as i32 - ((127 - 6) << 3);
+    biased_exponent.clamp(0, LEVELS as i32 - 1) as usize
 }
 
 /// A representative magnitude of a level (the middle of its range; 0 for level 0).
@@ -37,8 +37,8 @@ fn level_value(l: usize) -> f32 {
     if l == 0 {
         return 0.0;
     }
-    let (e, m) = ((l / 8) as i32 - 6, (l % 8) as f32);
-    2f32.powi(e) * (1.0 + (m + 0.5) / 8.0)
+    let (exponent, eighths) = ((l / 8) as i32 - 6, (l % 8) as f32);
+    2f32.powi(exponent) * (1.0 + (eighths + 0.5) / 8.0)
 }
 
 /// A representative magnitude of a W token (its value for direct tokens, the middle of its
@@ -74,23 +74,23 @@ pub(super) struct ContextModel {
 
 impl ContextModel {
     pub(super) fn new(p: &ContextParams) -> Self {
-        let w: Vec<f32> = p.weights.iter().map(|&v| v as f32 / 256.0).collect();
+        let weights: Vec<f32> = p.weights.iter().map(|&v| v as f32 / 256.0).collect();
         let means: Vec<f32> = p.means.iter().map(|&m| m.max(1) as f32 / 16.0).collect();
         let mut sum = 0f32;
         let mut positions = Vec::with_capacity(means.len());
         for (i, &m) in means.iter().enumerate() {
-            let r = 1.0 / m;
-            let rp = if i > 0 { 1.0 / means[i - 1] } else { 0.0 };
-            let pr = if sum > 0.0 { 1.0 / sum } else { 0.0 };
+            let reciprocal = 1.0 / m;
+            let previous_reciprocal = if i > 0 { 1.0 / means[i - 1] } else { 0.0 };
+            let prefix_reciprocal = if sum > 0.0 { 1.0 / sum } else { 0.0 };
             positions.push(PositionConstants {
                 k: [
-                    w[0],
-                    w[1] * r,
-                    w[2] * r,
-                    w[3] * rp,
-                    w[4] * rp,
-                    w[5] * pr,
-                    w[6] * r,
+                    weights[0],
+                    weights[1] * reciprocal,
+                    weights[2] * reciprocal,
+                    weights[3] * previous_reciprocal,
+                    weights[4] * previous_reciprocal,
+                    weights[5] * prefix_reciprocal,
+                    weights[6] * reciprocal,
                 ],
                 mean: m,
             });
@@ -100,11 +100,12 @@ impl ContextModel {
         for (q, l) in lut.iter_mut().enumerate() {
             *l = p.thresholds.iter().filter(|&&t| t as usize <= q).count() as u8;
         }
-        let w1 = w[1].max(0.0);
+        let w_weight = weights[1].max(0.0);
         let mut levels = vec![0u8; LEVELS * W_TOKENS];
         for pl in 0..LEVELS {
             for t in 0..W_TOKENS {
-                levels[pl * W_TOKENS + t] = level(level_value(pl) + w1 * token_value(t)) as u8;
+                levels[pl * W_TOKENS + t] =
+                    level(level_value(pl) + w_weight * token_value(t)) as u8;
             }
         }
         let table = levels.iter().map(|&l| lut[l as usize]).collect();
@@ -217,13 +218,13 @@ fn context_row_body(
     rows: &MagnitudeRows,
     out: &mut [u8],
 ) {
-    let w = out.len();
+    let width = out.len();
     // A local copy: the compiler then knows the weights do not alias `out`.
     let weights = &{ *weights };
     let f = |v: i32| v as f32;
     // The first and last columns, whose neighbours clamp.
     let edge = |x: usize| {
-        let (left, right) = (x.saturating_sub(1), (x + 1).min(w - 1));
+        let (left, right) = (x.saturating_sub(1), (x + 1).min(width - 1));
         let above = rows.above;
         let previous_w = if x > 0 {
             rows.previous[x - 1]
@@ -248,18 +249,18 @@ fn context_row_body(
         ContextModel::partial_level(partial, mean)
     };
     out[0] = edge(0);
-    if w > 1 {
-        out[w - 1] = edge(w - 1);
+    if width > 1 {
+        out[width - 1] = edge(width - 1);
     }
-    if w > 2 {
+    if width > 2 {
         // Interior columns: shifted views of the rows, zipped so the loop has no bounds
         // checks and vectorises.
-        let interior = w - 2;
+        let interior = width - 2;
         let (above, previous, previous_above) = (rows.above, rows.previous, rows.previous_above);
-        let (values, values2) = (rows.values_above, &rows.values_above2[1..w - 1]);
-        let magnitudes = out[1..w - 1]
+        let (values, values2) = (rows.values_above, &rows.values_above2[1..width - 1]);
+        let magnitudes = out[1..width - 1]
             .iter_mut()
-            .zip(&rows.pixel_sum[1..w - 1])
+            .zip(&rows.pixel_sum[1..width - 1])
             .zip(above[1..].iter().zip(&above[..interior]).zip(&above[2..]));
         let previous_rows = previous[1..]
             .iter()

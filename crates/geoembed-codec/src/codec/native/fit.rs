@@ -418,6 +418,39 @@ fn joint_gram(
     )
 }
 
+/// The final predictor's coefficients fitted on the pooled Gram matrix with the channel's
+/// own spatial prediction `S` as one feature (`cols`: the taps' columns, the constant, the
+/// target), `γ·S` then folded into own-neighbour coefficients. Returns the coefficients
+/// (own, then the taps' pairs), the bias and the residual mean square.
+fn fit_with_spatial(
+    gram: &DMatrix<f64>,
+    pool: &Pool,
+    pos: usize,
+    spatial: &Spatial,
+    cols: &[usize],
+    fit_n: usize,
+) -> (Vec<f64>, f64, f64) {
+    let tap_coefficients = cols.len() - 2;
+    let mut cols_s = vec![pool.spatial(pos)];
+    cols_s.extend_from_slice(cols);
+    let system = DMatrix::<f64>::from_fn(cols_s.len(), cols_s.len(), |i, j| {
+        gram[(cols_s[i], cols_s[j])]
+    });
+    let solution = solve(&system);
+    let (resid, _) = moments(&system, &solution, fit_n);
+    let gamma = solution[0];
+    // Fold γ·S into own coefficients: S = (bias + Σ own·n) / 2^shift.
+    let spatial_scale = (1i64 << spatial.shift) as f64;
+    let mut coefs: Vec<f64> = spatial
+        .own
+        .iter()
+        .map(|&a| gamma * a as f64 / spatial_scale)
+        .collect();
+    coefs.extend_from_slice(&solution[1..1 + tap_coefficients]);
+    let bias = solution[1 + tap_coefficients] + gamma * spatial.bias as f64 / spatial_scale;
+    (coefs, bias, resid)
+}
+
 /// Fits the predictor of `pos`: `γ·S_pos + Σ_taps (b·x_j + c·S_j) + constant`, with γ folded
 /// into own-neighbour coefficients, from the pooled Gram matrix. With `joint`, the own
 /// neighbours' coefficients are refitted freely together with the taps instead (better:
@@ -468,29 +501,7 @@ pub(super) fn fit_channel(
             let (resid, _) = moments(&system, &solution, fit_n);
             (solution[..n_own + 2 * chosen.len()].to_vec(), bias, resid)
         }
-        None => {
-            let mut cols_s = vec![pool.spatial(pos)];
-            cols_s.extend_from_slice(&cols);
-            let system = DMatrix::<f64>::from_fn(cols_s.len(), cols_s.len(), |i, j| {
-                gram[(cols_s[i], cols_s[j])]
-            });
-            let solution = solve(&system);
-            let (resid, _) = moments(&system, &solution, fit_n);
-            let gamma = solution[0];
-            // Fold γ·S into own coefficients: S = (bias + Σ own·n) / 2^shift.
-            let spatial_scale = (1i64 << spatial.shift) as f64;
-            let mut coefs: Vec<f64> = spatial
-                .own
-                .iter()
-                .map(|&a| gamma * a as f64 / spatial_scale)
-                .collect();
-            coefs.extend_from_slice(&solution[1..1 + 2 * chosen.len()]);
-            (
-                coefs,
-                solution[1 + 2 * chosen.len()] + gamma * spatial.bias as f64 / spatial_scale,
-                resid,
-            )
-        }
+        None => fit_with_spatial(gram, pool, pos, &spatial, &cols, fit_n),
     };
     // Mean squares of the features the coefficients multiply (own neighbours ≈ the band).
     let sq_of = |col: usize| gram[(col, col)] / fit_n as f64;

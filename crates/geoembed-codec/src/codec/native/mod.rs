@@ -145,20 +145,20 @@ impl Geometry {
     /// The range of every coding position's centred values: the sample type's range, or a
     /// palette's index range, less the band's offset.
     fn with_plan(&self, offsets: &[i32], palettes: &[Palette], order: &[u16]) -> Geometry {
-        let mut g = self.clone();
+        let mut geometry = self.clone();
         let range = |b: usize| match palettes[b].len() {
             0 => (self.min, self.max),
             n => (0, n as i32 - 1),
         };
-        g.lo = order
+        geometry.lo = order
             .iter()
             .map(|&b| range(b as usize).0 - offsets[b as usize])
             .collect();
-        g.hi = order
+        geometry.hi = order
             .iter()
             .map(|&b| range(b as usize).1 - offsets[b as usize])
             .collect();
-        g
+        geometry
     }
 }
 
@@ -166,12 +166,12 @@ impl Geometry {
 /// the smallest payload kept: the richer model does not always pay for its parameters
 /// (small tiles, masks).
 pub(super) fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
-    let g = Geometry::new(shape)?;
+    let geometry = Geometry::new(shape)?;
     let run = |s: &Settings| {
-        if g.bits == 8 {
-            encode::encode::<i32>(shape.sample_type, samples, &g, s)
+        if geometry.bits == 8 {
+            encode::encode::<i32>(shape.sample_type, samples, &geometry, s)
         } else {
-            encode::encode::<i64>(shape.sample_type, samples, &g, s)
+            encode::encode::<i64>(shape.sample_type, samples, &geometry, s)
         }
     };
     let best = run(&Settings::new(effort, shape.bands));
@@ -185,7 +185,7 @@ pub(super) fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Resul
 }
 
 pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    let g = Geometry::new(shape)?;
+    let geometry = Geometry::new(shape)?;
     let version = *payload
         .first()
         .ok_or_else(|| Error::truncated("native: empty payload"))?;
@@ -194,20 +194,24 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
             "native codec version {version}; this build reads {VERSION}"
         )));
     }
-    let mut r = Cursor::new(&payload[1..], "native");
-    let plan = Plan::read(&mut r, shape.bands)?;
+    let mut cursor = Cursor::new(&payload[1..], "native");
+    let plan = Plan::read(&mut cursor, shape.bands)?;
     for (b, p) in plan.palettes.iter().enumerate() {
-        if !p.fits(g.min, g.max) {
+        if !p.fits(geometry.min, geometry.max) {
             return Err(Error::corrupt(format!(
                 "native: band {b}'s palette does not fit the sample type"
             )));
         }
     }
-    let g = g.with_plan(&plan.offsets, &plan.palettes, &plan.order);
-    let tables = Tables::read(&mut r, plan.context.contexts, tokens::alphabet(g.bits))?;
-    let n = r.u("rANS length")? as usize;
-    let stream = r.bytes(n, "rANS stream")?;
-    let raw = &r.data[r.pos..];
+    let geometry = geometry.with_plan(&plan.offsets, &plan.palettes, &plan.order);
+    let tables = Tables::read(
+        &mut cursor,
+        plan.context.contexts,
+        tokens::alphabet(geometry.bits),
+    )?;
+    let stream_length = cursor.u("rANS length")? as usize;
+    let stream = cursor.bytes(stream_length, "rANS stream")?;
+    let raw = &cursor.data[cursor.pos..];
     for (pos, ch) in plan.channels.iter().enumerate() {
         if ch.own.len() != plan.own_mask.count_ones() as usize {
             return Err(Error::corrupt(format!(
@@ -216,7 +220,7 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
         }
         // 8-bit samples multiply tap coefficients as 16-bit integers (docs/format.md §5.3).
         let wide = |v: i32| v < i16::MIN as i32 || v > i16::MAX as i32;
-        if g.bits == 8 && ch.taps.iter().any(|t| wide(t.value) || wide(t.spatial)) {
+        if geometry.bits == 8 && ch.taps.iter().any(|t| wide(t.value) || wide(t.spatial)) {
             return Err(Error::corrupt(format!(
                 "native: channel {pos} has a tap coefficient outside ±32767 for 8-bit samples"
             )));
@@ -224,13 +228,13 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
     }
     // On a corrupt payload nothing half-decoded is left in `out`.
     let start = out.len();
-    let r = if g.bits == 8 {
-        decode::decode::<i32>(&plan, &g, &tables, stream, raw, out)
+    let cursor = if geometry.bits == 8 {
+        decode::decode::<i32>(&plan, &geometry, &tables, stream, raw, out)
     } else {
-        decode::decode::<i64>(&plan, &g, &tables, stream, raw, out)
+        decode::decode::<i64>(&plan, &geometry, &tables, stream, raw, out)
     };
-    if r.is_err() {
+    if cursor.is_err() {
         out.truncate(start);
     }
-    r
+    cursor
 }

@@ -76,8 +76,9 @@ impl Palette {
             Palette::Identity => Some(v),
             Palette::List(list) => list.binary_search(&v).ok().map(|i| i as i32),
             Palette::Grid { first, step, count } => {
-                let d = v - first;
-                (d >= 0 && d % step == 0 && ((d / step) as u32) < *count).then_some(d / step)
+                let distance = v - first;
+                (distance >= 0 && distance % step == 0 && ((distance / step) as u32) < *count)
+                    .then_some(distance / step)
             }
         }
     }
@@ -119,18 +120,18 @@ impl Palette {
         Ok(match r.bytes(1, "palette kind")?[0] {
             0 => Palette::Identity,
             1 => {
-                let n = r.bounded("palette size", MAX_LIST as u64)? as usize;
-                if n == 0 {
+                let size = r.bounded("palette size", MAX_LIST as u64)? as usize;
+                if size == 0 {
                     return Err(Error::corrupt("native: an empty palette"));
                 }
-                let mut v = r.signed("palette value", LIMIT)?;
-                let mut list = vec![v as i32];
-                for _ in 1..n {
-                    v += 1 + r.bounded("palette gap", 2 * LIMIT as u64)? as i64;
-                    if v > LIMIT {
+                let mut value = r.signed("palette value", LIMIT)?;
+                let mut list = vec![value as i32];
+                for _ in 1..size {
+                    value += 1 + r.bounded("palette gap", 2 * LIMIT as u64)? as i64;
+                    if value > LIMIT {
                         return Err(Error::corrupt("native: palette value out of range"));
                     }
-                    list.push(v as i32);
+                    list.push(value as i32);
                 }
                 Palette::List(list)
             }
