@@ -37,6 +37,7 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error of `kind` saying `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
@@ -45,32 +46,38 @@ impl Error {
         }
     }
 
+    /// An [`ErrorKind::InvalidArgument`] error.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, message)
     }
 
+    /// An [`ErrorKind::Corrupt`] error.
     pub fn corrupt(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Corrupt, message)
     }
 
+    /// An [`ErrorKind::Truncated`] error.
     pub fn truncated(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Truncated, message)
     }
 
+    /// An [`ErrorKind::Unsupported`] error.
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unsupported, message)
     }
 
+    /// What went wrong, to match on.
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
 
+    /// The message, without the kind.
     pub fn message(&self) -> &str {
         &self.message
     }
 
     /// Prefix the message with where the error happened ("tile (3, 4)", "header field
-    /// band[2].nodata", ...), keeping the kind.
+    /// band\[2\].nodata", ...), keeping the kind.
     pub fn context(mut self, what: impl fmt::Display) -> Self {
         self.message = format!("{what}: {}", self.message);
         self
@@ -104,4 +111,5 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// The codec crate's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -5,8 +5,11 @@
 /// in practice while keeping a corrupt header from requesting terabytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// Widest raster, in pixels.
     pub max_width: u32,
+    /// Tallest raster, in pixels.
     pub max_height: u32,
+    /// Most bands.
     pub max_bands: u32,
     /// Largest header (metadata, decorrelation coefficients) in bytes.
     pub max_header_bytes: u32,

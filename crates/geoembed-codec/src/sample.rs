@@ -14,17 +14,26 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum SampleType {
+    /// `uint8` (GDAL `Byte`).
     U8 = 1,
+    /// `int8` (GDAL `Int8`, or `Byte` with `PIXELTYPE=SIGNEDBYTE`).
     I8 = 2,
+    /// `uint16`.
     U16 = 3,
+    /// `int16`.
     I16 = 4,
+    /// `uint32`.
     U32 = 5,
+    /// `int32`.
     I32 = 6,
+    /// IEEE-754 binary32.
     F32 = 7,
+    /// IEEE-754 binary64.
     F64 = 8,
 }
 
 impl SampleType {
+    /// Every type, in code order.
     pub const ALL: [SampleType; 8] = [
         SampleType::U8,
         SampleType::I8,
@@ -36,6 +45,7 @@ impl SampleType {
         SampleType::F64,
     ];
 
+    /// The type stored as `code` on disk.
     pub fn from_code(code: u8) -> Result<Self> {
         Self::ALL
             .into_iter()
@@ -53,14 +63,17 @@ impl SampleType {
         }
     }
 
+    /// Bits per sample.
     pub fn bits(self) -> u32 {
         8 * self.size() as u32
     }
 
+    /// Whether the type is a float.
     pub fn is_float(self) -> bool {
         matches!(self, SampleType::F32 | SampleType::F64)
     }
 
+    /// Whether the type is a signed integer.
     pub fn is_signed(self) -> bool {
         matches!(self, SampleType::I8 | SampleType::I16 | SampleType::I32)
     }
@@ -79,6 +92,7 @@ impl SampleType {
         }
     }
 
+    /// The type called `name` (see [`SampleType::name`]).
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.name() == name)
     }
@@ -166,34 +180,59 @@ impl SampleType {
         }
     }
 
+    /// The range `[min, max]` of an 8- or 16-bit integer type (`None` for the others): what
+    /// the integer-only paths (native codec, decorrelation) check and clamp against.
+    pub(crate) fn small_int_range(self) -> Option<(i32, i32)> {
+        match self {
+            SampleType::U8 => Some((0, 255)),
+            SampleType::I8 => Some((-128, 127)),
+            SampleType::U16 => Some((0, 65535)),
+            SampleType::I16 => Some((-32768, 32767)),
+            _ => None,
+        }
+    }
+
+    /// The numeric values of 8- or 16-bit integer samples, as `i32`, into `out` (as many as
+    /// both hold): the integer paths' exact and vectorisable counterpart of
+    /// [`SampleType::values_f64`].
+    pub(crate) fn small_int_values(self, bytes: &[u8], out: &mut [i32]) {
+        let pairs = || bytes.chunks_exact(2).map(|b| [b[0], b[1]]);
+        match self {
+            SampleType::U8 => out.iter_mut().zip(bytes).for_each(|(o, &b)| *o = b as i32),
+            SampleType::I8 => out
+                .iter_mut()
+                .zip(bytes)
+                .for_each(|(o, &b)| *o = b as i8 as i32),
+            SampleType::U16 => out
+                .iter_mut()
+                .zip(pairs())
+                .for_each(|(o, b)| *o = u16::from_le_bytes(b) as i32),
+            SampleType::I16 => out
+                .iter_mut()
+                .zip(pairs())
+                .for_each(|(o, b)| *o = i16::from_le_bytes(b) as i32),
+            _ => unreachable!("{self} is not an 8- or 16-bit integer type"),
+        }
+    }
+
+    /// Appends 8- or 16-bit integer values (inverse of [`SampleType::small_int_values`]) to
+    /// `out` as little-endian samples, each truncated to the sample width.
+    pub(crate) fn extend_small_int_bytes(self, values: &[i32], out: &mut Vec<u8>) {
+        out.reserve(values.len() * self.size());
+        match self.size() {
+            1 => out.extend(values.iter().map(|&v| v as u8)),
+            _ => values
+                .iter()
+                .for_each(|&v| out.extend_from_slice(&(v as u16).to_le_bytes())),
+        }
+    }
+
     /// Every sample of a little-endian buffer as `f64` (see [`SampleType::value_f64`]).
     pub fn values_f64(self, bytes: &[u8]) -> Vec<f64> {
         bytes
             .chunks_exact(self.size())
             .map(|sample| self.value_f64(sample))
             .collect()
-    }
-}
-
-/// Converts little-endian sample bytes to words (one `u64` per sample).
-pub fn bytes_to_words(ty: SampleType, bytes: &[u8]) -> Vec<u64> {
-    let n = ty.size();
-    bytes
-        .chunks_exact(n)
-        .map(|c| {
-            let mut b = [0u8; 8];
-            b[..n].copy_from_slice(c);
-            ty.to_word(u64::from_le_bytes(b))
-        })
-        .collect()
-}
-
-/// Inverse of [`bytes_to_words`]: appends the little-endian sample bytes to `out`.
-pub fn words_to_bytes(ty: SampleType, words: &[u64], out: &mut Vec<u8>) {
-    let n = ty.size();
-    out.reserve(words.len() * n);
-    for &w in words {
-        out.extend_from_slice(&ty.from_word(w).to_le_bytes()[..n]);
     }
 }
 

@@ -4,8 +4,8 @@
 
 pub mod float;
 #[cfg(feature = "jxl")]
-pub mod jxl;
-pub mod native;
+mod jxl;
+mod native;
 pub mod png128;
 
 use crate::error::{Error, Result};
@@ -36,6 +36,7 @@ pub enum CodecId {
 }
 
 impl CodecId {
+    /// Every codec, in id order.
     pub const ALL: [CodecId; 8] = [
         CodecId::Raw,
         CodecId::Constant,
@@ -47,6 +48,7 @@ impl CodecId {
         CodecId::Float,
     ];
 
+    /// The codec stored as `code` in a tile index entry.
     pub fn from_code(code: u16) -> Result<Self> {
         Self::ALL
             .into_iter()
@@ -54,6 +56,7 @@ impl CodecId {
             .ok_or_else(|| Error::unsupported(format!("unknown codec id {code}")))
     }
 
+    /// The codec's name (`--codec`, `-co CODEC=`).
     pub fn name(self) -> &'static str {
         match self {
             CodecId::Raw => "raw",
@@ -115,13 +118,17 @@ impl std::fmt::Display for CodecId {
 /// How hard to work: picks deflate levels, JPEG XL effort and which codecs `auto` tries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Effort {
+    /// Fewer predictor neighbours and taps, lighter deflate: for quick conversions.
     Fast,
+    /// The balance of size and speed geoembed is tuned for.
     #[default]
     Default,
+    /// Smallest files: richer models, more candidates, much slower encoding.
     Max,
 }
 
 impl Effort {
+    /// The level's name (`fast`, `default`, `max`).
     pub fn name(self) -> &'static str {
         match self {
             Effort::Fast => "fast",
@@ -187,19 +194,28 @@ impl std::str::FromStr for Effort {
 /// Geometry and type of one tile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TileShape {
+    /// Columns.
     pub width: usize,
+    /// Rows.
     pub height: usize,
+    /// Samples per pixel.
     pub bands: usize,
+    /// Type of every sample.
     pub sample_type: SampleType,
 }
 
 impl TileShape {
+    /// `width × height`.
     pub fn pixels(&self) -> usize {
         self.width * self.height
     }
+
+    /// `width × height × bands`.
     pub fn samples(&self) -> usize {
         self.pixels() * self.bands
     }
+
+    /// Size of the tile's sample buffer.
     pub fn bytes(&self) -> usize {
         self.samples() * self.sample_type.size()
     }
@@ -209,7 +225,9 @@ impl TileShape {
 /// decorrelation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CodecParams<'a> {
+    /// How hard the encoder works (decoders ignore it).
     pub effort: Effort,
+    /// The file-level decorrelation the `decorrelate+` codecs apply.
     pub decorrelation: Option<&'a Decorrelation>,
 }
 
@@ -246,27 +264,31 @@ pub fn encode(
     match codec {
         CodecId::Raw => Ok(samples.to_vec()),
         CodecId::Constant => {
-            let px = shape.bands * ty.size();
-            if samples.chunks_exact(px).any(|c| c != &samples[..px]) {
+            let pixel_bytes = shape.bands * ty.size();
+            if samples
+                .chunks_exact(pixel_bytes)
+                .any(|c| c != &samples[..pixel_bytes])
+            {
                 return Err(Error::invalid(
                     "constant codec needs a tile whose pixels are all equal",
                 ));
             }
-            Ok(samples[..px].to_vec())
+            Ok(samples[..pixel_bytes].to_vec())
         }
         CodecId::Png128 => png128::encode(shape, samples, params.effort.deflate_level()),
         CodecId::Native => native::encode(shape, samples, params.effort),
         CodecId::Float => float::encode(shape, samples, params.effort),
         CodecId::DecorrelatePng128 => {
-            let r = decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
+            let decorrelated =
+                decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
             let level = params.effort.deflate_level();
             let row = shape.width * shape.bands;
             if ty.size() == 1 {
-                let w: Vec<u8> = r.iter().map(|&v| v as u8).collect();
-                png128::encode_words(&w, row, shape.bands, level, true)
+                let words: Vec<u8> = decorrelated.iter().map(|&v| v as u8).collect();
+                png128::encode_words(&words, row, shape.bands, level, true)
             } else {
-                let w: Vec<u16> = r.iter().map(|&v| v as u16).collect();
-                png128::encode_words(&w, row, shape.bands, level, true)
+                let words: Vec<u16> = decorrelated.iter().map(|&v| v as u16).collect();
+                png128::encode_words(&words, row, shape.bands, level, true)
             }
         }
         #[cfg(feature = "jxl")]
@@ -276,8 +298,13 @@ pub fn encode(
         }
         #[cfg(feature = "jxl")]
         CodecId::DecorrelateJxl => {
-            let r = decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
-            jxl_encode(shape, &planar(shape, &r), params.effort.jxl_effort())
+            let decorrelated =
+                decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
+            jxl_encode(
+                shape,
+                &planar(shape, &decorrelated),
+                params.effort.jxl_effort(),
+            )
         }
         #[cfg(not(feature = "jxl"))]
         CodecId::Jxl | CodecId::DecorrelateJxl => unreachable!("rejected by unsupported_reason"),
@@ -325,9 +352,9 @@ pub fn decode(
         CodecId::Native => native::decode(shape, payload, out)?,
         CodecId::Float => float::decode(shape, payload, out)?,
         CodecId::DecorrelatePng128 => {
-            let d = decorrelation(codec, params)?;
+            let decorrelation_params = decorrelation(codec, params)?;
             let row = shape.width * shape.bands;
-            let r: Vec<u32> = if ty.size() == 1 {
+            let decorrelated: Vec<u32> = if ty.size() == 1 {
                 png128::decode_words::<u8>(payload, shape.height, row, shape.bands)?
                     .into_iter()
                     .map(u32::from)
@@ -338,12 +365,12 @@ pub fn decode(
                     .map(u32::from)
                     .collect()
             };
-            decorrelate::inverse(d, ty, shape.bands, &r, out);
+            decorrelate::inverse(decorrelation_params, ty, shape.bands, &decorrelated, out);
         }
         #[cfg(feature = "jxl")]
         CodecId::Jxl => {
-            let w = jxl_decode(shape, payload)?;
-            let inter = interleave(shape, &w);
+            let planes = jxl_decode(shape, payload)?;
+            let inter = interleave(shape, &planes);
             for v in inter {
                 let bits = ty.from_word(v as u64);
                 out.extend_from_slice(&bits.to_le_bytes()[..ty.size()]);
@@ -351,9 +378,15 @@ pub fn decode(
         }
         #[cfg(feature = "jxl")]
         CodecId::DecorrelateJxl => {
-            let d = decorrelation(codec, params)?;
-            let w = jxl_decode(shape, payload)?;
-            decorrelate::inverse(d, ty, shape.bands, &interleave(shape, &w), out);
+            let decorrelation_params = decorrelation(codec, params)?;
+            let planes = jxl_decode(shape, payload)?;
+            decorrelate::inverse(
+                decorrelation_params,
+                ty,
+                shape.bands,
+                &interleave(shape, &planes),
+                out,
+            );
         }
         #[cfg(not(feature = "jxl"))]
         CodecId::Jxl | CodecId::DecorrelateJxl => unreachable!("rejected by unsupported_reason"),
@@ -365,28 +398,18 @@ pub fn decode(
 /// Unsigned words (offset binary for signed types) of 8/16-bit samples.
 #[cfg(feature = "jxl")]
 fn words_unsigned(ty: SampleType, samples: &[u8]) -> Vec<u32> {
-    let n = ty.size();
-    samples
-        .chunks_exact(n)
-        .map(|c| {
-            let v = if n == 1 {
-                c[0] as u64
-            } else {
-                u16::from_le_bytes([c[0], c[1]]) as u64
-            };
-            ty.to_word(v) as u32
-        })
-        .collect()
+    use crate::transform::words::{self, Word};
+    words::with_word!(ty, W => words::load::<W>(ty, samples).into_iter().map(|w| w.to_u64() as u32).collect())
 }
 
 /// Pixel-interleaved words to planes (band-sequential).
 #[cfg(feature = "jxl")]
 fn planar(shape: &TileShape, w: &[u32]) -> Vec<u32> {
-    let (n, b) = (shape.pixels(), shape.bands);
+    let (pixel_count, band_count) = (shape.pixels(), shape.bands);
     let mut out = vec![0u32; w.len()];
-    for (p, px) in w.chunks_exact(b).enumerate() {
+    for (p, px) in w.chunks_exact(band_count).enumerate() {
         for (k, v) in px.iter().enumerate() {
-            out[k * n + p] = *v;
+            out[k * pixel_count + p] = *v;
         }
     }
     out
@@ -394,11 +417,11 @@ fn planar(shape: &TileShape, w: &[u32]) -> Vec<u32> {
 
 #[cfg(feature = "jxl")]
 fn interleave(shape: &TileShape, planes: &[u32]) -> Vec<u32> {
-    let (n, b) = (shape.pixels(), shape.bands);
+    let (pixel_count, band_count) = (shape.pixels(), shape.bands);
     let mut out = vec![0u32; planes.len()];
-    for (k, plane) in planes.chunks_exact(n).enumerate() {
+    for (k, plane) in planes.chunks_exact(pixel_count).enumerate() {
         for (p, v) in plane.iter().enumerate() {
-            out[p * b + k] = *v;
+            out[p * band_count + k] = *v;
         }
     }
     out
@@ -407,18 +430,18 @@ fn interleave(shape: &TileShape, planes: &[u32]) -> Vec<u32> {
 #[cfg(feature = "jxl")]
 fn jxl_encode(shape: &TileShape, planes: &[u32], effort: u32) -> Result<Vec<u8>> {
     if shape.sample_type.size() == 1 {
-        let p: Vec<u8> = planes.iter().map(|&v| v as u8).collect();
+        let narrow: Vec<u8> = planes.iter().map(|&v| v as u8).collect();
         jxl::encode(
-            jxl::Planes::U8(&p),
+            jxl::Planes::U8(&narrow),
             shape.width,
             shape.height,
             shape.bands,
             effort,
         )
     } else {
-        let p: Vec<u16> = planes.iter().map(|&v| v as u16).collect();
+        let narrow: Vec<u16> = planes.iter().map(|&v| v as u16).collect();
         jxl::encode(
-            jxl::Planes::U16(&p),
+            jxl::Planes::U16(&narrow),
             shape.width,
             shape.height,
             shape.bands,
@@ -441,6 +464,7 @@ fn jxl_decode(shape: &TileShape, payload: &[u8]) -> Result<Vec<u32>> {
 /// Which codecs to try, or one fixed codec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodecChoice {
+    /// Always this codec.
     Fixed(CodecId),
     /// Encode with every candidate for the effort level and keep the smallest payload.
     Auto,
@@ -501,40 +525,42 @@ pub fn auto_candidates(
     effort: Effort,
     has_decorrelation: bool,
 ) -> Vec<CodecId> {
-    let mut c = Vec::new();
+    let mut candidates = Vec::new();
     if CodecId::Native.unsupported_reason(ty).is_none() {
-        c.push(CodecId::Native);
+        candidates.push(CodecId::Native);
         // The float codec's sentinels, palettes and lattices win on some integer rasters
         // (nodata-heavy climate grids, re-packed NetCDF): tried beside native when the
         // tile has few bands (many-band tiles are native's ground, and slow to try twice).
         if bands <= FLOAT_FOR_INTS_MAX_BANDS && CodecId::Float.unsupported_reason(ty).is_none() {
-            c.push(CodecId::Float);
+            candidates.push(CodecId::Float);
         }
         if effort == Effort::Max {
-            c.push(CodecId::Png128);
+            candidates.push(CodecId::Png128);
             if bands <= 4 {
-                c.push(CodecId::Jxl);
+                candidates.push(CodecId::Jxl);
             }
         }
     } else if CodecId::Float.unsupported_reason(ty).is_none() {
-        c.push(CodecId::Float);
+        candidates.push(CodecId::Float);
         if effort == Effort::Max {
-            c.push(CodecId::Png128);
+            candidates.push(CodecId::Png128);
         }
     } else {
-        c.push(CodecId::Png128);
+        candidates.push(CodecId::Png128);
         if has_decorrelation {
-            c.push(CodecId::DecorrelatePng128);
+            candidates.push(CodecId::DecorrelatePng128);
         }
     }
-    c.retain(|id| id.unsupported_reason(ty).is_none());
-    c
+    candidates.retain(|id| id.unsupported_reason(ty).is_none());
+    candidates
 }
 
 /// An encoded tile: the codec used and its payload.
 #[derive(Clone, Debug)]
 pub struct Encoded {
+    /// The codec that produced `payload`.
     pub codec: CodecId,
+    /// The encoded tile.
     pub payload: Vec<u8>,
 }
 
@@ -547,8 +573,11 @@ pub fn encode_best(
     samples: &[u8],
     params: &CodecParams,
 ) -> Result<Encoded> {
-    let px = shape.bands * shape.sample_type.size();
-    let constant = samples.len() >= px && samples.chunks_exact(px).all(|c| c == &samples[..px]);
+    let pixel_bytes = shape.bands * shape.sample_type.size();
+    let constant = samples.len() >= pixel_bytes
+        && samples
+            .chunks_exact(pixel_bytes)
+            .all(|c| c == &samples[..pixel_bytes]);
     let candidates = match choice {
         CodecChoice::Fixed(id) => vec![id],
         CodecChoice::Auto if constant => vec![CodecId::Constant],

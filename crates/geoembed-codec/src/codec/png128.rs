@@ -13,7 +13,8 @@
 use super::TileShape;
 use crate::entropy::deflate;
 use crate::error::{Error, Result};
-use crate::transform::words::{self, Word};
+use crate::transform::words;
+pub use crate::transform::words::Word;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -201,14 +202,14 @@ pub fn decode_words<W: Word>(
 }
 
 /// PNG128 on a tile of any sample type.
-pub fn encode(shape: &TileShape, samples: &[u8], level: u32) -> Result<Vec<u8>> {
+pub(crate) fn encode(shape: &TileShape, samples: &[u8], level: u32) -> Result<Vec<u8>> {
     words::with_word!(shape.sample_type, W => {
         let w = words::load::<W>(shape.sample_type, samples);
         encode_words(&w, shape.width * shape.bands, shape.bands, level, false)
     })
 }
 
-pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
+pub(crate) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
     words::with_word!(shape.sample_type, W => {
         let w = decode_words::<W>(payload, shape.height, shape.width * shape.bands, shape.bands)?;
         words::store(shape.sample_type, &w, out);

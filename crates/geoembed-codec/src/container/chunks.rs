@@ -13,15 +13,15 @@ use super::header::{
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
-pub const BANDS: [u8; 4] = *b"BNDS";
-pub const AUX_PLANES: [u8; 4] = *b"AUXP";
-pub const GEOTRANSFORM: [u8; 4] = *b"GEOT";
-pub const SRS: [u8; 4] = *b"SRS_";
-pub const GCPS: [u8; 4] = *b"GCPS";
-pub const METADATA: [u8; 4] = *b"META";
-pub const DEQUANTIZATION: [u8; 4] = *b"DEQU";
-pub const DECORRELATION: [u8; 4] = *b"DCOR";
-pub const INFO: [u8; 4] = *b"info";
+pub(super) const BANDS: [u8; 4] = *b"BNDS";
+pub(super) const AUX_PLANES: [u8; 4] = *b"AUXP";
+pub(super) const GEOTRANSFORM: [u8; 4] = *b"GEOT";
+pub(super) const SRS: [u8; 4] = *b"SRS_";
+pub(super) const GCPS: [u8; 4] = *b"GCPS";
+pub(super) const METADATA: [u8; 4] = *b"META";
+pub(super) const DEQUANTIZATION: [u8; 4] = *b"DEQU";
+pub(super) const DECORRELATION: [u8; 4] = *b"DCOR";
+pub(super) const INFO: [u8; 4] = *b"info";
 
 const FLAG_NODATA: u8 = 1;
 const FLAG_SCALE: u8 = 2;
@@ -29,15 +29,15 @@ const FLAG_OFFSET: u8 = 4;
 const FLAG_COLOR_TABLE: u8 = 8;
 
 fn chunk(out: &mut ByteWriter, tag: [u8; 4], body: impl FnOnce(&mut ByteWriter)) {
-    let mut w = ByteWriter::default();
-    body(&mut w);
+    let mut body_writer = ByteWriter::default();
+    body(&mut body_writer);
     out.bytes(&tag);
-    out.u32(w.buf.len() as u32);
-    out.bytes(&w.buf);
+    out.u32(body_writer.buf.len() as u32);
+    out.bytes(&body_writer.buf);
 }
 
 /// Serialises the header chunks (without the trailing CRC).
-pub fn encode(h: &Header) -> Vec<u8> {
+pub(super) fn encode(h: &Header) -> Vec<u8> {
     let mut out = ByteWriter::default();
     chunk(&mut out, BANDS, |w| {
         w.u32(h.bands.len() as u32);
@@ -171,15 +171,14 @@ fn write_domains(w: &mut ByteWriter, domains: &[MetadataDomain]) {
 }
 
 /// Fills `h` (whose grid came from the preamble) from the chunk bytes.
-pub fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
-    let mut r = ByteReader::new(bytes, "header");
-    let mut seen_bands = false;
+pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
+    let mut chunks = ByteReader::new(bytes, "header");
     let mut seen: Vec<[u8; 4]> = Vec::new();
-    while !r.is_empty() {
-        let tag: [u8; 4] = r.take(4, "chunk tag")?.try_into().unwrap();
+    while !chunks.is_empty() {
+        let tag: [u8; 4] = chunks.take(4, "chunk tag")?.try_into().unwrap();
         let name = String::from_utf8_lossy(&tag).into_owned();
-        let len = r.u32(&format!("chunk {name} length"))? as usize;
-        let body = r.take(len, &format!("chunk {name} body"))?;
+        let len = chunks.u32(&format!("chunk {name} length"))? as usize;
+        let body = chunks.take(len, &format!("chunk {name} body"))?;
         if seen.contains(&tag) {
             return Err(Error::corrupt(format!(
                 "header: chunk {name} appears twice"
@@ -187,117 +186,33 @@ pub fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
         }
         seen.push(tag);
         let what = format!("header chunk {name}");
-        let mut c = ByteReader::new(body, &what);
+        let mut chunk = ByteReader::new(body, &what);
         match tag {
-            BANDS => {
-                let n = c.count("band count", 39)?;
-                if n != h.bands.len() {
-                    return Err(Error::corrupt(format!(
-                        "header chunk BNDS lists {n} bands but the preamble says {}",
-                        h.bands.len()
-                    )));
-                }
-                for (i, b) in h.bands.iter_mut().enumerate() {
-                    *b = read_band(&mut c, i)?;
-                }
-                seen_bands = true;
-            }
-            AUX_PLANES => {
-                let n = c.count("aux plane count", 13)?;
-                for i in 0..n {
-                    let name = c.str(&format!("aux[{i}].name"))?;
-                    let sample_type =
-                        SampleType::from_code(c.u8(&format!("aux[{i}].sample_type"))?)
-                            .map_err(|e| e.context(&what))?;
-                    let bands = c.u32(&format!("aux[{i}].bands"))?;
-                    let description = c.str(&format!("aux[{i}].description"))?;
-                    h.aux_planes.push(AuxPlane {
-                        name,
-                        sample_type,
-                        bands,
-                        description,
-                    });
-                }
-            }
+            BANDS => read_bands(&mut chunk, h)?,
+            AUX_PLANES => h.aux_planes = read_aux_planes(&mut chunk, &what)?,
             GEOTRANSFORM => {
-                let mut gt = [0f64; 6];
-                for (i, v) in gt.iter_mut().enumerate() {
-                    *v = c.f64(&format!("geotransform[{i}]"))?;
+                let mut geotransform = [0f64; 6];
+                for (i, v) in geotransform.iter_mut().enumerate() {
+                    *v = chunk.f64(&format!("geotransform[{i}]"))?;
                 }
-                h.georef.geotransform = Some(gt);
+                h.georef.geotransform = Some(geotransform);
             }
-            SRS => h.georef.srs = Some(read_srs(&mut c, "srs")?),
+            SRS => h.georef.srs = Some(read_srs(&mut chunk, "srs")?),
             GCPS => {
-                if c.u8("gcp_srs present")? != 0 {
-                    h.georef.gcp_srs = Some(read_srs(&mut c, "gcp_srs")?);
+                if chunk.u8("gcp_srs present")? != 0 {
+                    h.georef.gcp_srs = Some(read_srs(&mut chunk, "gcp_srs")?);
                 }
-                let n = c.count("gcp count", 48)?;
-                for i in 0..n {
-                    let f = |s: &str| format!("gcp[{i}].{s}");
-                    h.georef.gcps.push(Gcp {
-                        id: c.str(&f("id"))?,
-                        info: c.str(&f("info"))?,
-                        pixel: c.f64(&f("pixel"))?,
-                        line: c.f64(&f("line"))?,
-                        x: c.f64(&f("x"))?,
-                        y: c.f64(&f("y"))?,
-                        z: c.f64(&f("z"))?,
-                    });
-                }
+                h.georef.gcps = read_gcps(&mut chunk)?;
             }
-            METADATA => h.metadata = read_domains(&mut c, "metadata")?,
-            DEQUANTIZATION => {
-                h.dequantization = Some(match c.u8("kind")? {
-                    1 => Dequantization::PerPixelScale {
-                        aux_plane: c.u32("aux_plane")?,
-                    },
-                    2 => Dequantization::PowerLaw {
-                        divisor: c.f64("divisor")?,
-                        exponent: c.f64("exponent")?,
-                    },
-                    k => {
-                        return Err(Error::unsupported(format!(
-                            "{what}: unknown dequantization kind {k}"
-                        )))
-                    }
-                })
-            }
-            DECORRELATION => {
-                let shift = c.u8("shift")?;
-                let ng = c.count("group count", 8)?;
-                let mut groups = Vec::with_capacity(ng);
-                for gi in 0..ng {
-                    let first_band = c.u32(&format!("group[{gi}].first_band"))?;
-                    let n = c.u32(&format!("group[{gi}].bands"))? as u64;
-                    let ncoef = n * n.saturating_sub(1) / 2;
-                    if ncoef * 4 + n * 8 > c.remaining() as u64 {
-                        return Err(Error::corrupt(format!(
-                            "{what}: group[{gi}] declares {n} bands, more than the chunk holds"
-                        )));
-                    }
-                    let mut coefficients = Vec::with_capacity(ncoef as usize);
-                    for _ in 0..ncoef {
-                        coefficients.push(c.i32(&format!("group[{gi}].coefficients"))?);
-                    }
-                    let mut bias = Vec::with_capacity(n as usize);
-                    for _ in 0..n {
-                        bias.push(c.i64(&format!("group[{gi}].bias"))?);
-                    }
-                    groups.push(DecorrelationGroup {
-                        first_band,
-                        bands: n as u32,
-                        coefficients,
-                        bias,
-                    });
-                }
-                h.decorrelation = Some(Decorrelation { shift, groups });
-            }
+            METADATA => h.metadata = read_domains(&mut chunk, "metadata")?,
+            DEQUANTIZATION => h.dequantization = Some(read_dequantization(&mut chunk, &what)?),
+            DECORRELATION => h.decorrelation = Some(read_decorrelation(&mut chunk, &what)?),
             INFO => {
-                let n = c.count("entry count", 8)?;
-                for i in 0..n {
-                    let k = c.str(&format!("entry[{i}].key"))?;
-                    let v = c.str(&format!("entry[{i}].value"))?;
-                    h.info.push((k, v));
+                let count = chunk.count("entry count", 8)?;
+                for i in 0..count {
+                    let key = chunk.str(&format!("entry[{i}].key"))?;
+                    let value = chunk.str(&format!("entry[{i}].value"))?;
+                    h.info.push((key, value));
                 }
             }
             _ if tag[0].is_ascii_lowercase() => continue, // ancillary: skip
@@ -307,34 +222,133 @@ pub fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
                 )))
             }
         }
-        c.finish()?;
+        chunk.finish()?;
     }
-    if !seen_bands {
+    if !seen.contains(&BANDS) {
         return Err(Error::corrupt("header: required chunk BNDS is missing"));
     }
     Ok(())
 }
 
+fn read_bands(c: &mut ByteReader, h: &mut Header) -> Result<()> {
+    let count = c.count("band count", 39)?;
+    if count != h.bands.len() {
+        return Err(Error::corrupt(format!(
+            "header chunk BNDS lists {count} bands but the preamble says {}",
+            h.bands.len()
+        )));
+    }
+    for (i, band) in h.bands.iter_mut().enumerate() {
+        *band = read_band(c, i)?;
+    }
+    Ok(())
+}
+
+fn read_aux_planes(c: &mut ByteReader, what: &str) -> Result<Vec<AuxPlane>> {
+    let count = c.count("aux plane count", 13)?;
+    let mut planes = Vec::with_capacity(count);
+    for i in 0..count {
+        let name = c.str(&format!("aux[{i}].name"))?;
+        let sample_type = SampleType::from_code(c.u8(&format!("aux[{i}].sample_type"))?)
+            .map_err(|e| e.context(what))?;
+        let bands = c.u32(&format!("aux[{i}].bands"))?;
+        let description = c.str(&format!("aux[{i}].description"))?;
+        planes.push(AuxPlane {
+            name,
+            sample_type,
+            bands,
+            description,
+        });
+    }
+    Ok(planes)
+}
+
+fn read_gcps(c: &mut ByteReader) -> Result<Vec<Gcp>> {
+    let count = c.count("gcp count", 48)?;
+    let mut gcps = Vec::with_capacity(count);
+    for i in 0..count {
+        let field = |s: &str| format!("gcp[{i}].{s}");
+        gcps.push(Gcp {
+            id: c.str(&field("id"))?,
+            info: c.str(&field("info"))?,
+            pixel: c.f64(&field("pixel"))?,
+            line: c.f64(&field("line"))?,
+            x: c.f64(&field("x"))?,
+            y: c.f64(&field("y"))?,
+            z: c.f64(&field("z"))?,
+        });
+    }
+    Ok(gcps)
+}
+
+fn read_dequantization(c: &mut ByteReader, what: &str) -> Result<Dequantization> {
+    Ok(match c.u8("kind")? {
+        1 => Dequantization::PerPixelScale {
+            aux_plane: c.u32("aux_plane")?,
+        },
+        2 => Dequantization::PowerLaw {
+            divisor: c.f64("divisor")?,
+            exponent: c.f64("exponent")?,
+        },
+        kind => {
+            return Err(Error::unsupported(format!(
+                "{what}: unknown dequantization kind {kind}"
+            )))
+        }
+    })
+}
+
+fn read_decorrelation(c: &mut ByteReader, what: &str) -> Result<Decorrelation> {
+    let shift = c.u8("shift")?;
+    let group_count = c.count("group count", 8)?;
+    let mut groups = Vec::with_capacity(group_count);
+    for g in 0..group_count {
+        let first_band = c.u32(&format!("group[{g}].first_band"))?;
+        let bands = c.u32(&format!("group[{g}].bands"))? as u64;
+        let coefficient_count = bands * bands.saturating_sub(1) / 2;
+        if coefficient_count * 4 + bands * 8 > c.remaining() as u64 {
+            return Err(Error::corrupt(format!(
+                "{what}: group[{g}] declares {bands} bands, more than the chunk holds"
+            )));
+        }
+        let mut coefficients = Vec::with_capacity(coefficient_count as usize);
+        for _ in 0..coefficient_count {
+            coefficients.push(c.i32(&format!("group[{g}].coefficients"))?);
+        }
+        let mut bias = Vec::with_capacity(bands as usize);
+        for _ in 0..bands {
+            bias.push(c.i64(&format!("group[{g}].bias"))?);
+        }
+        groups.push(DecorrelationGroup {
+            first_band,
+            bands: bands as u32,
+            coefficients,
+            bias,
+        });
+    }
+    Ok(Decorrelation { shift, groups })
+}
+
 fn read_band(c: &mut ByteReader, i: usize) -> Result<BandInfo> {
-    let f = |s: &str| format!("band[{i}].{s}");
-    let description = c.str(&f("description"))?;
-    let flags = c.u8(&f("flags"))?;
-    let nodata = c.f64(&f("nodata"))?;
-    let scale = c.f64(&f("scale"))?;
-    let offset = c.f64(&f("offset"))?;
-    let color_interp = c.u16(&f("color_interp"))?;
-    let unit = c.str(&f("unit"))?;
-    let metadata = read_domains(c, &f("metadata"))?;
+    let field = |s: &str| format!("band[{i}].{s}");
+    let description = c.str(&field("description"))?;
+    let flags = c.u8(&field("flags"))?;
+    let nodata = c.f64(&field("nodata"))?;
+    let scale = c.f64(&field("scale"))?;
+    let offset = c.f64(&field("offset"))?;
+    let color_interp = c.u16(&field("color_interp"))?;
+    let unit = c.str(&field("unit"))?;
+    let metadata = read_domains(c, &field("metadata"))?;
     let color_table = if flags & FLAG_COLOR_TABLE != 0 {
-        let interp = c.u16(&f("color_table.interp"))?;
-        let n = c.count(&f("color_table.count"), 8)?;
-        let mut entries = Vec::with_capacity(n);
-        for _ in 0..n {
-            let mut e = [0i16; 4];
-            for v in e.iter_mut() {
-                *v = c.u16(&f("color_table.entry"))? as i16;
+        let interp = c.u16(&field("color_table.interp"))?;
+        let count = c.count(&field("color_table.count"), 8)?;
+        let mut entries = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut entry = [0i16; 4];
+            for v in entry.iter_mut() {
+                *v = c.u16(&field("color_table.entry"))? as i16;
             }
-            entries.push(e);
+            entries.push(entry);
         }
         Some((interp, entries))
     } else {
@@ -355,9 +369,9 @@ fn read_band(c: &mut ByteReader, i: usize) -> Result<BandInfo> {
 fn read_srs(c: &mut ByteReader, field: &str) -> Result<Srs> {
     let wkt = c.str(&format!("{field}.wkt"))?;
     let epsg = c.u32(&format!("{field}.epsg"))?;
-    let n = c.count(&format!("{field}.axis_mapping count"), 4)?;
-    let mut axis_mapping = Vec::with_capacity(n);
-    for _ in 0..n {
+    let count = c.count(&format!("{field}.axis_mapping count"), 4)?;
+    let mut axis_mapping = Vec::with_capacity(count);
+    for _ in 0..count {
         axis_mapping.push(c.i32(&format!("{field}.axis_mapping"))?);
     }
     Ok(Srs {
@@ -368,13 +382,13 @@ fn read_srs(c: &mut ByteReader, field: &str) -> Result<Srs> {
 }
 
 fn read_domains(c: &mut ByteReader, field: &str) -> Result<Vec<MetadataDomain>> {
-    let n = c.count(&format!("{field} domain count"), 8)?;
-    let mut out = Vec::with_capacity(n);
-    for d in 0..n {
+    let count = c.count(&format!("{field} domain count"), 8)?;
+    let mut out = Vec::with_capacity(count);
+    for d in 0..count {
         let name = c.str(&format!("{field}[{d}].name"))?;
-        let m = c.count(&format!("{field}[{d}].item count"), 4)?;
-        let mut items = Vec::with_capacity(m);
-        for i in 0..m {
+        let item_count = c.count(&format!("{field}[{d}].item count"), 4)?;
+        let mut items = Vec::with_capacity(item_count);
+        for i in 0..item_count {
             items.push(c.str(&format!("{field}[{d}].items[{i}]"))?);
         }
         out.push(MetadataDomain { name, items });

@@ -12,7 +12,9 @@ pub use crate::transform::decorrelate::{Decorrelation, DecorrelationGroup};
 /// GDAL holds them (`KEY=VALUE` strings; `xml:` domains hold whole documents).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetadataDomain {
+    /// The domain's name; `""` is GDAL's default domain.
     pub name: String,
+    /// `KEY=VALUE` items, or one whole document in an `xml:` domain.
     pub items: Vec<String>,
 }
 
@@ -33,13 +35,19 @@ pub type ColorEntry = [i16; 4];
 /// Per-band description, mirroring `GDALRasterBand`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BandInfo {
+    /// GDAL's band description.
     pub description: String,
+    /// The nodata value, if the band has one.
     pub nodata: Option<f64>,
+    /// GDAL's scale: physical value = stored × scale + offset.
     pub scale: Option<f64>,
+    /// GDAL's offset (see `scale`).
     pub offset: Option<f64>,
     /// GDAL `GDALColorInterp` code (0 = undefined, 1 = gray, 3 = red, ...).
     pub color_interp: u16,
+    /// Unit of the physical values (`m`, `K`, ...).
     pub unit: String,
+    /// The band's GDAL metadata domains.
     pub metadata: Vec<MetadataDomain>,
     /// GDAL palette interpretation code and entries, if the band has a colour table.
     pub color_table: Option<(u16, Vec<ColorEntry>)>,
@@ -49,29 +57,43 @@ pub struct BandInfo {
 /// and GDAL's data-axis-to-SRS-axis mapping (so axis order survives a round trip).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Srs {
+    /// WKT2 as GDAL's OSR exports it.
     pub wkt: String,
+    /// The EPSG code, when one is known.
     pub epsg: Option<u32>,
+    /// GDAL's data-axis-to-SRS-axis mapping.
     pub axis_mapping: Vec<i32>,
 }
 
 /// A ground control point (GDAL `GDAL_GCP`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Gcp {
+    /// Identifier, often a number.
     pub id: String,
+    /// Free-form description.
     pub info: String,
+    /// Column in the raster (pixel units).
     pub pixel: f64,
+    /// Row in the raster (pixel units).
     pub line: f64,
+    /// Georeferenced X (easting, longitude).
     pub x: f64,
+    /// Georeferenced Y (northing, latitude).
     pub y: f64,
+    /// Elevation.
     pub z: f64,
 }
 
 /// Georeferencing: an affine geotransform, or GCPs with their own SRS, or neither.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Georef {
+    /// GDAL's affine geotransform (origin, pixel size, rotation).
     pub geotransform: Option<[f64; 6]>,
+    /// The SRS of the geotransform.
     pub srs: Option<Srs>,
+    /// Ground control points, if the raster is georeferenced by them.
     pub gcps: Vec<Gcp>,
+    /// The SRS of the GCPs.
     pub gcp_srs: Option<Srs>,
 }
 
@@ -79,9 +101,13 @@ pub struct Georef {
 /// is tiled on the same grid as the bands and has its own sample type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuxPlane {
+    /// Short identifier (`scales`).
     pub name: String,
+    /// Type of the plane's samples.
     pub sample_type: SampleType,
+    /// Samples per pixel.
     pub bands: u32,
+    /// What the plane holds, for people.
     pub description: String,
 }
 
@@ -90,26 +116,44 @@ pub struct AuxPlane {
 pub enum Dequantization {
     /// TESSERA / GeoTessera: `value = q * scale`, with `scale` read from an aux plane that
     /// has either one band (one scale per pixel) or one band per data band.
-    PerPixelScale { aux_plane: u32 },
+    PerPixelScale {
+        /// Index of the aux plane holding the scales.
+        aux_plane: u32,
+    },
     /// AlphaEarth-style power law: `value = sign(q) * (|q| / divisor)^exponent`; samples
     /// equal to the band's nodata map to NaN.
-    PowerLaw { divisor: f64, exponent: f64 },
+    PowerLaw {
+        /// Divides `|q|` before the power.
+        divisor: f64,
+        /// The power applied to `|q| / divisor`.
+        exponent: f64,
+    },
 }
 
 /// Everything a reader needs besides the samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Header {
+    /// Raster columns.
     pub width: u32,
+    /// Raster rows.
     pub height: u32,
+    /// Type of every band's samples.
     pub sample_type: SampleType,
+    /// Tile columns (the last tile column may be narrower).
     pub tile_width: u32,
+    /// Tile rows (the last tile row may be shorter).
     pub tile_height: u32,
+    /// One entry per band.
     pub bands: Vec<BandInfo>,
+    /// Per-pixel planes stored beside the bands.
     pub aux_planes: Vec<AuxPlane>,
+    /// Geotransform or GCPs, and their SRS.
     pub georef: Georef,
     /// Dataset-level GDAL metadata domains.
     pub metadata: Vec<MetadataDomain>,
+    /// How stored integers become physical values, if they are quantised.
     pub dequantization: Option<Dequantization>,
+    /// The file-level band decorrelation the `decorrelate+` codecs use.
     pub decorrelation: Option<Decorrelation>,
     /// Free-form provenance (creating software, source driver...). Not needed to decode.
     pub info: Vec<(String, String)>,
@@ -134,18 +178,22 @@ impl Header {
         }
     }
 
+    /// Number of bands.
     pub fn band_count(&self) -> usize {
         self.bands.len()
     }
 
+    /// Number of tile columns.
     pub fn tiles_across(&self) -> u32 {
         self.width.div_ceil(self.tile_width)
     }
 
+    /// Number of tile rows.
     pub fn tiles_down(&self) -> u32 {
         self.height.div_ceil(self.tile_height)
     }
 
+    /// Tiles in one plane.
     pub fn tiles_per_plane(&self) -> u64 {
         self.tiles_across() as u64 * self.tiles_down() as u64
     }
@@ -155,6 +203,7 @@ impl Header {
         1 + self.aux_planes.len()
     }
 
+    /// Blocks in the tile index: tiles × planes.
     pub fn block_count(&self) -> u64 {
         self.tiles_per_plane() * self.plane_count() as u64
     }

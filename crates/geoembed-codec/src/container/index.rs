@@ -4,7 +4,7 @@
 use super::bytes::{ByteReader, ByteWriter};
 use crate::error::{Error, ErrorKind, Result};
 
-pub const ENTRY_LEN: usize = 32;
+pub(super) const ENTRY_LEN: usize = 32;
 
 /// Where a block's payload is and how to decode and check it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub struct IndexEntry {
 }
 
 impl IndexEntry {
-    pub fn encode(&self) -> [u8; ENTRY_LEN] {
+    pub(crate) fn encode(&self) -> [u8; ENTRY_LEN] {
         let mut w = ByteWriter::default();
         w.u64(self.offset);
         w.u64(self.length);
@@ -39,7 +39,7 @@ impl IndexEntry {
     }
 
     /// Decodes entry number `i` (the number is only used in error messages).
-    pub fn decode(bytes: &[u8], i: u64) -> Result<Self> {
+    pub(crate) fn decode(bytes: &[u8], i: u64) -> Result<Self> {
         let what = format!("tile index entry {i}");
         let mut r = ByteReader::new(bytes, &what);
         let e = IndexEntry {

@@ -8,11 +8,11 @@
 //! The index sits right after the fixed-size preamble, so a reader needs two range reads to
 //! find any tile (the preamble, then one index entry) and one more to fetch it.
 
-pub mod bytes;
-pub mod chunks;
+mod bytes;
+mod chunks;
 pub mod dequantize;
 pub mod header;
-pub mod index;
+mod index;
 pub mod preamble;
 pub mod reader;
 pub mod window;

@@ -9,28 +9,31 @@ use crate::sample::SampleType;
 /// PNG-style magic: a high-bit byte (catches 7-bit transfers), the name, CR LF (catches
 /// line-ending conversion), ^Z (stops `type` on DOS), LF.
 pub const MAGIC: [u8; 8] = *b"\x89EMB\r\n\x1a\n";
-pub const VERSION_MAJOR: u16 = 1;
-pub const VERSION_MINOR: u16 = 0;
-pub const PREAMBLE_LEN: usize = 64;
+/// Readers refuse other major versions.
+pub(crate) const VERSION_MAJOR: u16 = 1;
+/// Minor versions add what older readers may ignore.
+pub(crate) const VERSION_MINOR: u16 = 0;
+pub(crate) const PREAMBLE_LEN: usize = 64;
 
+/// The preamble's fields (docs/format.md §2).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Preamble {
-    pub version_minor: u16,
-    pub width: u32,
-    pub height: u32,
-    pub band_count: u32,
-    pub tile_width: u32,
-    pub tile_height: u32,
-    pub sample_type: SampleType,
-    pub plane_count: u8,
-    pub block_count: u64,
-    pub index_offset: u64,
-    pub header_offset: u64,
-    pub header_length: u32,
+pub(crate) struct Preamble {
+    pub(crate) version_minor: u16,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) band_count: u32,
+    pub(crate) tile_width: u32,
+    pub(crate) tile_height: u32,
+    pub(crate) sample_type: SampleType,
+    pub(crate) plane_count: u8,
+    pub(crate) block_count: u64,
+    pub(crate) index_offset: u64,
+    pub(crate) header_offset: u64,
+    pub(crate) header_length: u32,
 }
 
 impl Preamble {
-    pub fn encode(&self) -> [u8; PREAMBLE_LEN] {
+    pub(crate) fn encode(&self) -> [u8; PREAMBLE_LEN] {
         let mut w = ByteWriter::default();
         w.bytes(&MAGIC);
         w.u16(VERSION_MAJOR);
@@ -52,7 +55,7 @@ impl Preamble {
         w.buf.try_into().expect("preamble is 64 bytes")
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
         if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
             return Err(Error::corrupt("not a .emb file (bad magic number)"));
         }

@@ -40,10 +40,13 @@ fn read_exact_at<R: Read + Seek>(
 }
 
 impl<R: Read + Seek> Reader<R> {
+    /// Opens a file with the default [`Limits`].
     pub fn open(src: R) -> Result<Self> {
         Self::open_with_limits(src, Limits::default())
     }
 
+    /// Opens a file: reads and checks the preamble, the tile index and the header, refusing
+    /// declared sizes beyond `limits` before allocating for them.
     pub fn open_with_limits(mut src: R, limits: Limits) -> Result<Self> {
         let file_len = src.seek(SeekFrom::End(0))?;
         src.seek(SeekFrom::Start(0))?;
@@ -51,103 +54,50 @@ impl<R: Read + Seek> Reader<R> {
         src.by_ref()
             .take(PREAMBLE_LEN as u64)
             .read_to_end(&mut first)?;
-        let p = Preamble::decode(&first)?;
-        check_limits(&p, &limits)?;
-        let index_len = p.block_count * ENTRY_LEN as u64;
-        if p.index_offset + index_len > file_len {
+        let preamble = Preamble::decode(&first)?;
+        check_limits(&preamble, &limits)?;
+        let index_len = preamble.block_count * ENTRY_LEN as u64;
+        if preamble.index_offset + index_len > file_len {
             return Err(Error::truncated(format!(
                 "file is {file_len} bytes but its tile index ends at byte {}",
-                p.index_offset + index_len
+                preamble.index_offset + index_len
             )));
         }
-        if p.header_offset + p.header_length as u64 > file_len {
+        if preamble.header_offset + preamble.header_length as u64 > file_len {
             return Err(Error::truncated(format!(
                 "file is {file_len} bytes but its header ends at byte {}",
-                p.header_offset + p.header_length as u64
+                preamble.header_offset + preamble.header_length as u64
             )));
         }
-        let index = read_exact_at(&mut src, p.index_offset, index_len as usize, "tile index")?;
-        let head = read_exact_at(
+        let index = read_exact_at(
             &mut src,
-            p.header_offset,
-            p.header_length as usize,
-            "header",
+            preamble.index_offset,
+            index_len as usize,
+            "tile index",
         )?;
-        if head.len() < 4 {
-            return Err(Error::corrupt("header is shorter than its checksum"));
-        }
-        let (body, crc) = head.split_at(head.len() - 4);
-        if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().unwrap()) {
-            return Err(Error::new(
-                ErrorKind::Checksum,
-                "header checksum mismatch (metadata corrupted)",
-            ));
-        }
-        let mut header = Header {
-            tile_width: p.tile_width,
-            tile_height: p.tile_height,
-            ..Header::new(p.width, p.height, 0, p.sample_type)
-        };
-        header.bands = vec![BandInfo::default(); p.band_count as usize];
-        chunks::decode(body, &mut header)?;
-        if header.plane_count() != p.plane_count as usize {
-            return Err(Error::corrupt(format!(
-                "preamble says {} planes, header describes {}",
-                p.plane_count,
-                header.plane_count()
-            )));
-        }
-        header
-            .validate()
-            .map_err(|e| Error::corrupt(e.message().to_string()))?;
-        let mut entries = Vec::with_capacity(p.block_count as usize);
-        for (i, raw) in index.chunks_exact(ENTRY_LEN).enumerate() {
-            let e = IndexEntry::decode(raw, i as u64)?;
-            if e.offset
-                .checked_add(e.length)
-                .is_none_or(|end| end > file_len)
-            {
-                return Err(Error::truncated(format!(
-                    "tile index entry {i}: payload at {}+{} lies beyond the end of the {file_len}-byte file",
-                    e.offset, e.length
-                )));
-            }
-            entries.push(e);
-        }
-        let r = Reader {
+        let header = read_header(&mut src, &preamble)?;
+        let entries = decode_index(&index, file_len)?;
+        check_tile_limits(&header, &limits)?;
+        Ok(Reader {
             src,
             header,
             entries,
             file_len,
             limits,
-        };
-        for plane in 0..r.header.plane_count() {
-            let (ty, bands) = r.header.plane_layout(plane)?;
-            let tile_bytes = r.header.tile_width as u64
-                * r.header.tile_height as u64
-                * bands as u64
-                * ty.size() as u64;
-            if tile_bytes > limits.max_tile_bytes {
-                return Err(Error::new(
-                    ErrorKind::LimitExceeded,
-                    format!(
-                        "plane {plane} tiles decode to {tile_bytes} bytes, above the limit of {}",
-                        limits.max_tile_bytes
-                    ),
-                ));
-            }
-        }
-        Ok(r)
+        })
     }
 
+    /// The file's header.
     pub fn header(&self) -> &Header {
         &self.header
     }
 
+    /// The limits the file was opened with.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
 
+    /// The file's length in bytes.
     pub fn file_len(&self) -> u64 {
         self.file_len
     }
@@ -157,6 +107,7 @@ impl<R: Read + Seek> Reader<R> {
         &self.entries
     }
 
+    /// The index entry of block `(plane, tx, ty)`.
     pub fn entry(&self, plane: usize, tx: u32, ty: u32) -> Result<&IndexEntry> {
         block_shape(&self.header, plane, tx, ty)?;
         Ok(&self.entries[self.header.block_index(plane, tx, ty) as usize])
@@ -164,10 +115,15 @@ impl<R: Read + Seek> Reader<R> {
 
     /// Reads a block's payload and checks its CRC.
     pub fn read_payload(&mut self, plane: usize, tx: u32, ty: u32) -> Result<Vec<u8>> {
-        let e = *self.entry(plane, tx, ty)?;
-        let payload = read_exact_at(&mut self.src, e.offset, e.length as usize, "tile payload")
-            .map_err(|err| err.context(tile_name(plane, tx, ty)))?;
-        if crc32fast::hash(&payload) != e.payload_crc {
+        let entry = *self.entry(plane, tx, ty)?;
+        let payload = read_exact_at(
+            &mut self.src,
+            entry.offset,
+            entry.length as usize,
+            "tile payload",
+        )
+        .map_err(|err| err.context(tile_name(plane, tx, ty)))?;
+        if crc32fast::hash(&payload) != entry.payload_crc {
             return Err(Error::new(
                 ErrorKind::Checksum,
                 format!(
@@ -182,13 +138,94 @@ impl<R: Read + Seek> Reader<R> {
     /// Reads and decodes a block; returns its samples (pixel-interleaved, little-endian).
     pub fn read_block(&mut self, plane: usize, tx: u32, ty: u32) -> Result<Vec<u8>> {
         let payload = self.read_payload(plane, tx, ty)?;
-        let e = *self.entry(plane, tx, ty)?;
-        decode_block(&self.header, plane, tx, ty, &e, &payload)
+        let entry = *self.entry(plane, tx, ty)?;
+        decode_block(&self.header, plane, tx, ty, &entry, &payload)
     }
 
+    /// Gives the source back.
     pub fn into_inner(self) -> R {
         self.src
     }
+}
+
+/// Reads the header chunks (checksum first) into a header whose grid comes from the
+/// preamble, and checks that the two agree.
+fn read_header<R: Read + Seek>(src: &mut R, preamble: &Preamble) -> Result<Header> {
+    let head = read_exact_at(
+        src,
+        preamble.header_offset,
+        preamble.header_length as usize,
+        "header",
+    )?;
+    if head.len() < 4 {
+        return Err(Error::corrupt("header is shorter than its checksum"));
+    }
+    let (body, crc) = head.split_at(head.len() - 4);
+    if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().unwrap()) {
+        return Err(Error::new(
+            ErrorKind::Checksum,
+            "header checksum mismatch (metadata corrupted)",
+        ));
+    }
+    let mut header = Header {
+        tile_width: preamble.tile_width,
+        tile_height: preamble.tile_height,
+        ..Header::new(preamble.width, preamble.height, 0, preamble.sample_type)
+    };
+    header.bands = vec![BandInfo::default(); preamble.band_count as usize];
+    chunks::decode(body, &mut header)?;
+    if header.plane_count() != preamble.plane_count as usize {
+        return Err(Error::corrupt(format!(
+            "preamble says {} planes, header describes {}",
+            preamble.plane_count,
+            header.plane_count()
+        )));
+    }
+    header
+        .validate()
+        .map_err(|err| Error::corrupt(err.message().to_string()))?;
+    Ok(header)
+}
+
+/// The index entries, each checked to point inside the file.
+fn decode_index(index: &[u8], file_len: u64) -> Result<Vec<IndexEntry>> {
+    let mut entries = Vec::with_capacity(index.len() / ENTRY_LEN);
+    for (i, raw) in index.chunks_exact(ENTRY_LEN).enumerate() {
+        let entry = IndexEntry::decode(raw, i as u64)?;
+        if entry
+            .offset
+            .checked_add(entry.length)
+            .is_none_or(|end| end > file_len)
+        {
+            return Err(Error::truncated(format!(
+                "tile index entry {i}: payload at {}+{} lies beyond the end of the {file_len}-byte file",
+                entry.offset, entry.length
+            )));
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// Refuses planes whose tiles would decode to more than the limit allows.
+fn check_tile_limits(header: &Header, limits: &Limits) -> Result<()> {
+    for plane in 0..header.plane_count() {
+        let (sample_type, bands) = header.plane_layout(plane)?;
+        let tile_bytes = header.tile_width as u64
+            * header.tile_height as u64
+            * bands as u64
+            * sample_type.size() as u64;
+        if tile_bytes > limits.max_tile_bytes {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "plane {plane} tiles decode to {tile_bytes} bytes, above the limit of {}",
+                    limits.max_tile_bytes
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_limits(p: &Preamble, l: &Limits) -> Result<()> {
@@ -220,6 +257,7 @@ fn check_limits(p: &Preamble, l: &Limits) -> Result<()> {
     Ok(())
 }
 
+/// How errors name a block: `tile (tx, ty)`, or `... of aux plane N`.
 pub fn tile_name(plane: usize, tx: u32, ty: u32) -> String {
     if plane == 0 {
         format!("tile ({tx}, {ty})")
@@ -286,18 +324,18 @@ pub fn locate_block(
     tx: u32,
     ty: u32,
 ) -> Result<IndexEntry> {
-    let p = Preamble::decode(&read_at(0, PREAMBLE_LEN)?)?;
-    let across = p.width.div_ceil(p.tile_width);
-    let down = p.height.div_ceil(p.tile_height);
-    if plane >= p.plane_count as usize || tx >= across || ty >= down {
+    let preamble = Preamble::decode(&read_at(0, PREAMBLE_LEN)?)?;
+    let across = preamble.width.div_ceil(preamble.tile_width);
+    let down = preamble.height.div_ceil(preamble.tile_height);
+    if plane >= preamble.plane_count as usize || tx >= across || ty >= down {
         return Err(Error::invalid(format!(
             "{} is outside the file's tile grid",
             tile_name(plane, tx, ty)
         )));
     }
-    let i = plane as u64 * across as u64 * down as u64 + ty as u64 * across as u64 + tx as u64;
+    let block = plane as u64 * across as u64 * down as u64 + ty as u64 * across as u64 + tx as u64;
     IndexEntry::decode(
-        &read_at(p.index_offset + i * ENTRY_LEN as u64, ENTRY_LEN)?,
-        i,
+        &read_at(preamble.index_offset + block * ENTRY_LEN as u64, ENTRY_LEN)?,
+        block,
     )
 }

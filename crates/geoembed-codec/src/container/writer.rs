@@ -13,11 +13,15 @@ use std::io::{Seek, SeekFrom, Write};
 /// A tile ready to be written.
 #[derive(Clone, Debug)]
 pub struct EncodedBlock {
+    /// The codec that produced `payload`.
     pub codec: CodecId,
+    /// The effort level, recorded in the index entry.
     pub effort: Effort,
+    /// The encoded tile.
     pub payload: Vec<u8>,
     /// CRC-32 of the raw samples, stored so readers can check the decoded result.
     pub raw_crc: u32,
+    /// Length of the raw samples (checked against the tile's shape when written).
     pub raw_len: usize,
 }
 
@@ -41,7 +45,7 @@ pub fn block_shape(h: &Header, plane: usize, tx: u32, ty: u32) -> Result<TileSha
 }
 
 /// Codec parameters for a plane: only plane 0 (the bands) uses the file's decorrelation.
-pub fn plane_params(h: &Header, plane: usize, effort: Effort) -> CodecParams<'_> {
+pub(crate) fn plane_params(h: &Header, plane: usize, effort: Effort) -> CodecParams<'_> {
     CodecParams {
         effort,
         decorrelation: if plane == 0 {
@@ -63,12 +67,12 @@ pub fn encode_block(
     effort: Effort,
 ) -> Result<EncodedBlock> {
     let shape = block_shape(h, plane, tx, ty)?;
-    let e = codec::encode_best(choice, &shape, samples, &plane_params(h, plane, effort))
-        .map_err(|e| e.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
+    let encoded = codec::encode_best(choice, &shape, samples, &plane_params(h, plane, effort))
+        .map_err(|err| err.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
     Ok(EncodedBlock {
-        codec: e.codec,
+        codec: encoded.codec,
         effort,
-        payload: e.payload,
+        payload: encoded.payload,
         raw_crc: crc32fast::hash(samples),
         raw_len: samples.len(),
     })
@@ -121,9 +125,9 @@ impl<W: Write + Seek> Writer<W> {
         let zeros = vec![0u8; 64 * 1024];
         let mut left = blocks as usize * ENTRY_LEN;
         while left > 0 {
-            let n = left.min(zeros.len());
-            sink.write_all(&zeros[..n])?;
-            left -= n;
+            let chunk = left.min(zeros.len());
+            sink.write_all(&zeros[..chunk])?;
+            left -= chunk;
         }
         sink.write_all(&head)?;
         let pos = header_offset + head.len() as u64;
@@ -136,6 +140,7 @@ impl<W: Write + Seek> Writer<W> {
         })
     }
 
+    /// The header being written.
     pub fn header(&self) -> &Header {
         &self.header
     }
@@ -178,9 +183,10 @@ impl<W: Write + Seek> Writer<W> {
     /// Writes the index and flushes; fails if any block is missing. Returns the sink.
     pub fn finish(mut self) -> Result<W> {
         let mut index = Vec::with_capacity(self.entries.len() * ENTRY_LEN);
-        for (i, e) in self.entries.iter().enumerate() {
-            let e = e.ok_or_else(|| Error::invalid(format!("block {i} was never written")))?;
-            index.extend_from_slice(&e.encode());
+        for (i, entry) in self.entries.iter().enumerate() {
+            let entry =
+                entry.ok_or_else(|| Error::invalid(format!("block {i} was never written")))?;
+            index.extend_from_slice(&entry.encode());
         }
         let end = self.sink.stream_position()?;
         self.sink

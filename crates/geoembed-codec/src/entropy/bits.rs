@@ -1,14 +1,15 @@
 //! Raw bits beside the rANS stream (the low bits of large residuals): packed LSB first
-//! into 64-bit little-endian words.
+//! into 64-bit little-endian words. Hot decoding loops read them through a [`BitCursor`],
+//! the reader's state held by value so it stays in registers.
 
-pub struct BitWriter {
+pub(crate) struct BitWriter {
     out: Vec<u8>,
     acc: u64,
     n: u32,
 }
 
 impl BitWriter {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         BitWriter {
             out: Vec::new(),
             acc: 0,
@@ -17,7 +18,7 @@ impl BitWriter {
     }
 
     #[inline(always)]
-    pub fn put(&mut self, value: u32, bits: u32) {
+    pub(crate) fn put(&mut self, value: u32, bits: u32) {
         if bits == 0 {
             return;
         }
@@ -30,7 +31,7 @@ impl BitWriter {
         }
     }
 
-    pub fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         while self.n > 0 {
             self.out.push(self.acc as u8);
             self.acc >>= 8;
@@ -48,16 +49,16 @@ impl Default for BitWriter {
 
 /// Reads the raw bits. The bytes are copied with 8 bytes of zero padding so a refill is one
 /// unaligned 64-bit load.
-pub struct BitReader {
-    pub data: Vec<u8>,
-    pub len: usize,
-    pub pos: usize,
-    pub acc: u64,
-    pub n: u32,
+pub(crate) struct BitReader {
+    data: Vec<u8>,
+    len: usize,
+    pos: usize,
+    acc: u64,
+    count: u32,
 }
 
 impl BitReader {
-    pub fn new(data: &[u8]) -> Self {
+    pub(crate) fn new(data: &[u8]) -> Self {
         let mut padded = Vec::with_capacity(data.len() + 8);
         padded.extend_from_slice(data);
         padded.extend_from_slice(&[0; 8]);
@@ -66,42 +67,113 @@ impl BitReader {
             len: data.len(),
             pos: 0,
             acc: 0,
-            n: 0,
+            count: 0,
         }
     }
 
+    /// Takes `bits` (at most 32) raw bits.
+    #[inline(always)]
+    pub(crate) fn take(&mut self, bits: u32) -> u32 {
+        let (data, len) = (&self.data[..], self.len);
+        take_bits(
+            data,
+            len,
+            &mut self.acc,
+            &mut self.count,
+            &mut self.pos,
+            bits,
+        )
+    }
+
     /// Whether more bits were read than the stream holds.
-    pub fn overrun(&self) -> bool {
-        let consumed_bits = self.pos as u64 * 8 - self.n as u64;
+    pub(crate) fn overrun(&self) -> bool {
+        let consumed_bits = self.pos as u64 * 8 - self.count as u64;
         consumed_bits > self.len as u64 * 8
+    }
+
+    /// A copy of the reading state for a hot loop (see [`BitCursor`]).
+    pub(crate) fn cursor(&self) -> BitCursor<'_> {
+        BitCursor {
+            data: &self.data,
+            len: self.len,
+            pos: self.pos,
+            acc: self.acc,
+            count: self.count,
+        }
+    }
+
+    /// Continues where `cursor` (taken from this reader) stopped.
+    pub(crate) fn resume(&mut self, position: BitPosition) {
+        (self.pos, self.acc, self.count) = (position.pos, position.acc, position.count);
     }
 }
 
-/// Takes `bits` (at most 32) raw bits from a [`BitReader`]'s parts, refilling the
-/// accumulator a word at a time. The hot decode loops keep the parts in local variables (so
-/// they stay in registers across the rANS steps) and call this; `data` must carry the
-/// reader's 8 bytes of padding. Reading past the end yields zeros, and
-/// [`BitReader::overrun`] reports it afterwards.
+/// A [`BitReader`]'s state held by value in a hot decoding loop, so that it stays in
+/// registers across the rANS steps instead of being reloaded through a reference; handed
+/// back with [`BitReader::resume`] once per row.
+pub(crate) struct BitCursor<'a> {
+    data: &'a [u8],
+    len: usize,
+    pos: usize,
+    acc: u64,
+    count: u32,
+}
+
+/// Where a [`BitCursor`] stopped.
+pub(crate) struct BitPosition {
+    pos: usize,
+    acc: u64,
+    count: u32,
+}
+
+impl BitCursor<'_> {
+    /// Takes `bits` (at most 32) raw bits.
+    #[inline(always)]
+    pub(crate) fn take(&mut self, bits: u32) -> u32 {
+        take_bits(
+            self.data,
+            self.len,
+            &mut self.acc,
+            &mut self.count,
+            &mut self.pos,
+            bits,
+        )
+    }
+
+    /// Where reading stopped.
+    pub(crate) fn position(&self) -> BitPosition {
+        BitPosition {
+            pos: self.pos,
+            acc: self.acc,
+            count: self.count,
+        }
+    }
+}
+
+/// Takes `bits` (at most 32) raw bits from a reader's parts, refilling the accumulator a
+/// word at a time; `data` must carry the reader's 8 bytes of padding. Reading past the end
+/// yields zeros, and [`BitReader::overrun`] reports it afterwards.
 #[inline(always)]
-pub fn take_bits(
+fn take_bits(
     data: &[u8],
     len: usize,
     acc: &mut u64,
-    n: &mut u32,
+    count: &mut u32,
     pos: &mut usize,
     bits: u32,
 ) -> u32 {
-    if *n < 32 {
+    if *count < 32 {
         let at = (*pos).min(len);
-        *acc |= u64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes of padding")) << *n;
-        let bytes = (63 - *n) / 8;
+        *acc |=
+            u64::from_le_bytes(data[at..at + 8].try_into().expect("8 bytes of padding")) << *count;
+        let bytes = (63 - *count) / 8;
         *pos += bytes as usize;
-        *n += bytes * 8;
+        *count += bytes * 8;
     }
-    let v = (*acc & ((1u64 << bits) - 1)) as u32;
+    let value = (*acc & ((1u64 << bits) - 1)) as u32;
     *acc >>= bits;
-    *n -= bits;
-    v
+    *count -= bits;
+    value
 }
 
 #[cfg(test)]
@@ -119,11 +191,10 @@ mod tests {
         }
         let bytes = w.finish();
         let mut r = BitReader::new(&bytes);
-        let mut take = |b| take_bits(&r.data, r.len, &mut r.acc, &mut r.n, &mut r.pos, b);
         for &(v, b) in &items {
-            assert_eq!(take(b), v);
+            assert_eq!(r.take(b), v);
         }
-        take(16);
+        r.take(16);
         assert!(r.overrun());
     }
 }

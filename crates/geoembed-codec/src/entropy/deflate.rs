@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
-pub fn compress(data: &[u8], level: u32) -> Result<Vec<u8>> {
+pub(crate) fn compress(data: &[u8], level: u32) -> Result<Vec<u8>> {
     let mut c = Compress::new(Compression::new(level.min(9)), false);
     let mut out = Vec::with_capacity(data.len() / 2 + 64);
     loop {
@@ -22,7 +22,7 @@ pub fn compress(data: &[u8], level: u32) -> Result<Vec<u8>> {
 }
 
 /// Inflates exactly `expected` bytes; anything else means the payload is corrupt.
-pub fn decompress(data: &[u8], expected: usize) -> Result<Vec<u8>> {
+pub(crate) fn decompress(data: &[u8], expected: usize) -> Result<Vec<u8>> {
     let mut d = Decompress::new(false);
     // One spare byte: a stream that fills it inflates to more than the tile holds.
     let mut out = Vec::with_capacity(expected + 1);
@@ -60,7 +60,7 @@ pub fn decompress(data: &[u8], expected: usize) -> Result<Vec<u8>> {
 
 /// A zlib stream (RFC 1950) of `data`: the float codec's small side blocks (specials,
 /// palettes), which the format describes as zlib.
-pub fn zlib(data: &[u8], level: u32) -> Result<Vec<u8>> {
+pub(crate) fn zlib(data: &[u8], level: u32) -> Result<Vec<u8>> {
     use std::io::Write;
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), Compression::new(level.min(9)));
     z.write_all(data)
@@ -71,7 +71,7 @@ pub fn zlib(data: &[u8], level: u32) -> Result<Vec<u8>> {
 
 /// Inflates a zlib stream, keeping at most `cap` bytes (what the block can hold: hostile
 /// input cannot make it allocate more). `what` names the block in the error.
-pub fn unzlib(data: &[u8], cap: usize, what: &str) -> Result<Vec<u8>> {
+pub(crate) fn unzlib(data: &[u8], cap: usize, what: &str) -> Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
     flate2::read::ZlibDecoder::new(data)

@@ -7,13 +7,13 @@
 
 use crate::error::{Error, Result};
 
-pub const PROB_BITS: u32 = 11;
-pub const PROB_SCALE: u32 = 1 << PROB_BITS;
+pub(crate) const PROB_BITS: u32 = 11;
+pub(crate) const PROB_SCALE: u32 = 1 << PROB_BITS;
 const RANS_L: u32 = 1 << 16;
 
 /// One symbol's frequency and cumulative start, in units of 2^-PROB_BITS.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SymbolRange {
+pub(crate) struct SymbolRange {
     pub start: u16,
     pub freq: u16,
 }
@@ -21,7 +21,7 @@ pub struct SymbolRange {
 /// `x / freq` for any `x < 2^32` as a multiplication: with `m = ceil(2^43 / freq)` the
 /// error of `x·m / 2^43` is below `2^-11 <= 1/freq`, too little to reach the next integer.
 #[inline(always)]
-pub fn reciprocal(freq: u16) -> u64 {
+pub(crate) fn reciprocal(freq: u16) -> u64 {
     (1u64 << 43).div_ceil(freq.max(1) as u64)
 }
 
@@ -31,14 +31,14 @@ fn div(x: u32, rcp: u64) -> u32 {
 }
 
 /// Encodes symbols given their ranges, last symbol first.
-pub struct Encoder {
+pub(crate) struct Encoder {
     states: Vec<u32>,
     words: Vec<u16>,
 }
 
 impl Encoder {
     /// An encoder with `lanes` independent states (the decoder interleaves them).
-    pub fn new(lanes: usize) -> Self {
+    pub(crate) fn new(lanes: usize) -> Self {
         Encoder {
             states: vec![RANS_L; lanes],
             words: Vec::new(),
@@ -48,7 +48,7 @@ impl Encoder {
     /// Puts a symbol on state `lane`. Symbols are put in the reverse of decoding order.
     /// `rcp` is [`reciprocal`]`(r.freq)`.
     #[inline]
-    pub fn put(&mut self, r: SymbolRange, rcp: u64, lane: usize) {
+    pub(crate) fn put(&mut self, r: SymbolRange, rcp: u64, lane: usize) {
         debug_assert!(r.freq > 0, "a coded symbol needs a non-zero frequency");
         let s = &mut self.states[lane];
         let freq = r.freq as u32;
@@ -58,12 +58,12 @@ impl Encoder {
             self.words.push(*s as u16);
             *s >>= 16;
         }
-        let q = div(*s, rcp);
-        *s = (q << PROB_BITS) + (*s - q * freq) + r.start as u32;
+        let quotient = div(*s, rcp);
+        *s = (quotient << PROB_BITS) + (*s - quotient * freq) + r.start as u32;
     }
 
     /// Finishes the stream: it starts with every state (high then low half), lane 0 first.
-    pub fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         // Reversed below, so push the last lane first, low half before high.
         for s in self.states.iter().rev() {
             self.words.push(*s as u16);
@@ -81,7 +81,7 @@ impl Encoder {
 /// Decodes the symbols of one stream in order. The stream is copied into 16-bit words with
 /// zero padding, so renormalisation can read the next word unconditionally and choose it
 /// with a conditional move instead of an unpredictable branch.
-pub struct Decoder {
+pub(crate) struct Decoder {
     pub states: Vec<u32>,
     pub words: Vec<u16>,
     /// Index of the next word to read.
@@ -93,7 +93,7 @@ pub struct Decoder {
 
 impl Decoder {
     /// Starts decoding `lanes` interleaved states from `data`, a stream of `codec`'s payload.
-    pub fn new(data: &[u8], lanes: usize, codec: &'static str) -> Result<Self> {
+    pub(crate) fn new(data: &[u8], lanes: usize, codec: &'static str) -> Result<Self> {
         if data.len() < 4 * lanes || !data.len().is_multiple_of(2) {
             return Err(Error::corrupt(format!(
                 "{codec}: rANS stream is shorter than its initial states"
@@ -124,7 +124,7 @@ impl Decoder {
 
     /// After the last symbol the state returns to its initial value and every word has been
     /// read: anything else means the stream was corrupt.
-    pub fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         if self.states.iter().any(|&s| s != RANS_L) || self.pos != self.len {
             return Err(Error::corrupt(format!(
                 "{}: rANS stream did not end where its symbols did",
@@ -139,36 +139,40 @@ impl Decoder {
 /// table holds packed slot entries: symbol | start << 8 | (freq − 1) << 20. Reading past the
 /// end yields zeros; [`Decoder::finish`] reports that as corrupt.
 #[inline(always)]
-pub fn step(
+pub(crate) fn step(
     state: u32,
     pos: usize,
     words: &[u16],
     slots: &[u32; PROB_SCALE as usize],
 ) -> (u32, u32, usize) {
     let slot = state & (PROB_SCALE - 1);
-    let e = slots[slot as usize];
-    let start = (e >> 8) & (PROB_SCALE - 1);
-    let freq = (e >> 20) + 1;
-    let s = freq * (state >> PROB_BITS) + slot - start;
+    let entry = slots[slot as usize];
+    let start = (entry >> 8) & (PROB_SCALE - 1);
+    let freq = (entry >> 20) + 1;
+    let next_state = freq * (state >> PROB_BITS) + slot - start;
     let next = words.get(pos).copied().unwrap_or(0) as u32;
-    let need = s < RANS_L;
-    let s = if need { (s << 16) | next } else { s };
-    (e & 0xff, s, pos + need as usize)
+    let need = next_state < RANS_L;
+    let next_state = if need {
+        (next_state << 16) | next
+    } else {
+        next_state
+    };
+    (entry & 0xff, next_state, pos + need as usize)
 }
 
 /// Normalises symbol counts to frequencies summing to [`PROB_SCALE`], every used symbol
 /// keeping at least 1. Returns all zeros if no symbol was used.
-pub fn normalize(counts: &[u64]) -> Vec<u16> {
+pub(crate) fn normalize(counts: &[u64]) -> Vec<u16> {
     let total: u64 = counts.iter().sum();
-    let mut f = vec![0u32; counts.len()];
+    let mut freqs = vec![0u32; counts.len()];
     if total == 0 {
         return vec![0; counts.len()];
     }
     let mut sum = 0u32;
     for (i, &c) in counts.iter().enumerate() {
         if c > 0 {
-            f[i] = ((c as u128 * PROB_SCALE as u128 / total as u128) as u32).max(1);
-            sum += f[i];
+            freqs[i] = ((c as u128 * PROB_SCALE as u128 / total as u128) as u32).max(1);
+            sum += freqs[i];
         }
     }
     // Fix the total by adjusting the symbols where it costs least: take from (or give to)
@@ -176,17 +180,17 @@ pub fn normalize(counts: &[u64]) -> Vec<u16> {
     while sum != PROB_SCALE {
         let mut best = usize::MAX;
         let mut best_cost = f64::INFINITY;
-        for i in 0..f.len() {
+        for i in 0..freqs.len() {
             if counts[i] == 0 {
                 continue;
             }
             let cost = if sum > PROB_SCALE {
-                if f[i] <= 1 {
+                if freqs[i] <= 1 {
                     continue;
                 }
-                counts[i] as f64 * ((f[i] as f64) / (f[i] as f64 - 1.0)).log2()
+                counts[i] as f64 * ((freqs[i] as f64) / (freqs[i] as f64 - 1.0)).log2()
             } else {
-                -(counts[i] as f64 * ((f[i] as f64 + 1.0) / f[i] as f64).log2())
+                -(counts[i] as f64 * ((freqs[i] as f64 + 1.0) / freqs[i] as f64).log2())
             };
             if cost < best_cost {
                 best_cost = cost;
@@ -194,28 +198,28 @@ pub fn normalize(counts: &[u64]) -> Vec<u16> {
             }
         }
         if sum > PROB_SCALE {
-            f[best] -= 1;
+            freqs[best] -= 1;
             sum -= 1;
         } else {
-            f[best] += 1;
+            freqs[best] += 1;
             sum += 1;
         }
     }
-    f.into_iter().map(|v| v as u16).collect()
+    freqs.into_iter().map(|v| v as u16).collect()
 }
 
 /// Cumulative ranges from frequencies.
-pub fn ranges(freqs: &[u16]) -> Vec<SymbolRange> {
+pub(crate) fn ranges(freqs: &[u16]) -> Vec<SymbolRange> {
     let mut start = 0u32;
     freqs
         .iter()
         .map(|&f| {
-            let r = SymbolRange {
+            let range = SymbolRange {
                 start: start as u16,
                 freq: f,
             };
             start += f as u32;
-            r
+            range
         })
         .collect()
 }
@@ -227,58 +231,64 @@ mod tests {
     #[test]
     fn round_trip_with_skewed_and_degenerate_tables() {
         let counts = [1000u64, 300, 50, 7, 1, 0, 2];
-        let f = normalize(&counts);
-        assert_eq!(f.iter().map(|&v| v as u32).sum::<u32>(), PROB_SCALE);
-        assert!(f.iter().zip(&counts).all(|(&fi, &c)| (fi == 0) == (c == 0)));
-        let r = ranges(&f);
+        let freqs = normalize(&counts);
+        assert_eq!(freqs.iter().map(|&v| v as u32).sum::<u32>(), PROB_SCALE);
+        assert!(freqs
+            .iter()
+            .zip(&counts)
+            .all(|(&fi, &c)| (fi == 0) == (c == 0)));
+        let symbol_ranges = ranges(&freqs);
         let mut slot_to_sym = vec![0u8; PROB_SCALE as usize];
-        for (s, rg) in r.iter().enumerate() {
+        for (s, rg) in symbol_ranges.iter().enumerate() {
             for k in rg.start..rg.start + rg.freq {
                 slot_to_sym[k as usize] = s as u8;
             }
         }
-        let mut x = 12345u64;
+        let mut seed = 12345u64;
         let syms: Vec<usize> = (0..20_001)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                [0, 0, 0, 1, 1, 2, 3, 4, 6, 0][(x >> 60) as usize % 10]
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                [0, 0, 0, 1, 1, 2, 3, 4, 6, 0][(seed >> 60) as usize % 10]
             })
             .collect();
-        let mut e = Encoder::new(2);
+        let mut encoder = Encoder::new(2);
         for (i, &s) in syms.iter().enumerate().rev() {
-            e.put(r[s], reciprocal(r[s].freq), i % 2);
+            encoder.put(symbol_ranges[s], reciprocal(symbol_ranges[s].freq), i % 2);
         }
-        let bytes = e.finish();
+        let bytes = encoder.finish();
         let packed: Vec<u32> = slot_to_sym
             .iter()
             .map(|&s| {
-                s as u32 | (r[s as usize].start as u32) << 8 | (r[s as usize].freq as u32 - 1) << 20
+                s as u32
+                    | (symbol_ranges[s as usize].start as u32) << 8
+                    | (symbol_ranges[s as usize].freq as u32 - 1) << 20
             })
             .collect();
         let packed: &[u32; PROB_SCALE as usize] = packed.as_slice().try_into().unwrap();
-        let mut d = Decoder::new(&bytes, 2, "test").unwrap();
+        let mut decoder = Decoder::new(&bytes, 2, "test").unwrap();
         for (i, &s) in syms.iter().enumerate() {
-            let (sym, st, pos) = step(d.states[i % 2], d.pos, &d.words, packed);
-            d.states[i % 2] = st;
-            d.pos = pos;
+            let (sym, next_state, pos) =
+                step(decoder.states[i % 2], decoder.pos, &decoder.words, packed);
+            decoder.states[i % 2] = next_state;
+            decoder.pos = pos;
             assert_eq!(sym as usize, s);
         }
-        d.finish().unwrap();
+        decoder.finish().unwrap();
 
         // A table with one certain symbol costs nothing per symbol.
         let one = ranges(&normalize(&[0, 5]));
-        let mut e = Encoder::new(1);
+        let mut encoder = Encoder::new(1);
         for _ in 0..1000 {
-            e.put(one[1], reciprocal(one[1].freq), 0);
+            encoder.put(one[1], reciprocal(one[1].freq), 0);
         }
-        assert_eq!(e.finish().len(), 4);
+        assert_eq!(encoder.finish().len(), 4);
     }
 
     #[test]
     fn reciprocal_division_is_exact() {
-        let mut x = 0x9E37_79B9u32;
+        let mut seed = 0x9E37_79B9u32;
         for f in 1..=PROB_SCALE as u16 {
-            let r = reciprocal(f);
+            let rcp = reciprocal(f);
             for v in [
                 0,
                 1,
@@ -288,13 +298,13 @@ mod tests {
                 u32::MAX - 1,
                 u32::MAX - f as u32,
             ] {
-                assert_eq!(div(v, r), v / f as u32, "{v} / {f}");
+                assert_eq!(div(v, rcp), v / f as u32, "{v} / {f}");
             }
             for _ in 0..200 {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                assert_eq!(div(x, r), x / f as u32, "{x} / {f}");
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                assert_eq!(div(seed, rcp), seed / f as u32, "{seed} / {f}");
             }
         }
     }

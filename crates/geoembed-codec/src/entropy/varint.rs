@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 
-pub fn put_u(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_u(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -12,12 +12,12 @@ pub fn put_u(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-pub fn put_i(out: &mut Vec<u8>, v: i64) {
+pub(crate) fn put_i(out: &mut Vec<u8>, v: i64) {
     put_u(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
 /// Reads varints from a slice, naming the field on failure.
-pub struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     pub data: &'a [u8],
     pub pos: usize,
     /// The codec whose payload this is, prefixed to every error message.
@@ -25,7 +25,7 @@ pub struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    pub fn new(data: &'a [u8], codec: &'static str) -> Self {
+    pub(crate) fn new(data: &'a [u8], codec: &'static str) -> Self {
         Cursor {
             data,
             pos: 0,
@@ -34,20 +34,20 @@ impl<'a> Cursor<'a> {
     }
 
     /// The codec name errors are prefixed with.
-    pub fn codec(&self) -> &'static str {
+    pub(crate) fn codec(&self) -> &'static str {
         self.codec
     }
 
-    pub fn u(&mut self, field: &str) -> Result<u64> {
-        let mut v = 0u64;
+    pub(crate) fn u(&mut self, field: &str) -> Result<u64> {
+        let mut value = 0u64;
         for shift in (0..64).step_by(7) {
-            let b = *self.data.get(self.pos).ok_or_else(|| {
+            let byte = *self.data.get(self.pos).ok_or_else(|| {
                 Error::truncated(format!("{}: payload ends inside {field}", self.codec))
             })?;
             self.pos += 1;
-            v |= ((b & 0x7f) as u64) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
+            value |= ((byte & 0x7f) as u64) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
             }
         }
         Err(Error::corrupt(format!(
@@ -56,44 +56,44 @@ impl<'a> Cursor<'a> {
         )))
     }
 
-    pub fn i(&mut self, field: &str) -> Result<i64> {
-        let u = self.u(field)?;
-        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+    pub(crate) fn i(&mut self, field: &str) -> Result<i64> {
+        let zigzagged = self.u(field)?;
+        Ok(((zigzagged >> 1) as i64) ^ -((zigzagged & 1) as i64))
     }
 
     /// An unsigned varint that must be at most `max`.
-    pub fn bounded(&mut self, field: &str, max: u64) -> Result<u64> {
-        let v = self.u(field)?;
-        if v > max {
+    pub(crate) fn bounded(&mut self, field: &str, max: u64) -> Result<u64> {
+        let value = self.u(field)?;
+        if value > max {
             return Err(Error::corrupt(format!(
-                "{}: {field} = {v} exceeds {max}",
+                "{}: {field} = {value} exceeds {max}",
                 self.codec
             )));
         }
-        Ok(v)
+        Ok(value)
     }
 
     /// A signed varint within `[-max, max]`.
-    pub fn signed(&mut self, field: &str, max: i64) -> Result<i64> {
-        let v = self.i(field)?;
-        if v.unsigned_abs() > max.unsigned_abs() {
+    pub(crate) fn signed(&mut self, field: &str, max: i64) -> Result<i64> {
+        let value = self.i(field)?;
+        if value.unsigned_abs() > max.unsigned_abs() {
             return Err(Error::corrupt(format!(
-                "{}: {field} = {v} out of range",
+                "{}: {field} = {value} out of range",
                 self.codec
             )));
         }
-        Ok(v)
+        Ok(value)
     }
 
-    pub fn bytes(&mut self, n: usize, field: &str) -> Result<&'a [u8]> {
+    pub(crate) fn bytes(&mut self, n: usize, field: &str) -> Result<&'a [u8]> {
         if self.data.len() - self.pos < n {
             return Err(Error::truncated(format!(
                 "{}: payload ends inside {field}",
                 self.codec
             )));
         }
-        let s = &self.data[self.pos..self.pos + n];
+        let slice = &self.data[self.pos..self.pos + n];
         self.pos += n;
-        Ok(s)
+        Ok(slice)
     }
 }

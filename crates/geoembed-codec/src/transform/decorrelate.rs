@@ -25,9 +25,12 @@ pub struct Decorrelation {
     pub groups: Vec<DecorrelationGroup>,
 }
 
+/// One group of consecutive bands decorrelated together.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecorrelationGroup {
+    /// The group's first band.
     pub first_band: u32,
+    /// Bands in the group.
     pub bands: u32,
     /// Strictly lower-triangular matrix, row-major: row k holds the `k` coefficients that
     /// predict band `first_band + k` from bands `first_band .. first_band + k`.
@@ -37,6 +40,8 @@ pub struct DecorrelationGroup {
 }
 
 impl Decorrelation {
+    /// Checks that the groups tile `band_count` bands of type `ty` in order, with the right
+    /// number of coefficients and a usable shift.
     pub fn validate(&self, band_count: usize, ty: SampleType) -> Result<()> {
         if ty.is_float() || ty.size() > 2 {
             return Err(Error::invalid(format!(
@@ -74,46 +79,24 @@ impl Decorrelation {
     }
 }
 
-pub const SHIFT: u8 = 14;
+/// Fixed-point shift of fitted coefficients.
+const SHIFT: u8 = 14;
 /// Bands per decorrelation group: bounds the header (n² coefficients) and the work per
 /// pixel; beyond a few hundred bands the extra predictors gain nothing measurable.
-pub const MAX_GROUP_BANDS: usize = 256;
+pub(crate) const MAX_GROUP_BANDS: usize = 256;
 
 /// Numeric value of every sample (8- and 16-bit integer types only).
-pub fn to_values(ty: SampleType, bytes: &[u8]) -> Vec<i32> {
-    match ty {
-        SampleType::U8 => bytes.iter().map(|&b| b as i32).collect(),
-        SampleType::I8 => bytes.iter().map(|&b| b as i8 as i32).collect(),
-        SampleType::U16 => bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]) as i32)
-            .collect(),
-        SampleType::I16 => bytes
-            .chunks_exact(2)
-            .map(|c| i16::from_le_bytes([c[0], c[1]]) as i32)
-            .collect(),
-        _ => unreachable!("decorrelation is limited to 8/16-bit integers"),
-    }
-}
-
-pub fn from_values(ty: SampleType, values: &[i32], out: &mut Vec<u8>) {
-    out.reserve(values.len() * ty.size());
-    for &v in values {
-        match ty.size() {
-            1 => out.push(v as u8),
-            _ => out.extend_from_slice(&(v as u16).to_le_bytes()),
-        }
-    }
+fn to_values(ty: SampleType, bytes: &[u8]) -> Vec<i32> {
+    let mut values = vec![0; bytes.len() / ty.size()];
+    ty.small_int_values(bytes, &mut values);
+    values
 }
 
 fn range(ty: SampleType) -> (i64, i64) {
-    match ty {
-        SampleType::U8 => (0, 255),
-        SampleType::I8 => (-128, 127),
-        SampleType::U16 => (0, 65535),
-        SampleType::I16 => (-32768, 32767),
-        _ => unreachable!(),
-    }
+    let (min, max) = ty
+        .small_int_range()
+        .expect("decorrelation is limited to 8/16-bit integers");
+    (min as i64, max as i64)
 }
 
 /// Splits `bands` into near-equal consecutive groups of at most [`MAX_GROUP_BANDS`].
@@ -155,75 +138,75 @@ fn fit_group(
     b0: usize,
     b1: usize,
 ) -> DecorrelationGroup {
-    let n = b1 - b0;
-    let mut mean = vec![0f64; n];
+    let size = b1 - b0;
+    let mut mean = vec![0f64; size];
     for p in 0..pixels {
-        for k in 0..n {
+        for k in 0..size {
             mean[k] += values[p * bands + b0 + k] as f64;
         }
     }
     mean.iter_mut().for_each(|m| *m /= pixels as f64);
-    let mut cov = DMatrix::<f64>::zeros(n, n);
-    let mut d = vec![0f64; n];
+    let mut cov = DMatrix::<f64>::zeros(size, size);
+    let mut scales = vec![0f64; size];
     for p in 0..pixels {
-        for k in 0..n {
-            d[k] = values[p * bands + b0 + k] as f64 - mean[k];
+        for k in 0..size {
+            scales[k] = values[p * bands + b0 + k] as f64 - mean[k];
         }
-        for i in 0..n {
+        for i in 0..size {
             for j in 0..=i {
-                cov[(i, j)] += d[i] * d[j];
+                cov[(i, j)] += scales[i] * scales[j];
             }
         }
     }
-    for i in 0..n {
+    for i in 0..size {
         for j in 0..=i {
-            let v = cov[(i, j)] / (pixels - 1) as f64;
-            cov[(i, j)] = v;
-            cov[(j, i)] = v;
+            let value = cov[(i, j)] / (pixels - 1) as f64;
+            cov[(i, j)] = value;
+            cov[(j, i)] = value;
         }
     }
     // Ridge: keeps the factorisation defined for constant or collinear bands.
-    let mut ridge = 1e-3 * cov.trace() / n as f64 + 1e-6;
+    let mut ridge = 1e-3 * cov.trace() / size as f64 + 1e-6;
     let chol = loop {
-        let mut c = cov.clone();
-        for i in 0..n {
-            c[(i, i)] += ridge;
+        let mut covariance = cov.clone();
+        for i in 0..size {
+            covariance[(i, i)] += ridge;
         }
-        if let Some(ch) = c.cholesky() {
+        if let Some(ch) = covariance.cholesky() {
             break ch;
         }
         ridge *= 10.0;
     };
     let l = chol.l();
-    let mut lu = l.clone();
-    for j in 0..n {
+    let mut unit_lower = l.clone();
+    for j in 0..size {
         let djj = l[(j, j)];
-        for i in 0..n {
-            lu[(i, j)] /= djj;
+        for i in 0..size {
+            unit_lower[(i, j)] /= djj;
         }
     }
     // Lu is unit lower triangular, so its inverse exists and is cheap to solve for.
-    let inv = lu
-        .solve_lower_triangular(&DMatrix::identity(n, n))
+    let inv = unit_lower
+        .solve_lower_triangular(&DMatrix::identity(size, size))
         .expect("unit lower-triangular matrix is invertible");
     let scale = (1u64 << SHIFT) as f64;
-    let mut coefficients = Vec::with_capacity(n * (n - 1) / 2);
-    let mut bias = Vec::with_capacity(n);
-    for k in 0..n {
+    let mut coefficients = Vec::with_capacity(size * (size - 1) / 2);
+    let mut bias = Vec::with_capacity(size);
+    for k in 0..size {
         let mut pred_mean = 0.0;
         for j in 0..k {
-            let a = -inv[(k, j)];
-            pred_mean += a * mean[j];
-            let q = (a * scale)
+            let coefficient = -inv[(k, j)];
+            pred_mean += coefficient * mean[j];
+            let quantised = (coefficient * scale)
                 .round_ties_even()
                 .clamp(i32::MIN as f64, i32::MAX as f64);
-            coefficients.push(q as i32);
+            coefficients.push(quantised as i32);
         }
         bias.push(((mean[k] - pred_mean) * scale).round_ties_even() as i64);
     }
     DecorrelationGroup {
         first_band: b0 as u32,
-        bands: n as u32,
+        bands: size as u32,
         coefficients,
         bias,
     }
@@ -250,29 +233,29 @@ fn run_pixel(
             .zip(&x[..k])
             .map(|(&a, &v)| a as i64 * v as i64)
             .sum();
-        let p = ((s + g.bias[k] + round) >> shift).clamp(lo, hi);
-        x[k] = value_for(k, p);
+        let prediction = ((s + g.bias[k] + round) >> shift).clamp(lo, hi);
+        x[k] = value_for(k, prediction);
     }
 }
 
 /// Forward transform of a pixel-interleaved tile: returns residual words (unsigned n-bit,
 /// centred on 2^(n−1)), pixel-interleaved like the input.
-pub fn forward(d: &Decorrelation, ty: SampleType, bands: usize, samples: &[u8]) -> Vec<u32> {
+pub(crate) fn forward(d: &Decorrelation, ty: SampleType, bands: usize, samples: &[u8]) -> Vec<u32> {
     let values = to_values(ty, samples);
-    let (lo, hi) = range(ty);
+    let (low, high) = range(ty);
     let bits = ty.bits();
     let mask = (1i64 << bits) - 1;
     let half = 1i64 << (bits - 1);
     let mut out = vec![0u32; values.len()];
     for g in &d.groups {
-        let (b0, n) = (g.first_band as usize, g.bands as usize);
-        let mut x = vec![0i32; n];
-        for (px, o) in values.chunks_exact(bands).zip(out.chunks_exact_mut(bands)) {
-            let px = &px[b0..b0 + n];
-            let o = &mut o[b0..b0 + n];
-            run_pixel(g, d.shift, lo, hi, &mut x, |k, p| {
-                o[k] = ((px[k] as i64 - p + half) & mask) as u32;
-                px[k]
+        let (first, size) = (g.first_band as usize, g.bands as usize);
+        let mut x = vec![0i32; size];
+        for (pixel, out_pixel) in values.chunks_exact(bands).zip(out.chunks_exact_mut(bands)) {
+            let pixel = &pixel[first..first + size];
+            let out_pixel = &mut out_pixel[first..first + size];
+            run_pixel(g, d.shift, low, high, &mut x, |k, p| {
+                out_pixel[k] = ((pixel[k] as i64 - p + half) & mask) as u32;
+                pixel[k]
             });
         }
     }
@@ -280,29 +263,34 @@ pub fn forward(d: &Decorrelation, ty: SampleType, bands: usize, samples: &[u8]) 
 }
 
 /// Inverse of [`forward`]: residual words back to sample bytes (appended to `out`).
-pub fn inverse(
+pub(crate) fn inverse(
     d: &Decorrelation,
     ty: SampleType,
     bands: usize,
     residuals: &[u32],
     out: &mut Vec<u8>,
 ) {
-    let (lo, hi) = range(ty);
+    let (low, high) = range(ty);
     let bits = ty.bits();
     let mask = (1i64 << bits) - 1;
     let half = 1i64 << (bits - 1);
     let mut values = vec![0i32; residuals.len()];
     for g in &d.groups {
-        let (b0, n) = (g.first_band as usize, g.bands as usize);
+        let (first, size) = (g.first_band as usize, g.bands as usize);
         for (r, v) in residuals
             .chunks_exact(bands)
             .zip(values.chunks_exact_mut(bands))
         {
-            let r = &r[b0..b0 + n];
-            run_pixel(g, d.shift, lo, hi, &mut v[b0..b0 + n], |k, p| {
-                (((r[k] as i64 - half + p - lo) & mask) + lo) as i32
-            });
+            let r = &r[first..first + size];
+            run_pixel(
+                g,
+                d.shift,
+                low,
+                high,
+                &mut v[first..first + size],
+                |k, p| (((r[k] as i64 - half + p - low) & mask) + low) as i32,
+            );
         }
     }
-    from_values(ty, &values, out);
+    ty.extend_small_int_bytes(&values, out);
 }

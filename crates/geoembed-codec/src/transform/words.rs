@@ -4,11 +4,17 @@
 
 use crate::sample::SampleType;
 
+/// An unsigned word of 1, 2, 4 or 8 bytes (`u8`, `u16`, `u32`, `u64`).
 pub trait Word: Copy + Default + Eq + Ord + Send + Sync + 'static {
+    /// Bytes per word.
     const BYTES: usize;
+    /// The low `BYTES` bytes of `v`.
     fn from_u64(v: u64) -> Self;
+    /// The word, widened.
     fn to_u64(self) -> u64;
+    /// Addition modulo 2^(8·BYTES).
     fn wrapping_add(self, o: Self) -> Self;
+    /// Subtraction modulo 2^(8·BYTES).
     fn wrapping_sub(self, o: Self) -> Self;
     /// `floor((a + b) / 2)` without overflow (PNG's Average filter).
     fn average(a: Self, b: Self) -> Self;
@@ -76,20 +82,20 @@ word!(u32, i32, i64);
 word!(u64, i64, i128);
 
 /// Loads little-endian samples as words.
-pub fn load<W: Word>(ty: SampleType, bytes: &[u8]) -> Vec<W> {
+pub(crate) fn load<W: Word>(ty: SampleType, bytes: &[u8]) -> Vec<W> {
     debug_assert_eq!(ty.size(), W::BYTES);
-    let mut b = [0u8; 8];
+    let mut raw = [0u8; 8];
     bytes
         .chunks_exact(W::BYTES)
         .map(|c| {
-            b[..W::BYTES].copy_from_slice(c);
-            W::from_u64(ty.to_word(u64::from_le_bytes(b)))
+            raw[..W::BYTES].copy_from_slice(c);
+            W::from_u64(ty.to_word(u64::from_le_bytes(raw)))
         })
         .collect()
 }
 
 /// Stores words as little-endian samples, appending to `out`.
-pub fn store<W: Word>(ty: SampleType, words: &[W], out: &mut Vec<u8>) {
+pub(crate) fn store<W: Word>(ty: SampleType, words: &[W], out: &mut Vec<u8>) {
     out.reserve(words.len() * W::BYTES);
     for &w in words {
         out.extend_from_slice(&ty.from_word(w.to_u64()).to_le_bytes()[..W::BYTES]);
@@ -98,29 +104,29 @@ pub fn store<W: Word>(ty: SampleType, words: &[W], out: &mut Vec<u8>) {
 
 /// Byte de-interleave: word bytes split into planes, most significant byte plane first
 /// (cbloom: bytes of like statistics next to each other help byte-oriented coders).
-pub fn split_bytes<W: Word>(words: &[W], out: &mut Vec<u8>) {
-    let n = words.len();
+pub(crate) fn split_bytes<W: Word>(words: &[W], out: &mut Vec<u8>) {
+    let count = words.len();
     let start = out.len();
-    out.resize(start + n * W::BYTES, 0);
+    out.resize(start + count * W::BYTES, 0);
     let planes = &mut out[start..];
     for (i, w) in words.iter().enumerate() {
-        let v = w.to_u64();
+        let value = w.to_u64();
         for k in 0..W::BYTES {
-            planes[(W::BYTES - 1 - k) * n + i] = (v >> (8 * k)) as u8;
+            planes[(W::BYTES - 1 - k) * count + i] = (value >> (8 * k)) as u8;
         }
     }
 }
 
 /// Inverse of [`split_bytes`].
-pub fn join_bytes<W: Word>(planes: &[u8], n: usize) -> Vec<W> {
+pub(crate) fn join_bytes<W: Word>(planes: &[u8], n: usize) -> Vec<W> {
     debug_assert_eq!(planes.len(), n * W::BYTES);
     (0..n)
         .map(|i| {
-            let mut v = 0u64;
+            let mut value = 0u64;
             for k in 0..W::BYTES {
-                v |= (planes[(W::BYTES - 1 - k) * n + i] as u64) << (8 * k);
+                value |= (planes[(W::BYTES - 1 - k) * n + i] as u64) << (8 * k);
             }
-            W::from_u64(v)
+            W::from_u64(value)
         })
         .collect()
 }
@@ -165,10 +171,10 @@ mod tests {
 
     #[test]
     fn split_and_join_are_inverse() {
-        let w: Vec<u32> = (0..1000u32).map(|i| i.wrapping_mul(2654435761)).collect();
+        let words: Vec<u32> = (0..1000u32).map(|i| i.wrapping_mul(2654435761)).collect();
         let mut planes = Vec::new();
-        split_bytes(&w, &mut planes);
-        assert_eq!(planes[0], (w[0] >> 24) as u8);
-        assert_eq!(join_bytes::<u32>(&planes, w.len()), w);
+        split_bytes(&words, &mut planes);
+        assert_eq!(planes[0], (words[0] >> 24) as u8);
+        assert_eq!(join_bytes::<u32>(&planes, words.len()), words);
     }
 }

@@ -15,7 +15,7 @@ pub(super) fn candidate_domains(ty: SampleType, bits: &[u64], special: &[bool]) 
     if !ty.is_float() {
         return vec![Domain::Int];
     }
-    let mut d = vec![Domain::Fmap];
+    let mut domains = vec![Domain::Fmap];
     let finite = || {
         bits.iter()
             .zip(special)
@@ -26,31 +26,36 @@ pub(super) fn candidate_domains(ty: SampleType, bits: &[u64], special: &[bool]) 
         .map(|b| domain::float_value(ty, b))
         .filter(|v| v.is_finite())
         .fold(f64::INFINITY, f64::min);
-    let e = offset
+    let exponent = offset
         .is_finite()
         .then(|| domain::binary_exponent(ty, offset, finite()))
         .flatten();
-    if let Some(e) = e {
-        d.push(Domain::Binary(e, offset.to_bits()));
+    if let Some(exponent) = exponent {
+        domains.push(Domain::Binary(exponent, offset.to_bits()));
     }
-    if e.is_none_or(|e| e < 0) {
+    if exponent.is_none_or(|exponent| exponent < 0) {
         // The fewest decimals that rebuild almost every value (the rest become specials):
         // a sample first, then all.
         let probe: Vec<u64> = finite().step_by((bits.len() / 512).max(1)).collect();
         for dec in 1..=MAX_DECIMALS {
-            let dm = Domain::Decimal(dec);
-            let m = dm.mapper(ty);
-            let probe_misses = probe.iter().filter(|&&b| m.forward(b).is_none()).count();
+            let decimal = Domain::Decimal(dec);
+            let decimal_mapper = decimal.mapper(ty);
+            let probe_misses = probe
+                .iter()
+                .filter(|&&b| decimal_mapper.forward(b).is_none())
+                .count();
             if probe_misses * MAX_SPECIAL_SHARE * 2 <= probe.len() {
-                let misses = finite().filter(|&b| m.forward(b).is_none()).count();
+                let misses = finite()
+                    .filter(|&b| decimal_mapper.forward(b).is_none())
+                    .count();
                 if misses * MAX_SPECIAL_SHARE <= bits.len() {
-                    d.push(dm);
+                    domains.push(decimal);
                 }
                 break;
             }
         }
     }
-    d
+    domains
 }
 
 /// The band's plane in `domain`, and its specials (non-finite values, sentinels, values the
@@ -64,25 +69,25 @@ pub(super) fn plane_in(
 ) -> (Vec<i64>, Vec<bool>, Specials) {
     let mut mask = base_special.to_vec();
     let mut plane = vec![0i64; bits.len()];
-    let m = domain.mapper(ty);
+    let mapper = domain.mapper(ty);
     for (i, &b) in bits.iter().enumerate() {
         if mask[i] {
             continue;
         }
-        match m.forward(b) {
+        match mapper.forward(b) {
             Some(v) => plane[i] = v,
             None => mask[i] = true,
         }
     }
     specials::fill(&mut plane, width, &mask);
-    let mut s = Specials::default();
-    for (i, &m) in mask.iter().enumerate() {
-        if m {
-            s.positions.push(i as u32);
-            s.bits.push(bits[i]);
+    let mut found = Specials::default();
+    for (i, &mapper) in mask.iter().enumerate() {
+        if mapper {
+            found.positions.push(i as u32);
+            found.bits.push(bits[i]);
         }
     }
-    (plane, mask, s)
+    (plane, mask, found)
 }
 
 /// The previous band's samples as (approximate) plane values of `domain`, so any band can
@@ -90,12 +95,12 @@ pub(super) fn plane_in(
 /// (NaN, ±Inf) are filled like specials.
 pub(super) fn prev_plane(ty: SampleType, prev: &[u64], domain: Domain, width: usize) -> Vec<i64> {
     let mut mask = vec![false; prev.len()];
-    let mp = domain.mapper(ty);
+    let mapper = domain.mapper(ty);
     let mut plane: Vec<i64> = prev
         .iter()
         .zip(mask.iter_mut())
         .map(|(&b, m)| {
-            mp.approx(b).unwrap_or_else(|| {
+            mapper.approx(b).unwrap_or_else(|| {
                 *m = true;
                 0
             })
@@ -120,8 +125,8 @@ pub(super) fn to_ranks(
         .map(|(&v, &m)| if m { 0 } else { pal.rank(v) })
         .collect();
     specials::fill(&mut ranked, width, mask);
-    let rp = prev.map(|p| p.iter().map(|&v| pal.nearest_rank(v)).collect());
-    (ranked, rp)
+    let ranked_previous = prev.map(|p| p.iter().map(|&v| pal.nearest_rank(v)).collect());
+    (ranked, ranked_previous)
 }
 
 /// Non-finite values and far-off sentinels (nodata) of a band.

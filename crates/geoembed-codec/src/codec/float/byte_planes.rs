@@ -9,6 +9,7 @@ use super::predictor::{self, Planes, Predictor};
 use super::Band;
 use crate::codec::Effort;
 use crate::entropy::deflate;
+use crate::entropy::tokens::wide::{unzigzag, zigzag};
 use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
@@ -27,13 +28,13 @@ fn domain(ty: SampleType) -> Domain {
 }
 
 #[inline]
-fn map(ty: SampleType, how: u8, r: i64) -> u64 {
-    let m = domain::mask(ty);
+fn map(ty: SampleType, how: u8, residual: i64) -> u64 {
+    let width_mask = domain::mask(ty);
     if how == MAP_BIAS {
-        (r as u64).wrapping_add(BIAS) & m
+        (residual as u64).wrapping_add(BIAS) & width_mask
     } else {
-        let r = domain::sign_extend(ty, r as u64 & m);
-        predictor::zigzag(r) & m
+        let residual = domain::sign_extend(ty, residual as u64 & width_mask);
+        zigzag(residual) & width_mask
     }
 }
 
@@ -42,45 +43,48 @@ fn unmap(how: u8, u: u64) -> i64 {
     if how == MAP_BIAS {
         u.wrapping_sub(BIAS) as i64
     } else {
-        predictor::unzigzag(u)
+        unzigzag(u)
     }
 }
 
-pub fn encode(
+pub(super) fn encode(
     ty: SampleType,
     width: usize,
     bands: &[Band],
     effort: Effort,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let dm = domain(ty).mapper(ty);
+    let domain_mapper = domain(ty).mapper(ty);
     let planes: Vec<Vec<i64>> = bands
         .iter()
         .map(|b| {
             // As the decoder sees them: sign-extended from the sample width.
             b.iter()
-                .map(|&v| domain::sign_extend(ty, dm.forward(v).expect("total") as u64))
+                .map(|&v| domain::sign_extend(ty, domain_mapper.forward(v).expect("total") as u64))
                 .collect()
         })
         .collect();
-    let none = vec![false; planes.first().map_or(0, |p| p.len())];
+    let none = vec![false; planes.first().map_or(0, |chosen| chosen.len())];
     let mut preds = Vec::with_capacity(bands.len());
     let mut residuals: Vec<Vec<i64>> = Vec::with_capacity(bands.len());
     for (b, plane) in planes.iter().enumerate() {
-        let pl = Planes {
+        let band_planes = Planes {
             cur: plane,
             prev: (b > 0).then(|| planes[b - 1].as_slice()),
             width,
         };
-        let (p, _) = predictor::choose(&pl, &none, false, false);
+        let (chosen, _) = predictor::choose(&band_planes, &none, false, false);
         let height = plane.len() / width.max(1);
         let mut r = Vec::with_capacity(plane.len());
         for y in 0..height {
             for x in 0..width {
-                r.push(plane[y * width + x].wrapping_sub(p.predict(&pl.neighbours(y, x))));
+                r.push(
+                    plane[y * width + x]
+                        .wrapping_sub(chosen.predict(&band_planes.neighbours(y, x))),
+                );
             }
         }
-        preds.push(p);
+        preds.push(chosen);
         residuals.push(r);
     }
     let level = effort.deflate_level();
@@ -91,17 +95,17 @@ pub fn encode(
             let mapped: Vec<u64> = r.iter().map(|&v| map(ty, how, v)).collect();
             split(ty, &mapped, &mut planes_bytes);
         }
-        let z = deflate::compress(&planes_bytes, level)?;
-        if best.as_ref().is_none_or(|b| z.len() < b.1.len()) {
-            best = Some((how, z));
+        let compressed = deflate::compress(&planes_bytes, level)?;
+        if best.as_ref().is_none_or(|b| compressed.len() < b.1.len()) {
+            best = Some((how, compressed));
         }
     }
-    let (how, z) = best.expect("two maps");
+    let (how, compressed) = best.expect("two maps");
     out.push(how);
-    for p in &preds {
-        p.write(out);
+    for chosen in &preds {
+        chosen.write(out);
     }
-    out.extend_from_slice(&z);
+    out.extend_from_slice(&compressed);
     Ok(())
 }
 
@@ -118,7 +122,7 @@ fn join(ty: SampleType, planes: &[u8], n: usize) -> Vec<u64> {
     with_word!(ty, Wd => words::join_bytes::<Wd>(planes, n).into_iter().map(Word::to_u64).collect())
 }
 
-pub fn decode(
+pub(super) fn decode(
     ty: SampleType,
     width: usize,
     height: usize,
@@ -132,25 +136,34 @@ pub fn decode(
     let preds: Vec<Predictor> = (0..bands)
         .map(|b| Predictor::read(r, b > 0))
         .collect::<Result<_>>()?;
-    let n = width * height;
-    let k = ty.size();
-    let raw = deflate::decompress(&r.data[r.pos..], n * k * bands)?;
-    let dm = domain(ty).mapper(ty);
+    let samples = width * height;
+    let sample_size = ty.size();
+    let raw = deflate::decompress(&r.data[r.pos..], samples * sample_size * bands)?;
+    let domain_mapper = domain(ty).mapper(ty);
     let mut out = Vec::with_capacity(bands);
     let mut prev: Option<Vec<i64>> = None;
     for (b, p) in preds.iter().enumerate() {
-        let residuals = join(ty, &raw[b * n * k..(b + 1) * n * k], n);
-        let mut plane = vec![0i64; n];
+        let residuals = join(
+            ty,
+            &raw[b * samples * sample_size..(b + 1) * samples * sample_size],
+            samples,
+        );
+        let mut plane = vec![0i64; samples];
         for y in 0..height {
             for x in 0..width {
-                let i = y * width + x;
-                let u = residuals[i];
-                let nb = predictor::neighbours(&plane, prev.as_deref(), width, y, x);
-                let v = p.predict(&nb).wrapping_add(unmap(how, u)) as u64;
-                plane[i] = domain::sign_extend(ty, v & domain::mask(ty));
+                let index = y * width + x;
+                let mapped = residuals[index];
+                let around = predictor::neighbours(&plane, prev.as_deref(), width, y, x);
+                let value = p.predict(&around).wrapping_add(unmap(how, mapped)) as u64;
+                plane[index] = domain::sign_extend(ty, value & domain::mask(ty));
             }
         }
-        out.push(plane.iter().map(|&v| dm.inverse(v)).collect());
+        out.push(
+            plane
+                .iter()
+                .map(|&value| domain_mapper.inverse(value))
+                .collect(),
+        );
         prev = Some(plane);
     }
     Ok(out)

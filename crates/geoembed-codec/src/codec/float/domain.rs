@@ -20,7 +20,7 @@
 use crate::sample::SampleType;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Domain {
+pub(super) enum Domain {
     Int,
     Fmap,
     Binary(i16, u64),
@@ -30,11 +30,11 @@ pub enum Domain {
 /// Largest |k| a lattice may produce: k·2^e and k/10^d stay exact in f64 arithmetic.
 const MAX_LATTICE: f64 = (1u64 << 50) as f64;
 /// Decimal places tried for decimal lattices.
-pub const MAX_DECIMALS: u8 = 9;
+pub(super) const MAX_DECIMALS: u8 = 9;
 
 impl Domain {
     /// Kind, parameter, offset bits.
-    pub fn code(self) -> (u8, i64, u64) {
+    pub(super) fn code(self) -> (u8, i64, u64) {
         match self {
             Domain::Int => (0, 0, 0),
             Domain::Fmap => (1, 0, 0),
@@ -43,7 +43,7 @@ impl Domain {
         }
     }
 
-    pub fn from_code(kind: u8, param: i64, offset: u64) -> Option<Domain> {
+    pub(super) fn from_code(kind: u8, param: i64, offset: u64) -> Option<Domain> {
         match kind {
             0 => Some(Domain::Int),
             1 => Some(Domain::Fmap),
@@ -55,7 +55,7 @@ impl Domain {
         }
     }
 
-    pub fn name(self) -> String {
+    pub(super) fn name(self) -> String {
         match self {
             Domain::Int => "int".into(),
             Domain::Fmap => "fmap".into(),
@@ -65,7 +65,7 @@ impl Domain {
     }
 
     /// The domain with its constants computed once, for per-sample use.
-    pub fn mapper(self, ty: SampleType) -> Mapper {
+    pub(super) fn mapper(self, ty: SampleType) -> Mapper {
         let (scale, offset) = match self {
             Domain::Binary(e, o) => (pow2(e as i32), f64::from_bits(o)),
             Domain::Decimal(d) => (10f64.powi(-(d as i32)), 0.0),
@@ -88,7 +88,7 @@ impl Domain {
 
 /// A [`Domain`] with its constants: 2^e (exact), 10^d (exact for d <= 22) and the offset.
 #[derive(Clone, Copy, Debug)]
-pub struct Mapper {
+pub(super) struct Mapper {
     domain: Domain,
     ty: SampleType,
     scale: f64,
@@ -102,37 +102,37 @@ impl Mapper {
     /// integer. (`f64::round` is a libm call on baseline x86-64; this is exact too.)
     #[inline(always)]
     fn coordinate(&self, v: f64) -> Option<i64> {
-        let x = match self.domain {
+        let scaled = match self.domain {
             Domain::Binary(..) => (v - self.offset) * self.inv_scale,
             _ => v * self.p10,
         };
         // NaN fails this comparison too.
-        if x.abs().partial_cmp(&MAX_LATTICE) != Some(std::cmp::Ordering::Less) {
+        if scaled.abs().partial_cmp(&MAX_LATTICE) != Some(std::cmp::Ordering::Less) {
             return None;
         }
-        let k = x as i64;
-        let f = x - k as f64;
-        Some(k + (f >= 0.5) as i64 - (f <= -0.5) as i64)
+        let integer = scaled as i64;
+        let fraction = scaled - integer as f64;
+        Some(integer + (fraction >= 0.5) as i64 - (fraction <= -0.5) as i64)
     }
 
     /// The plane value of one sample (its little-endian bits), or `None` if this domain
     /// cannot reproduce the sample exactly (it is then a special).
     #[inline(always)]
-    pub fn forward(&self, bits: u64) -> Option<i64> {
+    pub(super) fn forward(&self, bits: u64) -> Option<i64> {
         let ty = self.ty;
         match self.domain {
             Domain::Int => Some(int_value(ty, bits)),
             Domain::Fmap => Some(fmap(ty, bits)),
             Domain::Binary(..) | Domain::Decimal(_) => {
-                let k = self.coordinate(float_value(ty, bits))?;
-                (self.inverse(k) == bits).then_some(k)
+                let integer = self.coordinate(float_value(ty, bits))?;
+                (self.inverse(integer) == bits).then_some(integer)
             }
         }
     }
 
     /// The sample bits of a plane value. Total: corrupt planes decode to some value.
     #[inline(always)]
-    pub fn inverse(&self, v: i64) -> u64 {
+    pub(super) fn inverse(&self, v: i64) -> u64 {
         let ty = self.ty;
         match self.domain {
             Domain::Int => (v as u64) & mask(ty),
@@ -146,7 +146,7 @@ impl Mapper {
     /// An approximate plane value of any sample, to predict from another band's values:
     /// the nearest lattice point (the lattice need not hold it). `None` if non-finite.
     #[inline(always)]
-    pub fn approx(&self, bits: u64) -> Option<i64> {
+    pub(super) fn approx(&self, bits: u64) -> Option<i64> {
         match self.domain {
             Domain::Int => Some(int_value(self.ty, bits)),
             Domain::Fmap => Some(fmap(self.ty, bits)),
@@ -157,8 +157,8 @@ impl Mapper {
 
 fn pow2(e: i32) -> f64 {
     // Two steps keep 2^e finite for the whole f64 exponent range.
-    let h = e / 2;
-    2f64.powi(h) * 2f64.powi(e - h)
+    let half = e / 2;
+    2f64.powi(half) * 2f64.powi(e - half)
 }
 
 /// All ones in the sample's width.
@@ -177,8 +177,8 @@ fn sign_bit(ty: SampleType) -> u64 {
 /// `v`'s low sample-width bits read as a signed integer.
 #[inline(always)]
 pub(super) fn sign_extend(ty: SampleType, v: u64) -> i64 {
-    let sh = 64 - ty.bits();
-    ((v << sh) as i64) >> sh
+    let shift = 64 - ty.bits();
+    ((v << shift) as i64) >> shift
 }
 
 /// cbloom's fmap, bijective: the order-preserving word, centred on zero.
@@ -198,7 +198,7 @@ fn int_value(ty: SampleType, bits: u64) -> i64 {
 }
 
 #[inline]
-pub fn float_value(ty: SampleType, bits: u64) -> f64 {
+pub(super) fn float_value(ty: SampleType, bits: u64) -> f64 {
     if ty == SampleType::F32 {
         f32::from_bits(bits as u32) as f64
     } else {
@@ -218,7 +218,7 @@ fn float_bits(ty: SampleType, v: f64) -> u64 {
 /// The coarsest binary lattice through `offset` holding every finite value: the smallest
 /// exponent of the lowest set bit of any `v − offset`. `None` if all values equal the
 /// offset or the lattice would be too fine.
-pub fn binary_exponent(
+pub(super) fn binary_exponent(
     ty: SampleType,
     offset: f64,
     values: impl Iterator<Item = u64>,
@@ -226,13 +226,13 @@ pub fn binary_exponent(
     let mut e_min = i32::MAX;
     let mut v_max = 0f64;
     for bits in values {
-        let v = float_value(ty, bits) - offset;
-        if v == 0.0 || !v.is_finite() {
+        let value = float_value(ty, bits) - offset;
+        if value == 0.0 || !value.is_finite() {
             continue;
         }
-        let (m, e) = frexp_int(v);
-        e_min = e_min.min(e + m.trailing_zeros() as i32);
-        v_max = v_max.max(v.abs());
+        let (mantissa, exponent) = frexp_int(value);
+        e_min = e_min.min(exponent + mantissa.trailing_zeros() as i32);
+        v_max = v_max.max(value.abs());
     }
     if e_min == i32::MAX || v_max * pow2(-e_min) >= MAX_LATTICE {
         return None;
@@ -242,9 +242,9 @@ pub fn binary_exponent(
 
 /// `v = m · 2^e` with integer `m` (the f64 mantissa with its implicit bit).
 fn frexp_int(v: f64) -> (u64, i32) {
-    let b = v.to_bits();
-    let exp = ((b >> 52) & 0x7ff) as i32;
-    let frac = b & ((1u64 << 52) - 1);
+    let raw = v.to_bits();
+    let exp = ((raw >> 52) & 0x7ff) as i32;
+    let frac = raw & ((1u64 << 52) - 1);
     if exp == 0 {
         (frac, -1074)
     } else {
@@ -308,9 +308,9 @@ mod tests {
     #[test]
     fn binary_exponent_finds_the_coarsest_lattice() {
         let ty = SampleType::F64;
-        let v = [265.68017578125f64, 266.0, 0.0, -3.5];
+        let values = [265.68017578125f64, 266.0, 0.0, -3.5];
         assert_eq!(
-            binary_exponent(ty, 0.0, v.iter().map(|x| x.to_bits())),
+            binary_exponent(ty, 0.0, values.iter().map(|x| x.to_bits())),
             Some(-11)
         );
         let whole = [4.0f64, 12.0, -8.0];
@@ -320,9 +320,9 @@ mod tests {
         );
         // GRIB-style: reference + k·2^-12, the reference on a finer grid.
         let r = 265.0 + 2f64.powi(-15);
-        let g = [r, r + 3.0 * 2f64.powi(-12), r + 2f64.powi(-12)];
+        let lattice = [r, r + 3.0 * 2f64.powi(-12), r + 2f64.powi(-12)];
         assert_eq!(
-            binary_exponent(ty, r, g.iter().map(|x| x.to_bits())),
+            binary_exponent(ty, r, lattice.iter().map(|x| x.to_bits())),
             Some(-12)
         );
     }

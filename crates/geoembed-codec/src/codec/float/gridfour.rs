@@ -33,13 +33,13 @@ fn fields(ty: SampleType) -> &'static [(u32, u32)] {
 
 /// Byte-wise delta along rows of `width` (the first byte of a row is kept).
 fn delta(s: &[u8], width: usize) -> Vec<u8> {
-    let mut d = s.to_vec();
-    for (i, v) in d.iter_mut().enumerate() {
+    let mut deltas = s.to_vec();
+    for (i, v) in deltas.iter_mut().enumerate() {
         if i % width != 0 {
             *v = v.wrapping_sub(s[i - 1]);
         }
     }
-    d
+    deltas
 }
 
 fn undelta(s: &mut [u8], width: usize) {
@@ -50,7 +50,7 @@ fn undelta(s: &mut [u8], width: usize) {
     }
 }
 
-pub fn encode(
+pub(super) fn encode(
     ty: SampleType,
     width: usize,
     bands: &[Band],
@@ -97,7 +97,7 @@ pub fn encode(
     Ok(())
 }
 
-pub fn decode(
+pub(super) fn decode(
     ty: SampleType,
     width: usize,
     height: usize,
@@ -109,19 +109,19 @@ pub fn decode(
             "float: the Gridfour split holds floats, not {ty}"
         )));
     }
-    let n = width * height * bands;
+    let samples = width * height * bands;
     let mut read_stream = |expected: usize, name: &str| -> Result<Vec<u8>> {
         let delta_used = r.bytes(1, name)?[0] != 0;
         let len = r.bounded(name, (r.data.len() - r.pos) as u64)? as usize;
-        let mut s = deflate::decompress(r.bytes(len, name)?, expected)?;
+        let mut stream = deflate::decompress(r.bytes(len, name)?, expected)?;
         if delta_used {
-            undelta(&mut s, width);
+            undelta(&mut stream, width);
         }
-        Ok(s)
+        Ok(stream)
     };
     let per_band_signs = (width * height).div_ceil(8);
     let signs = read_stream(per_band_signs * bands, "Gridfour sign stream")?;
-    let mut words = vec![0u64; n];
+    let mut words = vec![0u64; samples];
     let sign_shift = ty.bits() - 1;
     for (b, chunk) in words.chunks_mut(width * height).enumerate() {
         for (i, w) in chunk.iter_mut().enumerate() {
@@ -130,8 +130,8 @@ pub fn decode(
         }
     }
     for &(shift, _) in fields(ty) {
-        let s = read_stream(n, "Gridfour stream")?;
-        for (w, &v) in words.iter_mut().zip(&s) {
+        let stream = read_stream(samples, "Gridfour stream")?;
+        for (w, &v) in words.iter_mut().zip(&stream) {
             *w |= (v as u64) << shift;
         }
     }

@@ -13,7 +13,7 @@ fn level(effort: Effort) -> i32 {
     }
 }
 
-pub fn encode(samples: &[u8], effort: Effort, out: &mut Vec<u8>) -> Result<()> {
+pub(super) fn encode(samples: &[u8], effort: Effort, out: &mut Vec<u8>) -> Result<()> {
     let z = zstd::bulk::compress(samples, level(effort))
         .map_err(|e| Error::invalid(format!("float: zstd failed: {e}")))?;
     out.extend_from_slice(&z);
@@ -21,7 +21,7 @@ pub fn encode(samples: &[u8], effort: Effort, out: &mut Vec<u8>) -> Result<()> {
 }
 
 /// Decompresses exactly `expected` bytes (the tile); anything else is corrupt.
-pub fn decode(data: &[u8], expected: usize, out: &mut Vec<u8>) -> Result<()> {
+pub(super) fn decode(data: &[u8], expected: usize, out: &mut Vec<u8>) -> Result<()> {
     let v = zstd::bulk::decompress(data, expected)
         .map_err(|e| Error::corrupt(format!("float: zstd stream: {e}")))?;
     if v.len() != expected {

@@ -34,16 +34,22 @@ const VERSION: u8 = 1;
 /// A band's samples as little-endian bits (one u64 per sample).
 type Band = Vec<u64>;
 
+/// The transform a float payload uses, recorded in its second byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Transform {
+    /// Per-band integer domain, 2-D and cross-band prediction, context-modelled rANS.
     Predictive = 0,
+    /// cbloom's fmap, a predictor, byte de-interleave, deflate.
     BytePlanes = 1,
+    /// Gridfour's sign / exponent / mantissa split, deflate.
     Gridfour = 2,
+    /// zstd on the samples as they are.
     Lz = 3,
 }
 
 impl Transform {
+    /// The transform's name in `geoembed info`.
     pub fn name(self) -> &'static str {
         match self {
             Transform::Predictive => "predictive",
@@ -68,12 +74,12 @@ pub fn supports(ty: SampleType) -> bool {
 }
 
 fn bands_of(shape: &TileShape, samples: &[u8]) -> Vec<Band> {
-    let (k, nb) = (shape.sample_type.size(), shape.bands);
-    let mut bands = vec![Vec::with_capacity(shape.pixels()); nb];
+    let (size, band_count) = (shape.sample_type.size(), shape.bands);
+    let mut bands = vec![Vec::with_capacity(shape.pixels()); band_count];
     let mut buf = [0u8; 8];
-    for px in samples.chunks_exact(k * nb) {
-        for (b, s) in px.chunks_exact(k).enumerate() {
-            buf[..k].copy_from_slice(s);
+    for px in samples.chunks_exact(size * band_count) {
+        for (b, s) in px.chunks_exact(size).enumerate() {
+            buf[..size].copy_from_slice(s);
             bands[b].push(u64::from_le_bytes(buf));
         }
     }
@@ -124,12 +130,12 @@ fn encode_one(
     effort: Effort,
     t: Transform,
 ) -> Result<Vec<u8>> {
-    let (ty, w) = (shape.sample_type, shape.width);
+    let (sample_type, width) = (shape.sample_type, shape.width);
     let mut out = vec![VERSION, t as u8];
     match t {
-        Transform::Predictive => predictive::encode(ty, w, bands, effort, &mut out)?,
-        Transform::BytePlanes => byte_planes::encode(ty, w, bands, effort, &mut out)?,
-        Transform::Gridfour => gridfour::encode(ty, w, bands, effort, &mut out)?,
+        Transform::Predictive => predictive::encode(sample_type, width, bands, effort, &mut out)?,
+        Transform::BytePlanes => byte_planes::encode(sample_type, width, bands, effort, &mut out)?,
+        Transform::Gridfour => gridfour::encode(sample_type, width, bands, effort, &mut out)?,
         Transform::Lz => lz::encode(samples, effort, &mut out)?,
     }
     Ok(out)
@@ -149,42 +155,46 @@ pub fn transform_of(payload: &[u8]) -> Option<Transform> {
 /// What the encoder chose for a tile: the transform, and for the predictive transform each
 /// band's domain, predictor and number of specials (`geoembed info` prints this).
 pub fn summarize(shape: &TileShape, payload: &[u8]) -> Result<(Transform, Vec<String>)> {
-    let t = transform_of(payload)
+    let transform = transform_of(payload)
         .ok_or_else(|| Error::corrupt("float: payload names no known transform"))?;
-    let mut r = Cursor::new(payload, "float");
-    r.bytes(2, "float payload header")?;
-    let bands = match t {
+    let mut cursor = Cursor::new(payload, "float");
+    cursor.bytes(2, "float payload header")?;
+    let bands = match transform {
         Transform::Predictive => predictive::describe(
             shape.sample_type,
             shape.width,
             shape.height,
             shape.bands,
-            &mut r,
+            &mut cursor,
         )?,
         _ => Vec::new(),
     };
-    Ok((t, bands))
+    Ok((transform, bands))
 }
 
 /// Decodes a tile, appending its pixel-interleaved samples to `out`.
-pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
+pub(crate) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let ty = shape.sample_type;
     if !supports(ty) {
         return Err(Error::corrupt(format!("float codec cannot hold {ty}")));
     }
-    let mut r = Cursor::new(payload, "float");
-    let head = r.bytes(2, "float payload header")?;
+    let mut cursor = Cursor::new(payload, "float");
+    let head = cursor.bytes(2, "float payload header")?;
     if head[0] != VERSION {
         return Err(Error::unsupported(format!(
             "float payload version {} (this build reads {VERSION})",
             head[0]
         )));
     }
-    let (w, h, nb) = (shape.width, shape.height, shape.bands);
+    let (width, height, band_count) = (shape.width, shape.height, shape.bands);
     let bands = match transform_of(payload) {
-        Some(Transform::Predictive) => predictive::decode(ty, w, h, nb, &mut r)?,
-        Some(Transform::BytePlanes) => byte_planes::decode(ty, w, h, nb, &mut r)?,
-        Some(Transform::Gridfour) => gridfour::decode(ty, w, h, nb, &mut r)?,
+        Some(Transform::Predictive) => {
+            predictive::decode(ty, width, height, band_count, &mut cursor)?
+        }
+        Some(Transform::BytePlanes) => {
+            byte_planes::decode(ty, width, height, band_count, &mut cursor)?
+        }
+        Some(Transform::Gridfour) => gridfour::decode(ty, width, height, band_count, &mut cursor)?,
         Some(Transform::Lz) => return lz::decode(&payload[2..], shape.bytes(), out),
         None => {
             return Err(Error::corrupt(format!(
@@ -193,13 +203,13 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
             )))
         }
     };
-    let (k, start) = (ty.size(), out.len());
+    let (size, start) = (ty.size(), out.len());
     out.resize(start + shape.bytes(), 0);
     let dst = &mut out[start..];
-    let stride = nb * k;
+    let stride = band_count * size;
     for (b, band) in bands.iter().enumerate() {
-        for (px, &v) in dst[b * k..].chunks_mut(stride).zip(band) {
-            px[..k].copy_from_slice(&v.to_le_bytes()[..k]);
+        for (px, &v) in dst[b * size..].chunks_mut(stride).zip(band) {
+            px[..size].copy_from_slice(&v.to_le_bytes()[..size]);
         }
     }
     Ok(())

@@ -8,17 +8,17 @@ use crate::entropy::varint::{put_i, put_u, Cursor};
 use crate::error::{Error, Result};
 
 /// Most values a palette may hold.
-pub const MAX_VALUES: usize = 1 << 20;
+pub(super) const MAX_VALUES: usize = 1 << 20;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Palette {
+pub(super) struct Palette {
     /// Sorted, distinct plane values.
     pub values: Vec<i64>,
 }
 
 impl Palette {
     /// The distinct values of the non-special samples.
-    pub fn of(plane: &[i64], special: &[bool]) -> Palette {
+    pub(super) fn of(plane: &[i64], special: &[bool]) -> Palette {
         let mut values: Vec<i64> = plane
             .iter()
             .zip(special)
@@ -32,65 +32,65 @@ impl Palette {
 
     /// Whether ranks could predict better than values: the band uses at most half of the
     /// integers in its range, and the table is small beside the band.
-    pub fn worth_trying(&self, samples: usize) -> bool {
-        let n = self.values.len();
-        if !(2..=MAX_VALUES).contains(&n) || n * 4 > samples {
+    pub(super) fn worth_trying(&self, samples: usize) -> bool {
+        let distinct = self.values.len();
+        if !(2..=MAX_VALUES).contains(&distinct) || distinct * 4 > samples {
             return false;
         }
-        let span = self.values[n - 1] as i128 - self.values[0] as i128;
-        span >= 2 * n as i128
+        let span = self.values[distinct - 1] as i128 - self.values[0] as i128;
+        span >= 2 * distinct as i128
     }
 
     /// The rank of a value that is in the palette.
     #[inline]
-    pub fn rank(&self, v: i64) -> i64 {
+    pub(super) fn rank(&self, v: i64) -> i64 {
         self.values.binary_search(&v).expect("palette value") as i64
     }
 
     /// The rank a value would have: the number of palette values below it.
     #[inline]
-    pub fn nearest_rank(&self, v: i64) -> i64 {
+    pub(super) fn nearest_rank(&self, v: i64) -> i64 {
         self.values.partition_point(|&p| p < v) as i64
     }
 
     /// The value of a rank (ranks outside the palette, from corrupt data, clamp).
     #[inline(always)]
-    pub fn value(&self, r: i64) -> i64 {
+    pub(super) fn value(&self, r: i64) -> i64 {
         self.values[r.clamp(0, self.values.len() as i64 - 1) as usize]
     }
 
     /// `uv count`, `uv length`, zlib stream of: `sv first`, then `uv (gap − 1)` per value.
-    pub fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+    pub(super) fn write(&self, out: &mut Vec<u8>) -> Result<()> {
         let mut raw = Vec::new();
         put_i(&mut raw, self.values[0]);
         for w in self.values.windows(2) {
             put_u(&mut raw, (w[1] as i128 - w[0] as i128 - 1) as u64);
         }
-        let z = deflate::zlib(&raw, 9)?;
+        let compressed = deflate::zlib(&raw, 9)?;
         put_u(out, self.values.len() as u64);
-        put_u(out, z.len() as u64);
-        out.extend_from_slice(&z);
+        put_u(out, compressed.len() as u64);
+        out.extend_from_slice(&compressed);
         Ok(())
     }
 
-    pub fn read(r: &mut Cursor) -> Result<Palette> {
+    pub(super) fn read(r: &mut Cursor) -> Result<Palette> {
         let count = r.bounded("palette size", MAX_VALUES as u64)? as usize;
         if count < 2 {
             return Err(Error::corrupt(format!("float: palette of {count} values")));
         }
         let zlen = r.bounded("palette length", (r.data.len() - r.pos) as u64)? as usize;
         let raw = deflate::unzlib(r.bytes(zlen, "palette")?, 10 * count + 10, "float: palette")?;
-        let mut c = Cursor::new(&raw, "float");
+        let mut cursor = Cursor::new(&raw, "float");
         let mut values = Vec::with_capacity(count);
-        let mut v = c.i("palette value")?;
-        values.push(v);
+        let mut value = cursor.i("palette value")?;
+        values.push(value);
         for _ in 1..count {
-            let gap = c.u("palette gap")?;
-            v = v
+            let gap = cursor.u("palette gap")?;
+            value = value
                 .checked_add(1)
-                .and_then(|v| v.checked_add(i64::try_from(gap).ok()?))
+                .and_then(|next| next.checked_add(i64::try_from(gap).ok()?))
                 .ok_or_else(|| Error::corrupt("float: palette values overflow"))?;
-            values.push(v);
+            values.push(value);
         }
         Ok(Palette { values })
     }

@@ -11,10 +11,11 @@ use super::band_planes::{
 };
 use super::domain::Domain;
 use super::palette::Palette;
-use super::predictor::{self, zigzag, Planes, Predictor};
+use super::predictor::{self, Planes, Predictor};
 use super::residuals::{self, activity, bit_len};
 use super::specials::{self, Specials};
 use super::Band;
+use crate::entropy::tokens::wide::{unzigzag, zigzag};
 use crate::entropy::varint::{put_i, put_u, Cursor};
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
@@ -23,7 +24,13 @@ const KIND_CONSTANT: u8 = 4;
 
 /// A band's candidate coding: estimated bits, the choice, its plane, its specials mask and
 /// the previous band's plane in its domain.
-type Candidate = (u64, Coded, Vec<i64>, Vec<bool>, Option<Vec<i64>>);
+struct Candidate {
+    cost: u64,
+    coded: Coded,
+    plane: Vec<i64>,
+    special: Vec<bool>,
+    previous_plane: Option<Vec<i64>>,
+}
 
 /// A band's choice: what the header says.
 struct Coded {
@@ -102,145 +109,192 @@ fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize) -> Result<Hea
     }))
 }
 
-pub fn encode(
+pub(super) fn encode(
     ty: SampleType,
     width: usize,
     bands: &[Band],
     effort: Effort,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let n = bands.first().map_or(0, |b| b.len());
-    let mut acts: Vec<u16> = Vec::new();
-    let mut zz: Vec<u64> = Vec::new();
+    let samples = bands.first().map_or(0, |b| b.len());
+    let mut activities: Vec<u16> = Vec::new();
+    let mut magnitudes: Vec<u64> = Vec::new();
     // The previous band's samples and residual bit lengths (for cross-band prediction).
-    let mut prev: Option<(&[u64], Vec<u8>)> = None;
+    let mut previous: Option<(&[u64], Vec<u8>)> = None;
     for bits in bands {
         if bits.iter().all(|&b| b == bits[0]) {
             out.push(KIND_CONSTANT);
             put_u(out, bits[0]);
-            prev = Some((bits, vec![0; n]));
+            previous = Some((bits, vec![0; samples]));
             continue;
         }
-        let base = base_specials(ty, bits);
-        let mut best: Option<Candidate> = None;
-        for dm in candidate_domains(ty, bits, &base) {
-            let (plane, mask, sp) = plane_in(ty, bits, &base, dm, width);
-            // A lattice that misses too many values is the wrong lattice (NaN and
-            // sentinels are specials in every domain and do not count against it).
-            let base_count = base.iter().filter(|&&m| m).count();
-            if dm != Domain::Fmap
-                && dm != Domain::Int
-                && (sp.positions.len() - base_count) * MAX_SPECIAL_SHARE > n
-            {
-                continue;
+        let previous_bits = previous.as_ref().map(|p| p.0);
+        let best = choose_coding(ty, width, bits, previous_bits, effort)?;
+        best.coded.write(out)?;
+        let cross = best.coded.cross;
+        let previous_lengths = previous.as_ref().filter(|_| cross).map(|p| p.1.as_slice());
+        let mut residuals = Residuals {
+            activities: &mut activities,
+            magnitudes: &mut magnitudes,
+        };
+        let lengths = residuals.push_band(&best, previous_lengths, width);
+        previous = Some((bits, lengths));
+    }
+    residuals::encode(&activities, &magnitudes, out);
+    Ok(())
+}
+
+/// The cheapest coding of one band's samples (`bits`) after `previous_bits`: every
+/// candidate domain, in value or rank space, each with its best predictor.
+fn choose_coding(
+    ty: SampleType,
+    width: usize,
+    bits: &[u64],
+    previous_bits: Option<&[u64]>,
+    effort: Effort,
+) -> Result<Candidate> {
+    let samples = bits.len();
+    let base = base_specials(ty, bits);
+    let base_count = base.iter().filter(|&&m| m).count();
+    let mut best: Option<Candidate> = None;
+    for domain in candidate_domains(ty, bits, &base) {
+        let (plane, special, specials) = plane_in(ty, bits, &base, domain, width);
+        // A lattice that misses too many values is the wrong lattice (NaN and
+        // sentinels are specials in every domain and do not count against it).
+        if domain != Domain::Fmap
+            && domain != Domain::Int
+            && (specials.positions.len() - base_count) * MAX_SPECIAL_SHARE > samples
+        {
+            continue;
+        }
+        let previous_plane = previous_bits.map(|p| prev_plane(ty, p, domain, width));
+        // Values, and (when the band uses few of its range's integers) ranks.
+        let palette = Palette::of(&plane, &special);
+        let mut variants = vec![(None, plane, previous_plane)];
+        if palette.worth_trying(samples) {
+            let (ranked, ranked_previous) = to_ranks(
+                &palette,
+                &variants[0].1,
+                variants[0].2.as_deref(),
+                &special,
+                width,
+            );
+            variants.push((Some(palette), ranked, ranked_previous));
+        }
+        for (palette, plane, previous_plane) in variants {
+            let planes = Planes {
+                cur: &plane,
+                prev: previous_plane.as_deref(),
+                width,
+            };
+            let (predictor, cost) = predictor::choose(
+                &planes,
+                &special,
+                effort != Effort::Fast,
+                effort == Effort::Max,
+            );
+            // Specials cost about two bytes each, a palette what it takes to store.
+            let mut cost = cost + 16 * specials.positions.len() as u64;
+            if let Some(palette) = &palette {
+                let mut stored = Vec::new();
+                palette.write(&mut stored)?;
+                cost += 8 * stored.len() as u64;
             }
-            let pp = prev.as_ref().map(|p| prev_plane(ty, p.0, dm, width));
-            // Values, and (when the band uses few of its range's integers) ranks.
-            let pal = Palette::of(&plane, &mask);
-            let mut variants = vec![(None, plane, pp)];
-            if pal.worth_trying(n) {
-                let (ranked, rpp) =
-                    to_ranks(&pal, &variants[0].1, variants[0].2.as_deref(), &mask, width);
-                variants.push((Some(pal), ranked, rpp));
-            }
-            for (pal, plane, pp) in variants {
-                let planes = Planes {
-                    cur: &plane,
-                    prev: pp.as_deref(),
-                    width,
-                };
-                let (p, cost) = predictor::choose(
-                    &planes,
-                    &mask,
-                    effort != Effort::Fast,
-                    effort == Effort::Max,
-                );
-                // Specials cost about two bytes each, a palette what it takes to store.
-                let mut cost = cost + 16 * sp.positions.len() as u64;
-                if let Some(pal) = &pal {
-                    let mut buf = Vec::new();
-                    pal.write(&mut buf)?;
-                    cost += 8 * buf.len() as u64;
-                }
-                if best.as_ref().is_none_or(|b| cost < b.0) {
-                    let cross = p.uses_prev();
-                    best = Some((
-                        cost,
-                        Coded {
-                            domain: dm,
-                            specials: sp.clone(),
-                            predictor: p,
-                            cross,
-                            palette: pal,
-                        },
-                        plane,
-                        mask.clone(),
-                        pp,
-                    ));
-                }
+            if best.as_ref().is_none_or(|b| cost < b.cost) {
+                best = Some(Candidate {
+                    cost,
+                    coded: Coded {
+                        domain,
+                        specials: specials.clone(),
+                        cross: predictor.uses_prev(),
+                        predictor,
+                        palette,
+                    },
+                    plane,
+                    special: special.clone(),
+                    previous_plane,
+                });
             }
         }
-        let (_, coded, plane, mask, pp) = best.expect("at least the fmap or int domain");
-        coded.write(out)?;
-        let prev_plane = pp.as_deref().filter(|_| coded.cross);
-        let prev_bl = prev
-            .as_ref()
-            .filter(|_| coded.cross)
-            .map(|p| p.1.as_slice());
-        let mut bl = vec![0u8; n];
-        let height = n / width;
-        for y in 0..height {
+    }
+    Ok(best.expect("at least the fmap or int domain"))
+}
+
+/// The residual block being built: every coded sample's activity and zigzag residual.
+struct Residuals<'a> {
+    activities: &'a mut Vec<u16>,
+    magnitudes: &'a mut Vec<u64>,
+}
+
+impl Residuals<'_> {
+    /// Appends a band's residuals under its chosen coding; returns their bit lengths (what
+    /// the next band's activities read). `previous_lengths` is the previous band's, when
+    /// this band predicts from it.
+    fn push_band(
+        &mut self,
+        band: &Candidate,
+        previous_lengths: Option<&[u8]>,
+        width: usize,
+    ) -> Vec<u8> {
+        let (plane, coded) = (&band.plane, &band.coded);
+        let previous_plane = band.previous_plane.as_deref().filter(|_| coded.cross);
+        let mut lengths = vec![0u8; plane.len()];
+        for y in 0..plane.len() / width {
             for x in 0..width {
-                let i = y * width + x;
-                if mask[i] {
+                let index = y * width + x;
+                if band.special[index] {
                     continue;
                 }
-                let nb = predictor::neighbours(&plane, prev_plane, width, y, x);
-                let u = zigzag(plane[i].wrapping_sub(coded.predictor.predict(&nb)));
-                acts.push(band_activity(&bl, prev_bl, width, y, x) as u16);
-                zz.push(u);
-                bl[i] = bit_len(u);
+                let neighbours = predictor::neighbours(plane, previous_plane, width, y, x);
+                let magnitude =
+                    zigzag(plane[index].wrapping_sub(coded.predictor.predict(&neighbours)));
+                self.activities
+                    .push(band_activity(&lengths, previous_lengths, width, y, x) as u16);
+                self.magnitudes.push(magnitude);
+                lengths[index] = bit_len(magnitude);
             }
         }
-        prev = Some((bits, bl));
+        lengths
     }
-    residuals::encode(&acts, &zz, out);
-    Ok(())
 }
 
 /// Activity of (y, x) from the bit lengths of the residuals around it.
 #[inline(always)]
 fn band_activity(bl: &[u8], prev: Option<&[u8]>, w: usize, y: usize, x: usize) -> usize {
-    let i = y * w + x;
-    let bw = if x > 0 {
-        bl[i - 1]
+    let index = y * w + x;
+    let west = if x > 0 {
+        bl[index - 1]
     } else if y > 0 {
-        bl[i - w]
+        bl[index - w]
     } else {
         0
     };
-    let bn = if y > 0 { bl[i - w] } else { bw };
-    let bnw = if y > 0 && x > 0 { bl[i - w - 1] } else { bn };
-    let bne = if y > 0 && x + 1 < w {
-        bl[i - w + 1]
+    let north = if y > 0 { bl[index - w] } else { west };
+    let bnw = if y > 0 && x > 0 {
+        bl[index - w - 1]
     } else {
-        bn
+        north
     };
-    activity(bw, bn, bnw, bne, prev.map_or(0, |p| p[i]))
+    let bne = if y > 0 && x + 1 < w {
+        bl[index - w + 1]
+    } else {
+        north
+    };
+    activity(west, north, bnw, bne, prev.map_or(0, |p| p[index]))
 }
 
 /// One line per band of what the encoder chose: domain, predictor, specials.
-pub fn describe(
+pub(super) fn describe(
     ty: SampleType,
     width: usize,
     height: usize,
     bands: usize,
     r: &mut Cursor,
 ) -> Result<Vec<String>> {
-    let n = width * height;
+    let samples = width * height;
     let mut out = Vec::with_capacity(bands);
     for b in 0..bands {
-        match read_header(r, ty, n, b)? {
+        match read_header(r, ty, samples, b)? {
             Header::Constant(_) => out.push("constant".to_string()),
             Header::Coded(c) => {
                 let mut line = format!("{} {}", c.domain.name(), c.predictor.name());
@@ -258,48 +312,48 @@ pub fn describe(
 }
 
 /// Decodes `bands` bands of `width × height` samples; returns each band's sample bits.
-pub fn decode(
+pub(super) fn decode(
     ty: SampleType,
     width: usize,
     height: usize,
     bands: usize,
     r: &mut Cursor,
 ) -> Result<Vec<Band>> {
-    let n = width * height;
+    let samples = width * height;
     let headers = (0..bands)
-        .map(|b| read_header(r, ty, n, b))
+        .map(|b| read_header(r, ty, samples, b))
         .collect::<Result<Vec<_>>>()?;
     let mut dec = residuals::Decoder::new(r)?;
     let mut out = Vec::with_capacity(bands);
     let mut prev_bl: Vec<u8> = Vec::new();
     for h in headers {
-        let c = match h {
+        let coded = match h {
             Header::Constant(v) => {
-                out.push(vec![v; n]);
-                prev_bl = vec![0; n];
+                out.push(vec![v; samples]);
+                prev_bl = vec![0; samples];
                 continue;
             }
-            Header::Coded(c) => c,
+            Header::Coded(coded) => coded,
         };
-        let mask = c.specials.mask(n);
-        let any_special = !c.specials.is_empty();
-        let pred = predictor::Compiled::new(&c.predictor);
-        let mut plane = vec![0i64; n];
-        let mut bl = vec![0u8; n];
-        let pp = c.cross.then(|| {
+        let mask = coded.specials.mask(samples);
+        let any_special = !coded.specials.is_empty();
+        let pred = predictor::Compiled::new(&coded.predictor);
+        let mut plane = vec![0i64; samples];
+        let mut lengths = vec![0u8; samples];
+        let previous_plane = coded.cross.then(|| {
             let p = prev_plane(
                 ty,
                 out.last().expect("band 0 is not cross"),
-                c.domain,
+                coded.domain,
                 width,
             );
-            match &c.palette {
+            match &coded.palette {
                 Some(pal) => p.iter().map(|&v| pal.nearest_rank(v)).collect(),
                 None => p,
             }
         });
-        let prev_plane = pp.as_deref();
-        let pbl = c.cross.then_some(prev_bl.as_slice());
+        let prev_plane = previous_plane.as_deref();
+        let pbl = coded.cross.then_some(prev_bl.as_slice());
         for y in 0..height {
             // Interior samples (rows >= 2, away from the left and right edges) have every
             // neighbour: no fallbacks to branch on.
@@ -309,42 +363,48 @@ pub fn decode(
                 0..0
             };
             for x in 0..width {
-                let i = y * width + x;
-                if any_special && mask[i] {
-                    plane[i] = specials::fill_value(&plane, width, i);
+                let index = y * width + x;
+                if any_special && mask[index] {
+                    plane[index] = specials::fill_value(&plane, width, index);
                     continue;
                 }
-                let ((u, len), nb) = if interior.contains(&x) {
+                let ((magnitude, len), neighbours) = if interior.contains(&x) {
                     let act = activity(
-                        bl[i - 1],
-                        bl[i - width],
-                        bl[i - width - 1],
-                        bl[i - width + 1],
-                        pbl.map_or(0, |p| p[i]),
+                        lengths[index - 1],
+                        lengths[index - width],
+                        lengths[index - width - 1],
+                        lengths[index - width + 1],
+                        pbl.map_or(0, |p| p[index]),
                     );
-                    let t = dec.next(act);
+                    let token = dec.next(act);
                     (
-                        t,
-                        predictor::interior_neighbours(&plane, prev_plane, width, i),
+                        token,
+                        predictor::interior_neighbours(&plane, prev_plane, width, index),
                     )
                 } else {
-                    let t = dec.next(band_activity(&bl, pbl, width, y, x));
-                    (t, predictor::neighbours(&plane, prev_plane, width, y, x))
+                    let token = dec.next(band_activity(&lengths, pbl, width, y, x));
+                    (
+                        token,
+                        predictor::neighbours(&plane, prev_plane, width, y, x),
+                    )
                 };
-                plane[i] = pred.predict(&nb).wrapping_add(predictor::unzigzag(u));
-                bl[i] = len;
+                plane[index] = pred.predict(&neighbours).wrapping_add(unzigzag(magnitude));
+                lengths[index] = len;
             }
         }
-        let m = c.domain.mapper(ty);
-        let mut bits: Vec<u64> = match &c.palette {
-            Some(pal) => plane.iter().map(|&r| m.inverse(pal.value(r))).collect(),
-            None => plane.iter().map(|&v| m.inverse(v)).collect(),
+        let mapper = coded.domain.mapper(ty);
+        let mut bits: Vec<u64> = match &coded.palette {
+            Some(pal) => plane
+                .iter()
+                .map(|&r| mapper.inverse(pal.value(r)))
+                .collect(),
+            None => plane.iter().map(|&v| mapper.inverse(v)).collect(),
         };
-        for (&p, &b) in c.specials.positions.iter().zip(&c.specials.bits) {
+        for (&p, &b) in coded.specials.positions.iter().zip(&coded.specials.bits) {
             bits[p as usize] = b;
         }
         out.push(bits);
-        prev_bl = bl;
+        prev_bl = lengths;
     }
     dec.finish()?;
     Ok(out)

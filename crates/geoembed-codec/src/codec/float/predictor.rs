@@ -8,29 +8,30 @@
 //! Arithmetic wraps (it is only a prediction; the residual is taken modulo 2^64), and
 //! planes whose span could overflow `i64` products are computed in `i128` (`wide`).
 
+use crate::entropy::tokens::wide::zigzag;
 use crate::entropy::varint::{put_i, Cursor};
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 
 /// Neighbour indices: the plane's causal neighbours, then the previous band's.
-pub const W: u8 = 0;
-pub const N: u8 = 1;
-pub const NW: u8 = 2;
-pub const NE: u8 = 3;
-pub const WW: u8 = 4;
-pub const NN: u8 = 5;
-pub const B: u8 = 6;
-pub const BW: u8 = 7;
-pub const BN: u8 = 8;
-pub const NWW: u8 = 9;
-pub const NNW: u8 = 10;
-pub const NNE: u8 = 11;
-pub const NEE: u8 = 12;
-pub const NEIGHBOURS: usize = 13;
+pub(super) const W: u8 = 0;
+pub(super) const N: u8 = 1;
+pub(super) const NW: u8 = 2;
+pub(super) const NE: u8 = 3;
+pub(super) const WW: u8 = 4;
+pub(super) const NN: u8 = 5;
+pub(super) const B: u8 = 6;
+pub(super) const BW: u8 = 7;
+pub(super) const BN: u8 = 8;
+pub(super) const NWW: u8 = 9;
+pub(super) const NNW: u8 = 10;
+pub(super) const NNE: u8 = 11;
+pub(super) const NEE: u8 = 12;
+pub(super) const NEIGHBOURS: usize = 13;
 
 /// Whether neighbour `j` lies in the previous band.
 #[inline]
-pub fn in_previous_band(j: u8) -> bool {
+pub(super) fn in_previous_band(j: u8) -> bool {
     (B..=BN).contains(&j)
 }
 
@@ -42,7 +43,7 @@ const MAX_COEF: i64 = 1 << 20;
 const NARROW_SPAN: i128 = 1 << 38;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Predictor {
+pub(super) enum Predictor {
     Linear {
         reference: u8,
         shift: u8,
@@ -54,7 +55,7 @@ pub enum Predictor {
 }
 
 /// A band being predicted: its plane (causal part valid) and the previous band's plane.
-pub struct Planes<'a> {
+pub(super) struct Planes<'a> {
     pub cur: &'a [i64],
     pub prev: Option<&'a [i64]>,
     pub width: usize,
@@ -62,38 +63,38 @@ pub struct Planes<'a> {
 
 impl Planes<'_> {
     #[inline(always)]
-    pub fn neighbours(&self, y: usize, x: usize) -> [i64; NEIGHBOURS] {
+    pub(super) fn neighbours(&self, y: usize, x: usize) -> [i64; NEIGHBOURS] {
         neighbours(self.cur, self.prev, self.width, y, x)
     }
 }
 
 /// [`neighbours`] of sample `i` at y >= 2, 2 <= x < w - 2, where all of them exist.
 #[inline(always)]
-pub fn interior_neighbours(
+pub(super) fn interior_neighbours(
     c: &[i64],
     prev: Option<&[i64]>,
     w: usize,
     i: usize,
 ) -> [i64; NEIGHBOURS] {
-    let (vw, vn) = (c[i - 1], c[i - w]);
-    let (vb, vbw, vbn) = match prev {
+    let (west, north) = (c[i - 1], c[i - w]);
+    let (band, vbw, vbn) = match prev {
         Some(p) => (p[i], p[i - 1], p[i - w]),
-        None => (vw, vw, vn),
+        None => (west, west, north),
     };
-    let n2 = i - 2 * w;
+    let nn_start = i - 2 * w;
     [
-        vw,
-        vn,
+        west,
+        north,
         c[i - w - 1],
         c[i - w + 1],
         c[i - 2],
-        c[n2],
-        vb,
+        c[nn_start],
+        band,
         vbw,
         vbn,
         c[i - w - 2],
-        c[n2 - 1],
-        c[n2 + 1],
+        c[nn_start - 1],
+        c[nn_start + 1],
         c[i - w + 2],
     ]
 }
@@ -102,7 +103,7 @@ pub fn interior_neighbours(
 /// with fallbacks at the edges: a missing neighbour takes the value of the nearest one that
 /// exists, so no edge needs its own predictor.
 #[inline(always)]
-pub fn neighbours(
+pub(super) fn neighbours(
     c: &[i64],
     prev: Option<&[i64]>,
     w: usize,
@@ -110,31 +111,35 @@ pub fn neighbours(
     x: usize,
 ) -> [i64; NEIGHBOURS] {
     let i = y * w + x;
-    let vw = if x > 0 {
+    let west = if x > 0 {
         c[i - 1]
     } else if y > 0 {
         c[i - w]
     } else {
         prev.map_or(0, |p| p[i])
     };
-    let vn = if y > 0 { c[i - w] } else { vw };
-    let vnw = if y > 0 && x > 0 { c[i - w - 1] } else { vn };
-    let vne = if y > 0 && x + 1 < w { c[i - w + 1] } else { vn };
-    let vww = if x > 1 { c[i - 2] } else { vw };
-    let vnn = if y > 1 { c[i - 2 * w] } else { vn };
-    let (vb, vbw, vbn) = match prev {
+    let north = if y > 0 { c[i - w] } else { west };
+    let vnw = if y > 0 && x > 0 { c[i - w - 1] } else { north };
+    let vne = if y > 0 && x + 1 < w {
+        c[i - w + 1]
+    } else {
+        north
+    };
+    let vww = if x > 1 { c[i - 2] } else { west };
+    let vnn = if y > 1 { c[i - 2 * w] } else { north };
+    let (band, vbw, vbn) = match prev {
         Some(p) => {
-            let bw = if x > 0 {
+            let west_in_band = if x > 0 {
                 p[i - 1]
             } else if y > 0 {
                 p[i - w]
             } else {
                 p[i]
             };
-            let bn = if y > 0 { p[i - w] } else { bw };
-            (p[i], bw, bn)
+            let north_in_band = if y > 0 { p[i - w] } else { west_in_band };
+            (p[i], west_in_band, north_in_band)
         }
-        None => (vw, vw, vn),
+        None => (west, west, north),
     };
     let vnww = if y > 0 && x > 1 { c[i - w - 2] } else { vnw };
     let vnnw = if y > 1 && x > 0 {
@@ -153,12 +158,12 @@ pub fn neighbours(
         vne
     };
     [
-        vw, vn, vnw, vne, vww, vnn, vb, vbw, vbn, vnww, vnnw, vnne, vnee,
+        west, north, vnw, vne, vww, vnn, band, vbw, vbn, vnww, vnnw, vnne, vnee,
     ]
 }
 
 impl Predictor {
-    pub fn fixed(reference: u8, taps: &[(u8, i32)]) -> Self {
+    pub(super) fn fixed(reference: u8, taps: &[(u8, i32)]) -> Self {
         Predictor::Linear {
             reference,
             shift: 0,
@@ -167,7 +172,7 @@ impl Predictor {
         }
     }
 
-    pub fn uses_prev(&self) -> bool {
+    pub(super) fn uses_prev(&self) -> bool {
         match self {
             Predictor::Linear {
                 reference, taps, ..
@@ -176,7 +181,7 @@ impl Predictor {
         }
     }
 
-    pub fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         const NAMES: [&str; NEIGHBOURS] = [
             "W", "N", "NW", "NE", "WW", "NN", "B", "BW", "BN", "NWW", "NNW", "NNE", "NEE",
         ];
@@ -188,35 +193,38 @@ impl Predictor {
                 shift,
                 ..
             } if *shift == 0 => {
-                let mut s = NAMES[*reference as usize].to_string();
+                let mut label = NAMES[*reference as usize].to_string();
                 for (n, c) in taps {
-                    s += &format!(
+                    label += &format!(
                         "{c:+}({}-{})",
                         NAMES[*n as usize], NAMES[*reference as usize]
                     );
                 }
-                s
+                label
             }
             Predictor::Linear {
                 reference, taps, ..
             } => {
-                let t: Vec<&str> = taps.iter().map(|t| NAMES[t.0 as usize]).collect();
-                format!("LS({};{})", NAMES[*reference as usize], t.join(","))
+                let tap_names: Vec<&str> = taps
+                    .iter()
+                    .map(|tap_names| NAMES[tap_names.0 as usize])
+                    .collect();
+                format!("LS({};{})", NAMES[*reference as usize], tap_names.join(","))
             }
         }
     }
 
     #[inline(always)]
-    pub fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
+    pub(super) fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
         match self {
             Predictor::Med => {
-                let (a, b, c) = (n[W as usize], n[N as usize], n[NW as usize]);
-                if c >= a.max(b) {
-                    a.min(b)
-                } else if c <= a.min(b) {
-                    a.max(b)
+                let (west, north, north_west) = (n[W as usize], n[N as usize], n[NW as usize]);
+                if north_west >= west.max(north) {
+                    west.min(north)
+                } else if north_west <= west.min(north) {
+                    west.max(north)
                 } else {
-                    a.wrapping_add(b).wrapping_sub(c)
+                    west.wrapping_add(north).wrapping_sub(north_west)
                 }
             }
             Predictor::Linear {
@@ -225,27 +233,29 @@ impl Predictor {
                 taps,
                 wide,
             } => {
-                let r = n[*reference as usize];
+                let reference_value = n[*reference as usize];
                 let round = (1i64 << *shift) >> 1;
                 if *wide {
-                    let mut s = 0i128;
+                    let mut sum = 0i128;
                     for &(j, c) in taps {
-                        s += c as i128 * (n[j as usize] as i128 - r as i128);
+                        sum += c as i128 * (n[j as usize] as i128 - reference_value as i128);
                     }
-                    let p = r as i128 + ((s + round as i128) >> *shift);
-                    p.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+                    let prediction = reference_value as i128 + ((sum + round as i128) >> *shift);
+                    prediction.clamp(i64::MIN as i128, i64::MAX as i128) as i64
                 } else {
-                    let mut s = 0i64;
+                    let mut sum = 0i64;
                     for &(j, c) in taps {
-                        s = s.wrapping_add((c as i64).wrapping_mul(n[j as usize].wrapping_sub(r)));
+                        sum = sum.wrapping_add(
+                            (c as i64).wrapping_mul(n[j as usize].wrapping_sub(reference_value)),
+                        );
                     }
-                    r.wrapping_add(s.wrapping_add(round) >> *shift)
+                    reference_value.wrapping_add(sum.wrapping_add(round) >> *shift)
                 }
             }
         }
     }
 
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
         match self {
             Predictor::Med => out.push(1),
             Predictor::Linear {
@@ -263,22 +273,24 @@ impl Predictor {
         }
     }
 
-    pub fn read(r: &mut Cursor, has_prev: bool) -> Result<Predictor> {
+    pub(super) fn read(r: &mut Cursor, has_prev: bool) -> Result<Predictor> {
         let neighbour = |r: &mut Cursor| -> Result<u8> {
-            let j = r.bytes(1, "predictor neighbour")?[0];
-            if j as usize >= NEIGHBOURS || (in_previous_band(j) && !has_prev) {
+            let neighbour_index = r.bytes(1, "predictor neighbour")?[0];
+            if neighbour_index as usize >= NEIGHBOURS
+                || (in_previous_band(neighbour_index) && !has_prev)
+            {
                 return Err(Error::corrupt(format!(
-                    "float: predictor neighbour {j} does not exist for this band"
+                    "float: predictor neighbour {neighbour_index} does not exist for this band"
                 )));
             }
-            Ok(j)
+            Ok(neighbour_index)
         };
         match r.bytes(1, "predictor kind")?[0] {
             1 => Ok(Predictor::Med),
             0 => {
                 let reference = neighbour(r)?;
-                let h = r.bytes(3, "predictor shift, wide flag and taps")?;
-                let (shift, wide, count) = (h[0], h[1] != 0, h[2]);
+                let header = r.bytes(3, "predictor shift, wide flag and taps")?;
+                let (shift, wide, count) = (header[0], header[1] != 0, header[2]);
                 if shift > 30 || count as usize > NEIGHBOURS {
                     return Err(Error::corrupt(format!(
                         "float: predictor shift {shift} or tap count {count} out of range"
@@ -286,8 +298,11 @@ impl Predictor {
                 }
                 let mut taps = Vec::with_capacity(count as usize);
                 for _ in 0..count {
-                    let j = neighbour(r)?;
-                    taps.push((j, r.signed("predictor weight", MAX_COEF)? as i32));
+                    let neighbour_index = neighbour(r)?;
+                    taps.push((
+                        neighbour_index,
+                        r.signed("predictor weight", MAX_COEF)? as i32,
+                    ));
                 }
                 Ok(Predictor::Linear {
                     reference,
@@ -304,7 +319,7 @@ impl Predictor {
 /// A predictor laid out for the decoder's inner loop: a linear predictor's weights as a
 /// dense array over all nine neighbours (zeros where unused), so a prediction is nine
 /// independent multiply-adds instead of a loop over taps.
-pub struct Compiled {
+pub(super) struct Compiled {
     kind: u8,
     reference: usize,
     shift: u32,
@@ -316,8 +331,8 @@ const COMPILED_NARROW: u8 = 0;
 const COMPILED_OTHER: u8 = 1;
 
 impl Compiled {
-    pub fn new(p: &Predictor) -> Compiled {
-        let mut c = Compiled {
+    pub(super) fn new(p: &Predictor) -> Compiled {
+        let mut compiled = Compiled {
             kind: COMPILED_OTHER,
             reference: 0,
             shift: 0,
@@ -331,46 +346,35 @@ impl Compiled {
             wide: false,
         } = p
         {
-            c.kind = COMPILED_NARROW;
-            c.reference = *reference as usize;
-            c.shift = *shift as u32;
+            compiled.kind = COMPILED_NARROW;
+            compiled.reference = *reference as usize;
+            compiled.shift = *shift as u32;
             for &(j, w) in taps {
-                c.weights[j as usize] = c.weights[j as usize].wrapping_add(w as i64);
+                compiled.weights[j as usize] = compiled.weights[j as usize].wrapping_add(w as i64);
             }
         }
-        c
+        compiled
     }
 
     /// Same value as [`Predictor::predict`].
     #[inline(always)]
-    pub fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
+    pub(super) fn predict(&self, n: &[i64; NEIGHBOURS]) -> i64 {
         if self.kind == COMPILED_NARROW {
-            let r = n[self.reference];
-            let mut s = 0i64;
+            let reference_value = n[self.reference];
+            let mut sum = 0i64;
             for (w, v) in self.weights.iter().zip(n) {
-                s = s.wrapping_add(w.wrapping_mul(v.wrapping_sub(r)));
+                sum = sum.wrapping_add(w.wrapping_mul(v.wrapping_sub(reference_value)));
             }
-            r.wrapping_add(s.wrapping_add((1i64 << self.shift) >> 1) >> self.shift)
+            reference_value.wrapping_add(sum.wrapping_add((1i64 << self.shift) >> 1) >> self.shift)
         } else {
             self.general.predict(n)
         }
     }
 }
 
-/// Zigzag of a wrapped residual.
-#[inline(always)]
-pub fn zigzag(r: i64) -> u64 {
-    ((r << 1) ^ (r >> 63)) as u64
-}
-
-#[inline(always)]
-pub fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
-}
-
 /// Rows the encoder evaluates candidates on: all of a small band, every k-th row of a
 /// large one (at least ~16k pixels).
-pub fn sample_rows(height: usize, width: usize, all: bool) -> Vec<usize> {
+pub(super) fn sample_rows(height: usize, width: usize, all: bool) -> Vec<usize> {
     let step = if all {
         1
     } else {
@@ -389,16 +393,16 @@ fn each_sample(
     let w = planes.width;
     for &y in rows {
         for x in 0..w {
-            let i = y * w + x;
-            if !specials.get(i).copied().unwrap_or(false) {
-                f(planes.cur[i], &planes.neighbours(y, x));
+            let index = y * w + x;
+            if !specials.get(index).copied().unwrap_or(false) {
+                f(planes.cur[index], &planes.neighbours(y, x));
             }
         }
     }
 }
 
 /// Estimated bits of a band under `p`: the bit length of every residual plus one.
-pub fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[usize]) -> u64 {
+pub(super) fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[usize]) -> u64 {
     let mut bits = 0u64;
     each_sample(planes, specials, rows, |v, n| {
         bits += 65 - zigzag(v.wrapping_sub(p.predict(n))).leading_zeros() as u64;
@@ -407,61 +411,61 @@ pub fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[usize]) -
 }
 
 /// Span of the plane's values (max − min), in i128.
-pub fn span(plane: &[i64]) -> i128 {
-    let (lo, hi) = plane
+pub(super) fn span(plane: &[i64]) -> i128 {
+    let (low, high) = plane
         .iter()
         .fold((i64::MAX, i64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
-    if lo > hi {
+    if low > high {
         0
     } else {
-        hi as i128 - lo as i128
+        high as i128 - low as i128
     }
 }
 
 /// Least-squares weights of `taps` around reference `W` (or `B` for cross-band fits),
 /// fitted on the sampled rows and quantised to 2^-FIT_SHIFT. `None` if the system is
 /// degenerate.
-pub fn fit(
+pub(super) fn fit(
     planes: &Planes,
     specials: &[bool],
     rows: &[usize],
     reference: u8,
     taps: &[u8],
 ) -> Option<Predictor> {
-    let k = taps.len();
-    let mut g = DMatrix::<f64>::zeros(k, k);
-    let mut b = DVector::<f64>::zeros(k);
-    let mut f = vec![0f64; k];
+    let tap_count = taps.len();
+    let mut gram = DMatrix::<f64>::zeros(tap_count, tap_count);
+    let mut rhs = DVector::<f64>::zeros(tap_count);
+    let mut features = vec![0f64; tap_count];
     let mut count = 0usize;
     each_sample(planes, specials, rows, |v, n| {
-        let r = n[reference as usize] as f64;
-        let t = v as f64 - r;
-        for (fj, &j) in f.iter_mut().zip(taps) {
-            *fj = n[j as usize] as f64 - r;
+        let reference_value = n[reference as usize] as f64;
+        let target = v as f64 - reference_value;
+        for (fj, &j) in features.iter_mut().zip(taps) {
+            *fj = n[j as usize] as f64 - reference_value;
         }
-        for a in 0..k {
-            b[a] += f[a] * t;
+        for a in 0..tap_count {
+            rhs[a] += features[a] * target;
             for c in 0..=a {
-                g[(a, c)] += f[a] * f[c];
+                gram[(a, c)] += features[a] * features[c];
             }
         }
         count += 1;
     });
-    if count < 4 * k {
+    if count < 4 * tap_count {
         return None;
     }
-    for a in 0..k {
+    for a in 0..tap_count {
         for c in 0..a {
-            g[(c, a)] = g[(a, c)];
+            gram[(c, a)] = gram[(a, c)];
         }
     }
-    let ridge = (0..k).map(|a| g[(a, a)]).sum::<f64>() / k as f64 * 1e-9 + 1e-12;
-    for a in 0..k {
-        g[(a, a)] += ridge;
+    let ridge = (0..tap_count).map(|a| gram[(a, a)]).sum::<f64>() / tap_count as f64 * 1e-9 + 1e-12;
+    for a in 0..tap_count {
+        gram[(a, a)] += ridge;
     }
-    let sol = g.cholesky()?.solve(&b);
+    let sol = gram.cholesky()?.solve(&rhs);
     let scale = (1u64 << FIT_SHIFT) as f64;
-    let q: Vec<(u8, i32)> = taps
+    let quantised: Vec<(u8, i32)> = taps
         .iter()
         .zip(sol.iter())
         .filter_map(|(&j, &c)| {
@@ -472,7 +476,7 @@ pub fn fit(
     Some(Predictor::Linear {
         reference,
         shift: FIT_SHIFT,
-        taps: q,
+        taps: quantised,
         wide: span(planes.cur) >= NARROW_SPAN
             || planes.prev.is_some_and(|p| span(p) >= NARROW_SPAN),
     })
@@ -480,7 +484,7 @@ pub fn fit(
 
 /// The candidates for a band: fixed predictors, then fitted ones (`fit` effort), with the
 /// cross-band ones when a previous band in the same domain exists.
-pub fn choose(
+pub(super) fn choose(
     planes: &Planes,
     specials: &[bool],
     fit_ls: bool,
@@ -526,25 +530,26 @@ pub fn choose(
     }
     // Estimated bits for the whole band: the sampled rows' cost scaled by the rows.
     let height = planes.cur.len() / planes.width.max(1);
-    let scale = |c: u64| c * height as u64 / rows.len().max(1) as u64;
+    let scale = |scaled_cost: u64| scaled_cost * height as u64 / rows.len().max(1) as u64;
     cands
         .into_iter()
         .map(|p| {
-            let c = scale(cost(&p, planes, specials, &rows));
-            (p, c)
+            let scaled_cost = scale(cost(&p, planes, specials, &rows));
+            (p, scaled_cost)
         })
-        .min_by_key(|(_, c)| *c)
+        .min_by_key(|(_, scaled_cost)| *scaled_cost)
         .expect("candidates")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entropy::tokens::wide::unzigzag;
 
     #[test]
     fn planar_is_exact_on_a_plane_and_fit_finds_it() {
-        let (w, h) = (40, 30);
-        let plane: Vec<i64> = (0..h * w)
+        let (w, height) = (40, 30);
+        let plane: Vec<i64> = (0..height * w)
             .map(|i| 1000 + 3 * (i % w) as i64 - 7 * (i / w) as i64)
             .collect();
         let planes = Planes {
@@ -552,17 +557,20 @@ mod tests {
             prev: None,
             width: w,
         };
-        let sp = vec![false; plane.len()];
-        let rows: Vec<usize> = (2..h).collect();
+        let specials = vec![false; plane.len()];
+        let rows: Vec<usize> = (2..height).collect();
         let planar = Predictor::fixed(N, &[(W, 1), (NW, -1)]);
         for &y in &rows {
             for x in 1..w {
                 assert_eq!(planar.predict(&planes.neighbours(y, x)), plane[y * w + x]);
             }
         }
-        let (best, _) = choose(&planes, &sp, true, true);
-        let c = cost(&best, &planes, &sp, &rows);
-        assert!(c <= cost(&planar, &planes, &sp, &rows), "{best:?}");
+        let (best, _) = choose(&planes, &specials, true, true);
+        let best_cost = cost(&best, &planes, &specials, &rows);
+        assert!(
+            best_cost <= cost(&planar, &planes, &specials, &rows),
+            "{best:?}"
+        );
         let mut buf = Vec::new();
         best.write(&mut buf);
         assert_eq!(
@@ -573,18 +581,27 @@ mod tests {
 
     #[test]
     fn wide_and_narrow_arithmetic_agree_when_nothing_overflows() {
-        let n = [5i64, -9, 100, 3, 7, 8, 0, 0, 0, 4, -2, 11, 6];
+        let neighbours = [5i64, -9, 100, 3, 7, 8, 0, 0, 0, 4, -2, 11, 6];
         let taps = vec![(N, 1234), (NW, -2222), (NE, 999), (NNE, -77)];
-        let mk = |wide| Predictor::Linear {
+        let make = |wide| Predictor::Linear {
             reference: W,
             shift: 12,
             taps: taps.clone(),
             wide,
         };
-        assert_eq!(mk(true).predict(&n), mk(false).predict(&n));
-        assert_eq!(Compiled::new(&mk(false)).predict(&n), mk(false).predict(&n));
+        assert_eq!(
+            make(true).predict(&neighbours),
+            make(false).predict(&neighbours)
+        );
+        assert_eq!(
+            Compiled::new(&make(false)).predict(&neighbours),
+            make(false).predict(&neighbours)
+        );
         let med = Predictor::Med;
-        assert_eq!(Compiled::new(&med).predict(&n), med.predict(&n));
+        assert_eq!(
+            Compiled::new(&med).predict(&neighbours),
+            med.predict(&neighbours)
+        );
         for r in [0i64, -1, 1, i64::MIN, i64::MAX] {
             assert_eq!(unzigzag(zigzag(r)), r);
         }

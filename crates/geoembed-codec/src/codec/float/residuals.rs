@@ -1,86 +1,33 @@
 //! Context-modelled coding of 64-bit residuals, shared by every band of a tile.
 //!
-//! A zigzagged residual becomes a token (values below 8 are their own token; larger ones
-//! send their bit length and the two bits after the leading one) plus raw low bits, as in
-//! the native codec but for up to 64-bit values. The token is coded with static rANS
+//! A zigzagged residual becomes a token plus raw low bits (`entropy::tokens::wide`: the
+//! native codec's hybrid uint for up to 64-bit values). The token is coded with static rANS
 //! (the native codec's coder and tables) in one of up to 16 contexts chosen from the
 //! "activity": the bit lengths of the residuals already decoded at W, N, NW, NE and at the
 //! same pixel of the previous band. The encoder picks the number of contexts and their
 //! activity thresholds (quantiles) that make the tile smallest, tables included.
 
-use crate::entropy::bits::{take_bits, BitReader, BitWriter};
+use crate::entropy::bits::{BitReader, BitWriter};
 use crate::entropy::rans::{self, PROB_SCALE};
 use crate::entropy::tables::Tables;
+use crate::entropy::tokens::wide::{split as token, ALPHABET, TOKENS};
 use crate::entropy::varint::{put_u, Cursor};
 use crate::error::{Error, Result};
 
-const DIRECT: u64 = 8;
-pub const ALPHABET: usize = 252;
 /// Activities run from 0 to 8·64.
-pub const ACTIVITIES: usize = 513;
+pub(super) const ACTIVITIES: usize = 513;
 const MAX_CONTEXTS: usize = 16;
 
 /// Bit length of a zigzagged residual (0 for 0).
 #[inline(always)]
-pub fn bit_len(u: u64) -> u8 {
+pub(super) fn bit_len(u: u64) -> u8 {
     (64 - u.leading_zeros()) as u8
 }
 
 #[inline(always)]
-pub fn activity(w: u8, n: u8, nw: u8, ne: u8, b: u8) -> usize {
+pub(super) fn activity(w: u8, n: u8, nw: u8, ne: u8, b: u8) -> usize {
     2 * w as usize + 2 * n as usize + nw as usize + ne as usize + 2 * b as usize
 }
-
-/// Token, number of raw bits, raw bits.
-#[inline(always)]
-fn token(u: u64) -> (usize, u32, u64) {
-    if u < DIRECT {
-        return (u as usize, 0, 0);
-    }
-    let n = 63 - u.leading_zeros(); // >= 3
-    let extra = n - 2;
-    let mid = (u >> extra) & 3;
-    (
-        8 + ((n - 3) as usize) * 4 + mid as usize,
-        extra,
-        u & ((1u64 << extra) - 1),
-    )
-}
-
-struct TokenTable {
-    base: [u64; 256],
-    extra: [u32; 256],
-    /// Bit length of every value of the token: the decoder's contexts need only this, so
-    /// they do not wait for the raw bits.
-    bit_len: [u8; 256],
-}
-
-const fn token_table() -> TokenTable {
-    let mut base = [0u64; 256];
-    let mut extra = [0u32; 256];
-    let mut bit_len = [0u8; 256];
-    let mut t = 0;
-    while t < ALPHABET {
-        if t < DIRECT as usize {
-            base[t] = t as u64;
-            bit_len[t] = (64 - (t as u64).leading_zeros()) as u8;
-        } else {
-            let n = (t - 8) / 4 + 3;
-            let mid = ((t - 8) % 4) as u64;
-            extra[t] = n as u32 - 2;
-            base[t] = (4 | mid) << extra[t];
-            bit_len[t] = n as u8 + 1;
-        }
-        t += 1;
-    }
-    TokenTable {
-        base,
-        extra,
-        bit_len,
-    }
-}
-
-static TOKENS: TokenTable = token_table();
 
 /// Context of every activity, from ascending thresholds.
 fn lut(thresholds: &[u16]) -> Vec<u8> {
@@ -92,19 +39,19 @@ fn lut(thresholds: &[u16]) -> Vec<u8> {
 /// Thresholds splitting the activity histogram into about `k` equally filled contexts.
 fn quantile_thresholds(hist: &[u64], k: usize) -> Vec<u16> {
     let total: u64 = hist.iter().sum();
-    let mut t = Vec::new();
+    let mut thresholds = Vec::new();
     let mut acc = 0u64;
     let mut next = 1;
     for (a, &h) in hist.iter().enumerate() {
         acc += h;
         while next < k && acc * k as u64 >= next as u64 * total {
-            if a + 1 < ACTIVITIES && t.last() != Some(&((a + 1) as u16)) {
-                t.push((a + 1) as u16);
+            if a + 1 < ACTIVITIES && thresholds.last() != Some(&((a + 1) as u16)) {
+                thresholds.push((a + 1) as u16);
             }
             next += 1;
         }
     }
-    t
+    thresholds
 }
 
 fn entropy_bits(counts: &[u64]) -> f64 {
@@ -112,18 +59,18 @@ fn entropy_bits(counts: &[u64]) -> f64 {
     if total == 0 {
         return 0.0;
     }
-    let t = total as f64;
+    let total_f = total as f64;
     counts
         .iter()
         .filter(|&&c| c > 0)
-        .map(|&c| -(c as f64) * (c as f64 / t).log2())
+        .map(|&c| -(c as f64) * (c as f64 / total_f).log2())
         .sum::<f64>()
         // The table: about 1.5 bytes per symbol up to the last one used.
         + 12.0 * (counts.iter().rposition(|&c| c > 0).map_or(0, |i| i + 1) as f64 + 1.0)
 }
 
 /// Encodes the residuals (`zz`, zigzagged, in decoding order) given each one's activity.
-pub fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
+pub(super) fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
     debug_assert_eq!(acts.len(), zz.len());
     let toks: Vec<u8> = zz.iter().map(|&u| token(u).0 as u8).collect();
     let mut joint = vec![0u64; ACTIVITIES * ALPHABET];
@@ -132,15 +79,15 @@ pub fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
         joint[a as usize * ALPHABET + t as usize] += 1;
         hist[a as usize] += 1;
     }
-    let counts_for = |th: &[u16]| {
-        let l = lut(th);
-        let mut c = vec![vec![0u64; ALPHABET]; th.len() + 1];
+    let counts_for = |thresholds: &[u16]| {
+        let context_of = lut(thresholds);
+        let mut c = vec![vec![0u64; ALPHABET]; thresholds.len() + 1];
         for a in 0..ACTIVITIES {
             if hist[a] == 0 {
                 continue;
             }
             let row = &joint[a * ALPHABET..(a + 1) * ALPHABET];
-            for (dst, &v) in c[l[a] as usize].iter_mut().zip(row) {
+            for (dst, &v) in c[context_of[a] as usize].iter_mut().zip(row) {
                 *dst += v;
             }
         }
@@ -148,26 +95,26 @@ pub fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
     };
     let mut best: Option<(f64, Vec<u16>, Vec<Vec<u64>>)> = None;
     for k in [1, 2, 3, 4, 6, 8, 12, MAX_CONTEXTS] {
-        let th = quantile_thresholds(&hist, k);
-        if best.as_ref().is_some_and(|b| b.1 == th) {
+        let thresholds = quantile_thresholds(&hist, k);
+        if best.as_ref().is_some_and(|b| b.1 == thresholds) {
             continue;
         }
-        let c = counts_for(&th);
+        let c = counts_for(&thresholds);
         let bits: f64 = c.iter().map(|v| entropy_bits(v)).sum();
         if best.as_ref().is_none_or(|b| bits < b.0) {
-            best = Some((bits, th, c));
+            best = Some((bits, thresholds, c));
         }
     }
-    let (_, th, counts) = best.expect("one context count");
-    put_u(out, th.len() as u64);
-    th.iter().for_each(|&t| put_u(out, t as u64));
+    let (_, thresholds, counts) = best.expect("one context count");
+    put_u(out, thresholds.len() as u64);
+    thresholds.iter().for_each(|&t| put_u(out, t as u64));
     let (tables, freqs) = Tables::from_counts(&counts);
     Tables::write(&freqs, out);
-    let l = lut(&th);
+    let context_of = lut(&thresholds);
     let mut enc = rans::Encoder::new(1);
     for (&a, &t) in acts.iter().zip(&toks).rev() {
-        let (r, rcp) = tables.range(l[a as usize] as usize, t as usize);
-        enc.put(r, rcp, 0);
+        let (r, reciprocal) = tables.range(context_of[a as usize] as usize, t as usize);
+        enc.put(r, reciprocal, 0);
     }
     let stream = enc.finish();
     let mut raw = BitWriter::new();
@@ -188,7 +135,7 @@ pub fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
 }
 
 /// Decodes residuals one at a time; errors are collected and reported by [`Decoder::finish`].
-pub struct Decoder {
+pub(super) struct Decoder {
     lut: [u8; ACTIVITIES],
     tables: Tables,
     rans: rans::Decoder,
@@ -198,13 +145,13 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    pub fn new(r: &mut Cursor) -> Result<Decoder> {
-        let k = r.bounded("context count", MAX_CONTEXTS as u64 - 1)? as usize;
-        let mut th = Vec::with_capacity(k);
-        for _ in 0..k {
-            th.push(r.bounded("context threshold", ACTIVITIES as u64 - 1)? as u16);
+    pub(super) fn new(r: &mut Cursor) -> Result<Decoder> {
+        let context_count = r.bounded("context count", MAX_CONTEXTS as u64 - 1)? as usize;
+        let mut thresholds = Vec::with_capacity(context_count);
+        for _ in 0..context_count {
+            thresholds.push(r.bounded("context threshold", ACTIVITIES as u64 - 1)? as u16);
         }
-        let tables = Tables::read(r, k + 1, ALPHABET)?;
+        let tables = Tables::read(r, context_count + 1, ALPHABET)?;
         let left = (r.data.len() - r.pos) as u64;
         let slen = r.bounded("rANS stream length", left)? as usize;
         let blen = r.bounded("raw bits length", left)? as usize;
@@ -213,7 +160,7 @@ impl Decoder {
         let rans = rans::Decoder::new(stream, 1, "float")?;
         let state = rans.states[0];
         let mut table = [0u8; ACTIVITIES];
-        table.copy_from_slice(&lut(&th));
+        table.copy_from_slice(&lut(&thresholds));
         Ok(Decoder {
             lut: table,
             tables,
@@ -226,30 +173,29 @@ impl Decoder {
 
     /// The next zigzagged residual and its bit length, given its activity.
     #[inline(always)]
-    pub fn next(&mut self, act: usize) -> (u64, u8) {
+    pub(super) fn next(&mut self, act: usize) -> (u64, u8) {
         let ctx = self.lut[act.min(ACTIVITIES - 1)] as usize;
         let slots: &[u32; PROB_SCALE as usize] = &self.tables.slots[ctx];
-        let (sym, s, pos) = rans::step(self.state, self.rans.pos, &self.rans.words, slots);
-        self.state = s;
+        let (sym, next_state, pos) = rans::step(self.state, self.rans.pos, &self.rans.words, slots);
+        self.state = next_state;
         self.rans.pos = pos;
-        let t = sym as usize;
-        if t >= ALPHABET {
+        let token = sym as usize;
+        if token >= ALPHABET {
             self.bad_symbol = true;
             return (0, 0);
         }
-        let extra = TOKENS.extra[t];
-        let b = &mut self.bits;
+        let extra = TOKENS.extra[token];
+        let bits = &mut self.bits;
         let raw = if extra > 32 {
-            let lo = take_bits(&b.data, b.len, &mut b.acc, &mut b.n, &mut b.pos, 32) as u64;
-            lo | (take_bits(&b.data, b.len, &mut b.acc, &mut b.n, &mut b.pos, extra - 32) as u64)
-                << 32
+            let low = bits.take(32) as u64;
+            low | (bits.take(extra - 32) as u64) << 32
         } else {
-            take_bits(&b.data, b.len, &mut b.acc, &mut b.n, &mut b.pos, extra) as u64
+            bits.take(extra) as u64
         };
-        (TOKENS.base[t] | raw, TOKENS.bit_len[t])
+        (TOKENS.base[token] | raw, TOKENS.bit_len[token])
     }
 
-    pub fn finish(mut self) -> Result<()> {
+    pub(super) fn finish(mut self) -> Result<()> {
         if self.bad_symbol {
             return Err(Error::corrupt(
                 "float: residual stream holds an unused token",
@@ -276,27 +222,27 @@ mod tests {
             assert_eq!(TOKENS.base[t] | raw, u);
             assert_eq!(TOKENS.bit_len[t], bit_len(u));
         }
-        let mut x = 99u64;
-        let zz: Vec<u64> = (0..5000)
+        let mut seed = 99u64;
+        let magnitudes: Vec<u64> = (0..5000)
             .map(|i| {
-                x = x
+                seed = seed
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
                 if i % 97 == 0 {
-                    x
+                    seed
                 } else {
-                    (x >> 58) >> (i % 5)
+                    (seed >> 58) >> (i % 5)
                 }
             })
             .collect();
         let acts: Vec<u16> = (0..5000).map(|i| (i * 7 % 300) as u16).collect();
         let mut buf = Vec::new();
-        encode(&acts, &zz, &mut buf);
-        let mut c = Cursor::new(&buf, "float");
-        let mut d = Decoder::new(&mut c).unwrap();
-        for (&a, &u) in acts.iter().zip(&zz) {
-            assert_eq!(d.next(a as usize).0, u);
+        encode(&acts, &magnitudes, &mut buf);
+        let mut cursor = Cursor::new(&buf, "float");
+        let mut decoder = Decoder::new(&mut cursor).unwrap();
+        for (&a, &u) in acts.iter().zip(&magnitudes) {
+            assert_eq!(decoder.next(a as usize).0, u);
         }
-        d.finish().unwrap();
+        decoder.finish().unwrap();
     }
 }

@@ -12,11 +12,11 @@ use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
 /// Most distinct special values a band may hold (the index of each special is one byte).
-pub const MAX_DISTINCT: usize = 256;
+pub(super) const MAX_DISTINCT: usize = 256;
 
 /// Positions (ascending) and bits of a band's specials.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Specials {
+pub(super) struct Specials {
     pub positions: Vec<u32>,
     pub bits: Vec<u64>,
 }
@@ -25,40 +25,40 @@ pub struct Specials {
 /// 3.4e38): repeatedly, the band's minimum (or maximum) whose gap to the next distinct
 /// value exceeds the range of all other values, while at least 8 distinct values remain.
 /// At most four from each end. `values` are the non-special values as f64.
-pub fn sentinels(values: &[f64]) -> Vec<f64> {
-    let mut d: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    d.sort_by(|a, b| a.total_cmp(b));
-    d.dedup();
-    let (mut lo, mut hi) = (0usize, d.len());
-    let mut s = Vec::new();
+pub(super) fn sentinels(values: &[f64]) -> Vec<f64> {
+    let mut finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    finite.sort_by(|a, b| a.total_cmp(b));
+    finite.dedup();
+    let (mut low, mut high) = (0usize, finite.len());
+    let mut found = Vec::new();
     for _ in 0..4 {
         let mut peeled = false;
-        if hi - lo > 8 && d[lo + 1] - d[lo] > d[hi - 1] - d[lo + 1] {
-            s.push(d[lo]);
-            lo += 1;
+        if high - low > 8 && finite[low + 1] - finite[low] > finite[high - 1] - finite[low + 1] {
+            found.push(finite[low]);
+            low += 1;
             peeled = true;
         }
-        if hi - lo > 8 && d[hi - 1] - d[hi - 2] > d[hi - 2] - d[lo] {
-            s.push(d[hi - 1]);
-            hi -= 1;
+        if high - low > 8 && finite[high - 1] - finite[high - 2] > finite[high - 2] - finite[low] {
+            found.push(finite[high - 1]);
+            high -= 1;
             peeled = true;
         }
         if !peeled {
             break;
         }
     }
-    s
+    found
 }
 
 /// Whether a sample is always special: NaN and ±Inf.
 #[inline]
-pub fn non_finite(ty: SampleType, bits: u64) -> bool {
+pub(super) fn non_finite(ty: SampleType, bits: u64) -> bool {
     ty.is_float() && !float_value(ty, bits).is_finite()
 }
 
 /// Fills the specials of a plane in raster order with the W neighbour (N at x = 0, 0 for
 /// the very first sample) — the rule the decoder repeats.
-pub fn fill(plane: &mut [i64], width: usize, mask: &[bool]) {
+pub(super) fn fill(plane: &mut [i64], width: usize, mask: &[bool]) {
     for i in 0..plane.len() {
         if mask[i] {
             plane[i] = fill_value(plane, width, i);
@@ -67,7 +67,7 @@ pub fn fill(plane: &mut [i64], width: usize, mask: &[bool]) {
 }
 
 #[inline(always)]
-pub fn fill_value(plane: &[i64], width: usize, i: usize) -> i64 {
+pub(super) fn fill_value(plane: &[i64], width: usize, i: usize) -> i64 {
     if !i.is_multiple_of(width) {
         plane[i - 1]
     } else if i >= width {
@@ -78,21 +78,21 @@ pub fn fill_value(plane: &[i64], width: usize, i: usize) -> i64 {
 }
 
 impl Specials {
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.positions.is_empty()
     }
 
-    pub fn mask(&self, n: usize) -> Vec<bool> {
-        let mut m = vec![false; n];
+    pub(super) fn mask(&self, n: usize) -> Vec<bool> {
+        let mut mask_bits = vec![false; n];
         for &p in &self.positions {
-            m[p as usize] = true;
+            mask_bits[p as usize] = true;
         }
-        m
+        mask_bits
     }
 
     /// Count, then a zlib block: distinct values, the gaps between positions, the index of
     /// each special's value.
-    pub fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+    pub(super) fn write(&self, out: &mut Vec<u8>) -> Result<()> {
         put_u(out, self.positions.len() as u64);
         if self.is_empty() {
             return Ok(());
@@ -118,29 +118,29 @@ impl Specials {
                 raw.push(distinct.binary_search(b).expect("listed") as u8);
             }
         }
-        let z = deflate::zlib(&raw, 6)?;
-        put_u(out, z.len() as u64);
-        out.extend_from_slice(&z);
+        let compressed = deflate::zlib(&raw, 6)?;
+        put_u(out, compressed.len() as u64);
+        out.extend_from_slice(&compressed);
         Ok(())
     }
 
     /// Reads what [`Specials::write`] wrote, for a band of `n` samples.
-    pub fn read(r: &mut Cursor, n: usize) -> Result<Specials> {
+    pub(super) fn read(r: &mut Cursor, n: usize) -> Result<Specials> {
         let count = r.bounded("special count", n as u64)? as usize;
         if count == 0 {
             return Ok(Specials::default());
         }
         let zlen = r.bounded("special block length", (r.data.len() - r.pos) as u64)? as usize;
-        let z = r.bytes(zlen, "special block")?;
+        let compressed = r.bytes(zlen, "special block")?;
         // A special block holds at most 8·256 + 10·n + n bytes: bound the inflation.
         let cap = 8 * MAX_DISTINCT + 11 * count + 16;
-        let raw = deflate::unzlib(z, cap, "float: special block")?;
-        let mut c = Cursor::new(&raw, "float");
-        let m = c.bounded("distinct specials", MAX_DISTINCT as u64)? as usize;
+        let raw = deflate::unzlib(compressed, cap, "float: special block")?;
+        let mut cursor = Cursor::new(&raw, "float");
+        let m = cursor.bounded("distinct specials", MAX_DISTINCT as u64)? as usize;
         if m == 0 {
             return Err(Error::corrupt("float: specials without values"));
         }
-        let distinct: Vec<u64> = c
+        let distinct: Vec<u64> = cursor
             .bytes(8 * m, "special values")?
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -148,19 +148,20 @@ impl Specials {
         let mut positions = Vec::with_capacity(count);
         let mut next = 0u64;
         for _ in 0..count {
-            let p = next + c.bounded("special position", n as u64)?;
-            if p >= n as u64 {
+            let position = next + cursor.bounded("special position", n as u64)?;
+            if position >= n as u64 {
                 return Err(Error::corrupt(format!(
-                    "float: special at sample {p} of a {n}-sample band"
+                    "float: special at sample {position} of a {n}-sample band"
                 )));
             }
-            positions.push(p as u32);
-            next = p + 1;
+            positions.push(position as u32);
+            next = position + 1;
         }
         let bits = if m == 1 {
             vec![distinct[0]; count]
         } else {
-            c.bytes(count, "special indices")?
+            cursor
+                .bytes(count, "special indices")?
                 .iter()
                 .map(|&k| {
                     distinct.get(k as usize).copied().ok_or_else(|| {

@@ -10,21 +10,21 @@
 
 use std::ffi::{c_int, c_void};
 
-pub type JXL_BOOL = c_int;
-pub const JXL_TRUE: JXL_BOOL = 1;
-pub const JXL_FALSE: JXL_BOOL = 0;
+pub(super) type JXL_BOOL = c_int;
+pub(super) const JXL_TRUE: JXL_BOOL = 1;
+pub(super) const JXL_FALSE: JXL_BOOL = 0;
 
 // types.h
-pub type JxlDataType = c_int;
-pub const JXL_TYPE_UINT8: JxlDataType = 2;
-pub const JXL_TYPE_UINT16: JxlDataType = 3;
+pub(super) type JxlDataType = c_int;
+pub(super) const JXL_TYPE_UINT8: JxlDataType = 2;
+pub(super) const JXL_TYPE_UINT16: JxlDataType = 3;
 
-pub type JxlEndianness = c_int;
-pub const JXL_NATIVE_ENDIAN: JxlEndianness = 0;
+pub(super) type JxlEndianness = c_int;
+pub(super) const JXL_NATIVE_ENDIAN: JxlEndianness = 0;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct JxlPixelFormat {
+pub(super) struct JxlPixelFormat {
     pub num_channels: u32,
     pub data_type: JxlDataType,
     pub endianness: JxlEndianness,
@@ -32,22 +32,22 @@ pub struct JxlPixelFormat {
 }
 
 // codestream_header.h
-pub type JxlOrientation = c_int;
-pub const JXL_ORIENT_IDENTITY: JxlOrientation = 1;
+pub(super) type JxlOrientation = c_int;
+pub(super) const JXL_ORIENT_IDENTITY: JxlOrientation = 1;
 
-pub type JxlExtraChannelType = c_int;
-pub const JXL_CHANNEL_OPTIONAL: JxlExtraChannelType = 16;
+pub(super) type JxlExtraChannelType = c_int;
+pub(super) const JXL_CHANNEL_OPTIONAL: JxlExtraChannelType = 16;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct JxlPreviewHeader {
+pub(super) struct JxlPreviewHeader {
     pub xsize: u32,
     pub ysize: u32,
 }
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct JxlAnimationHeader {
+pub(super) struct JxlAnimationHeader {
     pub tps_numerator: u32,
     pub tps_denominator: u32,
     pub num_loops: u32,
@@ -56,7 +56,7 @@ pub struct JxlAnimationHeader {
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct JxlBasicInfo {
+pub(super) struct JxlBasicInfo {
     pub have_container: JXL_BOOL,
     pub xsize: u32,
     pub ysize: u32,
@@ -84,7 +84,7 @@ pub struct JxlBasicInfo {
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct JxlExtraChannelInfo {
+pub(super) struct JxlExtraChannelInfo {
     pub type_: JxlExtraChannelType,
     pub bits_per_sample: u32,
     pub exponent_bits_per_sample: u32,
@@ -99,7 +99,7 @@ pub struct JxlExtraChannelInfo {
 // stay opaque integers.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct JxlColorEncoding {
+pub(super) struct JxlColorEncoding {
     pub color_space: c_int,
     pub white_point: c_int,
     pub white_point_xy: [f64; 2],
@@ -114,144 +114,147 @@ pub struct JxlColorEncoding {
 
 // encode.h
 #[repr(C)]
-pub struct JxlEncoder {
+pub(super) struct JxlEncoder {
     _opaque: [u8; 0],
 }
 #[repr(C)]
-pub struct JxlEncoderFrameSettings {
+pub(super) struct JxlEncoderFrameSettings {
     _opaque: [u8; 0],
 }
 /// Never constructed on the Rust side; we always pass NULL (default malloc/free).
 #[repr(C)]
-pub struct JxlMemoryManager {
+pub(super) struct JxlMemoryManager {
     _opaque: [u8; 0],
 }
 
-pub type JxlEncoderStatus = c_int;
-pub const JXL_ENC_SUCCESS: JxlEncoderStatus = 0;
-pub const JXL_ENC_ERROR: JxlEncoderStatus = 1;
-pub const JXL_ENC_NEED_MORE_OUTPUT: JxlEncoderStatus = 2;
+pub(super) type JxlEncoderStatus = c_int;
+pub(super) const JXL_ENC_SUCCESS: JxlEncoderStatus = 0;
+pub(super) const JXL_ENC_ERROR: JxlEncoderStatus = 1;
+pub(super) const JXL_ENC_NEED_MORE_OUTPUT: JxlEncoderStatus = 2;
 
-pub type JxlEncoderError = c_int;
+pub(super) type JxlEncoderError = c_int;
 
-pub type JxlEncoderFrameSettingId = c_int;
-pub const JXL_ENC_FRAME_SETTING_EFFORT: JxlEncoderFrameSettingId = 0;
+pub(super) type JxlEncoderFrameSettingId = c_int;
+pub(super) const JXL_ENC_FRAME_SETTING_EFFORT: JxlEncoderFrameSettingId = 0;
 
 // decode.h
 #[repr(C)]
-pub struct JxlDecoder {
+pub(super) struct JxlDecoder {
     _opaque: [u8; 0],
 }
 
-pub type JxlDecoderStatus = c_int;
-pub const JXL_DEC_SUCCESS: JxlDecoderStatus = 0;
-pub const JXL_DEC_ERROR: JxlDecoderStatus = 1;
-pub const JXL_DEC_NEED_MORE_INPUT: JxlDecoderStatus = 2;
-pub const JXL_DEC_NEED_IMAGE_OUT_BUFFER: JxlDecoderStatus = 5;
-pub const JXL_DEC_BASIC_INFO: JxlDecoderStatus = 0x40;
-pub const JXL_DEC_FULL_IMAGE: JxlDecoderStatus = 0x1000;
+pub(super) type JxlDecoderStatus = c_int;
+pub(super) const JXL_DEC_SUCCESS: JxlDecoderStatus = 0;
+pub(super) const JXL_DEC_ERROR: JxlDecoderStatus = 1;
+pub(super) const JXL_DEC_NEED_MORE_INPUT: JxlDecoderStatus = 2;
+pub(super) const JXL_DEC_NEED_IMAGE_OUT_BUFFER: JxlDecoderStatus = 5;
+pub(super) const JXL_DEC_BASIC_INFO: JxlDecoderStatus = 0x40;
+pub(super) const JXL_DEC_FULL_IMAGE: JxlDecoderStatus = 0x1000;
 
 #[link(name = "jxl")]
 extern "C" {
-    pub fn JxlEncoderCreate(memory_manager: *const JxlMemoryManager) -> *mut JxlEncoder;
-    pub fn JxlEncoderDestroy(enc: *mut JxlEncoder);
-    pub fn JxlEncoderGetError(enc: *mut JxlEncoder) -> JxlEncoderError;
-    pub fn JxlEncoderInitBasicInfo(info: *mut JxlBasicInfo);
-    pub fn JxlEncoderSetBasicInfo(
+    pub(super) fn JxlEncoderCreate(memory_manager: *const JxlMemoryManager) -> *mut JxlEncoder;
+    pub(super) fn JxlEncoderDestroy(enc: *mut JxlEncoder);
+    pub(super) fn JxlEncoderGetError(enc: *mut JxlEncoder) -> JxlEncoderError;
+    pub(super) fn JxlEncoderInitBasicInfo(info: *mut JxlBasicInfo);
+    pub(super) fn JxlEncoderSetBasicInfo(
         enc: *mut JxlEncoder,
         info: *const JxlBasicInfo,
     ) -> JxlEncoderStatus;
-    pub fn JxlColorEncodingSetToSRGB(color_encoding: *mut JxlColorEncoding, is_gray: JXL_BOOL);
-    pub fn JxlEncoderSetColorEncoding(
+    pub(super) fn JxlColorEncodingSetToSRGB(
+        color_encoding: *mut JxlColorEncoding,
+        is_gray: JXL_BOOL,
+    );
+    pub(super) fn JxlEncoderSetColorEncoding(
         enc: *mut JxlEncoder,
         color: *const JxlColorEncoding,
     ) -> JxlEncoderStatus;
-    pub fn JxlEncoderInitExtraChannelInfo(
+    pub(super) fn JxlEncoderInitExtraChannelInfo(
         type_: JxlExtraChannelType,
         info: *mut JxlExtraChannelInfo,
     );
-    pub fn JxlEncoderSetExtraChannelInfo(
+    pub(super) fn JxlEncoderSetExtraChannelInfo(
         enc: *mut JxlEncoder,
         index: usize,
         info: *const JxlExtraChannelInfo,
     ) -> JxlEncoderStatus;
-    pub fn JxlEncoderFrameSettingsCreate(
+    pub(super) fn JxlEncoderFrameSettingsCreate(
         enc: *mut JxlEncoder,
         source: *const JxlEncoderFrameSettings,
     ) -> *mut JxlEncoderFrameSettings;
-    pub fn JxlEncoderSetFrameLossless(
+    pub(super) fn JxlEncoderSetFrameLossless(
         frame_settings: *mut JxlEncoderFrameSettings,
         lossless: JXL_BOOL,
     ) -> JxlEncoderStatus;
-    pub fn JxlEncoderFrameSettingsSetOption(
+    pub(super) fn JxlEncoderFrameSettingsSetOption(
         frame_settings: *mut JxlEncoderFrameSettings,
         option: JxlEncoderFrameSettingId,
         value: i64,
     ) -> JxlEncoderStatus;
-    pub fn JxlEncoderAddImageFrame(
+    pub(super) fn JxlEncoderAddImageFrame(
         frame_settings: *const JxlEncoderFrameSettings,
         pixel_format: *const JxlPixelFormat,
         buffer: *const c_void,
         size: usize,
     ) -> JxlEncoderStatus;
-    pub fn JxlEncoderSetExtraChannelBuffer(
+    pub(super) fn JxlEncoderSetExtraChannelBuffer(
         frame_settings: *const JxlEncoderFrameSettings,
         pixel_format: *const JxlPixelFormat,
         buffer: *const c_void,
         size: usize,
         index: u32,
     ) -> JxlEncoderStatus;
-    pub fn JxlEncoderCloseInput(enc: *mut JxlEncoder);
-    pub fn JxlEncoderProcessOutput(
+    pub(super) fn JxlEncoderCloseInput(enc: *mut JxlEncoder);
+    pub(super) fn JxlEncoderProcessOutput(
         enc: *mut JxlEncoder,
         next_out: *mut *mut u8,
         avail_out: *mut usize,
     ) -> JxlEncoderStatus;
 
-    pub fn JxlDecoderCreate(memory_manager: *const JxlMemoryManager) -> *mut JxlDecoder;
-    pub fn JxlDecoderDestroy(dec: *mut JxlDecoder);
-    pub fn JxlDecoderSubscribeEvents(
+    pub(super) fn JxlDecoderCreate(memory_manager: *const JxlMemoryManager) -> *mut JxlDecoder;
+    pub(super) fn JxlDecoderDestroy(dec: *mut JxlDecoder);
+    pub(super) fn JxlDecoderSubscribeEvents(
         dec: *mut JxlDecoder,
         events_wanted: c_int,
     ) -> JxlDecoderStatus;
-    pub fn JxlDecoderSetKeepOrientation(
+    pub(super) fn JxlDecoderSetKeepOrientation(
         dec: *mut JxlDecoder,
         skip_reorientation: JXL_BOOL,
     ) -> JxlDecoderStatus;
-    pub fn JxlDecoderSetInput(
+    pub(super) fn JxlDecoderSetInput(
         dec: *mut JxlDecoder,
         data: *const u8,
         size: usize,
     ) -> JxlDecoderStatus;
-    pub fn JxlDecoderCloseInput(dec: *mut JxlDecoder);
-    pub fn JxlDecoderProcessInput(dec: *mut JxlDecoder) -> JxlDecoderStatus;
-    pub fn JxlDecoderGetBasicInfo(
+    pub(super) fn JxlDecoderCloseInput(dec: *mut JxlDecoder);
+    pub(super) fn JxlDecoderProcessInput(dec: *mut JxlDecoder) -> JxlDecoderStatus;
+    pub(super) fn JxlDecoderGetBasicInfo(
         dec: *const JxlDecoder,
         info: *mut JxlBasicInfo,
     ) -> JxlDecoderStatus;
-    pub fn JxlDecoderGetExtraChannelInfo(
+    pub(super) fn JxlDecoderGetExtraChannelInfo(
         dec: *const JxlDecoder,
         index: usize,
         info: *mut JxlExtraChannelInfo,
     ) -> JxlDecoderStatus;
-    pub fn JxlDecoderImageOutBufferSize(
+    pub(super) fn JxlDecoderImageOutBufferSize(
         dec: *const JxlDecoder,
         format: *const JxlPixelFormat,
         size: *mut usize,
     ) -> JxlDecoderStatus;
-    pub fn JxlDecoderSetImageOutBuffer(
+    pub(super) fn JxlDecoderSetImageOutBuffer(
         dec: *mut JxlDecoder,
         format: *const JxlPixelFormat,
         buffer: *mut c_void,
         size: usize,
     ) -> JxlDecoderStatus;
-    pub fn JxlDecoderExtraChannelBufferSize(
+    pub(super) fn JxlDecoderExtraChannelBufferSize(
         dec: *const JxlDecoder,
         format: *const JxlPixelFormat,
         size: *mut usize,
         index: u32,
     ) -> JxlDecoderStatus;
-    pub fn JxlDecoderSetExtraChannelBuffer(
+    pub(super) fn JxlDecoderSetExtraChannelBuffer(
         dec: *mut JxlDecoder,
         format: *const JxlPixelFormat,
         buffer: *mut c_void,

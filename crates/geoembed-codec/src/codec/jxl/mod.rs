@@ -26,14 +26,14 @@ use crate::error::{Error, Result};
 
 /// Unsigned planar samples: plane c occupies [c*w*h .. (c+1)*w*h), row-major.
 #[derive(Clone, Copy, Debug)]
-pub enum Planes<'a> {
+pub(super) enum Planes<'a> {
     U8(&'a [u8]),
     U16(&'a [u16]),
 }
 
 /// Decoded planes, same layout as [`Planes`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PlanesOut {
+pub(super) enum PlanesOut {
     U8(Vec<u8>),
     U16(Vec<u16>),
 }
@@ -46,14 +46,14 @@ pub enum PlanesOut {
 /// 127..=257 channels at 8 and 16 bits, efforts 1, 3, 7 and 9, from 1x1 to 300x260 pixels
 /// (several modular groups). The `codestream_channel_limit` test pins both sides.
 /// (An earlier note claimed only 127 extra channels survive; that does not reproduce.)
-pub const MAX_CHANNELS_PER_CODESTREAM: usize = 1 + 256;
+pub(super) const MAX_CHANNELS_PER_CODESTREAM: usize = 1 + 256;
 
 /// Lossless JPEG XL of `channels` planes (bits 8 for U8, 16 for U16). Effort 1..=9.
 /// Output is self-delimiting: if `channels` exceeds what one libjxl codestream can carry
 /// losslessly, split into channel groups, each its own codestream, framed as
 /// [u32 LE group count][for each group: u32 LE channels in group, u32 LE byte length, bytes].
 /// Use the same framing even for a single group (count = 1), so the format is uniform.
-pub fn encode(
+pub(super) fn encode(
     planes: Planes,
     width: usize,
     height: usize,
@@ -108,7 +108,7 @@ pub fn encode(
 /// Inverse; `width`, `height`, `channels` and `bits` (8 or 16) are known from the container,
 /// so check the decoded basic info against them and return Error::corrupt on any mismatch
 /// (dimensions, channel count, bit depth) rather than trusting the stream.
-pub fn decode(
+pub(super) fn decode(
     bytes: &[u8],
     width: usize,
     height: usize,
@@ -142,15 +142,18 @@ pub fn decode(
     let mut groups = Vec::with_capacity(count.min(bytes.len() / 8));
     let mut sum = 0usize;
     for g in 0..count {
-        let n = reader.u32("group channel count")? as usize;
+        let channel_count = reader.u32("group channel count")? as usize;
         let len = reader.u32("group byte length")? as usize;
-        if n == 0 || n > MAX_CHANNELS_PER_CODESTREAM || n > channels - sum {
+        if channel_count == 0
+            || channel_count > MAX_CHANNELS_PER_CODESTREAM
+            || channel_count > channels - sum
+        {
             return Err(Error::corrupt(format!(
-                "JPEG XL: group {g} claims {n} channels ({sum} of {channels} already seen)"
+                "JPEG XL: group {g} claims {channel_count} channels ({sum} of {channels} already seen)"
             )));
         }
-        groups.push((n, reader.take(len, "codestream")?));
-        sum += n;
+        groups.push((channel_count, reader.take(len, "codestream")?));
+        sum += channel_count;
     }
     if sum != channels {
         return Err(Error::corrupt(format!(
@@ -170,15 +173,15 @@ pub fn decode(
         PlanesOut::U16(vec![0; total])
     };
     let mut first = 0;
-    for (g, &(n, stream)) in groups.iter().enumerate() {
-        let range = first * plane_len..(first + n) * plane_len;
+    for (g, &(channel_count, stream)) in groups.iter().enumerate() {
+        let range = first * plane_len..(first + channel_count) * plane_len;
         let target = match &mut out {
             PlanesOut::U8(v) => PlanesMut::U8(&mut v[range]),
             PlanesOut::U16(v) => PlanesMut::U16(&mut v[range]),
         };
-        decode_codestream(stream, width, height, n, target)
+        decode_codestream(stream, width, height, channel_count, target)
             .map_err(|e| e.context(format_args!("channel group {g}")))?;
-        first += n;
+        first += channel_count;
     }
     Ok(out)
 }
@@ -218,12 +221,12 @@ impl Planes<'_> {
     fn plane_raw(&self, c: usize, plane_len: usize) -> (*const c_void, usize) {
         match self {
             Planes::U8(s) => {
-                let p = &s[c * plane_len..(c + 1) * plane_len];
-                (p.as_ptr().cast(), std::mem::size_of_val(p))
+                let plane = &s[c * plane_len..(c + 1) * plane_len];
+                (plane.as_ptr().cast(), std::mem::size_of_val(plane))
             }
             Planes::U16(s) => {
-                let p = &s[c * plane_len..(c + 1) * plane_len];
-                (p.as_ptr().cast(), std::mem::size_of_val(p))
+                let plane = &s[c * plane_len..(c + 1) * plane_len];
+                (plane.as_ptr().cast(), std::mem::size_of_val(plane))
             }
         }
     }
@@ -260,6 +263,15 @@ impl Drop for Encoder {
 }
 
 impl Encoder {
+    fn new() -> Result<Self> {
+        // SAFETY: a null memory manager selects libjxl's default allocator.
+        let raw = unsafe { ffi::JxlEncoderCreate(ptr::null()) };
+        if raw.is_null() {
+            return Err(Error::invalid("JPEG XL: JxlEncoderCreate failed"));
+        }
+        Ok(Encoder(raw))
+    }
+
     /// Turn a libjxl status into an error: `what` names the failed call ("X failed ..."),
     /// and libjxl's error code is appended.
     fn check(&self, status: ffi::JxlEncoderStatus, what: impl FnOnce() -> String) -> Result<()> {
@@ -276,9 +288,136 @@ impl Encoder {
             Error::invalid(msg)
         })
     }
+
+    /// Declares the image: `n` planes of `bits`-bit samples, one grey channel and `n − 1`
+    /// extra channels, kept in their original space (they are data, not colour).
+    fn set_image(&self, width: usize, height: usize, n: usize, bits: u32) -> Result<()> {
+        // SAFETY: all-zero is a valid JxlBasicInfo (integers, floats, bytes) and makes the
+        // padding initialised; JxlEncoderInitBasicInfo then writes the defaults.
+        let mut info: ffi::JxlBasicInfo = unsafe { std::mem::zeroed() };
+        // SAFETY: info is a valid, writable JxlBasicInfo.
+        unsafe { ffi::JxlEncoderInitBasicInfo(&mut info) };
+        info.xsize = width as u32;
+        info.ysize = height as u32;
+        info.bits_per_sample = bits;
+        info.exponent_bits_per_sample = 0;
+        // Samples are data, not colour: keep them in the original space (no XYB).
+        info.uses_original_profile = ffi::JXL_TRUE;
+        info.num_color_channels = 1;
+        info.num_extra_channels = (n - 1) as u32;
+        info.alpha_bits = 0;
+        // SAFETY: self.0 is live and info is a fully initialised JxlBasicInfo.
+        let status = unsafe { ffi::JxlEncoderSetBasicInfo(self.0, &info) };
+        self.check(status, || "JxlEncoderSetBasicInfo failed".into())?;
+
+        // The colour encoding is only a label here (lossless, original profile), but grey
+        // needs one; grey sRGB is the cheapest to signal.
+        // SAFETY: all-zero is a valid JxlColorEncoding; SetToSRGB fills every field.
+        let mut color: ffi::JxlColorEncoding = unsafe { std::mem::zeroed() };
+        // SAFETY: color is a valid, writable JxlColorEncoding.
+        unsafe { ffi::JxlColorEncodingSetToSRGB(&mut color, ffi::JXL_TRUE) };
+        // SAFETY: self.0 is live and color is initialised.
+        let status = unsafe { ffi::JxlEncoderSetColorEncoding(self.0, &color) };
+        self.check(status, || "JxlEncoderSetColorEncoding failed".into())?;
+
+        for i in 0..n - 1 {
+            // SAFETY: all-zero is a valid JxlExtraChannelInfo; Init writes the defaults.
+            let mut channel: ffi::JxlExtraChannelInfo = unsafe { std::mem::zeroed() };
+            // SAFETY: channel is a valid, writable JxlExtraChannelInfo.
+            unsafe { ffi::JxlEncoderInitExtraChannelInfo(ffi::JXL_CHANNEL_OPTIONAL, &mut channel) };
+            channel.bits_per_sample = bits;
+            channel.exponent_bits_per_sample = 0;
+            // SAFETY: self.0 is live, i < num_extra_channels, channel is initialised.
+            let status = unsafe { ffi::JxlEncoderSetExtraChannelInfo(self.0, i, &channel) };
+            self.check(status, || {
+                format!("JxlEncoderSetExtraChannelInfo failed for extra channel {i}")
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Lossless frame settings at `effort` (1..=9), owned by the encoder and freed with it.
+    fn lossless_frame(&self, effort: u32) -> Result<*mut ffi::JxlEncoderFrameSettings> {
+        // SAFETY: self.0 is live; a null source gives default settings.
+        let settings = unsafe { ffi::JxlEncoderFrameSettingsCreate(self.0, ptr::null()) };
+        if settings.is_null() {
+            return Err(Error::invalid(
+                "JPEG XL: JxlEncoderFrameSettingsCreate failed",
+            ));
+        }
+        // SAFETY: settings belongs to the live encoder.
+        let status = unsafe { ffi::JxlEncoderSetFrameLossless(settings, ffi::JXL_TRUE) };
+        self.check(status, || "JxlEncoderSetFrameLossless failed".into())?;
+        let effort_id = ffi::JXL_ENC_FRAME_SETTING_EFFORT;
+        // SAFETY: settings belongs to the live encoder; effort was checked to be 1..=9.
+        let status =
+            unsafe { ffi::JxlEncoderFrameSettingsSetOption(settings, effort_id, effort.into()) };
+        self.check(status, || {
+            format!("JxlEncoderFrameSettingsSetOption(EFFORT = {effort}) failed")
+        })?;
+        Ok(settings)
+    }
+
+    /// Hands libjxl the `n` planes (it copies them) as one frame and closes the input.
+    fn add_frame(
+        &self,
+        settings: *mut ffi::JxlEncoderFrameSettings,
+        planes: Planes,
+        plane_len: usize,
+        n: usize,
+    ) -> Result<()> {
+        let format = pixel_format(planes.bits());
+        let (grey, grey_len) = planes.plane_raw(0, plane_len);
+        // SAFETY: settings belongs to the live encoder; grey points to grey_len readable
+        // bytes holding plane_len samples of `format`; libjxl copies them before returning.
+        let status = unsafe { ffi::JxlEncoderAddImageFrame(settings, &format, grey, grey_len) };
+        self.check(status, || "JxlEncoderAddImageFrame failed".into())?;
+        for i in 1..n {
+            let (ptr, len) = planes.plane_raw(i, plane_len);
+            let index = (i - 1) as u32;
+            // SAFETY: as for the grey plane; index < num_extra_channels.
+            let status =
+                unsafe { ffi::JxlEncoderSetExtraChannelBuffer(settings, &format, ptr, len, index) };
+            self.check(status, || {
+                format!("JxlEncoderSetExtraChannelBuffer failed for extra channel {index}")
+            })?;
+        }
+        // SAFETY: self.0 is live.
+        unsafe { ffi::JxlEncoderCloseInput(self.0) };
+        Ok(())
+    }
+
+    /// Collects the encoded bytes, starting from `capacity` and doubling whenever libjxl
+    /// asks for more room.
+    fn output(&self, capacity: usize) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; capacity];
+        let mut used = 0usize;
+        loop {
+            let mut avail = out.len() - used;
+            // SAFETY: used <= out.len(), so the pointer is within (or one past) `out`.
+            let mut next = unsafe { out.as_mut_ptr().add(used) };
+            // SAFETY: next/avail describe the writable tail of `out`, which outlives the call.
+            let status = unsafe { ffi::JxlEncoderProcessOutput(self.0, &mut next, &mut avail) };
+            used = out.len() - avail;
+            match status {
+                ffi::JXL_ENC_SUCCESS => break,
+                ffi::JXL_ENC_NEED_MORE_OUTPUT => out.resize(out.len() * 2, 0),
+                _ => self.check(status, || "JxlEncoderProcessOutput failed".into())?,
+            }
+        }
+        out.truncate(used);
+        Ok(out)
+    }
 }
 
 /// Encode exactly `n` planes (1 grey + n-1 extra channels) as one bare codestream.
+///
+/// Container: by default libjxl writes a bare codestream, but past 4 extra channels or at
+/// 16 bits (level 5 wants modular buffers to fit in 16-bit signed integers) 0.7 picks
+/// codestream level 10 by itself and then always wraps the codestream in the ISO BMFF
+/// container to carry the `jxll` level box (49 bytes: signature, ftyp, jxll, jxlc header).
+/// We keep that rather than strip it: a bare level-10 codestream would claim level 5 by
+/// omission, and 49 bytes are noise next to a tile.
 fn encode_codestream(
     planes: Planes,
     width: usize,
@@ -288,119 +427,12 @@ fn encode_codestream(
 ) -> Result<Vec<u8>> {
     let plane_len = width * height;
     let bits = planes.bits();
-    let format = pixel_format(bits);
-
-    // SAFETY: a null memory manager selects libjxl's default allocator.
-    let raw = unsafe { ffi::JxlEncoderCreate(ptr::null()) };
-    if raw.is_null() {
-        return Err(Error::invalid("JPEG XL: JxlEncoderCreate failed"));
-    }
-    let enc = Encoder(raw);
-
-    // Container: by default libjxl writes a bare codestream, but past 4 extra channels or
-    // at 16 bits (level 5 wants modular buffers to fit in 16-bit signed integers) 0.7
-    // picks codestream level 10 by itself and then always wraps the codestream in the
-    // ISO BMFF container to carry the `jxll` level box (49 bytes: signature, ftyp, jxll,
-    // jxlc header). We keep that rather than strip it: a bare level-10 codestream would
-    // claim level 5 by omission, and 49 bytes are noise next to a tile.
-
-    // SAFETY: all-zero is a valid JxlBasicInfo (integers, floats, bytes) and makes the
-    // padding initialised; JxlEncoderInitBasicInfo then writes the defaults.
-    let mut info: ffi::JxlBasicInfo = unsafe { std::mem::zeroed() };
-    // SAFETY: info is a valid, writable JxlBasicInfo.
-    unsafe { ffi::JxlEncoderInitBasicInfo(&mut info) };
-    info.xsize = width as u32;
-    info.ysize = height as u32;
-    info.bits_per_sample = bits;
-    info.exponent_bits_per_sample = 0;
-    // Samples are data, not colour: keep them in the original space (no XYB).
-    info.uses_original_profile = ffi::JXL_TRUE;
-    info.num_color_channels = 1;
-    info.num_extra_channels = (n - 1) as u32;
-    info.alpha_bits = 0;
-    // SAFETY: enc.0 is live and info is a fully initialised JxlBasicInfo.
-    let status = unsafe { ffi::JxlEncoderSetBasicInfo(enc.0, &info) };
-    enc.check(status, || "JxlEncoderSetBasicInfo failed".into())?;
-
-    // The colour encoding is only a label here (lossless, original profile), but grey
-    // needs one; grey sRGB is the cheapest to signal.
-    // SAFETY: all-zero is a valid JxlColorEncoding; SetToSRGB fills every field.
-    let mut color: ffi::JxlColorEncoding = unsafe { std::mem::zeroed() };
-    // SAFETY: color is a valid, writable JxlColorEncoding.
-    unsafe { ffi::JxlColorEncodingSetToSRGB(&mut color, ffi::JXL_TRUE) };
-    // SAFETY: enc.0 is live and color is initialised.
-    let status = unsafe { ffi::JxlEncoderSetColorEncoding(enc.0, &color) };
-    enc.check(status, || "JxlEncoderSetColorEncoding failed".into())?;
-
-    for i in 0..n - 1 {
-        // SAFETY: all-zero is a valid JxlExtraChannelInfo; Init writes the defaults.
-        let mut ec: ffi::JxlExtraChannelInfo = unsafe { std::mem::zeroed() };
-        // SAFETY: ec is a valid, writable JxlExtraChannelInfo.
-        unsafe { ffi::JxlEncoderInitExtraChannelInfo(ffi::JXL_CHANNEL_OPTIONAL, &mut ec) };
-        ec.bits_per_sample = bits;
-        ec.exponent_bits_per_sample = 0;
-        // SAFETY: enc.0 is live, i < num_extra_channels, ec is initialised.
-        let status = unsafe { ffi::JxlEncoderSetExtraChannelInfo(enc.0, i, &ec) };
-        enc.check(status, || {
-            format!("JxlEncoderSetExtraChannelInfo failed for extra channel {i}")
-        })?;
-    }
-
-    // SAFETY: enc.0 is live; a null source gives default settings. The settings object
-    // is owned by the encoder and freed with it.
-    let settings = unsafe { ffi::JxlEncoderFrameSettingsCreate(enc.0, ptr::null()) };
-    if settings.is_null() {
-        return Err(Error::invalid(
-            "JPEG XL: JxlEncoderFrameSettingsCreate failed",
-        ));
-    }
-    // SAFETY: settings belongs to the live encoder.
-    let status = unsafe { ffi::JxlEncoderSetFrameLossless(settings, ffi::JXL_TRUE) };
-    enc.check(status, || "JxlEncoderSetFrameLossless failed".into())?;
-    let effort_id = ffi::JXL_ENC_FRAME_SETTING_EFFORT;
-    // SAFETY: settings belongs to the live encoder; effort was checked to be 1..=9.
-    let status =
-        unsafe { ffi::JxlEncoderFrameSettingsSetOption(settings, effort_id, effort.into()) };
-    enc.check(status, || {
-        format!("JxlEncoderFrameSettingsSetOption(EFFORT = {effort}) failed")
-    })?;
-
-    let (grey, grey_len) = planes.plane_raw(0, plane_len);
-    // SAFETY: grey points to grey_len readable bytes holding width*height samples of
-    // `format`; libjxl copies them before returning.
-    let status = unsafe { ffi::JxlEncoderAddImageFrame(settings, &format, grey, grey_len) };
-    enc.check(status, || "JxlEncoderAddImageFrame failed".into())?;
-    for i in 1..n {
-        let (ptr, len) = planes.plane_raw(i, plane_len);
-        let index = (i - 1) as u32;
-        // SAFETY: as for the grey plane; index < num_extra_channels.
-        let status =
-            unsafe { ffi::JxlEncoderSetExtraChannelBuffer(settings, &format, ptr, len, index) };
-        enc.check(status, || {
-            format!("JxlEncoderSetExtraChannelBuffer failed for extra channel {index}")
-        })?;
-    }
-    // SAFETY: enc.0 is live.
-    unsafe { ffi::JxlEncoderCloseInput(enc.0) };
-
-    // Start at a quarter of the raw size plus slack and double whenever libjxl asks.
-    let mut out = vec![0u8; (plane_len * n * (bits as usize / 8)) / 4 + 4096];
-    let mut used = 0usize;
-    loop {
-        let mut avail = out.len() - used;
-        // SAFETY: used <= out.len(), so the pointer is within (or one past) `out`.
-        let mut next = unsafe { out.as_mut_ptr().add(used) };
-        // SAFETY: next/avail describe the writable tail of `out`, which outlives the call.
-        let status = unsafe { ffi::JxlEncoderProcessOutput(enc.0, &mut next, &mut avail) };
-        used = out.len() - avail;
-        match status {
-            ffi::JXL_ENC_SUCCESS => break,
-            ffi::JXL_ENC_NEED_MORE_OUTPUT => out.resize(out.len() * 2, 0),
-            _ => enc.check(status, || "JxlEncoderProcessOutput failed".into())?,
-        }
-    }
-    out.truncate(used);
-    Ok(out)
+    let encoder = Encoder::new()?;
+    encoder.set_image(width, height, n, bits)?;
+    let settings = encoder.lossless_frame(effort)?;
+    encoder.add_frame(settings, planes, plane_len, n)?;
+    // Start at a quarter of the raw size plus slack.
+    encoder.output((plane_len * n * (bits as usize / 8)) / 4 + 4096)
 }
 
 /// Owns a `JxlDecoder` so it is destroyed on every return path.
@@ -413,6 +445,92 @@ impl Drop for Decoder {
     }
 }
 
+impl Decoder {
+    /// A decoder of the whole of `bytes`, reporting the basic info and the full image.
+    /// `bytes` must outlive it.
+    fn new(bytes: &[u8]) -> Result<Self> {
+        // SAFETY: a null memory manager selects libjxl's default allocator.
+        let raw = unsafe { ffi::JxlDecoderCreate(ptr::null()) };
+        if raw.is_null() {
+            return Err(Error::invalid("JPEG XL: JxlDecoderCreate failed"));
+        }
+        let dec = Decoder(raw);
+        let events = ffi::JXL_DEC_BASIC_INFO | ffi::JXL_DEC_FULL_IMAGE;
+        // SAFETY: dec.0 is a live decoder.
+        if unsafe { ffi::JxlDecoderSubscribeEvents(dec.0, events) } != ffi::JXL_DEC_SUCCESS {
+            return Err(Error::invalid("JPEG XL: JxlDecoderSubscribeEvents failed"));
+        }
+        // All input is available up front; closing it turns a short stream into an error
+        // instead of an endless request for more.
+        // SAFETY: the caller keeps `bytes` alive as long as the decoder.
+        if unsafe { ffi::JxlDecoderSetInput(dec.0, bytes.as_ptr(), bytes.len()) }
+            != ffi::JXL_DEC_SUCCESS
+        {
+            return Err(Error::invalid("JPEG XL: JxlDecoderSetInput failed"));
+        }
+        // SAFETY: dec.0 is live.
+        unsafe { ffi::JxlDecoderCloseInput(dec.0) };
+        Ok(dec)
+    }
+
+    /// Points channel `c` (0 grey, then the extra channels) at `plane`, after checking that
+    /// libjxl wants exactly `plane_bytes` bytes for it.
+    ///
+    /// # Safety
+    /// `plane` must point to `plane_bytes` writable bytes that nothing else accesses until
+    /// the decoder is destroyed, and `c` must be below the stream's channel count.
+    unsafe fn set_plane(
+        &self,
+        c: usize,
+        format: &ffi::JxlPixelFormat,
+        plane: *mut c_void,
+        plane_bytes: usize,
+    ) -> Result<()> {
+        let mut size = 0usize;
+        // SAFETY: self.0 is live, format and size are valid pointers, and the caller
+        // checked the extra channel index against num_extra_channels.
+        let status = unsafe {
+            if c == 0 {
+                ffi::JxlDecoderImageOutBufferSize(self.0, format, &mut size)
+            } else {
+                ffi::JxlDecoderExtraChannelBufferSize(self.0, format, &mut size, (c - 1) as u32)
+            }
+        };
+        if status != ffi::JXL_DEC_SUCCESS || size != plane_bytes {
+            return Err(Error::corrupt(format!(
+                "JPEG XL: buffer size query for channel {c} gave {size} bytes, \
+                 expected {plane_bytes}"
+            )));
+        }
+        // SAFETY: the caller guarantees `plane` is plane_bytes writable bytes reserved for
+        // the decoder.
+        let status = unsafe {
+            if c == 0 {
+                ffi::JxlDecoderSetImageOutBuffer(self.0, format, plane, plane_bytes)
+            } else {
+                ffi::JxlDecoderSetExtraChannelBuffer(
+                    self.0,
+                    format,
+                    plane,
+                    plane_bytes,
+                    (c - 1) as u32,
+                )
+            }
+        };
+        if status != ffi::JXL_DEC_SUCCESS {
+            return Err(Error::corrupt(if c == 0 {
+                "JPEG XL: JxlDecoderSetImageOutBuffer failed".to_string()
+            } else {
+                format!(
+                    "JPEG XL: JxlDecoderSetExtraChannelBuffer failed for extra channel {}",
+                    c - 1
+                )
+            }));
+        }
+        Ok(())
+    }
+}
+
 /// Decode one codestream of exactly `n` planes into `out` (n * width * height samples),
 /// rejecting any stream whose header disagrees with what the container says.
 fn decode_codestream(
@@ -422,39 +540,16 @@ fn decode_codestream(
     n: usize,
     out: PlanesMut,
 ) -> Result<()> {
-    let plane_len = width * height;
     let (bits, base, sample_size): (u32, *mut c_void, usize) = match out {
         PlanesMut::U8(s) => (8, s.as_mut_ptr().cast(), 1),
         PlanesMut::U16(s) => (16, s.as_mut_ptr().cast(), 2),
     };
-    let plane_bytes = plane_len * sample_size;
+    let plane_bytes = width * height * sample_size;
     let format = pixel_format(bits);
     if bytes.is_empty() {
         return Err(Error::truncated("JPEG XL: empty codestream"));
     }
-
-    // SAFETY: a null memory manager selects libjxl's default allocator.
-    let raw = unsafe { ffi::JxlDecoderCreate(ptr::null()) };
-    if raw.is_null() {
-        return Err(Error::invalid("JPEG XL: JxlDecoderCreate failed"));
-    }
-    let dec = Decoder(raw);
-    let events = ffi::JXL_DEC_BASIC_INFO | ffi::JXL_DEC_FULL_IMAGE;
-    // SAFETY: dec.0 is a live decoder.
-    if unsafe { ffi::JxlDecoderSubscribeEvents(dec.0, events) } != ffi::JXL_DEC_SUCCESS {
-        return Err(Error::invalid("JPEG XL: JxlDecoderSubscribeEvents failed"));
-    }
-    // All input is available up front; closing it turns a short stream into an error
-    // instead of an endless request for more.
-    // SAFETY: `bytes` outlives the decoder (dropped at the end of this function).
-    if unsafe { ffi::JxlDecoderSetInput(dec.0, bytes.as_ptr(), bytes.len()) }
-        != ffi::JXL_DEC_SUCCESS
-    {
-        return Err(Error::invalid("JPEG XL: JxlDecoderSetInput failed"));
-    }
-    // SAFETY: dec.0 is live.
-    unsafe { ffi::JxlDecoderCloseInput(dec.0) };
-
+    let dec = Decoder::new(bytes)?;
     let (mut have_info, mut have_buffers, mut have_image) = (false, false, false);
     // A valid stream takes four calls (basic info, buffer request, full image, success);
     // the bound only guarantees termination on hostile input.
@@ -469,54 +564,12 @@ fn decode_codestream(
             }
             ffi::JXL_DEC_NEED_IMAGE_OUT_BUFFER if have_info && !have_buffers => {
                 for c in 0..n {
-                    let mut size = 0usize;
-                    // SAFETY: dec.0 is live, format and size are valid pointers, and the
-                    // extra channel index was checked against num_extra_channels.
-                    let st = unsafe {
-                        if c == 0 {
-                            ffi::JxlDecoderImageOutBufferSize(dec.0, &format, &mut size)
-                        } else {
-                            ffi::JxlDecoderExtraChannelBufferSize(
-                                dec.0,
-                                &format,
-                                &mut size,
-                                (c - 1) as u32,
-                            )
-                        }
-                    };
-                    if st != ffi::JXL_DEC_SUCCESS || size != plane_bytes {
-                        return Err(Error::corrupt(format!(
-                            "JPEG XL: buffer size query for channel {c} gave {size} bytes, \
-                             expected {plane_bytes}"
-                        )));
-                    }
                     // SAFETY: plane c lies inside `out` (n * plane_bytes bytes from base).
                     let plane = unsafe { base.cast::<u8>().add(c * plane_bytes) }.cast();
-                    // SAFETY: `plane` points to plane_bytes writable bytes that nothing
-                    // else accesses until the decoder is destroyed.
-                    let st = unsafe {
-                        if c == 0 {
-                            ffi::JxlDecoderSetImageOutBuffer(dec.0, &format, plane, plane_bytes)
-                        } else {
-                            ffi::JxlDecoderSetExtraChannelBuffer(
-                                dec.0,
-                                &format,
-                                plane,
-                                plane_bytes,
-                                (c - 1) as u32,
-                            )
-                        }
-                    };
-                    if st != ffi::JXL_DEC_SUCCESS {
-                        return Err(Error::corrupt(if c == 0 {
-                            "JPEG XL: JxlDecoderSetImageOutBuffer failed".to_string()
-                        } else {
-                            format!(
-                                "JPEG XL: JxlDecoderSetExtraChannelBuffer failed for extra channel {}",
-                                c - 1
-                            )
-                        }));
-                    }
+                    // SAFETY: `plane` points to plane_bytes bytes of `out`, which the
+                    // caller lends for the whole decode; check_basic_info checked that the
+                    // stream has n channels.
+                    unsafe { dec.set_plane(c, &format, plane, plane_bytes)? };
                 }
                 have_buffers = true;
             }
@@ -623,8 +676,8 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self, what: &str) -> Result<u32> {
-        let b = self.take(4, what)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        let bytes = self.take(4, what)?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 }
 
@@ -638,7 +691,7 @@ mod tests {
     fn test_planes(width: usize, height: usize, channels: usize, bits: u32, seed: u64) -> Vec<u32> {
         let mut state = seed | 1;
         let max = (1u64 << bits) - 1;
-        let mut v = Vec::with_capacity(width * height * channels);
+        let mut planes = Vec::with_capacity(width * height * channels);
         for c in 0..channels {
             for y in 0..height {
                 for x in 0..width {
@@ -646,23 +699,23 @@ mod tests {
                     state ^= state >> 7;
                     state ^= state << 17;
                     let smooth = (x * (c % 7 + 1) + y * 3 + c * 11) as u64 * (max / 200 + 1);
-                    v.push(((smooth + (state & 15)) % (max + 1)) as u32);
+                    planes.push(((smooth + (state & 15)) % (max + 1)) as u32);
                 }
             }
         }
-        v
+        planes
     }
 
     fn round_trip(width: usize, height: usize, channels: usize, bits: u32, effort: u32) {
         let samples = test_planes(width, height, channels, bits, 0x9e37_79b9 + channels as u64);
         let (bytes, expected) = if bits == 8 {
-            let s: Vec<u8> = samples.iter().map(|&v| v as u8).collect();
-            let bytes = encode(Planes::U8(&s), width, height, channels, effort).unwrap();
-            (bytes, PlanesOut::U8(s))
+            let narrow: Vec<u8> = samples.iter().map(|&v| v as u8).collect();
+            let bytes = encode(Planes::U8(&narrow), width, height, channels, effort).unwrap();
+            (bytes, PlanesOut::U8(narrow))
         } else {
-            let s: Vec<u16> = samples.iter().map(|&v| v as u16).collect();
-            let bytes = encode(Planes::U16(&s), width, height, channels, effort).unwrap();
-            (bytes, PlanesOut::U16(s))
+            let narrow: Vec<u16> = samples.iter().map(|&v| v as u16).collect();
+            let bytes = encode(Planes::U16(&narrow), width, height, channels, effort).unwrap();
+            (bytes, PlanesOut::U16(narrow))
         };
         let groups = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
         assert_eq!(groups, channels.div_ceil(MAX_CHANNELS_PER_CODESTREAM));
@@ -703,11 +756,14 @@ mod tests {
 
     #[test]
     fn extreme_values_round_trip() {
-        let s: Vec<u16> = (0..2 * 9 * 5)
+        let samples: Vec<u16> = (0..2 * 9 * 5)
             .map(|i| if i % 3 == 0 { 65535 } else { (i % 2) as u16 })
             .collect();
-        let bytes = encode(Planes::U16(&s), 9, 5, 2, 3).unwrap();
-        assert_eq!(decode(&bytes, 9, 5, 2, 16).unwrap(), PlanesOut::U16(s));
+        let bytes = encode(Planes::U16(&samples), 9, 5, 2, 3).unwrap();
+        assert_eq!(
+            decode(&bytes, 9, 5, 2, 16).unwrap(),
+            PlanesOut::U16(samples)
+        );
     }
 
     #[test]
@@ -727,29 +783,34 @@ mod tests {
 
     #[test]
     fn deterministic() {
-        let s: Vec<u8> = test_planes(40, 30, 6, 8, 7)
+        let samples: Vec<u8> = test_planes(40, 30, 6, 8, 7)
             .iter()
             .map(|&v| v as u8)
             .collect();
-        let a = encode(Planes::U8(&s), 40, 30, 6, 7).unwrap();
-        let b = encode(Planes::U8(&s), 40, 30, 6, 7).unwrap();
-        assert_eq!(a, b);
+        let first = encode(Planes::U8(&samples), 40, 30, 6, 7).unwrap();
+        let second = encode(Planes::U8(&samples), 40, 30, 6, 7).unwrap();
+        assert_eq!(first, second);
     }
 
     fn sample_stream() -> (Vec<u8>, usize, usize, usize) {
-        let (w, h, c) = (37, 23, 5);
-        let s: Vec<u8> = test_planes(w, h, c, 8, 3)
+        let (width, height, channels) = (37, 23, 5);
+        let samples: Vec<u8> = test_planes(width, height, channels, 8, 3)
             .iter()
             .map(|&v| v as u8)
             .collect();
-        (encode(Planes::U8(&s), w, h, c, 3).unwrap(), w, h, c)
+        (
+            encode(Planes::U8(&samples), width, height, channels, 3).unwrap(),
+            width,
+            height,
+            channels,
+        )
     }
 
     #[test]
     fn truncated_stream_is_an_error() {
-        let (bytes, w, h, c) = sample_stream();
+        let (bytes, width, height, channels) = sample_stream();
         for cut in 0..bytes.len() {
-            let err = decode(&bytes[..cut], w, h, c, 8).unwrap_err();
+            let err = decode(&bytes[..cut], width, height, channels, 8).unwrap_err();
             assert!(
                 matches!(err.kind(), ErrorKind::Truncated | ErrorKind::Corrupt),
                 "cut at {cut}: {err}"
@@ -759,7 +820,7 @@ mod tests {
         let mut short = bytes[..bytes.len() - 10].to_vec();
         let len = u32::from_le_bytes(short[8..12].try_into().unwrap()) - 10;
         short[8..12].copy_from_slice(&len.to_le_bytes());
-        let err = decode(&short, w, h, c, 8).unwrap_err();
+        let err = decode(&short, width, height, channels, 8).unwrap_err();
         assert!(
             matches!(err.kind(), ErrorKind::Truncated | ErrorKind::Corrupt),
             "{err}"
@@ -768,13 +829,13 @@ mod tests {
 
     #[test]
     fn mismatched_geometry_is_corrupt() {
-        let (bytes, w, h, c) = sample_stream();
+        let (bytes, width, height, channel_count) = sample_stream();
         for (w2, h2, c2, bits) in [
-            (w, h, c + 1, 8),
-            (w, h, c - 1, 8),
-            (w + 1, h, c, 8),
-            (w, h - 1, c, 8),
-            (w, h, c, 16),
+            (width, height, channel_count + 1, 8),
+            (width, height, channel_count - 1, 8),
+            (width + 1, height, channel_count, 8),
+            (width, height - 1, channel_count, 8),
+            (width, height, channel_count, 16),
         ] {
             let err = decode(&bytes, w2, h2, c2, bits).unwrap_err();
             assert_eq!(
@@ -786,14 +847,14 @@ mod tests {
         // Framing that claims the right total but lies about the codestream's channels.
         let mut lie = bytes.clone();
         lie[4..8].copy_from_slice(&4u32.to_le_bytes());
-        let err = decode(&lie, w, h, 4, 8).unwrap_err();
+        let err = decode(&lie, width, height, 4, 8).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
         assert!(err.message().contains("channel count"), "{err}");
     }
 
     #[test]
     fn garbage_is_an_error() {
-        let (bytes, w, h, c) = sample_stream();
+        let (bytes, width, height, channels) = sample_stream();
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = || {
             state ^= state << 13;
@@ -804,37 +865,39 @@ mod tests {
         // Pure garbage, and garbage behind a valid framing header.
         for len in [0usize, 1, 4, 12, 100, 5000] {
             let junk: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-            assert!(decode(&junk, w, h, c, 8).is_err());
+            assert!(decode(&junk, width, height, channels, 8).is_err());
             let mut framed = 1u32.to_le_bytes().to_vec();
-            framed.extend_from_slice(&(c as u32).to_le_bytes());
+            framed.extend_from_slice(&(channels as u32).to_le_bytes());
             framed.extend_from_slice(&(len as u32).to_le_bytes());
             framed.extend_from_slice(&junk);
-            assert!(decode(&framed, w, h, c, 8).is_err());
+            assert!(decode(&framed, width, height, channels, 8).is_err());
         }
         // Bit flips inside a valid codestream: an error or (if libjxl cannot tell) some
         // image, but never a panic, hang or out-of-bounds access.
         for i in 0..400 {
             let mut bad = bytes.clone();
-            let at = 12 + (next() as usize) % (bad.len() - 12);
-            bad[at] ^= 1 << (i % 8);
-            let _ = decode(&bad, w, h, c, 8);
+            let position = 12 + (next() as usize) % (bad.len() - 12);
+            bad[position] ^= 1 << (i % 8);
+            let _ = decode(&bad, width, height, channels, 8);
         }
         let mut trailing = bytes.clone();
         trailing.push(0);
         assert_eq!(
-            decode(&trailing, w, h, c, 8).unwrap_err().kind(),
+            decode(&trailing, width, height, channels, 8)
+                .unwrap_err()
+                .kind(),
             ErrorKind::Corrupt
         );
     }
 
     #[test]
     fn bad_arguments_are_rejected() {
-        let s = vec![0u8; 12];
-        assert!(encode(Planes::U8(&s), 2, 2, 3, 0).is_err());
-        assert!(encode(Planes::U8(&s), 2, 2, 3, 10).is_err());
-        assert!(encode(Planes::U8(&s), 2, 2, 4, 1).is_err());
-        assert!(encode(Planes::U8(&s), 0, 2, 3, 1).is_err());
-        let bytes = encode(Planes::U8(&s), 2, 2, 3, 1).unwrap();
+        let samples = vec![0u8; 12];
+        assert!(encode(Planes::U8(&samples), 2, 2, 3, 0).is_err());
+        assert!(encode(Planes::U8(&samples), 2, 2, 3, 10).is_err());
+        assert!(encode(Planes::U8(&samples), 2, 2, 4, 1).is_err());
+        assert!(encode(Planes::U8(&samples), 0, 2, 3, 1).is_err());
+        let bytes = encode(Planes::U8(&samples), 2, 2, 3, 1).unwrap();
         assert_eq!(
             decode(&bytes, 2, 2, 3, 12).unwrap_err().kind(),
             ErrorKind::InvalidArgument
@@ -842,20 +905,20 @@ mod tests {
     }
 
     fn single_codestream_round_trip(n: usize, bits: u32) -> Result<bool> {
-        let (w, h) = (37, 23);
-        let samples = test_planes(w, h, n, bits, 42);
+        let (width, height) = (37, 23);
+        let samples = test_planes(width, height, n, bits, 42);
         if bits == 8 {
-            let s: Vec<u8> = samples.iter().map(|&v| v as u8).collect();
-            let bytes = encode_codestream(Planes::U8(&s), w, h, n, 3)?;
-            let mut out = vec![0u8; s.len()];
-            decode_codestream(&bytes, w, h, n, PlanesMut::U8(&mut out))?;
-            Ok(out == s)
+            let narrow: Vec<u8> = samples.iter().map(|&v| v as u8).collect();
+            let bytes = encode_codestream(Planes::U8(&narrow), width, height, n, 3)?;
+            let mut out = vec![0u8; narrow.len()];
+            decode_codestream(&bytes, width, height, n, PlanesMut::U8(&mut out))?;
+            Ok(out == narrow)
         } else {
-            let s: Vec<u16> = samples.iter().map(|&v| v as u16).collect();
-            let bytes = encode_codestream(Planes::U16(&s), w, h, n, 3)?;
-            let mut out = vec![0u16; s.len()];
-            decode_codestream(&bytes, w, h, n, PlanesMut::U16(&mut out))?;
-            Ok(out == s)
+            let narrow: Vec<u16> = samples.iter().map(|&v| v as u16).collect();
+            let bytes = encode_codestream(Planes::U16(&narrow), width, height, n, 3)?;
+            let mut out = vec![0u16; narrow.len()];
+            decode_codestream(&bytes, width, height, n, PlanesMut::U16(&mut out))?;
+            Ok(out == narrow)
         }
     }
 
@@ -881,25 +944,25 @@ mod tests {
     #[test]
     #[ignore]
     fn jxl_speed() {
-        let (w, h, c) = (256, 256, 128);
-        let s: Vec<u8> = test_planes(w, h, c, 8, 1)
+        let (width, height, channels) = (256, 256, 128);
+        let samples: Vec<u8> = test_planes(width, height, channels, 8, 1)
             .iter()
             .map(|&v| v as u8)
             .collect();
-        let mb = s.len() as f64 / 1e6;
+        let megabytes = samples.len() as f64 / 1e6;
         for effort in [1, 3, 7] {
-            let t = std::time::Instant::now();
-            let bytes = encode(Planes::U8(&s), w, h, c, effort).unwrap();
-            let enc = t.elapsed().as_secs_f64();
-            let t = std::time::Instant::now();
-            let out = decode(&bytes, w, h, c, 8).unwrap();
-            let dec = t.elapsed().as_secs_f64();
-            assert_eq!(out, PlanesOut::U8(s.clone()));
+            let start = std::time::Instant::now();
+            let bytes = encode(Planes::U8(&samples), width, height, channels, effort).unwrap();
+            let enc = start.elapsed().as_secs_f64();
+            let start = std::time::Instant::now();
+            let out = decode(&bytes, width, height, channels, 8).unwrap();
+            let dec = start.elapsed().as_secs_f64();
+            assert_eq!(out, PlanesOut::U8(samples.clone()));
             println!(
-                "{w}x{h}x{c} u8 effort {effort}: ratio {:.3}, encode {:.2} MB/s ({enc:.2} s), decode {:.2} MB/s ({dec:.2} s)",
-                bytes.len() as f64 / s.len() as f64,
-                mb / enc,
-                mb / dec
+                "{width}x{height}x{channels} u8 effort {effort}: ratio {:.3}, encode {:.2} MB/s ({enc:.2} s), decode {:.2} MB/s ({dec:.2} s)",
+                bytes.len() as f64 / samples.len() as f64,
+                megabytes / enc,
+                megabytes / dec
             );
         }
     }

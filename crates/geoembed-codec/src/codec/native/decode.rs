@@ -1,599 +1,567 @@
-//! Native tile decoder: one pass, band-interleaved by line, keeping three rows of samples,
-//! two rows of residual magnitudes and one row of spatial predictions.
+//! Native tile decoder: one pass, band-interleaved by line, keeping the rows predictors read
+//! (four rows of values, two of residual magnitudes, one of spatial predictions).
 //!
-//! Per row and channel, everything that does not depend on the row's own samples is done
-//! first with vectorised loops (the prediction base, the W-free context level); the
-//! sequential loop is left with a table lookup for the context, one rANS step, and the
-//! W/WW terms of the prediction.
+//! The segment count `S` is dispatched on once per tile ([`decode`]); every row loop below
+//! runs with it known at compile time, so the lanes of a row are unrolled. Per row and
+//! position, everything that does not depend on the row's own samples is done first with
+//! vectorised loops (the prediction base, the W-free context level, the flat marks); the
+//! sample loop is left with a table lookup for the context, one rANS step, raw bits, and,
+//! for sequential plans, the W/WW terms of the prediction.
 
-use super::context::{ContextModel, W_TOKENS};
-use super::engine::{
-    flat_row, flatten_row, row_base, segment_start, sequential_coefs, spatial_row,
-    zero_flat_levels, Acc, PairRows, Rows,
-};
+use super::context::{context_row, ContextModel, MagnitudeRows, LEVELS, W_TOKENS};
+use super::neighbourhood::{flat_row, flatten_row, zero_flat_levels, Ring, Rows, SegmentStarts};
 use super::palette::Palette;
-use super::plan::{Plan, CONTEXT_WEIGHTS, ROWS_ABOVE};
+use super::plan::{Plan, ROWS_ABOVE};
+use super::row_predictor::{row_base, spatial_row, Acc, FinalPredictor, PairRows};
+use super::simd;
 use super::Geometry;
-use crate::entropy::bits::{take_bits, BitReader};
+use crate::entropy::bits::{BitCursor, BitReader};
 use crate::entropy::rans::{self, Decoder};
 use crate::entropy::tables::Tables;
 use crate::entropy::tokens::{self, TOKENS};
 use crate::error::{Error, Result};
 
-/// The last three rows of centred samples, by coding position.
-/// Rows the decoder keeps per channel: the current one and those predictors read.
-const RING_ROWS: usize = ROWS_ABOVE + 1;
+/// Rows of values the decoder keeps per position: the current one and those predictors read.
+const VALUE_ROWS: usize = ROWS_ABOVE + 1;
 
-struct Ring {
-    data: Vec<i32>,
-    channels: usize,
-    width: usize,
-}
-
-impl Ring {
-    fn slot(&self, y: usize, pos: usize) -> usize {
-        ((y % RING_ROWS) * self.channels + pos) * self.width
-    }
-}
-
-impl Rows for Ring {
-    fn row(&self, y: usize, pos: usize) -> &[i32] {
-        let s = self.slot(y, pos);
-        &self.data[s..s + self.width]
-    }
-}
-
-/// The neighbourhood of one row of residual magnitudes, for the context estimate: the same
-/// position in the row above, the previous position in this row and in the row above, and
-/// the per-pixel sum over earlier positions. Missing rows and positions are all zero.
-pub struct MagnitudeRows<'a> {
-    pub above: &'a [i32],
-    pub prev: &'a [i32],
-    pub prev_above: &'a [i32],
-    pub pixel_sum: &'a [i32],
-    /// The channel's values in the rows y−1 and y−2 (the row above twice on row 1, zeros
-    /// on row 0).
-    pub values_above: &'a [i32],
-    pub values_above2: &'a [i32],
-}
-
-/// The value gradient |N−NW| + |N−NE| + |N−NN| at column `x` (columns clamp at the edges).
-#[inline(always)]
-fn gradient(n: i32, nw: i32, ne: i32, nn: i32) -> f32 {
-    (n.wrapping_sub(nw).unsigned_abs()
-        + n.wrapping_sub(ne).unsigned_abs()
-        + n.wrapping_sub(nn).unsigned_abs()) as f32
-}
-
-#[inline(always)]
-fn context_row_body(k: &[f32; CONTEXT_WEIGHTS], mean: f32, m: &MagnitudeRows, out: &mut [u8]) {
-    let w = out.len();
-    // A local copy: the compiler then knows the weights do not alias `out`.
-    let k = &{ *k };
-    let f = |v: i32| v as f32;
-    let edge = |x: usize| {
-        let (un, unw, une) = (
-            m.above[x],
-            m.above[x.saturating_sub(1)],
-            m.above[(x + 1).min(w - 1)],
-        );
-        let pw = if x > 0 {
-            m.prev[x - 1]
-        } else {
-            m.prev_above[0]
-        };
-        let (va, l, r) = (m.values_above, x.saturating_sub(1), (x + 1).min(w - 1));
-        let p = ContextModel::partial(
-            k,
-            f(un),
-            f(unw + une),
-            f(m.prev[x]),
-            f(pw + m.prev_above[x]),
-            f(m.pixel_sum[x]),
-            gradient(va[x], va[l], va[r], m.values_above2[x]),
-        );
-        ContextModel::partial_level(p, mean)
-    };
-    out[0] = edge(0);
-    if w > 1 {
-        out[w - 1] = edge(w - 1);
-    }
-    if w > 2 {
-        // Shifted views of the rows, zipped so the loop has no bounds checks and vectorises.
-        let n = w - 2;
-        let (above, prev, prev_above) = (m.above, m.prev, m.prev_above);
-        let (va, va2) = (m.values_above, &m.values_above2[1..w - 1]);
-        let it = out[1..w - 1]
-            .iter_mut()
-            .zip(&m.pixel_sum[1..w - 1])
-            .zip(above[1..].iter().zip(&above[..n]).zip(&above[2..]));
-        let values = va[1..].iter().zip(&va[..n]).zip(&va[2..]).zip(va2);
-        for ((((o, &ps), ((&an, &anw), &ane)), ((&pc, &pw), &pn)), (((&vn, &vnw), &vne), &vnn)) in
-            it.zip(prev[1..].iter().zip(&prev[..n]).zip(&prev_above[1..]))
-                .zip(values)
-        {
-            let g = gradient(vn, vnw, vne, vnn);
-            let p = ContextModel::partial(k, f(an), f(anw + ane), f(pc), f(pw + pn), f(ps), g);
-            *o = ContextModel::partial_level(p, mean);
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn context_row_avx2(
-    k: &[f32; CONTEXT_WEIGHTS],
-    mean: f32,
-    m: &MagnitudeRows,
-    out: &mut [u8],
-) {
-    context_row_body(k, mean, m, out)
-}
-
-/// The W-free context level of every sample of a row, 8 lanes at a time with AVX2.
-pub fn context_row(k: &[f32; CONTEXT_WEIGHTS], mean: f32, m: &MagnitudeRows, out: &mut [u8]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 support was just checked.
-        return unsafe { context_row_avx2(k, mean, m, out) };
-    }
-    context_row_body(k, mean, m, out)
-}
-
-/// Per-row constants of the sequential loop.
-struct RowConstants<'a, A> {
-    cw: A,
-    cww: A,
-    round: A,
-    shift: u32,
-    lo: i32,
-    hi: i32,
-    mask: i32,
-    alphabet: u32,
-    table: &'a [u8],
-    w_context: bool,
-    /// Flat-rule marks of the row (all zero without the rule or on row 0), the row above,
-    /// and whether the rule also needs W = N.
-    marks: &'a [u8],
-    above: &'a [i32],
-    flat_w: bool,
-}
-
-/// Where each row segment starts and what its first sample reads: W (= WW) and W's token,
-/// taken from the row above (zero on row 0).
-pub struct SegmentStarts<const S: usize> {
-    pub x0: [usize; S],
-    pub end: [usize; S],
-    pub first: [i32; S],
-    pub token: [u32; S],
-}
-
-/// Decodes one row of one channel, its `S` segments in lockstep (sample `i` of segment 0,
-/// of segment 1, ..., then sample `i + 1`). Kept out of line, with the bit reader and rANS
-/// positions copied into locals, so the hot state lives in registers.
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn decode_row<A: Acc, const S: usize>(
-    cx: &RowConstants<A>,
-    tables: &Tables,
-    dec: &mut Decoder,
-    bits: &mut BitReader,
-    levels: &[u8],
-    base: &[A],
-    cur: &mut [i32],
-    ucur: &mut [i32],
-    st: &SegmentStarts<S>,
-) -> Result<()> {
-    let w = cur.len();
-    assert!(
-        levels.len() >= w && base.len() >= w && ucur.len() >= w && st.end.iter().all(|&e| e <= w)
-    );
-    assert!(cx.marks.len() >= w && cx.above.len() >= w);
-    assert_eq!(cx.table.len(), super::context::LEVELS * W_TOKENS);
-    let slots = &tables.slots[..];
-    let table = cx.table;
-    let mut state: [u32; S] = std::array::from_fn(|s| dec.states[s]);
-    let mut wpos = dec.pos;
-    let words = &dec.words[..];
-    // The bit reader in locals: `bits` is written back once at the end.
-    let (bdata, blen) = (&bits.data[..], bits.len);
-    let (mut bacc, mut bn, mut bpos) = (bits.acc, bits.n, bits.pos);
-    let mut wv = st.first;
-    let mut wwv = st.first;
-    let mut tw: [usize; S] = std::array::from_fn(|s| {
-        if cx.w_context {
-            (st.token[s] as usize).min(W_TOKENS - 1)
-        } else {
-            0
-        }
-    });
-    let longest = (0..S).map(|s| st.end[s] - st.x0[s]).max().unwrap_or(0);
-    for i in 0..longest {
-        for s in 0..S {
-            let x = st.x0[s] + i;
-            if x >= st.end[s] {
-                continue;
-            }
-            let ctx = table[levels[x] as usize * W_TOKENS + tw[s]] as usize;
-            let Some(slot_table) = slots.get(ctx) else {
-                return Err(Error::corrupt(format!(
-                    "native: sample uses context {ctx}, which has no table"
-                )));
-            };
-            let (sym, ns, p) = rans::step(state[s], wpos, words, slot_table);
-            state[s] = ns;
-            wpos = p;
-            if sym >= cx.alphabet {
-                return Err(Error::corrupt(format!(
-                    "native: sample uses context {ctx}, which has no table"
-                )));
-            }
-            let extra = TOKENS.extra[sym as usize];
-            let raw = take_bits(bdata, blen, &mut bacc, &mut bn, &mut bpos, extra);
-            let u = TOKENS.base[sym as usize] | raw;
-            let linear = A::predict(
-                base[x].mul_add(cx.cw, wv[s]).mul_add(cx.cww, wwv[s]),
-                cx.round,
-                cx.shift,
-                cx.lo,
-                cx.hi,
-            );
-            let n = cx.above[x];
-            let flat = cx.marks[x] != 0 && (!cx.flat_w || wv[s] == n);
-            let pred = if flat { n } else { linear };
-            let v = (pred.wrapping_add(tokens::unzigzag(u)).wrapping_sub(cx.lo) & cx.mask) + cx.lo;
-            cur[x] = v;
-            ucur[x] = u as i32;
-            // WW of a segment's second sample is the segment's start value, like W of its first.
-            wwv[s] = if i == 0 { st.first[s] } else { wv[s] };
-            wv[s] = v;
-            tw[s] = if cx.w_context { sym as usize } else { 0 };
-        }
-    }
-    dec.states[..S].copy_from_slice(&state);
-    dec.pos = wpos;
-    bits.acc = bacc;
-    bits.n = bn;
-    bits.pos = bpos;
-    Ok(())
-}
-
-/// Decodes one row of one channel whose predictions and contexts do not depend on the row
-/// itself (no W, WW or W-context terms): `pred` and `ctx` were computed for the whole row,
-/// so each sample is one rANS step and an addition. The `S` segments run in lockstep, each
-/// with its own rANS state, so their state chains overlap.
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn decode_row_parallel<const S: usize>(
-    tables: &Tables,
-    dec: &mut Decoder,
-    bits: &mut BitReader,
-    ctx: &[u8],
-    pred: &[i32],
-    lo: i32,
-    mask: i32,
-    alphabet: u32,
-    cur: &mut [i32],
-    ucur: &mut [i32],
-    st: &SegmentStarts<S>,
-) -> Result<()> {
-    let w = cur.len();
-    assert!(ctx.len() >= w && pred.len() >= w && ucur.len() >= w && st.end.iter().all(|&e| e <= w));
-    let slots = &tables.slots[..];
-    if ctx[..w].iter().any(|&c| c as usize >= slots.len()) {
-        return Err(Error::corrupt(
-            "native: a sample uses a context that has no table",
-        ));
-    }
-    let words = &dec.words[..];
-    let (bdata, blen) = (&bits.data[..], bits.len);
-    let (mut wpos, mut bacc, mut bn, mut bpos) = (dec.pos, bits.acc, bits.n, bits.pos);
-    // One sample of one lane; a macro so every lane's state is its own local variable.
-    macro_rules! sample {
-        ($state:ident, $x:expr) => {{
-            let x = $x;
-            let (sym, ns, p) = rans::step($state, wpos, words, &slots[ctx[x] as usize]);
-            $state = ns;
-            wpos = p;
-            if sym >= alphabet {
-                return Err(Error::corrupt(
-                    "native: a token outside the alphabet (corrupt stream)",
-                ));
-            }
-            let extra = TOKENS.extra[sym as usize];
-            let raw = take_bits(bdata, blen, &mut bacc, &mut bn, &mut bpos, extra);
-            let u = TOKENS.base[sym as usize] | raw;
-            cur[x] = (pred[x].wrapping_add(tokens::unzigzag(u)).wrapping_sub(lo) & mask) + lo;
-            ucur[x] = u as i32;
-        }};
-    }
-    let shortest = (0..S).map(|s| st.end[s] - st.x0[s]).min().unwrap_or(0);
-    let longest = (0..S).map(|s| st.end[s] - st.x0[s]).max().unwrap_or(0);
-    let [x0, x1, x2, x3] = std::array::from_fn::<usize, 4, _>(|s| st.x0[s.min(S - 1)]);
-    let [mut s0, mut s1, mut s2, mut s3] =
-        std::array::from_fn::<u32, 4, _>(|s| dec.states[s.min(S - 1)]);
-    // Every segment still has samples: the lanes unrolled, no per-lane test.
-    for i in 0..shortest {
-        sample!(s0, x0 + i);
-        if S > 1 {
-            sample!(s1, x1 + i);
-        }
-        if S > 2 {
-            sample!(s2, x2 + i);
-            sample!(s3, x3 + i);
-        }
-    }
-    // Segments of unequal length: the longer ones finish alone.
-    for i in shortest..longest {
-        if x0 + i < st.end[0] {
-            sample!(s0, x0 + i);
-        }
-        if S > 1 && x1 + i < st.end[1.min(S - 1)] {
-            sample!(s1, x1 + i);
-        }
-        if S > 2 && x2 + i < st.end[2.min(S - 1)] {
-            sample!(s2, x2 + i);
-        }
-        if S > 3 && x3 + i < st.end[3.min(S - 1)] {
-            sample!(s3, x3 + i);
-        }
-    }
-    let lanes = [s0, s1, s2, s3];
-    dec.states[..S].copy_from_slice(&lanes[..S]);
-    dec.pos = wpos;
-    bits.acc = bacc;
-    bits.n = bn;
-    bits.pos = bpos;
-    Ok(())
-}
-
-/// Segment starts of row `y` of a channel (`above`: its previous row, `u_above`: that row's
-/// residual magnitudes).
-pub fn segment_starts<const S: usize>(
-    w: usize,
-    y: usize,
-    above: &[i32],
-    u_above: &[i32],
-) -> SegmentStarts<S> {
-    let x0: [usize; S] = std::array::from_fn(|s| segment_start(w, s, S));
-    let end: [usize; S] = std::array::from_fn(|s| segment_start(w, s + 1, S));
-    let first = std::array::from_fn(|s| if y > 0 && x0[s] < w { above[x0[s]] } else { 0 });
-    let token = std::array::from_fn(|s| {
-        if y > 0 && x0[s] < w {
-            tokens::split(u_above[x0[s]] as u32).0
-        } else {
-            0
-        }
-    });
-    SegmentStarts {
-        x0,
-        end,
-        first,
-        token,
-    }
-}
-
-/// Checks that a palette band's decoded row holds valid indices (a corrupt stream can
-/// produce any value in the sample type's range).
-fn palette_row(palette: &Palette, offset: i32, row: &[i32]) -> Result<()> {
-    if row
-        .iter()
-        .any(|&v| (v.wrapping_add(offset) as u32) >= palette.len() as u32)
-    {
-        return Err(Error::corrupt("native: a palette index out of range"));
-    }
-    Ok(())
-}
-
-/// Decodes a tile into numeric sample values, pixel-interleaved by band.
-pub fn decode<A: Acc>(
+/// Decodes a tile into numeric sample values, pixel-interleaved by band, appended to `out`.
+pub(super) fn decode<A: Acc>(
     plan: &Plan,
-    g: &Geometry,
+    geometry: &Geometry,
     tables: &Tables,
     rans_bytes: &[u8],
     raw: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let (w, h, c) = (g.width, g.height, g.channels);
-    let model = ContextModel::new(&plan.context);
-    let mut ring = Ring {
-        data: vec![0; RING_ROWS * c * w],
-        channels: c,
-        width: w,
+    let streams = Streams {
+        tokens: Decoder::new(rans_bytes, plan.segments as usize, "native")?,
+        raw_bits: BitReader::new(raw),
     };
-    let mut mags = vec![0i32; 2 * c * w];
-    let mut base = vec![A::default(); w];
-    let mut sacc = vec![A::default(); w];
-    let mut srows = vec![0i32; c * w];
-    let mut pairs = (g.bits == 8).then(|| PairRows::new(plan, w));
-    let mut levels = vec![0u8; w];
-    let mut predrow = vec![0i32; w];
-    let mut ctxrow = vec![0u8; w];
-    let mut marks = vec![0u8; w];
-    let mut aboverow = vec![0i32; w];
-    let mut values = vec![0i32; w];
-    let mut pixel_sum = vec![0i32; w];
-    let zeros = vec![0i32; w];
-    let mut dec = Decoder::new(rans_bytes, plan.segments as usize, "native")?;
-    let mut bits = BitReader::new(raw);
-    let size = (g.bits / 8) as usize;
-    let start = out.len();
-    out.resize(start + w * h * c * size, 0);
-    let out = &mut out[start..];
-    let offsets: Vec<i32> = plan
-        .order
-        .iter()
-        .map(|&b| plan.offsets[b as usize])
-        .collect();
-    let bands: Vec<usize> = plan.order.iter().map(|&b| b as usize).collect();
-    let palettes: Vec<&Palette> = plan
-        .order
-        .iter()
-        .map(|&b| &plan.palettes[b as usize])
-        .collect();
-    for y in 0..h {
-        pixel_sum.iter_mut().for_each(|s| *s = 0);
-        for pos in 0..c {
-            let ch = &plan.channels[pos];
-            row_base(plan, pos, y, &ring, &srows, pairs.as_ref(), &mut base);
-            let (cw, cww) = sequential_coefs(plan, ch, y);
-            let cst = model.positions[pos];
-            {
-                let mrow = |yy: usize, pp: usize| {
-                    &mags[((yy % 2) * c + pp) * w..((yy % 2) * c + pp + 1) * w]
-                };
-                let m = MagnitudeRows {
-                    above: if y > 0 { mrow(y - 1, pos) } else { &zeros },
-                    prev: if pos > 0 { mrow(y, pos - 1) } else { &zeros },
-                    prev_above: if pos > 0 && y > 0 {
-                        mrow(y - 1, pos - 1)
-                    } else {
-                        &zeros
-                    },
-                    pixel_sum: &pixel_sum,
-                    values_above: if y > 0 { ring.row(y - 1, pos) } else { &zeros },
-                    values_above2: if y > 0 {
-                        ring.row(y.saturating_sub(2), pos)
-                    } else {
-                        &zeros
-                    },
-                };
-                context_row(&cst.k, cst.mean, &m, &mut levels);
+    match plan.segments {
+        1 => TileDecoder::<A, 1>::new(plan, geometry, tables, streams).decode(out),
+        2 => TileDecoder::<A, 2>::new(plan, geometry, tables, streams).decode(out),
+        _ => TileDecoder::<A, 4>::new(plan, geometry, tables, streams).decode(out),
+    }
+}
+
+/// The two streams samples are read from: rANS tokens (one state per segment) and the
+/// tokens' raw low bits.
+struct Streams {
+    tokens: Decoder,
+    raw_bits: BitReader,
+}
+
+/// How a zigzag residual becomes a centred value of one position: the residual is added to
+/// the prediction modulo 2^bits, inside the position's range.
+#[derive(Clone, Copy)]
+struct Reconstruction {
+    lo: i32,
+    mask: i32,
+    alphabet: u32,
+}
+
+impl Reconstruction {
+    #[inline(always)]
+    fn value(&self, prediction: i32, magnitude: u32) -> i32 {
+        let residual = tokens::unzigzag(magnitude);
+        (prediction.wrapping_add(residual).wrapping_sub(self.lo) & self.mask) + self.lo
+    }
+}
+
+/// A token's zigzag residual: its base value and its raw low bits.
+#[inline(always)]
+fn magnitude(token: u32, raw_bits: &mut BitCursor) -> u32 {
+    TOKENS.base[token as usize] | raw_bits.take(TOKENS.extra[token as usize])
+}
+
+fn context_without_table(context: usize) -> Error {
+    Error::corrupt(format!(
+        "native: sample uses context {context}, which has no table"
+    ))
+}
+
+fn token_outside_alphabet() -> Error {
+    Error::corrupt("native: a token outside the alphabet (corrupt stream)")
+}
+
+/// Per-row buffers, reused for every row and position.
+struct RowScratch<A> {
+    /// The prediction base (everything but W and WW).
+    base: Vec<A>,
+    /// The spatial predictor's accumulators.
+    spatial_acc: Vec<A>,
+    /// W-free activity levels.
+    levels: Vec<u8>,
+    /// Whole-row predictions and contexts (row-parallel plans).
+    predictions: Vec<i32>,
+    contexts: Vec<u8>,
+    /// Flat-rule marks (all zero without the rule and on row 0).
+    flat_marks: Vec<u8>,
+    /// A copy of the position's row above (the flat rule's N).
+    above: Vec<i32>,
+    /// What missing rows read.
+    zeros: Vec<i32>,
+}
+
+impl<A: Acc> RowScratch<A> {
+    fn new(width: usize) -> Self {
+        RowScratch {
+            base: vec![A::default(); width],
+            spatial_acc: vec![A::default(); width],
+            levels: vec![0; width],
+            predictions: vec![0; width],
+            contexts: vec![0; width],
+            flat_marks: vec![0; width],
+            above: vec![0; width],
+            zeros: vec![0; width],
+        }
+    }
+}
+
+/// The decoder's state over one tile of `S` segments per row.
+struct TileDecoder<'a, A, const S: usize> {
+    plan: &'a Plan,
+    geometry: &'a Geometry,
+    tables: &'a Tables,
+    model: ContextModel,
+    streams: Streams,
+    /// Centred values of the rows predictors read.
+    values: Ring<VALUE_ROWS>,
+    /// Zigzag residuals of this row and the row above (the context's neighbours).
+    magnitudes: Ring<2>,
+    /// Spatial predictions of the current row, one row per position.
+    spatial_rows: Vec<i32>,
+    /// 16-bit (value, spatial) pairs of the current row, for 8-bit samples.
+    pairs: Option<PairRows>,
+    /// Per pixel, the sum of the magnitudes of the positions decoded so far in this row.
+    pixel_sum: Vec<i32>,
+    scratch: RowScratch<A>,
+}
+
+impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
+    fn new(plan: &'a Plan, geometry: &'a Geometry, tables: &'a Tables, streams: Streams) -> Self {
+        let (width, channels) = (geometry.width, geometry.channels);
+        TileDecoder {
+            plan,
+            geometry,
+            tables,
+            model: ContextModel::new(&plan.context),
+            streams,
+            values: Ring::new(channels, width),
+            magnitudes: Ring::new(channels, width),
+            spatial_rows: vec![0; channels * width],
+            pairs: (geometry.bits == 8).then(|| PairRows::new(plan, width)),
+            pixel_sum: vec![0; width],
+            scratch: RowScratch::new(width),
+        }
+    }
+
+    fn decode(mut self, out: &mut Vec<u8>) -> Result<()> {
+        let geometry = self.geometry;
+        let row_bytes = geometry.width * geometry.channels * (geometry.bits / 8) as usize;
+        let start = out.len();
+        out.resize(start + row_bytes * geometry.height, 0);
+        let mut samples = SampleWriter::new(self.plan, geometry);
+        for (y, row_out) in out[start..].chunks_exact_mut(row_bytes).enumerate() {
+            self.pixel_sum.fill(0);
+            for pos in 0..geometry.channels {
+                self.decode_position_row(y, pos)?;
             }
-            let (lo, hi) = (g.lo[pos], g.hi[pos]);
+            samples.write_row(&self.values, y, row_out)?;
+        }
+        self.streams.tokens.finish()?;
+        if self.streams.raw_bits.overrun() {
+            return Err(Error::corrupt("native: raw bit stream ends early"));
+        }
+        Ok(())
+    }
+
+    /// Decodes row `y` of coding position `pos`, then derives what later positions and rows
+    /// read from it.
+    fn decode_position_row(&mut self, y: usize, pos: usize) -> Result<()> {
+        let predictor = self.prepare_row(y, pos);
+        self.decode_samples(y, pos, &predictor)?;
+        let width = self.geometry.width;
+        simd::add_assign_i32(&mut self.pixel_sum, self.magnitudes.row(y, pos));
+        let spatial = &mut self.spatial_rows[pos * width..(pos + 1) * width];
+        spatial_row(
+            self.plan,
+            pos,
+            y,
+            &self.values,
+            predictor.lo,
+            predictor.hi,
+            &mut self.scratch.spatial_acc,
+            spatial,
+        );
+        if let Some(pairs) = self.pairs.as_mut() {
+            pairs.set(pos, self.values.row(y, pos), spatial);
+        }
+        Ok(())
+    }
+
+    /// Everything of row `y`, position `pos` that needs none of the row's own samples: the
+    /// prediction base, the W-free context levels, the flat marks and the row above.
+    fn prepare_row(&mut self, y: usize, pos: usize) -> FinalPredictor<A> {
+        let (plan, scratch) = (self.plan, &mut self.scratch);
+        let spatial_rows = &self.spatial_rows;
+        row_base(
+            plan,
+            pos,
+            y,
+            &self.values,
+            spatial_rows,
+            self.pairs.as_ref(),
+            &mut scratch.base,
+        );
+        let neighbourhood = MagnitudeRows::gather(
+            y,
+            pos,
+            &self.magnitudes,
+            &self.values,
+            &self.pixel_sum,
+            &scratch.zeros,
+        );
+        context_row(
+            &self.model.positions[pos],
+            &neighbourhood,
+            &mut scratch.levels,
+        );
+        if plan.flat && y > 0 {
+            let nn_row = (!plan.flat_uses_w()).then(|| self.values.row(y.saturating_sub(2), pos));
+            flat_row(self.values.row(y - 1, pos), nn_row, &mut scratch.flat_marks);
+            zero_flat_levels(&scratch.flat_marks, &mut scratch.levels);
+        }
+        // The flat rule's N row (any row on row 0, where no sample is marked).
+        scratch
+            .above
+            .copy_from_slice(self.values.row(y.saturating_sub(1), pos));
+        FinalPredictor::new(plan, self.geometry, pos, y)
+    }
+
+    /// Decodes the samples of row `y`, position `pos` into the value and magnitude rings.
+    fn decode_samples(
+        &mut self,
+        y: usize,
+        pos: usize,
+        predictor: &FinalPredictor<A>,
+    ) -> Result<()> {
+        let width = self.geometry.width;
+        let (above, magnitudes_above) = if y > 0 {
+            (self.values.row(y - 1, pos), self.magnitudes.row(y - 1, pos))
+        } else {
+            (&self.scratch.zeros[..], &self.scratch.zeros[..])
+        };
+        let starts = SegmentStarts::<S>::new(width, y, above, magnitudes_above);
+        let reconstruction = Reconstruction {
+            lo: predictor.lo,
+            mask: ((1u64 << self.geometry.bits) - 1) as i32,
+            alphabet: self.tables.alphabet as u32,
+        };
+        let scratch = &mut self.scratch;
+        let values = self.values.row_mut(y, pos);
+        let magnitudes = self.magnitudes.row_mut(y, pos);
+        if predictor.lo == predictor.hi {
+            // One possible value (a constant band): nothing was coded.
+            values.fill(predictor.lo);
+            magnitudes.fill(0);
+            return Ok(());
+        }
+        let plan = self.plan;
+        if plan.row_parallel(predictor.is_sequential()) {
+            // Row-parallel: the whole row's predictions and contexts first.
+            predictor.predict_row(&scratch.base, &mut scratch.predictions);
             if plan.flat && y > 0 {
-                let nn = (!plan.flat_uses_w()).then(|| ring.row(y.saturating_sub(2), pos));
-                flat_row(ring.row(y - 1, pos), nn, &mut marks);
-                zero_flat_levels(&marks, &mut levels);
+                flatten_row(
+                    &scratch.flat_marks,
+                    &scratch.above,
+                    &mut scratch.predictions,
+                );
             }
-            // The flat rule's N row (any row on row 0, where no sample is marked).
-            let above_copy = &mut aboverow;
-            above_copy.copy_from_slice(ring.row(y.saturating_sub(1), pos));
-            let cx = RowConstants {
-                cw: A::from_i64(cw as i64),
-                cww: A::from_i64(cww as i64),
-                round: A::from_i64(if ch.shift > 0 {
-                    1i64 << (ch.shift - 1)
-                } else {
-                    0
-                }),
-                shift: ch.shift as u32,
-                lo,
-                hi,
-                mask: ((1u64 << g.bits) - 1) as i32,
-                alphabet: tables.alphabet as u32,
-                table: &model.table,
-                w_context: plan.w_context,
-                marks: &marks,
-                above: above_copy,
-                flat_w: plan.flat_uses_w(),
-            };
-            let xs = ring.slot(y, pos);
-            let us = ((y % 2) * c + pos) * w;
-            // Segment starts read the row above; take them before borrowing this row mutably.
-            let zeros_row = &zeros[..];
-            let (above, u_above) = if y > 0 {
-                (
-                    ring.row(y - 1, pos),
-                    &mags[(((y - 1) % 2) * c + pos) * w..(((y - 1) % 2) * c + pos + 1) * w],
-                )
-            } else {
-                (zeros_row, zeros_row)
-            };
-            let (s1, s2, s4) = match plan.segments {
-                1 => (Some(segment_starts::<1>(w, y, above, u_above)), None, None),
-                2 => (None, Some(segment_starts::<2>(w, y, above, u_above)), None),
-                _ => (None, None, Some(segment_starts::<4>(w, y, above, u_above))),
-            };
-            let (cur, ucur) = (&mut ring.data[xs..xs + w], &mut mags[us..us + w]);
-            if lo == hi {
-                // One possible value (a constant band): nothing was coded.
-                cur.fill(lo);
-                ucur.fill(0);
-            } else if plan.row_parallel(cw, cww) {
-                // Row-parallel: the whole row's predictions and contexts first.
-                A::predict_row(&base, cx.round, cx.shift, lo, hi, &mut predrow);
-                if plan.flat && y > 0 {
-                    flatten_row(&marks, cx.above, &mut predrow);
-                }
-                for (c, &l) in ctxrow.iter_mut().zip(&levels) {
-                    *c = model.table[l as usize * W_TOKENS];
-                }
-                let (pr, cr, al) = (&predrow[..], &ctxrow[..], cx.alphabet);
-                if let Some(st) = s1 {
-                    decode_row_parallel(
-                        tables, &mut dec, &mut bits, cr, pr, lo, cx.mask, al, cur, ucur, &st,
-                    )?;
-                } else if let Some(st) = s2 {
-                    decode_row_parallel(
-                        tables, &mut dec, &mut bits, cr, pr, lo, cx.mask, al, cur, ucur, &st,
-                    )?;
-                } else if let Some(st) = s4 {
-                    decode_row_parallel(
-                        tables, &mut dec, &mut bits, cr, pr, lo, cx.mask, al, cur, ucur, &st,
-                    )?;
-                }
-            } else if let Some(st) = s1 {
-                decode_row(
-                    &cx, tables, &mut dec, &mut bits, &levels, &base, cur, ucur, &st,
-                )?;
-            } else if let Some(st) = s2 {
-                decode_row(
-                    &cx, tables, &mut dec, &mut bits, &levels, &base, cur, ucur, &st,
-                )?;
-            } else if let Some(st) = s4 {
-                decode_row(
-                    &cx, tables, &mut dec, &mut bits, &levels, &base, cur, ucur, &st,
-                )?;
+            for (context, &level) in scratch.contexts.iter_mut().zip(&scratch.levels) {
+                *context = self.model.table[level as usize * W_TOKENS];
             }
-            super::simd::add_assign_i32(&mut pixel_sum, &mags[us..us + w]);
-            spatial_row(
-                plan,
-                pos,
-                y,
-                &ring,
-                lo,
-                hi,
-                &mut sacc,
-                &mut srows[pos * w..(pos + 1) * w],
+            let row = ParallelRow {
+                contexts: &scratch.contexts,
+                predictions: &scratch.predictions,
+                reconstruction,
+            };
+            return decode_row_parallel(
+                &row,
+                self.tables,
+                &mut self.streams,
+                values,
+                magnitudes,
+                &starts,
             );
-            if let Some(p) = pairs.as_mut() {
-                p.set(pos, ring.row(y, pos), &srows[pos * w..(pos + 1) * w]);
-            }
         }
-        // This image row, all channels decoded: pixel-interleaved little-endian samples,
-        // one band at a time (a strided store per band, no per-sample dispatch).
-        let row_out = &mut out[y * w * c * size..(y + 1) * w * c * size];
-        for pos in 0..c {
-            let row = ring.row(y, pos);
-            let (off, b) = (offsets[pos], bands[pos] * size);
-            match palettes[pos] {
+        let row = SequentialRow {
+            predictor: *predictor,
+            reconstruction,
+            table: &self.model.table,
+            w_context: plan.w_context,
+            flat_marks: &scratch.flat_marks,
+            above: &scratch.above,
+            flat_needs_w: plan.flat_uses_w(),
+        };
+        decode_row_sequential(
+            &row,
+            self.tables,
+            &mut self.streams,
+            &scratch.levels,
+            &scratch.base,
+            values,
+            magnitudes,
+            &starts,
+        )
+    }
+}
+
+/// What the sequential sample loop of one row needs besides the streams.
+struct SequentialRow<'a, A> {
+    predictor: FinalPredictor<A>,
+    reconstruction: Reconstruction,
+    /// `[level · W_TOKENS + token(W)]` → context.
+    table: &'a [u8],
+    w_context: bool,
+    /// Flat-rule marks of the row, the row above, and whether the rule also needs W = N.
+    flat_marks: &'a [u8],
+    above: &'a [i32],
+    flat_needs_w: bool,
+}
+
+/// Decodes one row of one position whose prediction or context reads W: the `S` segments
+/// in lockstep (sample `i` of segment 0, of segment 1, ..., then sample `i + 1`). Kept out
+/// of line, with the bit reader and rANS positions copied into locals, so the hot state
+/// lives in registers.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn decode_row_sequential<A: Acc, const S: usize>(
+    row: &SequentialRow<A>,
+    tables: &Tables,
+    streams: &mut Streams,
+    levels: &[u8],
+    base: &[A],
+    values: &mut [i32],
+    magnitudes: &mut [i32],
+    starts: &SegmentStarts<S>,
+) -> Result<()> {
+    let width = values.len();
+    assert!(levels.len() >= width && base.len() >= width && magnitudes.len() >= width);
+    assert!(starts.end.iter().all(|&end| end <= width));
+    assert!(row.flat_marks.len() >= width && row.above.len() >= width);
+    assert_eq!(row.table.len(), LEVELS * W_TOKENS);
+    let (predictor, reconstruction, table) = (&row.predictor, row.reconstruction, row.table);
+    let slots = &tables.slots[..];
+    let mut lane_state: [u32; S] = std::array::from_fn(|s| streams.tokens.states[s]);
+    let (words, mut word_pos) = (&streams.tokens.words[..], streams.tokens.pos);
+    // The bit reader by value: `streams` is written back once at the end.
+    let mut raw_bits = streams.raw_bits.cursor();
+    let mut w_value = starts.first_value;
+    let mut ww_value = starts.first_value;
+    let mut w_token: [usize; S] = std::array::from_fn(|s| {
+        if row.w_context {
+            (starts.first_token[s] as usize).min(W_TOKENS - 1)
+        } else {
+            0
+        }
+    });
+    let (_, longest) = starts.shortest_and_longest();
+    for i in 0..longest {
+        for s in 0..S {
+            let x = starts.start[s] + i;
+            if x >= starts.end[s] {
+                continue;
+            }
+            let context = table[levels[x] as usize * W_TOKENS + w_token[s]] as usize;
+            let Some(slot_table) = slots.get(context) else {
+                return Err(context_without_table(context));
+            };
+            let (token, next_state, next_pos) =
+                rans::step(lane_state[s], word_pos, words, slot_table);
+            (lane_state[s], word_pos) = (next_state, next_pos);
+            // Slots of a context without a table decode to a symbol outside the alphabet.
+            if token >= reconstruction.alphabet {
+                return Err(context_without_table(context));
+            }
+            let magnitude = magnitude(token, &mut raw_bits);
+            let north = row.above[x];
+            let flat = row.flat_marks[x] != 0 && (!row.flat_needs_w || w_value[s] == north);
+            let prediction = if flat {
+                north
+            } else {
+                predictor.predict(base[x], w_value[s], ww_value[s])
+            };
+            let value = reconstruction.value(prediction, magnitude);
+            values[x] = value;
+            magnitudes[x] = magnitude as i32;
+            // WW of a segment's second sample is the segment's start value, like W of its first.
+            ww_value[s] = if i == 0 {
+                starts.first_value[s]
+            } else {
+                w_value[s]
+            };
+            w_value[s] = value;
+            w_token[s] = if row.w_context { token as usize } else { 0 };
+        }
+    }
+    streams.tokens.states[..S].copy_from_slice(&lane_state);
+    streams.tokens.pos = word_pos;
+    let position = raw_bits.position();
+    streams.raw_bits.resume(position);
+    Ok(())
+}
+
+/// What the row-parallel sample loop of one row needs besides the streams: every sample's
+/// context and prediction, computed for the whole row.
+struct ParallelRow<'a> {
+    contexts: &'a [u8],
+    predictions: &'a [i32],
+    reconstruction: Reconstruction,
+}
+
+/// Decodes one row of one position whose predictions and contexts do not depend on the row
+/// itself (no W, WW or W-context terms), so each sample is one rANS step and an addition.
+/// The `S` segments run in lockstep, each with its own rANS state, so their state chains
+/// overlap.
+#[inline(never)]
+fn decode_row_parallel<const S: usize>(
+    row: &ParallelRow,
+    tables: &Tables,
+    streams: &mut Streams,
+    values: &mut [i32],
+    magnitudes: &mut [i32],
+    starts: &SegmentStarts<S>,
+) -> Result<()> {
+    let width = values.len();
+    let (contexts, predictions) = (row.contexts, row.predictions);
+    assert!(contexts.len() >= width && predictions.len() >= width && magnitudes.len() >= width);
+    assert!(starts.end.iter().all(|&end| end <= width));
+    let reconstruction = row.reconstruction;
+    let slots = &tables.slots[..];
+    if contexts[..width].iter().any(|&c| c as usize >= slots.len()) {
+        return Err(Error::corrupt(
+            "native: a sample uses a context that has no table",
+        ));
+    }
+    let (words, mut word_pos) = (&streams.tokens.words[..], streams.tokens.pos);
+    let mut raw_bits = streams.raw_bits.cursor();
+    // One sample of one lane; a macro so every lane's state is its own local variable.
+    macro_rules! sample {
+        ($state:ident, $x:expr) => {{
+            let x = $x;
+            let slot_table = &slots[contexts[x] as usize];
+            let (token, next_state, next_pos) = rans::step($state, word_pos, words, slot_table);
+            ($state, word_pos) = (next_state, next_pos);
+            if token >= reconstruction.alphabet {
+                return Err(token_outside_alphabet());
+            }
+            let magnitude = magnitude(token, &mut raw_bits);
+            values[x] = reconstruction.value(predictions[x], magnitude);
+            magnitudes[x] = magnitude as i32;
+        }};
+    }
+    let (shortest, longest) = starts.shortest_and_longest();
+    // Lanes past `S` repeat the last one and are never run.
+    let [x0, x1, x2, x3] = std::array::from_fn::<usize, 4, _>(|s| starts.start[s.min(S - 1)]);
+    let [end0, end1, end2, end3] = std::array::from_fn::<usize, 4, _>(|s| starts.end[s.min(S - 1)]);
+    let [mut lane0, mut lane1, mut lane2, mut lane3] =
+        std::array::from_fn::<u32, 4, _>(|s| streams.tokens.states[s.min(S - 1)]);
+    // Every segment still has samples: the lanes unrolled, no per-lane test.
+    for i in 0..shortest {
+        sample!(lane0, x0 + i);
+        if S > 1 {
+            sample!(lane1, x1 + i);
+        }
+        if S > 2 {
+            sample!(lane2, x2 + i);
+            sample!(lane3, x3 + i);
+        }
+    }
+    // Segments of unequal length: the longer ones finish alone.
+    for i in shortest..longest {
+        if x0 + i < end0 {
+            sample!(lane0, x0 + i);
+        }
+        if S > 1 && x1 + i < end1 {
+            sample!(lane1, x1 + i);
+        }
+        if S > 2 && x2 + i < end2 {
+            sample!(lane2, x2 + i);
+        }
+        if S > 3 && x3 + i < end3 {
+            sample!(lane3, x3 + i);
+        }
+    }
+    streams.tokens.states[..S].copy_from_slice(&[lane0, lane1, lane2, lane3][..S]);
+    streams.tokens.pos = word_pos;
+    let position = raw_bits.position();
+    streams.raw_bits.resume(position);
+    Ok(())
+}
+
+/// Turns decoded rows of centred values into output samples: each position's offset added
+/// back, palette indices looked up (and checked: a corrupt stream can produce any index),
+/// little-endian bytes stored pixel-interleaved, one band at a time (a strided store per
+/// band, no per-sample dispatch).
+struct SampleWriter<'a> {
+    /// Per coding position: its band, offset and palette.
+    bands: Vec<usize>,
+    offsets: Vec<i32>,
+    palettes: Vec<&'a Palette>,
+    sample_bytes: usize,
+    /// One row of one band's sample values.
+    row: Vec<i32>,
+}
+
+impl<'a> SampleWriter<'a> {
+    fn new(plan: &'a Plan, geometry: &Geometry) -> Self {
+        let bands: Vec<usize> = plan.order.iter().map(|&b| b as usize).collect();
+        SampleWriter {
+            offsets: bands.iter().map(|&b| plan.offsets[b]).collect(),
+            palettes: bands.iter().map(|&b| &plan.palettes[b]).collect(),
+            bands,
+            sample_bytes: (geometry.bits / 8) as usize,
+            row: vec![0; geometry.width],
+        }
+    }
+
+    /// Stores row `y` of every position into `out`, that image row's bytes.
+    fn write_row(&mut self, values: &impl Rows, y: usize, out: &mut [u8]) -> Result<()> {
+        let channels = self.bands.len();
+        for pos in 0..channels {
+            let centred = values.row(y, pos);
+            let offset = self.offsets[pos];
+            match self.palettes[pos] {
                 Palette::Identity => {
-                    for (v, &r) in values.iter_mut().zip(row) {
-                        *v = r.wrapping_add(off);
+                    for (sample, &v) in self.row.iter_mut().zip(centred) {
+                        *sample = v.wrapping_add(offset);
                     }
                 }
-                p => {
-                    palette_row(p, off, row)?;
-                    for (v, &r) in values.iter_mut().zip(row) {
-                        *v = p.value((r + off) as usize);
+                palette => {
+                    let size = palette.len() as u32;
+                    if centred
+                        .iter()
+                        .any(|&v| (v.wrapping_add(offset) as u32) >= size)
+                    {
+                        return Err(Error::corrupt("native: a palette index out of range"));
+                    }
+                    for (sample, &v) in self.row.iter_mut().zip(centred) {
+                        *sample = palette.value((v + offset) as usize);
                     }
                 }
             }
-            if size == 1 {
-                for (px, &v) in row_out[b..].iter_mut().step_by(c).zip(&values) {
-                    *px = v as u8;
+            let first = self.bands[pos] * self.sample_bytes;
+            if self.sample_bytes == 1 {
+                for (byte, &v) in out[first..].iter_mut().step_by(channels).zip(&self.row) {
+                    *byte = v as u8;
                 }
             } else {
-                for (px, &v) in row_out[b..].chunks_mut(2 * c).zip(&values) {
-                    px[..2].copy_from_slice(&(v as u16).to_le_bytes());
+                for (pixel, &v) in out[first..].chunks_mut(2 * channels).zip(&self.row) {
+                    pixel[..2].copy_from_slice(&(v as u16).to_le_bytes());
                 }
             }
         }
+        Ok(())
     }
-    dec.finish()?;
-    if bits.overrun() {
-        return Err(Error::corrupt("native: raw bit stream ends early"));
-    }
-    Ok(())
 }

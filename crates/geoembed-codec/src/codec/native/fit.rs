@@ -1,13 +1,15 @@
-//! Encoder-side model fitting: per-tile least squares for every channel's predictor, the
-//! context estimator. The decoder never
-//! solves anything: it reads the integer coefficients from the plan.
+//! Encoder-side predictor fitting: per-tile least squares for every channel's spatial
+//! predictor, forward selection of its taps on earlier channels, and the quantisation of
+//! the coefficients to the plan's fixed point (the context estimator is fitted in
+//! `context_fit.rs`). The decoder never solves anything: it reads the integer coefficients
+//! from the plan.
 
-use super::engine::Rows;
+use super::neighbourhood::Rows;
 use super::plan::{ChannelPredictor, Spatial, Tap, MAX_COEF};
 use nalgebra::{DMatrix, DVector};
 
 /// The whole tile's centred samples, band-interleaved by line: `[(y * channels + pos) * width + x]`.
-pub struct Tile {
+pub(super) struct Tile {
     pub data: Vec<i32>,
     pub width: usize,
     pub height: usize,
@@ -16,21 +18,21 @@ pub struct Tile {
 
 impl Rows for Tile {
     fn row(&self, y: usize, pos: usize) -> &[i32] {
-        let s = (y * self.channels + pos) * self.width;
-        &self.data[s..s + self.width]
+        let start = (y * self.channels + pos) * self.width;
+        &self.data[start..start + self.width]
     }
 }
 
 impl Tile {
     #[inline(always)]
-    pub fn at(&self, y: usize, pos: usize, x: usize) -> i32 {
+    pub(super) fn at(&self, y: usize, pos: usize, x: usize) -> i32 {
         self.data[(y * self.channels + pos) * self.width + x]
     }
 }
 
 /// Pixels used for fitting: a regular grid thinned to about `target` pixels (all pixels of
 /// small tiles), skipping row 0 whose predictor is different.
-pub fn sample_pixels(width: usize, height: usize, target: usize) -> Vec<(usize, usize)> {
+pub(super) fn sample_pixels(width: usize, height: usize, target: usize) -> Vec<(usize, usize)> {
     let total = width * height.saturating_sub(1);
     let step = (total / target.max(1)).max(1);
     // A stride coprime-ish with the width so the grid does not align with columns.
@@ -47,18 +49,18 @@ pub fn sample_pixels(width: usize, height: usize, target: usize) -> Vec<(usize, 
 
 /// Value of own-channel neighbour (dy, dx) of (y, x) under the format's edge rules (y ≥ 1).
 #[inline(always)]
-pub fn own_value(t: &Tile, pos: usize, y: usize, x: usize, dy: i32, dx: i32) -> i32 {
+pub(super) fn own_value(t: &Tile, pos: usize, y: usize, x: usize, dy: i32, dx: i32) -> i32 {
     if dy == 0 {
-        let xx = x as i32 + dx;
-        if xx >= 0 {
-            t.at(y, pos, xx as usize)
+        let column = x as i32 + dx;
+        if column >= 0 {
+            t.at(y, pos, column as usize)
         } else {
             t.at(y - 1, pos, 0)
         }
     } else {
-        let r = (y as i32 + dy).max(0) as usize;
-        let c = (x as i32 + dx).clamp(0, t.width as i32 - 1) as usize;
-        t.at(r, pos, c)
+        let source_row = (y as i32 + dy).max(0) as usize;
+        let source_column = (x as i32 + dx).clamp(0, t.width as i32 - 1) as usize;
+        t.at(source_row, pos, source_column)
     }
 }
 
@@ -68,7 +70,7 @@ pub fn own_value(t: &Tile, pos: usize, y: usize, x: usize, dy: i32, dx: i32) -> 
 /// standardised residual variance before the first and after each choice. Stops early once
 /// four choices in a row fail to pay for themselves over `samples` samples (greedy gains
 /// only shrink).
-pub fn select(
+pub(super) fn select(
     gram: &DMatrix<f64>,
     target: usize,
     mandatory: &[usize],
@@ -80,50 +82,50 @@ pub fn select(
         .chain(mandatory.iter().cloned())
         .chain(pool.iter().cloned())
         .collect();
-    let n = idx.len();
+    let size = idx.len();
     let scale: Vec<f64> = idx
         .iter()
         .map(|&i| gram[(i, i)].max(1e-12).sqrt())
         .collect();
     // Row-major and symmetric: row k is column k, and rows are contiguous for the update.
-    let mut a = vec![0f64; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            a[i * n + j] = gram[(idx[i], idx[j])] / (scale[i] * scale[j]);
+    let mut swept = vec![0f64; size * size];
+    for i in 0..size {
+        for j in 0..size {
+            swept[i * size + j] = gram[(idx[i], idx[j])] / (scale[i] * scale[j]);
         }
     }
-    let mut col = vec![0f64; n];
-    let mut sweep = |a: &mut [f64], k: usize| {
-        let piv = a[k * n + k];
+    let mut col = vec![0f64; size];
+    let mut sweep = |swept: &mut [f64], k: usize| {
+        let piv = swept[k * size + k];
         if piv <= 1e-10 {
             return;
         }
-        col.copy_from_slice(&a[k * n..(k + 1) * n]);
-        for (j, row) in a.chunks_exact_mut(n).enumerate() {
-            let cj = col[j] / piv;
-            if cj != 0.0 {
+        col.copy_from_slice(&swept[k * size..(k + 1) * size]);
+        for (j, row) in swept.chunks_exact_mut(size).enumerate() {
+            let ratio = col[j] / piv;
+            if ratio != 0.0 {
                 for (r, &c) in row.iter_mut().zip(&col) {
-                    *r -= c * cj;
+                    *r -= c * ratio;
                 }
             }
         }
     };
-    let nm = mandatory.len();
-    for k in 1..=nm {
-        sweep(&mut a, k);
+    let mandatory_count = mandatory.len();
+    for k in 1..=mandatory_count {
+        sweep(&mut swept, k);
     }
-    let mut alive = vec![true; n];
+    let mut alive = vec![true; size];
     let mut chosen = Vec::with_capacity(m);
-    let mut residual = vec![a[0]];
+    let mut residual = vec![swept[0]];
     let mut idle = 0;
     for _ in 0..m.min(pool.len()) {
         let mut best = (1e-9, usize::MAX);
-        for k in 1 + nm..n {
-            let d = a[k * n + k];
-            if alive[k] && d > 1e-8 {
-                let g = a[k] * a[k] / d;
-                if g > best.0 {
-                    best = (g, k);
+        for k in 1 + mandatory_count..size {
+            let variance = swept[k * size + k];
+            if alive[k] && variance > 1e-8 {
+                let variance_gain = swept[k] * swept[k] / variance;
+                if variance_gain > best.0 {
+                    best = (variance_gain, k);
                 }
             }
         }
@@ -132,10 +134,10 @@ pub fn select(
         }
         alive[best.1] = false;
         chosen.push(idx[best.1]);
-        sweep(&mut a, best.1);
+        sweep(&mut swept, best.1);
         let before = *residual.last().expect("starts non-empty");
-        residual.push(a[0].max(1e-12));
-        let gain = samples as f64 / 2.0 * (before / a[0].max(1e-12)).log2();
+        residual.push(swept[0].max(1e-12));
+        let gain = samples as f64 / 2.0 * (before / swept[0].max(1e-12)).log2();
         idle = if gain < TAP_COST_BITS { idle + 1 } else { 0 };
         if idle == 4 {
             break;
@@ -151,7 +153,7 @@ const TAP_COST_BITS: f64 = 48.0;
 /// How many of the selected taps pay for themselves: a tap that lowers the residual
 /// variance from v to v' saves about n/2·log2(v/v') bits over `n` samples and costs its two
 /// stored coefficients (minimum description length).
-pub fn taps_worth_keeping(residual: &[f64], samples: usize, bits_per_tap: f64) -> usize {
+pub(super) fn taps_worth_keeping(residual: &[f64], samples: usize, bits_per_tap: f64) -> usize {
     let base = residual[0].max(1e-12);
     let mut best = (0.0, 0);
     for (m, &v) in residual.iter().enumerate().skip(1) {
@@ -165,46 +167,47 @@ pub fn taps_worth_keeping(residual: &[f64], samples: usize, bits_per_tap: f64) -
 
 /// Ridge least squares: minimises |F w − y|² + λ Σ (diag-scaled) w², from the normal
 /// equations (`gram` = FᵀF with the target as the last row/column).
-pub fn solve(gram: &DMatrix<f64>) -> Vec<f64> {
-    let d = gram.nrows() - 1;
-    let mut a = gram.view((0, 0), (d, d)).into_owned();
-    let b = DVector::from_iterator(d, (0..d).map(|i| gram[(i, d)]));
+pub(super) fn solve(gram: &DMatrix<f64>) -> Vec<f64> {
+    let features = gram.nrows() - 1;
+    let mut normal = gram.view((0, 0), (features, features)).into_owned();
+    let rhs = DVector::from_iterator(features, (0..features).map(|i| gram[(i, features)]));
     let mut ridge = 1e-7;
     loop {
-        let mut r = a.clone();
-        for i in 0..d {
-            r[(i, i)] += ridge * a[(i, i)].max(1.0);
+        let mut regularised = normal.clone();
+        for i in 0..features {
+            regularised[(i, i)] += ridge * normal[(i, i)].max(1.0);
         }
-        if let Some(ch) = r.cholesky() {
-            return ch.solve(&b).iter().cloned().collect();
+        if let Some(factor) = regularised.cholesky() {
+            return factor.solve(&rhs).iter().cloned().collect();
         }
         ridge *= 100.0;
         if ridge > 1.0 {
-            a.fill_diagonal(1.0);
+            normal.fill_diagonal(1.0);
         }
     }
 }
 
 /// Residual mean square of the least-squares solution `w` of the normal equations `gram`
 /// (target last) over `n` samples, and the mean square of every feature.
-fn moments(gram: &DMatrix<f64>, w: &[f64], n: usize) -> (f64, Vec<f64>) {
-    let d = gram.nrows() - 1;
-    let n = n.max(1) as f64;
-    let explained: f64 = (0..d).map(|i| w[i] * gram[(i, d)]).sum();
-    let resid = ((gram[(d, d)] - explained) / n).max(1.0 / 12.0);
-    (resid, (0..d).map(|i| gram[(i, i)] / n).collect())
+fn moments(gram: &DMatrix<f64>, w: &[f64], count: usize) -> (f64, Vec<f64>) {
+    let features = gram.nrows() - 1;
+    let count = count.max(1) as f64;
+    let explained: f64 = (0..features).map(|i| w[i] * gram[(i, features)]).sum();
+    let resid = ((gram[(features, features)] - explained) / count).max(1.0 / 12.0);
+    (resid, (0..features).map(|i| gram[(i, i)] / count).collect())
 }
 
 /// Coefficient precision by minimum description length: each extra bit of precision costs a
 /// bit per stored coefficient and shrinks the rounding noise the coefficients add to every
-/// prediction, Σ E[f²]·2^(−2s)/12, relative to the residual variance.
-pub fn precision(feature_sq: &[f64], resid: f64, samples: usize, max_shift: u8) -> u8 {
+/// prediction, Σ E\[f²\]·2^(−2s)/12, relative to the residual variance.
+pub(super) fn precision(feature_sq: &[f64], resid: f64, samples: usize, max_shift: u8) -> u8 {
     let energy: f64 = feature_sq.iter().sum::<f64>() / 12.0;
-    let k = feature_sq.len() as f64;
+    let coefficients = feature_sq.len() as f64;
     (0..=max_shift)
         .map(|s| {
             let noise = energy * (-2.0 * s as f64).exp2();
-            let cost = k * s as f64 + samples as f64 / 2.0 * (1.0 + noise / resid).log2();
+            let cost =
+                coefficients * s as f64 + samples as f64 / 2.0 * (1.0 + noise / resid).log2();
             (cost, s)
         })
         .min_by(|a, b| a.0.partial_cmp(&b.0).unwrap())
@@ -214,7 +217,7 @@ pub fn precision(feature_sq: &[f64], resid: f64, samples: usize, max_shift: u8) 
 /// Quantises fitted coefficients to the plan's fixed point: picks the largest shift (up to
 /// `max_shift`) that keeps every coefficient within [`MAX_COEF`] and, for 32-bit
 /// accumulators, the worst-case sum within ±2^30 given the features' magnitudes.
-pub fn quantise(
+pub(super) fn quantise(
     w: &[f64],
     bias: f64,
     feature_max: &[f64],
@@ -223,26 +226,27 @@ pub fn quantise(
 ) -> (u8, Vec<i32>, i64) {
     let mut shift = max_shift;
     loop {
-        let s = (1i64 << shift) as f64;
-        let q: Vec<i64> = w.iter().map(|v| (v * s).round() as i64).collect();
-        let qb = (bias * s).round() as i64;
+        let scale = (1i64 << shift) as f64;
+        let quantised: Vec<i64> = w.iter().map(|v| (v * scale).round() as i64).collect();
+        let quantised_bias = (bias * scale).round() as i64;
         // 8-bit samples multiply 16-bit coefficients (the pairwise kernel).
         let limit = if acc32 { i16::MAX as i64 } else { MAX_COEF };
-        let fits = q.iter().all(|v| v.abs() <= limit);
-        let bound: f64 = q
+        let fits = quantised.iter().all(|v| v.abs() <= limit);
+        let bound: f64 = quantised
             .iter()
             .zip(feature_max)
             .map(|(v, m)| v.abs() as f64 * m)
             .sum::<f64>()
-            + qb.abs() as f64
-            + s;
+            + quantised_bias.abs() as f64
+            + scale;
         if (fits && (!acc32 || bound < (1u64 << 30) as f64)) || shift == 0 {
             return (
                 shift,
-                q.iter()
+                quantised
+                    .iter()
                     .map(|&v| v.clamp(-MAX_COEF, MAX_COEF) as i32)
                     .collect(),
-                qb,
+                quantised_bias,
             );
         }
         shift -= 1;
@@ -252,7 +256,7 @@ pub fn quantise(
 /// Least-squares spatial predictor of coding position `pos` from its own neighbours. The
 /// normal equations are accumulated directly (a few neighbours: no feature matrix).
 #[allow(clippy::too_many_arguments)]
-pub fn fit_spatial(
+pub(super) fn fit_spatial(
     t: &Tile,
     pixels: &[(usize, usize)],
     samples: usize,
@@ -263,32 +267,43 @@ pub fn fit_spatial(
     acc32: bool,
 ) -> Spatial {
     const MAX: usize = super::plan::OWN.len() + 2;
-    let d = own.len() + 1;
-    let mut g = [[0f64; MAX]; MAX];
-    let mut v = [0f64; MAX];
+    let dim = own.len() + 1;
+    let mut sums = [[0f64; MAX]; MAX];
+    let mut features = [0f64; MAX];
     // With many bands S is one feature among many and 4096 pixels fit its few parameters
     // well; with few bands it is most of the predictor and gets every fitting pixel.
     let budget = if t.channels >= 8 { 4096 } else { usize::MAX };
     let step = (pixels.len() / budget).max(1);
     for &(y, x) in pixels.iter().step_by(step) {
         for (i, &(dy, dx)) in own.iter().enumerate() {
-            v[i] = own_value(t, pos, y, x, dy, dx) as f64;
+            features[i] = own_value(t, pos, y, x, dy, dx) as f64;
         }
-        v[d - 1] = 1.0;
-        v[d] = t.at(y, pos, x) as f64;
-        for a in 0..=d {
-            let va = v[a];
+        features[dim - 1] = 1.0;
+        features[dim] = t.at(y, pos, x) as f64;
+        for a in 0..=dim {
+            let feature_a = features[a];
             for b in 0..=a {
-                g[a][b] += va * v[b];
+                sums[a][b] += feature_a * features[b];
             }
         }
     }
-    let gm = DMatrix::<f64>::from_fn(d + 1, d + 1, |a, b| if b <= a { g[a][b] } else { g[b][a] });
-    let w = solve(&gm);
-    let (resid, sq) = moments(&gm, &w, pixels.len().div_ceil(step));
-    let max_shift = max_shift.min(precision(&sq, resid, samples, max_shift));
-    let (shift, own_q, bias) =
-        quantise(&w[..d - 1], w[d - 1], &vec![bound; d - 1], max_shift, acc32);
+    let gram = DMatrix::<f64>::from_fn(dim + 1, dim + 1, |a, b| {
+        if b <= a {
+            sums[a][b]
+        } else {
+            sums[b][a]
+        }
+    });
+    let solution = solve(&gram);
+    let (resid, feature_sq) = moments(&gram, &solution, pixels.len().div_ceil(step));
+    let max_shift = max_shift.min(precision(&feature_sq, resid, samples, max_shift));
+    let (shift, own_q, bias) = quantise(
+        &solution[..dim - 1],
+        solution[dim - 1],
+        &vec![bound; dim - 1],
+        max_shift,
+        acc32,
+    );
     Spatial {
         shift,
         bias,
@@ -298,24 +313,24 @@ pub fn fit_spatial(
 
 /// Column layout of the pooled Gram matrix: constant, every position's value, and its
 /// spatial prediction `S`.
-pub struct Pool {
+pub(super) struct Pool {
     pub channels: usize,
 }
 
 impl Pool {
-    pub const CONST: usize = 0;
-    pub fn value(&self, pos: usize) -> usize {
+    pub(super) const CONST: usize = 0;
+    pub(super) fn value(&self, pos: usize) -> usize {
         1 + pos
     }
-    pub fn spatial(&self, pos: usize) -> usize {
+    pub(super) fn spatial(&self, pos: usize) -> usize {
         1 + self.channels + pos
     }
-    pub fn size(&self) -> usize {
+    pub(super) fn size(&self) -> usize {
         1 + 2 * self.channels
     }
 
     /// The value of pooled column `col` at pixel (y, x).
-    pub fn column(&self, t: &Tile, s_all: &Tile, col: usize, y: usize, x: usize) -> f64 {
+    pub(super) fn column(&self, t: &Tile, s_all: &Tile, col: usize, y: usize, x: usize) -> f64 {
         if col == Self::CONST {
             1.0
         } else if col <= self.channels {
@@ -328,35 +343,40 @@ impl Pool {
 
 /// The pooled Gram matrix on the sampled pixels: one matrix product shared by every channel,
 /// accumulated over blocks of pixels so the feature matrix stays small.
-pub fn pool_gram(t: &Tile, s_all: &Tile, pixels: &[(usize, usize)], pool: &Pool) -> DMatrix<f64> {
+pub(super) fn pool_gram(
+    t: &Tile,
+    s_all: &Tile,
+    pixels: &[(usize, usize)],
+    pool: &Pool,
+) -> DMatrix<f64> {
     const BLOCK: usize = 512;
-    let n = pool.size();
-    let mut g = DMatrix::<f64>::zeros(n, n);
-    let mut f = DMatrix::<f64>::zeros(BLOCK.min(pixels.len().max(1)), n);
+    let columns = pool.size();
+    let mut gram = DMatrix::<f64>::zeros(columns, columns);
+    let mut block = DMatrix::<f64>::zeros(BLOCK.min(pixels.len().max(1)), columns);
     for chunk in pixels.chunks(BLOCK) {
-        if chunk.len() != f.nrows() {
-            f = DMatrix::<f64>::zeros(chunk.len(), n);
+        if chunk.len() != block.nrows() {
+            block = DMatrix::<f64>::zeros(chunk.len(), columns);
         }
         // Column by column: DMatrix is column-major, so each column is one contiguous run.
-        f.column_mut(Pool::CONST).fill(1.0);
+        block.column_mut(Pool::CONST).fill(1.0);
         for pos in 0..t.channels {
-            let mut cv = f.column_mut(pool.value(pos));
-            for (v, &(y, x)) in cv.iter_mut().zip(chunk) {
+            let mut values = block.column_mut(pool.value(pos));
+            for (v, &(y, x)) in values.iter_mut().zip(chunk) {
                 *v = t.at(y, pos, x) as f64;
             }
-            let mut cs = f.column_mut(pool.spatial(pos));
-            for (v, &(y, x)) in cs.iter_mut().zip(chunk) {
+            let mut spatial_column = block.column_mut(pool.spatial(pos));
+            for (v, &(y, x)) in spatial_column.iter_mut().zip(chunk) {
                 *v = s_all.at(y, pos, x) as f64;
             }
         }
         // g += fᵀf through the blocked GEMM.
-        g.gemm(1.0, &f.transpose(), &f, 1.0);
+        gram.gemm(1.0, &block.transpose(), &block, 1.0);
     }
-    g
+    gram
 }
 
 /// What a joint refit needs besides the Gram matrix: the samples themselves.
-pub struct Joint<'a> {
+pub(super) struct Joint<'a> {
     pub tile: &'a Tile,
     pub s_all: &'a Tile,
     pub pixels: &'a [(usize, usize)],
@@ -372,26 +392,63 @@ fn joint_gram(
     pool: &Pool,
     cols: &[usize],
 ) -> DMatrix<f64> {
-    let (k, m) = (j.own.len(), cols.len());
-    let n = j.pixels.len();
-    let mut o = DMatrix::<f64>::zeros(n, k);
-    let mut f = DMatrix::<f64>::zeros(n, m);
+    let (own_count, pooled_count) = (j.own.len(), cols.len());
+    let pixel_count = j.pixels.len();
+    let mut own_features = DMatrix::<f64>::zeros(pixel_count, own_count);
+    let mut pooled = DMatrix::<f64>::zeros(pixel_count, pooled_count);
     for (row, &(y, x)) in j.pixels.iter().enumerate() {
         for (i, &(dy, dx)) in j.own.iter().enumerate() {
-            o[(row, i)] = own_value(j.tile, pos, y, x, dy, dx) as f64;
+            own_features[(row, i)] = own_value(j.tile, pos, y, x, dy, dx) as f64;
         }
         for (i, &col) in cols.iter().enumerate() {
-            f[(row, i)] = pool.column(j.tile, j.s_all, col, y, x);
+            pooled[(row, i)] = pool.column(j.tile, j.s_all, col, y, x);
         }
     }
-    let oo = o.transpose() * &o;
-    let of = o.transpose() * &f;
-    DMatrix::<f64>::from_fn(k + m, k + m, |a, b| match (a < k, b < k) {
-        (true, true) => oo[(a, b)],
-        (true, false) => of[(a, b - k)],
-        (false, true) => of[(b, a - k)],
-        (false, false) => gram[(cols[a - k], cols[b - k])],
-    })
+    let own_own = own_features.transpose() * &own_features;
+    let own_pooled = own_features.transpose() * &pooled;
+    DMatrix::<f64>::from_fn(
+        own_count + pooled_count,
+        own_count + pooled_count,
+        |a, b| match (a < own_count, b < own_count) {
+            (true, true) => own_own[(a, b)],
+            (true, false) => own_pooled[(a, b - own_count)],
+            (false, true) => own_pooled[(b, a - own_count)],
+            (false, false) => gram[(cols[a - own_count], cols[b - own_count])],
+        },
+    )
+}
+
+/// The final predictor's coefficients fitted on the pooled Gram matrix with the channel's
+/// own spatial prediction `S` as one feature (`cols`: the taps' columns, the constant, the
+/// target), `γ·S` then folded into own-neighbour coefficients. Returns the coefficients
+/// (own, then the taps' pairs), the bias and the residual mean square.
+fn fit_with_spatial(
+    gram: &DMatrix<f64>,
+    pool: &Pool,
+    pos: usize,
+    spatial: &Spatial,
+    cols: &[usize],
+    fit_n: usize,
+) -> (Vec<f64>, f64, f64) {
+    let tap_coefficients = cols.len() - 2;
+    let mut cols_s = vec![pool.spatial(pos)];
+    cols_s.extend_from_slice(cols);
+    let system = DMatrix::<f64>::from_fn(cols_s.len(), cols_s.len(), |i, j| {
+        gram[(cols_s[i], cols_s[j])]
+    });
+    let solution = solve(&system);
+    let (resid, _) = moments(&system, &solution, fit_n);
+    let gamma = solution[0];
+    // Fold γ·S into own coefficients: S = (bias + Σ own·n) / 2^shift.
+    let spatial_scale = (1i64 << spatial.shift) as f64;
+    let mut coefs: Vec<f64> = spatial
+        .own
+        .iter()
+        .map(|&a| gamma * a as f64 / spatial_scale)
+        .collect();
+    coefs.extend_from_slice(&solution[1..1 + tap_coefficients]);
+    let bias = solution[1 + tap_coefficients] + gamma * spatial.bias as f64 / spatial_scale;
+    (coefs, bias, resid)
 }
 
 /// Fits the predictor of `pos`: `γ·S_pos + Σ_taps (b·x_j + c·S_j) + constant`, with γ folded
@@ -400,7 +457,7 @@ fn joint_gram(
 /// the best spatial predictor of a band alone is not the best complement to its spectral
 /// prediction, but it costs a pass over the samples per channel).
 #[allow(clippy::too_many_arguments)]
-pub fn fit_channel(
+pub(super) fn fit_channel(
     gram: &DMatrix<f64>,
     pool: &Pool,
     pos: usize,
@@ -438,31 +495,13 @@ pub fn fit_channel(
     let fit_n = (gram[(Pool::CONST, Pool::CONST)].round() as usize).max(1);
     let (mut coefs, bias, resid) = match joint {
         Some(jd) => {
-            let g = joint_gram(jd, pos, gram, pool, &cols);
-            let w = solve(&g);
-            let bias = w[n_own + 2 * chosen.len()];
-            let (resid, _) = moments(&g, &w, fit_n);
-            (w[..n_own + 2 * chosen.len()].to_vec(), bias, resid)
+            let system = joint_gram(jd, pos, gram, pool, &cols);
+            let solution = solve(&system);
+            let bias = solution[n_own + 2 * chosen.len()];
+            let (resid, _) = moments(&system, &solution, fit_n);
+            (solution[..n_own + 2 * chosen.len()].to_vec(), bias, resid)
         }
-        None => {
-            let mut cols_s = vec![pool.spatial(pos)];
-            cols_s.extend_from_slice(&cols);
-            let g = DMatrix::<f64>::from_fn(cols_s.len(), cols_s.len(), |i, j| {
-                gram[(cols_s[i], cols_s[j])]
-            });
-            let w = solve(&g);
-            let (resid, _) = moments(&g, &w, fit_n);
-            let gamma = w[0];
-            // Fold γ·S into own coefficients: S = (bias + Σ own·n) / 2^shift.
-            let ss = (1i64 << spatial.shift) as f64;
-            let mut coefs: Vec<f64> = spatial.own.iter().map(|&a| gamma * a as f64 / ss).collect();
-            coefs.extend_from_slice(&w[1..1 + 2 * chosen.len()]);
-            (
-                coefs,
-                w[1 + 2 * chosen.len()] + gamma * spatial.bias as f64 / ss,
-                resid,
-            )
-        }
+        None => fit_with_spatial(gram, pool, pos, &spatial, &cols, fit_n),
     };
     // Mean squares of the features the coefficients multiply (own neighbours ≈ the band).
     let sq_of = |col: usize| gram[(col, col)] / fit_n as f64;
@@ -478,21 +517,21 @@ pub fn fit_channel(
         bounds.push(chan_max[j]);
     }
     coefs.truncate(bounds.len());
-    let (shift, q, qb) = quantise(&coefs, bias, &bounds, max_shift, acc32);
+    let (shift, quantised, quantised_bias) = quantise(&coefs, bias, &bounds, max_shift, acc32);
     let taps = chosen
         .iter()
         .enumerate()
         .map(|(i, &j)| Tap {
             pos: j as u16,
-            value: q[n_own + 2 * i],
-            spatial: q[n_own + 2 * i + 1],
+            value: quantised[n_own + 2 * i],
+            spatial: quantised[n_own + 2 * i + 1],
         })
         .collect();
     ChannelPredictor {
         spatial,
         shift,
-        bias: qb,
-        own: q[..n_own].to_vec(),
+        bias: quantised_bias,
+        own: quantised[..n_own].to_vec(),
         taps,
     }
 }

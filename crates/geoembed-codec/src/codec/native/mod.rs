@@ -2,20 +2,27 @@
 //! context-modelled static rANS coder, and nothing else — no external library.
 //!
 //! For every channel (in coding order) the prediction is a fixed-point linear combination of
-//! its own causal neighbours, of up to `taps` earlier channels at the same pixel (chosen by
-//! forward selection), and of the principal-component scores of the row above (a low-noise
-//! summary of all bands at the neighbouring pixels). Coefficients are least-squares fits on
-//! the tile, stored in the payload: the decoder solves nothing. Residuals become hybrid-uint
-//! tokens coded with per-context frequency tables, contexts coming from an integer estimate
-//! of the local residual magnitude. See docs/format.md §5.3 for the byte layout.
+//! its own causal neighbours and of up to `taps` earlier channels at the same pixel (their
+//! values and their spatial predictions, chosen by forward selection). Coefficients are
+//! least-squares fits on the tile, stored in the payload: the decoder solves nothing.
+//! Residuals become hybrid-uint tokens coded with per-context frequency tables, contexts
+//! coming from an estimate of the local residual magnitude. See docs/format.md §5.3 for the
+//! byte layout.
+//!
+//! Files: `plan.rs` and `palette.rs` hold what the payload stores; `row_predictor.rs` the
+//! predictions and `neighbourhood.rs` what a row reads around it, `context.rs` the context
+//! model, all three shared by `encode.rs` (with `fit.rs` and `context_fit.rs`) and
+//! `decode.rs`; `simd.rs` the row kernels.
 
 mod context;
+mod context_fit;
 mod decode;
 mod encode;
-mod engine;
 mod fit;
+mod neighbourhood;
 mod palette;
 mod plan;
+mod row_predictor;
 mod simd;
 
 use super::{Effort, TileShape};
@@ -23,7 +30,6 @@ use crate::entropy::tables::Tables;
 use crate::entropy::tokens;
 use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
-use crate::sample::SampleType;
 use palette::Palette;
 use plan::Plan;
 
@@ -31,7 +37,7 @@ const VERSION: u8 = 1;
 
 /// What the encoder may use, by effort level.
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub(super) struct Settings {
     /// Most earlier channels a channel's predictor reads.
     pub taps: usize,
     /// Neighbours of the final predictor (bits of `plan::OWN`).
@@ -49,7 +55,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn new(effort: Effort, bands: usize) -> Self {
+    pub(super) fn new(effort: Effort, bands: usize) -> Self {
         // Many bands: predictions use only the rows above of their own band plus earlier
         // bands at the same pixel, and contexts ignore W, so a whole row is predicted at
         // once and decoding is not a sample-by-sample chain. Measured on the embedding
@@ -105,7 +111,7 @@ impl Settings {
 
 /// Tile geometry and the valid range of centred values per coding position.
 #[derive(Clone, Debug)]
-pub struct Geometry {
+pub(super) struct Geometry {
     pub width: usize,
     pub height: usize,
     pub channels: usize,
@@ -118,17 +124,12 @@ pub struct Geometry {
 
 impl Geometry {
     fn new(shape: &TileShape) -> Result<Self> {
-        let (min, max) = match shape.sample_type {
-            SampleType::U8 => (0, 255),
-            SampleType::I8 => (-128, 127),
-            SampleType::U16 => (0, 65535),
-            SampleType::I16 => (-32768, 32767),
-            t => {
-                return Err(Error::invalid(format!(
-                    "native codec handles 8- and 16-bit integers, not {t}"
-                )))
-            }
-        };
+        let ty = shape.sample_type;
+        let (min, max) = ty.small_int_range().ok_or_else(|| {
+            Error::invalid(format!(
+                "native codec handles 8- and 16-bit integers, not {ty}"
+            ))
+        })?;
         Ok(Geometry {
             width: shape.width,
             height: shape.height,
@@ -144,33 +145,33 @@ impl Geometry {
     /// The range of every coding position's centred values: the sample type's range, or a
     /// palette's index range, less the band's offset.
     fn with_plan(&self, offsets: &[i32], palettes: &[Palette], order: &[u16]) -> Geometry {
-        let mut g = self.clone();
+        let mut geometry = self.clone();
         let range = |b: usize| match palettes[b].len() {
             0 => (self.min, self.max),
             n => (0, n as i32 - 1),
         };
-        g.lo = order
+        geometry.lo = order
             .iter()
             .map(|&b| range(b as usize).0 - offsets[b as usize])
             .collect();
-        g.hi = order
+        geometry.hi = order
             .iter()
             .map(|&b| range(b as usize).1 - offsets[b as usize])
             .collect();
-        g
+        geometry
     }
 }
 
 /// Encodes a tile. At `max` effort the `default` and `fast` settings are tried as well and
 /// the smallest payload kept: the richer model does not always pay for its parameters
 /// (small tiles, masks).
-pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
-    let g = Geometry::new(shape)?;
+pub(super) fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
+    let geometry = Geometry::new(shape)?;
     let run = |s: &Settings| {
-        if g.bits == 8 {
-            encode::encode::<i32>(shape.sample_type, samples, &g, s)
+        if geometry.bits == 8 {
+            encode::encode::<i32>(shape.sample_type, samples, &geometry, s)
         } else {
-            encode::encode::<i64>(shape.sample_type, samples, &g, s)
+            encode::encode::<i64>(shape.sample_type, samples, &geometry, s)
         }
     };
     let best = run(&Settings::new(effort, shape.bands));
@@ -183,8 +184,8 @@ pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u
         .fold(best, |a, b| if b.len() < a.len() { b } else { a }))
 }
 
-pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    let g = Geometry::new(shape)?;
+pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let geometry = Geometry::new(shape)?;
     let version = *payload
         .first()
         .ok_or_else(|| Error::truncated("native: empty payload"))?;
@@ -193,20 +194,24 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
             "native codec version {version}; this build reads {VERSION}"
         )));
     }
-    let mut r = Cursor::new(&payload[1..], "native");
-    let plan = Plan::read(&mut r, shape.bands)?;
+    let mut cursor = Cursor::new(&payload[1..], "native");
+    let plan = Plan::read(&mut cursor, shape.bands)?;
     for (b, p) in plan.palettes.iter().enumerate() {
-        if !p.fits(g.min, g.max) {
+        if !p.fits(geometry.min, geometry.max) {
             return Err(Error::corrupt(format!(
                 "native: band {b}'s palette does not fit the sample type"
             )));
         }
     }
-    let g = g.with_plan(&plan.offsets, &plan.palettes, &plan.order);
-    let tables = Tables::read(&mut r, plan.context.contexts, tokens::alphabet(g.bits))?;
-    let n = r.u("rANS length")? as usize;
-    let stream = r.bytes(n, "rANS stream")?;
-    let raw = &r.data[r.pos..];
+    let geometry = geometry.with_plan(&plan.offsets, &plan.palettes, &plan.order);
+    let tables = Tables::read(
+        &mut cursor,
+        plan.context.contexts,
+        tokens::alphabet(geometry.bits),
+    )?;
+    let stream_length = cursor.u("rANS length")? as usize;
+    let stream = cursor.bytes(stream_length, "rANS stream")?;
+    let raw = &cursor.data[cursor.pos..];
     for (pos, ch) in plan.channels.iter().enumerate() {
         if ch.own.len() != plan.own_mask.count_ones() as usize {
             return Err(Error::corrupt(format!(
@@ -215,7 +220,7 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
         }
         // 8-bit samples multiply tap coefficients as 16-bit integers (docs/format.md §5.3).
         let wide = |v: i32| v < i16::MIN as i32 || v > i16::MAX as i32;
-        if g.bits == 8 && ch.taps.iter().any(|t| wide(t.value) || wide(t.spatial)) {
+        if geometry.bits == 8 && ch.taps.iter().any(|t| wide(t.value) || wide(t.spatial)) {
             return Err(Error::corrupt(format!(
                 "native: channel {pos} has a tap coefficient outside ±32767 for 8-bit samples"
             )));
@@ -223,13 +228,13 @@ pub fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()
     }
     // On a corrupt payload nothing half-decoded is left in `out`.
     let start = out.len();
-    let r = if g.bits == 8 {
-        decode::decode::<i32>(&plan, &g, &tables, stream, raw, out)
+    let cursor = if geometry.bits == 8 {
+        decode::decode::<i32>(&plan, &geometry, &tables, stream, raw, out)
     } else {
-        decode::decode::<i64>(&plan, &g, &tables, stream, raw, out)
+        decode::decode::<i64>(&plan, &geometry, &tables, stream, raw, out)
     };
-    if r.is_err() {
+    if cursor.is_err() {
         out.truncate(start);
     }
-    r
+    cursor
 }

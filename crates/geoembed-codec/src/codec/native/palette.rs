@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 const MAX_LIST: usize = 16;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Palette {
+pub(super) enum Palette {
     /// Samples are coded as they are.
     #[default]
     Identity,
@@ -25,7 +25,7 @@ impl Palette {
     /// many (masks, classes): an order-preserving but nonlinear map of many values would hurt
     /// linear prediction. Values with a common step (gcd of their gaps) > 1 use the grid,
     /// a linear map.
-    pub fn choose(values: &[i32]) -> Palette {
+    pub(super) fn choose(values: &[i32]) -> Palette {
         let (Some(&lo), Some(&hi)) = (values.first(), values.last()) else {
             return Palette::Identity;
         };
@@ -47,7 +47,7 @@ impl Palette {
     }
 
     /// Number of indices; 0 for the identity.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         match self {
             Palette::Identity => 0,
             Palette::List(v) => v.len(),
@@ -55,13 +55,13 @@ impl Palette {
         }
     }
 
-    pub fn is_identity(&self) -> bool {
+    pub(super) fn is_identity(&self) -> bool {
         *self == Palette::Identity
     }
 
     /// The sample value of index `i` (< `len()`).
     #[inline(always)]
-    pub fn value(&self, i: usize) -> i32 {
+    pub(super) fn value(&self, i: usize) -> i32 {
         match self {
             Palette::Identity => i as i32,
             Palette::List(v) => v[i],
@@ -71,19 +71,20 @@ impl Palette {
 
     /// The index of a sample value the palette holds.
     #[inline(always)]
-    pub fn index(&self, v: i32) -> Option<i32> {
+    pub(super) fn index(&self, v: i32) -> Option<i32> {
         match self {
             Palette::Identity => Some(v),
             Palette::List(list) => list.binary_search(&v).ok().map(|i| i as i32),
             Palette::Grid { first, step, count } => {
-                let d = v - first;
-                (d >= 0 && d % step == 0 && ((d / step) as u32) < *count).then_some(d / step)
+                let distance = v - first;
+                (distance >= 0 && distance % step == 0 && ((distance / step) as u32) < *count)
+                    .then_some(distance / step)
             }
         }
     }
 
     /// Whether every value lies in `[min, max]`.
-    pub fn fits(&self, min: i32, max: i32) -> bool {
+    pub(super) fn fits(&self, min: i32, max: i32) -> bool {
         match self {
             Palette::Identity => true,
             Palette::List(v) => v.iter().all(|&x| (min..=max).contains(&x)),
@@ -95,7 +96,7 @@ impl Palette {
     }
 
     /// Kind (0 identity, 1 list, 2 grid), then its fields (docs/format.md §5.3).
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
         match self {
             Palette::Identity => out.push(0),
             Palette::List(v) => {
@@ -114,23 +115,23 @@ impl Palette {
         }
     }
 
-    pub fn read(r: &mut Cursor) -> Result<Palette> {
+    pub(super) fn read(r: &mut Cursor) -> Result<Palette> {
         const LIMIT: i64 = 1 << 16;
         Ok(match r.bytes(1, "palette kind")?[0] {
             0 => Palette::Identity,
             1 => {
-                let n = r.bounded("palette size", MAX_LIST as u64)? as usize;
-                if n == 0 {
+                let size = r.bounded("palette size", MAX_LIST as u64)? as usize;
+                if size == 0 {
                     return Err(Error::corrupt("native: an empty palette"));
                 }
-                let mut v = r.signed("palette value", LIMIT)?;
-                let mut list = vec![v as i32];
-                for _ in 1..n {
-                    v += 1 + r.bounded("palette gap", 2 * LIMIT as u64)? as i64;
-                    if v > LIMIT {
+                let mut value = r.signed("palette value", LIMIT)?;
+                let mut list = vec![value as i32];
+                for _ in 1..size {
+                    value += 1 + r.bounded("palette gap", 2 * LIMIT as u64)? as i64;
+                    if value > LIMIT {
                         return Err(Error::corrupt("native: palette value out of range"));
                     }
-                    list.push(v as i32);
+                    list.push(value as i32);
                 }
                 Palette::List(list)
             }

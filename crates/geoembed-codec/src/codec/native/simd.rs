@@ -42,7 +42,7 @@ fn has_avx2() -> bool {
 }
 
 /// `acc[i] += c · row[i]` (wrapping), over the shorter of the two.
-pub fn axpy_i32(acc: &mut [i32], c: i32, row: &[i32]) {
+pub(super) fn axpy_i32(acc: &mut [i32], c: i32, row: &[i32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: AVX2 support was just checked.
@@ -52,7 +52,7 @@ pub fn axpy_i32(acc: &mut [i32], c: i32, row: &[i32]) {
 }
 
 /// `acc[i] += c · row[i]` (wrapping) with 64-bit accumulators.
-pub fn axpy_i64(acc: &mut [i64], c: i64, row: &[i32]) {
+pub(super) fn axpy_i64(acc: &mut [i64], c: i64, row: &[i32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: AVX2 support was just checked.
@@ -62,7 +62,7 @@ pub fn axpy_i64(acc: &mut [i64], c: i64, row: &[i32]) {
 }
 
 /// Packs a tap's two coefficients for [`taps_pairs`]: value coefficient low, spatial high.
-pub fn pack_pair(value: i32, spatial: i32) -> u32 {
+pub(super) fn pack_pair(value: i32, spatial: i32) -> u32 {
     (value as i16 as u16 as u32) | ((spatial as i16 as u16 as u32) << 16)
 }
 
@@ -76,11 +76,12 @@ fn taps_pairs_scalar(
     from: usize,
 ) {
     for (&t, &c) in taps.iter().zip(coefs) {
-        let p = &rows[t * stride..(t + 1) * stride];
-        let (cv, cs) = (c as u16 as i16 as i32, (c >> 16) as u16 as i16 as i32);
+        let pairs = &rows[t * stride..(t + 1) * stride];
+        let (value_coef, spatial_coef) = (c as u16 as i16 as i32, (c >> 16) as u16 as i16 as i32);
         for x in from..base.len() {
-            let v = (p[2 * x] as i32 * cv).wrapping_add(p[2 * x + 1] as i32 * cs);
-            base[x] = base[x].wrapping_add(v);
+            let sum = (pairs[2 * x] as i32 * value_coef)
+                .wrapping_add(pairs[2 * x + 1] as i32 * spatial_coef);
+            base[x] = base[x].wrapping_add(sum);
         }
     }
 }
@@ -95,40 +96,49 @@ unsafe fn taps_pairs_avx2(
     coefs: &[u32],
 ) {
     use std::arch::x86_64::*;
-    let w = base.len();
+    let width = base.len();
     let mut x = 0;
     // 32 pixels per pass: four accumulators stay in registers across all taps.
-    while x + 32 <= w {
-        let b = base.as_mut_ptr().add(x) as *mut __m256i;
-        let mut a0 = _mm256_loadu_si256(b);
-        let mut a1 = _mm256_loadu_si256(b.add(1));
-        let mut a2 = _mm256_loadu_si256(b.add(2));
-        let mut a3 = _mm256_loadu_si256(b.add(3));
+    while x + 32 <= width {
+        let acc_ptr = base.as_mut_ptr().add(x) as *mut __m256i;
+        let mut acc0 = _mm256_loadu_si256(acc_ptr);
+        let mut acc1 = _mm256_loadu_si256(acc_ptr.add(1));
+        let mut acc2 = _mm256_loadu_si256(acc_ptr.add(2));
+        let mut acc3 = _mm256_loadu_si256(acc_ptr.add(3));
         for (&t, &c) in taps.iter().zip(coefs) {
             let cc = _mm256_set1_epi32(c as i32);
-            let s = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
-            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_loadu_si256(s), cc));
-            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_loadu_si256(s.add(1)), cc));
-            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_loadu_si256(s.add(2)), cc));
-            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_loadu_si256(s.add(3)), cc));
-        }
-        _mm256_storeu_si256(b, a0);
-        _mm256_storeu_si256(b.add(1), a1);
-        _mm256_storeu_si256(b.add(2), a2);
-        _mm256_storeu_si256(b.add(3), a3);
-        x += 32;
-    }
-    while x + 8 <= w {
-        let b = base.as_mut_ptr().add(x) as *mut __m256i;
-        let mut a0 = _mm256_loadu_si256(b);
-        for (&t, &c) in taps.iter().zip(coefs) {
-            let s = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
-            a0 = _mm256_add_epi32(
-                a0,
-                _mm256_madd_epi16(_mm256_loadu_si256(s), _mm256_set1_epi32(c as i32)),
+            let pairs_ptr = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
+            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr), cc));
+            acc1 = _mm256_add_epi32(
+                acc1,
+                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr.add(1)), cc),
+            );
+            acc2 = _mm256_add_epi32(
+                acc2,
+                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr.add(2)), cc),
+            );
+            acc3 = _mm256_add_epi32(
+                acc3,
+                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr.add(3)), cc),
             );
         }
-        _mm256_storeu_si256(b, a0);
+        _mm256_storeu_si256(acc_ptr, acc0);
+        _mm256_storeu_si256(acc_ptr.add(1), acc1);
+        _mm256_storeu_si256(acc_ptr.add(2), acc2);
+        _mm256_storeu_si256(acc_ptr.add(3), acc3);
+        x += 32;
+    }
+    while x + 8 <= width {
+        let acc_ptr = base.as_mut_ptr().add(x) as *mut __m256i;
+        let mut acc0 = _mm256_loadu_si256(acc_ptr);
+        for (&t, &c) in taps.iter().zip(coefs) {
+            let pairs_ptr = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
+            acc0 = _mm256_add_epi32(
+                acc0,
+                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr), _mm256_set1_epi32(c as i32)),
+            );
+        }
+        _mm256_storeu_si256(acc_ptr, acc0);
         x += 8;
     }
     taps_pairs_scalar(base, rows, stride, taps, coefs, x);
@@ -138,7 +148,13 @@ unsafe fn taps_pairs_avx2(
 /// `rows` (rows of `stride` = 2·width 16-bit values holding (value, spatial) pairs) with
 /// coefficients packed by [`pack_pair`]. The pairwise multiply-add is exactly `vpmaddwd`:
 /// 16 products per instruction, which makes 64-tap spectral prediction cheap for 8-bit data.
-pub fn taps_pairs(base: &mut [i32], rows: &[i16], stride: usize, taps: &[usize], coefs: &[u32]) {
+pub(super) fn taps_pairs(
+    base: &mut [i32],
+    rows: &[i16],
+    stride: usize,
+    taps: &[usize],
+    coefs: &[u32],
+) {
     assert!(
         stride >= 2 * base.len() && taps.iter().all(|&t| (t + 1) * stride <= rows.len()),
         "tap rows in range"
@@ -161,7 +177,7 @@ macro_rules! row_kernel {
         unsafe fn $avx($($arg: $ty),*) $body
 
         $(#[$doc])*
-        pub fn $name($($arg: $ty),*) {
+        pub(crate) fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             if has_avx2() {
                 // SAFETY: AVX2 support was just checked.
