@@ -1,53 +1,22 @@
 //! Physical values from quantised samples, following a `.emb` header's dequantisation
-//! recipe: GeoTessera's `q × scale` (float32 arithmetic, as its numpy does) or a power law.
-//! No GDAL: the decoder uses it, and so can a Python binding returning float32 arrays.
+//! recipe: GeoTessera's `q × scale` (float32 arithmetic, as its numpy does) or a power law,
+//! as strips of little-endian bytes for GDAL outputs. The arithmetic lives in the codec
+//! crate, so every reader produces the same bits.
 
 use crate::error::{Error, ErrorKind, OptionKey, Result};
-use geoembed_codec::{Dequantization, Header};
+use geoembed_codec::Header;
 
 /// Physical float32 values (little-endian bytes) of a strip of plane 0. `scales` is the
-/// same rows of the scale plane when the recipe is a per-pixel scale.
+/// same rows of the scale plane when the recipe is a per-pixel scale. The arithmetic is the
+/// codec crate's ([`geoembed_codec::dequantize`]), shared with the plugin and Python.
 pub fn dequantize_strip(h: &Header, strip: &[u8], scales: Option<&[u8]>) -> Result<Vec<u8>> {
-    let bands = h.bands.len();
-    let q = h.sample_type.values_f64(strip);
-    let mut out = Vec::with_capacity(q.len() * 4);
-    match &h.dequantization {
-        Some(Dequantization::PerPixelScale { aux_plane }) => {
-            let scale_bands = h.aux_planes[*aux_plane as usize].bands as usize;
-            let scales = scales.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Other,
-                    "the scale plane's rows are needed to dequantise",
-                )
-            })?;
-            let s: Vec<f32> = scales
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            for (i, v) in q.iter().enumerate() {
-                let (p, b) = (i / bands, i % bands);
-                let sc = if scale_bands == 1 {
-                    s[p]
-                } else {
-                    s[p * bands + b]
-                };
-                out.extend_from_slice(&((*v as f32) * sc).to_le_bytes());
-            }
-        }
-        Some(Dequantization::PowerLaw { divisor, exponent }) => {
-            for (i, v) in q.iter().enumerate() {
-                let nd = h.bands[i % bands].nodata;
-                let x = if nd == Some(*v) {
-                    f32::NAN
-                } else {
-                    (v.signum() * (v.abs() / divisor).powf(*exponent)) as f32
-                };
-                out.extend_from_slice(&x.to_le_bytes());
-            }
-        }
-        None => return Err(no_recipe()),
+    if h.dequantization.is_none() {
+        return Err(no_recipe());
     }
-    Ok(out)
+    let mut values = Vec::new();
+    geoembed_codec::dequantize(h, strip, scales, &mut values)
+        .map_err(|e| Error::new(ErrorKind::Other, e.to_string()))?;
+    Ok(values.iter().flat_map(|v| v.to_le_bytes()).collect())
 }
 
 /// The error for dequantising a file whose samples are already values.
@@ -62,7 +31,7 @@ pub fn no_recipe() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geoembed_codec::{AuxPlane, SampleType};
+    use geoembed_codec::{AuxPlane, Dequantization, SampleType};
 
     #[test]
     fn per_pixel_scales_multiply_in_float32() {
