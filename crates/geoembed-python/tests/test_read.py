@@ -131,3 +131,18 @@ def test_a_corrupt_tile_is_a_checksum_error_naming_the_tile(converted, tmp_path)
     with pytest.raises(geoembed.EmbChecksumError, match=r"broken\.emb: tile \(\d+, \d+\): payload checksum mismatch"):
         ds.verify()
     np.testing.assert_array_equal(ds.read(window=(0, 0, 10, 10)), geoembed.open(emb).read(window=(0, 0, 10, 10)))
+
+
+def test_jxl_tiles_without_libjxl_are_unsupported_not_corrupt(tmp_path):
+    """The wheel has no libjxl: a file whose tiles use the jxl codec is valid, and says why it
+    cannot be read."""
+    from conftest import FIXTURES, run_cli
+
+    if geoembed.HAS_JXL:
+        pytest.skip("this build has JPEG XL support")
+    emb = tmp_path / "jxl.emb"
+    run_cli("convert", FIXTURES / "uint8_3b_landsat7_rgb_crop.tif", emb, "--codec", "jxl", "-q")
+    with geoembed.open(emb) as ds:
+        assert ds.tile_codecs() == ["jxl"]
+        with pytest.raises(geoembed.EmbUnsupportedError, match=r"jxl\.emb: tile \(0, 0\) \(jxl\): the tile uses jxl, and this build has no JPEG XL support"):
+            ds.read()

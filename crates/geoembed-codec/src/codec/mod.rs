@@ -83,6 +83,12 @@ impl CodecId {
         matches!(self, CodecId::DecorrelatePng128 | CodecId::DecorrelateJxl)
     }
 
+    /// Whether this build leaves the codec out (JPEG XL without the `jxl` feature): its
+    /// tiles are valid but cannot be decoded here.
+    pub fn is_compiled_out(self) -> bool {
+        matches!(self, CodecId::Jxl | CodecId::DecorrelateJxl) && !cfg!(feature = "jxl")
+    }
+
     /// Why this codec cannot encode tiles of this type, or `None` if it can.
     pub fn unsupported_reason(self, ty: SampleType) -> Option<String> {
         let small_int = !ty.is_float() && ty.size() <= 2;
@@ -320,6 +326,13 @@ pub fn decode(
     out: &mut Vec<u8>,
 ) -> Result<()> {
     let start = out.len();
+    if codec.is_compiled_out() {
+        // A valid file this build cannot decode: say so, rather than calling it corrupt.
+        return Err(Error::unsupported(format!(
+            "the tile uses {codec}, and this build has no JPEG XL support (cargo feature `jxl`; \
+             the Python wheel is built without libjxl)"
+        )));
+    }
     if let Some(why) = codec.unsupported_reason(shape.sample_type) {
         return Err(Error::corrupt(format!(
             "tile uses {codec}, which cannot hold this file's samples: {why}"
