@@ -57,7 +57,9 @@ pub unsafe fn create_copy(
         let mut p = options_list;
         // SAFETY: a CSL list ends with NULL.
         while unsafe { !(*p).is_null() } {
+            // SAFETY: `*p` is a non-NULL entry of the list: a NUL-terminated C string.
             list.push(unsafe { CStr::from_ptr(*p) }.to_string_lossy().into_owned());
+            // SAFETY: `p` is not the terminating NULL yet, so `p + 1` is still in the list.
             p = unsafe { p.add(1) };
         }
     }

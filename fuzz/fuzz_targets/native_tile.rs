@@ -15,8 +15,12 @@ fuzz_target!(|data: &[u8]| {
         width: 1 + head[0] as usize % 48,
         height: 1 + head[1] as usize % 48,
         bands: 1 + head[2] as usize % 40,
-        sample_type: [SampleType::U8, SampleType::I8, SampleType::U16, SampleType::I16]
-            [head[3] as usize % 4],
+        sample_type: [
+            SampleType::U8,
+            SampleType::I8,
+            SampleType::U16,
+            SampleType::I16,
+        ][head[3] as usize % 4],
     };
     let params = CodecParams {
         effort: Effort::Default,

@@ -40,9 +40,13 @@ unsafe fn csl_to_vec(list: *mut *mut c_char) -> Vec<String> {
         return out;
     }
     let mut p = list;
-    while !(*p).is_null() {
-        out.push(CStr::from_ptr(*p).to_string_lossy().into_owned());
-        p = p.add(1);
+    // SAFETY: the caller passes a valid CSL list: every pointer up to the terminating NULL
+    // is a NUL-terminated C string, so reading and advancing stops inside the list.
+    unsafe {
+        while !(*p).is_null() {
+            out.push(CStr::from_ptr(*p).to_string_lossy().into_owned());
+            p = p.add(1);
+        }
     }
     out
 }
@@ -116,20 +120,27 @@ pub unsafe fn srs_from_handle(srs: OGRSpatialReferenceH) -> Option<Srs> {
     let mut opt_ptrs: Vec<*const c_char> = opts.iter().map(|s| s.as_ptr()).collect();
     opt_ptrs.push(ptr::null());
     let mut wkt: *mut c_char = ptr::null_mut();
-    if gdal_sys::OSRExportToWktEx(srs, &mut wkt, opt_ptrs.as_ptr()) != gdal_sys::OGRErr::OGRERR_NONE
-        || wkt.is_null()
-    {
-        return None;
-    }
-    let text = CStr::from_ptr(wkt).to_string_lossy().into_owned();
-    gdal_sys::VSIFree(wkt as _);
-    let epsg = epsg_code(srs);
-    let mut n: c_int = 0;
-    let m = gdal_sys::OSRGetDataAxisToSRSAxisMapping(srs, &mut n);
-    let axis_mapping = if m.is_null() {
-        Vec::new()
-    } else {
-        std::slice::from_raw_parts(m, n as usize).to_vec()
+    // SAFETY: the caller passes a valid SRS handle; `opt_ptrs` is a NULL-terminated list of
+    // C strings that outlive the calls; GDAL returns a NUL-terminated WKT we own and free
+    // once copied, and an axis mapping of `n` ints owned by the SRS, copied at once.
+    let (text, epsg, axis_mapping) = unsafe {
+        if gdal_sys::OSRExportToWktEx(srs, &mut wkt, opt_ptrs.as_ptr())
+            != gdal_sys::OGRErr::OGRERR_NONE
+            || wkt.is_null()
+        {
+            return None;
+        }
+        let text = CStr::from_ptr(wkt).to_string_lossy().into_owned();
+        gdal_sys::VSIFree(wkt as _);
+        let epsg = epsg_code(srs);
+        let mut n: c_int = 0;
+        let m = gdal_sys::OSRGetDataAxisToSRSAxisMapping(srs, &mut n);
+        let axis_mapping = if m.is_null() {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts(m, n as usize).to_vec()
+        };
+        (text, epsg, axis_mapping)
     };
     Some(Srs {
         wkt: text,
@@ -138,37 +149,49 @@ pub unsafe fn srs_from_handle(srs: OGRSpatialReferenceH) -> Option<Srs> {
     })
 }
 
+/// The SRS's EPSG code: its authority code if it has one, else what OSR identifies.
+///
+/// # Safety
+/// `srs` must be a valid, non-NULL OGRSpatialReferenceH.
 unsafe fn epsg_code(srs: OGRSpatialReferenceH) -> Option<u32> {
     let auth = |h: OGRSpatialReferenceH| -> Option<u32> {
-        let name = gdal_sys::OSRGetAuthorityName(h, ptr::null());
-        if name.is_null()
-            || !CStr::from_ptr(name)
-                .to_string_lossy()
-                .eq_ignore_ascii_case("EPSG")
-        {
-            return None;
+        // SAFETY: `h` is `srs` or a live clone of it; the authority name and code are NULL
+        // or NUL-terminated strings owned by the SRS, copied before it changes.
+        unsafe {
+            let name = gdal_sys::OSRGetAuthorityName(h, ptr::null());
+            if name.is_null()
+                || !CStr::from_ptr(name)
+                    .to_string_lossy()
+                    .eq_ignore_ascii_case("EPSG")
+            {
+                return None;
+            }
+            let code = gdal_sys::OSRGetAuthorityCode(h, ptr::null());
+            if code.is_null() {
+                return None;
+            }
+            CStr::from_ptr(code).to_string_lossy().parse().ok()
         }
-        let code = gdal_sys::OSRGetAuthorityCode(h, ptr::null());
-        if code.is_null() {
-            return None;
-        }
-        CStr::from_ptr(code).to_string_lossy().parse().ok()
     };
     if let Some(c) = auth(srs) {
         return Some(c);
     }
     // Not labelled: let OSR try to identify it, on a clone so the stored WKT is untouched.
-    let clone = gdal_sys::OSRClone(srs);
-    if clone.is_null() {
-        return None;
+    // SAFETY: `srs` is valid (caller); the clone is ours, checked for NULL, used while
+    // alive and destroyed exactly once.
+    unsafe {
+        let clone = gdal_sys::OSRClone(srs);
+        if clone.is_null() {
+            return None;
+        }
+        let code = if gdal_sys::OSRAutoIdentifyEPSG(clone) == gdal_sys::OGRErr::OGRERR_NONE {
+            auth(clone)
+        } else {
+            None
+        };
+        gdal_sys::OSRDestroySpatialReference(clone);
+        code
     }
-    let code = if gdal_sys::OSRAutoIdentifyEPSG(clone) == gdal_sys::OGRErr::OGRERR_NONE {
-        auth(clone)
-    } else {
-        None
-    };
-    gdal_sys::OSRDestroySpatialReference(clone);
-    code
 }
 
 /// An owned OGRSpatialReferenceH built from a stored [`Srs`].

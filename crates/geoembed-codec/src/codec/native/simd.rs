@@ -99,36 +99,45 @@ unsafe fn taps_pairs_avx2(
     let mut x = 0;
     // 32 pixels per pass: four accumulators stay in registers across all taps.
     while x + 32 <= w {
-        let b = base.as_mut_ptr().add(x) as *mut __m256i;
-        let mut a0 = _mm256_loadu_si256(b);
-        let mut a1 = _mm256_loadu_si256(b.add(1));
-        let mut a2 = _mm256_loadu_si256(b.add(2));
-        let mut a3 = _mm256_loadu_si256(b.add(3));
-        for (&t, &c) in taps.iter().zip(coefs) {
-            let cc = _mm256_set1_epi32(c as i32);
-            let s = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
-            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_loadu_si256(s), cc));
-            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_loadu_si256(s.add(1)), cc));
-            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_loadu_si256(s.add(2)), cc));
-            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_loadu_si256(s.add(3)), cc));
+        // SAFETY: x + 32 <= len(base), so the four unaligned 8-lane accesses at base[x..x+32]
+        // are in bounds; the caller guarantees every tap row `t` holds `stride` >= 2·len(base)
+        // values inside `rows`, so the loads at rows[t·stride + 2x ..][..64] are too.
+        unsafe {
+            let b = base.as_mut_ptr().add(x) as *mut __m256i;
+            let mut a0 = _mm256_loadu_si256(b);
+            let mut a1 = _mm256_loadu_si256(b.add(1));
+            let mut a2 = _mm256_loadu_si256(b.add(2));
+            let mut a3 = _mm256_loadu_si256(b.add(3));
+            for (&t, &c) in taps.iter().zip(coefs) {
+                let cc = _mm256_set1_epi32(c as i32);
+                let s = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
+                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_loadu_si256(s), cc));
+                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_loadu_si256(s.add(1)), cc));
+                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_loadu_si256(s.add(2)), cc));
+                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_loadu_si256(s.add(3)), cc));
+            }
+            _mm256_storeu_si256(b, a0);
+            _mm256_storeu_si256(b.add(1), a1);
+            _mm256_storeu_si256(b.add(2), a2);
+            _mm256_storeu_si256(b.add(3), a3);
         }
-        _mm256_storeu_si256(b, a0);
-        _mm256_storeu_si256(b.add(1), a1);
-        _mm256_storeu_si256(b.add(2), a2);
-        _mm256_storeu_si256(b.add(3), a3);
         x += 32;
     }
     while x + 8 <= w {
-        let b = base.as_mut_ptr().add(x) as *mut __m256i;
-        let mut a0 = _mm256_loadu_si256(b);
-        for (&t, &c) in taps.iter().zip(coefs) {
-            let s = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
-            a0 = _mm256_add_epi32(
-                a0,
-                _mm256_madd_epi16(_mm256_loadu_si256(s), _mm256_set1_epi32(c as i32)),
-            );
+        // SAFETY: as above with one 8-lane access: x + 8 <= len(base), and each tap row
+        // holds 2·len(base) values, so rows[t·stride + 2x ..][..16] is inside `rows`.
+        unsafe {
+            let b = base.as_mut_ptr().add(x) as *mut __m256i;
+            let mut a0 = _mm256_loadu_si256(b);
+            for (&t, &c) in taps.iter().zip(coefs) {
+                let s = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
+                a0 = _mm256_add_epi32(
+                    a0,
+                    _mm256_madd_epi16(_mm256_loadu_si256(s), _mm256_set1_epi32(c as i32)),
+                );
+            }
+            _mm256_storeu_si256(b, a0);
         }
-        _mm256_storeu_si256(b, a0);
         x += 8;
     }
     taps_pairs_scalar(base, rows, stride, taps, coefs, x);
