@@ -2,10 +2,14 @@
 //! 32-bit integers, nodata-only tiles, the domains it detects on real DEM and climate
 //! fixtures, and corrupt payloads.
 
+#[path = "common/test_rng.rs"]
+mod test_rng;
+
 use geoembed_codec::codec::float::{self, Transform};
 use geoembed_codec::codec::{self, CodecChoice, CodecId, CodecParams, Effort, TileShape};
 use geoembed_codec::SampleType;
 use std::path::PathBuf;
+use test_rng::TestRng;
 
 const TRANSFORMS: [Transform; 4] = [
     Transform::Predictive,
@@ -297,14 +301,11 @@ fn corrupt_payloads_are_errors_not_panics() {
                 payload.len()
             );
         }
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut rng = TestRng::new(1);
         for _ in 0..300 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
             let mut bad = payload.clone();
-            let i = (x % bad.len() as u64) as usize;
-            bad[i] ^= 1 << (x >> 60 & 7);
+            let i = rng.index(bad.len());
+            bad[i] ^= 1 << rng.below(8);
             let mut out = Vec::new();
             // Either an error or some samples: never a panic, never the wrong length.
             if codec::decode(CodecId::Float, &s, &bad, &p, &mut out).is_ok() {
@@ -324,11 +325,10 @@ fn repeated_pixels_choose_lz() {
             [a.cos(), a.sin(), 0.0, (a * 1.7).sin()]
         })
         .collect();
-    let mut x = 7u32;
+    let mut rng = TestRng::new(7);
     let mut data = Vec::new();
     for _ in 0..4096 {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        for v in table[(x >> 16) as usize % 37] {
+        for v in table[rng.index(table.len())] {
             data.extend_from_slice(&v.to_le_bytes());
         }
     }

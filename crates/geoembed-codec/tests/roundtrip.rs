@@ -1,23 +1,25 @@
 //! Codec and container round trips on generated tiles of every sample type.
 
+#[path = "common/test_rng.rs"]
+mod test_rng;
+
 use geoembed_codec::codec::{self, CodecChoice, CodecId, CodecParams, Effort, TileShape};
 use geoembed_codec::container::header::{BandInfo, Dequantization, Gcp, MetadataDomain, Srs};
 use geoembed_codec::container::{encode_block, Reader, Writer};
 use geoembed_codec::transform::decorrelate;
 use geoembed_codec::{ErrorKind, Header, SampleType};
 use std::io::Cursor;
+use test_rng::TestRng;
 
 /// Smooth gradients plus xorshift noise, correlated across bands: structured like imagery,
 /// deterministic, and covering the full range of the type.
 fn tile_bytes(ty: SampleType, w: usize, h: usize, bands: usize, seed: u64) -> Vec<u8> {
-    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    let mut rng = TestRng::new(seed);
     let mut out = Vec::with_capacity(w * h * bands * ty.size());
     for y in 0..h {
         for x in 0..w {
             for b in 0..bands {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
+                let s = rng.next_u64();
                 let noise = (s % 7) as f64 - 3.0;
                 let v = ((x as f64 * 0.7 + y as f64 * 1.3).sin() * 40.0 + b as f64 * 0.5 + noise)
                     as i64;
@@ -163,15 +165,8 @@ fn auto_picks_constant_for_flat_tiles_and_never_expands() {
     assert_eq!(e.codec, CodecId::Constant);
     assert_eq!(e.payload, [1, 2, 3, 4, 5, 6]);
     // White noise cannot be compressed: auto falls back to raw.
-    let mut s = 1u64;
-    let noise: Vec<u8> = (0..8 * 8 * 3 * 2)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 56) as u8
-        })
-        .collect();
+    let mut rng = TestRng::new(1);
+    let noise: Vec<u8> = (0..8 * 8 * 3 * 2).map(|_| rng.next_u64() as u8).collect();
     let e = codec::encode_best(CodecChoice::Auto, &shape, &noise, &CodecParams::default()).unwrap();
     assert!(e.payload.len() <= noise.len());
 }
