@@ -2,9 +2,9 @@
 //! context-modelled static rANS coder, and nothing else — no external library.
 //!
 //! For every channel (in coding order) the prediction is a fixed-point linear combination of
-//! its own causal neighbours, of up to `taps` earlier channels at the same pixel (chosen by
-//! forward selection), and of the principal-component scores of the row above (a low-noise
-//! summary of all bands at the neighbouring pixels). Coefficients are least-squares fits on
+//! its own causal neighbours and of up to `taps` earlier channels at the same pixel (chosen by
+//! forward selection): their values and their spatial predictions (a low-noise summary of
+//! each earlier channel's neighbourhood). Coefficients are least-squares fits on
 //! the tile, stored in the payload: the decoder solves nothing. Residuals become hybrid-uint
 //! tokens coded with per-context frequency tables, contexts coming from an integer estimate
 //! of the local residual magnitude. See docs/format.md §5.3 for the byte layout.
