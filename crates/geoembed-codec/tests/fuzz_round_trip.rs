@@ -1,6 +1,7 @@
 //! The `round_trip` fuzz target's property on every test run, so it keeps holding between
 //! fuzzing sessions: for every sample type, codec choice and effort, a few pseudo-random
-//! round-trip inputs (fuzz/README.md) are encoded, decoded and compared bit for bit.
+//! round-trip inputs (fuzz/README.md) are encoded, decoded and compared bit for bit, and so
+//! is every input the target found failing.
 
 #[path = "common/fuzz_input.rs"]
 mod fuzz_input;
@@ -42,4 +43,27 @@ fn random_tiles_round_trip_through_every_codec_and_effort() {
         }
     }
     assert!(inputs > 300, "{inputs} inputs");
+}
+
+/// Round-trip inputs the fuzz target found failing, by what they broke (the bytes are the
+/// target's input layout: 6 head bytes, then samples repeated to fill the tile).
+const FINDINGS: &[(&str, &[u8])] = &[
+    // float, fast, an 11 × 16 float64 band of NaNs, tiny positives and huge negatives: its
+    // rank palette has a gap above i64::MAX (fmap values span more than 2^63), which the
+    // encoder wrote as the format allows (`uv`) and the decoder refused as an overflow.
+    (
+        "float_palette_gap_above_i64_max",
+        &[
+            0x0a, 0xff, 0x00, 0xd7, 0xa3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+        ],
+    ),
+];
+
+#[test]
+fn fuzz_findings_round_trip() {
+    for (name, input) in FINDINGS {
+        let parsed = fuzz_input::split_round_trip_input(input).expect(name);
+        let outcome = std::panic::catch_unwind(|| fuzz_input::assert_round_trip(&parsed));
+        assert!(outcome.is_ok(), "{name} no longer round-trips");
+    }
 }
