@@ -5,9 +5,12 @@
 #[path = "common/test_rng.rs"]
 mod test_rng;
 
+// The float codec's transforms have no crate-root names: they are the float codec's own.
 use geoembed_codec::codec::float::{self, Transform};
-use geoembed_codec::codec::{self, CodecChoice, CodecId, CodecParams, Effort, TileShape};
-use geoembed_codec::SampleType;
+use geoembed_codec::{
+    decode_tile, encode_best, encode_tile, CodecChoice, CodecId, CodecParams, Effort, SampleType,
+    TileShape,
+};
 use std::path::PathBuf;
 use test_rng::TestRng;
 
@@ -36,7 +39,7 @@ fn round_trip(s: &TileShape, data: &[u8], effort: Effort, t: Option<Transform>) 
     }
     .unwrap_or_else(|e| panic!("{t:?} {effort:?} {s:?}: {e}"));
     let mut out = Vec::new();
-    codec::decode(
+    decode_tile(
         CodecId::Float,
         s,
         &payload,
@@ -164,7 +167,7 @@ fn nodata_only_and_nan_only_tiles() {
             .flat_map(|_| fill.to_bits().to_le_bytes())
             .collect();
         let p = CodecParams::default();
-        let best = codec::encode_best(CodecChoice::Auto, &s, &data, &p).unwrap();
+        let best = encode_best(CodecChoice::Auto, &s, &data, &p).unwrap();
         assert_eq!(best.codec, CodecId::Constant, "{fill}");
         for t in TRANSFORMS {
             let payload = round_trip(&s, &data, Effort::Default, Some(t));
@@ -264,7 +267,7 @@ fn real_rasters_get_their_lattice_and_beat_png128() {
         let s = shape(ty, w, h, bands);
         assert_eq!(data.len(), s.bytes(), "{name}");
         let payload = round_trip(&s, &data, Effort::Default, None);
-        let png = codec::encode(CodecId::Png128, &s, &data, &CodecParams::default()).unwrap();
+        let png = encode_tile(CodecId::Png128, &s, &data, &CodecParams::default()).unwrap();
         assert!(
             payload.len() * 10 < png.len() * 9,
             "{name}: float {} bytes vs png128 {}",
@@ -296,7 +299,7 @@ fn corrupt_payloads_are_errors_not_panics() {
         for cut in (0..payload.len()).step_by(7) {
             let mut out = Vec::new();
             assert!(
-                codec::decode(CodecId::Float, &s, &payload[..cut], &p, &mut out).is_err(),
+                decode_tile(CodecId::Float, &s, &payload[..cut], &p, &mut out).is_err(),
                 "{t:?}: a payload cut at {cut} of {} decoded",
                 payload.len()
             );
@@ -308,7 +311,7 @@ fn corrupt_payloads_are_errors_not_panics() {
             bad[i] ^= 1 << rng.below(8);
             let mut out = Vec::new();
             // Either an error or some samples: never a panic, never the wrong length.
-            if codec::decode(CodecId::Float, &s, &bad, &p, &mut out).is_ok() {
+            if decode_tile(CodecId::Float, &s, &bad, &p, &mut out).is_ok() {
                 assert_eq!(out.len(), s.bytes());
             }
         }

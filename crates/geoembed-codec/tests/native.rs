@@ -4,8 +4,9 @@
 #[path = "common/test_rng.rs"]
 mod test_rng;
 
-use geoembed_codec::codec::{self, CodecId, CodecParams, Effort, TileShape};
-use geoembed_codec::{ErrorKind, SampleType};
+use geoembed_codec::{
+    decode_tile, encode_tile, CodecId, CodecParams, Effort, ErrorKind, SampleType, TileShape,
+};
 use test_rng::TestRng;
 
 const EFFORTS: [Effort; 3] = [Effort::Fast, Effort::Default, Effort::Max];
@@ -29,10 +30,10 @@ fn params(effort: Effort) -> CodecParams<'static> {
 /// Encodes, decodes, checks the samples come back exactly; returns the payload size.
 fn roundtrip(sh: &TileShape, data: &[u8], effort: Effort) -> usize {
     let p = params(effort);
-    let payload = codec::encode(CodecId::Native, sh, data, &p)
+    let payload = encode_tile(CodecId::Native, sh, data, &p)
         .unwrap_or_else(|e| panic!("encode {sh:?} {effort:?}: {e}"));
     let mut out = Vec::new();
-    codec::decode(CodecId::Native, sh, &payload, &p, &mut out)
+    decode_tile(CodecId::Native, sh, &payload, &p, &mut out)
         .unwrap_or_else(|e| panic!("decode {sh:?} {effort:?}: {e}"));
     assert!(
         out == data,
@@ -267,7 +268,7 @@ fn corrupt_payloads_are_errors_not_panics() {
         let sh = shape(w, h, bands, ty);
         for effort in EFFORTS {
             let p = params(effort);
-            let payload = codec::encode(CodecId::Native, &sh, &data, &p).unwrap();
+            let payload = encode_tile(CodecId::Native, &sh, &data, &p).unwrap();
             let mut out = Vec::new();
             // Every truncation is an error that leaves no samples behind. Cut inside the
             // plan, the tables or the rANS stream, it is `Truncated`; cut inside the raw
@@ -276,7 +277,7 @@ fn corrupt_payloads_are_errors_not_panics() {
             let mut tail_starts = None;
             for n in 0..payload.len() {
                 out.clear();
-                let err = codec::decode(CodecId::Native, &sh, &payload[..n], &p, &mut out)
+                let err = decode_tile(CodecId::Native, &sh, &payload[..n], &p, &mut out)
                     .expect_err(&format!("{sh:?} {effort:?}: a payload cut at {n} decoded"));
                 assert!(out.is_empty(), "{sh:?} {effort:?}: cut at {n} left samples");
                 let in_raw_tail = err.kind() == ErrorKind::Corrupt
@@ -300,7 +301,7 @@ fn corrupt_payloads_are_errors_not_panics() {
                 let at = rng.index(bad.len());
                 bad[at] ^= 1 << (i % 8);
                 out.clear();
-                if codec::decode(CodecId::Native, &sh, &bad, &p, &mut out).is_ok() {
+                if decode_tile(CodecId::Native, &sh, &bad, &p, &mut out).is_ok() {
                     assert_eq!(out.len(), data.len());
                 } else {
                     assert!(out.is_empty(), "a failed decode leaves nothing behind");
