@@ -11,8 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP_FOR_TESTS=1 source scripts/setup.sh
 
+# Each gate's start, with the seconds since the script began (so a slow gate shows in CI logs).
 gate() {
-  echo "test.sh: $1" >&2
+  echo "test.sh: [${SECONDS}s] $1" >&2
 }
 
 gate "formatting (cargo fmt --check)"
@@ -33,3 +34,4 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
 
 gate "tests"
 cargo test --workspace --release
+gate "done"
