@@ -27,4 +27,12 @@ if ! command -v cargo >/dev/null 2>&1; then
     export PATH="$HOME/.cargo/bin:$PATH"
   fi
 fi
+# The test suite's gates (scripts/test.sh) need rustfmt and clippy, which rustup's minimal
+# profile leaves out.
+if [ "${SETUP_FOR_TESTS:-0}" = 1 ] && command -v rustup >/dev/null 2>&1; then
+  for component in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$component" ||
+      rustup component add "$component" >/dev/null
+  done
+fi
 echo "setup: $(gdalinfo --version), libjxl $(dpkg-query -W -f='${Version}' libjxl-dev), $(cargo --version)" >&2

@@ -1,9 +1,37 @@
 #!/usr/bin/env bash
-# Installs what is needed and runs the whole test suite (unit, format golden files, codec
-# round trips, end-to-end CLI tests against GDAL, the GDAL plugin under gdalinfo,
-# gdal_translate, python3-gdal and headless QGIS). Runs as root: one test mounts a tiny
-# tmpfs to check the full-disk error.
+# Installs what is needed and runs the whole test suite; CI (.ci/run) runs exactly this.
+# Cheap gates first, so a formatting slip or a lint fails in seconds rather than after the
+# release build: formatting, clippy (warnings are errors, workspace lints in Cargo.toml),
+# the fuzz targets still compiling against the codec API, the codec crate without libjxl,
+# rustdoc (warnings are errors), then every test (unit, format golden files, codec round
+# trips, end-to-end CLI tests against GDAL, the GDAL plugin under gdalinfo, gdal_translate,
+# python3-gdal and headless QGIS). Runs as root: one test mounts a tiny tmpfs to check the
+# full-disk error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SETUP_FOR_TESTS=1 source scripts/setup.sh
+
+# Each gate's start, with the seconds since the script began (so a slow gate shows in CI logs).
+gate() {
+  echo "test.sh: [${SECONDS}s] $1" >&2
+}
+
+gate "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+
+gate "lints (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+# The fuzz targets are their own workspace (cargo fuzz needs nightly to run them); linting
+# them on stable keeps them compiling as the codec API moves.
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+
+gate "codec crate without JPEG XL (--no-default-features)"
+cargo test -p geoembed-codec --no-default-features --release
+
+gate "API docs (rustdoc -D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
+
+gate "tests"
 cargo test --workspace --release
+gate "done"

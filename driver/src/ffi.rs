@@ -158,8 +158,8 @@ pub unsafe extern "C" fn geoembed_srs_wkt(
     axis: *mut *const c_int,
     naxis: *mut c_int,
 ) -> *const c_char {
-    // SAFETY: a live handle.
     guard(ptr::null(), || {
+        // SAFETY: a live handle.
         srs_out(&unsafe { handle(h) }.srs, axis, naxis)
     })
 }
@@ -170,8 +170,8 @@ pub unsafe extern "C" fn geoembed_gcp_srs_wkt(
     axis: *mut *const c_int,
     naxis: *mut c_int,
 ) -> *const c_char {
-    // SAFETY: a live handle.
     guard(ptr::null(), || {
+        // SAFETY: a live handle.
         srs_out(&unsafe { handle(h) }.gcp_srs, axis, naxis)
     })
 }
@@ -216,16 +216,16 @@ pub unsafe extern "C" fn geoembed_metadata(
 
 #[no_mangle]
 pub unsafe extern "C" fn geoembed_band_description(h: *const Handle, b: c_int) -> *const c_char {
-    // SAFETY: a live handle.
     guard(ptr::null(), || {
+        // SAFETY: a live handle.
         band(unsafe { handle(h) }, b).map_or(ptr::null(), |b| b.description.as_ptr())
     })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn geoembed_band_unit(h: *const Handle, b: c_int) -> *const c_char {
-    // SAFETY: a live handle.
     guard(ptr::null(), || {
+        // SAFETY: a live handle.
         band(unsafe { handle(h) }, b).map_or(ptr::null(), |b| b.unit.as_ptr())
     })
 }
@@ -278,8 +278,8 @@ pub unsafe extern "C" fn geoembed_band_offset(
 
 #[no_mangle]
 pub unsafe extern "C" fn geoembed_band_color_interp(h: *const Handle, b: c_int) -> c_int {
-    // SAFETY: a live handle.
     guard(0, || {
+        // SAFETY: a live handle.
         band(unsafe { handle(h) }, b).map_or(0, |b| b.info.color_interp as c_int)
     })
 }
@@ -370,6 +370,7 @@ pub unsafe extern "C" fn geoembed_create_copy(
         let name = unsafe { CStr::from_ptr(path) }
             .to_string_lossy()
             .into_owned();
+        // SAFETY: `src` and `options` come from GDAL as create_copy requires them.
         unsafe { crate::create_copy::create_copy(&name, src, options, progress, progress_data) }
     });
     match r {

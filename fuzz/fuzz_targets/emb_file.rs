@@ -2,8 +2,7 @@
 //! and every block either work or fail with an error; nothing panics or over-allocates.
 #![no_main]
 
-use geoembed_codec::container::Reader;
-use geoembed_codec::Limits;
+use geoembed_codec::{Limits, Reader};
 use libfuzzer_sys::fuzz_target;
 use std::io::Cursor;
 

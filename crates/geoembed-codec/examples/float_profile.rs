@@ -1,7 +1,6 @@
 //! Times the float codec on one raw little-endian tile (for profiling):
 //! `float_profile FILE WIDTH HEIGHT [REPS] [TYPE]` (TYPE: float32 (default), int16, ...).
-use geoembed_codec::codec::{self, CodecId, CodecParams, TileShape};
-use geoembed_codec::SampleType;
+use geoembed_codec::{decode_tile, encode_tile, CodecId, CodecParams, SampleType, TileShape};
 use std::time::Instant;
 
 fn main() {
@@ -19,12 +18,12 @@ fn main() {
         sample_type: ty,
     };
     let p = CodecParams::default();
-    let enc = codec::encode(CodecId::Float, &shape, &data, &p).unwrap();
+    let enc = encode_tile(CodecId::Float, &shape, &data, &p).unwrap();
     let t = Instant::now();
     let mut out = Vec::new();
     for _ in 0..reps {
         out.clear();
-        codec::decode(CodecId::Float, &shape, &enc, &p, &mut out).unwrap();
+        decode_tile(CodecId::Float, &shape, &enc, &p, &mut out).unwrap();
     }
     let s = t.elapsed().as_secs_f64() / reps as f64;
     assert_eq!(out, data);

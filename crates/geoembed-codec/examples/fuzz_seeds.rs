@@ -1,21 +1,55 @@
-//! Writes seed inputs for the `native_tile` fuzz target (fuzz/): small tiles of every sample
-//! type and layout, encoded at every effort, each prefixed with the 4 shape bytes the target
-//! reads. `cargo run -p geoembed-codec --example fuzz_seeds -- fuzz/corpus/native_tile`
+//! Writes seed inputs for the tile fuzz targets in `fuzz/`, in the layouts of
+//! `tests/common/fuzz_input.rs`: small tiles of every sample type, layout and effort that
+//! the target covers, so a run starts from valid inputs instead of searching for them.
+//!
+//! `cargo run --release -p geoembed-codec --example fuzz_seeds -- TARGET DIR`, TARGET one of
+//! `native_tile`, `float_tile`, `round_trip`.
 
-use geoembed_codec::codec::{self, CodecId, CodecParams, Effort, TileShape};
-use geoembed_codec::SampleType;
+#[path = "../tests/common/fuzz_input.rs"]
+mod fuzz_input;
+#[path = "../tests/common/test_rng.rs"]
+mod test_rng;
+
+// The float codec's transforms have no crate-root names: they are the float codec's own.
+use geoembed_codec::codec::float::{self, Transform};
+use geoembed_codec::{
+    encode_tile, CodecChoice, CodecId, CodecParams, Effort, SampleType, TileShape,
+};
+use test_rng::TestRng;
 
 fn main() {
-    let dir = std::env::args().nth(1).expect("output directory");
-    let types = [
-        SampleType::U8,
-        SampleType::I8,
-        SampleType::U16,
-        SampleType::I16,
-    ];
-    let mut s = 0x2545F4914F6CDD1Du64;
-    let mut n = 0;
-    for (ti, &ty) in types.iter().enumerate() {
+    let mut args = std::env::args().skip(1);
+    let (Some(target), Some(dir)) = (args.next(), args.next()) else {
+        panic!("usage: fuzz_seeds native_tile|float_tile|round_trip DIR");
+    };
+    let seeds = match target.as_str() {
+        "native_tile" => native_seeds(),
+        "float_tile" => float_seeds(),
+        "round_trip" => round_trip_seeds(),
+        other => panic!("no fuzz target {other:?}; choose native_tile, float_tile or round_trip"),
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    for (n, seed) in seeds.iter().enumerate() {
+        std::fs::write(format!("{dir}/seed_{n:03}"), seed).unwrap();
+    }
+    eprintln!("{} seeds in {dir}", seeds.len());
+}
+
+fn shape(width: usize, height: usize, bands: usize, sample_type: SampleType) -> TileShape {
+    TileShape {
+        width,
+        height,
+        bands,
+        sample_type,
+    }
+}
+
+/// Native payloads of 8/16-bit tiles, three value patterns (textured, a flat left edge,
+/// noise), each at its own effort.
+fn native_seeds() -> Vec<Vec<u8>> {
+    let mut rng = TestRng::new(1);
+    let mut seeds = Vec::new();
+    for ty in fuzz_input::NATIVE_TYPES {
         for (w, h, bands) in [
             (1, 1, 1),
             (7, 5, 3),
@@ -29,18 +63,16 @@ fn main() {
                 for y in 0..h {
                     for x in 0..w {
                         for b in 0..bands {
-                            s ^= s << 13;
-                            s ^= s >> 7;
-                            s ^= s << 17;
+                            let noise = rng.next_u64();
                             let v: i64 = match pattern {
-                                0 => ((x * 7 + y * 3 + b) % 50) as i64 + (s % 5) as i64,
+                                0 => ((x * 7 + y * 3 + b) % 50) as i64 + (noise % 5) as i64,
                                 1 if x < 4 => 0,
                                 1 => {
                                     100 + ((x + y) as f64 * 0.4).sin() as i64 * 30
                                         + b as i64
-                                        + (s % 9) as i64
+                                        + (noise % 9) as i64
                                 }
-                                _ => (s % 251) as i64,
+                                _ => (noise % 251) as i64,
                             };
                             let v = v.clamp(0, 120);
                             match ty.size() {
@@ -50,23 +82,139 @@ fn main() {
                         }
                     }
                 }
-                let shape = TileShape {
-                    width: w,
-                    height: h,
-                    bands,
-                    sample_type: ty,
-                };
-                let p = CodecParams {
+                let sh = shape(w, h, bands, ty);
+                let params = CodecParams {
                     effort,
                     decorrelation: None,
                 };
-                let payload = codec::encode(CodecId::Native, &shape, &data, &p).unwrap();
-                let mut seed = vec![(w - 1) as u8, (h - 1) as u8, (bands - 1) as u8, ti as u8];
-                seed.extend_from_slice(&payload);
-                std::fs::write(format!("{dir}/seed_{n:03}"), seed).unwrap();
-                n += 1;
+                let payload = encode_tile(CodecId::Native, &sh, &data, &params).unwrap();
+                seeds.push(fuzz_input::decoder_input(
+                    &sh,
+                    &fuzz_input::NATIVE_TYPES,
+                    &payload,
+                ));
             }
         }
     }
-    eprintln!("{n} seeds in {dir}");
+    seeds
+}
+
+/// One sample of a float-codec seed tile: a decimal lattice, sines with -9999 sentinels
+/// (and NaNs in float32), or three repeated values.
+fn float_seed_value(pattern: usize, i: usize, bands: usize) -> f64 {
+    match pattern {
+        0 => (i as f64 * 0.01).round() * 0.25 + 100.0,
+        1 if i % 9 == 4 => -9999.0,
+        1 => ((i / bands) as f64 * 0.37).sin() * 50.0 + 300.0,
+        _ => [1.5, -2.0, 7.25][i * 7 % 3],
+    }
+}
+
+/// Float-codec payloads of every type it holds, in every transform that takes the tile.
+fn float_seeds() -> Vec<Vec<u8>> {
+    let transforms = [
+        Transform::Predictive,
+        Transform::BytePlanes,
+        Transform::Gridfour,
+        Transform::Lz,
+    ];
+    let mut seeds = Vec::new();
+    for ty in fuzz_input::FLOAT_TYPES {
+        for (w, h, bands) in [(1, 1, 1), (7, 5, 3), (33, 20, 2), (48, 48, 1), (9, 4, 40)] {
+            for pattern in 0..3 {
+                let mut data = Vec::new();
+                for i in 0..w * h * bands {
+                    let v = float_seed_value(pattern, i, bands);
+                    match ty {
+                        SampleType::F32 => {
+                            let v = if pattern == 1 && i % 13 == 0 {
+                                f32::NAN
+                            } else {
+                                v as f32
+                            };
+                            data.extend_from_slice(&v.to_le_bytes())
+                        }
+                        SampleType::F64 => data.extend_from_slice(&v.to_le_bytes()),
+                        SampleType::I32 | SampleType::U32 => {
+                            data.extend_from_slice(&((v * 100.0) as i32).to_le_bytes())
+                        }
+                        _ => data.extend_from_slice(&((v * 3.0) as i16).to_le_bytes()),
+                    }
+                }
+                let sh = shape(w, h, bands, ty);
+                for t in transforms {
+                    let Ok(payload) = float::encode_with(&sh, &data, Effort::Default, t) else {
+                        continue; // Gridfour on integers
+                    };
+                    seeds.push(fuzz_input::decoder_input(
+                        &sh,
+                        &fuzz_input::FLOAT_TYPES,
+                        &payload,
+                    ));
+                }
+            }
+        }
+    }
+    seeds
+}
+
+/// Samples of a structured tile: smooth, correlated across bands, a little noise, and for
+/// floats the IEEE oddities (NaN with a payload, −0.0, ±Inf, a subnormal) now and then.
+fn structured_samples(sh: &TileShape, rng: &mut TestRng) -> Vec<u8> {
+    let ty = sh.sample_type;
+    let mut out = Vec::with_capacity(sh.bytes());
+    for y in 0..sh.height {
+        for x in 0..sh.width {
+            for b in 0..sh.bands {
+                let smooth = ((x as f64 * 0.3).sin() + (y as f64 * 0.2).cos()) * 40.0;
+                let v = smooth * (1.0 + b as f64 * 0.1) + rng.below(5) as f64;
+                let odd = rng.below(23) == 0;
+                let bits: u64 = match ty {
+                    SampleType::F32 if odd => {
+                        [0x7fc0_0001, 0x8000_0000, 0x7f80_0000, 0xff80_0000, 1][rng.index(5)]
+                    }
+                    SampleType::F64 if odd => [
+                        0x7ff8_0000_0000_0001,
+                        0x8000_0000_0000_0000,
+                        0x7ff0_0000_0000_0000,
+                        1,
+                    ][rng.index(4)],
+                    SampleType::F32 => ((v * 0.01) as f32).to_bits() as u64,
+                    SampleType::F64 => (v * 0.01).to_bits(),
+                    // Integers: around the middle of the type's unsigned-word range.
+                    _ => ty.from_word(((1i64 << (ty.bits() - 1)) + v as i64) as u64 & mask(ty)),
+                };
+                out.extend_from_slice(&bits.to_le_bytes()[..ty.size()]);
+            }
+        }
+    }
+    out
+}
+
+/// The bits of an integer sample type.
+fn mask(ty: SampleType) -> u64 {
+    u64::MAX >> (64 - ty.bits())
+}
+
+/// Round-trip inputs: structured tiles of every sample type in a few shapes (one pixel, a
+/// ragged tile, a wide many-band one), with every codec choice that holds the type, the
+/// efforts in turn.
+fn round_trip_seeds() -> Vec<Vec<u8>> {
+    let mut rng = TestRng::new(2);
+    let mut seeds = Vec::new();
+    for ty in SampleType::ALL {
+        for (w, h, bands) in [(1, 1, 1), (13, 7, 3), (70, 4, 10)] {
+            let sh = shape(w, h, bands, ty);
+            for (k, choice) in fuzz_input::round_trip_choices(ty).into_iter().enumerate() {
+                let mut samples = structured_samples(&sh, &mut rng);
+                if choice == CodecChoice::Fixed(CodecId::Constant) {
+                    // The target reads a constant-codec input as its first pixel, repeated.
+                    samples = samples[..sh.bands * ty.size()].repeat(sh.pixels());
+                }
+                let effort = Effort::ALL[k % Effort::ALL.len()];
+                seeds.push(fuzz_input::round_trip_input(&sh, choice, effort, &samples));
+            }
+        }
+    }
+    seeds
 }

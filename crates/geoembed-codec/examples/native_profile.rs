@@ -2,8 +2,9 @@
 //! decodes it a few times, printing sizes and timings. Use it with callgrind or perf:
 //! `cargo run --release -p geoembed-codec --example native_profile -- FILE.npy [effort] [reps]`.
 
-use geoembed_codec::codec::{self, CodecId, CodecParams, Effort, TileShape};
-use geoembed_codec::SampleType;
+use geoembed_codec::{
+    decode_tile, encode_tile, CodecId, CodecParams, Effort, SampleType, TileShape,
+};
 use std::time::Instant;
 
 fn main() {
@@ -43,12 +44,12 @@ fn main() {
         decorrelation: None,
     };
     let t = Instant::now();
-    let payload = codec::encode(CodecId::Native, &shape, data, &p).unwrap();
+    let payload = encode_tile(CodecId::Native, &shape, data, &p).unwrap();
     let te = t.elapsed().as_secs_f64();
     let t = Instant::now();
     for _ in 0..reps {
         let mut out = Vec::new();
-        codec::decode(CodecId::Native, &shape, &payload, &p, &mut out).unwrap();
+        decode_tile(CodecId::Native, &shape, &payload, &p, &mut out).unwrap();
         assert!(out == data);
     }
     let td = t.elapsed().as_secs_f64() / reps as f64;

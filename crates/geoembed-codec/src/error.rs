@@ -77,7 +77,7 @@ impl Error {
     }
 
     /// Prefix the message with where the error happened ("tile (3, 4)", "header field
-    /// band\[2\].nodata", ...), keeping the kind.
+    /// `band[2].nodata`", ...), keeping the kind.
     pub fn context(mut self, what: impl fmt::Display) -> Self {
         self.message = format!("{what}: {}", self.message);
         self

@@ -1,9 +1,11 @@
 //! Inputs the `native_tile` fuzz target found (fuzz/README.md): each must fail with the
-//! error that names what is wrong with it, not panic. Files: 4 shape bytes (width−1,
-//! height−1, bands−1 modulo 48/48/40, sample type modulo 4: u8 i8 u16 i16), then a payload.
+//! error that names what is wrong with it, not panic. Files are decoder inputs of
+//! `common/fuzz_input.rs` (4 shape bytes, then a native payload).
 
-use geoembed_codec::codec::{self, CodecId, CodecParams, Effort, TileShape};
-use geoembed_codec::{ErrorKind, SampleType};
+#[path = "common/fuzz_input.rs"]
+mod fuzz_input;
+
+use geoembed_codec::{decode_tile, CodecId, CodecParams, Effort, ErrorKind};
 use std::path::PathBuf;
 
 /// File → a fragment of the expected error message.
@@ -50,24 +52,14 @@ fn fuzz_findings_fail_with_their_named_errors() {
     );
     for (name, expected) in CASES {
         let data = std::fs::read(dir.join(name)).unwrap();
-        let (head, payload) = data.split_first_chunk::<4>().expect("4 shape bytes");
-        let shape = TileShape {
-            width: 1 + head[0] as usize % 48,
-            height: 1 + head[1] as usize % 48,
-            bands: 1 + head[2] as usize % 40,
-            sample_type: [
-                SampleType::U8,
-                SampleType::I8,
-                SampleType::U16,
-                SampleType::I16,
-            ][head[3] as usize % 4],
-        };
+        let (shape, payload) = fuzz_input::split_decoder_input(&data, &fuzz_input::NATIVE_TYPES)
+            .expect("4 shape bytes");
         let p = CodecParams {
             effort: Effort::Default,
             decorrelation: None,
         };
         let mut out = Vec::new();
-        let err = codec::decode(CodecId::Native, &shape, payload, &p, &mut out).expect_err(name);
+        let err = decode_tile(CodecId::Native, &shape, payload, &p, &mut out).expect_err(name);
         assert!(
             err.to_string().contains(expected),
             "{name}: got \"{err}\", expected it to mention \"{expected}\""

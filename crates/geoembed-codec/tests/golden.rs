@@ -1,14 +1,19 @@
 //! Golden files pin the `.emb` format (docs/format.md): encoding a fixed input must give the
 //! committed bytes, and the committed files must decode to that input. After a deliberate
 //! format change, regenerate with `GEOEMBED_BLESS=1 cargo test -p geoembed-codec --test golden`
-//! and say so in the commit.
+//! and say so in the commit. `fixtures/golden/README.md` lists every file, its input and the
+//! test that makes it.
 //!
-//! Input: the synthetic GeoTessera-like proxy tile in fixtures/ (60x50x128 int8 + float32
-//! scales; see fixtures/README.md), plus a uint16 plane derived from it.
+//! Inputs: the synthetic GeoTessera-like proxy tile in fixtures/ (60x50x128 int8 + float32
+//! scales; see fixtures/README.md), a uint16 plane derived from it, and real rasters of
+//! fixtures/ (Landsat 7 RGB, SRTM, Landlab and ERA5). The compatibility goldens at the end
+//! stand for files from later writers (§7 of the format): a higher minor version with
+//! chunks this reader does not know.
 
-use geoembed_codec::container::header::{AuxPlane, Dequantization, MetadataDomain, Srs};
-use geoembed_codec::container::{encode_block, Reader, Writer};
-use geoembed_codec::{CodecChoice, CodecId, Effort, Header, SampleType};
+use geoembed_codec::{
+    encode_block, fit_decorrelation, AuxPlane, CodecChoice, CodecId, Dequantization, Effort,
+    ErrorKind, Header, MetadataDomain, Reader, SampleType, Srs, Writer,
+};
 use std::io::Cursor;
 use std::path::PathBuf;
 
@@ -56,22 +61,28 @@ fn header(ty: SampleType, bands: usize, with_scales: bool) -> Header {
     h
 }
 
+/// Tile `(tx, ty)` cut out of a whole plane (pixel-interleaved, `px` bytes per pixel).
 fn tile(plane_bytes: &[u8], px: usize, h: &Header, tx: u32, ty: u32) -> Vec<u8> {
     let (x0, y0, tw, th) = h.tile_rect(tx, ty);
     let mut t = Vec::new();
     for y in y0..y0 + th {
-        let s = (y as usize * W as usize + x0 as usize) * px;
+        let s = (y as usize * h.width as usize + x0 as usize) * px;
         t.extend_from_slice(&plane_bytes[s..s + tw as usize * px]);
     }
     t
 }
 
 fn encode(h: &Header, planes: &[Vec<u8>], codec: CodecId, effort: Effort) -> Vec<u8> {
+    encode_choice(h, planes, CodecChoice::Fixed(codec), effort)
+}
+
+/// A whole file: plane 0 with `choice`, aux planes with png128, tiles in index order.
+fn encode_choice(h: &Header, planes: &[Vec<u8>], choice0: CodecChoice, effort: Effort) -> Vec<u8> {
     let mut w = Writer::new(Cursor::new(Vec::new()), h.clone()).unwrap();
     for (p, bytes) in planes.iter().enumerate() {
         let (ty, bands) = h.plane_layout(p).unwrap();
         let choice = if p == 0 {
-            CodecChoice::Fixed(codec)
+            choice0
         } else {
             CodecChoice::Fixed(CodecId::Png128)
         };
@@ -93,14 +104,14 @@ fn decode(file: &[u8]) -> (Header, Vec<Vec<u8>>) {
     for p in 0..h.plane_count() {
         let (ty, bands) = h.plane_layout(p).unwrap();
         let px = bands * ty.size();
-        let mut out = vec![0u8; (W * H) as usize * px];
+        let mut out = vec![0u8; (h.width * h.height) as usize * px];
         for ty_ in 0..h.tiles_down() {
             for tx in 0..h.tiles_across() {
                 let t = r.read_block(p, tx, ty_).unwrap();
                 let (x0, y0, tw, th) = h.tile_rect(tx, ty_);
                 let n = tw as usize * px;
                 for (i, y) in (y0..y0 + th).enumerate() {
-                    let s = (y as usize * W as usize + x0 as usize) * px;
+                    let s = (y as usize * h.width as usize + x0 as usize) * px;
                     out[s..s + n].copy_from_slice(&t[i * n..(i + 1) * n]);
                 }
             }
@@ -124,8 +135,14 @@ fn check_at(
     effort: Effort,
     pin_encoder: bool,
 ) {
-    let path = fixtures().join("golden").join(name);
     let fresh = encode(h, &planes, codec, effort);
+    check_file(name, h, planes, fresh, pin_encoder)
+}
+
+/// Checks (or, when blessing, writes) golden `name` against `fresh`, the bytes the current
+/// code makes for it: equal if `pin_encoder`, and the golden must decode to `h` and `planes`.
+fn check_file(name: &str, h: &Header, planes: Vec<Vec<u8>>, fresh: Vec<u8>, pin_encoder: bool) {
+    let path = fixtures().join("golden").join(name);
     if std::env::var_os("GEOEMBED_BLESS").is_some() {
         std::fs::write(&path, &fresh).unwrap();
     }
@@ -173,8 +190,7 @@ fn golden_png128_int8_with_float_scales() {
 fn golden_decorrelate_png128() {
     let data = int8_and_scales();
     let mut h = header(SampleType::I8, 128, true);
-    h.decorrelation =
-        Some(geoembed_codec::transform::decorrelate::fit(SampleType::I8, 128, &data[0]).unwrap());
+    h.decorrelation = Some(fit_decorrelation(SampleType::I8, 128, &data[0]).unwrap());
     check(
         "tessera_proxy_decorrelate_png128.emb",
         &h,
@@ -210,8 +226,7 @@ fn golden_uint16_png128_and_raw() {
 fn golden_decorrelate_jxl_decodes() {
     let data = int8_and_scales();
     let mut h = header(SampleType::I8, 128, true);
-    h.decorrelation =
-        Some(geoembed_codec::transform::decorrelate::fit(SampleType::I8, 128, &data[0]).unwrap());
+    h.decorrelation = Some(fit_decorrelation(SampleType::I8, 128, &data[0]).unwrap());
     check(
         "tessera_proxy_decorrelate_jxl.emb",
         &h,
@@ -380,4 +395,234 @@ fn golden_float_dem_climate_stack_and_int32() {
         CodecId::Float,
         Effort::Fast,
     );
+}
+
+/// A window of a whole raster's samples (pixel-interleaved, `px` bytes per pixel).
+fn window(samples: &[u8], width: u32, px: usize, (x0, y0, w, h): (u32, u32, u32, u32)) -> Vec<u8> {
+    let mut out = Vec::with_capacity((w * h) as usize * px);
+    for y in y0..y0 + h {
+        let row = (y as usize * width as usize + x0 as usize) * px;
+        out.extend_from_slice(&samples[row..row + w as usize * px]);
+    }
+    out
+}
+
+/// A header for a raster in 32 × 32 tiles (no georeferencing: these goldens pin codecs).
+fn tiled_header(w: u32, h: u32, bands: usize, ty: SampleType) -> Header {
+    let mut hd = Header::new(w, h, bands, ty);
+    hd.tile_width = 32;
+    hd.tile_height = 32;
+    hd
+}
+
+#[test]
+fn golden_constant_tiles_beside_native() {
+    // The left 96 columns of the Landsat 7 RGB crop: the scene's nodata border fills the
+    // first column of tiles, which `auto` stores with the constant codec (id 1); the rest
+    // is imagery (native at default effort).
+    let (w, _, rgb) = tiff_samples("uint8_3b_landsat7_rgb_crop.tif");
+    let (ww, wh) = (96, 200);
+    let samples = window(&rgb, w, 3, (0, 0, ww, wh));
+    let hd = tiled_header(ww, wh, 3, SampleType::U8);
+    let fresh = encode_choice(
+        &hd,
+        std::slice::from_ref(&samples),
+        CodecChoice::Auto,
+        Effort::Default,
+    );
+    check_file(
+        "landsat_border_constant_auto.emb",
+        &hd,
+        vec![samples],
+        fresh,
+        true,
+    );
+    let golden = std::fs::read(fixtures().join("golden/landsat_border_constant_auto.emb")).unwrap();
+    let codecs: Vec<CodecId> = Reader::open(Cursor::new(&golden))
+        .unwrap()
+        .entries()
+        .iter()
+        .map(|e| CodecId::from_code(e.codec).unwrap())
+        .collect();
+    assert!(codecs.contains(&CodecId::Constant), "{codecs:?}");
+    assert!(codecs.contains(&CodecId::Native), "{codecs:?}");
+}
+
+#[cfg(feature = "jxl")]
+#[test]
+fn golden_plain_jxl_decodes() {
+    // A 96 × 96 window of Landsat 7 RGB imagery (no nodata) as JPEG XL (codec id 4). The
+    // codestream bytes belong to libjxl, so only decoding is pinned.
+    let (w, _, rgb) = tiff_samples("uint8_3b_landsat7_rgb_crop.tif");
+    let samples = window(&rgb, w, 3, (128, 64, 96, 96));
+    let hd = tiled_header(96, 96, 3, SampleType::U8);
+    check_at(
+        "landsat_rgb_jxl.emb",
+        &hd,
+        vec![samples],
+        CodecId::Jxl,
+        Effort::Default,
+        false,
+    );
+}
+
+// ---- Format compatibility: files from later writers (docs/format.md §7) ----
+//
+// The helpers below edit files at the byte offsets of docs/format.md §2–§4, not through the
+// crate's writer, so they stand for another implementation (or a later geoembed).
+
+const PREAMBLE_LEN: usize = 64;
+const ENTRY_LEN: usize = 32;
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// Rewrites the CRC that ends a preamble (bytes 0..60) or an index entry (bytes 0..28).
+fn reseal(record: &mut [u8]) {
+    let n = record.len() - 4;
+    let crc = crc32fast::hash(&record[..n]);
+    record[n..].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// A header chunk: tag and payload.
+type Chunk = ([u8; 4], Vec<u8>);
+
+/// The file with its header chunks replaced by `edit(chunks)` and the minor version set to
+/// `minor`: the header grows or shrinks in place, the payloads behind it move, and the
+/// preamble, index entries and header get new checksums. Expects the writer's layout (§1:
+/// index at 64, header right after it, payloads after the header).
+fn rewrite_header(file: &[u8], minor: u16, edit: impl FnOnce(&mut Vec<Chunk>)) -> Vec<u8> {
+    let blocks = u32_at(file, 36) as usize;
+    let (index_at, header_at) = (u64_at(file, 40) as usize, u64_at(file, 48) as usize);
+    let header_len = u32_at(file, 56) as usize;
+    assert_eq!(index_at, PREAMBLE_LEN);
+    assert_eq!(header_at, index_at + blocks * ENTRY_LEN);
+    let body = &file[header_at..header_at + header_len - 4];
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    while at < body.len() {
+        let len = u32_at(body, at + 4) as usize;
+        chunks.push((
+            body[at..at + 4].try_into().unwrap(),
+            body[at + 8..at + 8 + len].to_vec(),
+        ));
+        at += 8 + len;
+    }
+    edit(&mut chunks);
+    let mut header = Vec::new();
+    for (tag, payload) in &chunks {
+        header.extend_from_slice(tag);
+        header.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        header.extend_from_slice(payload);
+    }
+    header.extend_from_slice(&crc32fast::hash(&header).to_le_bytes());
+    let shift = header.len() as i64 - header_len as i64;
+
+    let mut out = file[..header_at].to_vec();
+    out[10..12].copy_from_slice(&minor.to_le_bytes());
+    out[56..60].copy_from_slice(&(header.len() as u32).to_le_bytes());
+    reseal(&mut out[..PREAMBLE_LEN]);
+    for entry in out[index_at..header_at].chunks_exact_mut(ENTRY_LEN) {
+        let moved = (u64_at(entry, 0) as i64 + shift) as u64;
+        entry[..8].copy_from_slice(&moved.to_le_bytes());
+        reseal(entry);
+    }
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&file[header_at + header_len..]);
+    out
+}
+
+/// The file as a writer of format 1.1 might make it: minor version 1, and two ancillary
+/// chunks a 1.0 reader does not know, one between known chunks and one at the end.
+fn as_from_minor_version_1(file: &[u8]) -> Vec<u8> {
+    rewrite_header(file, 1, |chunks| {
+        assert_eq!(&chunks[0].0, b"BNDS");
+        chunks.insert(1, (*b"futr", b"a 1.1 chunk that 1.0 readers skip".to_vec()));
+        chunks.push((*b"xtra", (0u8..=40).collect()));
+    })
+}
+
+const FUTURE_GOLDEN: &str = "derived_uint16_native_minor1.emb";
+
+/// The bytes of [`FUTURE_GOLDEN`], made afresh (the tests that edit them further must not
+/// race a blessing run that rewrites the file; the golden test pins the two as equal).
+fn future_file() -> Vec<u8> {
+    let h = header(SampleType::U16, 16, false);
+    as_from_minor_version_1(&encode(
+        &h,
+        &[derived_uint16()],
+        CodecId::Native,
+        Effort::Default,
+    ))
+}
+
+#[test]
+fn golden_higher_minor_version_with_unknown_ancillary_chunks() {
+    // A reader of 1.0 must open a 1.1 file, skip the chunks it does not know, and decode
+    // every tile: the same header and samples as the 1.0 file it was made from.
+    let h = header(SampleType::U16, 16, false);
+    check_file(
+        FUTURE_GOLDEN,
+        &h,
+        vec![derived_uint16()],
+        future_file(),
+        true,
+    );
+    let golden = std::fs::read(fixtures().join("golden").join(FUTURE_GOLDEN)).unwrap();
+    assert_eq!(
+        u16::from_le_bytes([golden[10], golden[11]]),
+        1,
+        "minor version"
+    );
+    let header_at = u64_at(&golden, 48) as usize;
+    let header = &golden[header_at..header_at + u32_at(&golden, 56) as usize];
+    for tag in [b"futr", b"xtra"] {
+        assert!(
+            header.windows(4).any(|w| w == tag),
+            "chunk {tag:?} is in the golden"
+        );
+    }
+}
+
+#[test]
+fn unknown_critical_chunks_and_major_versions_are_refused() {
+    let golden = future_file();
+    // An upper-case tag is critical: not knowing it, a reader must refuse the file.
+    let critical = rewrite_header(&golden, 1, |chunks| chunks.push((*b"Futr", vec![1, 2, 3])));
+    let err = Reader::open(Cursor::new(&critical)).err().expect("refused");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(
+        err.to_string().contains("unknown critical chunk \"Futr\""),
+        "{err}"
+    );
+    // A new major version is a format this reader cannot read at all.
+    let mut major2 = golden.clone();
+    major2[8..10].copy_from_slice(&2u16.to_le_bytes());
+    reseal(&mut major2[..PREAMBLE_LEN]);
+    let err = Reader::open(Cursor::new(&major2)).err().expect("refused");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(err.to_string().contains("format version 2.x"), "{err}");
+}
+
+#[test]
+fn tiles_of_an_unknown_codec_fail_alone() {
+    // A later minor version may add a codec id: the file opens, the tiles that use it fail
+    // with an error naming the id, and every other tile still decodes.
+    let mut file = future_file();
+    let entry_at = PREAMBLE_LEN + ENTRY_LEN; // block 1: tile (1, 0)
+    file[entry_at + 16..entry_at + 18].copy_from_slice(&99u16.to_le_bytes());
+    reseal(&mut file[entry_at..entry_at + ENTRY_LEN]);
+    let mut r = Reader::open(Cursor::new(&file)).unwrap();
+    let err = r.read_block(0, 1, 0).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(err.to_string().contains("unknown codec id 99"), "{err}");
+    assert!(err.to_string().contains("tile (1, 0)"), "{err}");
+    for (tx, ty) in [(0, 0), (0, 1), (1, 1)] {
+        r.read_block(0, tx, ty).unwrap();
+    }
 }

@@ -1,8 +1,13 @@
 //! The native codec on structured tiles: nodata borders, constant and mask bands, values on
 //! a grid, extreme values, ragged sizes, and corrupt payloads.
 
-use geoembed_codec::codec::{self, CodecId, CodecParams, Effort, TileShape};
-use geoembed_codec::SampleType;
+#[path = "common/test_rng.rs"]
+mod test_rng;
+
+use geoembed_codec::{
+    decode_tile, encode_tile, CodecId, CodecParams, Effort, ErrorKind, SampleType, TileShape,
+};
+use test_rng::TestRng;
 
 const EFFORTS: [Effort; 3] = [Effort::Fast, Effort::Default, Effort::Max];
 
@@ -25,27 +30,16 @@ fn params(effort: Effort) -> CodecParams<'static> {
 /// Encodes, decodes, checks the samples come back exactly; returns the payload size.
 fn roundtrip(sh: &TileShape, data: &[u8], effort: Effort) -> usize {
     let p = params(effort);
-    let payload = codec::encode(CodecId::Native, sh, data, &p)
+    let payload = encode_tile(CodecId::Native, sh, data, &p)
         .unwrap_or_else(|e| panic!("encode {sh:?} {effort:?}: {e}"));
     let mut out = Vec::new();
-    codec::decode(CodecId::Native, sh, &payload, &p, &mut out)
+    decode_tile(CodecId::Native, sh, &payload, &p, &mut out)
         .unwrap_or_else(|e| panic!("decode {sh:?} {effort:?}: {e}"));
     assert!(
         out == data,
         "native round trip differs for {sh:?} at {effort:?}"
     );
     payload.len()
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Pixel-interleaved samples from `f(x, y, band) -> value`, stored as `ty`.
@@ -79,9 +73,9 @@ fn make(
 }
 
 /// Textured imagery: smooth structure, band correlation, noise.
-fn texture(rng: &mut Rng, x: usize, y: usize, b: usize, amp: f64) -> i64 {
+fn texture(rng: &mut TestRng, x: usize, y: usize, b: usize, amp: f64) -> i64 {
     let s = ((x as f64 * 0.11).sin() + (y as f64 * 0.07).cos()) * amp;
-    (s * (1.0 + b as f64 * 0.1) + (rng.next() % 9) as f64 - 4.0) as i64
+    (s * (1.0 + b as f64 * 0.1) + rng.below(9) as f64 - 4.0) as i64
 }
 
 #[test]
@@ -94,7 +88,7 @@ fn nodata_borders_cost_almost_nothing() {
         (SampleType::I16, 1, 500),
     ] {
         let framed = |w: usize, h: usize| {
-            let mut rng = Rng(7);
+            let mut rng = TestRng::new(7);
             let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
             make(ty, w, h, bands, |x, y, b| {
                 let (dx, dy) = (x as f64 - cx, y as f64 - cy);
@@ -156,7 +150,7 @@ fn constant_bands_are_free_and_masks_are_cheap() {
 fn values_on_a_grid_cost_what_their_indices_cost() {
     // Samples that are all multiples of 8 (plus an offset) against the same samples / 8.
     let (w, h) = (64, 64);
-    let mut rng = Rng(11);
+    let mut rng = TestRng::new(11);
     let small: Vec<i64> = (0..w * h * 2)
         .map(|i| 600 + texture(&mut rng, i % w, i / w / 2, i % 2, 200.0))
         .collect();
@@ -189,7 +183,7 @@ fn extreme_values_round_trip() {
             SampleType::U16 => (0, 65535),
             _ => (-32768, 32767),
         };
-        let mut rng = Rng(3);
+        let mut rng = TestRng::new(3);
         let cases: Vec<(&str, Vec<u8>)> = vec![
             (
                 "checkerboard",
@@ -204,7 +198,7 @@ fn extreme_values_round_trip() {
             (
                 "noise",
                 make(ty, 41, 29, 5, |_, _, _| {
-                    lo + (rng.next() % (hi - lo + 1) as u64) as i64
+                    lo + rng.below((hi - lo + 1) as u64) as i64
                 }),
             ),
             ("all max", make(ty, 41, 29, 5, |_, _, _| hi)),
@@ -237,7 +231,7 @@ fn extreme_values_round_trip() {
 
 #[test]
 fn ragged_and_tiny_tiles_round_trip() {
-    let mut rng = Rng(5);
+    let mut rng = TestRng::new(5);
     for (w, h, bands) in [
         (1, 1, 1),
         (1, 1, 300),
@@ -262,7 +256,7 @@ fn ragged_and_tiny_tiles_round_trip() {
 
 #[test]
 fn corrupt_payloads_are_errors_not_panics() {
-    let mut rng = Rng(9);
+    let mut rng = TestRng::new(9);
     for (w, h, bands, ty) in [
         (40, 30, 3, SampleType::U8),
         (24, 20, 12, SampleType::U16),
@@ -274,21 +268,43 @@ fn corrupt_payloads_are_errors_not_panics() {
         let sh = shape(w, h, bands, ty);
         for effort in EFFORTS {
             let p = params(effort);
-            let payload = codec::encode(CodecId::Native, &sh, &data, &p).unwrap();
+            let payload = encode_tile(CodecId::Native, &sh, &data, &p).unwrap();
             let mut out = Vec::new();
-            // Every truncation.
+            // Every truncation is an error that leaves no samples behind. Cut inside the
+            // plan, the tables or the rANS stream, it is `Truncated`; cut inside the raw
+            // bits at the end (they have no length field: the rest of the payload), the
+            // decoder only finds that its symbols stop adding up, a `Corrupt` tile.
+            let mut tail_starts = None;
             for n in 0..payload.len() {
                 out.clear();
-                let _ = codec::decode(CodecId::Native, &sh, &payload[..n], &p, &mut out);
+                let err = decode_tile(CodecId::Native, &sh, &payload[..n], &p, &mut out)
+                    .expect_err(&format!("{sh:?} {effort:?}: a payload cut at {n} decoded"));
+                assert!(out.is_empty(), "{sh:?} {effort:?}: cut at {n} left samples");
+                let in_raw_tail = err.kind() == ErrorKind::Corrupt
+                    && ["raw bit stream ends early", "rANS stream did not end"]
+                        .iter()
+                        .any(|m| err.to_string().contains(m));
+                match tail_starts {
+                    None if err.kind() == ErrorKind::Truncated => {}
+                    None if in_raw_tail => tail_starts = Some(n),
+                    Some(_) if in_raw_tail => {}
+                    _ => panic!(
+                        "{sh:?} {effort:?}: a payload cut at {n} of {} gave {:?} \"{err}\"",
+                        payload.len(),
+                        err.kind()
+                    ),
+                }
             }
             // Byte flips all over the payload: each decode ends, in an error or in samples.
             for i in 0..200 {
                 let mut bad = payload.clone();
-                let at = (rng.next() as usize) % bad.len();
+                let at = rng.index(bad.len());
                 bad[at] ^= 1 << (i % 8);
                 out.clear();
-                if codec::decode(CodecId::Native, &sh, &bad, &p, &mut out).is_ok() {
+                if decode_tile(CodecId::Native, &sh, &bad, &p, &mut out).is_ok() {
                     assert_eq!(out.len(), data.len());
+                } else {
+                    assert!(out.is_empty(), "a failed decode leaves nothing behind");
                 }
             }
         }

@@ -1,5 +1,9 @@
-//! Raw deflate through flate2 (zlib-rs back-end). Raw, not zlib-wrapped: the container
-//! already checksums every payload, so zlib's Adler-32 would be redundant.
+//! Deflate through flate2 (zlib-rs back-end), in the two framings the format uses.
+//! [`compress`]/[`decompress`] are raw deflate (RFC 1951), for png128 and the float codec's
+//! byte planes and Gridfour streams: the container already checksums every payload, so
+//! zlib's Adler-32 would be redundant there. [`zlib`]/[`unzlib`] are zlib-wrapped
+//! (RFC 1950), only for the float codec's specials and palettes, whose format (docs/format.md
+//! §5.4.3, §5.4.3a) was specified as zlib streams.
 
 use crate::error::{Error, Result};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};

@@ -21,9 +21,13 @@ unsafe fn csl_to_vec(list: *mut *mut c_char) -> Vec<String> {
         return out;
     }
     let mut p = list;
-    while !(*p).is_null() {
-        out.push(CStr::from_ptr(*p).to_string_lossy().into_owned());
-        p = p.add(1);
+    // SAFETY: the caller passes a valid CSL list: every pointer up to the terminating NULL
+    // is a NUL-terminated C string, so reading and advancing stop inside the list.
+    unsafe {
+        while !(*p).is_null() {
+            out.push(CStr::from_ptr(*p).to_string_lossy().into_owned());
+            p = p.add(1);
+        }
     }
     out
 }

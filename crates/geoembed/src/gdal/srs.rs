@@ -17,21 +17,30 @@ use std::ptr;
 pub unsafe fn srs_from_handle(srs: OGRSpatialReferenceH) -> Option<Srs> {
     let opts = CStringList::new(["FORMAT=WKT2_2019", "MULTILINE=NO"]);
     let mut wkt: *mut c_char = ptr::null_mut();
-    if gdal_sys::OSRExportToWktEx(srs, &mut wkt, opts.as_ptr() as _)
-        != gdal_sys::OGRErr::OGRERR_NONE
-        || wkt.is_null()
-    {
-        return None;
-    }
-    let text = CStr::from_ptr(wkt).to_string_lossy().into_owned();
-    gdal_sys::VSIFree(wkt as _);
-    let epsg = epsg_code(srs);
+    // SAFETY: `srs` is valid (the caller's contract); OSR allocates `wkt`, which is copied
+    // and freed with VSIFree as GDAL documents.
+    let text = unsafe {
+        if gdal_sys::OSRExportToWktEx(srs, &mut wkt, opts.as_ptr() as _)
+            != gdal_sys::OGRErr::OGRERR_NONE
+            || wkt.is_null()
+        {
+            return None;
+        }
+        let text = CStr::from_ptr(wkt).to_string_lossy().into_owned();
+        gdal_sys::VSIFree(wkt as _);
+        text
+    };
+    // SAFETY: as above, `srs` is valid.
+    let epsg = unsafe { epsg_code(srs) };
     let mut n: c_int = 0;
-    let m = gdal_sys::OSRGetDataAxisToSRSAxisMapping(srs, &mut n);
-    let axis_mapping = if m.is_null() {
-        Vec::new()
-    } else {
-        std::slice::from_raw_parts(m, n as usize).to_vec()
+    // SAFETY: OSR returns a pointer to `n` ints it owns, valid while `srs` lives; copied.
+    let axis_mapping = unsafe {
+        let m = gdal_sys::OSRGetDataAxisToSRSAxisMapping(srs, &mut n);
+        if m.is_null() {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts(m, n as usize).to_vec()
+        }
     };
     Some(Srs {
         wkt: text,
@@ -40,37 +49,48 @@ pub unsafe fn srs_from_handle(srs: OGRSpatialReferenceH) -> Option<Srs> {
     })
 }
 
+/// The EPSG code of `srs`: its authority code, or the one OSR identifies on a clone.
+///
+/// # Safety
+/// `srs` must be a valid, non-NULL OGRSpatialReferenceH.
 unsafe fn epsg_code(srs: OGRSpatialReferenceH) -> Option<u32> {
     let auth = |h: OGRSpatialReferenceH| -> Option<u32> {
-        let name = gdal_sys::OSRGetAuthorityName(h, ptr::null());
-        if name.is_null()
-            || !CStr::from_ptr(name)
-                .to_string_lossy()
-                .eq_ignore_ascii_case("EPSG")
-        {
-            return None;
+        // SAFETY: `h` is `srs` or its clone, both valid here; OSR returns NUL-terminated
+        // strings it owns (or NULL), read before any further OSR call.
+        unsafe {
+            let name = gdal_sys::OSRGetAuthorityName(h, ptr::null());
+            if name.is_null()
+                || !CStr::from_ptr(name)
+                    .to_string_lossy()
+                    .eq_ignore_ascii_case("EPSG")
+            {
+                return None;
+            }
+            let code = gdal_sys::OSRGetAuthorityCode(h, ptr::null());
+            if code.is_null() {
+                return None;
+            }
+            CStr::from_ptr(code).to_string_lossy().parse().ok()
         }
-        let code = gdal_sys::OSRGetAuthorityCode(h, ptr::null());
-        if code.is_null() {
-            return None;
-        }
-        CStr::from_ptr(code).to_string_lossy().parse().ok()
     };
     if let Some(c) = auth(srs) {
         return Some(c);
     }
     // Not labelled: let OSR try to identify it, on a clone so the stored WKT is untouched.
-    let clone = gdal_sys::OSRClone(srs);
-    if clone.is_null() {
-        return None;
+    // SAFETY: `srs` is valid; the clone is ours and destroyed before returning.
+    unsafe {
+        let clone = gdal_sys::OSRClone(srs);
+        if clone.is_null() {
+            return None;
+        }
+        let code = if gdal_sys::OSRAutoIdentifyEPSG(clone) == gdal_sys::OGRErr::OGRERR_NONE {
+            auth(clone)
+        } else {
+            None
+        };
+        gdal_sys::OSRDestroySpatialReference(clone);
+        code
     }
-    let code = if gdal_sys::OSRAutoIdentifyEPSG(clone) == gdal_sys::OGRErr::OGRERR_NONE {
-        auth(clone)
-    } else {
-        None
-    };
-    gdal_sys::OSRDestroySpatialReference(clone);
-    code
 }
 
 /// An owned OGRSpatialReferenceH built from a stored [`Srs`].

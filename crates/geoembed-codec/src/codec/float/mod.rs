@@ -1,4 +1,4 @@
-//! The float codec: lossless float32/float64 (and 16/32-bit integer) tiles. Three transforms
+//! The float codec: lossless float32/float64 (and 16/32-bit integer) tiles. Four transforms
 //! compete per tile and the smallest payload wins (its transform byte records the choice):
 //!
 //! * `predictive`: per band the best integer domain — cbloom's fmap, or the binary or

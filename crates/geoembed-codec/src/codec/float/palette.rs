@@ -85,11 +85,11 @@ impl Palette {
         let mut value = cursor.i("palette value")?;
         values.push(value);
         for _ in 1..count {
+            // A gap may exceed i64::MAX (values more than 2^63 apart, as fmap planes of
+            // floats of both signs are): only the value it leads to must fit.
             let gap = cursor.u("palette gap")?;
-            value = value
-                .checked_add(1)
-                .and_then(|next| next.checked_add(i64::try_from(gap).ok()?))
-                .ok_or_else(|| Error::corrupt("float: palette values overflow"))?;
+            value = i64::try_from(value as i128 + 1 + gap as i128)
+                .map_err(|_| Error::corrupt("float: palette values overflow"))?;
             values.push(value);
         }
         Ok(Palette { values })

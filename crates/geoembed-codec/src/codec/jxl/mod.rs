@@ -1,7 +1,7 @@
 //! Lossless JPEG XL back-end: all channels of a tile in JPEG XL codestreams.
 //!
 //! Each codestream holds one grey "colour" channel plus extra channels, all at the same
-//! bit depth. We bind libjxl's C API ourselves (see [`ffi`]) instead of using jpegxl-rs:
+//! bit depth. We bind libjxl's C API ourselves (in `ffi.rs`) instead of using jpegxl-rs:
 //! that crate is GPL and cannot encode extra channels.
 //!
 //! Extra channels are declared `JXL_CHANNEL_OPTIONAL`: it has no rendering semantics, so

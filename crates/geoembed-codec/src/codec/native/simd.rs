@@ -100,45 +100,48 @@ unsafe fn taps_pairs_avx2(
     let mut x = 0;
     // 32 pixels per pass: four accumulators stay in registers across all taps.
     while x + 32 <= width {
-        let acc_ptr = base.as_mut_ptr().add(x) as *mut __m256i;
-        let mut acc0 = _mm256_loadu_si256(acc_ptr);
-        let mut acc1 = _mm256_loadu_si256(acc_ptr.add(1));
-        let mut acc2 = _mm256_loadu_si256(acc_ptr.add(2));
-        let mut acc3 = _mm256_loadu_si256(acc_ptr.add(3));
-        for (&t, &c) in taps.iter().zip(coefs) {
-            let cc = _mm256_set1_epi32(c as i32);
-            let pairs_ptr = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
-            acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr), cc));
-            acc1 = _mm256_add_epi32(
-                acc1,
-                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr.add(1)), cc),
-            );
-            acc2 = _mm256_add_epi32(
-                acc2,
-                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr.add(2)), cc),
-            );
-            acc3 = _mm256_add_epi32(
-                acc3,
-                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr.add(3)), cc),
-            );
+        // SAFETY: x + 32 <= len(base), so the four unaligned 8-lane accesses at base[x..x+32]
+        // are in bounds; the caller guarantees every tap row `t` holds `stride` >= 2·len(base)
+        // values inside `rows`, so the loads at rows[t·stride + 2x ..][..64] are too.
+        unsafe {
+            let acc_ptr = base.as_mut_ptr().add(x) as *mut __m256i;
+            let mut acc0 = _mm256_loadu_si256(acc_ptr);
+            let mut acc1 = _mm256_loadu_si256(acc_ptr.add(1));
+            let mut acc2 = _mm256_loadu_si256(acc_ptr.add(2));
+            let mut acc3 = _mm256_loadu_si256(acc_ptr.add(3));
+            for (&t, &c) in taps.iter().zip(coefs) {
+                let cc = _mm256_set1_epi32(c as i32);
+                let pairs_ptr = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
+                let madd = |offset: usize| {
+                    _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr.add(offset)), cc)
+                };
+                acc0 = _mm256_add_epi32(acc0, madd(0));
+                acc1 = _mm256_add_epi32(acc1, madd(1));
+                acc2 = _mm256_add_epi32(acc2, madd(2));
+                acc3 = _mm256_add_epi32(acc3, madd(3));
+            }
+            _mm256_storeu_si256(acc_ptr, acc0);
+            _mm256_storeu_si256(acc_ptr.add(1), acc1);
+            _mm256_storeu_si256(acc_ptr.add(2), acc2);
+            _mm256_storeu_si256(acc_ptr.add(3), acc3);
         }
-        _mm256_storeu_si256(acc_ptr, acc0);
-        _mm256_storeu_si256(acc_ptr.add(1), acc1);
-        _mm256_storeu_si256(acc_ptr.add(2), acc2);
-        _mm256_storeu_si256(acc_ptr.add(3), acc3);
         x += 32;
     }
     while x + 8 <= width {
-        let acc_ptr = base.as_mut_ptr().add(x) as *mut __m256i;
-        let mut acc0 = _mm256_loadu_si256(acc_ptr);
-        for (&t, &c) in taps.iter().zip(coefs) {
-            let pairs_ptr = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
-            acc0 = _mm256_add_epi32(
-                acc0,
-                _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr), _mm256_set1_epi32(c as i32)),
-            );
+        // SAFETY: as above with one 8-lane access: x + 8 <= len(base), and each tap row
+        // holds 2·len(base) values, so rows[t·stride + 2x ..][..16] is inside `rows`.
+        unsafe {
+            let acc_ptr = base.as_mut_ptr().add(x) as *mut __m256i;
+            let mut acc0 = _mm256_loadu_si256(acc_ptr);
+            for (&t, &c) in taps.iter().zip(coefs) {
+                let pairs_ptr = rows.as_ptr().add(t * stride + 2 * x) as *const __m256i;
+                acc0 = _mm256_add_epi32(
+                    acc0,
+                    _mm256_madd_epi16(_mm256_loadu_si256(pairs_ptr), _mm256_set1_epi32(c as i32)),
+                );
+            }
+            _mm256_storeu_si256(acc_ptr, acc0);
         }
-        _mm256_storeu_si256(acc_ptr, acc0);
         x += 8;
     }
     taps_pairs_scalar(base, rows, stride, taps, coefs, x);
