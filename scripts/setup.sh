@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(libgdal-dev gdal-bin python3-gdal libjxl-dev pkg-config build-essential ca-certificates curl util-linux)
 # The test suite also checks the plugin driver under QGIS (headless) and rasterio.
 if [ "${SETUP_FOR_TESTS:-0}" = 1 ]; then
-  pkgs+=(qgis python3-qgis python3-rasterio)
+  pkgs+=(qgis python3-qgis python3-rasterio python3-venv)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -5,7 +5,7 @@
 # the fuzz targets still compiling against the codec API, the codec crate without libjxl,
 # rustdoc (warnings are errors), then every test (unit, format golden files, codec round
 # trips, end-to-end CLI tests against GDAL, the GDAL plugin under gdalinfo, gdal_translate,
-# python3-gdal and headless QGIS). Runs as root: one test mounts a tiny tmpfs to check the
+# python3-gdal and headless QGIS), then the Python package in a fresh venv. Runs as root: one test mounts a tiny tmpfs to check the
 # full-disk error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,9 +29,23 @@ cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 gate "codec crate without JPEG XL (--no-default-features)"
 cargo test -p geoembed-codec --no-default-features --release
 
+gate "converter library without GDAL (--no-default-features: what the Python wheel links)"
+cargo test -p geoembed --no-default-features --release
+
 gate "API docs (rustdoc -D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
 
 gate "tests"
 cargo test --workspace --release
+
+# The Python package, installed the README's way into a fresh venv (registries only: pip
+# fetches maturin and the test dependencies), then its pytest suite, which compares against
+# rasterio, rioxarray and the CLI and plugin built above.
+gate "Python package (fresh venv, pip install crates/geoembed-python, pytest)"
+venv=$(mktemp -d)/venv
+trap 'rm -rf "$(dirname "$venv")"' EXIT
+python3 -m venv "$venv"
+"$venv/bin/pip" install -q --upgrade pip
+"$venv/bin/pip" install -q "crates/geoembed-python[test]"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider crates/geoembed-python/tests
 gate "done"
