@@ -11,7 +11,7 @@ use geoembed::{
     encode_stream, encode_to_emb, parse_codec, parse_effort, EncodeOptions, Error, OptionKey,
     Progress, Result, TileSize,
 };
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,26 +91,6 @@ impl Progress for GdalProgress {
     fn finish(&self) {}
 }
 
-/// Copies a CSL list (`char **`, NULL-terminated).
-///
-/// # Safety
-/// `list` is NULL or a valid CSL list.
-unsafe fn csl_strings(list: *mut *mut c_char) -> Vec<String> {
-    let mut out = Vec::new();
-    if list.is_null() {
-        return out;
-    }
-    let mut p = list;
-    // SAFETY: a CSL list ends with NULL; every entry before it is a C string.
-    unsafe {
-        while !(*p).is_null() {
-            out.push(CStr::from_ptr(*p).to_string_lossy().into_owned());
-            p = p.add(1);
-        }
-    }
-    out
-}
-
 /// # Safety
 /// `src` is a live dataset handle owned by the caller; `options` is NULL or a CSL list;
 /// `progress` is NULL or GDAL's callback for `progress_data`.
@@ -122,7 +102,7 @@ pub unsafe fn create_copy(
     progress_data: *mut c_void,
 ) -> Result<(), String> {
     // SAFETY: per this function's contract.
-    let list = unsafe { csl_strings(options_list) };
+    let list = unsafe { geoembed::gdal::csl_to_vec(options_list) };
     let opts = options(&list).map_err(|e| label_creation_option(e.at(path)).to_string())?;
     let progress = GdalProgress {
         callback: progress,

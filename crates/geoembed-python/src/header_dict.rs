@@ -11,35 +11,14 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-/// numpy's name for a sample type.
+/// numpy's name for a sample type (the codec crate uses numpy's names).
 pub fn dtype_name(ty: SampleType) -> &'static str {
-    match ty {
-        SampleType::U8 => "uint8",
-        SampleType::I8 => "int8",
-        SampleType::U16 => "uint16",
-        SampleType::I16 => "int16",
-        SampleType::U32 => "uint32",
-        SampleType::I32 => "int32",
-        SampleType::F32 => "float32",
-        SampleType::F64 => "float64",
-    }
+    ty.name()
 }
 
 /// The sample type of a numpy dtype name.
 pub fn sample_type(dtype: &str) -> PyResult<SampleType> {
-    [
-        SampleType::U8,
-        SampleType::I8,
-        SampleType::U16,
-        SampleType::I16,
-        SampleType::U32,
-        SampleType::I32,
-        SampleType::F32,
-        SampleType::F64,
-    ]
-    .into_iter()
-    .find(|t| dtype_name(*t) == dtype)
-    .ok_or_else(|| {
+    SampleType::from_name(dtype).ok_or_else(|| {
         PyValueError::new_err(format!(
             "dtype {dtype} is not stored by .emb (uint8, int8, uint16, int16, uint32, int32, float32, float64)"
         ))

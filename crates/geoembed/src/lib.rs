@@ -5,7 +5,7 @@
 //! binary (crate `geoembed-cli`), the GDAL plugin and a Python binding sit on top.
 //!
 //! The folders follow the pipeline: [`read`] (sources of samples), [`encode`] and
-//! [`decode`] (the pipelines), [`write`] (outputs: staged `.emb`, sidecar, GDAL formats,
+//! [`decode`] (the pipelines), [`write`](mod@write) (outputs: staged `.emb`, sidecar, GDAL formats,
 //! pictures). GDAL is optional (`gdal` feature, on by default): without it the library
 //! still encodes any [`RasterSource`] (a `.emb`, memory, a GeoTessera tile) to a `.emb`
 //! with its STAC sidecar, atomically.

@@ -15,7 +15,7 @@ pub const SKIPPED_DOMAINS: [&str; 3] = ["IMAGE_STRUCTURE", "DERIVED_SUBDATASETS"
 ///
 /// # Safety
 /// `list` must be NULL or a valid CSL list.
-unsafe fn csl_to_vec(list: *mut *mut c_char) -> Vec<String> {
+pub unsafe fn csl_to_vec(list: *mut *mut c_char) -> Vec<String> {
     let mut out = Vec::new();
     if list.is_null() {
         return out;

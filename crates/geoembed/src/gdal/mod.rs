@@ -7,7 +7,7 @@ mod metadata;
 mod srs;
 
 pub use dataset::{dataset_gcps, gdal_type, raster_io, set_gcps};
-pub use metadata::{metadata_domains, set_metadata_domains, SKIPPED_DOMAINS};
+pub use metadata::{csl_to_vec, metadata_domains, set_metadata_domains, SKIPPED_DOMAINS};
 pub use srs::{dataset_srs, pretty_wkt, set_srs, srs_from_handle, GdalLonLat, OwnedSrs};
 
 use std::ffi::{c_char, c_int, CStr, CString};
