@@ -10,7 +10,9 @@
 pub mod create_copy;
 pub mod ffi;
 pub mod handle;
+pub mod open_options;
 pub mod tile_cache;
+pub mod view;
 pub mod vsi;
 
 extern "C" {

@@ -260,7 +260,13 @@ fn translate_both_ways_is_bit_exact_with_metadata() {
             "{name}: block {tile} for tile size {want} ({w} x {h})"
         );
         let structure = &ei["metadata"]["IMAGE_STRUCTURE"];
-        assert_eq!(structure["COMPRESSION"], "GEOEMBED", "{name}");
+        // A name GDAL clients know (rasterio parses it into an enum); the codecs are in
+        // the GEOEMBED domain.
+        assert_eq!(structure["COMPRESSION"], "DEFLATE", "{name}");
+        assert_eq!(
+            ei["metadata"]["GEOEMBED"]["CODECS"], structure["GEOEMBED_TILE_CODECS"],
+            "{name}"
+        );
         let tiles = ei["metadata"]["GEOEMBED"]["TILE_CODECS"].as_str().unwrap();
         let tile = tile[0].as_u64().unwrap();
         assert_eq!(
@@ -773,4 +779,178 @@ fn bad_creation_options_name_the_option() {
         "{err}"
     );
     assert!(!out.exists());
+}
+
+/// A GeoTessera tile (int8 codes + float32 scales + landmask georeferencing) as `.emb`,
+/// made by the `geoembed` binary.
+fn tessera_emb(g: &Gdal) -> PathBuf {
+    let emb = g.path("tessera.emb");
+    let o = Command::new(geoembed_bin())
+        .args(["-q", "convert"])
+        .arg(fixture("tessera_proxy.npy"))
+        .arg(&emb)
+        .arg("--scales")
+        .arg(fixture("tessera_proxy_scales.npy"))
+        .arg("--georef")
+        .arg(fixture("tessera_proxy_landmask.tif"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    emb
+}
+
+#[test]
+fn rasterio_profile_compression_and_rio_info_work() {
+    let g = Gdal::new();
+    let emb = tessera_emb(&g);
+    let script = r#"
+import json, sys
+import rasterio
+from rasterio.rio.main import main_group
+with rasterio.open(sys.argv[1]) as src:
+    profile = dict(src.profile)
+    print(json.dumps({"compression": src.compression.value, "profile": {k: str(v) for k, v in profile.items()},
+                      "subdatasets": src.subdatasets}))
+# rio info, as on the command line (Debian ships the module; the `rio` script is in package rasterio).
+sys.argv = ["rio", "info", sys.argv[1]]
+main_group()
+"#;
+    let (ok, out, err) = g.python(script, &[emb.to_str().unwrap()]);
+    assert!(ok, "rasterio: {err}");
+    let mut lines = out.lines();
+    let j: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(j["compression"], "DEFLATE", "{j}");
+    let p = &j["profile"];
+    assert_eq!(
+        (
+            &p["driver"],
+            &p["dtype"],
+            &p["count"],
+            &p["compress"],
+            &p["interleave"]
+        ),
+        (
+            &Value::from("GeoEmbed"),
+            &Value::from("int8"),
+            &Value::from("128"),
+            &Value::from("deflate"),
+            &Value::from("pixel")
+        ),
+        "{p}"
+    );
+    assert_eq!(
+        j["subdatasets"],
+        serde_json::json!([format!("EMB:\"{}\":scales", emb.display())])
+    );
+    let info: Value = serde_json::from_str(lines.next().expect("rio info output")).unwrap();
+    assert_eq!(info["driver"], "GeoEmbed");
+    assert_eq!(info["compress"], "deflate");
+    assert_eq!(info["count"], 128);
+    assert_eq!(info["crs"], "EPSG:32631");
+}
+
+/// Runs the `geoembed` binary and asserts success.
+fn geoembed_ok(args: &[&str]) {
+    let o = Command::new(geoembed_bin()).args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "geoembed {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn scales_subdataset_and_dequantize_open_option_match_the_cli() {
+    let g = Gdal::new();
+    let emb = tessera_emb(&g);
+    let e = emb.to_str().unwrap();
+    let info = g.info(e);
+    let subdataset = format!("EMB:\"{e}\":scales");
+    assert_eq!(
+        info["metadata"]["SUBDATASETS"]["SUBDATASET_1_NAME"],
+        subdataset
+    );
+    assert_eq!(
+        info["metadata"]["SUBDATASETS"]["SUBDATASET_1_DESC"],
+        "[1x60x50] scales (float32)"
+    );
+
+    // The scale plane: float32, the GeoTessera scales .npy exactly, with the georeferencing.
+    let scales = g.path("scales.tif");
+    g.ok(
+        "gdal_translate",
+        &["-q", &subdataset, scales.to_str().unwrap()],
+    );
+    let (got, ty) = pixels(&scales);
+    assert_eq!(ty, gdal_sys::GDALDataType::GDT_Float32);
+    let npy = std::fs::read(fixture("tessera_proxy_scales.npy")).unwrap();
+    assert_eq!(
+        got,
+        npy[npy.len() - got.len()..],
+        "scales differ from the .npy"
+    );
+    let si = g.info(&subdataset);
+    assert_eq!(si["geoTransform"], info["geoTransform"]);
+    assert_eq!(si["bands"][0]["description"], "scales");
+
+    // DEQUANTIZE=YES: the same file as `geoembed convert --dequantize`, pixels and metadata.
+    let (by_gdal, by_cli) = (g.path("phys_gdal.tif"), g.path("phys_cli.tif"));
+    g.ok(
+        "gdal_translate",
+        &["-q", "-oo", "DEQUANTIZE=YES", e, by_gdal.to_str().unwrap()],
+    );
+    geoembed_ok(&["-q", "convert", e, by_cli.to_str().unwrap(), "--dequantize"]);
+    let (a, b) = (pixels(&by_gdal), pixels(&by_cli));
+    assert_eq!(a.1, gdal_sys::GDALDataType::GDT_Float32);
+    assert!(a == b, "DEQUANTIZE=YES differs from convert --dequantize");
+    same_description(
+        &g.info(by_gdal.to_str().unwrap()),
+        &g.info(by_cli.to_str().unwrap()),
+    );
+
+    // Mistakes name the file and the problem.
+    let o = g.run("gdalinfo", &[&format!("EMB:\"{e}\":landmask")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains(&format!("{e}: no aux plane landmask; the file has scales")),
+        "{err}"
+    );
+    let plain = g.to_emb(&fixture("uint8_3b_landsat7_rgb_crop.tif"), "rgb.emb", &[]);
+    let o = g.run(
+        "gdalinfo",
+        &["-oo", "DEQUANTIZE=YES", plain.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("DEQUANTIZE=YES: the file has no dequantisation recipe"),
+        "{err}"
+    );
+}
+
+#[test]
+fn band_by_band_reads_agree_with_window_reads_across_tiles() {
+    let g = Gdal::new();
+    // 16-pixel tiles: 3 x 3 tiles, edge tiles clipped; every band read on its own must see
+    // the blocks the first band's read handed to GDAL's cache, and agree with the GeoTIFF.
+    let src = fixture("uint16_198b_aviris_jasper_ridge_crop.tif");
+    let emb = g.to_emb(&src, "bands.emb", &["TILE_SIZE=16"]);
+    let script = r#"
+import sys
+from osgeo import gdal
+gdal.UseExceptions()
+a, b = gdal.Open(sys.argv[1]), gdal.Open(sys.argv[2])
+for i in range(1, 199):
+    assert a.GetRasterBand(i).ReadRaster() == b.GetRasterBand(i).ReadRaster(), i
+for i in (198, 1, 77):
+    assert a.GetRasterBand(i).ReadRaster(5, 7, 20, 30) == b.GetRasterBand(i).ReadRaster(5, 7, 20, 30), i
+# A tiny cache (no room for every band of a tile) takes the per-band path.
+gdal.SetCacheMax(1 << 20)
+c = gdal.Open(sys.argv[2], open_options=["TILE_CACHE_MB=1"])
+for i in (1, 100, 198):
+    assert a.GetRasterBand(i).ReadRaster() == c.GetRasterBand(i).ReadRaster(), i
+print("bands ok")
+"#;
+    let (ok, out, err) = g.python(script, &[src.to_str().unwrap(), emb.to_str().unwrap()]);
+    assert!(ok && out.contains("bands ok"), "{out}{err}");
 }

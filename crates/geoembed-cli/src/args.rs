@@ -126,6 +126,10 @@ pub struct ConvertArgs {
     /// .emb → GDAL: creation option KEY=VALUE (repeatable), as gdal_translate -co.
     #[arg(long = "co", value_name = "KEY=VALUE")]
     pub creation_options: Vec<String>,
+    /// .emb → GDAL: write a lossy format (JPEG, lossy WebP or JPEG 2000) although the
+    /// output will not be bit-exact.
+    #[arg(long)]
+    pub allow_lossy: bool,
 }
 
 #[derive(Args, Debug)]

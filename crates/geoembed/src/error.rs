@@ -51,6 +51,8 @@ pub enum OptionKey {
     Bands,
     /// Zoom levels of a tile pyramid.
     Zoom,
+    /// An output format (its value) that loses information, written only when allowed.
+    LossyOutput,
 }
 
 impl OptionKey {
@@ -65,6 +67,7 @@ impl OptionKey {
             OptionKey::Dequantize => "dequantize",
             OptionKey::Bands => "bands",
             OptionKey::Zoom => "zoom",
+            OptionKey::LossyOutput => "format",
         }
     }
 }

@@ -45,10 +45,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// The error with the library's options named as on this command line (`--codec zip`),
 /// and how to ask for an overwrite.
 pub fn labelled(e: Error) -> Error {
-    let e = if e.kind() == ErrorKind::Io(std::io::ErrorKind::AlreadyExists) {
-        e.with_hint(" (use --overwrite to replace it)")
-    } else {
-        e
+    let e = match e.kind() {
+        ErrorKind::Io(std::io::ErrorKind::AlreadyExists) => {
+            e.with_hint(" (use --overwrite to replace it)")
+        }
+        ErrorKind::InvalidOption(OptionKey::LossyOutput) => {
+            e.with_hint("; add --allow-lossy to write it anyway")
+        }
+        _ => e,
     };
     e.label_option(|key, value| {
         let flag = match key {
@@ -60,6 +64,7 @@ pub fn labelled(e: Error) -> Error {
             OptionKey::Dequantize => "--dequantize",
             OptionKey::Bands => "--bands",
             OptionKey::Zoom => "--zoom",
+            OptionKey::LossyOutput => "format",
             _ => key.name(),
         };
         if value.is_empty() {

@@ -8,20 +8,63 @@ use geoembed_codec::{Header, SampleType};
 use std::path::Path;
 use std::ptr;
 
-/// Finds the output driver: `-of NAME`, else from the file extension, else GTiff.
+/// Finds the output driver: `-of NAME`, else the one GDAL associates with the file's
+/// extension. A name GDAL cannot place is refused (writing a GeoTIFF under a `.xyz` name
+/// would hide the mistake).
 pub fn output_driver(path: &Path, format: Option<&str>) -> Result<gdal::Driver> {
     if let Some(f) = format {
         return DriverManager::get_driver_by_name(f).map_err(|_| {
             Error::invalid_option(OptionKey::Format, f, "GDAL has no driver of that name")
         });
     }
+    let refuse = |what: String| {
+        Error::unsupported(
+            path,
+            format!("GDAL has no raster format for {what}; use .tif, .nc, .vrt, .npy (GeoTessera) or another extension GDAL writes, or name the format"),
+        )
+    };
+    // GDAL matches a name without an extension to drivers without one (FIT, ...).
+    let Some(extension) = path.extension() else {
+        return Err(refuse("a name without an extension".into()));
+    };
     let name = path.to_string_lossy();
-    Ok(
-        DriverManager::get_output_driver_for_dataset_name(name.as_ref(), gdal::DriverType::Raster)
-            .unwrap_or_else(|| {
-                DriverManager::get_driver_by_name("GTiff").expect("GTiff is always built in")
-            }),
-    )
+    DriverManager::get_output_driver_for_dataset_name(name.as_ref(), gdal::DriverType::Raster)
+        .ok_or_else(|| refuse(format!("the extension .{}", extension.to_string_lossy())))
+}
+
+/// The value of creation option `key` (case-insensitive), if given.
+fn creation_option<'a>(options: &'a [String], key: &str) -> Option<&'a str> {
+    options.iter().rev().find_map(|o| {
+        let (k, v) = o.split_once('=')?;
+        k.eq_ignore_ascii_case(key).then_some(v)
+    })
+}
+
+fn is_yes(value: Option<&str>) -> bool {
+    value.is_some_and(|v| ["YES", "TRUE", "ON", "1"].contains(&v.to_ascii_uppercase().as_str()))
+}
+
+/// Why writing with `driver` and these creation options loses information (JPEG, lossy
+/// WebP or JPEG 2000, a GeoTIFF compressed with JPEG or lossy WebP/LERC), if it does.
+pub fn lossy_reason(driver: &gdal::Driver, options: &[String]) -> Option<String> {
+    let name = driver.short_name();
+    let lossy = match name.as_str() {
+        "JPEG" => true,
+        "WEBP" => !is_yes(creation_option(options, "LOSSLESS")),
+        "JP2OpenJPEG" => !is_yes(creation_option(options, "REVERSIBLE")),
+        "GTiff" | "COG" => {
+            match creation_option(options, "COMPRESS").map(str::to_ascii_uppercase) {
+                Some(c) if c == "JPEG" => true,
+                Some(c) if c == "WEBP" => !is_yes(creation_option(options, "WEBP_LOSSLESS")),
+                Some(c) if c.starts_with("LERC") => creation_option(options, "MAX_Z_ERROR")
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .is_some_and(|e| e > 0.0),
+                _ => false,
+            }
+        }
+        _ => false,
+    };
+    lossy.then(|| format!("{name} as configured is lossy, so the output would not be bit-exact"))
 }
 
 fn driver_item(d: &gdal::Driver, key: &str) -> Option<String> {
