@@ -73,11 +73,11 @@ print(f"{cpu() - t0:.2f}")
 assert means.shape == (da.shape[0],)
 EOF
 
-# CPU seconds (user + sys) of a command.
+# CPU seconds (user + sys) of a command (GNU time writes them to a file: the command's
+# own output is discarded).
 cpu() {
-  local t
-  t=$( { /usr/bin/time -f "%U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-  awk '{printf "%.2f", $1 + $2}' <<<"$t"
+  /usr/bin/time -o cpu.txt -f "%U %S" "$@" >/dev/null 2>&1
+  awk '{printf "%.2f", $1 + $2}' cpu.txt
 }
 measure() { # tool file
   case $1 in
@@ -103,4 +103,4 @@ for tool in stats cog netcdf dask; do
   done
   echo "$row |"
 done
-rm -f out_cog.tif out.nc
+rm -f out_cog.tif out.nc cpu.txt

@@ -215,7 +215,7 @@ fn corrupted_emb_names_the_bad_tile_and_writes_nothing() {
     let emb = make_emb(dir.path());
     let j: serde_json::Value =
         serde_json::from_slice(&ok(&["info", "--json", s(&emb)]).stdout).unwrap();
-    assert_eq!(j["tiles"].as_array().unwrap().len(), 4);
+    assert_eq!(j["geoembed"]["tiles"].as_array().unwrap().len(), 4);
     // Flip a byte in the last payload: tile (1, 1).
     let mut bytes = std::fs::read(&emb).unwrap();
     let n = bytes.len();

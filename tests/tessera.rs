@@ -67,8 +67,8 @@ fn tessera_tile_round_trips_and_dequantizes_like_geotessera() {
     // The header records the recipe; the sidecar says it in words.
     let j: serde_json::Value =
         serde_json::from_slice(&ok(&["info", "--json", s(&emb)]).stdout).unwrap();
-    assert_eq!(j["dequantization"]["kind"], "per_pixel_scale");
-    assert_eq!(j["aux_planes"][0]["name"], "scales");
+    assert_eq!(j["geoembed"]["dequantization"]["kind"], "per_pixel_scale");
+    assert_eq!(j["geoembed"]["aux_planes"][0]["name"], "scales");
     let side: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("t.emb.json")).unwrap())
             .unwrap();

@@ -6,6 +6,7 @@
 
 #include "cpl_string.h"
 #include "gdal_pam.h"
+#include "gdal_proxy.h"
 #include "gdal_priv.h"
 #include "ogr_spatialref.h"
 
@@ -300,6 +301,108 @@ GDALDataset *CreateCopy(const char *path, GDALDataset *src, int /*strict*/, char
     return EmbDataset::Open(&info);
 }
 
+
+// Create(): a dataset written pixel by pixel (gdal_calc.py, gdal_merge.py, rasterio "w").
+// Everything goes to a staged GeoTIFF (the proxy forwards pixels, georeferencing, metadata
+// and band properties); closing encodes it to the .emb with geoembed_create_copy (checked,
+// atomic) and removes the staging.
+class EmbCreatedBand final : public GDALProxyRasterBand {
+    GDALRasterBand *staged_;
+
+  protected:
+    GDALRasterBand *RefUnderlyingRasterBand() const override { return staged_; }
+
+  public:
+    EmbCreatedBand(GDALDataset *ds, int band, GDALRasterBand *staged) : staged_(staged) {
+        poDS = ds;
+        nBand = band;
+        eAccess = GA_Update;
+        eDataType = staged->GetRasterDataType();
+        staged->GetBlockSize(&nBlockXSize, &nBlockYSize);
+    }
+    // GDALProxyRasterBand does not forward descriptions.
+    void SetDescription(const char *text) override {
+        GDALRasterBand::SetDescription(text);
+        staged_->SetDescription(text);
+    }
+};
+
+class EmbCreatedDataset final : public GDALProxyDataset {
+    GDALDataset *staged_ = nullptr;
+    CPLString path_, stage_path_;
+    CPLStringList options_;
+
+  protected:
+    GDALDataset *RefUnderlyingDataset() const override { return staged_; }
+
+  public:
+    EmbCreatedDataset(const char *path, const char *stage_path, GDALDataset *staged,
+                      char **options)
+        : staged_(staged), path_(path), stage_path_(stage_path), options_(CSLDuplicate(options)) {
+        nRasterXSize = staged->GetRasterXSize();
+        nRasterYSize = staged->GetRasterYSize();
+        eAccess = GA_Update;
+        for (int b = 1; b <= staged->GetRasterCount(); b++)
+            SetBand(b, new EmbCreatedBand(this, b, staged->GetRasterBand(b)));
+        SetDescription(path);
+    }
+    ~EmbCreatedDataset() override {
+        FlushCache(true);
+        Encode();
+    }
+    GDALDriver *GetDriver() override { return poDriver; }
+    char **GetFileList() override { return CSLAddString(nullptr, path_.c_str()); }
+
+    // Encodes the staged GeoTIFF to the .emb, then drops the staging. The GeoTIFF is
+    // closed and read back first, so the .emb holds what a GeoTIFF written by the same
+    // tool would hold (GTiff adds AREA_OR_POINT, for one, only when reading).
+    void Encode() {
+        GDALClose(GDALDataset::ToHandle(staged_));
+        staged_ = nullptr;
+        GDALDatasetH written = GDALOpen(stage_path_.c_str(), GA_ReadOnly);
+        char *err = nullptr;
+        if (!written) {
+            CPLError(CE_Failure, CPLE_AppDefined, "%s: the staged GeoTIFF cannot be read back",
+                     path_.c_str());
+        } else if (geoembed_create_copy(path_.c_str(), written, options_.List(), nullptr,
+                                        nullptr, &err) != 0) {
+            CPLError(CE_Failure, CPLE_AppDefined, "%s", err ? err : "encoding failed");
+            geoembed_free_string(err);
+        }
+        if (written) GDALClose(written);
+        VSIUnlink(stage_path_.c_str());
+        geoembed_create_unstage(stage_path_.c_str());
+    }
+};
+
+GDALDataset *Create(const char *path, int width, int height, int bands, GDALDataType type,
+                    char **options) {
+    char *err = nullptr;
+    char *stage_path = geoembed_create_stage(path, options, &err);
+    if (!stage_path) {
+        CPLError(CE_Failure, CPLE_AppDefined, "%s", err ? err : "cannot create");
+        geoembed_free_string(err);
+        return nullptr;
+    }
+    GDALDriver *gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
+    CPLStringList staged_options;
+    staged_options.AddNameValue("TILED", "YES");
+    staged_options.AddNameValue("INTERLEAVE", "PIXEL");
+    staged_options.AddNameValue("BIGTIFF", "IF_NEEDED");
+    if (const char *pixel = CSLFetchNameValue(options, "PIXELTYPE"))
+        staged_options.AddNameValue("PIXELTYPE", pixel);
+    GDALDataset *staged = gtiff ? gtiff->Create(stage_path, width, height, bands, type,
+                                                staged_options.List())
+                                : nullptr;
+    GDALDataset *ds = nullptr;
+    if (staged)
+        ds = new EmbCreatedDataset(path, stage_path, staged, options);
+    else
+        geoembed_create_unstage(stage_path);
+    geoembed_free_string(stage_path);
+    return ds;
+}
+
 }  // namespace
 
 extern "C" void geoembed_shim_register(void) {
@@ -327,15 +430,19 @@ extern "C" void geoembed_shim_register(void) {
         GDAL_DMD_CREATIONOPTIONLIST,
         "<CreationOptionList>"
         "<Option name='CODEC' type='string' default='auto' description='auto (smallest per "
-        "tile) or a codec name: native, png128, decorrelate+png128, jxl, decorrelate+jxl, "
-        "raw, ...'/>"
+        "tile) or a codec name: native, float, png128, decorrelate+png128, jxl, "
+        "decorrelate+jxl, raw, ...'/>"
         "<Option name='EFFORT' type='string-select' default='default'>"
         "<Value>fast</Value><Value>default</Value><Value>max</Value></Option>"
         "<Option name='TILE_SIZE' type='int' description='tile edge in pixels (default "
         "256)'/>"
+        "<Option name='PIXELTYPE' type='string-select' description='Create only: "
+        "SIGNEDBYTE makes Byte bands int8'><Value>DEFAULT</Value><Value>SIGNEDBYTE</Value>"
+        "</Option>"
         "</CreationOptionList>");
     d->pfnIdentify = EmbDataset::Identify;
     d->pfnOpen = EmbDataset::Open;
     d->pfnCreateCopy = CreateCopy;
+    d->pfnCreate = Create;
     GetGDALDriverManager()->RegisterDriver(d);
 }

@@ -72,6 +72,12 @@ const char *geoembed_last_error(const GeoEmbHandle *h);
 int geoembed_create_copy(const char *path, GDALDatasetH src, char **options,
                          GDALProgressFunc progress, void *progress_data, char **err);
 
+/* Create: checks the creation options and returns where to stage the dataset's GeoTIFF
+ * (free with geoembed_free_string), or NULL with *err set. On close the shim encodes the
+ * staged dataset with geoembed_create_copy, deletes it and calls geoembed_create_unstage. */
+char *geoembed_create_stage(const char *path, char **options, char **err);
+void geoembed_create_unstage(const char *stage_path);
+
 /* Implemented by the shim: registers the driver. Rust exports GDALRegister_GeoEmbed and
  * GDALRegisterMe, which call it. */
 void geoembed_shim_register(void);

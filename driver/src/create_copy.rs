@@ -16,8 +16,10 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The creation options (`-co KEY=VALUE`) the driver declares, parsed by the library.
-fn options(list: &[String]) -> Result<EncodeOptions> {
+/// The creation options (`-co KEY=VALUE`) the driver declares, parsed by the library
+/// (keys and values case-insensitive). `PIXELTYPE=SIGNEDBYTE` matters only to `Create`
+/// (it makes the staged bands int8); a copy takes the sample type from its source.
+pub fn options(list: &[String]) -> Result<EncodeOptions> {
     let mut o = EncodeOptions::default();
     for item in list {
         let (k, v) = item.split_once('=').unwrap_or((item, ""));
@@ -25,11 +27,20 @@ fn options(list: &[String]) -> Result<EncodeOptions> {
             "CODEC" => o.codec = parse_codec(v)?,
             "EFFORT" => o.effort = parse_effort(v)?,
             "TILE_SIZE" => o.tile = Some(v.parse::<TileSize>()?),
+            "PIXELTYPE" if ["SIGNEDBYTE", "DEFAULT"].contains(&v.to_ascii_uppercase().as_str()) => {
+            }
+            "PIXELTYPE" => {
+                return Err(Error::invalid_option(
+                    OptionKey::CreationOption,
+                    item,
+                    "PIXELTYPE takes SIGNEDBYTE or DEFAULT",
+                ))
+            }
             _ => {
                 return Err(Error::invalid_option(
                     OptionKey::CreationOption,
                     item,
-                    "unknown creation option (CODEC, EFFORT, TILE_SIZE)",
+                    "unknown creation option (CODEC, EFFORT, TILE_SIZE, PIXELTYPE)",
                 ))
             }
         }
@@ -38,7 +49,7 @@ fn options(list: &[String]) -> Result<EncodeOptions> {
 }
 
 /// The library's options named as GDAL's creation options: `creation option CODEC=foo`.
-fn label_creation_option(e: Error) -> Error {
+pub fn label_creation_option(e: Error) -> Error {
     e.label_option(|key, value| match key {
         OptionKey::Codec => format!("creation option CODEC={value}"),
         OptionKey::Effort => format!("creation option EFFORT={value}"),

@@ -424,3 +424,41 @@ pub unsafe extern "C" fn geoembed_create_copy(
         }
     }
 }
+
+#[no_mangle]
+pub unsafe extern "C" fn geoembed_create_stage(
+    path: *const c_char,
+    options: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> *mut c_char {
+    let r = catch_unwind(|| {
+        // SAFETY: GDAL passes a NUL-terminated name and a CSL list (or NULL).
+        let (name, list) = unsafe {
+            (
+                CStr::from_ptr(path).to_string_lossy().into_owned(),
+                crate::create_copy::csl_strings(options),
+            )
+        };
+        crate::create::stage(&name, &list)
+    });
+    match r {
+        Ok(Ok(staged)) => cstring(&staged).into_raw(),
+        Ok(Err(msg)) => {
+            set_err(err, msg);
+            ptr::null_mut()
+        }
+        Err(p) => {
+            set_err(err, format!("GeoEmbed driver bug: {}", panic_message(p)));
+            ptr::null_mut()
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn geoembed_create_unstage(stage_path: *const c_char) {
+    guard((), || {
+        // SAFETY: a NUL-terminated path from geoembed_create_stage.
+        let staged = unsafe { CStr::from_ptr(stage_path) }.to_string_lossy();
+        crate::create::unstage(&staged);
+    })
+}

@@ -4,9 +4,10 @@
 
 use crate::open_options::OpenOptions;
 use crate::tile_cache::TileCache;
-use crate::view::{subdataset_name, View};
+use crate::view::View;
 use crate::vsi::VsiFile;
 use geoembed::gdal::{cstring, CStringList};
+use geoembed::info::gdalinfo::{gdal_compression, subdataset_name, subdatasets};
 use geoembed_codec::{
     BandInfo, CodecId, Dequantization, Header, IndexEntry, MetadataDomain, Reader, SampleType, Srs,
 };
@@ -131,19 +132,6 @@ impl CGcps {
     }
 }
 
-/// The GDAL compression name a tile list reports in `IMAGE_STRUCTURE`. GDAL clients parse
-/// it into a fixed list (rasterio's `Compression` enum fails on any other word), so it
-/// names the GDAL compression a faithful copy uses rather than geoembed's own codecs: NONE
-/// when every tile is stored raw, else DEFLATE (lossless, what `geoembed convert` and a
-/// rasterio profile round trip write). The codecs are listed in the `GEOEMBED` domain.
-pub fn gdal_compression(codecs: &BTreeMap<String, u64>) -> &'static str {
-    if codecs.keys().all(|c| c == CodecId::Raw.name()) {
-        "NONE"
-    } else {
-        "DEFLATE"
-    }
-}
-
 /// Tiles per codec name in `entries`, and the codec of every tile of `plane` in row-major
 /// tile order.
 fn codec_counts(
@@ -186,7 +174,10 @@ fn dataset_metadata(
         &mut ds_meta,
         "IMAGE_STRUCTURE",
         vec![
-            format!("COMPRESSION={}", gdal_compression(&codecs)),
+            format!(
+                "COMPRESSION={}",
+                gdal_compression(codecs.keys().map(String::as_str))
+            ),
             "INTERLEAVE=PIXEL".into(),
             format!("GEOEMBED_TILE_CODECS={}", counts.join(",")),
         ],
@@ -213,24 +204,10 @@ fn dataset_metadata(
     }
     add_items(&mut ds_meta, "GEOEMBED", emb_items);
     if *view == View::Bands && !file.aux_planes.is_empty() {
-        let mut subdatasets = Vec::new();
-        for (i, a) in file.aux_planes.iter().enumerate() {
-            subdatasets.push(format!(
-                "SUBDATASET_{}_NAME={}",
-                i + 1,
-                subdataset_name(name, &a.name)
-            ));
-            subdatasets.push(format!(
-                "SUBDATASET_{}_DESC=[{}x{}x{}] {} ({})",
-                i + 1,
-                a.bands,
-                file.height,
-                file.width,
-                a.name,
-                a.sample_type.name()
-            ));
-        }
-        add_items(&mut ds_meta, "SUBDATASETS", subdatasets);
+        let items = subdatasets(name, file)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"));
+        add_items(&mut ds_meta, "SUBDATASETS", items.collect());
     }
     ds_meta
 }

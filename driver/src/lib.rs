@@ -7,6 +7,7 @@
 // The crate and entry points are named as GDAL requires.
 #![allow(non_snake_case)]
 
+pub mod create;
 pub mod create_copy;
 pub mod ffi;
 pub mod handle;

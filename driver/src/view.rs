@@ -44,11 +44,6 @@ pub fn parse_name(name: &str) -> (String, Option<String>) {
     }
 }
 
-/// The subdataset name of aux plane `plane_name` of `file`, as listed in `SUBDATASETS`.
-pub fn subdataset_name(file: &str, plane_name: &str) -> String {
-    format!("{SUBDATASET_PREFIX}\"{file}\":{plane_name}")
-}
-
 impl View {
     /// The view a name part and the `DEQUANTIZE` open option ask for, checked against the
     /// file.
@@ -187,9 +182,10 @@ mod tests {
             parse_name("emb:/d/x.emb:scales"),
             ("/d/x.emb".into(), Some("scales".into()))
         );
+        let name = geoembed::info::gdalinfo::subdataset_name("/d/x.emb", "scales");
         assert_eq!(
-            subdataset_name("/d/x.emb", "scales"),
-            "EMB:\"/d/x.emb\":scales"
+            parse_name(&name),
+            ("/d/x.emb".into(), Some("scales".into()))
         );
     }
 

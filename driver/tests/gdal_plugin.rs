@@ -201,8 +201,9 @@ fn gdal_lists_the_driver_with_its_capabilities() {
         .lines()
         .find(|l| l.trim_start().starts_with("GeoEmbed"))
         .unwrap_or_else(|| panic!("GeoEmbed missing from gdalinfo --formats:\n{formats}"));
-    // r = read, w = CreateCopy, v = virtual I/O (/vsicurl/, /vsimem/, /vsizip/).
-    assert!(line.contains("(rwv)"), "{line}");
+    // r = read, w = CreateCopy, + = Create, v = virtual I/O (/vsicurl/, /vsimem/,
+    // /vsizip/), s = subdatasets.
+    assert!(line.contains("(rw+vs)"), "{line}");
     let about = g.ok("gdalinfo", &["--format", "GeoEmbed"]);
     assert!(about.contains("Extension: emb"), "{about}");
     assert!(about.contains("TILE_SIZE"), "{about}");
@@ -775,7 +776,7 @@ fn bad_creation_options_name_the_option() {
     );
     let err = translate("SPEED=9");
     assert!(
-        err.contains("creation option SPEED=9: unknown creation option (CODEC, EFFORT, TILE_SIZE)"),
+        err.contains("creation option SPEED=9: unknown creation option (CODEC, EFFORT, TILE_SIZE, PIXELTYPE)"),
         "{err}"
     );
     assert!(!out.exists());
@@ -809,8 +810,11 @@ import rasterio
 from rasterio.rio.main import main_group
 with rasterio.open(sys.argv[1]) as src:
     profile = dict(src.profile)
+    subdatasets = src.subdatasets
+    with rasterio.open(subdatasets[0]) as scales:
+        scale_shape = [scales.count, scales.height, scales.width, scales.dtypes[0]]
     print(json.dumps({"compression": src.compression.value, "profile": {k: str(v) for k, v in profile.items()},
-                      "subdatasets": src.subdatasets}))
+                      "subdatasets": subdatasets, "scales": scale_shape}))
 # rio info, as on the command line (Debian ships the module; the `rio` script is in package rasterio).
 sys.argv = ["rio", "info", sys.argv[1]]
 main_group()
@@ -838,10 +842,12 @@ main_group()
         ),
         "{p}"
     );
+    // rasterio drops the quotes of GDAL's `EMB:"file":scales`; both spellings open.
     assert_eq!(
         j["subdatasets"],
-        serde_json::json!([format!("EMB:\"{}\":scales", emb.display())])
+        serde_json::json!([format!("EMB:{}:scales", emb.display())])
     );
+    assert_eq!(j["scales"], serde_json::json!([1, 60, 50, "float32"]));
     let info: Value = serde_json::from_str(lines.next().expect("rio info output")).unwrap();
     assert_eq!(info["driver"], "GeoEmbed");
     assert_eq!(info["compress"], "deflate");
@@ -946,11 +952,193 @@ for i in (198, 1, 77):
     assert a.GetRasterBand(i).ReadRaster(5, 7, 20, 30) == b.GetRasterBand(i).ReadRaster(5, 7, 20, 30), i
 # A tiny cache (no room for every band of a tile) takes the per-band path.
 gdal.SetCacheMax(1 << 20)
-c = gdal.Open(sys.argv[2], open_options=["TILE_CACHE_MB=1"])
+c = gdal.OpenEx(sys.argv[2], open_options=["TILE_CACHE_MB=1"])
 for i in (1, 100, 198):
     assert a.GetRasterBand(i).ReadRaster() == c.GetRasterBand(i).ReadRaster(), i
 print("bands ok")
 "#;
     let (ok, out, err) = g.python(script, &[src.to_str().unwrap(), emb.to_str().unwrap()]);
     assert!(ok && out.contains("bands ok"), "{out}{err}");
+}
+
+#[test]
+fn creation_option_values_are_case_insensitive() {
+    let g = Gdal::new();
+    let src = fixture("int8_128b_synthetic_embedding_crop.tif");
+    // As rasterio passes them (upper case) and as people type them.
+    let upper = g.to_emb(
+        &src,
+        "upper.emb",
+        &["CODEC=NATIVE", "EFFORT=MAX", "TILE_SIZE=32"],
+    );
+    let mixed = g.to_emb(&src, "mixed.emb", &["codec=Native", "effort=Fast"]);
+    for emb in [&upper, &mixed] {
+        let info = g.info(emb.to_str().unwrap());
+        let codecs = info["metadata"]["GEOEMBED"]["CODECS"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(codecs.starts_with("native:"), "{codecs}");
+        let back = g.path("back.tif");
+        let _ = std::fs::remove_file(&back);
+        g.ok(
+            "gdal_translate",
+            &["-q", emb.to_str().unwrap(), back.to_str().unwrap()],
+        );
+        assert_eq!(pixels(&src), pixels(&back));
+    }
+}
+
+#[test]
+fn gdal_calc_and_gdal_merge_write_emb_through_create() {
+    let g = Gdal::new();
+    let src = fixture("uint16_1b_gridmet_tmmx_crop_scaled.tif");
+    let calc = |out: &Path, format: &str, extra: &[&str]| {
+        let mut args = vec![
+            "-A".to_string(),
+            src.to_str().unwrap().to_string(),
+            "--calc=A*2+1".into(),
+            format!("--outfile={}", out.display()),
+            "--format".into(),
+            format.into(),
+            "--quiet".into(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        g.ok("gdal_calc.py", &refs);
+    };
+    let (tif, emb) = (g.path("calc.tif"), g.path("calc.emb"));
+    calc(&tif, "GTiff", &[]);
+    calc(&emb, "GeoEmbed", &["--co", "CODEC=NATIVE"]);
+    // Through a .emb or through a GeoTIFF: the same samples and description (this process
+    // has no plugin: read the .emb through gdal_translate).
+    let as_tif = |emb: &Path| {
+        let out = emb.with_extension("check.tif");
+        g.ok(
+            "gdal_translate",
+            &["-q", emb.to_str().unwrap(), out.to_str().unwrap()],
+        );
+        let px = pixels(&out);
+        std::fs::remove_file(&out).unwrap();
+        px
+    };
+    assert_eq!(pixels(&tif), as_tif(&emb), "gdal_calc output differs");
+    let (ti, ei) = (g.info(tif.to_str().unwrap()), g.info(emb.to_str().unwrap()));
+    same_description(&ti, &ei);
+    assert_eq!(ei["driverShortName"], "GeoEmbed");
+    assert!(ei["metadata"]["GEOEMBED"]["CODECS"]
+        .as_str()
+        .unwrap()
+        .starts_with("native:"));
+    // gdal_merge.py, three bands; the staging is gone and the sidecar written.
+    let merged = g.path("merged.emb");
+    let rgb = fixture("uint8_3b_landsat7_rgb_crop.tif");
+    g.ok(
+        "gdal_merge.py",
+        &[
+            "-q",
+            "-of",
+            "GeoEmbed",
+            "-o",
+            merged.to_str().unwrap(),
+            rgb.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(pixels(&rgb), as_tif(&merged));
+    assert_eq!(
+        entries(g.work.path()),
+        vec![
+            "calc.emb",
+            "calc.emb.json",
+            "calc.tif",
+            "merged.emb",
+            "merged.emb.json"
+        ]
+    );
+    // A bad creation option fails Create before anything is written.
+    let o = g.run(
+        "gdal_calc.py",
+        &[
+            "-A",
+            src.to_str().unwrap(),
+            "--calc=A",
+            &format!("--outfile={}", g.path("bad.emb").display()),
+            "--format",
+            "GeoEmbed",
+            "--co",
+            "CODEC=zip",
+            "--quiet",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("creation option CODEC=zip: unknown codec 'zip'"),
+        "{err}"
+    );
+    assert!(!g.path("bad.emb").exists());
+}
+
+/// The differences between two JSON values, as paths.
+fn json_differences(ours: &Value, gdal: &Value, path: &str, out: &mut Vec<String>) {
+    match (ours, gdal) {
+        (Value::Object(a), Value::Object(b)) => {
+            for k in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => json_differences(x, y, &format!("{path}/{k}"), out),
+                    (Some(_), None) => out.push(format!("{path}/{k} only in geoembed info")),
+                    _ => out.push(format!("{path}/{k} only in gdalinfo")),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                json_differences(x, y, &format!("{path}/{i}"), out);
+            }
+        }
+        (x, y) if x != y => out.push(format!("{path}: {x} vs {y}")),
+        _ => {}
+    }
+}
+
+#[test]
+fn info_json_is_gdalinfo_json_plus_a_geoembed_key() {
+    let g = Gdal::new();
+    let files = [
+        tessera_emb(&g),
+        g.to_emb(
+            &fixture("uint8_3b_landsat7_rgb_crop_gcps.tif"),
+            "gcps.emb",
+            &[],
+        ),
+        g.to_emb(
+            &fixture("int16_1b_srtm3_n44w072_crop_metadata.tif"),
+            "dem.emb",
+            &[],
+        ),
+        g.to_emb(
+            &fixture("float64_24b_era5_t2m_uk_20190301.grib"),
+            "era5.emb",
+            &[],
+        ),
+    ];
+    for emb in &files {
+        let e = emb.to_str().unwrap();
+        let o = Command::new(geoembed_bin())
+            .args(["info", "--json", e])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut ours: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let own = ours
+            .as_object_mut()
+            .unwrap()
+            .remove("geoembed")
+            .expect("a geoembed key");
+        assert!(own["tiles"].as_array().is_some_and(|t| !t.is_empty()));
+        let gdal: Value = serde_json::from_str(&g.ok("gdalinfo", &["-json", e])).unwrap();
+        let mut differences = Vec::new();
+        json_differences(&ours, &gdal, "", &mut differences);
+        assert!(differences.is_empty(), "{e}: {differences:#?}");
+    }
 }

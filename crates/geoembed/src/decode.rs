@@ -158,6 +158,9 @@ pub fn decode_to_gdal(
         drop(ds);
         let _ = gtiff.delete(&first_path);
     }
+    if !o.dequantize {
+        gdal_write::restore_exact_nodata(&staging.path(), &h)?;
+    }
     // GDAL 3.6 reports some write errors (a full disk while flushing) only to its handler.
     if let Some(first) = gdal_util::take_gdal_failures().into_iter().next() {
         return Err(Error::gdal(

@@ -254,3 +254,31 @@ pub fn create_copy(d: &gdal::Driver, src: &Dataset, dest: &Path, opts: &[String]
     }
     Ok(())
 }
+
+/// Sets again, on the finished file opened read-only, every band nodata the format did not
+/// keep exactly: GeoTIFF stores a Float32 band's nodata as a float (-88.8888 comes back as
+/// -88.88880157470703), and a read-only dataset keeps the exact double in its `.aux.xml`,
+/// as `gdal_translate` does.
+pub fn restore_exact_nodata(path: &Path, h: &Header) -> Result<()> {
+    if h.bands.iter().all(|b| b.nodata.is_none()) {
+        return Ok(());
+    }
+    // A format GDAL writes but cannot read back keeps what it wrote.
+    let Ok(ds) = Dataset::open(path) else {
+        return Ok(());
+    };
+    for (i, want) in h.bands.iter().enumerate() {
+        let Some(want) = want.nodata else { continue };
+        let band = ds.rasterband(i + 1)?;
+        // SAFETY: the handle is used only while `band` (and `ds`) lives.
+        let hb = unsafe { band.c_rasterband() };
+        let mut ok = 0;
+        // SAFETY: hb is a live band of ds.
+        let got = unsafe { gdal_sys::GDALGetRasterNoDataValue(hb, &mut ok) };
+        if ok == 0 || got.to_bits() != want.to_bits() {
+            // SAFETY: as above; on a read-only dataset GDAL keeps the value in its PAM file.
+            unsafe { gdal_sys::GDALSetRasterNoDataValue(hb, want) };
+        }
+    }
+    Ok(())
+}
