@@ -53,7 +53,8 @@ print(g[0], g[1], g[3], g[5], d.RasterXSize, d.RasterYSize)")
     done
   done
   gdalbuildvrt -q mosaic.vrt "${parts[@]}"
-  gdal_translate -q "${GTIFF[@]}" mosaic.vrt mosaic.tif
+  # A VRT forgets that the bytes are signed (GDAL 3.6 has no Int8): say it again.
+  gdal_translate -q "${GTIFF[@]}" -co PIXELTYPE=SIGNEDBYTE mosaic.vrt mosaic.tif
 fi
 for r in proxy mosaic; do
   [ -f "$r.emb" ] || "$GEOEMBED" -q convert "$r.tif" "$r.emb"

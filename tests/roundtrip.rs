@@ -229,3 +229,22 @@ fn float_nodata_comes_back_as_the_exact_double_gdal_reports() {
         assert!(pixels(s(&back)) == pixels(s(&gtx)), "{name}");
     }
 }
+
+#[test]
+fn codec_help_names_every_codec() {
+    let help = String::from_utf8_lossy(&ok(&["convert", "--help"]).stdout).into_owned();
+    let line = help
+        .lines()
+        .find(|l| l.contains("--codec"))
+        .expect("--codec in the help");
+    for codec in geoembed_codec::CodecChoice::selectable() {
+        assert!(
+            line.contains(codec.name()),
+            "{} missing: {line}",
+            codec.name()
+        );
+    }
+    for name in ["auto", "native", "float"] {
+        assert!(line.contains(name), "{name} missing: {line}");
+    }
+}

@@ -6,6 +6,17 @@ use clap::{Args, Parser, Subcommand};
 use geoembed::read::view::ViewKind;
 use std::path::PathBuf;
 
+/// `--codec`'s help: `auto`, then every codec a user may name, as the codec crate lists them.
+pub fn codec_help() -> String {
+    let names: Vec<&str> = geoembed_codec::CodecChoice::selectable()
+        .map(|c| c.name())
+        .collect();
+    format!(
+        "Tile codec: auto (smallest per tile), or one of {}",
+        names.join(", ")
+    )
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "geoembed",
@@ -99,8 +110,8 @@ pub struct ConvertArgs {
     pub input: String,
     /// Output: a .emb file, or any GDAL raster when the input is .emb.
     pub output: PathBuf,
-    /// Tile codec: auto (smallest per tile), native, float, png128, decorrelate+png128, jxl, decorrelate+jxl, raw.
-    #[arg(long, default_value = "auto")]
+    /// Tile codec (the list comes from the codec crate, so it names every codec).
+    #[arg(long, default_value = "auto", help = codec_help())]
     pub codec: String,
     /// Effort: fast, default, max (deflate level, JPEG XL effort, codecs tried by auto).
     #[arg(long, default_value = "default")]
