@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # GDAL clients reading .emb through the plugin versus the same raster as a GeoTIFF (DEFLATE,
 # PREDICTOR=2, 256x256 tiles, pixel-interleaved), in one run on one machine: CPU seconds
-# (user + sys) of `gdalinfo -stats`, `gdal_translate -of COG`, `gdal_translate -of netCDF`
-# and a rioxarray + Dask per-band mean, on the 1000x750x128 int8 proxy embedding tile and on
-# a 2x2 mosaic of it (4x the pixels). Prints a Markdown table (docs/benchmarks.md).
+# (user + sys) of `gdalinfo -stats`, `gdal_translate -of COG`, `gdal_translate -of netCDF`,
+# a rioxarray + Dask per-band mean, and python3-gdal reads (the whole raster band by band
+# and all bands at once; 512 rows one at a time, all bands and band by band), on the
+# 1000x750x128 int8 proxy embedding tile and on a 2x2 mosaic of it (4x the pixels). Prints
+# a Markdown table (docs/benchmarks.md).
 #
 #   bash scripts/bench_gdal_clients.sh [WORKDIR]
+#   CLIENTS="stats rows_pixel" bash scripts/bench_gdal_clients.sh WORKDIR   # some rows only
 #
 # Needs gdal-bin, python3-gdal, python3-rioxarray and python3-dask (Debian) and the proxy
 # tile: PROXY (default /work/bench/proxy/synth_emb_int8.tif) or, if missing, one made with
@@ -74,6 +77,34 @@ print(f"{cpu() - t0:.2f}")
 assert means.shape == (da.shape[0],)
 EOF
 
+cat > reads.py <<'EOF'
+# python3-gdal reads, CPU seconds: the whole raster band by band ("bands") or all bands in
+# one call ("pixel"); the first 512 rows one at a time, all bands per call ("rows_pixel")
+# or band by band ("rows_band").
+import resource, sys
+from osgeo import gdal
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+ds = gdal.Open(sys.argv[1])
+w, rows, how = ds.RasterXSize, min(512, ds.RasterYSize), sys.argv[2]
+t0 = cpu()
+if how == "bands":
+    for b in range(1, ds.RasterCount + 1):
+        ds.GetRasterBand(b).ReadRaster()
+elif how == "pixel":
+    ds.ReadRaster()
+elif how == "rows_pixel":
+    for y in range(rows):
+        ds.ReadRaster(0, y, w, 1)
+else:
+    for b in range(1, ds.RasterCount + 1):
+        band = ds.GetRasterBand(b)
+        for y in range(rows):
+            band.ReadRaster(0, y, w, 1)
+print(f"{cpu() - t0:.2f}")
+EOF
+
 # CPU seconds (user + sys) of a command (GNU time writes them to a file: the command's
 # own output is discarded).
 cpu() {
@@ -86,6 +117,7 @@ measure() { # tool file
     cog) rm -f out_cog.tif; cpu gdal_translate -q -of COG "$2" out_cog.tif ;;
     netcdf) rm -f out.nc; cpu gdal_translate -q -of netCDF "$2" out.nc ;;
     dask) /usr/bin/python3 mean.py "$2" 2>/dev/null | tail -1 ;;
+    *) /usr/bin/python3 reads.py "$2" "$1" | tail -1 ;;
   esac
 }
 
@@ -94,8 +126,10 @@ echo
 echo "| client | proxy .tif | proxy .emb | ratio | mosaic .tif | mosaic .emb | ratio |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 declare -A LABEL=([stats]="gdalinfo -stats" [cog]="gdal_translate -of COG"
-  [netcdf]="gdal_translate -of netCDF" [dask]="rioxarray + Dask per-band mean")
-for tool in stats cog netcdf dask; do
+  [netcdf]="gdal_translate -of netCDF" [dask]="rioxarray + Dask per-band mean"
+  [bands]="whole raster, band by band" [pixel]="whole raster, all bands in one read"
+  [rows_pixel]="512 rows one by one, all bands" [rows_band]="512 rows one by one, band by band")
+for tool in ${CLIENTS:-stats cog netcdf dask bands pixel rows_pixel rows_band}; do
   row="| ${LABEL[$tool]}"
   for r in proxy mosaic; do
     a=$(measure "$tool" "$r.tif")

@@ -29,7 +29,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let quiet = cli.quiet;
     geoembed::gdal::install_error_handler(Box::new(move |warning| {
         if !quiet {
-            eprintln!("geoembed: GDAL warning: {warning}");
+            eprintln!(
+                "geoembed: GDAL warning: {}",
+                geoembed::error::bounded(warning)
+            );
         }
     }));
     match cli.command {
