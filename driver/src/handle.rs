@@ -262,6 +262,7 @@ impl Handle {
         let mut decode = || {
             let mut samples = view.decode_tile(reader, tx, ty)?;
             to_native_endian(&mut samples, size);
+            debug_decoded(tx, ty);
             Ok(samples)
         };
         if keep {
@@ -273,6 +274,14 @@ impl Handle {
         }
         Ok(self.cache.get((tx, ty)).expect("present"))
     }
+}
+
+/// Tells GDAL's debug log (`CPL_DEBUG=GeoEmbed`) that a tile was decoded: how a reader
+/// sees whether its access pattern decodes a tile more than once.
+fn debug_decoded(tx: u32, ty: u32) {
+    let message = cstring(&format!("decoded tile ({tx}, {ty})"));
+    // SAFETY: NUL-terminated strings; "%s" takes the one argument given.
+    unsafe { gdal_sys::CPLDebug(c"GeoEmbed".as_ptr(), c"%s".as_ptr(), message.as_ptr()) };
 }
 
 /// The dequantisation recipe in words, for the `GEOEMBED` metadata domain.

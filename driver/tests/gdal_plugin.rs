@@ -1142,3 +1142,40 @@ fn info_json_is_gdalinfo_json_plus_a_geoembed_key() {
         assert!(differences.is_empty(), "{e}: {differences:#?}");
     }
 }
+
+#[test]
+fn band_by_band_and_row_by_row_readers_decode_each_tile_once() {
+    let g = Gdal::new();
+    // 198 bands in 16-pixel tiles: 3 x 3 tiles.
+    let src = fixture("uint16_198b_aviris_jasper_ridge_crop.tif");
+    let emb = g.to_emb(&src, "once.emb", &["TILE_SIZE=16"]);
+    let script = r#"
+import sys
+from osgeo import gdal
+gdal.UseExceptions()
+ds = gdal.Open(sys.argv[1])
+how = sys.argv[2]
+if how == "bands":
+    for b in range(1, ds.RasterCount + 1):
+        ds.GetRasterBand(b).ReadRaster()
+elif how == "band_rows":
+    for b in range(1, ds.RasterCount + 1):
+        for y in range(ds.RasterYSize):
+            ds.GetRasterBand(b).ReadRaster(0, y, ds.RasterXSize, 1)
+else:
+    for y in range(ds.RasterYSize):
+        ds.ReadRaster(0, y, ds.RasterXSize, 1)
+"#;
+    for how in ["bands", "band_rows", "rows"] {
+        let o = Command::new(DEBIAN_PYTHON)
+            .args(["-c", script, emb.to_str().unwrap(), how])
+            .env("GDAL_DRIVER_PATH", g.plugins.path())
+            .env("CPL_DEBUG", "GeoEmbed")
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{how}: {log}");
+        let decoded = log.lines().filter(|l| l.contains("decoded tile (")).count();
+        assert_eq!(decoded, 9, "{how}: each of the 9 tiles once:\n{log}");
+    }
+}
