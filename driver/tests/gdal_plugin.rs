@@ -815,6 +815,13 @@ with rasterio.open(sys.argv[1]) as src:
         scale_shape = [scales.count, scales.height, scales.width, scales.dtypes[0]]
     print(json.dumps({"compression": src.compression.value, "profile": {k: str(v) for k, v in profile.items()},
                       "subdatasets": subdatasets, "scales": scale_shape}))
+    data = src.read()
+# The usual rasterio round trip: a new .emb from the profile (Create, tiles from the blocks).
+copy = sys.argv[1].replace(".emb", "_copy.emb")
+with rasterio.open(copy, "w", **profile) as dst:
+    dst.write(data)
+with rasterio.open(copy) as back:
+    assert (back.read() == data).all() and back.profile == profile, back.profile
 # rio info, as on the command line (Debian ships the module; the `rio` script is in package rasterio).
 sys.argv = ["rio", "info", sys.argv[1]]
 main_group()
