@@ -5,9 +5,10 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(libgdal-dev gdal-bin python3-gdal libjxl-dev pkg-config build-essential ca-certificates curl util-linux)
-# The test suite also checks the plugin driver under QGIS (headless) and rasterio.
+# The test suite also checks the plugin driver under QGIS (headless) and rasterio, and
+# the STAC sidecar with pystac (PyPI only: a venv beside Debian's packages).
 if [ "${SETUP_FOR_TESTS:-0}" = 1 ]; then
-  pkgs+=(qgis python3-qgis python3-rasterio python3-venv)
+  pkgs+=(qgis python3-qgis python3-rasterio python3-venv python3-pip)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -35,4 +36,11 @@ if [ "${SETUP_FOR_TESTS:-0}" = 1 ] && command -v rustup >/dev/null 2>&1; then
       rustup component add "$component" >/dev/null
   done
 fi
+STAC_VENV=${GEOEMBED_STAC_VENV:-/opt/geoembed-stac-venv}
+if [ "${SETUP_FOR_TESTS:-0}" = 1 ] && ! "$STAC_VENV/bin/python" -c "import pystac" 2>/dev/null; then
+  echo "setup: making $STAC_VENV (pystac for the STAC sidecar test)" >&2
+  /usr/bin/python3 -m venv --system-site-packages "$STAC_VENV"
+  "$STAC_VENV/bin/pip" install -q 'pystac[validation]==1.10.1'
+fi
+export GEOEMBED_STAC_PYTHON="$STAC_VENV/bin/python"
 echo "setup: $(gdalinfo --version), libjxl $(dpkg-query -W -f='${Version}' libjxl-dev), $(cargo --version)" >&2

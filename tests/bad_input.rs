@@ -215,7 +215,7 @@ fn corrupted_emb_names_the_bad_tile_and_writes_nothing() {
     let emb = make_emb(dir.path());
     let j: serde_json::Value =
         serde_json::from_slice(&ok(&["info", "--json", s(&emb)]).stdout).unwrap();
-    assert_eq!(j["tiles"].as_array().unwrap().len(), 4);
+    assert_eq!(j["geoembed"]["tiles"].as_array().unwrap().len(), 4);
     // Flip a byte in the last payload: tile (1, 1).
     let mut bytes = std::fs::read(&emb).unwrap();
     let n = bytes.len();
@@ -299,4 +299,62 @@ fn full_disk_is_reported_and_leaves_nothing() {
         "partial output left: {:?}",
         listing(&disk.0)
     );
+}
+
+#[test]
+fn unknown_and_lossy_output_formats_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let emb = dir.path().join("rgb.emb");
+    ok(&[
+        "-q",
+        "convert",
+        s(&fixture("uint8_3b_landsat7_rgb_crop.tif")),
+        s(&emb),
+    ]);
+    let out = |name: &str| dir.path().join(name);
+    let err = fails(&["convert", s(&emb), s(&out("x.foo"))], &[]);
+    assert_eq!(
+        err.lines().last().unwrap(),
+        format!(
+            "geoembed: error: {}: GDAL has no raster format for the extension .foo; use .tif, .nc, .vrt, .npy (GeoTessera) or another extension GDAL writes, or name the format",
+            out("x.foo").display()
+        )
+    );
+    fails(
+        &["convert", s(&emb), s(&out("noext"))],
+        &["noext: GDAL has no raster format for a name without an extension"],
+    );
+    let err = fails(&["convert", s(&emb), s(&out("x.jpg"))], &[]);
+    assert_eq!(
+        err.lines().last().unwrap(),
+        format!(
+            "geoembed: error: {}: format JPEG: JPEG as configured is lossy, so the output would not be bit-exact; add --allow-lossy to write it anyway",
+            out("x.jpg").display()
+        )
+    );
+    fails(
+        &["convert", s(&emb), s(&out("x.webp"))],
+        &["format WEBP: WEBP as configured is lossy", "--allow-lossy"],
+    );
+    fails(
+        &["convert", s(&emb), s(&out("j.tif")), "-co", "COMPRESS=JPEG"],
+        &["format GTiff: GTiff as configured is lossy"],
+    );
+    assert_eq!(listing(dir.path()), vec!["rgb.emb", "rgb.emb.json"]);
+    // Lossless WebP is not lossy; --allow-lossy writes JPEG and says so.
+    ok(&[
+        "-q",
+        "convert",
+        s(&emb),
+        s(&out("l.webp")),
+        "-co",
+        "LOSSLESS=TRUE",
+    ]);
+    let o = ok(&["convert", s(&emb), s(&out("x.jpg")), "--allow-lossy"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("geoembed: warning: ") && err.contains("x.jpg: JPEG as configured is lossy"),
+        "{err}"
+    );
+    assert!(out("x.jpg").exists());
 }

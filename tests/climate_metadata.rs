@@ -127,7 +127,10 @@ fn grib_valid_times_survive_and_info_shows_them() {
     // The JSON carries the same line per band.
     let emb = dir.path().join("grib24.emb");
     let j: Value = serde_json::from_slice(&ok(&["info", "--json", s(&emb)]).stdout).unwrap();
-    assert_eq!(j["bands"][23]["coordinates"], "2T, valid 2019-03-01T23:00Z");
+    assert_eq!(
+        j["geoembed"]["bands"][23]["coordinates"],
+        "2T, valid 2019-03-01T23:00Z"
+    );
     // The whole month (744 messages), where the shared data set is present.
     let full = shared_data("climate/xarray-data/era5-2mt-2019-03-uk.grib");
     if full.exists() {

@@ -40,8 +40,8 @@ fn geotiff_round_trip_is_bit_exact_with_identical_metadata() {
         ok(&["-q", "convert", s(&emb), s(&back)]);
         let info = String::from_utf8(ok(&["info", "--json", s(&emb)]).stdout).unwrap();
         let j: serde_json::Value = serde_json::from_str(&info).unwrap();
-        assert_eq!(j["data_type"], *ty, "{name}");
-        assert_eq!(j["band_count"], *bands, "{name}");
+        assert_eq!(j["geoembed"]["data_type"], *ty, "{name}");
+        assert_eq!(j["geoembed"]["band_count"], *bands, "{name}");
         types.insert(*ty);
         assert!(
             pixels(s(&src)) == pixels(s(&back)),
@@ -128,7 +128,7 @@ fn every_codec_round_trips_and_is_recorded() {
         assert!(want == pixels(s(&back)), "{codec}: samples differ");
         let j: serde_json::Value =
             serde_json::from_slice(&ok(&["info", "--json", s(&emb)]).stdout).unwrap();
-        let tiles = j["tiles"].as_array().unwrap();
+        let tiles = j["geoembed"]["tiles"].as_array().unwrap();
         assert_eq!(tiles.len(), 4, "50x60 in 32-pixel tiles");
         if codec != "auto" {
             assert!(
@@ -189,4 +189,62 @@ fn other_output_formats_through_gdal() {
         .filter(|n| n.contains("geoembed"))
         .collect();
     assert!(leftovers.is_empty(), "staging files left: {leftovers:?}");
+}
+
+#[test]
+fn float_nodata_comes_back_as_the_exact_double_gdal_reports() {
+    // A GTX geoid grid: GDAL's GTX driver reports nodata -88.8888 (a double no float32 holds).
+    let dir = tempfile::tempdir().unwrap();
+    let gtx = dir.path().join("geoid.gtx");
+    let st = std::process::Command::new("gdal_translate")
+        .args(["-q", "-of", "GTX", "-ot", "Float32", "-a_srs", "EPSG:4326"])
+        .arg(fixture("float32_1b_gridmet_tmmx_crop_kelvin.tif"))
+        .arg(&gtx)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // The source's nodata went to a PAM side-car; without it GTX reports its own.
+    let _ = std::fs::remove_file(dir.path().join("geoid.gtx.aux.xml"));
+    let nodata = |p: &std::path::Path| {
+        let ds = gdal::Dataset::open(p).unwrap();
+        let v = ds.rasterband(1).unwrap().no_data_value();
+        v
+    };
+    assert_eq!(nodata(&gtx), Some(-88.8888));
+    let emb = dir.path().join("geoid.emb");
+    ok(&["-q", "convert", s(&gtx), s(&emb)]);
+    let info = String::from_utf8_lossy(&ok(&["info", s(&emb)]).stdout).into_owned();
+    assert!(info.contains("  NoData Value=-88.8888\n"), "{info}");
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("geoid.emb.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        side["assets"]["data"]["raster:bands"][0]["nodata"],
+        -88.8888
+    );
+    for name in ["back.tif", "back.gtx"] {
+        let back = dir.path().join(name);
+        ok(&["-q", "convert", s(&emb), s(&back)]);
+        assert_eq!(nodata(&back), Some(-88.8888), "{name}");
+        assert!(pixels(s(&back)) == pixels(s(&gtx)), "{name}");
+    }
+}
+
+#[test]
+fn codec_help_names_every_codec() {
+    let help = String::from_utf8_lossy(&ok(&["convert", "--help"]).stdout).into_owned();
+    let line = help
+        .lines()
+        .find(|l| l.contains("--codec"))
+        .expect("--codec in the help");
+    for codec in geoembed_codec::CodecChoice::selectable() {
+        assert!(
+            line.contains(codec.name()),
+            "{} missing: {line}",
+            codec.name()
+        );
+    }
+    for name in ["auto", "native", "float"] {
+        assert!(line.contains(name), "{name} missing: {line}");
+    }
 }

@@ -67,8 +67,8 @@ fn tessera_tile_round_trips_and_dequantizes_like_geotessera() {
     // The header records the recipe; the sidecar says it in words.
     let j: serde_json::Value =
         serde_json::from_slice(&ok(&["info", "--json", s(&emb)]).stdout).unwrap();
-    assert_eq!(j["dequantization"]["kind"], "per_pixel_scale");
-    assert_eq!(j["aux_planes"][0]["name"], "scales");
+    assert_eq!(j["geoembed"]["dequantization"]["kind"], "per_pixel_scale");
+    assert_eq!(j["geoembed"]["aux_planes"][0]["name"], "scales");
     let side: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("t.emb.json")).unwrap())
             .unwrap();
@@ -78,4 +78,61 @@ fn tessera_tile_round_trips_and_dequantizes_like_geotessera() {
     );
     assert_eq!(side["properties"]["proj:epsg"], 32631);
     assert!(side["bbox"].as_array().is_some_and(|b| b.len() == 4));
+}
+
+#[test]
+fn emb_to_npy_gives_back_the_geotessera_files_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (npy, scales, mask) = (
+        fixture("tessera_proxy.npy"),
+        fixture("tessera_proxy_scales.npy"),
+        fixture("tessera_proxy_landmask.tif"),
+    );
+    let emb = dir.path().join("t.emb");
+    ok(&[
+        "-q",
+        "convert",
+        s(&npy),
+        s(&emb),
+        "--scales",
+        s(&scales),
+        "--georef",
+        s(&mask),
+    ]);
+    let back = dir.path().join("back.npy");
+    let o = ok(&["convert", s(&emb), s(&back)]);
+    let summary = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        summary.contains("back.npy: ")
+            && summary.contains("also wrote ")
+            && summary.ends_with("back_landmask.tif\n"),
+        "{summary}"
+    );
+    assert!(
+        std::fs::read(&back).unwrap() == std::fs::read(&npy).unwrap(),
+        "npy differs"
+    );
+    let back_scales = dir.path().join("back_scales.npy");
+    assert!(
+        std::fs::read(&back_scales).unwrap() == std::fs::read(&scales).unwrap(),
+        "scales differ"
+    );
+    // The landmask carries the georeferencing; every pixel has a usable scale.
+    let (a, b) = (
+        gdalinfo(s(&mask)),
+        gdalinfo(s(&dir.path().join("back_landmask.tif"))),
+    );
+    for key in ["size", "geoTransform", "coordinateSystem"] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    assert_eq!(b["bands"][0]["checksum"], a["bands"][0]["checksum"]);
+    assert_eq!(b["bands"][0]["type"], "Byte");
+    // Companions are never clobbered silently.
+    let again = dir.path().join("again.npy");
+    std::fs::write(dir.path().join("again_scales.npy"), b"keep").unwrap();
+    fails(
+        &["convert", s(&emb), s(&again)],
+        &["again_scales.npy", "already exists", "--overwrite"],
+    );
+    assert!(!again.exists());
 }

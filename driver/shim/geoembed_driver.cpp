@@ -6,6 +6,7 @@
 
 #include "cpl_string.h"
 #include "gdal_pam.h"
+#include "gdal_proxy.h"
 #include "gdal_priv.h"
 #include "ogr_spatialref.h"
 
@@ -48,6 +49,23 @@ class EmbDataset final : public GDALPamDataset {
     CPLErr IRasterIO(GDALRWFlag rw, int x, int y, int w, int hgt, void *buf, int bw, int bh,
                      GDALDataType bt, int nbands, int *bands, GSpacing ps, GSpacing ls,
                      GSpacing bs, GDALRasterIOExtraArg *extra) override;
+
+    // The decoded tile (tx, ty) and its real size; keep: see geoembed_tile. NULL after
+    // reporting the error.
+    const GByte *Tile(int tx, int ty, bool keep, int *tw, int *th);
+
+    // Whether GDAL's block cache can take every band of a tile: then the first band read
+    // decodes the tile once and hands all its bands over, as GTiff does for
+    // pixel-interleaved files, so band-by-band readers never decode a tile twice.
+    bool CacheTakesAllBands() const {
+        const GIntBig tile_bytes = static_cast<GIntBig>(tile_w_) * tile_h_ *
+                                   GDALGetDataTypeSizeBytes(type_) * nBands;
+        return nBands > 1 && GDALGetCacheMax64() >= tile_bytes;
+    }
+
+    // Writes band `band` (1-based) of a decoded tile into a block buffer (zero-padded at
+    // the right and bottom edges).
+    void FillBlock(const GByte *tile, int tw, int th, int band, void *block) const;
 
     // Copies the part of tile (tx, ty) inside the window into the caller's buffer.
     CPLErr CopyTile(int tx, int ty, int x, int y, int w, int hgt, GByte *buf,
@@ -94,13 +112,26 @@ class EmbRasterBand final : public GDALPamRasterBand {
 
     CPLErr IReadBlock(int bx, int by, void *image) override {
         auto *ds = static_cast<EmbDataset *>(poDS);
-        // Edge tiles are smaller than the block: GDAL expects the rest zeroed.
-        int sz = GDALGetDataTypeSizeBytes(eDataType);
-        memset(image, 0, static_cast<size_t>(nBlockXSize) * nBlockYSize * sz);
-        int one = nBand;
-        return ds->CopyTile(bx, by, bx * nBlockXSize, by * nBlockYSize, nBlockXSize,
-                            nBlockYSize, static_cast<GByte *>(image), eDataType, 1, &one, sz,
-                            static_cast<GSpacing>(nBlockXSize) * sz, 0);
+        const bool share = ds->CacheTakesAllBands();
+        int tw = 0, th = 0;
+        const GByte *tile = ds->Tile(bx, by, !share, &tw, &th);
+        if (!tile) return CE_Failure;
+        ds->FillBlock(tile, tw, th, nBand, image);
+        if (!share) return CE_None;
+        for (int b = 1; b <= ds->GetRasterCount(); b++) {
+            if (b == nBand) continue;
+            GDALRasterBand *other = ds->GetRasterBand(b);
+            if (GDALRasterBlock *cached = other->TryGetLockedBlockRef(bx, by)) {
+                cached->DropLock();
+                continue;
+            }
+            // bJustInitialize: an empty block in the cache, filled here (no IReadBlock).
+            GDALRasterBlock *block = other->GetLockedBlockRef(bx, by, TRUE);
+            if (!block) return CE_Failure;
+            ds->FillBlock(tile, tw, th, b, block->GetDataRef());
+            block->DropLock();
+        }
+        return CE_None;
     }
 
     double GetNoDataValue(int *ok) override {
@@ -143,6 +174,7 @@ void set_srs(OGRSpatialReference &srs, const char *wkt, const int *axis, int nax
 }
 
 int EmbDataset::Identify(GDALOpenInfo *info) {
+    if (STARTS_WITH_CI(info->pszFilename, "EMB:")) return TRUE;  // EMB:"file":plane
     return info->nHeaderBytes > 0 && geoembed_identify(info->pabyHeader, info->nHeaderBytes);
 }
 
@@ -154,7 +186,7 @@ GDALDataset *EmbDataset::Open(GDALOpenInfo *info) {
         return nullptr;
     }
     char *err = nullptr;
-    GeoEmbHandle *h = geoembed_open(info->pszFilename, &err);
+    GeoEmbHandle *h = geoembed_open(info->pszFilename, info->papszOpenOptions, &err);
     if (!h) {
         CPLError(CE_Failure, CPLE_OpenFailed, "%s", err ? err : "cannot open");
         geoembed_free_string(err);
@@ -176,21 +208,51 @@ GDALDataset *EmbDataset::Open(GDALOpenInfo *info) {
         ds->GDALMajorObject::SetMetadata(items, name);
     for (int b = 1; b <= bands; b++) ds->SetBand(b, new EmbRasterBand(ds.get(), b));
     ds->SetDescription(info->pszFilename);
-    ds->TryLoadXML(info->GetSiblingFiles());
-    ds->oOvManager.Initialize(ds.get(), info->pszFilename, info->GetSiblingFiles());
+    if (const char *view = geoembed_view_name(h)) {
+        // Another view of the file: its own section of the file's .aux.xml, no .ovr (the
+        // file's overviews are of its bands as stored).
+        ds->SetPhysicalFilename(geoembed_file_name(h));
+        ds->SetSubdatasetName(view);
+        ds->TryLoadXML();
+        ds->oOvManager.Initialize(ds.get(), ":::VIRTUAL:::");
+    } else {
+        ds->TryLoadXML(info->GetSiblingFiles());
+        ds->oOvManager.Initialize(ds.get(), info->pszFilename, info->GetSiblingFiles());
+    }
     return ds.release();
+}
+
+const GByte *EmbDataset::Tile(int tx, int ty, bool keep, int *tw, int *th) {
+    auto *tile = static_cast<const GByte *>(geoembed_tile(h_, tx, ty, keep ? 1 : 0, tw, th));
+    if (!tile)
+        CPLError(CE_Failure, CPLE_FileIO, "%s: %s", GetDescription(),
+                 geoembed_last_error(h_));
+    return tile;
+}
+
+void EmbDataset::FillBlock(const GByte *tile, int tw, int th, int band, void *block) const {
+    const int sz = GDALGetDataTypeSizeBytes(type_);
+    const int px = nBands * sz;
+    auto *dst = static_cast<GByte *>(block);
+    const GByte *src = tile + static_cast<size_t>(band - 1) * sz;
+    if (tw == tile_w_ && th == tile_h_) {
+        // A whole tile: one strided copy.
+        GDALCopyWords64(src, type_, px, dst, type_, sz, static_cast<GPtrDiff_t>(tw) * th);
+        return;
+    }
+    // Edge tiles are smaller than the block: GDAL expects the rest zeroed.
+    memset(dst, 0, static_cast<size_t>(tile_w_) * tile_h_ * sz);
+    for (int row = 0; row < th; row++)
+        GDALCopyWords64(src + static_cast<size_t>(row) * tw * px, type_, px,
+                        dst + static_cast<size_t>(row) * tile_w_ * sz, type_, sz, tw);
 }
 
 CPLErr EmbDataset::CopyTile(int tx, int ty, int x, int y, int w, int hgt, GByte *buf,
                             GDALDataType bt, int nbands, const int *bands, GSpacing ps,
                             GSpacing ls, GSpacing bs) {
     int tw = 0, th = 0;
-    auto *tile = static_cast<const GByte *>(geoembed_tile(h_, tx, ty, &tw, &th));
-    if (!tile) {
-        CPLError(CE_Failure, CPLE_FileIO, "%s: %s", GetDescription(),
-                 geoembed_last_error(h_));
-        return CE_Failure;
-    }
+    const GByte *tile = Tile(tx, ty, true, &tw, &th);
+    if (!tile) return CE_Failure;
     const int sz = GDALGetDataTypeSizeBytes(type_);
     const int px = nBands * sz;
     // The window's intersection with the tile, in tile coordinates.
@@ -239,6 +301,108 @@ GDALDataset *CreateCopy(const char *path, GDALDataset *src, int /*strict*/, char
     return EmbDataset::Open(&info);
 }
 
+
+// Create(): a dataset written pixel by pixel (gdal_calc.py, gdal_merge.py, rasterio "w").
+// Everything goes to a staged GeoTIFF (the proxy forwards pixels, georeferencing, metadata
+// and band properties); closing encodes it to the .emb with geoembed_create_copy (checked,
+// atomic) and removes the staging.
+class EmbCreatedBand final : public GDALProxyRasterBand {
+    GDALRasterBand *staged_;
+
+  protected:
+    GDALRasterBand *RefUnderlyingRasterBand() const override { return staged_; }
+
+  public:
+    EmbCreatedBand(GDALDataset *ds, int band, GDALRasterBand *staged) : staged_(staged) {
+        poDS = ds;
+        nBand = band;
+        eAccess = GA_Update;
+        eDataType = staged->GetRasterDataType();
+        staged->GetBlockSize(&nBlockXSize, &nBlockYSize);
+    }
+    // GDALProxyRasterBand does not forward descriptions.
+    void SetDescription(const char *text) override {
+        GDALRasterBand::SetDescription(text);
+        staged_->SetDescription(text);
+    }
+};
+
+class EmbCreatedDataset final : public GDALProxyDataset {
+    GDALDataset *staged_ = nullptr;
+    CPLString path_, stage_path_;
+    CPLStringList options_;
+
+  protected:
+    GDALDataset *RefUnderlyingDataset() const override { return staged_; }
+
+  public:
+    EmbCreatedDataset(const char *path, const char *stage_path, GDALDataset *staged,
+                      char **options)
+        : staged_(staged), path_(path), stage_path_(stage_path), options_(CSLDuplicate(options)) {
+        nRasterXSize = staged->GetRasterXSize();
+        nRasterYSize = staged->GetRasterYSize();
+        eAccess = GA_Update;
+        for (int b = 1; b <= staged->GetRasterCount(); b++)
+            SetBand(b, new EmbCreatedBand(this, b, staged->GetRasterBand(b)));
+        SetDescription(path);
+    }
+    ~EmbCreatedDataset() override {
+        FlushCache(true);
+        Encode();
+    }
+    GDALDriver *GetDriver() override { return poDriver; }
+    char **GetFileList() override { return CSLAddString(nullptr, path_.c_str()); }
+
+    // Encodes the staged GeoTIFF to the .emb, then drops the staging. The GeoTIFF is
+    // closed and read back first, so the .emb holds what a GeoTIFF written by the same
+    // tool would hold (GTiff adds AREA_OR_POINT, for one, only when reading).
+    void Encode() {
+        GDALClose(GDALDataset::ToHandle(staged_));
+        staged_ = nullptr;
+        GDALDatasetH written = GDALOpen(stage_path_.c_str(), GA_ReadOnly);
+        char *err = nullptr;
+        if (!written) {
+            CPLError(CE_Failure, CPLE_AppDefined, "%s: the staged GeoTIFF cannot be read back",
+                     path_.c_str());
+        } else if (geoembed_create_copy(path_.c_str(), written, options_.List(), nullptr,
+                                        nullptr, &err) != 0) {
+            CPLError(CE_Failure, CPLE_AppDefined, "%s", err ? err : "encoding failed");
+            geoembed_free_string(err);
+        }
+        if (written) GDALClose(written);
+        VSIUnlink(stage_path_.c_str());
+        geoembed_create_unstage(stage_path_.c_str());
+    }
+};
+
+GDALDataset *Create(const char *path, int width, int height, int bands, GDALDataType type,
+                    char **options) {
+    char *err = nullptr;
+    char *stage_path = geoembed_create_stage(path, options, &err);
+    if (!stage_path) {
+        CPLError(CE_Failure, CPLE_AppDefined, "%s", err ? err : "cannot create");
+        geoembed_free_string(err);
+        return nullptr;
+    }
+    GDALDriver *gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
+    CPLStringList staged_options;
+    staged_options.AddNameValue("TILED", "YES");
+    staged_options.AddNameValue("INTERLEAVE", "PIXEL");
+    staged_options.AddNameValue("BIGTIFF", "IF_NEEDED");
+    if (const char *pixel = CSLFetchNameValue(options, "PIXELTYPE"))
+        staged_options.AddNameValue("PIXELTYPE", pixel);
+    GDALDataset *staged = gtiff ? gtiff->Create(stage_path, width, height, bands, type,
+                                                staged_options.List())
+                                : nullptr;
+    GDALDataset *ds = nullptr;
+    if (staged)
+        ds = new EmbCreatedDataset(path, stage_path, staged, options);
+    else
+        geoembed_create_unstage(stage_path);
+    geoembed_free_string(stage_path);
+    return ds;
+}
+
 }  // namespace
 
 extern "C" void geoembed_shim_register(void) {
@@ -250,21 +414,35 @@ extern "C" void geoembed_shim_register(void) {
     d->SetMetadataItem(GDAL_DMD_LONGNAME, "geoembed multichannel raster (.emb)");
     d->SetMetadataItem(GDAL_DMD_EXTENSION, "emb");
     d->SetMetadataItem(GDAL_DCAP_VIRTUALIO, "YES");
+    d->SetMetadataItem(GDAL_DMD_SUBDATASETS, "YES");
+    d->SetMetadataItem(
+        GDAL_DMD_OPENOPTIONLIST,
+        "<OpenOptionList>"
+        "<Option name='DEQUANTIZE' type='boolean' default='NO' description='present physical "
+        "float32 values by the file&apos;s dequantisation recipe (as geoembed convert "
+        "--dequantize writes them)'/>"
+        "<Option name='TILE_CACHE_MB' type='int' description='memory for decoded tiles of "
+        "multi-band window reads (default: GDAL_CACHEMAX)'/>"
+        "</OpenOptionList>");
     d->SetMetadataItem(GDAL_DMD_CREATIONDATATYPES,
                        "Byte Int16 UInt16 Int32 UInt32 Float32 Float64");
     d->SetMetadataItem(
         GDAL_DMD_CREATIONOPTIONLIST,
         "<CreationOptionList>"
         "<Option name='CODEC' type='string' default='auto' description='auto (smallest per "
-        "tile) or a codec name: native, png128, decorrelate+png128, jxl, decorrelate+jxl, "
-        "raw, ...'/>"
+        "tile) or a codec name: native, float, png128, decorrelate+png128, jxl, "
+        "decorrelate+jxl, raw, ...'/>"
         "<Option name='EFFORT' type='string-select' default='default'>"
         "<Value>fast</Value><Value>default</Value><Value>max</Value></Option>"
         "<Option name='TILE_SIZE' type='int' description='tile edge in pixels (default "
         "256)'/>"
+        "<Option name='PIXELTYPE' type='string-select' description='Create only: "
+        "SIGNEDBYTE makes Byte bands int8'><Value>DEFAULT</Value><Value>SIGNEDBYTE</Value>"
+        "</Option>"
         "</CreationOptionList>");
     d->pfnIdentify = EmbDataset::Identify;
     d->pfnOpen = EmbDataset::Open;
     d->pfnCreateCopy = CreateCopy;
+    d->pfnCreate = Create;
     GetGDALDriverManager()->RegisterDriver(d);
 }

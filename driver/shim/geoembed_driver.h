@@ -19,11 +19,18 @@ typedef struct GeoEmbHandle GeoEmbHandle;
 /* 1 if the first bytes of a file are a .emb preamble (magic and version). */
 int geoembed_identify(const unsigned char *head, int len);
 
-/* Opens through GDAL's VSI layer. NULL on failure, with *err set to a message that the
- * caller frees with geoembed_free_string. */
-GeoEmbHandle *geoembed_open(const char *path, char **err);
+/* Opens through GDAL's VSI layer: a .emb file, or EMB:"file":plane for one of its aux
+ * planes; open_options is GDAL's KEY=VALUE list (DEQUANTIZE, TILE_CACHE_MB) or NULL. NULL on
+ * failure, with *err set to a message that the caller frees with geoembed_free_string. */
+GeoEmbHandle *geoembed_open(const char *path, char **open_options, char **err);
 void geoembed_close(GeoEmbHandle *h);
 void geoembed_free_string(char *s);
+
+/* The file's name, and what part of it the dataset shows for GDAL's PAM: NULL for its
+ * bands as stored, else the aux plane's name or "dequantized" (so that statistics of
+ * different views of one file do not mix in its .aux.xml). */
+const char *geoembed_file_name(const GeoEmbHandle *h);
+const char *geoembed_view_name(const GeoEmbHandle *h);
 
 /* Raster shape; gdal_type is a GDALDataType. */
 void geoembed_shape(const GeoEmbHandle *h, int *width, int *height, int *bands,
@@ -52,16 +59,24 @@ int geoembed_band_color_interp(const GeoEmbHandle *h, int band);
 int geoembed_band_color_table(const GeoEmbHandle *h, int band, int *interp,
                               const short **entries);
 
-/* Decodes tile (tx, ty) (cached) and returns its samples, pixel-interleaved, all bands,
- * native endianness; *w x *hgt is the tile's real size (smaller at the right and bottom
- * edges). NULL on failure, with the message in geoembed_last_error. */
-const void *geoembed_tile(GeoEmbHandle *h, int tx, int ty, int *w, int *hgt);
+/* Decodes tile (tx, ty) and returns its samples, pixel-interleaved, all bands, native
+ * endianness; *w x *hgt is the tile's real size (smaller at the right and bottom edges).
+ * keep = 1 keeps the tile in the driver's cache (multi-band window reads); keep = 0 holds it
+ * only until the next call (its bands go to GDAL's block cache). NULL on failure, with the
+ * message in geoembed_last_error. */
+const void *geoembed_tile(GeoEmbHandle *h, int tx, int ty, int keep, int *w, int *hgt);
 const char *geoembed_last_error(const GeoEmbHandle *h);
 
 /* CreateCopy: encodes src to path. 0 on success; else *err is set (free it with
  * geoembed_free_string). */
 int geoembed_create_copy(const char *path, GDALDatasetH src, char **options,
                          GDALProgressFunc progress, void *progress_data, char **err);
+
+/* Create: checks the creation options and returns where to stage the dataset's GeoTIFF
+ * (free with geoembed_free_string), or NULL with *err set. On close the shim encodes the
+ * staged dataset with geoembed_create_copy, deletes it and calls geoembed_create_unstage. */
+char *geoembed_create_stage(const char *path, char **options, char **err);
+void geoembed_create_unstage(const char *stage_path);
 
 /* Implemented by the shim: registers the driver. Rust exports GDALRegister_GeoEmbed and
  * GDALRegisterMe, which call it. */

@@ -16,29 +16,44 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The creation options (`-co KEY=VALUE`) the driver declares, parsed by the library.
-fn options(list: &[String]) -> Result<EncodeOptions> {
+/// The creation options (`-co KEY=VALUE`) the driver declares, parsed by the library
+/// (keys and values case-insensitive). `PIXELTYPE=SIGNEDBYTE` matters only to `Create`
+/// (it makes the staged bands int8); a copy takes the sample type from its source.
+/// The layout keys of a rasterio profile (`BLOCKXSIZE`, `BLOCKYSIZE`, `TILED`, `COMPRESS`,
+/// `INTERLEAVE`, as a `.emb` reports them) are accepted, so `rasterio.open(out, "w",
+/// **src.profile)` works: square blocks become the tile size.
+pub fn options(list: &[String]) -> Result<EncodeOptions> {
     let mut o = EncodeOptions::default();
+    let mut block = None;
     for item in list {
         let (k, v) = item.split_once('=').unwrap_or((item, ""));
+        let bad = |why: &str| Err(Error::invalid_option(OptionKey::CreationOption, item, why));
+        let value = v.to_ascii_uppercase();
         match k.to_ascii_uppercase().as_str() {
             "CODEC" => o.codec = parse_codec(v)?,
             "EFFORT" => o.effort = parse_effort(v)?,
             "TILE_SIZE" => o.tile = Some(v.parse::<TileSize>()?),
-            _ => {
-                return Err(Error::invalid_option(
-                    OptionKey::CreationOption,
-                    item,
-                    "unknown creation option (CODEC, EFFORT, TILE_SIZE)",
-                ))
+            "PIXELTYPE" if ["SIGNEDBYTE", "DEFAULT"].contains(&value.as_str()) => {}
+            "PIXELTYPE" => return bad("PIXELTYPE takes SIGNEDBYTE or DEFAULT"),
+            "BLOCKXSIZE" | "BLOCKYSIZE" => {
+                let edge = v.parse::<TileSize>()?;
+                if block.is_some_and(|b| b != edge) {
+                    return bad("a .emb has square tiles: give BLOCKXSIZE equal to BLOCKYSIZE");
+                }
+                block = Some(edge);
             }
+            "TILED" | "INTERLEAVE" => {}
+            "COMPRESS" if ["DEFLATE", "NONE"].contains(&value.as_str()) => {}
+            "COMPRESS" => return bad("a .emb is compressed losslessly by its codecs: use CODEC"),
+            _ => return bad("unknown creation option (CODEC, EFFORT, TILE_SIZE, PIXELTYPE)"),
         }
     }
+    o.tile = o.tile.or(block);
     Ok(o)
 }
 
 /// The library's options named as GDAL's creation options: `creation option CODEC=foo`.
-fn label_creation_option(e: Error) -> Error {
+pub fn label_creation_option(e: Error) -> Error {
     e.label_option(|key, value| match key {
         OptionKey::Codec => format!("creation option CODEC={value}"),
         OptionKey::Effort => format!("creation option EFFORT={value}"),
@@ -156,4 +171,38 @@ fn encode_dataset(
     };
     std::mem::forget(src.into_dataset());
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(items: &[&str]) -> Result<EncodeOptions> {
+        options(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_rasterio_profile_is_accepted_and_its_blocks_become_the_tiles() {
+        let o = parse(&[
+            "BLOCKXSIZE=128",
+            "BLOCKYSIZE=128",
+            "TILED=TRUE",
+            "COMPRESS=DEFLATE",
+            "INTERLEAVE=PIXEL",
+        ])
+        .unwrap();
+        assert_eq!(o.tile.map(TileSize::get), Some(128));
+        let o = parse(&["TILE_SIZE=64", "BLOCKXSIZE=128", "BLOCKYSIZE=128"]).unwrap();
+        assert_eq!(o.tile.map(TileSize::get), Some(64), "TILE_SIZE wins");
+        let e = parse(&["BLOCKXSIZE=128", "BLOCKYSIZE=64"]).unwrap_err();
+        assert_eq!(
+            label_creation_option(e).to_string(),
+            "creation option BLOCKYSIZE=64: a .emb has square tiles: give BLOCKXSIZE equal to BLOCKYSIZE"
+        );
+        let e = parse(&["COMPRESS=LZW"]).unwrap_err();
+        assert_eq!(
+            label_creation_option(e).to_string(),
+            "creation option COMPRESS=LZW: a .emb is compressed losslessly by its codecs: use CODEC"
+        );
+    }
 }

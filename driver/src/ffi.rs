@@ -7,6 +7,8 @@
 #![allow(clippy::missing_safety_doc)]
 
 use crate::handle::{CSrs, Handle};
+use crate::open_options::OpenOptions;
+use crate::view::{parse_name, View};
 use crate::vsi::VsiFile;
 use gdal_sys::{GDALDatasetH, GDALProgressFunc, GDAL_GCP};
 use geoembed::gdal::cstring;
@@ -61,16 +63,33 @@ pub unsafe extern "C" fn geoembed_identify(head: *const u8, len: c_int) -> c_int
     })
 }
 
+/// Opens the dataset `name` (a file, or `EMB:"file":plane` for an aux plane) with its
+/// open options.
+fn open_handle(name: &str, options: &[String]) -> Result<Handle, String> {
+    let (file, part) = parse_name(name);
+    let options = OpenOptions::parse(options).map_err(|e| format!("{name}: {e}"))?;
+    let f = VsiFile::open(&file, "rb").map_err(|e| format!("{file}: {e}"))?;
+    let reader = Reader::open(f).map_err(|e| format!("{file}: {e}"))?;
+    let view = View::choose(reader.header(), part.as_deref(), options.dequantize)
+        .map_err(|e| format!("{file}: {e}"))?;
+    Ok(Handle::new(reader, &file, view, &options))
+}
+
 #[no_mangle]
-pub unsafe extern "C" fn geoembed_open(path: *const c_char, err: *mut *mut c_char) -> *mut Handle {
+pub unsafe extern "C" fn geoembed_open(
+    path: *const c_char,
+    open_options: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> *mut Handle {
     let r = catch_unwind(|| {
-        // SAFETY: GDAL passes a NUL-terminated file name.
-        let name = unsafe { CStr::from_ptr(path) }
-            .to_string_lossy()
-            .into_owned();
-        let f = VsiFile::open(&name, "rb").map_err(|e| format!("{name}: {e}"))?;
-        let reader = Reader::open(f).map_err(|e| format!("{name}: {e}"))?;
-        Ok::<_, String>(Box::into_raw(Box::new(Handle::new(reader))))
+        // SAFETY: GDAL passes a NUL-terminated file name and a CSL list (or NULL).
+        let (name, options) = unsafe {
+            (
+                CStr::from_ptr(path).to_string_lossy().into_owned(),
+                geoembed::gdal::csl_to_vec(open_options),
+            )
+        };
+        open_handle(&name, &options).map(|h| Box::into_raw(Box::new(h)))
     });
     match r {
         Ok(Ok(h)) => h,
@@ -99,6 +118,23 @@ pub unsafe extern "C" fn geoembed_free_string(s: *mut c_char) {
         // SAFETY: s came from CString::into_raw.
         drop(unsafe { CString::from_raw(s) });
     }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn geoembed_file_name(h: *const Handle) -> *const c_char {
+    // SAFETY: a live handle.
+    guard(ptr::null(), || unsafe { handle(h) }.file_name.as_ptr())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn geoembed_view_name(h: *const Handle) -> *const c_char {
+    guard(ptr::null(), || {
+        // SAFETY: a live handle (the shim's contract for every call with `h`).
+        unsafe { handle(h) }
+            .view_name
+            .as_ref()
+            .map_or(ptr::null(), |n| n.as_ptr())
+    })
 }
 
 #[no_mangle]
@@ -315,6 +351,7 @@ pub unsafe extern "C" fn geoembed_tile(
     h: *mut Handle,
     tx: c_int,
     ty: c_int,
+    keep: c_int,
     w: *mut c_int,
     hgt: *mut c_int,
 ) -> *const c_void {
@@ -326,7 +363,10 @@ pub unsafe extern "C" fn geoembed_tile(
             return Err("negative tile position".to_string());
         };
         // Decoding first also checks that the tile exists.
-        let p = h.tile(tx, ty).map_err(|e| e.to_string())?.as_ptr() as *const c_void;
+        let p = h
+            .tile(tx, ty, keep != 0)
+            .map_err(|e| e.to_string())?
+            .as_ptr() as *const c_void;
         let (_, _, tw, th) = h.header.tile_rect(tx, ty);
         Ok((p, tw, th))
     }));
@@ -384,4 +424,42 @@ pub unsafe extern "C" fn geoembed_create_copy(
             1
         }
     }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn geoembed_create_stage(
+    path: *const c_char,
+    options: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> *mut c_char {
+    let r = catch_unwind(|| {
+        // SAFETY: GDAL passes a NUL-terminated name and a CSL list (or NULL).
+        let (name, list) = unsafe {
+            (
+                CStr::from_ptr(path).to_string_lossy().into_owned(),
+                geoembed::gdal::csl_to_vec(options),
+            )
+        };
+        crate::create::stage(&name, &list)
+    });
+    match r {
+        Ok(Ok(staged)) => cstring(&staged).into_raw(),
+        Ok(Err(msg)) => {
+            set_err(err, msg);
+            ptr::null_mut()
+        }
+        Err(p) => {
+            set_err(err, format!("GeoEmbed driver bug: {}", panic_message(p)));
+            ptr::null_mut()
+        }
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn geoembed_create_unstage(stage_path: *const c_char) {
+    guard((), || {
+        // SAFETY: a NUL-terminated path from geoembed_create_stage.
+        let staged = unsafe { CStr::from_ptr(stage_path) }.to_string_lossy();
+        crate::create::unstage(&staged);
+    })
 }

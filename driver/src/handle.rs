@@ -1,10 +1,13 @@
-//! An open `.emb` as the shim sees it: the header turned once into C strings and arrays
-//! (so every getter is a borrow), the reader over VSI, and a small decoded-tile cache so
-//! that reading 128 bands of one tile decodes it once.
+//! An open `.emb` as the shim sees it: the view's header turned once into C strings and
+//! arrays (so every getter is a borrow), the reader over VSI, and the decoded-tile cache of
+//! multi-band window reads.
 
+use crate::open_options::OpenOptions;
 use crate::tile_cache::TileCache;
+use crate::view::View;
 use crate::vsi::VsiFile;
 use geoembed::gdal::{cstring, CStringList};
+use geoembed::info::gdalinfo::{gdal_compression, subdataset_name, subdatasets};
 use geoembed_codec::{
     BandInfo, CodecId, Dequantization, Header, IndexEntry, MetadataDomain, Reader, SampleType, Srs,
 };
@@ -40,7 +43,14 @@ pub struct CGcps {
 
 pub struct Handle {
     pub reader: Reader<VsiFile>,
+    /// The file's header.
+    pub file_header: Header,
+    /// The header of what this dataset shows (see [`View::presented`]).
     pub header: Header,
+    pub view: View,
+    /// The file's name and the view's name for GDAL's PAM (see the C header).
+    pub file_name: CString,
+    pub view_name: Option<CString>,
     pub gdal_type: i32,
     pub srs: Option<CSrs>,
     pub gcp_srs: Option<CSrs>,
@@ -48,6 +58,8 @@ pub struct Handle {
     pub metadata: Vec<(CString, CStringList)>,
     pub bands: Vec<CBand>,
     pub cache: TileCache,
+    /// The last tile decoded without caching it (its bands went to GDAL's block cache).
+    scratch: Vec<u8>,
     pub last_error: CString,
 }
 
@@ -120,58 +132,97 @@ impl CGcps {
     }
 }
 
-/// The dataset's metadata as GDAL shows it: the file's own domains, plus how it stores
-/// its pixels (`IMAGE_STRUCTURE`) and what a reader needs to know (`GEOEMBED`).
-fn dataset_metadata(header: &Header, entries: &[IndexEntry]) -> Vec<MetadataDomain> {
-    let mut ds_meta = header.metadata.clone();
+/// Tiles per codec name in `entries`, and the codec of every tile of `plane` in row-major
+/// tile order.
+fn codec_counts(
+    header: &Header,
+    entries: &[IndexEntry],
+    plane: usize,
+) -> (BTreeMap<String, u64>, Vec<String>) {
     let mut codecs: BTreeMap<String, u64> = BTreeMap::new();
     let mut per_tile = Vec::new();
+    let tiles = header.tiles_per_plane();
     for (i, e) in entries.iter().enumerate() {
         let name = CodecId::from_code(e.codec)
             .map(|c| c.name().to_string())
             .unwrap_or_else(|_| format!("unknown-{}", e.codec));
-        if (i as u64) < header.tiles_per_plane() {
+        if i as u64 / tiles == plane as u64 {
             per_tile.push(name.clone());
+            *codecs.entry(name).or_default() += 1;
         }
-        *codecs.entry(name).or_default() += 1;
     }
-    let codecs: Vec<String> = codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    (codecs, per_tile)
+}
+
+/// The dataset's metadata as GDAL shows it: the file's own domains, plus how it stores
+/// its pixels (`IMAGE_STRUCTURE`), what a reader needs to know (`GEOEMBED`) and the aux
+/// planes as subdatasets (`SUBDATASETS`).
+fn dataset_metadata(
+    file: &Header,
+    view: &View,
+    entries: &[IndexEntry],
+    name: &str,
+) -> Vec<MetadataDomain> {
+    let mut ds_meta = file.metadata.clone();
+    let plane = match view {
+        View::AuxPlane(index) => index + 1,
+        View::Bands | View::Dequantized => 0,
+    };
+    let (codecs, per_tile) = codec_counts(file, entries, plane);
+    let counts: Vec<String> = codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect();
     add_items(
         &mut ds_meta,
         "IMAGE_STRUCTURE",
         vec![
-            "COMPRESSION=GEOEMBED".into(),
+            format!(
+                "COMPRESSION={}",
+                gdal_compression(codecs.keys().map(String::as_str))
+            ),
             "INTERLEAVE=PIXEL".into(),
-            format!("GEOEMBED_TILE_CODECS={}", codecs.join(",")),
+            format!("GEOEMBED_TILE_CODECS={}", counts.join(",")),
         ],
     );
     // What a reader needs to get physical values back, stated rather than guessed.
-    let mut emb_items: Vec<String> = header
-        .info
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    // The codec of every tile of the bands, in row-major tile order.
+    let mut emb_items: Vec<String> = file.info.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    emb_items.push(format!("CODECS={}", counts.join(",")));
+    // The codec of every tile of the plane shown, in row-major tile order.
     emb_items.push(format!("TILE_CODECS={}", per_tile.join(",")));
-    if let Some(d) = &header.dequantization {
-        emb_items.push(format!("DEQUANTIZATION={}", recipe(d, header)));
+    if let Some(d) = &file.dequantization {
+        emb_items.push(format!("DEQUANTIZATION={}", recipe(d, file)));
     }
-    for (i, a) in header.aux_planes.iter().enumerate() {
+    for (i, a) in file.aux_planes.iter().enumerate() {
         emb_items.push(format!(
-            "AUX_PLANE_{i}={} ({} band(s) of {}; read them with `geoembed convert --dequantize`)",
+            "AUX_PLANE_{i}={} ({} band(s) of {}; subdataset {})",
             a.name,
             a.bands,
-            a.sample_type.name()
+            a.sample_type.name(),
+            subdataset_name(name, &a.name)
         ));
     }
+    if let Some(what) = view.describe(file) {
+        emb_items.push(format!("VIEW={what}"));
+    }
     add_items(&mut ds_meta, "GEOEMBED", emb_items);
+    if *view == View::Bands && !file.aux_planes.is_empty() {
+        let items = subdatasets(name, file)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"));
+        add_items(&mut ds_meta, "SUBDATASETS", items.collect());
+    }
     ds_meta
 }
 
 impl Handle {
-    pub fn new(reader: Reader<VsiFile>) -> Self {
-        let header = reader.header().clone();
-        let metadata = domains(&dataset_metadata(&header, reader.entries()));
+    /// `name` is the file as GDAL named it (subdataset names are built from it).
+    pub fn new(reader: Reader<VsiFile>, name: &str, view: View, options: &OpenOptions) -> Self {
+        let file_header = reader.header().clone();
+        let header = view.presented(&file_header);
+        let metadata = domains(&dataset_metadata(
+            &file_header,
+            &view,
+            reader.entries(),
+            name,
+        ));
         let bands = header
             .bands
             .iter()
@@ -181,6 +232,9 @@ impl Handle {
             * header.tile_height as usize
             * header.bands.len()
             * header.sample_type.size();
+        // SAFETY: GDALGetCacheMax64 only reads GDAL's configuration.
+        let gdal_cache = unsafe { gdal_sys::GDALGetCacheMax64() }.max(0) as usize;
+        let budget = options.tile_cache_bytes.unwrap_or(gdal_cache);
         Handle {
             gdal_type: geoembed::gdal::gdal_type(header.sample_type) as i32,
             srs: CSrs::new(&header.georef.srs),
@@ -188,22 +242,46 @@ impl Handle {
             gcps: CGcps::new(&header),
             metadata,
             bands,
-            cache: TileCache::new(tile_bytes),
+            cache: TileCache::new(budget, tile_bytes),
+            scratch: Vec::new(),
             last_error: CString::default(),
+            view_name: view.pam_name(&file_header).map(|n| cstring(&n)),
+            file_name: cstring(name),
+            file_header,
             header,
+            view,
             reader,
         }
     }
 
-    /// The decoded tile (tx, ty), from the cache or decoded now.
-    pub fn tile(&mut self, tx: u32, ty: u32) -> geoembed_codec::Result<&[u8]> {
-        let reader = &mut self.reader;
-        self.cache.get_or_decode((tx, ty), || {
-            let mut samples = reader.read_block(0, tx, ty)?;
-            to_native_endian(&mut samples, reader.header().sample_type.size());
+    /// The decoded tile (tx, ty) of the view, native-endian: from the cache, or decoded
+    /// now and cached if `keep`, else held only until the next call.
+    pub fn tile(&mut self, tx: u32, ty: u32, keep: bool) -> geoembed_codec::Result<&[u8]> {
+        let size = self.header.sample_type.size();
+        let (reader, view) = (&mut self.reader, &self.view);
+        let mut decode = || {
+            let mut samples = view.decode_tile(reader, tx, ty)?;
+            to_native_endian(&mut samples, size);
+            debug_decoded(tx, ty);
             Ok(samples)
-        })
+        };
+        if keep {
+            return self.cache.get_or_decode((tx, ty), decode);
+        }
+        if self.cache.get((tx, ty)).is_none() {
+            self.scratch = decode()?;
+            return Ok(&self.scratch);
+        }
+        Ok(self.cache.get((tx, ty)).expect("present"))
     }
+}
+
+/// Tells GDAL's debug log (`CPL_DEBUG=GeoEmbed`) that a tile was decoded: how a reader
+/// sees whether its access pattern decodes a tile more than once.
+fn debug_decoded(tx: u32, ty: u32) {
+    let message = cstring(&format!("decoded tile ({tx}, {ty})"));
+    // SAFETY: NUL-terminated strings; "%s" takes the one argument given.
+    unsafe { gdal_sys::CPLDebug(c"GeoEmbed".as_ptr(), c"%s".as_ptr(), message.as_ptr()) };
 }
 
 /// The dequantisation recipe in words, for the `GEOEMBED` metadata domain.

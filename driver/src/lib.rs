@@ -7,10 +7,13 @@
 // The crate and entry points are named as GDAL requires.
 #![allow(non_snake_case)]
 
+pub mod create;
 pub mod create_copy;
 pub mod ffi;
 pub mod handle;
+pub mod open_options;
 pub mod tile_cache;
+pub mod view;
 pub mod vsi;
 
 extern "C" {

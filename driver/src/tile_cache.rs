@@ -1,11 +1,11 @@
-//! A few decoded tiles, least recently used first out. GDAL asks for one band's block at
-//! a time; without this, reading all bands of a 128-band tile would decode it 128 times.
+//! Decoded tiles for multi-band window reads, least recently used first out. Band-by-band
+//! reads do not need it (the shim hands every band of a decoded tile to GDAL's block
+//! cache); reads of all bands at once (rasterio windows, gdal_translate's swaths) go around
+//! GDAL's block cache and come here, so its budget follows `GDAL_CACHEMAX` (or the
+//! `TILE_CACHE_MB` open option): a row of tiles of a wide raster must fit, or a row-by-row
+//! reader would decode that row of tiles again for every row.
 
 use std::collections::VecDeque;
-
-/// Budget for decoded tiles; at least two tiles are always kept (a window straddling a
-/// tile edge alternates between them).
-const CACHE_BYTES: usize = 64 << 20;
 
 pub type TileKey = (u32, u32);
 
@@ -15,11 +15,26 @@ pub struct TileCache {
 }
 
 impl TileCache {
-    pub fn new(tile_bytes: usize) -> Self {
+    /// A cache of `budget_bytes` for tiles of `tile_bytes`; it always keeps at least two
+    /// tiles (a window straddling a tile edge alternates between them).
+    pub fn new(budget_bytes: usize, tile_bytes: usize) -> Self {
         TileCache {
-            capacity: (CACHE_BYTES / tile_bytes.max(1)).max(2),
+            capacity: (budget_bytes / tile_bytes.max(1)).max(2),
             tiles: VecDeque::new(),
         }
+    }
+
+    /// The tile `key` if it is cached (it becomes the most recently used).
+    pub fn get(&mut self, key: TileKey) -> Option<&[u8]> {
+        let i = self.tiles.iter().position(|(k, _)| *k == key)?;
+        let hit = self.tiles.remove(i).expect("index from position");
+        self.tiles.push_front(hit);
+        Some(&self.tiles[0].1)
+    }
+
+    /// How many tiles it keeps.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     pub fn get_or_decode<E>(
@@ -55,7 +70,7 @@ mod tests {
 
     #[test]
     fn decodes_each_tile_once_and_evicts_the_oldest() {
-        let mut c = TileCache::new(40 << 20); // room for the minimum of two
+        let mut c = TileCache::new(10 << 20, 40 << 20); // room for the minimum of two
         let mut decodes = 0;
         let mut get = |c: &mut TileCache, k: TileKey| {
             c.get_or_decode::<()>(k, || {
@@ -74,5 +89,15 @@ mod tests {
         assert_eq!(get(&mut c, (2, 0)), [2]);
         assert_eq!(decodes, 4);
         assert_eq!(c.len(), 2);
+        assert_eq!(c.get((2, 0)), Some(&[2u8][..]));
+        assert_eq!(c.get((3, 0)), None);
+    }
+
+    #[test]
+    fn the_budget_sets_how_many_tiles_are_kept() {
+        // A row of 16 tiles of a 4096-pixel-wide 128-band int8 raster (8 MiB each) fits
+        // in GDAL's default cache of a few hundred MB.
+        assert_eq!(TileCache::new(256 << 20, 8 << 20).capacity(), 32);
+        assert_eq!(TileCache::new(0, 8 << 20).capacity(), 2);
     }
 }

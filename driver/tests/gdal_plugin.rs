@@ -201,8 +201,9 @@ fn gdal_lists_the_driver_with_its_capabilities() {
         .lines()
         .find(|l| l.trim_start().starts_with("GeoEmbed"))
         .unwrap_or_else(|| panic!("GeoEmbed missing from gdalinfo --formats:\n{formats}"));
-    // r = read, w = CreateCopy, v = virtual I/O (/vsicurl/, /vsimem/, /vsizip/).
-    assert!(line.contains("(rwv)"), "{line}");
+    // r = read, w = CreateCopy, + = Create, v = virtual I/O (/vsicurl/, /vsimem/,
+    // /vsizip/), s = subdatasets.
+    assert!(line.contains("(rw+vs)"), "{line}");
     let about = g.ok("gdalinfo", &["--format", "GeoEmbed"]);
     assert!(about.contains("Extension: emb"), "{about}");
     assert!(about.contains("TILE_SIZE"), "{about}");
@@ -260,7 +261,13 @@ fn translate_both_ways_is_bit_exact_with_metadata() {
             "{name}: block {tile} for tile size {want} ({w} x {h})"
         );
         let structure = &ei["metadata"]["IMAGE_STRUCTURE"];
-        assert_eq!(structure["COMPRESSION"], "GEOEMBED", "{name}");
+        // A name GDAL clients know (rasterio parses it into an enum); the codecs are in
+        // the GEOEMBED domain.
+        assert_eq!(structure["COMPRESSION"], "DEFLATE", "{name}");
+        assert_eq!(
+            ei["metadata"]["GEOEMBED"]["CODECS"], structure["GEOEMBED_TILE_CODECS"],
+            "{name}"
+        );
         let tiles = ei["metadata"]["GEOEMBED"]["TILE_CODECS"].as_str().unwrap();
         let tile = tile[0].as_u64().unwrap();
         assert_eq!(
@@ -769,8 +776,413 @@ fn bad_creation_options_name_the_option() {
     );
     let err = translate("SPEED=9");
     assert!(
-        err.contains("creation option SPEED=9: unknown creation option (CODEC, EFFORT, TILE_SIZE)"),
+        err.contains("creation option SPEED=9: unknown creation option (CODEC, EFFORT, TILE_SIZE, PIXELTYPE)"),
         "{err}"
     );
     assert!(!out.exists());
+}
+
+/// A GeoTessera tile (int8 codes + float32 scales + landmask georeferencing) as `.emb`,
+/// made by the `geoembed` binary.
+fn tessera_emb(g: &Gdal) -> PathBuf {
+    let emb = g.path("tessera.emb");
+    let o = Command::new(geoembed_bin())
+        .args(["-q", "convert"])
+        .arg(fixture("tessera_proxy.npy"))
+        .arg(&emb)
+        .arg("--scales")
+        .arg(fixture("tessera_proxy_scales.npy"))
+        .arg("--georef")
+        .arg(fixture("tessera_proxy_landmask.tif"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    emb
+}
+
+#[test]
+fn rasterio_profile_compression_and_rio_info_work() {
+    let g = Gdal::new();
+    let emb = tessera_emb(&g);
+    let script = r#"
+import json, sys
+import rasterio
+from rasterio.rio.main import main_group
+with rasterio.open(sys.argv[1]) as src:
+    profile = dict(src.profile)
+    subdatasets = src.subdatasets
+    with rasterio.open(subdatasets[0]) as scales:
+        scale_shape = [scales.count, scales.height, scales.width, scales.dtypes[0]]
+    print(json.dumps({"compression": src.compression.value, "profile": {k: str(v) for k, v in profile.items()},
+                      "subdatasets": subdatasets, "scales": scale_shape}))
+    data = src.read()
+# The usual rasterio round trip: a new .emb from the profile (Create, tiles from the blocks).
+copy = sys.argv[1].replace(".emb", "_copy.emb")
+with rasterio.open(copy, "w", **profile) as dst:
+    dst.write(data)
+with rasterio.open(copy) as back:
+    assert (back.read() == data).all() and back.profile == profile, back.profile
+# rio info, as on the command line (Debian ships the module; the `rio` script is in package rasterio).
+sys.argv = ["rio", "info", sys.argv[1]]
+main_group()
+"#;
+    let (ok, out, err) = g.python(script, &[emb.to_str().unwrap()]);
+    assert!(ok, "rasterio: {err}");
+    let mut lines = out.lines();
+    let j: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(j["compression"], "DEFLATE", "{j}");
+    let p = &j["profile"];
+    assert_eq!(
+        (
+            &p["driver"],
+            &p["dtype"],
+            &p["count"],
+            &p["compress"],
+            &p["interleave"]
+        ),
+        (
+            &Value::from("GeoEmbed"),
+            &Value::from("int8"),
+            &Value::from("128"),
+            &Value::from("deflate"),
+            &Value::from("pixel")
+        ),
+        "{p}"
+    );
+    // rasterio drops the quotes of GDAL's `EMB:"file":scales`; both spellings open.
+    assert_eq!(
+        j["subdatasets"],
+        serde_json::json!([format!("EMB:{}:scales", emb.display())])
+    );
+    assert_eq!(j["scales"], serde_json::json!([1, 60, 50, "float32"]));
+    let info: Value = serde_json::from_str(lines.next().expect("rio info output")).unwrap();
+    assert_eq!(info["driver"], "GeoEmbed");
+    assert_eq!(info["compress"], "deflate");
+    assert_eq!(info["count"], 128);
+    assert_eq!(info["crs"], "EPSG:32631");
+}
+
+/// Runs the `geoembed` binary and asserts success.
+fn geoembed_ok(args: &[&str]) {
+    let o = Command::new(geoembed_bin()).args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "geoembed {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn scales_subdataset_and_dequantize_open_option_match_the_cli() {
+    let g = Gdal::new();
+    let emb = tessera_emb(&g);
+    let e = emb.to_str().unwrap();
+    let info = g.info(e);
+    let subdataset = format!("EMB:\"{e}\":scales");
+    assert_eq!(
+        info["metadata"]["SUBDATASETS"]["SUBDATASET_1_NAME"],
+        subdataset
+    );
+    assert_eq!(
+        info["metadata"]["SUBDATASETS"]["SUBDATASET_1_DESC"],
+        "[1x60x50] scales (float32)"
+    );
+
+    // The scale plane: float32, the GeoTessera scales .npy exactly, with the georeferencing.
+    let scales = g.path("scales.tif");
+    g.ok(
+        "gdal_translate",
+        &["-q", &subdataset, scales.to_str().unwrap()],
+    );
+    let (got, ty) = pixels(&scales);
+    assert_eq!(ty, gdal_sys::GDALDataType::GDT_Float32);
+    let npy = std::fs::read(fixture("tessera_proxy_scales.npy")).unwrap();
+    assert_eq!(
+        got,
+        npy[npy.len() - got.len()..],
+        "scales differ from the .npy"
+    );
+    let si = g.info(&subdataset);
+    assert_eq!(si["geoTransform"], info["geoTransform"]);
+    assert_eq!(si["bands"][0]["description"], "scales");
+
+    // DEQUANTIZE=YES: the same file as `geoembed convert --dequantize`, pixels and metadata.
+    let (by_gdal, by_cli) = (g.path("phys_gdal.tif"), g.path("phys_cli.tif"));
+    g.ok(
+        "gdal_translate",
+        &["-q", "-oo", "DEQUANTIZE=YES", e, by_gdal.to_str().unwrap()],
+    );
+    geoembed_ok(&["-q", "convert", e, by_cli.to_str().unwrap(), "--dequantize"]);
+    let (a, b) = (pixels(&by_gdal), pixels(&by_cli));
+    assert_eq!(a.1, gdal_sys::GDALDataType::GDT_Float32);
+    assert!(a == b, "DEQUANTIZE=YES differs from convert --dequantize");
+    same_description(
+        &g.info(by_gdal.to_str().unwrap()),
+        &g.info(by_cli.to_str().unwrap()),
+    );
+
+    // Mistakes name the file and the problem.
+    let o = g.run("gdalinfo", &[&format!("EMB:\"{e}\":landmask")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains(&format!("{e}: no aux plane landmask; the file has scales")),
+        "{err}"
+    );
+    let plain = g.to_emb(&fixture("uint8_3b_landsat7_rgb_crop.tif"), "rgb.emb", &[]);
+    let o = g.run(
+        "gdalinfo",
+        &["-oo", "DEQUANTIZE=YES", plain.to_str().unwrap()],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("DEQUANTIZE=YES: the file has no dequantisation recipe"),
+        "{err}"
+    );
+}
+
+#[test]
+fn band_by_band_reads_agree_with_window_reads_across_tiles() {
+    let g = Gdal::new();
+    // 16-pixel tiles: 3 x 3 tiles, edge tiles clipped; every band read on its own must see
+    // the blocks the first band's read handed to GDAL's cache, and agree with the GeoTIFF.
+    let src = fixture("uint16_198b_aviris_jasper_ridge_crop.tif");
+    let emb = g.to_emb(&src, "bands.emb", &["TILE_SIZE=16"]);
+    let script = r#"
+import sys
+from osgeo import gdal
+gdal.UseExceptions()
+a, b = gdal.Open(sys.argv[1]), gdal.Open(sys.argv[2])
+for i in range(1, 199):
+    assert a.GetRasterBand(i).ReadRaster() == b.GetRasterBand(i).ReadRaster(), i
+for i in (198, 1, 77):
+    assert a.GetRasterBand(i).ReadRaster(5, 7, 20, 30) == b.GetRasterBand(i).ReadRaster(5, 7, 20, 30), i
+# A tiny cache (no room for every band of a tile) takes the per-band path.
+gdal.SetCacheMax(1 << 20)
+c = gdal.OpenEx(sys.argv[2], open_options=["TILE_CACHE_MB=1"])
+for i in (1, 100, 198):
+    assert a.GetRasterBand(i).ReadRaster() == c.GetRasterBand(i).ReadRaster(), i
+print("bands ok")
+"#;
+    let (ok, out, err) = g.python(script, &[src.to_str().unwrap(), emb.to_str().unwrap()]);
+    assert!(ok && out.contains("bands ok"), "{out}{err}");
+}
+
+#[test]
+fn creation_option_values_are_case_insensitive() {
+    let g = Gdal::new();
+    let src = fixture("int8_128b_synthetic_embedding_crop.tif");
+    // As rasterio passes them (upper case) and as people type them.
+    let upper = g.to_emb(
+        &src,
+        "upper.emb",
+        &["CODEC=NATIVE", "EFFORT=MAX", "TILE_SIZE=32"],
+    );
+    let mixed = g.to_emb(&src, "mixed.emb", &["codec=Native", "effort=Fast"]);
+    for emb in [&upper, &mixed] {
+        let info = g.info(emb.to_str().unwrap());
+        let codecs = info["metadata"]["GEOEMBED"]["CODECS"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(codecs.starts_with("native:"), "{codecs}");
+        let back = g.path("back.tif");
+        let _ = std::fs::remove_file(&back);
+        g.ok(
+            "gdal_translate",
+            &["-q", emb.to_str().unwrap(), back.to_str().unwrap()],
+        );
+        assert_eq!(pixels(&src), pixels(&back));
+    }
+}
+
+#[test]
+fn gdal_calc_and_gdal_merge_write_emb_through_create() {
+    let g = Gdal::new();
+    let src = fixture("uint16_1b_gridmet_tmmx_crop_scaled.tif");
+    let calc = |out: &Path, format: &str, extra: &[&str]| {
+        let mut args = vec![
+            "-A".to_string(),
+            src.to_str().unwrap().to_string(),
+            "--calc=A*2+1".into(),
+            format!("--outfile={}", out.display()),
+            "--format".into(),
+            format.into(),
+            "--quiet".into(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        g.ok("gdal_calc.py", &refs);
+    };
+    let (tif, emb) = (g.path("calc.tif"), g.path("calc.emb"));
+    calc(&tif, "GTiff", &[]);
+    calc(&emb, "GeoEmbed", &["--co", "CODEC=NATIVE"]);
+    // Through a .emb or through a GeoTIFF: the same samples and description (this process
+    // has no plugin: read the .emb through gdal_translate).
+    let as_tif = |emb: &Path| {
+        let out = emb.with_extension("check.tif");
+        g.ok(
+            "gdal_translate",
+            &["-q", emb.to_str().unwrap(), out.to_str().unwrap()],
+        );
+        let px = pixels(&out);
+        std::fs::remove_file(&out).unwrap();
+        px
+    };
+    assert_eq!(pixels(&tif), as_tif(&emb), "gdal_calc output differs");
+    let (ti, ei) = (g.info(tif.to_str().unwrap()), g.info(emb.to_str().unwrap()));
+    same_description(&ti, &ei);
+    assert_eq!(ei["driverShortName"], "GeoEmbed");
+    assert!(ei["metadata"]["GEOEMBED"]["CODECS"]
+        .as_str()
+        .unwrap()
+        .starts_with("native:"));
+    // gdal_merge.py, three bands; the staging is gone and the sidecar written.
+    let merged = g.path("merged.emb");
+    let rgb = fixture("uint8_3b_landsat7_rgb_crop.tif");
+    g.ok(
+        "gdal_merge.py",
+        &[
+            "-q",
+            "-of",
+            "GeoEmbed",
+            "-o",
+            merged.to_str().unwrap(),
+            rgb.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(pixels(&rgb), as_tif(&merged));
+    assert_eq!(
+        entries(g.work.path()),
+        vec![
+            "calc.emb",
+            "calc.emb.json",
+            "calc.tif",
+            "merged.emb",
+            "merged.emb.json"
+        ]
+    );
+    // A bad creation option fails Create before anything is written.
+    let o = g.run(
+        "gdal_calc.py",
+        &[
+            "-A",
+            src.to_str().unwrap(),
+            "--calc=A",
+            &format!("--outfile={}", g.path("bad.emb").display()),
+            "--format",
+            "GeoEmbed",
+            "--co",
+            "CODEC=zip",
+            "--quiet",
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("creation option CODEC=zip: unknown codec 'zip'"),
+        "{err}"
+    );
+    assert!(!g.path("bad.emb").exists());
+}
+
+/// The differences between two JSON values, as paths.
+fn json_differences(ours: &Value, gdal: &Value, path: &str, out: &mut Vec<String>) {
+    match (ours, gdal) {
+        (Value::Object(a), Value::Object(b)) => {
+            for k in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => json_differences(x, y, &format!("{path}/{k}"), out),
+                    (Some(_), None) => out.push(format!("{path}/{k} only in geoembed info")),
+                    _ => out.push(format!("{path}/{k} only in gdalinfo")),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                json_differences(x, y, &format!("{path}/{i}"), out);
+            }
+        }
+        (x, y) if x != y => out.push(format!("{path}: {x} vs {y}")),
+        _ => {}
+    }
+}
+
+#[test]
+fn info_json_is_gdalinfo_json_plus_a_geoembed_key() {
+    let g = Gdal::new();
+    let files = [
+        tessera_emb(&g),
+        g.to_emb(
+            &fixture("uint8_3b_landsat7_rgb_crop_gcps.tif"),
+            "gcps.emb",
+            &[],
+        ),
+        g.to_emb(
+            &fixture("int16_1b_srtm3_n44w072_crop_metadata.tif"),
+            "dem.emb",
+            &[],
+        ),
+        g.to_emb(
+            &fixture("float64_24b_era5_t2m_uk_20190301.grib"),
+            "era5.emb",
+            &[],
+        ),
+    ];
+    for emb in &files {
+        let e = emb.to_str().unwrap();
+        let o = Command::new(geoembed_bin())
+            .args(["info", "--json", e])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut ours: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let own = ours
+            .as_object_mut()
+            .unwrap()
+            .remove("geoembed")
+            .expect("a geoembed key");
+        assert!(own["tiles"].as_array().is_some_and(|t| !t.is_empty()));
+        let gdal: Value = serde_json::from_str(&g.ok("gdalinfo", &["-json", e])).unwrap();
+        let mut differences = Vec::new();
+        json_differences(&ours, &gdal, "", &mut differences);
+        assert!(differences.is_empty(), "{e}: {differences:#?}");
+    }
+}
+
+#[test]
+fn band_by_band_and_row_by_row_readers_decode_each_tile_once() {
+    let g = Gdal::new();
+    // 198 bands in 16-pixel tiles: 3 x 3 tiles.
+    let src = fixture("uint16_198b_aviris_jasper_ridge_crop.tif");
+    let emb = g.to_emb(&src, "once.emb", &["TILE_SIZE=16"]);
+    let script = r#"
+import sys
+from osgeo import gdal
+gdal.UseExceptions()
+ds = gdal.Open(sys.argv[1])
+how = sys.argv[2]
+if how == "bands":
+    for b in range(1, ds.RasterCount + 1):
+        ds.GetRasterBand(b).ReadRaster()
+elif how == "band_rows":
+    for b in range(1, ds.RasterCount + 1):
+        for y in range(ds.RasterYSize):
+            ds.GetRasterBand(b).ReadRaster(0, y, ds.RasterXSize, 1)
+else:
+    for y in range(ds.RasterYSize):
+        ds.ReadRaster(0, y, ds.RasterXSize, 1)
+"#;
+    for how in ["bands", "band_rows", "rows"] {
+        let o = Command::new(DEBIAN_PYTHON)
+            .args(["-c", script, emb.to_str().unwrap(), how])
+            .env("GDAL_DRIVER_PATH", g.plugins.path())
+            .env("CPL_DEBUG", "GeoEmbed")
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{how}: {log}");
+        let decoded = log.lines().filter(|l| l.contains("decoded tile (")).count();
+        assert_eq!(decoded, 9, "{how}: each of the 9 tiles once:\n{log}");
+    }
 }

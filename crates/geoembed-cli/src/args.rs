@@ -6,6 +6,17 @@ use clap::{Args, Parser, Subcommand};
 use geoembed::read::view::ViewKind;
 use std::path::PathBuf;
 
+/// `--codec`'s help: `auto`, then every codec a user may name, as the codec crate lists them.
+pub fn codec_help() -> String {
+    let names: Vec<&str> = geoembed_codec::CodecChoice::selectable()
+        .map(|c| c.name())
+        .collect();
+    format!(
+        "Tile codec: auto (smallest per tile), or one of {}",
+        names.join(", ")
+    )
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "geoembed",
@@ -99,8 +110,8 @@ pub struct ConvertArgs {
     pub input: String,
     /// Output: a .emb file, or any GDAL raster when the input is .emb.
     pub output: PathBuf,
-    /// Tile codec: auto (smallest per tile), native, float, png128, decorrelate+png128, jxl, decorrelate+jxl, raw.
-    #[arg(long, default_value = "auto")]
+    /// Tile codec (the list comes from the codec crate, so it names every codec).
+    #[arg(long, default_value = "auto", help = codec_help())]
     pub codec: String,
     /// Effort: fast, default, max (deflate level, JPEG XL effort, codecs tried by auto).
     #[arg(long, default_value = "default")]
@@ -126,6 +137,10 @@ pub struct ConvertArgs {
     /// .emb → GDAL: creation option KEY=VALUE (repeatable), as gdal_translate -co.
     #[arg(long = "co", value_name = "KEY=VALUE")]
     pub creation_options: Vec<String>,
+    /// .emb → GDAL: write a lossy format (JPEG, lossy WebP or JPEG 2000) although the
+    /// output will not be bit-exact.
+    #[arg(long)]
+    pub allow_lossy: bool,
 }
 
 #[derive(Args, Debug)]

@@ -7,8 +7,9 @@ use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::sync::Mutex;
 
-/// At most 9 + 26 + 15 + 6 + 8 + 8 columns: stage, bar, tiles, elapsed, eta.
-const TEMPLATE: &str = "{msg:>9} [{bar:24}] {pos}/{len} tiles {elapsed_precise} eta {eta}";
+/// Fits 80 columns with up to a million tiles: stage 9, bar 22, " 999999/999999 tiles" 20,
+/// elapsed and eta as HH:MM:SS (29). `{eta}` alone is words ("15 minutes") of any width.
+const TEMPLATE: &str = "{msg:>9} [{bar:20}] {pos}/{len} tiles {elapsed_precise} eta {eta_precise}";
 
 pub struct TileProgressBar {
     enabled: bool,
@@ -58,6 +59,74 @@ impl Progress for TileProgressBar {
         self.with_bar(ProgressBar::finish_and_clear);
         if let Ok(mut slot) = self.bar.lock() {
             *slot = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicatif::TermLike;
+    use std::sync::{Arc, Mutex};
+
+    /// A terminal that records what indicatif draws.
+    #[derive(Debug, Clone, Default)]
+    struct Screen(Arc<Mutex<Vec<String>>>);
+
+    impl TermLike for Screen {
+        fn width(&self) -> u16 {
+            200
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, line: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push(line.to_string());
+            Ok(())
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push(s.to_string());
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_progress_line_fits_80_columns() {
+        let screen = Screen::default();
+        let target = ProgressDrawTarget::term_like(Box::new(screen.clone()));
+        let bar = ProgressBar::with_draw_target(Some(999_999), target);
+        bar.set_style(
+            ProgressStyle::with_template(TEMPLATE)
+                .unwrap()
+                .progress_chars("=> "),
+        );
+        bar.set_message("verifying");
+        bar.set_position(123_456);
+        bar.tick();
+        let lines = screen.0.lock().unwrap().clone();
+        let drawn: Vec<&String> = lines.iter().filter(|l| l.contains("tiles")).collect();
+        assert!(!drawn.is_empty(), "nothing drawn: {lines:?}");
+        for line in drawn {
+            assert!(
+                line.chars().count() <= 80,
+                "{} columns: {line}",
+                line.chars().count()
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 //! staged and renamed into place: it appears whole or not at all.
 
 use crate::dequantize::{dequantize_strip, no_recipe};
-use crate::error::{Error, Result};
+use crate::error::{Error, OptionKey, Result};
 use crate::gdal as gdal_util;
 use crate::metadata::metadata_value;
 use crate::options::DecodeOptions;
@@ -16,6 +16,36 @@ use std::path::{Path, PathBuf};
 
 /// Raw bytes of tile rows decoded per batch: bounds memory.
 const BATCH_BYTES: usize = 256 << 20;
+
+/// What a decode wrote, for the one-line summary.
+#[derive(Clone, Debug, Default)]
+pub struct DecodeReport {
+    /// Bytes of the samples written (before the output format's compression).
+    pub raw_bytes: u64,
+    /// The files written (the output, and companions such as GeoTessera's scales).
+    pub outputs: Vec<PathBuf>,
+}
+
+/// Writes the `.emb` at `input` to `out`: GeoTessera's layout for a `.npy` name, else the
+/// GDAL format `o.format` or the one of `out`'s extension.
+pub fn decode_to_file(
+    input: &Path,
+    out: &Path,
+    o: &DecodeOptions,
+    progress: &dyn Progress,
+) -> Result<DecodeReport> {
+    if o.format.is_none() && crate::write::tessera::is_npy_name(out) {
+        if !o.creation_options.is_empty() {
+            return Err(Error::invalid_option(
+                OptionKey::CreationOption,
+                &o.creation_options[0],
+                "a .npy output takes no creation options",
+            ));
+        }
+        return crate::write::tessera::decode_to_npy(input, out, o, progress);
+    }
+    decode_to_gdal(input, out, o, progress)
+}
 
 /// How the output gets written: straight through the format's driver, or (drivers without
 /// `Create`, and netCDF with extra dimensions) as a GeoTIFF first, then `CreateCopy`.
@@ -35,6 +65,13 @@ fn plan_output(h: &Header, out: &Path, o: &DecodeOptions) -> Result<OutputPlan> 
         h.sample_type
     };
     let driver = gdal_write::output_driver(out, o.format.as_deref())?;
+    if let Some(why) = gdal_write::lossy_reason(&driver, &o.creation_options) {
+        if !o.allow_lossy {
+            return Err(
+                Error::invalid_option(OptionKey::LossyOutput, driver.short_name(), why).at(out),
+            );
+        }
+    }
     let signed_bytes = gdal_write::creation_options(&driver, SampleType::I8, h.tile_width, &[], 1)
         .iter()
         .any(|s| s == "PIXELTYPE=SIGNEDBYTE");
@@ -76,7 +113,7 @@ pub fn decode_to_gdal(
     out: &Path,
     o: &DecodeOptions,
     progress: &dyn Progress,
-) -> Result<()> {
+) -> Result<DecodeReport> {
     let mut emb = EmbFile::open(input)?;
     let h = emb.reader().header().clone();
     if o.dequantize && h.dequantization.is_none() {
@@ -121,6 +158,9 @@ pub fn decode_to_gdal(
         drop(ds);
         let _ = gtiff.delete(&first_path);
     }
+    if !o.dequantize {
+        gdal_write::restore_exact_nodata(&staging.path(), &h)?;
+    }
     // GDAL 3.6 reports some write errors (a full disk while flushing) only to its handler.
     if let Some(first) = gdal_util::take_gdal_failures().into_iter().next() {
         return Err(Error::gdal(
@@ -128,7 +168,13 @@ pub fn decode_to_gdal(
             format!("GDAL could not write it: {first}"),
         ));
     }
-    staging.commit()
+    staging.commit()?;
+    let raw_bytes =
+        h.width as u64 * h.height as u64 * (h.bands.len() * plan.sample_type.size()) as u64;
+    Ok(DecodeReport {
+        raw_bytes,
+        outputs: vec![out.to_path_buf()],
+    })
 }
 
 /// Decodes every tile row of the bands (and the scale plane when dequantising) and writes

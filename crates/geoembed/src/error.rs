@@ -51,6 +51,8 @@ pub enum OptionKey {
     Bands,
     /// Zoom levels of a tile pyramid.
     Zoom,
+    /// An output format (its value) that loses information, written only when allowed.
+    LossyOutput,
 }
 
 impl OptionKey {
@@ -65,6 +67,7 @@ impl OptionKey {
             OptionKey::Dequantize => "dequantize",
             OptionKey::Bands => "bands",
             OptionKey::Zoom => "zoom",
+            OptionKey::LossyOutput => "format",
         }
     }
 }
@@ -82,13 +85,38 @@ pub struct Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Longest message an error carries, in characters: six lines of a terminal. Text from
+/// elsewhere (GDAL's error text, lists of subdatasets) can run to tens of kilobytes.
+pub const MAX_MESSAGE_CHARS: usize = 480;
+
+/// `text` on one line and at most [`MAX_MESSAGE_CHARS`] long, saying how much was cut.
+pub fn bounded(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let total = one_line.chars().count();
+    if total <= MAX_MESSAGE_CHARS {
+        return one_line;
+    }
+    let kept: String = one_line.chars().take(MAX_MESSAGE_CHARS - 40).collect();
+    format!(
+        "{kept}... ({} more characters)",
+        total - (MAX_MESSAGE_CHARS - 40)
+    )
+}
+
 impl Error {
+    /// An error of `kind`; the message is kept to one line of bounded length.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let message = if message.len() > MAX_MESSAGE_CHARS || message.contains('\n') {
+            bounded(&message)
+        } else {
+            message
+        };
         Error {
             kind,
             path: None,
             option: None,
-            message: message.into(),
+            message,
             source: None,
         }
     }
@@ -143,7 +171,7 @@ impl Error {
 
     /// Prefixes the message with where in the work it happened ("decorrelation fit").
     pub fn context(mut self, what: impl fmt::Display) -> Self {
-        self.message = format!("{what}: {}", self.message);
+        self.message = bounded(&format!("{what}: {}", self.message));
         self
     }
 
@@ -286,6 +314,28 @@ mod tests {
             "tile (1, 1): bad",
             "the codec error is the source"
         );
+    }
+
+    #[test]
+    fn long_and_multi_line_messages_are_bounded() {
+        let huge = format!(
+            "GDAL says:\n{}",
+            "SUBDATASET_1_NAME=ZARR:x.zarr:/a ".repeat(1200)
+        );
+        let e = Error::gdal("in.zarr", &huge);
+        let text = e.to_string();
+        assert!(!text.contains('\n'), "{text}");
+        assert!(
+            text.len() <= "in.zarr: ".len() + MAX_MESSAGE_CHARS + 40,
+            "{}",
+            text.len()
+        );
+        assert!(
+            text.starts_with("in.zarr: GDAL says: SUBDATASET_1_NAME="),
+            "{text}"
+        );
+        assert!(text.ends_with(" more characters)"), "{text}");
+        assert_eq!(bounded("short\nand plain"), "short and plain");
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct DecodeOptions {
     pub dequantize: bool,
     /// Threads GDAL may use to compress (GeoTIFF's NUM_THREADS); 0 = as many as rayon's.
     pub threads: usize,
+    /// Write to a lossy format (JPEG, lossy WebP, ...) although the output will not be
+    /// bit-exact; refused otherwise.
+    pub allow_lossy: bool,
 }
 
 /// A square tile's edge in pixels, from [`TileSize::MIN`] to [`TileSize::MAX`].

@@ -4,10 +4,11 @@
 
 use crate::args::ConvertArgs;
 use crate::progress_bar::TileProgressBar;
-use geoembed::decode::decode_to_gdal;
+use geoembed::decode::{decode_to_file, DecodeReport};
 use geoembed::options::DecodeOptions;
 use geoembed::read::{input_kind, open_input, InputKind, Notice, TesseraInput};
 use geoembed::write::check_overwrite;
+use geoembed::write::tessera::{companions, is_npy_name};
 use geoembed::{encode_to_emb, EncodeOptions, EncodeReport, Error, ErrorKind, Result};
 use std::path::Path;
 use std::process::ExitCode;
@@ -47,9 +48,9 @@ pub fn run(a: &ConvertArgs, quiet: bool, threads: usize) -> Result<ExitCode> {
     }
     check_overwrite(&a.output, a.overwrite)?;
     if is_emb_name(&a.output) {
-        if a.dequantize || a.format.is_some() || !a.creation_options.is_empty() {
+        if a.dequantize || a.format.is_some() || !a.creation_options.is_empty() || a.allow_lossy {
             return Err(usage(
-                "--dequantize, -of and -co apply when converting a .emb to another format",
+                "--dequantize, -of, -co and --allow-lossy apply when converting a .emb to another format",
             ));
         }
         to_emb(a, kind, quiet)?;
@@ -127,11 +128,60 @@ fn from_emb(a: &ConvertArgs, kind: InputKind, quiet: bool, threads: usize) -> Re
             "is not a .emb file; to write .emb give the output a .emb extension (for other conversions use gdal_translate)",
         ));
     }
+    if a.format.is_none() && is_npy_name(&a.output) {
+        // GeoTessera's layout: the scales and landmask beside the array.
+        for companion in companions(&a.output) {
+            check_overwrite(&companion, a.overwrite)?;
+        }
+    }
     let o = DecodeOptions {
         format: a.format.clone(),
         creation_options: a.creation_options.clone(),
         dequantize: a.dequantize,
         threads,
+        allow_lossy: a.allow_lossy,
     };
-    decode_to_gdal(input, &a.output, &o, &TileProgressBar::new(quiet))
+    let t0 = Instant::now();
+    let report = decode_to_file(input, &a.output, &o, &TileProgressBar::new(quiet))?;
+    if !quiet {
+        if a.allow_lossy {
+            warn_if_lossy(a);
+        }
+        eprintln!("{}", decode_summary(a, &report, t0.elapsed().as_secs_f64()));
+    }
+    Ok(())
+}
+
+/// Says so when --allow-lossy let a lossy format through.
+fn warn_if_lossy(a: &ConvertArgs) {
+    let driver = geoembed::write::gdal::output_driver(&a.output, a.format.as_deref());
+    if let Some(why) = driver
+        .ok()
+        .and_then(|d| geoembed::write::gdal::lossy_reason(&d, &a.creation_options))
+    {
+        eprintln!("geoembed: warning: {}: {why}", a.output.display());
+    }
+}
+
+/// `IN -> OUT: FILE -> OUT bytes (RAW raw) in T s`, naming companion files.
+fn decode_summary(a: &ConvertArgs, r: &DecodeReport, seconds: f64) -> String {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let written: u64 = r.outputs.iter().map(|p| size(p)).sum();
+    let also: Vec<String> = r.outputs[1..]
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    format!(
+        "{} -> {}: {} -> {} bytes ({} bytes of samples) in {seconds:.2} s{}",
+        a.input,
+        a.output.display(),
+        size(Path::new(&a.input)),
+        written,
+        r.raw_bytes,
+        if also.is_empty() {
+            String::new()
+        } else {
+            format!("; also wrote {}", also.join(", "))
+        }
+    )
 }

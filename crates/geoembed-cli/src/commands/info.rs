@@ -14,7 +14,7 @@ use std::process::ExitCode;
 pub fn run(a: &InfoArgs) -> Result<ExitCode> {
     let info = FileInfo::read(&a.file)?;
     if a.json {
-        let text = serde_json::to_string_pretty(&info_json::to_json(&info)).expect("serialisable");
+        let text = serde_json::to_string_pretty(&info_json::to_json(&info)?).expect("serialisable");
         println!("{text}");
     } else {
         print!("{}", text(&info));

@@ -1,33 +1,13 @@
-//! `geoembed info --json`: the same facts as the text, as one JSON document (stable keys,
-//! for scripts and tests).
+//! `geoembed info --json`: what `gdalinfo -json` reports for the file through the GDAL
+//! plugin (same keys, same shape, computed by GDAL itself), plus everything geoembed knows
+//! beyond it under one `geoembed` key: tiling, codecs and sizes per tile and plane, aux
+//! planes, the dequantisation recipe, per-band coordinates.
 
-use geoembed::gdal::color_interp_name;
+use geoembed::info::gdalinfo::{gdal_compression, gdalinfo_json, subdatasets};
 use geoembed::info::{band_coordinates, FileInfo};
-use geoembed_codec::{Dequantization, Header, MetadataDomain};
+use geoembed::Result;
+use geoembed_codec::{Dequantization, Header};
 use serde_json::{json, Value};
-
-fn domains_json(d: &[MetadataDomain]) -> Value {
-    json!(d
-        .iter()
-        .map(|m| json!({"domain": m.name, "items": m.items}))
-        .collect::<Vec<_>>())
-}
-
-fn georef_json(h: &Header) -> Value {
-    json!({
-        "geotransform": h.georef.geotransform,
-        "crs": h.georef.srs.as_ref().map(|s| json!({"wkt2": s.wkt, "epsg": s.epsg, "axis_mapping": s.axis_mapping})),
-        "gcps": h.georef.gcps.iter().map(|g| json!({"id": g.id, "info": g.info, "pixel": g.pixel, "line": g.line, "x": g.x, "y": g.y, "z": g.z})).collect::<Vec<_>>(),
-    })
-}
-
-fn bands_json(h: &Header) -> Value {
-    json!(h.bands.iter().map(|b| json!({
-        "description": b.description, "coordinates": band_coordinates(h, b), "nodata": b.nodata, "scale": b.scale, "offset": b.offset,
-        "color_interp": color_interp_name(b.color_interp), "unit": b.unit, "metadata": domains_json(&b.metadata),
-        "color_table_entries": b.color_table.as_ref().map(|c| c.1.len()),
-    })).collect::<Vec<_>>())
-}
 
 fn tiles_json(info: &FileInfo) -> Value {
     json!(info.tiles.iter().map(|t| json!({
@@ -37,27 +17,22 @@ fn tiles_json(info: &FileInfo) -> Value {
     })).collect::<Vec<_>>())
 }
 
-pub fn to_json(info: &FileInfo) -> Value {
+/// geoembed's own facts about the file.
+fn geoembed_json(info: &FileInfo) -> Value {
     let h = &info.header;
-    let georef = georef_json(h);
     json!({
-        "file": info.path.display().to_string(),
         "format_version": "1.0",
-        "size": [h.width, h.height],
         "data_type": h.sample_type.name(),
         "band_count": h.bands.len(),
         "tile_size": [h.tile_width, h.tile_height],
-        "geotransform": georef["geotransform"],
-        "crs": georef["crs"],
-        "gcps": georef["gcps"],
-        "metadata": domains_json(&h.metadata),
-        "aux_planes": h.aux_planes.iter().map(|a| json!({"name": a.name, "data_type": a.sample_type.name(), "bands": a.bands})).collect::<Vec<_>>(),
+        "aux_planes": h.aux_planes.iter().map(|a| json!({"name": a.name, "data_type": a.sample_type.name(), "bands": a.bands, "description": a.description})).collect::<Vec<_>>(),
         "dequantization": h.dequantization.as_ref().map(|d| match d {
             Dequantization::PerPixelScale { aux_plane } => json!({"kind": "per_pixel_scale", "aux_plane": aux_plane}),
             Dequantization::PowerLaw { divisor, exponent } => json!({"kind": "power_law", "divisor": divisor, "exponent": exponent}),
         }),
         "decorrelation_groups": h.decorrelation.as_ref().map(|d| d.groups.len()),
-        "bands": bands_json(h),
+        "info": h.info.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "bands": h.bands.iter().map(|b| json!({"coordinates": band_coordinates(h, b)})).collect::<Vec<_>>(),
         "tiles": tiles_json(info),
         "planes": info.plane_shares().into_iter().map(|p| json!({
             "plane": p.plane, "name": p.name, "bytes": p.bytes, "share_of_file": p.share_of_file,
@@ -67,4 +42,34 @@ pub fn to_json(info: &FileInfo) -> Value {
         "ratio": info.ratio(),
         "bits_per_sample": info.bits_per_sample(),
     })
+}
+
+/// The domains the plugin adds to the dataset's metadata.
+fn plugin_domains(info: &FileInfo, h: &Header) -> Vec<(&'static str, Vec<(String, String)>)> {
+    let band_tiles = info.tiles.iter().filter(|t| t.plane == 0);
+    let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+    for t in band_tiles {
+        *counts.entry(t.codec.as_str()).or_default() += 1;
+    }
+    let listed: Vec<String> = counts.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    let structure = vec![
+        (
+            "COMPRESSION".to_string(),
+            gdal_compression(counts.keys().copied()).to_string(),
+        ),
+        ("INTERLEAVE".into(), "PIXEL".into()),
+        ("GEOEMBED_TILE_CODECS".into(), listed.join(",")),
+    ];
+    let name = info.path.display().to_string();
+    vec![
+        ("IMAGE_STRUCTURE", structure),
+        ("SUBDATASETS", subdatasets(&name, h)),
+    ]
+}
+
+pub fn to_json(info: &FileInfo) -> Result<Value> {
+    let h = &info.header;
+    let mut j = gdalinfo_json(&info.path, h, &plugin_domains(info, h))?;
+    j["geoembed"] = geoembed_json(info);
+    Ok(j)
 }

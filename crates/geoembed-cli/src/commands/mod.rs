@@ -29,7 +29,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let quiet = cli.quiet;
     geoembed::gdal::install_error_handler(Box::new(move |warning| {
         if !quiet {
-            eprintln!("geoembed: GDAL warning: {warning}");
+            eprintln!(
+                "geoembed: GDAL warning: {}",
+                geoembed::error::bounded(warning)
+            );
         }
     }));
     match cli.command {
@@ -45,10 +48,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// The error with the library's options named as on this command line (`--codec zip`),
 /// and how to ask for an overwrite.
 pub fn labelled(e: Error) -> Error {
-    let e = if e.kind() == ErrorKind::Io(std::io::ErrorKind::AlreadyExists) {
-        e.with_hint(" (use --overwrite to replace it)")
-    } else {
-        e
+    let e = match e.kind() {
+        ErrorKind::Io(std::io::ErrorKind::AlreadyExists) => {
+            e.with_hint(" (use --overwrite to replace it)")
+        }
+        ErrorKind::InvalidOption(OptionKey::LossyOutput) => {
+            e.with_hint("; add --allow-lossy to write it anyway")
+        }
+        _ => e,
     };
     e.label_option(|key, value| {
         let flag = match key {
@@ -60,6 +67,7 @@ pub fn labelled(e: Error) -> Error {
             OptionKey::Dequantize => "--dequantize",
             OptionKey::Bands => "--bands",
             OptionKey::Zoom => "--zoom",
+            OptionKey::LossyOutput => "format",
             _ => key.name(),
         };
         if value.is_empty() {

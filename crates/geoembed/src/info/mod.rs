@@ -3,6 +3,8 @@
 //! ratio, what the float codec chose per band, and each plane's share of the file.
 
 mod coordinates;
+#[cfg(feature = "gdal")]
+pub mod gdalinfo;
 
 pub use coordinates::band_coordinates;
 

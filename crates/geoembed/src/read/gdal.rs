@@ -134,6 +134,15 @@ fn band_info(band: &gdal::raster::RasterBand) -> BandInfo {
     }
 }
 
+/// The first `n` names and how many more there are (a Zarr store lists hundreds).
+fn first_names(names: &[&str], n: usize) -> String {
+    let shown = names[..names.len().min(n)].join(", ");
+    match names.len().saturating_sub(n) {
+        0 => shown,
+        more => format!("{shown} and {more} more (gdalinfo lists them)"),
+    }
+}
+
 /// Builds the `.emb` header for a GDAL dataset.
 pub fn header_from_dataset(name: &str, ds: &Dataset) -> Result<Header> {
     let count = ds.raster_count();
@@ -151,7 +160,7 @@ pub fn header_from_dataset(name: &str, ds: &Dataset) -> Result<Header> {
             } else {
                 format!(
                     "has no raster bands of its own; pick one of its subdatasets: {}",
-                    names.join(", ")
+                    first_names(&names, 3)
                 )
             },
         ));
@@ -255,5 +264,24 @@ impl RasterSource for GdalSource {
 
     fn kind(&self) -> String {
         format!("GDAL {}", self.ds.driver().short_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_subdataset_lists_are_cut() {
+        let names: Vec<String> = (0..300).map(|i| format!("ZARR:\"t.zarr\":/{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(
+            first_names(&refs, 3),
+            "ZARR:\"t.zarr\":/0, ZARR:\"t.zarr\":/1, ZARR:\"t.zarr\":/2 and 297 more (gdalinfo lists them)"
+        );
+        assert_eq!(
+            first_names(&refs[..2], 3),
+            "ZARR:\"t.zarr\":/0, ZARR:\"t.zarr\":/1"
+        );
     }
 }

@@ -79,12 +79,19 @@ impl TesseraSource {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default()
         };
+        let mut items = vec![
+            format!("GEOTESSERA_EMBEDDING={}", fname(npy)),
+            format!("GEOTESSERA_SCALES={}", fname(scales)),
+        ];
+        // GeoTessera keeps a year's tiles under a directory named after it; the STAC
+        // sidecar takes its time range from this.
+        let absolute = std::path::absolute(npy).unwrap_or_else(|_| npy.to_path_buf());
+        if let Some(year) = crate::write::datetime::year_in_path(&absolute) {
+            items.push(format!("GEOTESSERA_YEAR={year}"));
+        }
         header.metadata.push(MetadataDomain {
             name: String::new(),
-            items: vec![
-                format!("GEOTESSERA_EMBEDDING={}", fname(npy)),
-                format!("GEOTESSERA_SCALES={}", fname(scales)),
-            ],
+            items,
         });
         header
             .info

@@ -8,20 +8,63 @@ use geoembed_codec::{Header, SampleType};
 use std::path::Path;
 use std::ptr;
 
-/// Finds the output driver: `-of NAME`, else from the file extension, else GTiff.
+/// Finds the output driver: `-of NAME`, else the one GDAL associates with the file's
+/// extension. A name GDAL cannot place is refused (writing a GeoTIFF under a `.xyz` name
+/// would hide the mistake).
 pub fn output_driver(path: &Path, format: Option<&str>) -> Result<gdal::Driver> {
     if let Some(f) = format {
         return DriverManager::get_driver_by_name(f).map_err(|_| {
             Error::invalid_option(OptionKey::Format, f, "GDAL has no driver of that name")
         });
     }
+    let refuse = |what: String| {
+        Error::unsupported(
+            path,
+            format!("GDAL has no raster format for {what}; use .tif, .nc, .vrt, .npy (GeoTessera) or another extension GDAL writes, or name the format"),
+        )
+    };
+    // GDAL matches a name without an extension to drivers without one (FIT, ...).
+    let Some(extension) = path.extension() else {
+        return Err(refuse("a name without an extension".into()));
+    };
     let name = path.to_string_lossy();
-    Ok(
-        DriverManager::get_output_driver_for_dataset_name(name.as_ref(), gdal::DriverType::Raster)
-            .unwrap_or_else(|| {
-                DriverManager::get_driver_by_name("GTiff").expect("GTiff is always built in")
-            }),
-    )
+    DriverManager::get_output_driver_for_dataset_name(name.as_ref(), gdal::DriverType::Raster)
+        .ok_or_else(|| refuse(format!("the extension .{}", extension.to_string_lossy())))
+}
+
+/// The value of creation option `key` (case-insensitive), if given.
+fn creation_option<'a>(options: &'a [String], key: &str) -> Option<&'a str> {
+    options.iter().rev().find_map(|o| {
+        let (k, v) = o.split_once('=')?;
+        k.eq_ignore_ascii_case(key).then_some(v)
+    })
+}
+
+fn is_yes(value: Option<&str>) -> bool {
+    value.is_some_and(|v| ["YES", "TRUE", "ON", "1"].contains(&v.to_ascii_uppercase().as_str()))
+}
+
+/// Why writing with `driver` and these creation options loses information (JPEG, lossy
+/// WebP or JPEG 2000, a GeoTIFF compressed with JPEG or lossy WebP/LERC), if it does.
+pub fn lossy_reason(driver: &gdal::Driver, options: &[String]) -> Option<String> {
+    let name = driver.short_name();
+    let lossy = match name.as_str() {
+        "JPEG" => true,
+        "WEBP" => !is_yes(creation_option(options, "LOSSLESS")),
+        "JP2OpenJPEG" => !is_yes(creation_option(options, "REVERSIBLE")),
+        "GTiff" | "COG" => {
+            match creation_option(options, "COMPRESS").map(str::to_ascii_uppercase) {
+                Some(c) if c == "JPEG" => true,
+                Some(c) if c == "WEBP" => !is_yes(creation_option(options, "WEBP_LOSSLESS")),
+                Some(c) if c.starts_with("LERC") => creation_option(options, "MAX_Z_ERROR")
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .is_some_and(|e| e > 0.0),
+                _ => false,
+            }
+        }
+        _ => false,
+    };
+    lossy.then(|| format!("{name} as configured is lossy, so the output would not be bit-exact"))
 }
 
 fn driver_item(d: &gdal::Driver, key: &str) -> Option<String> {
@@ -208,6 +251,34 @@ pub fn create_copy(d: &gdal::Driver, src: &Dataset, dest: &Path, opts: &[String]
             ));
         }
         gdal_sys::GDALClose(h);
+    }
+    Ok(())
+}
+
+/// Sets again, on the finished file opened read-only, every band nodata the format did not
+/// keep exactly: GeoTIFF stores a Float32 band's nodata as a float (-88.8888 comes back as
+/// -88.88880157470703), and a read-only dataset keeps the exact double in its `.aux.xml`,
+/// as `gdal_translate` does.
+pub fn restore_exact_nodata(path: &Path, h: &Header) -> Result<()> {
+    if h.bands.iter().all(|b| b.nodata.is_none()) {
+        return Ok(());
+    }
+    // A format GDAL writes but cannot read back keeps what it wrote.
+    let Ok(ds) = Dataset::open(path) else {
+        return Ok(());
+    };
+    for (i, want) in h.bands.iter().enumerate() {
+        let Some(want) = want.nodata else { continue };
+        let band = ds.rasterband(i + 1)?;
+        // SAFETY: the handle is used only while `band` (and `ds`) lives.
+        let hb = unsafe { band.c_rasterband() };
+        let mut ok = 0;
+        // SAFETY: hb is a live band of ds.
+        let got = unsafe { gdal_sys::GDALGetRasterNoDataValue(hb, &mut ok) };
+        if ok == 0 || got.to_bits() != want.to_bits() {
+            // SAFETY: as above; on a read-only dataset GDAL keeps the value in its PAM file.
+            unsafe { gdal_sys::GDALSetRasterNoDataValue(hb, want) };
+        }
     }
     Ok(())
 }

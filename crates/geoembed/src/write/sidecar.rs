@@ -1,5 +1,7 @@
-//! The human-readable JSON sidecar `OUT.emb.json`: a STAC Item (projection and raster
-//! extensions) describing the file. Readers of `.emb` never need it; people and catalogues do.
+//! The human-readable JSON sidecar `OUT.emb.json`: a STAC 1.0 Item (projection and raster
+//! extensions) describing the file, valid against their JSON schemas (the tests check it
+//! with pystac and the schemas). Readers of `.emb` never need it; people and catalogues do.
+//! Its `datetime` comes from the source's metadata ([`super::datetime`]).
 //!
 //! Its bounding box is in longitude/latitude, which needs a reprojection: a [`ToLonLat`]
 //! supplied by the caller (GDAL's OSR with the `gdal` feature, pyproj from Python); without
@@ -131,7 +133,8 @@ fn properties<R: std::io::Read + std::io::Seek>(r: &Reader<R>) -> Map<String, Va
         .filter_map(|p| h.plane_layout(p).ok())
         .map(|(t, b)| h.width as u64 * h.height as u64 * b as u64 * t.size() as u64)
         .sum();
-    let mut props = projection_properties(h);
+    let mut props = super::datetime::properties(h);
+    props.extend(projection_properties(h));
     props.insert("geoembed:format_version".into(), json!("1.0"));
     props.insert(
         "geoembed:tile_size".into(),
@@ -162,7 +165,6 @@ fn properties<R: std::io::Read + std::io::Seek>(r: &Reader<R>) -> Map<String, Va
 /// STAC's projection extension: shape, CRS, affine transform (and how many GCPs).
 fn projection_properties(h: &Header) -> Map<String, Value> {
     let mut props = Map::new();
-    props.insert("datetime".into(), Value::Null);
     props.insert("proj:shape".into(), json!([h.height, h.width]));
     if let Some(s) = &h.georef.srs {
         props.insert("proj:epsg".into(), s.epsg.map_or(Value::Null, |e| json!(e)));
