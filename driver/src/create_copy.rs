@@ -18,7 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The creation options (`-co KEY=VALUE`) the driver declares, parsed by the library.
 fn options(list: &[String]) -> Result<EncodeOptions> {
-    let mut o = EncodeOptions::default();
+    // GDAL's CreateCopy replaces an existing output, as gdal_translate users expect.
+    let mut o = EncodeOptions {
+        overwrite: true,
+        ..EncodeOptions::default()
+    };
     for item in list {
         let (k, v) = item.split_once('=').unwrap_or((item, ""));
         match k.to_ascii_uppercase().as_str() {

@@ -7,7 +7,7 @@ use crate::options::EncodeOptions;
 use crate::progress::{Progress, Stage};
 use crate::read::RasterSource;
 use crate::write::sidecar::{self, ToLonLat};
-use crate::write::staging::Staging;
+use crate::write::staging::{check_output_file, Staging};
 use geoembed_codec::{
     auto_candidates, encode_block, fit_decorrelation, CodecChoice, Decorrelation, Header, Writer,
 };
@@ -27,8 +27,6 @@ pub struct EncodeReport {
     pub codecs: BTreeMap<&'static str, usize>,
 }
 
-/// Bytes of raw tile data a batch may hold before it is encoded: bounds memory.
-const BATCH_BYTES: usize = 256 << 20;
 /// Pixels sampled to fit the decorrelation (the seed harness uses the same cap).
 const FIT_PIXELS: usize = 200_000;
 
@@ -155,6 +153,15 @@ fn read_tiles(
     Ok(jobs)
 }
 
+/// Bytes of one strip (a full-width tile row) of `plane`: what a batch is made of.
+fn strip_bytes(header: &Header, plane: usize) -> usize {
+    let px = header
+        .plane_layout(plane)
+        .map_or(0, |(ty, bands)| bands * ty.size());
+    let rows = header.tile_height.min(header.height) as usize;
+    header.width as usize * rows * px
+}
+
 /// Encodes `src` into `sink` (any `Write + Seek`: a file, or memory for benchmarks),
 /// reporting every tile to `progress`. Options are checked before anything is read.
 pub fn encode_stream<W: Write + Seek>(
@@ -164,14 +171,14 @@ pub fn encode_stream<W: Write + Seek>(
     progress: &dyn Progress,
 ) -> Result<(W, EncodeReport)> {
     let header = output_header(src, o)?;
+    src.prepare_streaming(strip_bytes(&header, 0), o.batch_bytes);
     let mut writer = Writer::new(sink, header.clone())?;
     let mut report = EncodeReport::default();
     let stage = Stage::begin(progress, header.block_count(), "encoding");
     for plane in 0..header.plane_count() {
         let (ty, bands) = header.plane_layout(plane)?;
         let px = bands * ty.size();
-        let strip_bytes = header.width as usize * header.tile_height as usize * px;
-        let strips_per_batch = (BATCH_BYTES / strip_bytes.max(1)).max(1) as u32;
+        let strips_per_batch = (o.batch_bytes / strip_bytes(&header, plane).max(1)).max(1) as u32;
         let mut ty0 = 0;
         while ty0 < header.tiles_down() {
             let ty1 = (ty0 + strips_per_batch).min(header.tiles_down());
@@ -217,8 +224,24 @@ pub fn encode_to_emb_with(
     progress: &dyn Progress,
     lon_lat: Option<&dyn ToLonLat>,
 ) -> Result<EncodeReport> {
+    check_output_file(out, o.overwrite)?;
     o.validate(src.header())?;
-    let staging = Staging::new(out)?;
+    let staging = Staging::new(out, o.overwrite)?;
+    let report =
+        write_staged(src, &staging, out, o, progress, lon_lat).map_err(|e| staging.redact(e))?;
+    staging.commit()?;
+    Ok(report)
+}
+
+/// The `.emb` and its sidecar, written into `staging`.
+fn write_staged(
+    src: &mut dyn RasterSource,
+    staging: &Staging,
+    out: &Path,
+    o: &EncodeOptions,
+    progress: &dyn Progress,
+    lon_lat: Option<&dyn ToLonLat>,
+) -> Result<EncodeReport> {
     let tmp = staging.path();
     let file = std::fs::File::create(&tmp).map_err(|e| Error::io(out, e))?;
     let sink = BufWriter::with_capacity(1 << 20, file);
@@ -232,7 +255,6 @@ pub fn encode_to_emb_with(
         .map_err(|e| Error::io(out, e))?
         .len();
     sidecar::write(&tmp, &staging_sidecar(&tmp), out, lon_lat)?;
-    staging.commit()?;
     Ok(report)
 }
 

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::progress::Stage;
 use crate::read::RasterSource;
-use geoembed_codec::{decode_block_into, Header, Reader};
+use geoembed_codec::{decode_block_into, Header, Limits, Reader};
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -27,16 +27,27 @@ pub fn is_emb(path: &Path) -> bool {
 }
 
 impl EmbFile {
+    /// Opens the `.emb` at `path` with the default [`Limits`].
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with_limits(path, &Limits::default())
+    }
+
+    /// Opens the `.emb` at `path`, refusing declared sizes beyond `limits`.
+    pub fn open_with_limits(path: &Path, limits: &Limits) -> Result<Self> {
         let f = File::open(path).map_err(|e| Error::io(path, e))?;
-        Self::from_reader(BufReader::with_capacity(1 << 20, f), path)
+        Self::from_reader_with_limits(BufReader::with_capacity(1 << 20, f), path, limits)
     }
 }
 
 impl<R: Read + Seek> EmbFile<R> {
     /// A `.emb` from any reader; `name` is used in messages.
     pub fn from_reader(src: R, name: &Path) -> Result<Self> {
-        let reader = Reader::open(src).map_err(|e| Error::codec(name, e))?;
+        Self::from_reader_with_limits(src, name, &Limits::default())
+    }
+
+    /// [`EmbFile::from_reader`] within `limits`.
+    pub fn from_reader_with_limits(src: R, name: &Path, limits: &Limits) -> Result<Self> {
+        let reader = Reader::open_with_limits(src, *limits).map_err(|e| Error::codec(name, e))?;
         Ok(EmbFile {
             reader,
             path: name.to_path_buf(),
@@ -62,42 +73,110 @@ impl<R: Read + Seek> EmbFile<R> {
         ty1: u32,
         stage: &Stage,
     ) -> Result<Vec<Vec<u8>>> {
+        let across = self.reader.header().tiles_across();
+        let region = TileRegion {
+            rows: ty0..ty1,
+            columns: 0..across,
+        };
+        self.decode_region(plane, &region, stage, usize::MAX)
+    }
+
+    /// Decodes the tiles of `region` of `plane` into one strip per tile row, as wide as the
+    /// region's columns. At most `tiles_in_flight` payloads are read and decoded at once
+    /// (in file order, then in parallel), so that a file of huge tiles decodes within a
+    /// memory budget whatever the thread count.
+    pub fn decode_region(
+        &mut self,
+        plane: usize,
+        region: &TileRegion,
+        stage: &Stage,
+        tiles_in_flight: usize,
+    ) -> Result<Vec<Vec<u8>>> {
         let h = self.reader.header().clone();
         let (ty, bands) = h
             .plane_layout(plane)
             .map_err(|e| Error::codec(&self.path, e))?;
         let px = bands * ty.size();
-        let mut payloads = Vec::new();
-        for tyi in ty0..ty1 {
-            for tx in 0..h.tiles_across() {
+        let columns = region.pixel_columns(&h);
+        let mut strips = Vec::new();
+        for tyi in region.rows.clone() {
+            let bytes = columns.len() * h.tile_rect(0, tyi).3 as usize * px;
+            strips.push(zeroed(bytes).map_err(|e| e.at(&self.path))?);
+        }
+        let tiles = region.tiles();
+        let mut segments = tile_segments(&h, &mut strips, region, px).into_iter();
+        for wave in tiles.chunks(tiles_in_flight.max(1)) {
+            let mut jobs = Vec::with_capacity(wave.len());
+            for &(tx, tyi) in wave {
                 let payload = self
                     .reader
                     .read_payload(plane, tx, tyi)
                     .map_err(|e| Error::codec(&self.path, e))?;
-                payloads.push((tx, tyi, payload));
+                jobs.push(((tx, tyi, payload), segments.next().expect("one per tile")));
             }
+            let (path, entries) = (&self.path, self.reader.entries());
+            stage.run_parallel(jobs, |((tx, tyi, payload), mut rows)| {
+                let e = &entries[h.block_index(plane, tx, tyi) as usize];
+                DECODED.with_borrow_mut(|tile| {
+                    let decoded = decode_block_into(&h, plane, tx, tyi, e, &payload, tile)
+                        .map_err(|err| Error::codec(path, err));
+                    if decoded.is_ok() {
+                        let row_bytes = (tile.len() / rows.len().max(1)).max(1);
+                        for (dst, src) in rows.iter_mut().zip(tile.chunks_exact(row_bytes)) {
+                            dst.copy_from_slice(src);
+                        }
+                    }
+                    if tile.capacity() > KEEP_DECODED_BYTES {
+                        *tile = Vec::new();
+                    }
+                    decoded
+                })
+            })?;
         }
-        let mut strips: Vec<Vec<u8>> = (ty0..ty1)
-            .map(|tyi| vec![0u8; h.width as usize * h.tile_rect(0, tyi).3 as usize * px])
-            .collect();
-        let segments = tile_segments(&h, &mut strips, ty0, px);
-        let jobs: Vec<_> = payloads.into_iter().zip(segments).collect();
-        let (path, entries) = (&self.path, self.reader.entries());
-        stage.run_parallel(jobs, |((tx, tyi, payload), mut rows)| {
-            let e = &entries[h.block_index(plane, tx, tyi) as usize];
-            DECODED.with_borrow_mut(|tile| {
-                decode_block_into(&h, plane, tx, tyi, e, &payload, tile)
-                    .map_err(|err| Error::codec(path, err))?;
-                let row_bytes = (tile.len() / rows.len().max(1)).max(1);
-                for (dst, src) in rows.iter_mut().zip(tile.chunks_exact(row_bytes)) {
-                    dst.copy_from_slice(src);
-                }
-                Ok(())
-            })
-        })?;
         Ok(strips)
     }
 }
+
+/// A rectangle of tiles: tile rows × tile columns of one plane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TileRegion {
+    pub rows: std::ops::Range<u32>,
+    pub columns: std::ops::Range<u32>,
+}
+
+impl TileRegion {
+    /// The pixel columns the region covers (the last tile column clipped to the raster).
+    pub fn pixel_columns(&self, h: &Header) -> std::ops::Range<usize> {
+        let start = self.columns.start as usize * h.tile_width as usize;
+        let end = (self.columns.end as usize * h.tile_width as usize).min(h.width as usize);
+        start..end
+    }
+
+    /// The region's tiles `(tx, ty)`, row by row (file order).
+    fn tiles(&self) -> Vec<(u32, u32)> {
+        self.rows
+            .clone()
+            .flat_map(|ty| self.columns.clone().map(move |tx| (tx, ty)))
+            .collect()
+    }
+}
+
+/// A zeroed buffer of `bytes`, or an error rather than an abort when memory is short.
+fn zeroed(bytes: usize) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(bytes).map_err(|_| {
+        Error::from(geoembed_codec::Error::out_of_memory(
+            "a strip of decoded tiles",
+            bytes as u128,
+        ))
+    })?;
+    v.resize(bytes, 0);
+    Ok(v)
+}
+
+/// Decoded tiles up to this size keep their buffer for the thread's next tile; a larger
+/// one is freed, so that idle threads do not each hold a huge tile.
+const KEEP_DECODED_BYTES: usize = 64 << 20;
 
 thread_local! {
     /// One decoded tile per worker thread, reused: tiles of hundreds of bands are
@@ -105,18 +184,20 @@ thread_local! {
     static DECODED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Cuts full-width strips (tile rows `ty0..`) into one list of row segments per tile, in
-/// tile order, so that every tile is copied into place by the thread that decoded it.
+/// Cuts the region's strips into one list of row segments per tile, in tile order, so
+/// that every tile is copied into place by the thread that decoded it.
 fn tile_segments<'s>(
     h: &Header,
     strips: &'s mut [Vec<u8>],
-    ty0: u32,
+    region: &TileRegion,
     px: usize,
 ) -> Vec<Vec<&'s mut [u8]>> {
-    let width = h.width as usize;
+    let width = region.pixel_columns(h).len();
     let mut segments = Vec::new();
-    for (strip, tyi) in strips.iter_mut().zip(ty0..) {
-        let widths: Vec<usize> = (0..h.tiles_across())
+    for (strip, tyi) in strips.iter_mut().zip(region.rows.clone()) {
+        let widths: Vec<usize> = region
+            .columns
+            .clone()
             .map(|tx| h.tile_rect(tx, tyi).2 as usize * px)
             .collect();
         let mut per_tile: Vec<Vec<&mut [u8]>> = widths.iter().map(|_| Vec::new()).collect();

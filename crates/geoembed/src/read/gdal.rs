@@ -14,6 +14,11 @@ pub struct GdalSource {
     ds: Dataset,
     header: Header,
     name: String,
+    /// GDAL's block cache sized for a one-pass read, while a conversion reads this source.
+    cache: Option<gdal_util::StreamingCache>,
+    /// Whether this source may size GDAL's (process-wide) cache: yes when geoembed opened
+    /// the dataset, no for a dataset lent by a GDAL host (the plugin's CreateCopy).
+    sizes_cache: bool,
 }
 
 /// Whether a dataset name is a plain path (as opposed to `NETCDF:"f.nc":var`, `/vsizip/...`,
@@ -205,6 +210,8 @@ impl GdalSource {
             ds,
             header,
             name: name.to_string(),
+            cache: None,
+            sizes_cache: true,
         })
     }
 
@@ -214,6 +221,8 @@ impl GdalSource {
             ds,
             header,
             name: name.to_string(),
+            cache: None,
+            sizes_cache: false,
         }
     }
 
@@ -255,5 +264,24 @@ impl RasterSource for GdalSource {
 
     fn kind(&self) -> String {
         format!("GDAL {}", self.ds.driver().short_name())
+    }
+
+    fn prepare_streaming(&mut self, strip_bytes: usize, batch_bytes: usize) {
+        if !self.sizes_cache {
+            return;
+        }
+        let h = &self.header;
+        let block_rows = self
+            .ds
+            .rasterband(1)
+            .map_or(1, |band| band.block_size().1.max(1));
+        let block_row_bytes = (h.width as usize)
+            .saturating_mul(block_rows.min(h.height as usize))
+            .saturating_mul(h.bands.len() * h.sample_type.size());
+        self.cache = Some(gdal_util::StreamingCache::for_strips(
+            strip_bytes,
+            block_row_bytes,
+            batch_bytes,
+        ));
     }
 }

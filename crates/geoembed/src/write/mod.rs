@@ -10,4 +10,4 @@ pub mod staging;
 #[cfg(feature = "gdal")]
 pub mod xyz;
 
-pub use staging::{check_overwrite, Staging};
+pub use staging::{check_output_file, check_overwrite, remove_staging_on_signals, Staging};
