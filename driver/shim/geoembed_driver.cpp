@@ -154,7 +154,7 @@ GDALDataset *EmbDataset::Open(GDALOpenInfo *info) {
         return nullptr;
     }
     char *err = nullptr;
-    GeoEmbHandle *h = geoembed_open(info->pszFilename, &err);
+    GeoEmbHandle *h = geoembed_open_with_options(info->pszFilename, info->papszOpenOptions, &err);
     if (!h) {
         CPLError(CE_Failure, CPLE_OpenFailed, "%s", err ? err : "cannot open");
         geoembed_free_string(err);
@@ -263,6 +263,25 @@ extern "C" void geoembed_shim_register(void) {
         "<Option name='TILE_SIZE' type='int' description='tile edge in pixels (default "
         "256)'/>"
         "</CreationOptionList>");
+    d->SetMetadataItem(
+        GDAL_DMD_OPENOPTIONLIST,
+        "<OpenOptionList>"
+        "<Option name='MAX_TILE_BYTES' type='string' default='256M' description='largest "
+        "decoded tile accepted (bytes, or with K, M, G)'/>"
+        "<Option name='MAX_HEADER_BYTES' type='string' default='32M' description='largest "
+        "header (metadata) accepted'/>"
+        "<Option name='MAX_METADATA_ITEMS' type='int' default='1048576' description='most "
+        "metadata items, GCPs and colour entries in the header'/>"
+        "<Option name='MAX_BLOCKS' type='int' default='4194304' description='most tiles "
+        "(of all planes) in the index'/>"
+        "<Option name='MAX_BANDS' type='int' default='65536' description='most bands'/>"
+        "<Option name='MAX_AUX_PLANES' type='int' default='16' description='most aux "
+        "planes'/>"
+        "<Option name='MAX_WIDTH' type='int' default='16777216' description='widest "
+        "raster'/>"
+        "<Option name='MAX_HEIGHT' type='int' default='16777216' description='tallest "
+        "raster'/>"
+        "</OpenOptionList>");
     d->pfnIdentify = EmbDataset::Identify;
     d->pfnOpen = EmbDataset::Open;
     d->pfnCreateCopy = CreateCopy;

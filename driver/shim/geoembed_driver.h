@@ -22,6 +22,10 @@ int geoembed_identify(const unsigned char *head, int len);
 /* Opens through GDAL's VSI layer. NULL on failure, with *err set to a message that the
  * caller frees with geoembed_free_string. */
 GeoEmbHandle *geoembed_open(const char *path, char **err);
+/* As geoembed_open, with GDAL's open options (a CSL list or NULL): the reader limits
+ * MAX_TILE_BYTES, MAX_HEADER_BYTES, MAX_METADATA_ITEMS, MAX_BLOCKS, MAX_BANDS,
+ * MAX_AUX_PLANES, MAX_WIDTH and MAX_HEIGHT (values like 512M); other options are ignored. */
+GeoEmbHandle *geoembed_open_with_options(const char *path, char **options, char **err);
 void geoembed_close(GeoEmbHandle *h);
 void geoembed_free_string(char *s);
 

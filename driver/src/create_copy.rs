@@ -99,7 +99,7 @@ impl Progress for GdalProgress {
 ///
 /// # Safety
 /// `list` is NULL or a valid CSL list.
-unsafe fn csl_strings(list: *mut *mut c_char) -> Vec<String> {
+pub(crate) unsafe fn csl_strings(list: *mut *mut c_char) -> Vec<String> {
     let mut out = Vec::new();
     if list.is_null() {
         return out;

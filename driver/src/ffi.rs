@@ -10,7 +10,7 @@ use crate::handle::{CSrs, Handle};
 use crate::vsi::VsiFile;
 use gdal_sys::{GDALDatasetH, GDALProgressFunc, GDAL_GCP};
 use geoembed::gdal::cstring;
-use geoembed_codec::{Reader, MAGIC};
+use geoembed_codec::{Limits, Reader, MAGIC};
 use std::ffi::{c_char, c_double, c_int, c_short, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -63,13 +63,56 @@ pub unsafe extern "C" fn geoembed_identify(head: *const u8, len: c_int) -> c_int
 
 #[no_mangle]
 pub unsafe extern "C" fn geoembed_open(path: *const c_char, err: *mut *mut c_char) -> *mut Handle {
+    // SAFETY: forwarded under the same contract, with no open options.
+    unsafe { geoembed_open_with_options(path, ptr::null_mut(), err) }
+}
+
+/// The reader limits among GDAL's open options (`-oo MAX_TILE_BYTES=512M`); other open
+/// options are left to whoever declared them.
+fn limits_from_open_options(options: &[String]) -> Result<Limits, String> {
+    let mut limits = Limits::default();
+    for item in options {
+        let (key, value) = item.split_once('=').unwrap_or((item, ""));
+        if Limits::KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            limits
+                .set(key, value)
+                .map_err(|e| format!("open option {item}: {e}"))?;
+        }
+    }
+    Ok(limits)
+}
+
+/// Sizes GDAL keeps in `int`: a file within raised limits may still not fit them.
+fn check_gdal_sizes(h: &geoembed_codec::Header) -> Result<(), String> {
+    let too_big = [
+        ("width", h.width as u64),
+        ("height", h.height as u64),
+        ("band count", h.bands.len() as u64),
+    ]
+    .into_iter()
+    .find(|(_, v)| *v > i32::MAX as u64);
+    match too_big {
+        Some((what, v)) => Err(format!("{what} {v} is more than GDAL can address")),
+        None => Ok(()),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn geoembed_open_with_options(
+    path: *const c_char,
+    options: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> *mut Handle {
     let r = catch_unwind(|| {
-        // SAFETY: GDAL passes a NUL-terminated file name.
-        let name = unsafe { CStr::from_ptr(path) }
-            .to_string_lossy()
-            .into_owned();
+        // SAFETY: GDAL passes a NUL-terminated file name and a CSL list or NULL.
+        let (name, options) = unsafe {
+            let name = CStr::from_ptr(path).to_string_lossy().into_owned();
+            (name, crate::create_copy::csl_strings(options))
+        };
+        let limits = limits_from_open_options(&options).map_err(|e| format!("{name}: {e}"))?;
         let f = VsiFile::open(&name, "rb").map_err(|e| format!("{name}: {e}"))?;
-        let reader = Reader::open(f).map_err(|e| format!("{name}: {e}"))?;
+        let reader = Reader::open_with_limits(f, limits).map_err(|e| format!("{name}: {e}"))?;
+        check_gdal_sizes(reader.header()).map_err(|e| format!("{name}: {e}"))?;
         Ok::<_, String>(Box::into_raw(Box::new(Handle::new(reader))))
     });
     match r {
@@ -119,8 +162,10 @@ pub unsafe extern "C" fn geoembed_shape(
         *height = hd.height as c_int;
         *bands = hd.bands.len() as c_int;
         *gdal_type = h.gdal_type;
-        *tile_width = hd.tile_width as c_int;
-        *tile_height = hd.tile_height as c_int;
+        // GDAL allocates whole blocks: a tile wider than the raster (2^31 - 1 pixels on a
+        // 100-pixel raster) is shown as the raster's width, which is all it decodes to.
+        *tile_width = hd.tile_width.min(hd.width) as c_int;
+        *tile_height = hd.tile_height.min(hd.height) as c_int;
     })
 }
 

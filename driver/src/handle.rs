@@ -177,10 +177,12 @@ impl Handle {
             .iter()
             .map(|b| CBand::new(&header, b))
             .collect();
-        let tile_bytes = header.tile_width as usize
-            * header.tile_height as usize
-            * header.bands.len()
-            * header.sample_type.size();
+        // Tiles as clipped to the raster (what they decode to), in saturating arithmetic:
+        // declared tile sizes can be anything up to 2^32 - 1.
+        let tile_bytes = (header.tile_width.min(header.width) as usize)
+            .saturating_mul(header.tile_height.min(header.height) as usize)
+            .saturating_mul(header.bands.len())
+            .saturating_mul(header.sample_type.size());
         Handle {
             gdal_type: geoembed::gdal::gdal_type(header.sample_type) as i32,
             srs: CSrs::new(&header.georef.srs),

@@ -67,17 +67,13 @@ impl Limits {
 
     /// Sets the limit called `key` (one of [`Limits::KEYS`], ASCII case ignored, so GDAL's
     /// `MAX_TILE_BYTES` works) from text: a whole number, optionally with a binary suffix
-    /// `K`, `M`, `G` or `T` (`512M` = 512 MiB).
+    /// `K`, `M`, `G` or `T` (`512M` = 512 MiB). The error says what is wrong with the value
+    /// or key; callers name the option it came from.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        let number = parse_byte_size(value).ok_or_else(|| {
-            Error::invalid(format!(
-                "limit {key}={value}: give a whole number, optionally with K, M, G or T"
-            ))
-        })?;
-        let narrow = |n: u64| {
-            u32::try_from(n)
-                .map_err(|_| Error::invalid(format!("limit {key}={value}: at most {}", u32::MAX)))
-        };
+        let number = parse_byte_size(value)
+            .ok_or_else(|| Error::invalid("give a whole number, optionally with K, M, G or T"))?;
+        let narrow =
+            |n: u64| u32::try_from(n).map_err(|_| Error::invalid(format!("at most {}", u32::MAX)));
         match key.to_ascii_lowercase().as_str() {
             "max_width" => self.max_width = narrow(number)?,
             "max_height" => self.max_height = narrow(number)?,
@@ -104,7 +100,8 @@ impl Limits {
             let (key, value) = item
                 .split_once('=')
                 .ok_or_else(|| Error::invalid(format!("limit '{item}': write it as KEY=VALUE")))?;
-            self.set(key.trim(), value.trim())?;
+            self.set(key.trim(), value.trim())
+                .map_err(|e| e.context(format_args!("limit {item}")))?;
         }
         Ok(self)
     }
@@ -149,6 +146,13 @@ mod tests {
         );
         assert_eq!(
             l.set("max_width", "8G").unwrap_err().to_string(),
+            "at most 4294967295"
+        );
+        assert_eq!(
+            Limits::default()
+                .with_items(["max_width=8G"])
+                .unwrap_err()
+                .to_string(),
             "limit max_width=8G: at most 4294967295"
         );
         assert!(l.set("max_tile_bytes", "lots").is_err());

@@ -95,8 +95,12 @@ pub fn parse_limits<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Result
     let mut limits = Limits::default();
     for item in items {
         let item = item.as_ref();
-        limits = limits
-            .with_items([item])
+        let Some((key, value)) = item.split_once('=') else {
+            let why = "write it as KEY=VALUE (max_tile_bytes=512M)";
+            return Err(Error::invalid_option(OptionKey::Limit, item, why));
+        };
+        limits
+            .set(key.trim(), value.trim())
             .map_err(|e| Error::invalid_option(OptionKey::Limit, item, e.message()))?;
     }
     Ok(limits)

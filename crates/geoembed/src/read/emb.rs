@@ -162,16 +162,27 @@ impl TileRegion {
 }
 
 /// A zeroed buffer of `bytes`, or an error rather than an abort when memory is short.
+/// Zeroed by the allocator (`calloc`: fresh pages cost nothing until written), so a strip
+/// whose tiles fail to decode never becomes resident.
 fn zeroed(bytes: usize) -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(bytes).map_err(|_| {
+    if bytes == 0 {
+        return Ok(Vec::new());
+    }
+    let out_of_memory = || {
         Error::from(geoembed_codec::Error::out_of_memory(
             "a strip of decoded tiles",
             bytes as u128,
         ))
-    })?;
-    v.resize(bytes, 0);
-    Ok(v)
+    };
+    let layout = std::alloc::Layout::array::<u8>(bytes).map_err(|_| out_of_memory())?;
+    // SAFETY: the layout has a non-zero size (checked above).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return Err(out_of_memory());
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `bytes` u8s
+    // (alignment 1), all of them initialised to zero; the Vec takes ownership of it.
+    Ok(unsafe { Vec::from_raw_parts(ptr, bytes, bytes) })
 }
 
 /// Decoded tiles up to this size keep their buffer for the thread's next tile; a larger
