@@ -129,3 +129,26 @@ fn the_empty_metadata_item_limit_applies_within_the_header_limit() {
     assert!(m.status.success(), "{}", m.stderr);
     assert!(m.max_rss < GIB, "peaked at {} bytes", m.max_rss);
 }
+
+#[test]
+fn a_raster_wider_than_the_batch_converts_by_groups_of_tile_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide.tif");
+    let st = Command::new("gdal_translate")
+        .args(["-q", "-outsize", "2100", "300"])
+        .arg(fixture("int16_1b_srtm3_n44w072_crop.tif"))
+        .arg(&wide)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // Tiles of 512 x 300 pixels (300 KB): a 1 MiB batch holds three of the five.
+    let emb = dir.path().join("wide.emb");
+    let small = ["--batch-memory", "1M", "--codec", "png128", "--effort", "fast"];
+    let mut args = vec!["-q", "convert", s(&wide), s(&emb), "--tile", "512"];
+    args.extend(small);
+    ok(&args);
+    let back = dir.path().join("back.tif");
+    ok(&["-q", "convert", s(&emb), s(&back), "--batch-memory", "1M"]);
+    assert_eq!(pixels(s(&back)), pixels(s(&wide)));
+}
+

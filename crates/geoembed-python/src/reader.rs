@@ -30,12 +30,17 @@ pub struct EmbReader {
     source: Mutex<Reader<Source>>,
 }
 
-fn limits_from(max_tile_bytes: Option<u64>) -> Limits {
-    let mut limits = Limits::default();
+/// The reader limits: the defaults, then `limits` (`"max_header_bytes=64M"` items, as
+/// the CLI's `--limit` and the GDAL plugin's open options take them), then
+/// `max_tile_bytes`.
+fn limits_from(max_tile_bytes: Option<u64>, limits: Option<Vec<String>>) -> PyResult<Limits> {
+    let mut out = Limits::default()
+        .with_items(limits.unwrap_or_default())
+        .map_err(|e| raise("EmbArgumentError", e.to_string()))?;
     if let Some(max) = max_tile_bytes {
-        limits.max_tile_bytes = max;
+        out.max_tile_bytes = max;
     }
-    limits
+    Ok(out)
 }
 
 impl EmbReader {
@@ -146,12 +151,18 @@ impl EmbReader {
 impl EmbReader {
     /// Opens a local `.emb` file.
     #[staticmethod]
-    #[pyo3(signature = (path, max_tile_bytes=None))]
-    fn open_path(py: Python<'_>, path: PathBuf, max_tile_bytes: Option<u64>) -> PyResult<Self> {
+    #[pyo3(signature = (path, max_tile_bytes=None, limits=None))]
+    fn open_path(
+        py: Python<'_>,
+        path: PathBuf,
+        max_tile_bytes: Option<u64>,
+        limits: Option<Vec<String>>,
+    ) -> PyResult<Self> {
         let name = path.display().to_string();
+        let limits = limits_from(max_tile_bytes, limits)?;
         let opened = py.detach(|| {
             let file = std::fs::File::open(&path)?;
-            Reader::open_with_limits(Source::File(file), limits_from(max_tile_bytes))
+            Reader::open_with_limits(Source::File(file), limits)
         });
         let reader = opened.map_err(|e| to_py(&name, &e))?;
         Ok(Self::new(name, reader))
@@ -159,15 +170,17 @@ impl EmbReader {
 
     /// Opens a `.emb` from a Python object with `read` and `seek`; `name` appears in errors.
     #[staticmethod]
-    #[pyo3(signature = (file, name, max_tile_bytes=None))]
+    #[pyo3(signature = (file, name, max_tile_bytes=None, limits=None))]
     fn open_file(
         py: Python<'_>,
         file: Py<PyAny>,
         name: String,
         max_tile_bytes: Option<u64>,
+        limits: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let source = Source::Python(PyFile::new(file));
-        let opened = py.detach(|| Reader::open_with_limits(source, limits_from(max_tile_bytes)));
+        let limits = limits_from(max_tile_bytes, limits)?;
+        let opened = py.detach(|| Reader::open_with_limits(source, limits));
         let reader = opened.map_err(|e| to_py(&name, &e))?;
         Ok(Self::new(name, reader))
     }

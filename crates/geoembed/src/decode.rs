@@ -166,44 +166,6 @@ struct Target<'a> {
     out: &'a Path,
 }
 
-/// Cuts the tile grid into regions of at most `batch_bytes` of samples, counting every
-/// buffer a pixel costs (`pixel_bytes`): whole tile rows when a row fits, else one tile
-/// row at a time in groups of tile columns, so that a raster of any width converts in
-/// bounded memory.
-fn regions(h: &Header, pixel_bytes: usize, batch_bytes: usize) -> Vec<TileRegion> {
-    let across = h.tiles_across();
-    let tile_rows = h.tile_height.min(h.height) as usize;
-    let strip_bytes = (h.width as usize * tile_rows).saturating_mul(pixel_bytes);
-    let mut regions = Vec::new();
-    if strip_bytes <= batch_bytes {
-        let rows_per_region = (batch_bytes / strip_bytes.max(1)).max(1) as u32;
-        let mut ty0 = 0;
-        while ty0 < h.tiles_down() {
-            let ty1 = ty0.saturating_add(rows_per_region).min(h.tiles_down());
-            regions.push(TileRegion {
-                rows: ty0..ty1,
-                columns: 0..across,
-            });
-            ty0 = ty1;
-        }
-        return regions;
-    }
-    let tile_bytes = (h.tile_width.min(h.width) as usize * tile_rows).saturating_mul(pixel_bytes);
-    let columns_per_region = (batch_bytes / tile_bytes.max(1)).max(1) as u32;
-    for ty in 0..h.tiles_down() {
-        let mut tx0 = 0;
-        while tx0 < across {
-            let tx1 = tx0.saturating_add(columns_per_region).min(across);
-            regions.push(TileRegion {
-                rows: ty..ty + 1,
-                columns: tx0..tx1,
-            });
-            tx0 = tx1;
-        }
-    }
-    regions
-}
-
 /// Decodes every tile of the bands (and the scale plane when dequantising) region by
 /// region and writes it to the target.
 fn write_samples(
@@ -229,7 +191,7 @@ fn write_samples(
     let tile_bytes =
         h.tile_width.min(h.width) as usize * h.tile_height.min(h.height) as usize * plane_bytes(0);
     let in_flight = (batch_bytes / tile_bytes.max(1)).max(1);
-    for region in regions(&h, pixel_bytes, batch_bytes) {
+    for region in TileRegion::batches(&h, pixel_bytes, batch_bytes) {
         let strips = emb.decode_region(0, &region, &stage, in_flight)?;
         let scales = match scale_plane {
             Some(p) => Some(emb.decode_region(p, &region, &stage, in_flight)?),
@@ -250,49 +212,4 @@ fn write_samples(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn regions_are_whole_tile_rows_when_they_fit_else_groups_of_tiles() {
-        let mut h = Header::new(1000, 600, 2, SampleType::U8);
-        h.tile_width = 256;
-        h.tile_height = 256;
-        let strip = 1000 * 256 * 2;
-        let whole = regions(&h, 2, 2 * strip);
-        assert_eq!(
-            whole,
-            vec![
-                TileRegion {
-                    rows: 0..2,
-                    columns: 0..4
-                },
-                TileRegion {
-                    rows: 2..3,
-                    columns: 0..4
-                }
-            ]
-        );
-        let narrow = regions(&h, 2, 2 * 256 * 256 * 2);
-        assert_eq!(narrow.len(), 3 * 2);
-        assert_eq!(
-            narrow[0],
-            TileRegion {
-                rows: 0..1,
-                columns: 0..2
-            }
-        );
-        assert_eq!(
-            narrow[1],
-            TileRegion {
-                rows: 0..1,
-                columns: 2..4
-            }
-        );
-        let tiny = regions(&h, 2, 1);
-        assert_eq!(tiny.len(), 3 * 4, "one tile at a time, never none");
-    }
 }

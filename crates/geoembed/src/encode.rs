@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::options::EncodeOptions;
 use crate::progress::{Progress, Stage};
-use crate::read::RasterSource;
+use crate::read::{RasterSource, TileRegion};
 use crate::write::sidecar::{self, ToLonLat};
 use crate::write::staging::{check_output_file, Staging};
 use geoembed_codec::{
@@ -92,12 +92,19 @@ fn fit_file_decorrelation(src: &mut dyn RasterSource) -> Result<Decorrelation> {
         .map_err(|e| Error::from(e).context("decorrelation fit"))
 }
 
-/// Cuts tile `tx` out of a strip of `rows` full-width rows.
-fn cut_tile(strip: &[u8], width: usize, px: usize, x0: usize, tw: usize, rows: usize) -> Vec<u8> {
-    let mut t = Vec::with_capacity(tw * rows * px);
+/// Cuts the tile starting `x0` bytes into each row out of a strip of `rows` rows of
+/// `row_bytes`.
+fn cut_tile(
+    strip: &[u8],
+    row_bytes: usize,
+    x0: usize,
+    tile_row_bytes: usize,
+    rows: usize,
+) -> Vec<u8> {
+    let mut t = Vec::with_capacity(tile_row_bytes * rows);
     for r in 0..rows {
-        let start = (r * width + x0) * px;
-        t.extend_from_slice(&strip[start..start + tw * px]);
+        let start = r * row_bytes + x0;
+        t.extend_from_slice(&strip[start..start + tile_row_bytes]);
     }
     t
 }
@@ -130,23 +137,26 @@ struct TileJob {
     samples: Vec<u8>,
 }
 
-/// Reads tile rows `[ty0, ty1)` of `plane` and cuts them into tiles.
+/// Reads the tiles of `region` of `plane`, one tile row at a time (as wide as the region).
 fn read_tiles(
     src: &mut dyn RasterSource,
     header: &Header,
     plane: usize,
     px: usize,
-    tile_rows: std::ops::Range<u32>,
+    region: &TileRegion,
 ) -> Result<Vec<TileJob>> {
-    let width = header.width as usize;
+    let columns = region.pixel_columns(header);
+    let row_bytes = columns.len() * px;
     let mut jobs = Vec::new();
-    for ty in tile_rows {
+    for ty in region.rows.clone() {
         let (_, y0, _, rows) = header.tile_rect(0, ty);
-        let mut strip = vec![0u8; width * rows as usize * px];
-        src.read_rows(plane, y0, rows, &mut strip)?;
-        for tx in 0..header.tiles_across() {
+        let mut strip = vec![0u8; row_bytes * rows as usize];
+        let window = columns.start as u32..columns.end as u32;
+        src.read_window(plane, window, y0, rows, &mut strip)?;
+        for tx in region.columns.clone() {
             let (x0, _, tw, _) = header.tile_rect(tx, ty);
-            let samples = cut_tile(&strip, width, px, x0 as usize, tw as usize, rows as usize);
+            let start = (x0 as usize - columns.start) * px;
+            let samples = cut_tile(&strip, row_bytes, start, tw as usize * px, rows as usize);
             jobs.push(TileJob { tx, ty, samples });
         }
     }
@@ -178,11 +188,8 @@ pub fn encode_stream<W: Write + Seek>(
     for plane in 0..header.plane_count() {
         let (ty, bands) = header.plane_layout(plane)?;
         let px = bands * ty.size();
-        let strips_per_batch = (o.batch_bytes / strip_bytes(&header, plane).max(1)).max(1) as u32;
-        let mut ty0 = 0;
-        while ty0 < header.tiles_down() {
-            let ty1 = (ty0 + strips_per_batch).min(header.tiles_down());
-            let jobs = read_tiles(src, &header, plane, px, ty0..ty1)?;
+        for region in TileRegion::batches(&header, px, o.batch_bytes) {
+            let jobs = read_tiles(src, &header, plane, px, &region)?;
             let positions: Vec<(u32, u32, usize)> =
                 jobs.iter().map(|j| (j.tx, j.ty, j.samples.len())).collect();
             let encoded = stage.run_parallel(jobs, |j| {
@@ -196,7 +203,6 @@ pub fn encode_stream<W: Write + Seek>(
                 report.samples += (raw / ty.size()) as u64;
                 writer.write_block(plane, tx, tyi, &block)?;
             }
-            ty0 = ty1;
         }
     }
     let sink = writer.finish()?;

@@ -152,8 +152,47 @@ impl TileRegion {
         start..end
     }
 
+    /// Cuts the tile grid into regions of at most `batch_bytes` of samples, counting every
+    /// buffer a pixel costs (`pixel_bytes`): whole tile rows when a row fits, else one tile
+    /// row at a time in groups of tile columns, so that a raster of any width converts in
+    /// bounded memory. Regions come in file order (row-major).
+    pub fn batches(h: &Header, pixel_bytes: usize, batch_bytes: usize) -> Vec<TileRegion> {
+        let across = h.tiles_across();
+        let tile_rows = h.tile_height.min(h.height) as usize;
+        let strip_bytes = (h.width as usize * tile_rows).saturating_mul(pixel_bytes);
+        let mut regions = Vec::new();
+        if strip_bytes <= batch_bytes {
+            let rows_per_region = (batch_bytes / strip_bytes.max(1)).max(1) as u32;
+            let mut ty0 = 0;
+            while ty0 < h.tiles_down() {
+                let ty1 = ty0.saturating_add(rows_per_region).min(h.tiles_down());
+                regions.push(TileRegion {
+                    rows: ty0..ty1,
+                    columns: 0..across,
+                });
+                ty0 = ty1;
+            }
+            return regions;
+        }
+        let tile_width = h.tile_width.min(h.width) as usize;
+        let tile_bytes = (tile_width * tile_rows).saturating_mul(pixel_bytes);
+        let columns_per_region = (batch_bytes / tile_bytes.max(1)).max(1) as u32;
+        for ty in 0..h.tiles_down() {
+            let mut tx0 = 0;
+            while tx0 < across {
+                let tx1 = tx0.saturating_add(columns_per_region).min(across);
+                regions.push(TileRegion {
+                    rows: ty..ty + 1,
+                    columns: tx0..tx1,
+                });
+                tx0 = tx1;
+            }
+        }
+        regions
+    }
+
     /// The region's tiles `(tx, ty)`, row by row (file order).
-    fn tiles(&self) -> Vec<(u32, u32)> {
+    pub fn tiles(&self) -> Vec<(u32, u32)> {
         self.rows
             .clone()
             .flat_map(|ty| self.columns.clone().map(move |tx| (tx, ty)))
@@ -255,5 +294,29 @@ impl<R: Read + Seek> RasterSource for EmbFile<R> {
 
     fn kind(&self) -> String {
         "geoembed .emb".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geoembed_codec::SampleType;
+
+    #[test]
+    fn batches_are_whole_tile_rows_when_they_fit_else_groups_of_tiles() {
+        let mut h = Header::new(1000, 600, 2, SampleType::U8);
+        h.tile_width = 256;
+        h.tile_height = 256;
+        let region = |rows, columns| TileRegion { rows, columns };
+        let strip = 1000 * 256 * 2;
+        let whole = TileRegion::batches(&h, 2, 2 * strip);
+        assert_eq!(whole, vec![region(0..2, 0..4), region(2..3, 0..4)]);
+        let narrow = TileRegion::batches(&h, 2, 2 * 256 * 256 * 2);
+        assert_eq!(narrow.len(), 3 * 2);
+        assert_eq!(narrow[0], region(0..1, 0..2));
+        assert_eq!(narrow[1], region(0..1, 2..4));
+        assert_eq!(narrow[1].pixel_columns(&h), 512..1000);
+        let tiny = TileRegion::batches(&h, 2, 1);
+        assert_eq!(tiny.len(), 3 * 4, "one tile at a time, never none");
     }
 }

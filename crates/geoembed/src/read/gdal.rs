@@ -262,6 +262,30 @@ impl RasterSource for GdalSource {
         .map_err(|e| e.at(&self.name))
     }
 
+    fn read_window(
+        &mut self,
+        plane: usize,
+        columns: std::ops::Range<u32>,
+        y0: u32,
+        rows: u32,
+        out: &mut [u8],
+    ) -> Result<()> {
+        assert_eq!(plane, 0, "GDAL sources have no aux planes");
+        let h = &self.header;
+        let columns = columns.start as usize..columns.end as usize;
+        let rows = y0 as usize..y0 as usize + rows as usize;
+        gdal_util::raster_io_window(
+            &self.ds,
+            false,
+            h.sample_type,
+            h.bands.len(),
+            columns,
+            rows,
+            out,
+        )
+        .map_err(|e| e.at(&self.name))
+    }
+
     fn kind(&self) -> String {
         format!("GDAL {}", self.ds.driver().short_name())
     }

@@ -26,6 +26,34 @@ pub trait RasterSource {
     /// Reads rows `[y0, y0 + rows)` of `plane` (0 = bands, 1.. = aux planes), every column,
     /// pixel-interleaved little-endian samples, into `out` (exactly sized).
     fn read_rows(&mut self, plane: usize, y0: u32, rows: u32, out: &mut [u8]) -> Result<()>;
+    /// Reads columns `columns` of rows `[y0, y0 + rows)` of `plane`, pixel-interleaved,
+    /// into `out` (exactly sized): how a raster too wide for whole rows is read. Sources
+    /// that can read windows directly (GDAL) override this; the default reads whole rows.
+    fn read_window(
+        &mut self,
+        plane: usize,
+        columns: std::ops::Range<u32>,
+        y0: u32,
+        rows: u32,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let (ty, bands) = self
+            .header()
+            .plane_layout(plane)
+            .map_err(|e| Error::from(e).context("read_window"))?;
+        let px = bands * ty.size();
+        let width = self.header().width as usize;
+        if columns.start == 0 && columns.end as usize == width {
+            return self.read_rows(plane, y0, rows, out);
+        }
+        let mut full = vec![0u8; width * rows as usize * px];
+        self.read_rows(plane, y0, rows, &mut full)?;
+        let (start, len) = (columns.start as usize * px, columns.len() * px);
+        for (dst, row) in out.chunks_exact_mut(len).zip(full.chunks_exact(width * px)) {
+            dst.copy_from_slice(&row[start..start + len]);
+        }
+        Ok(())
+    }
     /// What the source is, for messages and provenance ("GTiff", "GeoTessera npy", ...).
     fn kind(&self) -> String;
     /// Called once before the source is read from top to bottom in strips of about
