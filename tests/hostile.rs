@@ -143,7 +143,14 @@ fn a_raster_wider_than_the_batch_converts_by_groups_of_tile_columns() {
     assert!(st.success());
     // Tiles of 512 x 300 pixels (300 KB): a 1 MiB batch holds three of the five.
     let emb = dir.path().join("wide.emb");
-    let small = ["--batch-memory", "1M", "--codec", "png128", "--effort", "fast"];
+    let small = [
+        "--batch-memory",
+        "1M",
+        "--codec",
+        "png128",
+        "--effort",
+        "fast",
+    ];
     let mut args = vec!["-q", "convert", s(&wide), s(&emb), "--tile", "512"];
     args.extend(small);
     ok(&args);
@@ -151,4 +158,3 @@ fn a_raster_wider_than_the_batch_converts_by_groups_of_tile_columns() {
     ok(&["-q", "convert", s(&emb), s(&back), "--batch-memory", "1M"]);
     assert_eq!(pixels(s(&back)), pixels(s(&wide)));
 }
-

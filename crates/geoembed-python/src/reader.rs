@@ -114,7 +114,17 @@ impl EmbReader {
         ty: SampleType,
         plane_bands: usize,
     ) -> geoembed_codec::Result<Vec<u8>> {
-        let mut out = vec![0u8; layout.buffer_len(ty.size())];
+        // The window's size comes from the file's header (a whole-raster read of a file that
+        // declares 2^24 x 2^24 pixels): allocated fallibly, an error rather than an abort.
+        let len = (layout.window.pixels() as u128)
+            .saturating_mul(layout.bands.len() as u128)
+            .saturating_mul(ty.size() as u128);
+        let mut out = Vec::new();
+        usize::try_from(len)
+            .ok()
+            .and_then(|len| out.try_reserve_exact(len).ok().map(|()| len))
+            .map(|len| out.resize(len, 0))
+            .ok_or_else(|| geoembed_codec::Error::out_of_memory("the window's samples", len))?;
         let tiles = layout.window.tiles(&self.header);
         for round in tiles.chunks(TILES_PER_ROUND) {
             let payloads: Vec<Vec<u8>> = {
@@ -273,29 +283,35 @@ impl EmbReader {
     }
 
     /// Decodes every tile of every plane and checks every checksum; returns the tile count.
+    /// Tile by tile (a round at a time, in parallel): memory is a round of tiles, whatever
+    /// the raster's width.
     fn verify(&self, py: Python<'_>) -> PyResult<u64> {
         py.detach(|| {
             let mut checked = 0u64;
             for plane in 0..self.header.plane_count() {
-                let (ty, bands) = self.header.plane_layout(plane)?;
-                let all: Vec<usize> = (0..bands).collect();
-                for ty_index in 0..self.header.tiles_down() {
-                    let (_, y, _, rows) = self.header.tile_rect(0, ty_index);
-                    let layout = WindowLayout {
-                        window: Window {
-                            x: 0,
-                            y,
-                            width: self.header.width,
-                            height: rows,
-                        },
-                        bands: &all,
-                        interleave: Interleave::Pixel,
+                let tiles: Vec<(u32, u32)> = (0..self.header.tiles_down())
+                    .flat_map(|ty| (0..self.header.tiles_across()).map(move |tx| (tx, ty)))
+                    .collect();
+                for round in tiles.chunks(TILES_PER_ROUND) {
+                    let payloads: Vec<Vec<u8>> = {
+                        let mut source = self.source.lock().expect("a reader thread panicked");
+                        round
+                            .iter()
+                            .map(|&(tx, ty)| source.read_payload(plane, tx, ty))
+                            .collect::<geoembed_codec::Result<_>>()?
                     };
-                    self.read_window(plane, &layout, ty, bands)?;
-                    checked += self.header.tiles_across() as u64;
+                    round
+                        .par_iter()
+                        .zip(&payloads)
+                        .try_for_each(|(&(tx, ty), payload)| {
+                            let index = self.header.block_index(plane, tx, ty) as usize;
+                            let entry = &self.entries[index];
+                            decode_block(&self.header, plane, tx, ty, entry, payload).map(drop)
+                        })?;
+                    checked += round.len() as u64;
                 }
             }
-            Ok(checked)
+            Ok::<_, geoembed_codec::Error>(checked)
         })
         .map_err(|e| self.err(e))
     }
