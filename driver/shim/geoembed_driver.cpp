@@ -266,7 +266,7 @@ extern "C" void geoembed_shim_register(void) {
     d->SetMetadataItem(
         GDAL_DMD_OPENOPTIONLIST,
         "<OpenOptionList>"
-        "<Option name='MAX_TILE_BYTES' type='string' default='256M' description='largest "
+        "<Option name='MAX_TILE_BYTES' type='string' default='128M' description='largest "
         "decoded tile accepted (bytes, or with K, M, G)'/>"
         "<Option name='MAX_HEADER_BYTES' type='string' default='32M' description='largest "
         "header (metadata) accepted'/>"

@@ -20,7 +20,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub threads: Option<usize>,
     /// Raise or lower a limit on what a .emb may declare (repeatable): max_tile_bytes
-    /// (256M), max_header_bytes (32M), max_metadata_items (1048576), max_blocks (4194304),
+    /// (128M), max_header_bytes (32M), max_metadata_items (1048576), max_blocks (4194304),
     /// max_bands (65536), max_aux_planes (16), max_width, max_height (16777216).
     #[arg(long = "limit", value_name = "KEY=VALUE", global = true)]
     pub limits: Vec<String>,

@@ -46,7 +46,7 @@ impl Default for Limits {
             max_aux_planes: 16,
             max_header_bytes: 32 << 20,
             max_metadata_items: 1 << 20,
-            max_tile_bytes: 256 << 20,
+            max_tile_bytes: 128 << 20,
             max_blocks: 1 << 22,
         }
     }

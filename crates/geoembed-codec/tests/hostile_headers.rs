@@ -57,10 +57,19 @@ fn metadata_items_are_limited_even_within_the_header_limit() {
         err.to_string(),
         "header metadata items (at metadata[0].item count) = 16777217 exceeds the limit max_metadata_items = 1048576"
     );
-    // A trusted file opens once both limits allow it.
-    let trusted = raised.with_items(["max_metadata_items=32M"]).unwrap();
-    let reader = open(&big.bytes, trusted).expect("opens");
-    assert_eq!(reader.header().metadata[0].items.len(), 1 << 24);
+    // A trusted file opens once the limit allows it: 2 Mi items, past the default.
+    let layout = Layout::new(10, 10, 1, (16, 16));
+    let head = hostile_files::header(&[
+        (b"BNDS", hostile_files::bands_chunk(1)),
+        (b"META", hostile_files::empty_metadata_chunk(2 << 20)),
+    ]);
+    let trusted = hostile_files::file(&layout, &head, &[(hostile_files::CONSTANT, vec![1], 0)]);
+    assert!(open(&trusted, Limits::default()).is_err());
+    let raised = Limits::default()
+        .with_items(["max_metadata_items=4M"])
+        .unwrap();
+    let reader = open(&trusted, raised).expect("opens");
+    assert_eq!(reader.header().metadata[0].items.len(), 2 << 20);
 }
 
 #[test]

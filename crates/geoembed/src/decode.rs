@@ -7,6 +7,7 @@ use crate::gdal as gdal_util;
 use crate::metadata::metadata_value;
 use crate::options::DecodeOptions;
 use crate::progress::{Progress, Stage};
+use crate::read::emb::tiles_in_flight;
 use crate::read::{EmbFile, TileRegion};
 use crate::write::gdal as gdal_write;
 use crate::write::staging::{check_output_file, Staging};
@@ -113,13 +114,6 @@ fn write_staged(
             gdal_write::creation_options(&gtiff, plan.sample_type, h.tile_width, &[], o.threads);
         (&gtiff, opts)
     };
-    let strip = h.width as usize * h.tile_height.min(h.height) as usize;
-    let px = h.bands.len() * plan.sample_type.size();
-    let _cache = gdal_util::StreamingCache::for_strips(
-        strip.saturating_mul(px),
-        strip.saturating_mul(px),
-        o.batch_bytes,
-    );
     let mut ds = gdal_write::create(
         first_driver,
         &first_path,
@@ -129,6 +123,9 @@ fn write_staged(
         &first_opts,
     )?;
     gdal_write::apply_header(&mut ds, &h, o.dequantize).map_err(|e| e.at(out))?;
+    let pixel_bytes = h.bands.len() * plan.sample_type.size();
+    let tile = (h.tile_width.min(h.width), h.tile_height.min(h.height));
+    let _cache = gdal_util::StreamingCache::for_dataset(&ds, tile, pixel_bytes, o.batch_bytes);
     let target = Target {
         ds: &ds,
         dequantize: o.dequantize,
@@ -188,9 +185,7 @@ fn write_samples(
     if target.dequantize {
         pixel_bytes += scale_plane.map_or(0, plane_bytes) + bands * target.sample_type.size();
     }
-    let tile_bytes =
-        h.tile_width.min(h.width) as usize * h.tile_height.min(h.height) as usize * plane_bytes(0);
-    let in_flight = (batch_bytes / tile_bytes.max(1)).max(1);
+    let in_flight = tiles_in_flight(&h, 0, batch_bytes);
     for region in TileRegion::batches(&h, pixel_bytes, batch_bytes) {
         let strips = emb.decode_region(0, &region, &stage, in_flight)?;
         let scales = match scale_plane {

@@ -137,7 +137,8 @@ struct TileJob {
     samples: Vec<u8>,
 }
 
-/// Reads the tiles of `region` of `plane`, one tile row at a time (as wide as the region).
+/// Reads the tiles of `region` of `plane`: tile by tile from a source that reads windows,
+/// else one tile row at a time (as wide as the region) cut into tiles.
 fn read_tiles(
     src: &mut dyn RasterSource,
     header: &Header,
@@ -145,6 +146,16 @@ fn read_tiles(
     px: usize,
     region: &TileRegion,
 ) -> Result<Vec<TileJob>> {
+    if src.reads_windows() {
+        let mut jobs = Vec::new();
+        for (tx, ty) in region.tiles() {
+            let (x0, y0, tw, rows) = header.tile_rect(tx, ty);
+            let mut samples = vec![0u8; tw as usize * rows as usize * px];
+            src.read_window(plane, x0..x0 + tw, y0, rows, &mut samples)?;
+            jobs.push(TileJob { tx, ty, samples });
+        }
+        return Ok(jobs);
+    }
     let columns = region.pixel_columns(header);
     let row_bytes = columns.len() * px;
     let mut jobs = Vec::new();
@@ -163,15 +174,6 @@ fn read_tiles(
     Ok(jobs)
 }
 
-/// Bytes of one strip (a full-width tile row) of `plane`: what a batch is made of.
-fn strip_bytes(header: &Header, plane: usize) -> usize {
-    let px = header
-        .plane_layout(plane)
-        .map_or(0, |(ty, bands)| bands * ty.size());
-    let rows = header.tile_height.min(header.height) as usize;
-    header.width as usize * rows * px
-}
-
 /// Encodes `src` into `sink` (any `Write + Seek`: a file, or memory for benchmarks),
 /// reporting every tile to `progress`. Options are checked before anything is read.
 pub fn encode_stream<W: Write + Seek>(
@@ -181,7 +183,7 @@ pub fn encode_stream<W: Write + Seek>(
     progress: &dyn Progress,
 ) -> Result<(W, EncodeReport)> {
     let header = output_header(src, o)?;
-    src.prepare_streaming(strip_bytes(&header, 0), o.batch_bytes);
+    src.prepare_streaming((header.tile_width, header.tile_height), o.batch_bytes);
     let mut writer = Writer::new(sink, header.clone())?;
     let mut report = EncodeReport::default();
     let stage = Stage::begin(progress, header.block_count(), "encoding");

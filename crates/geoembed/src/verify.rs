@@ -2,7 +2,9 @@
 //! decoded samples' CRC. Reports every bad tile, not just the first.
 
 use crate::error::{Error, Result};
+use crate::options::DEFAULT_BATCH_BYTES;
 use crate::progress::{Progress, Stage};
+use crate::read::emb::tiles_in_flight;
 use geoembed_codec::{decode_block, Header, Limits, Reader};
 use std::io::BufReader;
 use std::path::Path;
@@ -41,9 +43,10 @@ pub fn verify_file_with_limits(
     let stage = Stage::begin(progress, h.block_count(), "verifying");
     let mut report = VerifyReport::default();
     for plane in 0..h.plane_count() {
-        for (tx0, ty) in waves(&h) {
+        for (tx0, ty) in waves(&h, plane) {
             // A wave of one tile row: payloads read in file order, decoded in parallel.
-            let wave = tx0..(tx0 + WAVE_TILES).min(h.tiles_across());
+            let wave_len = tiles_in_flight(&h, plane, DEFAULT_BATCH_BYTES).min(WAVE_TILES as usize);
+            let wave = tx0..(tx0 + wave_len as u32).min(h.tiles_across());
             let mut row = Vec::new();
             for tx in wave.clone() {
                 match r.read_payload(plane, tx, ty) {
@@ -69,15 +72,12 @@ pub fn verify_file_with_limits(
 }
 
 /// Tiles read and decoded at once: enough for every core, few enough that a file of
-/// huge payloads is never read a whole tile row at a time.
+/// huge payloads is never read a whole tile row at a time (fewer for huge tiles).
 const WAVE_TILES: u32 = 32;
 
-/// The first tile column and the tile row of every wave, in file order.
-fn waves(h: &Header) -> impl Iterator<Item = (u32, u32)> {
+/// The first tile column and the tile row of every wave of `plane`, in file order.
+fn waves(h: &Header, plane: usize) -> impl Iterator<Item = (u32, u32)> {
     let across = h.tiles_across();
-    (0..h.tiles_down()).flat_map(move |ty| {
-        (0..across)
-            .step_by(WAVE_TILES as usize)
-            .map(move |tx| (tx, ty))
-    })
+    let step = tiles_in_flight(h, plane, DEFAULT_BATCH_BYTES).min(WAVE_TILES as usize);
+    (0..h.tiles_down()).flat_map(move |ty| (0..across).step_by(step).map(move |tx| (tx, ty)))
 }

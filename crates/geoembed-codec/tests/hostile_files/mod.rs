@@ -256,7 +256,7 @@ pub fn tile_product_wraps_to_zero() -> Hostile {
         constant_tile(&layout),
         Stage::Open,
         ErrorKind::LimitExceeded,
-        "decoded tile of plane 0 (16777216x16777216 pixels x 4 bands x 1 bytes) = 1125899906842624 exceeds the limit max_tile_bytes = 268435456",
+        "decoded tile of plane 0 (16777216x16777216 pixels x 4 bands x 1 bytes) = 1125899906842624 exceeds the limit max_tile_bytes = 134217728",
     )
 }
 
@@ -268,7 +268,7 @@ pub fn raster_edge_near_2_pow_24() -> Hostile {
         constant_tile(&layout),
         Stage::Open,
         ErrorKind::LimitExceeded,
-        "decoded tile of plane 0 (16777216x16777215 pixels x 1 bands x 1 bytes) = 281474959933440 exceeds the limit max_tile_bytes = 268435456",
+        "decoded tile of plane 0 (16777216x16777215 pixels x 1 bands x 1 bytes) = 281474959933440 exceeds the limit max_tile_bytes = 134217728",
     )
 }
 
@@ -317,7 +317,7 @@ pub fn constant_tile_bomb() -> Hostile {
         constant_tile(&layout),
         Stage::Open,
         ErrorKind::LimitExceeded,
-        "decoded tile of plane 0 (65536x32768 pixels x 1 bands x 1 bytes) = 2147483648 exceeds the limit max_tile_bytes = 268435456",
+        "decoded tile of plane 0 (65536x32768 pixels x 1 bands x 1 bytes) = 2147483648 exceeds the limit max_tile_bytes = 134217728",
     )
 }
 
@@ -330,21 +330,21 @@ pub fn lying_tile_size() -> Hostile {
         file(&layout, &head, &[(RAW, vec![0u8; 100], 0)]),
         Stage::Open,
         ErrorKind::LimitExceeded,
-        "decoded tile of plane 0 (49152x32768 pixels x 4 bands x 1 bytes) = 6442450944 exceeds the limit max_tile_bytes = 268435456",
+        "decoded tile of plane 0 (49152x32768 pixels x 4 bands x 1 bytes) = 6442450944 exceeds the limit max_tile_bytes = 134217728",
     )
 }
 
-/// A tile size that lies within the limits: 256 MiB declared, 100 bytes stored. Refused
+/// A tile size that lies within the limits: 128 MiB declared, 100 bytes stored. Refused
 /// by the codec before a byte of the tile is touched.
 pub fn lying_tile_size_within_limits() -> Hostile {
-    let layout = Layout::new(8192, 8192, 4, (8192, 8192));
+    let layout = Layout::new(8192, 4096, 4, (8192, 4096));
     let head = header(&[(b"BNDS", bands_chunk(4))]);
     hostile(
-        "lying_tile_size_256mib.emb",
+        "lying_tile_size_128mib.emb",
         file(&layout, &head, &[(RAW, vec![0u8; 100], 0)]),
         Stage::Decode,
         ErrorKind::Corrupt,
-        "tile (0, 0) (raw): raw tile has 100 bytes, expected 268435456",
+        "tile (0, 0) (raw): raw tile has 100 bytes, expected 134217728",
     )
 }
 
@@ -399,7 +399,7 @@ pub fn aux_plane_tile_past_limit() -> Hostile {
         file(&layout, &head, &blocks),
         Stage::Open,
         ErrorKind::LimitExceeded,
-        "decoded tile of plane 1 (4096x4096 pixels x 4 bands x 8 bytes) = 536870912 exceeds the limit max_tile_bytes = 268435456",
+        "decoded tile of plane 1 (4096x4096 pixels x 4 bands x 8 bytes) = 536870912 exceeds the limit max_tile_bytes = 134217728",
     )
 }
 

@@ -47,7 +47,7 @@ def open(
 
     A file whose header declares more than the reader's limits is refused with
     ``EmbFormatError`` before anything is allocated for it. ``max_tile_bytes`` sets the
-    decoded-tile limit (default 256 MiB); ``limits`` sets any of them by key, as the CLI's
+    decoded-tile limit (default 128 MiB); ``limits`` sets any of them by key, as the CLI's
     ``--limit`` and the GDAL plugin's open options do: ``max_tile_bytes``,
     ``max_header_bytes`` (32 MiB), ``max_metadata_items`` (1048576), ``max_blocks``
     (4194304), ``max_bands`` (65536), ``max_aux_planes`` (16), ``max_width`` and

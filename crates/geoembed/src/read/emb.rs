@@ -200,6 +200,22 @@ impl TileRegion {
     }
 }
 
+/// What decoding a tile may cost in memory, in multiples of the decoded tile: the float
+/// codec keeps a 64-bit plane per band beside the output (5× for 16-bit samples, measured).
+const DECODE_WORKING_FACTOR: usize = 5;
+
+/// How many tiles of `plane` may be decoded at once within `budget` bytes (at least one):
+/// a file of huge tiles decodes them one at a time whatever the thread count.
+pub fn tiles_in_flight(h: &Header, plane: usize, budget: usize) -> usize {
+    let pixel_bytes = h
+        .plane_layout(plane)
+        .map_or(1, |(ty, bands)| ty.size() * bands);
+    let tile_bytes = (h.tile_width.min(h.width) as usize)
+        .saturating_mul(h.tile_height.min(h.height) as usize)
+        .saturating_mul(pixel_bytes);
+    (budget / tile_bytes.saturating_mul(DECODE_WORKING_FACTOR).max(1)).max(1)
+}
+
 /// A zeroed buffer of `bytes`, or an error rather than an abort when memory is short.
 /// Zeroed by the allocator (`calloc`: fresh pages cost nothing until written), so a strip
 /// whose tiles fail to decode never becomes resident.

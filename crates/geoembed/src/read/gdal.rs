@@ -290,22 +290,20 @@ impl RasterSource for GdalSource {
         format!("GDAL {}", self.ds.driver().short_name())
     }
 
-    fn prepare_streaming(&mut self, strip_bytes: usize, batch_bytes: usize) {
+    fn prepare_streaming(&mut self, tile: (u32, u32), batch_bytes: usize) {
         if !self.sizes_cache {
             return;
         }
-        let h = &self.header;
-        let block_rows = self
-            .ds
-            .rasterband(1)
-            .map_or(1, |band| band.block_size().1.max(1));
-        let block_row_bytes = (h.width as usize)
-            .saturating_mul(block_rows.min(h.height as usize))
-            .saturating_mul(h.bands.len() * h.sample_type.size());
-        self.cache = Some(gdal_util::StreamingCache::for_strips(
-            strip_bytes,
-            block_row_bytes,
+        let pixel_bytes = self.header.bands.len() * self.header.sample_type.size();
+        self.cache = Some(gdal_util::StreamingCache::for_dataset(
+            &self.ds,
+            tile,
+            pixel_bytes,
             batch_bytes,
         ));
+    }
+
+    fn reads_windows(&self) -> bool {
+        true
     }
 }

@@ -56,10 +56,15 @@ pub trait RasterSource {
     }
     /// What the source is, for messages and provenance ("GTiff", "GeoTessera npy", ...).
     fn kind(&self) -> String;
-    /// Called once before the source is read from top to bottom in strips of about
-    /// `strip_bytes`, with `batch_bytes` the conversion's memory budget: a source with a
-    /// cache of its own (GDAL's block cache) sizes it for one pass, until it is dropped.
-    fn prepare_streaming(&mut self, _strip_bytes: usize, _batch_bytes: usize) {}
+    /// Called once before the source is read from top to bottom in tiles of `tile` pixels,
+    /// with `batch_bytes` the conversion's memory budget: a source with a cache of its own
+    /// (GDAL's block cache) sizes it for one pass, until it is dropped.
+    fn prepare_streaming(&mut self, _tile: (u32, u32), _batch_bytes: usize) {}
+    /// Whether [`RasterSource::read_window`] reads a window without reading whole rows: the
+    /// encoder then reads tile by tile, holding no strip beside the tiles.
+    fn reads_windows(&self) -> bool {
+        false
+    }
 }
 
 /// What an input name is, judged from its content and extension (extensions can lie about
