@@ -423,6 +423,21 @@ extern "C" void geoembed_shim_register(void) {
         "--dequantize writes them)'/>"
         "<Option name='TILE_CACHE_MB' type='int' description='memory for decoded tiles of "
         "multi-band window reads (default: GDAL_CACHEMAX)'/>"
+        "<Option name='MAX_TILE_BYTES' type='string' default='128M' description='largest "
+        "decoded tile accepted (bytes, or with K, M, G)'/>"
+        "<Option name='MAX_HEADER_BYTES' type='string' default='32M' description='largest "
+        "header (metadata) accepted'/>"
+        "<Option name='MAX_METADATA_ITEMS' type='int' default='1048576' description='most "
+        "metadata items, GCPs and colour entries in the header'/>"
+        "<Option name='MAX_BLOCKS' type='int' default='4194304' description='most tiles "
+        "(of all planes) in the index'/>"
+        "<Option name='MAX_BANDS' type='int' default='65536' description='most bands'/>"
+        "<Option name='MAX_AUX_PLANES' type='int' default='16' description='most aux "
+        "planes'/>"
+        "<Option name='MAX_WIDTH' type='int' default='16777216' description='widest "
+        "raster'/>"
+        "<Option name='MAX_HEIGHT' type='int' default='16777216' description='tallest "
+        "raster'/>"
         "</OpenOptionList>");
     d->SetMetadataItem(GDAL_DMD_CREATIONDATATYPES,
                        "Byte Int16 UInt16 Int32 UInt32 Float32 Float64");

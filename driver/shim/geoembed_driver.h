@@ -20,8 +20,10 @@ typedef struct GeoEmbHandle GeoEmbHandle;
 int geoembed_identify(const unsigned char *head, int len);
 
 /* Opens through GDAL's VSI layer: a .emb file, or EMB:"file":plane for one of its aux
- * planes; open_options is GDAL's KEY=VALUE list (DEQUANTIZE, TILE_CACHE_MB) or NULL. NULL on
- * failure, with *err set to a message that the caller frees with geoembed_free_string. */
+ * planes; open_options is GDAL's KEY=VALUE list or NULL: DEQUANTIZE, TILE_CACHE_MB and the
+ * reader limits MAX_TILE_BYTES, MAX_HEADER_BYTES, MAX_METADATA_ITEMS, MAX_BLOCKS, MAX_BANDS,
+ * MAX_AUX_PLANES, MAX_WIDTH and MAX_HEIGHT (values like 512M). NULL on failure, with *err
+ * set to a message that the caller frees with geoembed_free_string. */
 GeoEmbHandle *geoembed_open(const char *path, char **open_options, char **err);
 void geoembed_close(GeoEmbHandle *h);
 void geoembed_free_string(char *s);

@@ -21,9 +21,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// (it makes the staged bands int8); a copy takes the sample type from its source.
 /// The layout keys of a rasterio profile (`BLOCKXSIZE`, `BLOCKYSIZE`, `TILED`, `COMPRESS`,
 /// `INTERLEAVE`, as a `.emb` reports them) are accepted, so `rasterio.open(out, "w",
-/// **src.profile)` works: square blocks become the tile size.
+/// **src.profile)` works: the larger block edge becomes the tile size.
 pub fn options(list: &[String]) -> Result<EncodeOptions> {
-    let mut o = EncodeOptions::default();
+    // GDAL's CreateCopy and Create replace an existing output, as gdal_translate users expect.
+    let mut o = EncodeOptions {
+        overwrite: true,
+        ..EncodeOptions::default()
+    };
     let mut block = None;
     for item in list {
         let (k, v) = item.split_once('=').unwrap_or((item, ""));
@@ -36,11 +40,10 @@ pub fn options(list: &[String]) -> Result<EncodeOptions> {
             "PIXELTYPE" if ["SIGNEDBYTE", "DEFAULT"].contains(&value.as_str()) => {}
             "PIXELTYPE" => return bad("PIXELTYPE takes SIGNEDBYTE or DEFAULT"),
             "BLOCKXSIZE" | "BLOCKYSIZE" => {
+                // A .emb's tiles are square; its blocks are clipped to the raster, so a
+                // profile of a small raster has unequal edges: the larger is the tile.
                 let edge = v.parse::<TileSize>()?;
-                if block.is_some_and(|b| b != edge) {
-                    return bad("a .emb has square tiles: give BLOCKXSIZE equal to BLOCKYSIZE");
-                }
-                block = Some(edge);
+                block = Some(block.map_or(edge, |b: TileSize| b.max(edge)));
             }
             "TILED" | "INTERLEAVE" => {}
             "COMPRESS" if ["DEFLATE", "NONE"].contains(&value.as_str()) => {}
@@ -194,11 +197,9 @@ mod tests {
         assert_eq!(o.tile.map(TileSize::get), Some(128));
         let o = parse(&["TILE_SIZE=64", "BLOCKXSIZE=128", "BLOCKYSIZE=128"]).unwrap();
         assert_eq!(o.tile.map(TileSize::get), Some(64), "TILE_SIZE wins");
-        let e = parse(&["BLOCKXSIZE=128", "BLOCKYSIZE=64"]).unwrap_err();
-        assert_eq!(
-            label_creation_option(e).to_string(),
-            "creation option BLOCKYSIZE=64: a .emb has square tiles: give BLOCKXSIZE equal to BLOCKYSIZE"
-        );
+        // The profile of a 256 x 200 raster with 256-pixel tiles (blocks clipped).
+        let o = parse(&["BLOCKXSIZE=256", "BLOCKYSIZE=200"]).unwrap();
+        assert_eq!(o.tile.map(TileSize::get), Some(256));
         let e = parse(&["COMPRESS=LZW"]).unwrap_err();
         assert_eq!(
             label_creation_option(e).to_string(),

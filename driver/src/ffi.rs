@@ -65,11 +65,27 @@ pub unsafe extern "C" fn geoembed_identify(head: *const u8, len: c_int) -> c_int
 
 /// Opens the dataset `name` (a file, or `EMB:"file":plane` for an aux plane) with its
 /// open options.
+/// Sizes GDAL keeps in `int`: a file within raised limits may still not fit them.
+fn check_gdal_sizes(h: &geoembed_codec::Header) -> Result<(), String> {
+    let too_big = [
+        ("width", h.width as u64),
+        ("height", h.height as u64),
+        ("band count", h.bands.len() as u64),
+    ]
+    .into_iter()
+    .find(|(_, v)| *v > i32::MAX as u64);
+    match too_big {
+        Some((what, v)) => Err(format!("{what} {v} is more than GDAL can address")),
+        None => Ok(()),
+    }
+}
+
 fn open_handle(name: &str, options: &[String]) -> Result<Handle, String> {
     let (file, part) = parse_name(name);
     let options = OpenOptions::parse(options).map_err(|e| format!("{name}: {e}"))?;
     let f = VsiFile::open(&file, "rb").map_err(|e| format!("{file}: {e}"))?;
-    let reader = Reader::open(f).map_err(|e| format!("{file}: {e}"))?;
+    let reader = Reader::open_with_limits(f, options.limits).map_err(|e| format!("{file}: {e}"))?;
+    check_gdal_sizes(reader.header()).map_err(|e| format!("{file}: {e}"))?;
     let view = View::choose(reader.header(), part.as_deref(), options.dequantize)
         .map_err(|e| format!("{file}: {e}"))?;
     Ok(Handle::new(reader, &file, view, &options))
@@ -155,8 +171,10 @@ pub unsafe extern "C" fn geoembed_shape(
         *height = hd.height as c_int;
         *bands = hd.bands.len() as c_int;
         *gdal_type = h.gdal_type;
-        *tile_width = hd.tile_width as c_int;
-        *tile_height = hd.tile_height as c_int;
+        // GDAL allocates whole blocks: a tile wider than the raster (2^31 - 1 pixels on a
+        // 100-pixel raster) is shown as the raster's width, which is all it decodes to.
+        *tile_width = hd.tile_width.min(hd.width) as c_int;
+        *tile_height = hd.tile_height.min(hd.height) as c_int;
     })
 }
 

@@ -228,10 +228,12 @@ impl Handle {
             .iter()
             .map(|b| CBand::new(&header, b))
             .collect();
-        let tile_bytes = header.tile_width as usize
-            * header.tile_height as usize
-            * header.bands.len()
-            * header.sample_type.size();
+        // Tiles as clipped to the raster (what they decode to), in saturating arithmetic:
+        // declared tile sizes can be anything up to 2^32 - 1.
+        let tile_bytes = (header.tile_width.min(header.width) as usize)
+            .saturating_mul(header.tile_height.min(header.height) as usize)
+            .saturating_mul(header.bands.len())
+            .saturating_mul(header.sample_type.size());
         // SAFETY: GDALGetCacheMax64 only reads GDAL's configuration.
         let gdal_cache = unsafe { gdal_sys::GDALGetCacheMax64() }.max(0) as usize;
         let budget = options.tile_cache_bytes.unwrap_or(gdal_cache);

@@ -2,6 +2,8 @@
 //! QGIS's "open options"), parsed once when a dataset opens. GDAL itself warns about keys
 //! a driver does not declare, so keys unknown here are left alone.
 
+use geoembed_codec::Limits;
+
 /// Open options as the handle uses them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OpenOptions {
@@ -10,6 +12,8 @@ pub struct OpenOptions {
     /// `TILE_CACHE_MB=N`: budget of the driver's own decoded-tile cache; `None` takes
     /// GDAL's block cache size (`GDAL_CACHEMAX`).
     pub tile_cache_bytes: Option<usize>,
+    /// The reader limits (`MAX_TILE_BYTES=512M`, ...; see `Limits::KEYS`).
+    pub limits: Limits,
 }
 
 /// GDAL's spellings of a boolean option value (`CPLTestBool`).
@@ -39,6 +43,12 @@ impl OpenOptions {
                             format!("open option {key}={value}: give a whole number of megabytes")
                         })?;
                     options.tile_cache_bytes = Some(mb.saturating_mul(1 << 20));
+                }
+                upper if Limits::KEYS.iter().any(|k| k.eq_ignore_ascii_case(upper)) => {
+                    options
+                        .limits
+                        .set(key, value)
+                        .map_err(|e| format!("open option {item}: {e}"))?;
                 }
                 _ => {}
             }

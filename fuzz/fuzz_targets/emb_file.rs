@@ -7,14 +7,13 @@ use libfuzzer_sys::fuzz_target;
 use std::io::Cursor;
 
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        max_width: 4096,
-        max_height: 4096,
-        max_bands: 1024,
-        max_header_bytes: 1 << 20,
-        max_tile_bytes: 16 << 20,
-        max_blocks: 4096,
-    };
+    let mut limits = Limits::default();
+    limits.max_width = 4096;
+    limits.max_height = 4096;
+    limits.max_bands = 1024;
+    limits.max_header_bytes = 1 << 20;
+    limits.max_tile_bytes = 16 << 20;
+    limits.max_blocks = 4096;
     let Ok(mut r) = Reader::open_with_limits(Cursor::new(data), limits) else {
         return;
     };

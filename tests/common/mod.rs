@@ -2,6 +2,8 @@
 //! GDAL, and compare what `gdalinfo` reports.
 #![allow(dead_code)]
 
+pub mod measured;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

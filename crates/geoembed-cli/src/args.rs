@@ -30,6 +30,11 @@ pub struct Cli {
     /// Worker threads for encoding and decoding tiles (default: all cores).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// Raise or lower a limit on what a .emb may declare (repeatable): max_tile_bytes
+    /// (128M), max_header_bytes (32M), max_metadata_items (1048576), max_blocks (4194304),
+    /// max_bands (65536), max_aux_planes (16), max_width, max_height (16777216).
+    #[arg(long = "limit", value_name = "KEY=VALUE", global = true)]
+    pub limits: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -141,6 +146,10 @@ pub struct ConvertArgs {
     /// output will not be bit-exact.
     #[arg(long)]
     pub allow_lossy: bool,
+    /// Samples held at once, whatever the raster's size (a batch of tile rows; tiles
+    /// being encoded or decoded come on top): e.g. 512M, 1G.
+    #[arg(long, value_name = "SIZE", default_value = "256M")]
+    pub batch_memory: String,
 }
 
 #[derive(Args, Debug)]

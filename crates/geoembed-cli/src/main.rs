@@ -10,6 +10,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before any thread starts: Ctrl-C and SIGTERM must remove half-written outputs.
+    if let Err(e) = geoembed::write::remove_staging_on_signals() {
+        eprintln!("geoembed: error: {e}");
+        return ExitCode::from(1);
+    }
     // GDAL spells its long options with one dash (-of, -co); accept that spelling too.
     let argv = std::env::args_os().map(|a| match a.to_str() {
         Some("-of") => "--of".into(),

@@ -22,7 +22,8 @@ pub enum ErrorKind {
     /// The file is valid but uses something this build cannot decode (newer version,
     /// codec compiled out, ...).
     Unsupported,
-    /// A declared size exceeds the configured [`crate::Limits`].
+    /// A declared size exceeds the configured [`crate::Limits`], or memory for it could not
+    /// be allocated.
     LimitExceeded,
     /// An I/O error from the underlying reader or writer.
     Io,
@@ -64,6 +65,25 @@ impl Error {
     /// An [`ErrorKind::Unsupported`] error.
     pub fn unsupported(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unsupported, message)
+    }
+
+    /// An [`ErrorKind::LimitExceeded`] error: `field` (what the file declares, in words)
+    /// is `value`, above the limit `key` (a [`crate::Limits`] key, so the message says what
+    /// to raise) of `limit`. The value is exact: it is computed in 128 bits, never wrapped.
+    pub fn limit_exceeded(field: impl fmt::Display, value: u128, key: &str, limit: u64) -> Self {
+        Self::new(
+            ErrorKind::LimitExceeded,
+            format!("{field} = {value} exceeds the limit {key} = {limit}"),
+        )
+    }
+
+    /// An [`ErrorKind::LimitExceeded`] error for an allocation of `bytes` for `what` that
+    /// the system refused: reported, never an abort.
+    pub fn out_of_memory(what: impl fmt::Display, bytes: u128) -> Self {
+        Self::new(
+            ErrorKind::LimitExceeded,
+            format!("cannot allocate {bytes} bytes for {what}: out of memory"),
+        )
     }
 
     /// What went wrong, to match on.

@@ -70,6 +70,7 @@
 #[cfg(target_endian = "big")]
 compile_error!("geoembed-codec reads and writes sample buffers in native byte order and supports little-endian targets only");
 
+mod allocation;
 pub mod codec;
 pub mod container;
 mod entropy;
@@ -94,6 +95,6 @@ pub use container::window::{Interleave, Window, WindowLayout};
 pub use container::writer::{block_shape, encode_block, EncodedBlock};
 pub use container::{IndexEntry, Reader, Writer};
 pub use error::{Error, ErrorKind, Result};
-pub use limits::Limits;
+pub use limits::{parse_byte_size, Limits};
 pub use sample::SampleType;
 pub use transform::decorrelate::{fit as fit_decorrelation, Decorrelation, DecorrelationGroup};

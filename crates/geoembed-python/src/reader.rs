@@ -30,12 +30,17 @@ pub struct EmbReader {
     source: Mutex<Reader<Source>>,
 }
 
-fn limits_from(max_tile_bytes: Option<u64>) -> Limits {
-    let mut limits = Limits::default();
+/// The reader limits: the defaults, then `limits` (`"max_header_bytes=64M"` items, as
+/// the CLI's `--limit` and the GDAL plugin's open options take them), then
+/// `max_tile_bytes`.
+fn limits_from(max_tile_bytes: Option<u64>, limits: Option<Vec<String>>) -> PyResult<Limits> {
+    let mut out = Limits::default()
+        .with_items(limits.unwrap_or_default())
+        .map_err(|e| raise("EmbArgumentError", e.to_string()))?;
     if let Some(max) = max_tile_bytes {
-        limits.max_tile_bytes = max;
+        out.max_tile_bytes = max;
     }
-    limits
+    Ok(out)
 }
 
 impl EmbReader {
@@ -109,7 +114,17 @@ impl EmbReader {
         ty: SampleType,
         plane_bands: usize,
     ) -> geoembed_codec::Result<Vec<u8>> {
-        let mut out = vec![0u8; layout.buffer_len(ty.size())];
+        // The window's size comes from the file's header (a whole-raster read of a file that
+        // declares 2^24 x 2^24 pixels): allocated fallibly, an error rather than an abort.
+        let len = (layout.window.pixels() as u128)
+            .saturating_mul(layout.bands.len() as u128)
+            .saturating_mul(ty.size() as u128);
+        let mut out = Vec::new();
+        usize::try_from(len)
+            .ok()
+            .and_then(|len| out.try_reserve_exact(len).ok().map(|()| len))
+            .map(|len| out.resize(len, 0))
+            .ok_or_else(|| geoembed_codec::Error::out_of_memory("the window's samples", len))?;
         let tiles = layout.window.tiles(&self.header);
         for round in tiles.chunks(TILES_PER_ROUND) {
             let payloads: Vec<Vec<u8>> = {
@@ -146,12 +161,18 @@ impl EmbReader {
 impl EmbReader {
     /// Opens a local `.emb` file.
     #[staticmethod]
-    #[pyo3(signature = (path, max_tile_bytes=None))]
-    fn open_path(py: Python<'_>, path: PathBuf, max_tile_bytes: Option<u64>) -> PyResult<Self> {
+    #[pyo3(signature = (path, max_tile_bytes=None, limits=None))]
+    fn open_path(
+        py: Python<'_>,
+        path: PathBuf,
+        max_tile_bytes: Option<u64>,
+        limits: Option<Vec<String>>,
+    ) -> PyResult<Self> {
         let name = path.display().to_string();
+        let limits = limits_from(max_tile_bytes, limits)?;
         let opened = py.detach(|| {
             let file = std::fs::File::open(&path)?;
-            Reader::open_with_limits(Source::File(file), limits_from(max_tile_bytes))
+            Reader::open_with_limits(Source::File(file), limits)
         });
         let reader = opened.map_err(|e| to_py(&name, &e))?;
         Ok(Self::new(name, reader))
@@ -159,15 +180,17 @@ impl EmbReader {
 
     /// Opens a `.emb` from a Python object with `read` and `seek`; `name` appears in errors.
     #[staticmethod]
-    #[pyo3(signature = (file, name, max_tile_bytes=None))]
+    #[pyo3(signature = (file, name, max_tile_bytes=None, limits=None))]
     fn open_file(
         py: Python<'_>,
         file: Py<PyAny>,
         name: String,
         max_tile_bytes: Option<u64>,
+        limits: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let source = Source::Python(PyFile::new(file));
-        let opened = py.detach(|| Reader::open_with_limits(source, limits_from(max_tile_bytes)));
+        let limits = limits_from(max_tile_bytes, limits)?;
+        let opened = py.detach(|| Reader::open_with_limits(source, limits));
         let reader = opened.map_err(|e| to_py(&name, &e))?;
         Ok(Self::new(name, reader))
     }
@@ -260,29 +283,35 @@ impl EmbReader {
     }
 
     /// Decodes every tile of every plane and checks every checksum; returns the tile count.
+    /// Tile by tile (a round at a time, in parallel): memory is a round of tiles, whatever
+    /// the raster's width.
     fn verify(&self, py: Python<'_>) -> PyResult<u64> {
         py.detach(|| {
             let mut checked = 0u64;
             for plane in 0..self.header.plane_count() {
-                let (ty, bands) = self.header.plane_layout(plane)?;
-                let all: Vec<usize> = (0..bands).collect();
-                for ty_index in 0..self.header.tiles_down() {
-                    let (_, y, _, rows) = self.header.tile_rect(0, ty_index);
-                    let layout = WindowLayout {
-                        window: Window {
-                            x: 0,
-                            y,
-                            width: self.header.width,
-                            height: rows,
-                        },
-                        bands: &all,
-                        interleave: Interleave::Pixel,
+                let tiles: Vec<(u32, u32)> = (0..self.header.tiles_down())
+                    .flat_map(|ty| (0..self.header.tiles_across()).map(move |tx| (tx, ty)))
+                    .collect();
+                for round in tiles.chunks(TILES_PER_ROUND) {
+                    let payloads: Vec<Vec<u8>> = {
+                        let mut source = self.source.lock().expect("a reader thread panicked");
+                        round
+                            .iter()
+                            .map(|&(tx, ty)| source.read_payload(plane, tx, ty))
+                            .collect::<geoembed_codec::Result<_>>()?
                     };
-                    self.read_window(plane, &layout, ty, bands)?;
-                    checked += self.header.tiles_across() as u64;
+                    round
+                        .par_iter()
+                        .zip(&payloads)
+                        .try_for_each(|(&(tx, ty), payload)| {
+                            let index = self.header.block_index(plane, tx, ty) as usize;
+                            let entry = &self.entries[index];
+                            decode_block(&self.header, plane, tx, ty, entry, payload).map(drop)
+                        })?;
+                    checked += round.len() as u64;
                 }
             }
-            Ok(checked)
+            Ok::<_, geoembed_codec::Error>(checked)
         })
         .map_err(|e| self.err(e))
     }

@@ -196,11 +196,18 @@ fn add_planes(header: &mut Header, dict: &Bound<'_, PyDict>) -> PyResult<()> {
     Ok(())
 }
 
-fn encode_options(codec: &str, effort: &str, tile: Option<u32>) -> geoembed::Result<EncodeOptions> {
+fn encode_options(
+    codec: &str,
+    effort: &str,
+    tile: Option<u32>,
+    overwrite: bool,
+) -> geoembed::Result<EncodeOptions> {
     Ok(EncodeOptions {
         codec: parse_codec(codec)?,
         effort: parse_effort(effort)?,
         tile: tile.map(TileSize::new).transpose()?,
+        overwrite,
+        ..EncodeOptions::default()
     })
 }
 
@@ -244,7 +251,7 @@ fn run(
         .detach(|| {
             check_overwrite(&path, target.overwrite)
                 .map_err(|e| e.with_hint(" (pass overwrite=True to replace it)"))?;
-            let options = encode_options(&codec, &effort, tile)?;
+            let options = encode_options(&codec, &effort, tile, target.overwrite)?;
             encode_to_emb_with(
                 source,
                 &path,

@@ -121,6 +121,19 @@ def test_bad_input_names_the_file_and_the_problem(converted, tmp_path):
         ds.read(interleave="planar")
 
 
+def test_reader_limits_are_set_by_key(converted):
+    _, emb = converted["u8"]  # 256 x 200, 3 bands, 64-pixel tiles
+    with pytest.raises(geoembed.EmbFormatError, match=r"width = 256 exceeds the limit max_width = 255"):
+        geoembed.open(emb, limits={"max_width": 255})
+    with pytest.raises(geoembed.EmbFormatError, match=r"= 12288 exceeds the limit max_tile_bytes = 12287"):
+        geoembed.open(emb, limits={"max_tile_bytes": 12287})
+    with pytest.raises(geoembed.EmbFormatError, match=r"max_tile_bytes = 1000"):
+        geoembed.open(emb, max_tile_bytes=1000)
+    with pytest.raises(geoembed.EmbArgumentError, match=r"unknown limit 'max_tiles'"):
+        geoembed.open(emb, limits={"max_tiles": 3})
+    assert geoembed.open(emb, limits={"max_tile_bytes": "12K", "max_blocks": 16}).shape == (3, 200, 256)
+
+
 def test_a_corrupt_tile_is_a_checksum_error_naming_the_tile(converted, tmp_path):
     _, emb = converted["u8"]
     data = bytearray(emb.read_bytes())

@@ -7,15 +7,13 @@ use crate::gdal as gdal_util;
 use crate::metadata::metadata_value;
 use crate::options::DecodeOptions;
 use crate::progress::{Progress, Stage};
-use crate::read::EmbFile;
+use crate::read::emb::tiles_in_flight;
+use crate::read::{EmbFile, TileRegion};
 use crate::write::gdal as gdal_write;
-use crate::write::staging::Staging;
+use crate::write::staging::{check_output_file, Staging};
 use gdal::{Dataset, Driver};
 use geoembed_codec::{Dequantization, Header, SampleType};
 use std::path::{Path, PathBuf};
-
-/// Raw bytes of tile rows decoded per batch: bounds memory.
-const BATCH_BYTES: usize = 256 << 20;
 
 /// What a decode wrote, for the one-line summary.
 #[derive(Clone, Debug, Default)]
@@ -107,20 +105,38 @@ fn plan_output(h: &Header, out: &Path, o: &DecodeOptions) -> Result<OutputPlan> 
 }
 
 /// Writes the `.emb` at `input` to `out` in a GDAL format, reporting every tile decoded to
-/// `progress`.
+/// `progress`. Options are checked before any work; errors name `out`, never the staged
+/// file GDAL writes.
 pub fn decode_to_gdal(
     input: &Path,
     out: &Path,
     o: &DecodeOptions,
     progress: &dyn Progress,
 ) -> Result<DecodeReport> {
-    let mut emb = EmbFile::open(input)?;
+    check_output_file(out, o.overwrite)?;
+    let mut emb = EmbFile::open_with_limits(input, &o.limits)?;
     let h = emb.reader().header().clone();
     if o.dequantize && h.dequantization.is_none() {
         return Err(no_recipe().at(input));
     }
     let plan = plan_output(&h, out, o)?;
-    let staging = Staging::new(out)?;
+    let staging = Staging::new(out, o.overwrite)?;
+    let report =
+        write_staged(&mut emb, &plan, &staging, out, o, progress).map_err(|e| staging.redact(e))?;
+    staging.commit()?;
+    Ok(report)
+}
+
+/// Writes the output into `staging`: straight, or as a GeoTIFF then `CreateCopy`.
+fn write_staged(
+    emb: &mut EmbFile,
+    plan: &OutputPlan,
+    staging: &Staging,
+    out: &Path,
+    o: &DecodeOptions,
+    progress: &dyn Progress,
+) -> Result<DecodeReport> {
+    let h = emb.reader().header().clone();
     gdal_util::take_gdal_failures();
     let gtiff = gdal::DriverManager::get_driver_by_name("GTiff")?;
     let first_path = if plan.direct {
@@ -146,7 +162,16 @@ pub fn decode_to_gdal(
         &first_opts,
     )?;
     gdal_write::apply_header(&mut ds, &h, o.dequantize).map_err(|e| e.at(out))?;
-    write_samples(&mut emb, &ds, o.dequantize, plan.sample_type, out, progress)?;
+    let pixel_bytes = h.bands.len() * plan.sample_type.size();
+    let tile = (h.tile_width.min(h.width), h.tile_height.min(h.height));
+    let _cache = gdal_util::StreamingCache::for_dataset(&ds, tile, pixel_bytes, o.batch_bytes);
+    let target = Target {
+        ds: &ds,
+        dequantize: o.dequantize,
+        sample_type: plan.sample_type,
+        out,
+    };
+    write_samples(emb, &target, o.batch_bytes, progress)?;
     let finished = |e: gdal::errors::GdalError| {
         Error::gdal(out, format!("GDAL could not finish writing: {e}")).with_source(e)
     };
@@ -168,7 +193,6 @@ pub fn decode_to_gdal(
             format!("GDAL could not write it: {first}"),
         ));
     }
-    staging.commit()?;
     let raw_bytes =
         h.width as u64 * h.height as u64 * (h.bands.len() * plan.sample_type.size()) as u64;
     Ok(DecodeReport {
@@ -177,47 +201,57 @@ pub fn decode_to_gdal(
     })
 }
 
-/// Decodes every tile row of the bands (and the scale plane when dequantising) and writes
-/// it to `ds`, batch by batch.
+/// Where decoded samples go.
+struct Target<'a> {
+    ds: &'a Dataset,
+    dequantize: bool,
+    /// The sample type written (float32 when dequantising).
+    sample_type: SampleType,
+    out: &'a Path,
+}
+
+/// Decodes every tile of the bands (and the scale plane when dequantising) region by
+/// region and writes it to the target.
 fn write_samples(
     emb: &mut EmbFile,
-    ds: &Dataset,
-    dequantize: bool,
-    ty: SampleType,
-    out: &Path,
+    target: &Target,
+    batch_bytes: usize,
     progress: &dyn Progress,
 ) -> Result<()> {
     let h = emb.reader().header().clone();
     let bands = h.bands.len();
-    let scale_plane = match (&h.dequantization, dequantize) {
+    let scale_plane = match (&h.dequantization, target.dequantize) {
         (Some(Dequantization::PerPixelScale { aux_plane }), true) => Some(*aux_plane as usize + 1),
         _ => None,
     };
     let total = h.tiles_per_plane() * if scale_plane.is_some() { 2 } else { 1 };
     let stage = Stage::begin(progress, total, "decoding");
-    let px = bands * h.sample_type.size();
-    let batch =
-        (BATCH_BYTES / (h.width as usize * h.tile_height as usize * px).max(1)).max(1) as u32;
-    let mut ty0 = 0;
-    while ty0 < h.tiles_down() {
-        let ty1 = (ty0 + batch).min(h.tiles_down());
-        let strips = emb.decode_strips(0, ty0, ty1, &stage)?;
+    // Every buffer a pixel of a region costs: its samples, its scales, its output values.
+    let plane_bytes = |p: usize| h.plane_layout(p).map_or(0, |(t, n)| t.size() * n);
+    let mut pixel_bytes = plane_bytes(0);
+    if target.dequantize {
+        pixel_bytes += scale_plane.map_or(0, plane_bytes) + bands * target.sample_type.size();
+    }
+    let in_flight = tiles_in_flight(&h, 0, batch_bytes);
+    for region in TileRegion::batches(&h, pixel_bytes, batch_bytes) {
+        let strips = emb.decode_region(0, &region, &stage, in_flight)?;
         let scales = match scale_plane {
-            Some(p) => Some(emb.decode_strips(p, ty0, ty1, &stage)?),
+            Some(p) => Some(emb.decode_region(p, &region, &stage, in_flight)?),
             None => None,
         };
+        let columns = region.pixel_columns(&h);
         for (i, strip) in strips.into_iter().enumerate() {
-            let (_, y0, _, rows) = h.tile_rect(0, ty0 + i as u32);
-            let mut data = if dequantize {
+            let (_, y0, _, rows) = h.tile_rect(0, region.rows.start + i as u32);
+            let mut data = if target.dequantize {
                 dequantize_strip(&h, &strip, scales.as_ref().map(|s| s[i].as_slice()))?
             } else {
                 strip
             };
             let rows = y0 as usize..(y0 + rows) as usize;
-            gdal_util::raster_io(ds, true, ty, bands, h.width as usize, rows, &mut data)
-                .map_err(|e| e.at(out))?;
+            let (ds, ty) = (target.ds, target.sample_type);
+            gdal_util::raster_io_window(ds, true, ty, bands, columns.clone(), rows, &mut data)
+                .map_err(|e| e.at(target.out))?;
         }
-        ty0 = ty1;
     }
     Ok(())
 }

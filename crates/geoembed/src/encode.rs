@@ -5,9 +5,9 @@
 use crate::error::{Error, Result};
 use crate::options::EncodeOptions;
 use crate::progress::{Progress, Stage};
-use crate::read::RasterSource;
+use crate::read::{RasterSource, TileRegion};
 use crate::write::sidecar::{self, ToLonLat};
-use crate::write::staging::Staging;
+use crate::write::staging::{check_output_file, Staging};
 use geoembed_codec::{
     auto_candidates, encode_block, fit_decorrelation, CodecChoice, Decorrelation, Header, Writer,
 };
@@ -27,8 +27,6 @@ pub struct EncodeReport {
     pub codecs: BTreeMap<&'static str, usize>,
 }
 
-/// Bytes of raw tile data a batch may hold before it is encoded: bounds memory.
-const BATCH_BYTES: usize = 256 << 20;
 /// Pixels sampled to fit the decorrelation (the seed harness uses the same cap).
 const FIT_PIXELS: usize = 200_000;
 
@@ -94,12 +92,19 @@ fn fit_file_decorrelation(src: &mut dyn RasterSource) -> Result<Decorrelation> {
         .map_err(|e| Error::from(e).context("decorrelation fit"))
 }
 
-/// Cuts tile `tx` out of a strip of `rows` full-width rows.
-fn cut_tile(strip: &[u8], width: usize, px: usize, x0: usize, tw: usize, rows: usize) -> Vec<u8> {
-    let mut t = Vec::with_capacity(tw * rows * px);
+/// Cuts the tile starting `x0` bytes into each row out of a strip of `rows` rows of
+/// `row_bytes`.
+fn cut_tile(
+    strip: &[u8],
+    row_bytes: usize,
+    x0: usize,
+    tile_row_bytes: usize,
+    rows: usize,
+) -> Vec<u8> {
+    let mut t = Vec::with_capacity(tile_row_bytes * rows);
     for r in 0..rows {
-        let start = (r * width + x0) * px;
-        t.extend_from_slice(&strip[start..start + tw * px]);
+        let start = r * row_bytes + x0;
+        t.extend_from_slice(&strip[start..start + tile_row_bytes]);
     }
     t
 }
@@ -132,23 +137,37 @@ struct TileJob {
     samples: Vec<u8>,
 }
 
-/// Reads tile rows `[ty0, ty1)` of `plane` and cuts them into tiles.
+/// Reads the tiles of `region` of `plane`: tile by tile from a source that reads windows,
+/// else one tile row at a time (as wide as the region) cut into tiles.
 fn read_tiles(
     src: &mut dyn RasterSource,
     header: &Header,
     plane: usize,
     px: usize,
-    tile_rows: std::ops::Range<u32>,
+    region: &TileRegion,
 ) -> Result<Vec<TileJob>> {
-    let width = header.width as usize;
+    if src.reads_windows() {
+        let mut jobs = Vec::new();
+        for (tx, ty) in region.tiles() {
+            let (x0, y0, tw, rows) = header.tile_rect(tx, ty);
+            let mut samples = vec![0u8; tw as usize * rows as usize * px];
+            src.read_window(plane, x0..x0 + tw, y0, rows, &mut samples)?;
+            jobs.push(TileJob { tx, ty, samples });
+        }
+        return Ok(jobs);
+    }
+    let columns = region.pixel_columns(header);
+    let row_bytes = columns.len() * px;
     let mut jobs = Vec::new();
-    for ty in tile_rows {
+    for ty in region.rows.clone() {
         let (_, y0, _, rows) = header.tile_rect(0, ty);
-        let mut strip = vec![0u8; width * rows as usize * px];
-        src.read_rows(plane, y0, rows, &mut strip)?;
-        for tx in 0..header.tiles_across() {
+        let mut strip = vec![0u8; row_bytes * rows as usize];
+        let window = columns.start as u32..columns.end as u32;
+        src.read_window(plane, window, y0, rows, &mut strip)?;
+        for tx in region.columns.clone() {
             let (x0, _, tw, _) = header.tile_rect(tx, ty);
-            let samples = cut_tile(&strip, width, px, x0 as usize, tw as usize, rows as usize);
+            let start = (x0 as usize - columns.start) * px;
+            let samples = cut_tile(&strip, row_bytes, start, tw as usize * px, rows as usize);
             jobs.push(TileJob { tx, ty, samples });
         }
     }
@@ -164,18 +183,15 @@ pub fn encode_stream<W: Write + Seek>(
     progress: &dyn Progress,
 ) -> Result<(W, EncodeReport)> {
     let header = output_header(src, o)?;
+    src.prepare_streaming((header.tile_width, header.tile_height), o.batch_bytes);
     let mut writer = Writer::new(sink, header.clone())?;
     let mut report = EncodeReport::default();
     let stage = Stage::begin(progress, header.block_count(), "encoding");
     for plane in 0..header.plane_count() {
         let (ty, bands) = header.plane_layout(plane)?;
         let px = bands * ty.size();
-        let strip_bytes = header.width as usize * header.tile_height as usize * px;
-        let strips_per_batch = (BATCH_BYTES / strip_bytes.max(1)).max(1) as u32;
-        let mut ty0 = 0;
-        while ty0 < header.tiles_down() {
-            let ty1 = (ty0 + strips_per_batch).min(header.tiles_down());
-            let jobs = read_tiles(src, &header, plane, px, ty0..ty1)?;
+        for region in TileRegion::batches(&header, px, o.batch_bytes) {
+            let jobs = read_tiles(src, &header, plane, px, &region)?;
             let positions: Vec<(u32, u32, usize)> =
                 jobs.iter().map(|j| (j.tx, j.ty, j.samples.len())).collect();
             let encoded = stage.run_parallel(jobs, |j| {
@@ -189,7 +205,6 @@ pub fn encode_stream<W: Write + Seek>(
                 report.samples += (raw / ty.size()) as u64;
                 writer.write_block(plane, tx, tyi, &block)?;
             }
-            ty0 = ty1;
         }
     }
     let sink = writer.finish()?;
@@ -217,8 +232,24 @@ pub fn encode_to_emb_with(
     progress: &dyn Progress,
     lon_lat: Option<&dyn ToLonLat>,
 ) -> Result<EncodeReport> {
+    check_output_file(out, o.overwrite)?;
     o.validate(src.header())?;
-    let staging = Staging::new(out)?;
+    let staging = Staging::new(out, o.overwrite)?;
+    let report =
+        write_staged(src, &staging, out, o, progress, lon_lat).map_err(|e| staging.redact(e))?;
+    staging.commit()?;
+    Ok(report)
+}
+
+/// The `.emb` and its sidecar, written into `staging`.
+fn write_staged(
+    src: &mut dyn RasterSource,
+    staging: &Staging,
+    out: &Path,
+    o: &EncodeOptions,
+    progress: &dyn Progress,
+    lon_lat: Option<&dyn ToLonLat>,
+) -> Result<EncodeReport> {
     let tmp = staging.path();
     let file = std::fs::File::create(&tmp).map_err(|e| Error::io(out, e))?;
     let sink = BufWriter::with_capacity(1 << 20, file);
@@ -232,7 +263,6 @@ pub fn encode_to_emb_with(
         .map_err(|e| Error::io(out, e))?
         .len();
     sidecar::write(&tmp, &staging_sidecar(&tmp), out, lon_lat)?;
-    staging.commit()?;
     Ok(report)
 }
 

@@ -53,6 +53,10 @@ pub enum OptionKey {
     Zoom,
     /// An output format (its value) that loses information, written only when allowed.
     LossyOutput,
+    /// A reader limit (`max_tile_bytes=...`).
+    Limit,
+    /// Bytes of samples a conversion holds at once.
+    BatchMemory,
 }
 
 impl OptionKey {
@@ -68,6 +72,8 @@ impl OptionKey {
             OptionKey::Bands => "bands",
             OptionKey::Zoom => "zoom",
             OptionKey::LossyOutput => "format",
+            OptionKey::Limit => "limit",
+            OptionKey::BatchMemory => "batch memory",
         }
     }
 }
@@ -195,6 +201,24 @@ impl Error {
             (self.kind, &mut self.option)
         {
             *spelled = Some(label(key, value));
+        }
+        self
+    }
+
+    /// The error with `from` replaced by `to` in its path and message: a staged file's or
+    /// directory's name replaced by the destination's, so that no message names a
+    /// temporary path (GDAL's messages quote the file they were given).
+    pub fn redact_path(mut self, from: &Path, to: &Path) -> Self {
+        if let Some(rest) = self.path.as_deref().and_then(|p| p.strip_prefix(from).ok()) {
+            self.path = Some(if rest.as_os_str().is_empty() {
+                to.to_path_buf()
+            } else {
+                to.join(rest)
+            });
+        }
+        let (from, to) = (from.to_string_lossy(), to.to_string_lossy());
+        if !from.is_empty() {
+            self.message = self.message.replace(from.as_ref(), to.as_ref());
         }
         self
     }

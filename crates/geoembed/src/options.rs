@@ -7,6 +7,10 @@ use geoembed_codec::{CodecChoice, Effort, Header, Limits};
 use std::fmt;
 use std::str::FromStr;
 
+/// Bytes of samples a conversion holds at once by default: a batch of tile rows read or
+/// decoded, whatever the raster's size (see [`parse_batch_memory`]).
+pub const DEFAULT_BATCH_BYTES: usize = 256 << 20;
+
 /// How to encode a `.emb`.
 #[derive(Clone, Debug)]
 pub struct EncodeOptions {
@@ -14,6 +18,11 @@ pub struct EncodeOptions {
     pub effort: Effort,
     /// Tile edge; `None` picks 256 (smaller for very wide pixels, longer for thin rasters).
     pub tile: Option<TileSize>,
+    /// Replace an existing output; without it, an output that appears while encoding (a
+    /// concurrent conversion) is not clobbered either.
+    pub overwrite: bool,
+    /// Bytes of raw samples read and encoded per batch: bounds memory at any raster size.
+    pub batch_bytes: usize,
 }
 
 impl Default for EncodeOptions {
@@ -22,12 +31,14 @@ impl Default for EncodeOptions {
             codec: CodecChoice::Auto,
             effort: Effort::Default,
             tile: None,
+            overwrite: false,
+            batch_bytes: DEFAULT_BATCH_BYTES,
         }
     }
 }
 
 /// How to write a `.emb` out to a GDAL format.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DecodeOptions {
     /// GDAL driver short name; `None` picks one from the output's extension (else GTiff).
     pub format: Option<String>,
@@ -40,10 +51,67 @@ pub struct DecodeOptions {
     /// Write to a lossy format (JPEG, lossy WebP, ...) although the output will not be
     /// bit-exact; refused otherwise.
     pub allow_lossy: bool,
+    /// Replace an existing output (else it is never clobbered, even by a race).
+    pub overwrite: bool,
+    /// Bytes of decoded samples per batch: bounds memory at any raster size.
+    pub batch_bytes: usize,
+    /// What the input `.emb` may declare (decoded tile size, header, index...).
+    pub limits: Limits,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            format: None,
+            creation_options: Vec::new(),
+            dequantize: false,
+            threads: 0,
+            allow_lossy: false,
+            overwrite: false,
+            batch_bytes: DEFAULT_BATCH_BYTES,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Smallest batch accepted: below it, per-call overheads dominate.
+const MIN_BATCH_BYTES: u64 = 1 << 20;
+
+/// Parses a batch memory size (`512M`, `1G`, `268435456`): at least 1 MiB.
+pub fn parse_batch_memory(s: &str) -> Result<usize> {
+    let bytes = geoembed_codec::parse_byte_size(s).ok_or_else(|| {
+        Error::invalid_option(
+            OptionKey::BatchMemory,
+            s,
+            "give a size in bytes, optionally with K, M or G (512M)",
+        )
+    })?;
+    if bytes < MIN_BATCH_BYTES {
+        let why = format!("give at least {MIN_BATCH_BYTES} bytes (1M)");
+        return Err(Error::invalid_option(OptionKey::BatchMemory, s, why));
+    }
+    usize::try_from(bytes)
+        .map_err(|_| Error::invalid_option(OptionKey::BatchMemory, s, "too large"))
+}
+
+/// Parses reader limits `KEY=VALUE` (`max_tile_bytes=512M`) over the defaults.
+pub fn parse_limits<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Result<Limits> {
+    let mut limits = Limits::default();
+    for item in items {
+        let item = item.as_ref();
+        let Some((key, value)) = item.split_once('=') else {
+            let why = "write it as KEY=VALUE (max_tile_bytes=512M)";
+            return Err(Error::invalid_option(OptionKey::Limit, item, why));
+        };
+        limits
+            .set(key.trim(), value.trim())
+            .map_err(|e| Error::invalid_option(OptionKey::Limit, item, e.message()))?;
+    }
+    Ok(limits)
 }
 
 /// A square tile's edge in pixels, from [`TileSize::MIN`] to [`TileSize::MAX`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TileSize(u32);
 
 impl TileSize {

@@ -6,10 +6,10 @@ use crate::args::ConvertArgs;
 use crate::progress_bar::TileProgressBar;
 use geoembed::decode::{decode_to_file, DecodeReport};
 use geoembed::options::DecodeOptions;
-use geoembed::read::{input_kind, open_input, InputKind, Notice, TesseraInput};
-use geoembed::write::check_overwrite;
+use geoembed::read::{input_kind, open_input_with_limits, InputKind, Notice, TesseraInput};
+use geoembed::write::check_output_file;
 use geoembed::write::tessera::{companions, is_npy_name};
-use geoembed::{encode_to_emb, EncodeOptions, EncodeReport, Error, ErrorKind, Result};
+use geoembed::{encode_to_emb, EncodeOptions, EncodeReport, Error, ErrorKind, Limits, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -24,15 +24,17 @@ fn is_emb_name(p: &Path) -> bool {
 }
 
 /// The encoder's options as typed on the command line.
-pub fn encode_options(codec: &str, effort: &str, tile: Option<&str>) -> Result<EncodeOptions> {
+pub fn encode_options(a: &ConvertArgs) -> Result<EncodeOptions> {
     Ok(EncodeOptions {
-        codec: geoembed::parse_codec(codec)?,
-        effort: geoembed::parse_effort(effort)?,
-        tile: tile.map(str::parse).transpose()?,
+        codec: geoembed::parse_codec(&a.codec)?,
+        effort: geoembed::parse_effort(&a.effort)?,
+        tile: a.tile.as_deref().map(str::parse).transpose()?,
+        overwrite: a.overwrite,
+        batch_bytes: geoembed::parse_batch_memory(&a.batch_memory)?,
     })
 }
 
-pub fn run(a: &ConvertArgs, quiet: bool, threads: usize) -> Result<ExitCode> {
+pub fn run(a: &ConvertArgs, quiet: bool, threads: usize, limits: &Limits) -> Result<ExitCode> {
     if a.input == a.output.to_string_lossy() {
         return Err(Error::unsupported(
             &a.output,
@@ -46,22 +48,33 @@ pub fn run(a: &ConvertArgs, quiet: bool, threads: usize) -> Result<ExitCode> {
             "--scales and --georef apply to GeoTessera .npy input only",
         ));
     }
-    check_overwrite(&a.output, a.overwrite)?;
+    check_output_file(&a.output, a.overwrite)?;
+    let batch_bytes = geoembed::parse_batch_memory(&a.batch_memory)?;
     if is_emb_name(&a.output) {
         if a.dequantize || a.format.is_some() || !a.creation_options.is_empty() || a.allow_lossy {
             return Err(usage(
                 "--dequantize, -of, -co and --allow-lossy apply when converting a .emb to another format",
             ));
         }
-        to_emb(a, kind, quiet)?;
+        to_emb(a, kind, quiet, limits)?;
     } else {
-        from_emb(a, kind, quiet, threads)?;
+        let o = DecodeOptions {
+            format: a.format.clone(),
+            creation_options: a.creation_options.clone(),
+            dequantize: a.dequantize,
+            threads,
+            allow_lossy: a.allow_lossy,
+            overwrite: a.overwrite,
+            batch_bytes,
+            limits: *limits,
+        };
+        from_emb(a, kind, quiet, &o)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn to_emb(a: &ConvertArgs, kind: InputKind, quiet: bool) -> Result<()> {
-    let opts = encode_options(&a.codec, &a.effort, a.tile.as_deref())?;
+fn to_emb(a: &ConvertArgs, kind: InputKind, quiet: bool, limits: &Limits) -> Result<()> {
+    let opts = encode_options(a)?;
     if kind == InputKind::Npy && a.scales.is_none() {
         return Err(Error::unsupported(
             &a.input,
@@ -72,7 +85,7 @@ fn to_emb(a: &ConvertArgs, kind: InputKind, quiet: bool) -> Result<()> {
         scales: a.scales.as_deref(),
         landmask: a.georef.as_deref(),
     };
-    let mut input = open_input(&a.input, tessera)?;
+    let mut input = open_input_with_limits(&a.input, tessera, limits)?;
     if !quiet {
         for notice in &input.notices {
             print_notice(a, notice);
@@ -116,7 +129,7 @@ fn summary(a: &ConvertArgs, r: &EncodeReport, seconds: f64) -> String {
     )
 }
 
-fn from_emb(a: &ConvertArgs, kind: InputKind, quiet: bool, threads: usize) -> Result<()> {
+fn from_emb(a: &ConvertArgs, kind: InputKind, quiet: bool, o: &DecodeOptions) -> Result<()> {
     let input = Path::new(&a.input);
     if kind != InputKind::Emb {
         if !input.exists() && geoembed::read::gdal::is_plain_path(&a.input) {
@@ -131,18 +144,11 @@ fn from_emb(a: &ConvertArgs, kind: InputKind, quiet: bool, threads: usize) -> Re
     if a.format.is_none() && is_npy_name(&a.output) {
         // GeoTessera's layout: the scales and landmask beside the array.
         for companion in companions(&a.output) {
-            check_overwrite(&companion, a.overwrite)?;
+            check_output_file(&companion, a.overwrite)?;
         }
     }
-    let o = DecodeOptions {
-        format: a.format.clone(),
-        creation_options: a.creation_options.clone(),
-        dequantize: a.dequantize,
-        threads,
-        allow_lossy: a.allow_lossy,
-    };
     let t0 = Instant::now();
-    let report = decode_to_file(input, &a.output, &o, &TileProgressBar::new(quiet))?;
+    let report = decode_to_file(input, &a.output, o, &TileProgressBar::new(quiet))?;
     if !quiet {
         if a.allow_lossy {
             warn_if_lossy(a);

@@ -6,13 +6,13 @@ use crate::args::InfoArgs;
 use geoembed::gdal::{color_interp_name, pretty_wkt};
 use geoembed::info::{band_coordinates, FileInfo};
 use geoembed::metadata::geolocation_arrays;
-use geoembed::Result;
+use geoembed::{Limits, Result};
 use geoembed_codec::{BandInfo, Dequantization, Header, MetadataDomain, SampleType};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-pub fn run(a: &InfoArgs) -> Result<ExitCode> {
-    let info = FileInfo::read(&a.file)?;
+pub fn run(a: &InfoArgs, limits: &Limits) -> Result<ExitCode> {
+    let info = FileInfo::read_with_limits(&a.file, limits)?;
     if a.json {
         let text = serde_json::to_string_pretty(&info_json::to_json(&info)?).expect("serialisable");
         println!("{text}");

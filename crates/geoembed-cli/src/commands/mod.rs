@@ -14,6 +14,7 @@ use geoembed::{Error, ErrorKind, OptionKey, Result};
 use std::process::ExitCode;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let limits = geoembed::parse_limits(&cli.limits)?;
     let threads = cli.threads.unwrap_or(0);
     // One pool for the whole run: tile encoding and decoding use it; 0 = all cores.
     rayon::ThreadPoolBuilder::new()
@@ -36,24 +37,28 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
     }));
     match cli.command {
-        Command::Convert(a) => convert::run(&a, quiet, threads),
-        Command::Info(a) => info::run(&a),
-        Command::Verify(a) => verify::run(&a, quiet),
+        Command::Convert(a) => convert::run(&a, quiet, threads, &limits),
+        Command::Info(a) => info::run(&a, &limits),
+        Command::Verify(a) => verify::run(&a, quiet, &limits),
         Command::Bench(a) => bench::run(&a, quiet),
-        Command::Preview(a) => preview::run(&a, quiet),
-        Command::Tiles(a) => tiles::run(&a, quiet),
+        Command::Preview(a) => preview::run(&a, quiet, &limits),
+        Command::Tiles(a) => tiles::run(&a, quiet, &limits),
     }
 }
 
 /// The error with the library's options named as on this command line (`--codec zip`),
 /// and how to ask for an overwrite.
 pub fn labelled(e: Error) -> Error {
+    let limit = ErrorKind::Codec(geoembed_codec::ErrorKind::LimitExceeded);
     let e = match e.kind() {
         ErrorKind::Io(std::io::ErrorKind::AlreadyExists) => {
             e.with_hint(" (use --overwrite to replace it)")
         }
         ErrorKind::InvalidOption(OptionKey::LossyOutput) => {
             e.with_hint("; add --allow-lossy to write it anyway")
+        }
+        kind if kind == limit && e.message().contains("exceeds") => {
+            e.with_hint(" (if the file is trusted, raise it with --limit KEY=VALUE)")
         }
         _ => e,
     };
@@ -68,6 +73,8 @@ pub fn labelled(e: Error) -> Error {
             OptionKey::Bands => "--bands",
             OptionKey::Zoom => "--zoom",
             OptionKey::LossyOutput => "format",
+            OptionKey::Limit => "--limit",
+            OptionKey::BatchMemory => "--batch-memory",
             _ => key.name(),
         };
         if value.is_empty() {

@@ -3,12 +3,12 @@
 
 use crate::args::VerifyArgs;
 use crate::progress_bar::TileProgressBar;
-use geoembed::verify::verify_file;
-use geoembed::{Error, ErrorKind, Result};
+use geoembed::verify::verify_file_with_limits;
+use geoembed::{Error, ErrorKind, Limits, Result};
 use std::process::ExitCode;
 
-pub fn run(a: &VerifyArgs, quiet: bool) -> Result<ExitCode> {
-    let report = verify_file(&a.file, &TileProgressBar::new(quiet))?;
+pub fn run(a: &VerifyArgs, quiet: bool, limits: &Limits) -> Result<ExitCode> {
+    let report = verify_file_with_limits(&a.file, &TileProgressBar::new(quiet), limits)?;
     if report.is_ok() {
         if !quiet {
             println!(

@@ -11,6 +11,7 @@ use super::header::{
     MetadataDomain, Srs,
 };
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 use crate::sample::SampleType;
 
 pub(super) const BANDS: [u8; 4] = *b"BNDS";
@@ -170,8 +171,37 @@ fn write_domains(w: &mut ByteWriter, domains: &[MetadataDomain]) {
     }
 }
 
-/// Fills `h` (whose grid came from the preamble) from the chunk bytes.
-pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
+/// What a header may still hold, charged as its lists are read: every count is checked
+/// against the bytes left (by [`ByteReader::count`]) and against [`Limits`] before the list
+/// is allocated.
+struct Budget<'l> {
+    limits: &'l Limits,
+    /// Metadata items, domains, GCPs, colour entries and provenance entries read so far.
+    items: u64,
+}
+
+impl Budget<'_> {
+    /// Reads a list's item count (each item taking at least `min_item_bytes`) and charges
+    /// it to the header's item limit.
+    fn items(&mut self, c: &mut ByteReader, field: &str, min_item_bytes: usize) -> Result<usize> {
+        let count = c.count(field, min_item_bytes)?;
+        self.items += count as u64;
+        let limit = self.limits.max_metadata_items;
+        if self.items > u64::from(limit) {
+            return Err(Error::limit_exceeded(
+                format!("header metadata items (at {field})"),
+                self.items.into(),
+                "max_metadata_items",
+                limit.into(),
+            ));
+        }
+        Ok(count)
+    }
+}
+
+/// Fills `h` (whose grid came from the preamble) from the chunk bytes, within `limits`.
+pub(super) fn decode(bytes: &[u8], h: &mut Header, limits: &Limits) -> Result<()> {
+    let mut budget = Budget { limits, items: 0 };
     let mut chunks = ByteReader::new(bytes, "header");
     let mut seen: Vec<[u8; 4]> = Vec::new();
     while !chunks.is_empty() {
@@ -188,8 +218,8 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
         let what = format!("header chunk {name}");
         let mut chunk = ByteReader::new(body, &what);
         match tag {
-            BANDS => read_bands(&mut chunk, h)?,
-            AUX_PLANES => h.aux_planes = read_aux_planes(&mut chunk, &what)?,
+            BANDS => read_bands(&mut chunk, h, &mut budget)?,
+            AUX_PLANES => h.aux_planes = read_aux_planes(&mut chunk, &what, limits)?,
             GEOTRANSFORM => {
                 let mut geotransform = [0f64; 6];
                 for (i, v) in geotransform.iter_mut().enumerate() {
@@ -202,13 +232,16 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
                 if chunk.u8("gcp_srs present")? != 0 {
                     h.georef.gcp_srs = Some(read_srs(&mut chunk, "gcp_srs")?);
                 }
-                h.georef.gcps = read_gcps(&mut chunk)?;
+                h.georef.gcps = read_gcps(&mut chunk, &mut budget)?;
             }
-            METADATA => h.metadata = read_domains(&mut chunk, "metadata")?,
+            METADATA => h.metadata = read_domains(&mut chunk, "metadata", &mut budget)?,
             DEQUANTIZATION => h.dequantization = Some(read_dequantization(&mut chunk, &what)?),
-            DECORRELATION => h.decorrelation = Some(read_decorrelation(&mut chunk, &what)?),
+            DECORRELATION => {
+                let bands = h.bands.len();
+                h.decorrelation = Some(read_decorrelation(&mut chunk, &what, bands)?)
+            }
             INFO => {
-                let count = chunk.count("entry count", 8)?;
+                let count = budget.items(&mut chunk, "entry count", 8)?;
                 for i in 0..count {
                     let key = chunk.str(&format!("entry[{i}].key"))?;
                     let value = chunk.str(&format!("entry[{i}].value"))?;
@@ -230,7 +263,7 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header) -> Result<()> {
     Ok(())
 }
 
-fn read_bands(c: &mut ByteReader, h: &mut Header) -> Result<()> {
+fn read_bands(c: &mut ByteReader, h: &mut Header, budget: &mut Budget) -> Result<()> {
     let count = c.count("band count", 39)?;
     if count != h.bands.len() {
         return Err(Error::corrupt(format!(
@@ -239,19 +272,35 @@ fn read_bands(c: &mut ByteReader, h: &mut Header) -> Result<()> {
         )));
     }
     for (i, band) in h.bands.iter_mut().enumerate() {
-        *band = read_band(c, i)?;
+        *band = read_band(c, i, budget)?;
     }
     Ok(())
 }
 
-fn read_aux_planes(c: &mut ByteReader, what: &str) -> Result<Vec<AuxPlane>> {
+fn read_aux_planes(c: &mut ByteReader, what: &str, limits: &Limits) -> Result<Vec<AuxPlane>> {
     let count = c.count("aux plane count", 13)?;
+    if count as u64 > u64::from(limits.max_aux_planes) {
+        return Err(Error::limit_exceeded(
+            format!("{what}: aux plane count"),
+            count as u128,
+            "max_aux_planes",
+            limits.max_aux_planes.into(),
+        ));
+    }
     let mut planes = Vec::with_capacity(count);
     for i in 0..count {
         let name = c.str(&format!("aux[{i}].name"))?;
         let sample_type = SampleType::from_code(c.u8(&format!("aux[{i}].sample_type"))?)
             .map_err(|e| e.context(what))?;
         let bands = c.u32(&format!("aux[{i}].bands"))?;
+        if bands > limits.max_bands {
+            return Err(Error::limit_exceeded(
+                format!("{what}: aux[{i}].bands"),
+                bands.into(),
+                "max_bands",
+                limits.max_bands.into(),
+            ));
+        }
         let description = c.str(&format!("aux[{i}].description"))?;
         planes.push(AuxPlane {
             name,
@@ -263,8 +312,8 @@ fn read_aux_planes(c: &mut ByteReader, what: &str) -> Result<Vec<AuxPlane>> {
     Ok(planes)
 }
 
-fn read_gcps(c: &mut ByteReader) -> Result<Vec<Gcp>> {
-    let count = c.count("gcp count", 48)?;
+fn read_gcps(c: &mut ByteReader, budget: &mut Budget) -> Result<Vec<Gcp>> {
+    let count = budget.items(c, "gcp count", 48)?;
     let mut gcps = Vec::with_capacity(count);
     for i in 0..count {
         let field = |s: &str| format!("gcp[{i}].{s}");
@@ -298,15 +347,22 @@ fn read_dequantization(c: &mut ByteReader, what: &str) -> Result<Dequantization>
     })
 }
 
-fn read_decorrelation(c: &mut ByteReader, what: &str) -> Result<Decorrelation> {
+fn read_decorrelation(c: &mut ByteReader, what: &str, band_count: usize) -> Result<Decorrelation> {
     let shift = c.u8("shift")?;
     let group_count = c.count("group count", 8)?;
     let mut groups = Vec::with_capacity(group_count);
     for g in 0..group_count {
         let first_band = c.u32(&format!("group[{g}].first_band"))?;
         let bands = c.u32(&format!("group[{g}].bands"))? as u64;
+        if bands > band_count as u64 {
+            return Err(Error::corrupt(format!(
+                "{what}: group[{g}] declares {bands} bands; the raster has {band_count}"
+            )));
+        }
+        // 128 bits: n(n-1)/2 coefficients of 4 bytes overflow u64 for n near 2^32.
         let coefficient_count = bands * bands.saturating_sub(1) / 2;
-        if coefficient_count * 4 + bands * 8 > c.remaining() as u64 {
+        let group_bytes = u128::from(coefficient_count) * 4 + u128::from(bands) * 8;
+        if group_bytes > c.remaining() as u128 {
             return Err(Error::corrupt(format!(
                 "{what}: group[{g}] declares {bands} bands, more than the chunk holds"
             )));
@@ -329,7 +385,7 @@ fn read_decorrelation(c: &mut ByteReader, what: &str) -> Result<Decorrelation> {
     Ok(Decorrelation { shift, groups })
 }
 
-fn read_band(c: &mut ByteReader, i: usize) -> Result<BandInfo> {
+fn read_band(c: &mut ByteReader, i: usize, budget: &mut Budget) -> Result<BandInfo> {
     let field = |s: &str| format!("band[{i}].{s}");
     let description = c.str(&field("description"))?;
     let flags = c.u8(&field("flags"))?;
@@ -338,10 +394,10 @@ fn read_band(c: &mut ByteReader, i: usize) -> Result<BandInfo> {
     let offset = c.f64(&field("offset"))?;
     let color_interp = c.u16(&field("color_interp"))?;
     let unit = c.str(&field("unit"))?;
-    let metadata = read_domains(c, &field("metadata"))?;
+    let metadata = read_domains(c, &field("metadata"), budget)?;
     let color_table = if flags & FLAG_COLOR_TABLE != 0 {
         let interp = c.u16(&field("color_table.interp"))?;
-        let count = c.count(&field("color_table.count"), 8)?;
+        let count = budget.items(c, &field("color_table.count"), 8)?;
         let mut entries = Vec::with_capacity(count);
         for _ in 0..count {
             let mut entry = [0i16; 4];
@@ -381,12 +437,16 @@ fn read_srs(c: &mut ByteReader, field: &str) -> Result<Srs> {
     })
 }
 
-fn read_domains(c: &mut ByteReader, field: &str) -> Result<Vec<MetadataDomain>> {
-    let count = c.count(&format!("{field} domain count"), 8)?;
+fn read_domains(
+    c: &mut ByteReader,
+    field: &str,
+    budget: &mut Budget,
+) -> Result<Vec<MetadataDomain>> {
+    let count = budget.items(c, &format!("{field} domain count"), 8)?;
     let mut out = Vec::with_capacity(count);
     for d in 0..count {
         let name = c.str(&format!("{field}[{d}].name"))?;
-        let item_count = c.count(&format!("{field}[{d}].item count"), 4)?;
+        let item_count = budget.items(c, &format!("{field}[{d}].item count"), 4)?;
         let mut items = Vec::with_capacity(item_count);
         for i in 0..item_count {
             items.push(c.str(&format!("{field}[{d}].items[{i}]"))?);

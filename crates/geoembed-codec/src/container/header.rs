@@ -203,9 +203,11 @@ impl Header {
         1 + self.aux_planes.len()
     }
 
-    /// Blocks in the tile index: tiles × planes.
+    /// Blocks in the tile index: tiles × planes (saturating: a grid this large is refused
+    /// by the writer and by every limit, never wrapped into a small count).
     pub fn block_count(&self) -> u64 {
-        self.tiles_per_plane() * self.plane_count() as u64
+        self.tiles_per_plane()
+            .saturating_mul(self.plane_count() as u64)
     }
 
     /// Sample type and band count of a plane.

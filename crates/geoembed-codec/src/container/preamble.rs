@@ -119,10 +119,11 @@ impl Preamble {
                 "preamble: impossible grid {width}x{height}, {band_count} bands, tiles {tile_width}x{tile_height}, {plane_count} planes"
             )));
         }
-        let expect = width.div_ceil(tile_width) as u64
-            * height.div_ceil(tile_height) as u64
-            * plane_count as u64;
-        if expect != block_count {
+        // In 128 bits: tiles across × down × planes can exceed u64 (2^32 × 2^32 × 255).
+        let expect = u128::from(width.div_ceil(tile_width))
+            * u128::from(height.div_ceil(tile_height))
+            * u128::from(plane_count);
+        if expect != u128::from(block_count) {
             return Err(Error::corrupt(format!(
                 "preamble: block_count {block_count} does not match the grid ({expect})"
             )));

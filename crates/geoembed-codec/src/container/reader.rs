@@ -7,6 +7,7 @@ use super::header::{BandInfo, Header};
 use super::index::{IndexEntry, ENTRY_LEN};
 use super::preamble::{Preamble, PREAMBLE_LEN};
 use super::writer::{block_shape, plane_params};
+use crate::allocation;
 use crate::codec::{self, CodecId, Effort};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
@@ -21,16 +22,19 @@ pub struct Reader<R: Read + Seek> {
     limits: Limits,
 }
 
+/// Reads exactly `len` bytes at `offset` into a buffer allocated fallibly. Callers check
+/// `offset + len` against the file's length first, so `len` is never more than the file.
 fn read_exact_at<R: Read + Seek>(
     src: &mut R,
     offset: u64,
-    len: usize,
+    len: u64,
     what: &str,
 ) -> Result<Vec<u8>> {
+    let capacity = usize::try_from(len).map_err(|_| Error::out_of_memory(what, u128::from(len)))?;
+    let mut buf = allocation::vec_with_capacity(capacity, what)?;
     src.seek(SeekFrom::Start(offset))?;
-    let mut buf = Vec::new();
-    src.by_ref().take(len as u64).read_to_end(&mut buf)?;
-    if buf.len() != len {
+    src.by_ref().take(len).read_to_end(&mut buf)?;
+    if buf.len() as u64 != len {
         return Err(Error::truncated(format!(
             "file ends inside the {what} ({} of {len} bytes at offset {offset})",
             buf.len()
@@ -39,45 +43,39 @@ fn read_exact_at<R: Read + Seek>(
     Ok(buf)
 }
 
+/// The byte range `[offset, offset + len)` of a structure the preamble locates, checked to
+/// lie inside the file without wrapping: a hostile offset near 2^64 must not pass.
+fn check_range(offset: u64, len: u64, file_len: u64, what: &str) -> Result<()> {
+    let end = u128::from(offset) + u128::from(len);
+    if end > u128::from(file_len) {
+        return Err(Error::truncated(format!(
+            "file is {file_len} bytes but its {what} of {len} bytes at offset {offset} ends at byte {end}"
+        )));
+    }
+    Ok(())
+}
+
 impl<R: Read + Seek> Reader<R> {
     /// Opens a file with the default [`Limits`].
     pub fn open(src: R) -> Result<Self> {
         Self::open_with_limits(src, Limits::default())
     }
 
-    /// Opens a file: reads and checks the preamble, the tile index and the header, refusing
-    /// declared sizes beyond `limits` before allocating for them.
+    /// Opens a file: reads and checks the preamble, the header and the tile index, refusing
+    /// declared sizes beyond what the file holds or beyond `limits` before allocating for
+    /// them. The header comes before the index because it is smaller and the aux planes it
+    /// declares complete the tile-size check.
     pub fn open_with_limits(mut src: R, limits: Limits) -> Result<Self> {
         let file_len = src.seek(SeekFrom::End(0))?;
-        src.seek(SeekFrom::Start(0))?;
-        let mut first = Vec::new();
-        src.by_ref()
-            .take(PREAMBLE_LEN as u64)
-            .read_to_end(&mut first)?;
-        let preamble = Preamble::decode(&first)?;
-        check_limits(&preamble, &limits)?;
+        let preamble = read_preamble(&mut src)?;
         let index_len = preamble.block_count * ENTRY_LEN as u64;
-        if preamble.index_offset + index_len > file_len {
-            return Err(Error::truncated(format!(
-                "file is {file_len} bytes but its tile index ends at byte {}",
-                preamble.index_offset + index_len
-            )));
-        }
-        if preamble.header_offset + preamble.header_length as u64 > file_len {
-            return Err(Error::truncated(format!(
-                "file is {file_len} bytes but its header ends at byte {}",
-                preamble.header_offset + preamble.header_length as u64
-            )));
-        }
-        let index = read_exact_at(
-            &mut src,
-            preamble.index_offset,
-            index_len as usize,
-            "tile index",
-        )?;
-        let header = read_header(&mut src, &preamble)?;
-        let entries = decode_index(&index, file_len)?;
+        check_range(preamble.index_offset, index_len, file_len, "tile index")?;
+        let header_len = u64::from(preamble.header_length);
+        check_range(preamble.header_offset, header_len, file_len, "header")?;
+        check_limits(&preamble, &limits)?;
+        let header = read_header(&mut src, &preamble, &limits)?;
         check_tile_limits(&header, &limits)?;
+        let entries = read_index(&mut src, &preamble, file_len)?;
         Ok(Reader {
             src,
             header,
@@ -116,13 +114,10 @@ impl<R: Read + Seek> Reader<R> {
     /// Reads a block's payload and checks its CRC.
     pub fn read_payload(&mut self, plane: usize, tx: u32, ty: u32) -> Result<Vec<u8>> {
         let entry = *self.entry(plane, tx, ty)?;
-        let payload = read_exact_at(
-            &mut self.src,
-            entry.offset,
-            entry.length as usize,
-            "tile payload",
-        )
-        .map_err(|err| err.context(tile_name(plane, tx, ty)))?;
+        check_payload_length(&entry, &self.limits)
+            .map_err(|err| err.context(tile_name(plane, tx, ty)))?;
+        let payload = read_exact_at(&mut self.src, entry.offset, entry.length, "tile payload")
+            .map_err(|err| err.context(tile_name(plane, tx, ty)))?;
         if crc32fast::hash(&payload) != entry.payload_crc {
             return Err(Error::new(
                 ErrorKind::Checksum,
@@ -148,13 +143,27 @@ impl<R: Read + Seek> Reader<R> {
     }
 }
 
+/// Reads and checks the 64-byte preamble.
+fn read_preamble<R: Read + Seek>(src: &mut R) -> Result<Preamble> {
+    src.seek(SeekFrom::Start(0))?;
+    let mut first = Vec::with_capacity(PREAMBLE_LEN);
+    src.by_ref()
+        .take(PREAMBLE_LEN as u64)
+        .read_to_end(&mut first)?;
+    Preamble::decode(&first)
+}
+
 /// Reads the header chunks (checksum first) into a header whose grid comes from the
 /// preamble, and checks that the two agree.
-fn read_header<R: Read + Seek>(src: &mut R, preamble: &Preamble) -> Result<Header> {
+fn read_header<R: Read + Seek>(
+    src: &mut R,
+    preamble: &Preamble,
+    limits: &Limits,
+) -> Result<Header> {
     let head = read_exact_at(
         src,
         preamble.header_offset,
-        preamble.header_length as usize,
+        u64::from(preamble.header_length),
         "header",
     )?;
     if head.len() < 4 {
@@ -172,8 +181,14 @@ fn read_header<R: Read + Seek>(src: &mut R, preamble: &Preamble) -> Result<Heade
         tile_height: preamble.tile_height,
         ..Header::new(preamble.width, preamble.height, 0, preamble.sample_type)
     };
-    header.bands = vec![BandInfo::default(); preamble.band_count as usize];
-    chunks::decode(body, &mut header)?;
+    // band_count is within max_bands (checked with the preamble) and the chunk BNDS must
+    // hold at least 39 bytes per band: the header's length bounds this allocation too.
+    header.bands = allocation::filled_vec(
+        preamble.band_count as usize,
+        BandInfo::default(),
+        "band descriptions",
+    )?;
+    chunks::decode(body, &mut header, limits)?;
     if header.plane_count() != preamble.plane_count as usize {
         return Err(Error::corrupt(format!(
             "preamble says {} planes, header describes {}",
@@ -187,72 +202,141 @@ fn read_header<R: Read + Seek>(src: &mut R, preamble: &Preamble) -> Result<Heade
     Ok(header)
 }
 
-/// The index entries, each checked to point inside the file.
-fn decode_index(index: &[u8], file_len: u64) -> Result<Vec<IndexEntry>> {
-    let mut entries = Vec::with_capacity(index.len() / ENTRY_LEN);
-    for (i, raw) in index.chunks_exact(ENTRY_LEN).enumerate() {
-        let entry = IndexEntry::decode(raw, i as u64)?;
-        if entry
-            .offset
-            .checked_add(entry.length)
-            .is_none_or(|end| end > file_len)
-        {
-            return Err(Error::truncated(format!(
-                "tile index entry {i}: payload at {}+{} lies beyond the end of the {file_len}-byte file",
-                entry.offset, entry.length
-            )));
+/// Index entries read per round: the index is streamed, never held twice.
+const INDEX_ENTRIES_PER_READ: usize = 4096;
+
+/// The index entries, each checked to point inside the file. The index's range was
+/// checked against the file's length and its entry count against the limits.
+fn read_index<R: Read + Seek>(
+    src: &mut R,
+    preamble: &Preamble,
+    file_len: u64,
+) -> Result<Vec<IndexEntry>> {
+    let count = preamble.block_count as usize;
+    let mut entries = allocation::vec_with_capacity(count, "the tile index")?;
+    let mut raw = vec![0u8; count.min(INDEX_ENTRIES_PER_READ) * ENTRY_LEN];
+    src.seek(SeekFrom::Start(preamble.index_offset))?;
+    while entries.len() < count {
+        let round = (count - entries.len()).min(INDEX_ENTRIES_PER_READ);
+        let bytes = &mut raw[..round * ENTRY_LEN];
+        src.read_exact(bytes).map_err(|e| {
+            Error::from(e).context(format!(
+                "tile index (entries {}..{})",
+                entries.len(),
+                entries.len() + round
+            ))
+        })?;
+        for raw_entry in bytes.chunks_exact(ENTRY_LEN) {
+            let i = entries.len();
+            entries.push(checked_entry(raw_entry, i, file_len)?);
         }
-        entries.push(entry);
     }
     Ok(entries)
 }
 
-/// Refuses planes whose tiles would decode to more than the limit allows.
+/// Entry `i`, checked to point inside the file.
+fn checked_entry(raw: &[u8], i: usize, file_len: u64) -> Result<IndexEntry> {
+    let entry = IndexEntry::decode(raw, i as u64)?;
+    if entry
+        .offset
+        .checked_add(entry.length)
+        .is_none_or(|end| end > file_len)
+    {
+        return Err(Error::truncated(format!(
+            "tile index entry {i}: payload at {}+{} lies beyond the end of the {file_len}-byte file",
+            entry.offset, entry.length
+        )));
+    }
+    Ok(entry)
+}
+
+/// Slack over twice the decoded-tile limit that a payload may take: codec framing, tables
+/// and predictors of a tile with many bands and few pixels.
+const PAYLOAD_SLACK: u64 = 1 << 20;
+
+/// Refuses a payload that no tile within the limits could need, before reading it: the
+/// payload is read whole, so its length is an allocation the file chooses.
+fn check_payload_length(entry: &IndexEntry, limits: &Limits) -> Result<()> {
+    let most = limits
+        .max_tile_bytes
+        .saturating_mul(2)
+        .saturating_add(PAYLOAD_SLACK);
+    if entry.length > most {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "payload length = {} exceeds twice the limit max_tile_bytes = {} (plus {PAYLOAD_SLACK} bytes of framing)",
+                entry.length, limits.max_tile_bytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses planes whose tiles would decode to more than the limit allows. A tile is
+/// clipped to the raster (a 2^31-pixel tile width on a 100-pixel raster decodes 100 pixels),
+/// and the product is taken in 128 bits so that no declared size can wrap it to 0.
 fn check_tile_limits(header: &Header, limits: &Limits) -> Result<()> {
     for plane in 0..header.plane_count() {
         let (sample_type, bands) = header.plane_layout(plane)?;
-        let tile_bytes = header.tile_width as u64
-            * header.tile_height as u64
-            * bands as u64
-            * sample_type.size() as u64;
-        if tile_bytes > limits.max_tile_bytes {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded,
-                format!(
-                    "plane {plane} tiles decode to {tile_bytes} bytes, above the limit of {}",
-                    limits.max_tile_bytes
-                ),
+        let tile_width = header.tile_width.min(header.width);
+        let tile_height = header.tile_height.min(header.height);
+        let tile_bytes = u128::from(tile_width)
+            * u128::from(tile_height)
+            * bands as u128
+            * sample_type.size() as u128;
+        if tile_bytes > u128::from(limits.max_tile_bytes) {
+            let field = format!(
+                "decoded tile of plane {plane} ({tile_width}x{tile_height} pixels x {bands} bands x {} bytes)",
+                sample_type.size()
+            );
+            return Err(Error::limit_exceeded(
+                field,
+                tile_bytes,
+                "max_tile_bytes",
+                limits.max_tile_bytes,
             ));
         }
     }
     Ok(())
 }
 
+/// Refuses preamble fields beyond the limits: the raster's size and bands, the number of
+/// aux planes, the header's length and the index's entry count.
 fn check_limits(p: &Preamble, l: &Limits) -> Result<()> {
-    let over = |what: &str, v: u64, max: u64| {
-        Err(Error::new(
-            ErrorKind::LimitExceeded,
-            format!("{what} {v} exceeds the reader limit of {max}"),
-        ))
+    let over = |field: &str, value: u64, key: &str, limit: u64| {
+        Err(Error::limit_exceeded(field, value.into(), key, limit))
     };
+    let aux_planes = u64::from(p.plane_count) - 1;
     if p.width > l.max_width {
-        return over("width", p.width as u64, l.max_width as u64);
+        return over("width", p.width.into(), "max_width", l.max_width.into());
     }
     if p.height > l.max_height {
-        return over("height", p.height as u64, l.max_height as u64);
+        return over("height", p.height.into(), "max_height", l.max_height.into());
     }
     if p.band_count > l.max_bands {
-        return over("band count", p.band_count as u64, l.max_bands as u64);
+        return over(
+            "band_count",
+            p.band_count.into(),
+            "max_bands",
+            l.max_bands.into(),
+        );
+    }
+    if aux_planes > u64::from(l.max_aux_planes) {
+        let limit = l.max_aux_planes.into();
+        return over("aux plane count", aux_planes, "max_aux_planes", limit);
     }
     if p.header_length > l.max_header_bytes {
+        let limit = l.max_header_bytes.into();
         return over(
-            "header length",
-            p.header_length as u64,
-            l.max_header_bytes as u64,
+            "header_length",
+            p.header_length.into(),
+            "max_header_bytes",
+            limit,
         );
     }
     if p.block_count > l.max_blocks {
-        return over("block count", p.block_count, l.max_blocks);
+        return over("block_count", p.block_count, "max_blocks", l.max_blocks);
     }
     Ok(())
 }
@@ -301,7 +385,7 @@ pub fn decode_block_into(
         _ => Effort::Default,
     };
     out.clear();
-    out.reserve(shape.bytes());
+    allocation::reserve(out, shape.bytes(), "a decoded tile").map_err(|err| err.context(name()))?;
     codec::decode(codec, &shape, payload, &plane_params(h, plane, effort), out)
         .map_err(|err| err.context(format!("{} ({codec})", name())))?;
     if crc32fast::hash(out) != e.raw_crc {
@@ -334,8 +418,13 @@ pub fn locate_block(
         )));
     }
     let block = plane as u64 * across as u64 * down as u64 + ty as u64 * across as u64 + tx as u64;
-    IndexEntry::decode(
-        &read_at(preamble.index_offset + block * ENTRY_LEN as u64, ENTRY_LEN)?,
-        block,
-    )
+    let offset = (block * ENTRY_LEN as u64)
+        .checked_add(preamble.index_offset)
+        .ok_or_else(|| {
+            Error::corrupt(format!(
+                "index_offset {} puts the tile index past 2^64",
+                preamble.index_offset
+            ))
+        })?;
+    IndexEntry::decode(&read_at(offset, ENTRY_LEN)?, block)
 }

@@ -23,15 +23,37 @@ def _is_url(src: str) -> bool:
     return "://" in src and not src.startswith("file://")
 
 
-def open(src: Any, *, max_tile_bytes: int | None = None, **fsspec_options: Any) -> "Dataset":
+def _limit_items(limits: dict[str, int | str] | None) -> tuple[Any, ...]:
+    """The extension's trailing ``limits`` argument: ``("key=value", ...)``, or nothing (an
+    extension built before limits were settable by key keeps working without them)."""
+    if not limits:
+        return ()
+    return ([f"{key}={value}" for key, value in limits.items()],)
+
+
+def open(
+    src: Any,
+    *,
+    max_tile_bytes: int | None = None,
+    limits: dict[str, int | str] | None = None,
+    **fsspec_options: Any,
+) -> "Dataset":
     """Opens a ``.emb`` file.
 
     ``src`` is a local path, an fsspec URL (``https://``, ``s3://``, ``gs://``...: needs
     ``fsspec`` and the filesystem's package; ``fsspec_options`` go to ``fsspec.open``), or
     any object with ``read`` and ``seek``. Only the preamble, the tile index, the header and
-    the tiles a read needs are fetched. ``max_tile_bytes`` lowers the decoded-tile limit for
-    files from untrusted sources.
+    the tiles a read needs are fetched.
+
+    A file whose header declares more than the reader's limits is refused with
+    ``EmbFormatError`` before anything is allocated for it. ``max_tile_bytes`` sets the
+    decoded-tile limit (default 128 MiB); ``limits`` sets any of them by key, as the CLI's
+    ``--limit`` and the GDAL plugin's open options do: ``max_tile_bytes``,
+    ``max_header_bytes`` (32 MiB), ``max_metadata_items`` (1048576), ``max_blocks``
+    (4194304), ``max_bands`` (65536), ``max_aux_planes`` (16), ``max_width`` and
+    ``max_height`` (16777216), with values such as ``512 * 2**20`` or ``"512M"``.
     """
+    extra = _limit_items(limits)
     if isinstance(src, (str, os.PathLike)):
         path = os.fspath(src)
         if isinstance(path, bytes):
@@ -43,11 +65,11 @@ def open(src: Any, *, max_tile_bytes: int | None = None, **fsspec_options: Any) 
                 raise EmbArgumentError(f"{path}: reading URLs needs fsspec (pip install 'geoembed[fsspec]')") from e
             options = {"block_size": 256 * 1024, **fsspec_options}
             handle = fsspec.open(path, mode="rb", **options).open()
-            return Dataset(_geoembed.EmbReader.open_file(handle, path, max_tile_bytes), handle)
-        return Dataset(_geoembed.EmbReader.open_path(path, max_tile_bytes))
+            return Dataset(_geoembed.EmbReader.open_file(handle, path, max_tile_bytes, *extra), handle)
+        return Dataset(_geoembed.EmbReader.open_path(path, max_tile_bytes, *extra))
     if hasattr(src, "read") and hasattr(src, "seek"):
         name = getattr(src, "path", None) or getattr(src, "name", None) or repr(src)
-        return Dataset(_geoembed.EmbReader.open_file(src, str(name), max_tile_bytes))
+        return Dataset(_geoembed.EmbReader.open_file(src, str(name), max_tile_bytes, *extra))
     raise EmbArgumentError(f"cannot open {src!r}: give a path, a URL or a file object with read() and seek()")
 
 

@@ -107,6 +107,21 @@ pub fn raster_io(
     rows: std::ops::Range<usize>,
     buf: &mut [u8],
 ) -> Result<()> {
+    raster_io_window(ds, write, ty, bands, 0..width, rows, buf)
+}
+
+/// Reads or writes the window `columns` × `rows` of all bands as pixel-interleaved
+/// samples in `buf` (a conversion of a raster too wide for whole rows goes by windows).
+pub fn raster_io_window(
+    ds: &Dataset,
+    write: bool,
+    ty: SampleType,
+    bands: usize,
+    columns: std::ops::Range<usize>,
+    rows: std::ops::Range<usize>,
+    buf: &mut [u8],
+) -> Result<()> {
+    let (x0, width) = (columns.start, columns.len());
     let (y0, n_rows) = (rows.start, rows.len());
     assert_eq!(
         buf.len(),
@@ -125,7 +140,7 @@ pub fn raster_io(
             } else {
                 GDALRWFlag::GF_Read
             },
-            0,
+            x0 as c_int,
             y0 as c_int,
             width as c_int,
             n_rows as c_int,
@@ -145,9 +160,10 @@ pub fn raster_io(
         return Err(Error::new(
             ErrorKind::Gdal,
             format!(
-                "GDAL could not {} rows {y0}..{}: {}",
+                "GDAL could not {} rows {y0}..{} (columns {x0}..{}): {}",
                 if write { "write" } else { "read" },
                 rows.end,
+                columns.end,
                 last_gdal_error()
             ),
         ));

@@ -2,11 +2,13 @@
 //! domain lists, WKT2 with axis mapping, GCPs, multi-band RasterIO), and GDAL's error
 //! handler: failures are collected for our messages, warnings go to the caller's sink.
 
+mod cache;
 mod dataset;
 mod metadata;
 mod srs;
 
-pub use dataset::{dataset_gcps, gdal_type, raster_io, set_gcps};
+pub use cache::StreamingCache;
+pub use dataset::{dataset_gcps, gdal_type, raster_io, raster_io_window, set_gcps};
 pub use metadata::{csl_to_vec, metadata_domains, set_metadata_domains, SKIPPED_DOMAINS};
 pub use srs::{dataset_srs, pretty_wkt, set_srs, srs_from_handle, GdalLonLat, OwnedSrs};
 

@@ -62,7 +62,8 @@ pub fn gdalinfo_json(
         .flatten()
         .zip(&h.bands)
     {
-        band["block"] = json!([h.tile_width, h.tile_height]);
+        // As the plugin reports it: a tile larger than the raster is a raster-sized block.
+        band["block"] = json!([h.tile_width.min(h.width), h.tile_height.min(h.height)]);
         // A VRT band without sources has a minimum and maximum; the plugin's bands only
         // those their metadata states (GDAL reads STATISTICS_MINIMUM/MAXIMUM).
         let stated = |key: &str| crate::metadata::metadata_value(&info.metadata, "", key).is_some();

@@ -10,7 +10,7 @@ pub use coordinates::band_coordinates;
 
 use crate::error::{Error, Result};
 use geoembed_codec::codec::float;
-use geoembed_codec::{block_shape, CodecId, Header, IndexEntry, Reader, TileShape};
+use geoembed_codec::{block_shape, CodecId, Header, IndexEntry, Limits, Reader, TileShape};
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
@@ -68,8 +68,14 @@ pub const MAX_DESCRIBED: usize = 1024;
 
 impl FileInfo {
     pub fn read(path: &Path) -> Result<FileInfo> {
+        Self::read_with_limits(path, &Limits::default())
+    }
+
+    /// [`FileInfo::read`] within `limits`.
+    pub fn read_with_limits(path: &Path, limits: &Limits) -> Result<FileInfo> {
         let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut r = Reader::open(std::io::BufReader::new(f)).map_err(|e| Error::codec(path, e))?;
+        let src = std::io::BufReader::new(f);
+        let mut r = Reader::open_with_limits(src, *limits).map_err(|e| Error::codec(path, e))?;
         let mut tiles = tile_list(r.header(), r.entries());
         describe_float_tiles(&mut r, &mut tiles);
         Ok(FileInfo {

@@ -14,6 +14,11 @@ pub struct GdalSource {
     ds: Dataset,
     header: Header,
     name: String,
+    /// GDAL's block cache sized for a one-pass read, while a conversion reads this source.
+    cache: Option<gdal_util::StreamingCache>,
+    /// Whether this source may size GDAL's (process-wide) cache: yes when geoembed opened
+    /// the dataset, no for a dataset lent by a GDAL host (the plugin's CreateCopy).
+    sizes_cache: bool,
 }
 
 /// Whether a dataset name is a plain path (as opposed to `NETCDF:"f.nc":var`, `/vsizip/...`,
@@ -214,6 +219,8 @@ impl GdalSource {
             ds,
             header,
             name: name.to_string(),
+            cache: None,
+            sizes_cache: true,
         })
     }
 
@@ -223,6 +230,8 @@ impl GdalSource {
             ds,
             header,
             name: name.to_string(),
+            cache: None,
+            sizes_cache: false,
         }
     }
 
@@ -262,8 +271,49 @@ impl RasterSource for GdalSource {
         .map_err(|e| e.at(&self.name))
     }
 
+    fn read_window(
+        &mut self,
+        plane: usize,
+        columns: std::ops::Range<u32>,
+        y0: u32,
+        rows: u32,
+        out: &mut [u8],
+    ) -> Result<()> {
+        assert_eq!(plane, 0, "GDAL sources have no aux planes");
+        let h = &self.header;
+        let columns = columns.start as usize..columns.end as usize;
+        let rows = y0 as usize..y0 as usize + rows as usize;
+        gdal_util::raster_io_window(
+            &self.ds,
+            false,
+            h.sample_type,
+            h.bands.len(),
+            columns,
+            rows,
+            out,
+        )
+        .map_err(|e| e.at(&self.name))
+    }
+
     fn kind(&self) -> String {
         format!("GDAL {}", self.ds.driver().short_name())
+    }
+
+    fn prepare_streaming(&mut self, tile: (u32, u32), batch_bytes: usize) {
+        if !self.sizes_cache {
+            return;
+        }
+        let pixel_bytes = self.header.bands.len() * self.header.sample_type.size();
+        self.cache = Some(gdal_util::StreamingCache::for_dataset(
+            &self.ds,
+            tile,
+            pixel_bytes,
+            batch_bytes,
+        ));
+    }
+
+    fn reads_windows(&self) -> bool {
+        true
     }
 }
 

@@ -10,13 +10,13 @@ pub mod npy;
 pub mod tessera;
 pub mod view;
 
-pub use emb::{is_emb, EmbFile};
+pub use emb::{is_emb, EmbFile, TileRegion};
 pub use memory::MemSource;
 pub use npy::Npy;
 pub use tessera::TesseraSource;
 
 use crate::error::{Error, Result};
-use geoembed_codec::Header;
+use geoembed_codec::{Header, Limits};
 use std::fmt;
 use std::path::Path;
 
@@ -26,8 +26,45 @@ pub trait RasterSource {
     /// Reads rows `[y0, y0 + rows)` of `plane` (0 = bands, 1.. = aux planes), every column,
     /// pixel-interleaved little-endian samples, into `out` (exactly sized).
     fn read_rows(&mut self, plane: usize, y0: u32, rows: u32, out: &mut [u8]) -> Result<()>;
+    /// Reads columns `columns` of rows `[y0, y0 + rows)` of `plane`, pixel-interleaved,
+    /// into `out` (exactly sized): how a raster too wide for whole rows is read. Sources
+    /// that can read windows directly (GDAL) override this; the default reads whole rows.
+    fn read_window(
+        &mut self,
+        plane: usize,
+        columns: std::ops::Range<u32>,
+        y0: u32,
+        rows: u32,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let (ty, bands) = self
+            .header()
+            .plane_layout(plane)
+            .map_err(|e| Error::from(e).context("read_window"))?;
+        let px = bands * ty.size();
+        let width = self.header().width as usize;
+        if columns.start == 0 && columns.end as usize == width {
+            return self.read_rows(plane, y0, rows, out);
+        }
+        let mut full = vec![0u8; width * rows as usize * px];
+        self.read_rows(plane, y0, rows, &mut full)?;
+        let (start, len) = (columns.start as usize * px, columns.len() * px);
+        for (dst, row) in out.chunks_exact_mut(len).zip(full.chunks_exact(width * px)) {
+            dst.copy_from_slice(&row[start..start + len]);
+        }
+        Ok(())
+    }
     /// What the source is, for messages and provenance ("GTiff", "GeoTessera npy", ...).
     fn kind(&self) -> String;
+    /// Called once before the source is read from top to bottom in tiles of `tile` pixels,
+    /// with `batch_bytes` the conversion's memory budget: a source with a cache of its own
+    /// (GDAL's block cache) sizes it for one pass, until it is dropped.
+    fn prepare_streaming(&mut self, _tile: (u32, u32), _batch_bytes: usize) {}
+    /// Whether [`RasterSource::read_window`] reads a window without reading whole rows: the
+    /// encoder then reads tile by tile, holding no strip beside the tiles.
+    fn reads_windows(&self) -> bool {
+        false
+    }
 }
 
 /// What an input name is, judged from its content and extension (extensions can lie about
@@ -98,6 +135,15 @@ pub struct OpenedInput {
 /// landmask), or any GDAL raster. Companions given to an input that takes none are an
 /// error rather than silently ignored.
 pub fn open_input(name: &str, tessera: TesseraInput) -> Result<OpenedInput> {
+    open_input_with_limits(name, tessera, &Limits::default())
+}
+
+/// [`open_input`] with the limits a `.emb` input is read within.
+pub fn open_input_with_limits(
+    name: &str,
+    tessera: TesseraInput,
+    limits: &Limits,
+) -> Result<OpenedInput> {
     let path = Path::new(name);
     let kind = input_kind(name);
     if kind != InputKind::Npy && (tessera.scales.is_some() || tessera.landmask.is_some()) {
@@ -108,7 +154,7 @@ pub fn open_input(name: &str, tessera: TesseraInput) -> Result<OpenedInput> {
     }
     let mut notices = Vec::new();
     let source: Box<dyn RasterSource> = match kind {
-        InputKind::Emb => Box::new(EmbFile::open(path)?),
+        InputKind::Emb => Box::new(EmbFile::open_with_limits(path, limits)?),
         InputKind::Npy => {
             let scales = tessera.scales.ok_or_else(|| {
                 Error::unsupported(
@@ -134,8 +180,16 @@ pub fn open_input(name: &str, tessera: TesseraInput) -> Result<OpenedInput> {
 /// (H, W) or (H, W, C) with no georeferencing, or any GDAL raster. What `preview`, `tiles`
 /// and `bench` read.
 pub fn open_raster(name: &str) -> Result<Box<dyn RasterSource>> {
+    open_raster_with_limits(name, &Limits::default())
+}
+
+/// [`open_raster`] with the limits a `.emb` is read within.
+pub fn open_raster_with_limits(name: &str, limits: &Limits) -> Result<Box<dyn RasterSource>> {
     match input_kind(name) {
-        InputKind::Emb => Ok(Box::new(EmbFile::open(Path::new(name))?)),
+        InputKind::Emb => Ok(Box::new(EmbFile::open_with_limits(
+            Path::new(name),
+            limits,
+        )?)),
         InputKind::Npy => Ok(Box::new(MemSource::from_npy(Path::new(name))?)),
         InputKind::Gdal => open_gdal(name, &mut Vec::new()),
     }

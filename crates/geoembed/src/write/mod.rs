@@ -15,4 +15,4 @@ pub mod tessera;
 #[cfg(feature = "gdal")]
 pub mod xyz;
 
-pub use staging::{check_overwrite, Staging};
+pub use staging::{check_output_file, check_overwrite, remove_staging_on_signals, Staging};

@@ -16,12 +16,9 @@ use crate::progress::{Progress, Stage};
 use crate::read::EmbFile;
 use crate::write::gdal as gdal_write;
 use crate::write::npy::NpyWriter;
-use crate::write::staging::Staging;
+use crate::write::staging::{check_output_file, Staging};
 use geoembed_codec::{scale_plane, Georef, Header, SampleType};
 use std::path::{Path, PathBuf};
-
-/// Raw bytes of tile rows decoded per batch: bounds memory.
-const BATCH_BYTES: usize = 256 << 20;
 
 /// Whether an output name asks for GeoTessera's `.npy` layout.
 pub fn is_npy_name(path: &Path) -> bool {
@@ -97,19 +94,21 @@ pub fn decode_to_npy(
     o: &DecodeOptions,
     progress: &dyn Progress,
 ) -> Result<DecodeReport> {
-    let mut emb = EmbFile::open(input)?;
+    check_output_file(out, o.overwrite)?;
+    let mut emb = EmbFile::open_with_limits(input, &o.limits)?;
     let h = emb.reader().header().clone();
     if o.dequantize && h.dequantization.is_none() {
         return Err(no_recipe().at(input));
     }
-    let staging = Staging::new(out)?;
+    let staging = Staging::new(out, o.overwrite)?;
     let dir = staging
         .path()
         .parent()
         .expect("staged in a directory")
         .to_path_buf();
-    let mut outputs = Outputs::create(&h, &dir, out, o.dequantize)?;
-    write_rows(&mut emb, &h, &mut outputs, o.dequantize, progress)?;
+    let mut outputs =
+        Outputs::create(&h, &dir, out, o.dequantize).map_err(|e| staging.redact(e))?;
+    write_rows(&mut emb, &h, &mut outputs, o, progress).map_err(|e| staging.redact(e))?;
     let mut written = vec![out.to_path_buf()];
     outputs.data.finish()?;
     if let Some(scales) = outputs.scales {
@@ -135,9 +134,10 @@ fn write_rows(
     emb: &mut EmbFile,
     h: &Header,
     outputs: &mut Outputs,
-    dequantize: bool,
+    o: &DecodeOptions,
     progress: &dyn Progress,
 ) -> Result<()> {
+    let dequantize = o.dequantize;
     let plane = scale_plane(h);
     let scale_bands = match plane {
         Some(p) => h.plane_layout(p)?.1,
@@ -147,7 +147,7 @@ fn write_rows(
     let stage = Stage::begin(progress, total, "decoding");
     let px = h.bands.len() * h.sample_type.size();
     let batch =
-        (BATCH_BYTES / (h.width as usize * h.tile_height as usize * px).max(1)).max(1) as u32;
+        (o.batch_bytes / (h.width as usize * h.tile_height as usize * px).max(1)).max(1) as u32;
     let mut ty0 = 0;
     while ty0 < h.tiles_down() {
         let ty1 = (ty0 + batch).min(h.tiles_down());

@@ -218,7 +218,7 @@ pub fn write_pyramid(
         ));
     }
     let src = mem_rgba(view.width, view.height, &view.rgba, Some(&view.georef))?;
-    let staging = Staging::new(outdir)?;
+    let staging = Staging::new(outdir, overwrite)?;
     let stage = Stage::begin(progress, levels.len() as u64, "tiling");
     let mut tiles_written = 0;
     for level in &levels {
