@@ -86,6 +86,7 @@ fn native_seeds() -> Vec<Vec<u8>> {
                 let params = CodecParams {
                     effort,
                     decorrelation: None,
+                    recipe: None,
                 };
                 let payload = encode_tile(CodecId::Native, &sh, &data, &params).unwrap();
                 seeds.push(fuzz_input::decoder_input(

@@ -80,6 +80,7 @@ pub mod transform;
 
 // The API, by stage. Callers name these from the crate root; the module paths behind them
 // are an implementation detail and may move.
+pub use codec::dequant::Recipe;
 pub use codec::{
     auto_candidates, decode as decode_tile, encode as encode_tile, encode_best, CodecChoice,
     CodecId, CodecParams, Effort, Encoded, TileShape,

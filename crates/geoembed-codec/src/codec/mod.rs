@@ -2,6 +2,7 @@
 //! pixel-interleaved (bands fastest), little-endian; a codec turns it into a payload and
 //! back. The container ([`crate::container`]) records which codec each tile used.
 
+pub mod dequant;
 pub mod float;
 #[cfg(feature = "jxl")]
 mod jxl;
@@ -33,11 +34,14 @@ pub enum CodecId {
     /// Lossless floats and 32-bit integers: lattice/fmap domains, 2-D and cross-band
     /// prediction, context-modelled rANS (or cbloom byte planes, or Gridfour's split).
     Float = 7,
+    /// Dequantised floats (integer codes × a per-pixel scale, or a table of values): the
+    /// codes through the native codec, the scales through the float codec.
+    Dequant = 8,
 }
 
 impl CodecId {
     /// Every codec, in id order.
-    pub const ALL: [CodecId; 8] = [
+    pub const ALL: [CodecId; 9] = [
         CodecId::Raw,
         CodecId::Constant,
         CodecId::Png128,
@@ -46,6 +50,7 @@ impl CodecId {
         CodecId::DecorrelateJxl,
         CodecId::Native,
         CodecId::Float,
+        CodecId::Dequant,
     ];
 
     /// The codec stored as `code` in a tile index entry.
@@ -67,6 +72,7 @@ impl CodecId {
             CodecId::DecorrelateJxl => "decorrelate+jxl",
             CodecId::Native => "native",
             CodecId::Float => "float",
+            CodecId::Dequant => "dequant",
         }
     }
 
@@ -109,6 +115,9 @@ impl CodecId {
             }
             CodecId::Float if !float::supports(ty) => Some(format!(
                 "float handles float32/64 and 16/32-bit integer samples, not {ty}"
+            )),
+            CodecId::Dequant if !ty.is_float() => Some(format!(
+                "dequant handles float32/64 samples (dequantised codes), not {ty}"
             )),
             _ => None,
         }
@@ -235,6 +244,9 @@ pub struct CodecParams<'a> {
     pub effort: Effort,
     /// The file-level decorrelation the `decorrelate+` codecs apply.
     pub decorrelation: Option<&'a Decorrelation>,
+    /// How the tile's floats were dequantised, when the caller knows (`--recipe`): `auto`
+    /// then always tries the `dequant` codec, which verifies it sample by sample.
+    pub recipe: Option<dequant::Recipe>,
 }
 
 fn decorrelation<'a>(codec: CodecId, p: &CodecParams<'a>) -> Result<&'a Decorrelation> {
@@ -284,6 +296,7 @@ pub fn encode(
         CodecId::Png128 => png128::encode(shape, samples, params.effort.deflate_level()),
         CodecId::Native => native::encode(shape, samples, params.effort),
         CodecId::Float => float::encode(shape, samples, params.effort),
+        CodecId::Dequant => dequant::encode(shape, samples, params),
         CodecId::DecorrelatePng128 => {
             let decorrelated =
                 decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
@@ -364,6 +377,7 @@ pub fn decode(
         CodecId::Png128 => png128::decode(shape, payload, out)?,
         CodecId::Native => native::decode(shape, payload, out)?,
         CodecId::Float => float::decode(shape, payload, out)?,
+        CodecId::Dequant => dequant::decode(shape, payload, out)?,
         CodecId::DecorrelatePng128 => {
             let decorrelation_params = decorrelation(codec, params)?;
             let row = shape.width * shape.bands;
@@ -568,6 +582,29 @@ pub fn auto_candidates(
     candidates
 }
 
+/// `auto`'s candidates for a float tile of several bands that looks dequantised (a quick
+/// look at a few pixels, [`dequant::probe`]): the `dequant` codec first, and when nearly
+/// every pixel sits on a lattice, the float codec only at `max` effort (it would be several
+/// times larger, and slow on many bands).
+fn with_dequant(
+    mut candidates: Vec<CodecId>,
+    shape: &TileShape,
+    samples: &[u8],
+    params: &CodecParams,
+) -> Vec<CodecId> {
+    if !shape.sample_type.is_float() || shape.bands < 2 {
+        return candidates;
+    }
+    let probe = dequant::probe(shape, samples, params.recipe);
+    if probe.worth_trying {
+        if probe.settled && params.effort != Effort::Max {
+            candidates.retain(|&c| c != CodecId::Float);
+        }
+        candidates.insert(0, CodecId::Dequant);
+    }
+    candidates
+}
+
 /// An encoded tile: the codec used and its payload.
 #[derive(Clone, Debug)]
 pub struct Encoded {
@@ -594,16 +631,27 @@ pub fn encode_best(
     let candidates = match choice {
         CodecChoice::Fixed(id) => vec![id],
         CodecChoice::Auto if constant => vec![CodecId::Constant],
-        CodecChoice::Auto => auto_candidates(
-            shape.sample_type,
-            shape.bands,
-            params.effort,
-            params.decorrelation.is_some(),
+        CodecChoice::Auto => with_dequant(
+            auto_candidates(
+                shape.sample_type,
+                shape.bands,
+                params.effort,
+                params.decorrelation.is_some(),
+            ),
+            shape,
+            samples,
+            params,
         ),
     };
     let mut best: Option<Encoded> = None;
     for codec in candidates {
-        let payload = encode(codec, shape, samples, params)?;
+        let payload = match encode(codec, shape, samples, params) {
+            Ok(payload) => payload,
+            // `auto` never fails where a fallback exists: a candidate that cannot encode
+            // this tile is left out, and raw samples are the last resort below.
+            Err(_) if choice == CodecChoice::Auto => continue,
+            Err(err) => return Err(err),
+        };
         if best
             .as_ref()
             .is_none_or(|b| payload.len() < b.payload.len())
@@ -611,12 +659,11 @@ pub fn encode_best(
             best = Some(Encoded { codec, payload });
         }
     }
-    let best = best.expect("at least one candidate");
-    if choice == CodecChoice::Auto && best.payload.len() >= samples.len() {
-        return Ok(Encoded {
+    match best {
+        Some(best) if choice != CodecChoice::Auto || best.payload.len() < samples.len() => Ok(best),
+        _ => Ok(Encoded {
             codec: CodecId::Raw,
             payload: samples.to_vec(),
-        });
+        }),
     }
-    Ok(best)
 }

@@ -53,6 +53,7 @@ pub(crate) fn plane_params(h: &Header, plane: usize, effort: Effort) -> CodecPar
         } else {
             None
         },
+        recipe: None,
     }
 }
 

@@ -160,10 +160,13 @@ fn choose_coding(
     for domain in candidate_domains(ty, bits, &base) {
         let (plane, special, specials) = plane_in(ty, bits, &base, domain, width);
         // A lattice that misses too many values is the wrong lattice (NaN and
-        // sentinels are specials in every domain and do not count against it).
+        // sentinels are specials in every domain and do not count against it), and one
+        // whose misses take more distinct values than a special block can list cannot be
+        // written (dequantised embeddings: every pixel has its own step).
         if domain != Domain::Fmap
             && domain != Domain::Int
-            && (specials.positions.len() - base_count) * MAX_SPECIAL_SHARE > samples
+            && ((specials.positions.len() - base_count) * MAX_SPECIAL_SHARE > samples
+                || specials.distinct_count() > specials::MAX_DISTINCT)
         {
             continue;
         }
