@@ -92,7 +92,9 @@ pub use container::header::{
 pub use container::preamble::MAGIC;
 pub use container::reader::{decode_block, decode_block_into, locate_block, tile_name};
 pub use container::window::{Interleave, Window, WindowLayout};
-pub use container::writer::{block_shape, encode_block, EncodedBlock};
+pub use container::writer::{
+    block_shape, encode_block, encode_block_with, BlockSettings, EncodedBlock,
+};
 pub use container::{IndexEntry, Reader, Writer};
 pub use error::{Error, ErrorKind, Result};
 pub use limits::Limits;

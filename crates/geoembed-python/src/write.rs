@@ -201,6 +201,7 @@ fn encode_options(codec: &str, effort: &str, tile: Option<u32>) -> geoembed::Res
         codec: parse_codec(codec)?,
         effort: parse_effort(effort)?,
         tile: tile.map(TileSize::new).transpose()?,
+        recipe: None,
     })
 }
 

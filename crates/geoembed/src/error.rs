@@ -51,6 +51,8 @@ pub enum OptionKey {
     Bands,
     /// Zoom levels of a tile pyramid.
     Zoom,
+    /// How a float raster was dequantised from integer codes.
+    Recipe,
 }
 
 impl OptionKey {
@@ -65,6 +67,7 @@ impl OptionKey {
             OptionKey::Dequantize => "dequantize",
             OptionKey::Bands => "bands",
             OptionKey::Zoom => "zoom",
+            OptionKey::Recipe => "recipe",
         }
     }
 }

@@ -28,6 +28,8 @@ pub mod gdal;
 
 pub use encode::{encode_stream, encode_to_emb, encode_to_emb_with, EncodeReport};
 pub use error::{Error, ErrorKind, OptionKey, Result};
-pub use options::{parse_codec, parse_effort, DecodeOptions, EncodeOptions, TileSize};
+pub use options::{
+    parse_codec, parse_effort, parse_recipe, DecodeOptions, EncodeOptions, TileSize,
+};
 pub use progress::{NoProgress, Progress, Stage};
 pub use read::{EmbFile, MemSource, RasterSource, TesseraSource};

@@ -128,6 +128,7 @@ fn run_method(
         codec: m.choice,
         effort: m.effort,
         tile,
+        recipe: None,
     };
     let (one, par) = (&pools.one, pools.parallel.as_ref());
     let ((file, report), enc_s) = one.install(|| {

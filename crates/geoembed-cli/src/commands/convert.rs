@@ -28,6 +28,7 @@ pub fn encode_options(codec: &str, effort: &str, tile: Option<&str>) -> Result<E
         codec: geoembed::parse_codec(codec)?,
         effort: geoembed::parse_effort(effort)?,
         tile: tile.map(str::parse).transpose()?,
+        recipe: None,
     })
 }
 
@@ -54,13 +55,23 @@ pub fn run(a: &ConvertArgs, quiet: bool, threads: usize) -> Result<ExitCode> {
         }
         to_emb(a, kind, quiet)?;
     } else {
+        if a.recipe.is_some() {
+            return Err(usage("--recipe applies when converting to a .emb"));
+        }
         from_emb(a, kind, quiet, threads)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn to_emb(a: &ConvertArgs, kind: InputKind, quiet: bool) -> Result<()> {
-    let opts = encode_options(&a.codec, &a.effort, a.tile.as_deref())?;
+    let opts = EncodeOptions {
+        recipe: a
+            .recipe
+            .as_deref()
+            .map(geoembed::parse_recipe)
+            .transpose()?,
+        ..encode_options(&a.codec, &a.effort, a.tile.as_deref())?
+    };
     if kind == InputKind::Npy && a.scales.is_none() {
         return Err(Error::unsupported(
             &a.input,

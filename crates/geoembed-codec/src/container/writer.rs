@@ -6,6 +6,7 @@ use super::chunks;
 use super::header::Header;
 use super::index::{IndexEntry, ENTRY_LEN};
 use super::preamble::{Preamble, PREAMBLE_LEN, VERSION_MINOR};
+use crate::codec::dequant::Recipe;
 use crate::codec::{self, CodecChoice, CodecId, CodecParams, Effort, TileShape};
 use crate::error::{Error, Result};
 use std::io::{Seek, SeekFrom, Write};
@@ -67,8 +68,40 @@ pub fn encode_block(
     choice: CodecChoice,
     effort: Effort,
 ) -> Result<EncodedBlock> {
+    let settings = BlockSettings {
+        effort,
+        recipe: None,
+    };
+    encode_block_with(h, plane, tx, ty, samples, choice, settings)
+}
+
+/// How [`encode_block_with`] encodes: the effort, and for float bands the dequantisation
+/// recipe the caller knows of (`--recipe`; aux planes never use it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlockSettings {
+    /// How hard the encoder works.
+    pub effort: Effort,
+    /// How the bands' floats were dequantised, if known.
+    pub recipe: Option<Recipe>,
+}
+
+/// [`encode_block`] with a recipe.
+pub fn encode_block_with(
+    h: &Header,
+    plane: usize,
+    tx: u32,
+    ty: u32,
+    samples: &[u8],
+    choice: CodecChoice,
+    settings: BlockSettings,
+) -> Result<EncodedBlock> {
+    let effort = settings.effort;
     let shape = block_shape(h, plane, tx, ty)?;
-    let encoded = codec::encode_best(choice, &shape, samples, &plane_params(h, plane, effort))
+    let params = CodecParams {
+        recipe: settings.recipe.filter(|_| plane == 0),
+        ..plane_params(h, plane, effort)
+    };
+    let encoded = codec::encode_best(choice, &shape, samples, &params)
         .map_err(|err| err.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
     Ok(EncodedBlock {
         codec: encoded.codec,

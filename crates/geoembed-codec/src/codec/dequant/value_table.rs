@@ -133,7 +133,10 @@ pub(super) fn build(
         })
         .max_by_key(|(hits, _)| *hits);
     // Nodata (NaN) is no evidence against a recipe.
-    let finite = distinct.keys().filter(|&&b| value(ty, b).is_finite()).count();
+    let finite = distinct
+        .keys()
+        .filter(|&&b| value(ty, b).is_finite())
+        .count();
     match best_recipe {
         Some((hits, table)) if hits > 0 && hits * 10 >= finite * 9 => {
             for (q, bits) in table {
