@@ -130,6 +130,16 @@ impl std::fmt::Display for CodecId {
     }
 }
 
+/// The lowest minor version of the format (docs/format.md §7) that has a payload of this
+/// codec: 1.0 has codecs 0–7 with native and float payload version 1; 1.1 adds `dequant`
+/// (id 8). Writers record the highest over a file's tiles in its preamble.
+pub(crate) fn minor_version_of(codec: CodecId, _payload: &[u8]) -> u16 {
+    match codec {
+        CodecId::Dequant => 1,
+        _ => 0,
+    }
+}
+
 /// How hard to work: picks deflate levels, JPEG XL effort and which codecs `auto` tries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Effort {

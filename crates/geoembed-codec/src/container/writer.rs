@@ -119,6 +119,9 @@ pub struct Writer<W: Write + Seek> {
     start: u64,
     pos: u64,
     entries: Vec<Option<IndexEntry>>,
+    /// The preamble as first written, with the lowest minor version that has every codec
+    /// and payload version written so far (rewritten by `finish` when that is above 0).
+    preamble: Preamble,
 }
 
 impl<W: Write + Seek> Writer<W> {
@@ -155,6 +158,7 @@ impl<W: Write + Seek> Writer<W> {
         };
         let start = sink.stream_position()?;
         sink.write_all(&preamble.encode())?;
+        let preamble_written = preamble;
         // Placeholder index; filled in by `finish`.
         let zeros = vec![0u8; 64 * 1024];
         let mut left = blocks as usize * ENTRY_LEN;
@@ -171,6 +175,7 @@ impl<W: Write + Seek> Writer<W> {
             start,
             pos,
             entries: vec![None; blocks as usize],
+            preamble: preamble_written,
         })
     }
 
@@ -202,6 +207,8 @@ impl<W: Write + Seek> Writer<W> {
             )));
         }
         self.sink.write_all(&block.payload)?;
+        let minor = codec::minor_version_of(block.codec, &block.payload);
+        self.preamble.version_minor = self.preamble.version_minor.max(minor);
         self.entries[i] = Some(IndexEntry {
             offset: self.pos,
             length: block.payload.len() as u64,
@@ -223,6 +230,10 @@ impl<W: Write + Seek> Writer<W> {
             index.extend_from_slice(&entry.encode());
         }
         let end = self.sink.stream_position()?;
+        if self.preamble.version_minor != VERSION_MINOR {
+            self.sink.seek(SeekFrom::Start(self.start))?;
+            self.sink.write_all(&self.preamble.encode())?;
+        }
         self.sink
             .seek(SeekFrom::Start(self.start + PREAMBLE_LEN as u64))?;
         self.sink.write_all(&index)?;
