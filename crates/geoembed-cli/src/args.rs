@@ -99,7 +99,7 @@ pub struct ConvertArgs {
     pub input: String,
     /// Output: a .emb file, or any GDAL raster when the input is .emb.
     pub output: PathBuf,
-    /// Tile codec: auto (smallest per tile), native, float, png128, decorrelate+png128, jxl, decorrelate+jxl, raw.
+    /// Tile codec: auto (smallest per tile), native, float, dequant, lz, png128, decorrelate+png128, jxl, decorrelate+jxl, raw.
     #[arg(long, default_value = "auto")]
     pub codec: String,
     /// Effort: fast, default, max (deflate level, JPEG XL effort, codecs tried by auto).

@@ -420,7 +420,7 @@ fn tiled_header(w: u32, h: u32, bands: usize, ty: SampleType) -> Header {
 fn golden_constant_tiles_beside_native() {
     // The left 96 columns of the Landsat 7 RGB crop: the scene's nodata border fills the
     // first column of tiles, which `auto` stores with the constant codec (id 1); the rest
-    // is imagery (native at default effort).
+    // is imagery (native at default effort; lz on the small tiles that are mostly border).
     let (w, _, rgb) = tiff_samples("uint8_3b_landsat7_rgb_crop.tif");
     let (ww, wh) = (96, 200);
     let samples = window(&rgb, w, 3, (0, 0, ww, wh));
@@ -677,4 +677,38 @@ fn golden_dequant_geotessera_float32_and_alphaearth_power_law() {
         })
         .collect();
     dequant("presto_power_law_dequant.emb", 64, power);
+}
+
+#[test]
+fn golden_native_repeats_and_lz() {
+    // The Presto crop with whole vectors of its first rows repeated far below them (every
+    // third pixel of rows 12.. copies one of five vectors of rows 0-1): native payload
+    // version 2. And an `lz` tile (zstd; its bytes belong to libzstd: decoding is pinned).
+    let (codes, _) = presto_crop();
+    let mut bytes: Vec<u8> = codes.iter().map(|&q| q as u8).collect();
+    for p in (12 * 48..48 * 48).step_by(3) {
+        let source = (p / 3) % 5 * 17;
+        bytes.copy_within(source * 128..(source + 1) * 128, p * 128);
+    }
+    let hd = tiled_header(48, 48, 128, SampleType::I8);
+    check_at(
+        "presto_repeats_native.emb",
+        &hd,
+        vec![bytes.clone()],
+        CodecId::Native,
+        Effort::Default,
+        true,
+    );
+    let golden = std::fs::read(fixtures().join("golden/presto_repeats_native.emb")).unwrap();
+    let mut r = Reader::open(Cursor::new(&golden)).unwrap();
+    assert_eq!(r.read_payload(0, 0, 1).unwrap()[0], 2, "repeats: version 2");
+    let hd = tiled_header(48, 48, 128, SampleType::I8);
+    check_at(
+        "presto_repeats_lz.emb",
+        &hd,
+        vec![bytes],
+        CodecId::Lz,
+        Effort::Default,
+        false,
+    );
 }

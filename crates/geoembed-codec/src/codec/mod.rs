@@ -6,6 +6,7 @@ pub mod dequant;
 pub mod float;
 #[cfg(feature = "jxl")]
 mod jxl;
+mod lz;
 mod native;
 pub mod png128;
 
@@ -37,11 +38,13 @@ pub enum CodecId {
     /// Dequantised floats (integer codes × a per-pixel scale, or a table of values): the
     /// codes through the native codec, the scales through the float codec.
     Dequant = 8,
+    /// zstd on the samples as they are: repetitive tiles no predictor sees through.
+    Lz = 9,
 }
 
 impl CodecId {
     /// Every codec, in id order.
-    pub const ALL: [CodecId; 9] = [
+    pub const ALL: [CodecId; 10] = [
         CodecId::Raw,
         CodecId::Constant,
         CodecId::Png128,
@@ -51,6 +54,7 @@ impl CodecId {
         CodecId::Native,
         CodecId::Float,
         CodecId::Dequant,
+        CodecId::Lz,
     ];
 
     /// The codec stored as `code` in a tile index entry.
@@ -73,6 +77,7 @@ impl CodecId {
             CodecId::Native => "native",
             CodecId::Float => "float",
             CodecId::Dequant => "dequant",
+            CodecId::Lz => "lz",
         }
     }
 
@@ -132,10 +137,12 @@ impl std::fmt::Display for CodecId {
 
 /// The lowest minor version of the format (docs/format.md §7) that has a payload of this
 /// codec: 1.0 has codecs 0–7 with native and float payload version 1; 1.1 adds `dequant`
-/// (id 8). Writers record the highest over a file's tiles in its preamble.
-pub(crate) fn minor_version_of(codec: CodecId, _payload: &[u8]) -> u16 {
+/// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats). Writers record
+/// the highest over a file's tiles in its preamble.
+pub(crate) fn minor_version_of(codec: CodecId, payload: &[u8]) -> u16 {
     match codec {
-        CodecId::Dequant => 1,
+        CodecId::Dequant | CodecId::Lz => 1,
+        CodecId::Native if payload.first() != Some(&1) => 1,
         _ => 0,
     }
 }
@@ -307,6 +314,7 @@ pub fn encode(
         CodecId::Native => native::encode(shape, samples, params.effort),
         CodecId::Float => float::encode(shape, samples, params.effort),
         CodecId::Dequant => dequant::encode(shape, samples, params),
+        CodecId::Lz => lz::encode(samples, params.effort),
         CodecId::DecorrelatePng128 => {
             let decorrelated =
                 decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
@@ -388,6 +396,7 @@ pub fn decode(
         CodecId::Native => native::decode(shape, payload, out)?,
         CodecId::Float => float::decode(shape, payload, out)?,
         CodecId::Dequant => dequant::decode(shape, payload, out)?,
+        CodecId::Lz => lz::decode(payload, shape.bytes(), out)?,
         CodecId::DecorrelatePng128 => {
             let decorrelation_params = decorrelation(codec, params)?;
             let row = shape.width * shape.bands;
@@ -667,6 +676,18 @@ pub fn encode_best(
             .is_none_or(|b| payload.len() < b.payload.len())
         {
             best = Some(Encoded { codec, payload });
+        }
+    }
+    // The LZ safety net, when a quick zstd pass comes near the best model.
+    let best_len = best.as_ref().map_or(samples.len(), |b| b.payload.len());
+    if choice == CodecChoice::Auto && !constant && lz::worth_trying(samples, best_len) {
+        if let Ok(payload) = lz::encode(samples, params.effort) {
+            if payload.len() < best_len {
+                best = Some(Encoded {
+                    codec: CodecId::Lz,
+                    payload,
+                });
+            }
         }
     }
     match best {

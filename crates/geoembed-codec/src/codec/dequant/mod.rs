@@ -104,9 +104,12 @@ fn part_codec(code: u64, what: &str) -> Result<CodecId> {
         .map_err(|_| Error::corrupt(format!("dequant: {what} codec {code}")))
         .and_then(CodecId::from_code)?;
     match id {
-        CodecId::Raw | CodecId::Constant | CodecId::Png128 | CodecId::Native | CodecId::Float => {
-            Ok(id)
-        }
+        CodecId::Raw
+        | CodecId::Constant
+        | CodecId::Png128
+        | CodecId::Native
+        | CodecId::Float
+        | CodecId::Lz => Ok(id),
         _ => Err(Error::corrupt(format!(
             "dequant: {what} cannot use the {id} codec"
         ))),

@@ -22,6 +22,7 @@ mod fit;
 mod neighbourhood;
 mod palette;
 mod plan;
+mod repeats;
 mod row_predictor;
 mod simd;
 
@@ -30,10 +31,15 @@ use crate::entropy::tables::Tables;
 use crate::entropy::tokens;
 use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
+use crate::sample::SampleType;
 use palette::Palette;
 use plan::Plan;
+use repeats::Repeats;
 
+/// Payload version without whole-pixel repeats.
 const VERSION: u8 = 1;
+/// Payload version with a repeats block and the copy context (docs/format.md §5.3.8).
+const VERSION_REPEATS: u8 = 2;
 
 /// What the encoder may use, by effort level.
 #[derive(Clone, Debug)]
@@ -112,6 +118,7 @@ impl Settings {
 /// Tile geometry and the valid range of centred values per coding position.
 #[derive(Clone, Debug)]
 pub(super) struct Geometry {
+    pub sample_type: SampleType,
     pub width: usize,
     pub height: usize,
     pub channels: usize,
@@ -131,6 +138,7 @@ impl Geometry {
             ))
         })?;
         Ok(Geometry {
+            sample_type: ty,
             width: shape.width,
             height: shape.height,
             channels: shape.bands,
@@ -189,13 +197,47 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
     let version = *payload
         .first()
         .ok_or_else(|| Error::truncated("native: empty payload"))?;
-    if version != VERSION {
+    if !(VERSION..=VERSION_REPEATS).contains(&version) {
         return Err(Error::unsupported(format!(
-            "native codec version {version}; this build reads {VERSION}"
+            "native codec version {version}; this build reads {VERSION} and {VERSION_REPEATS}"
         )));
     }
     let mut cursor = Cursor::new(&payload[1..], "native");
     let plan = Plan::read(&mut cursor, shape.bands)?;
+    check_plan(&plan, &geometry)?;
+    let geometry = geometry.with_plan(&plan.offsets, &plan.palettes, &plan.order);
+    let repeats = if version == VERSION_REPEATS {
+        Repeats::read(&mut cursor, shape.width, shape.pixels())?
+    } else {
+        Repeats::default()
+    };
+    // Version 2 has one more table: the copy context's.
+    let contexts = plan.context.contexts + (version == VERSION_REPEATS) as usize;
+    let tables = Tables::read(&mut cursor, contexts, tokens::alphabet(geometry.bits))?;
+    let stream_length = cursor.u("rANS length")? as usize;
+    let coded = decode::Coded {
+        tables: &tables,
+        rans_bytes: cursor.bytes(stream_length, "rANS stream")?,
+        raw: &cursor.data[cursor.pos..],
+        repeats: &repeats,
+        copy_context: plan.context.contexts as u8,
+    };
+    // On a corrupt payload nothing half-decoded is left in `out`.
+    let start = out.len();
+    let decoded = if geometry.bits == 8 {
+        decode::decode::<i32>(&plan, &geometry, &coded, out)
+    } else {
+        decode::decode::<i64>(&plan, &geometry, &coded, out)
+    };
+    if decoded.is_err() {
+        out.truncate(start);
+    }
+    decoded
+}
+
+/// Checks what the plan reader cannot check alone: palettes within the sample type, each
+/// channel's coefficient count, and 8-bit tap coefficients within 16 bits.
+fn check_plan(plan: &Plan, geometry: &Geometry) -> Result<()> {
     for (b, p) in plan.palettes.iter().enumerate() {
         if !p.fits(geometry.min, geometry.max) {
             return Err(Error::corrupt(format!(
@@ -203,15 +245,6 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
             )));
         }
     }
-    let geometry = geometry.with_plan(&plan.offsets, &plan.palettes, &plan.order);
-    let tables = Tables::read(
-        &mut cursor,
-        plan.context.contexts,
-        tokens::alphabet(geometry.bits),
-    )?;
-    let stream_length = cursor.u("rANS length")? as usize;
-    let stream = cursor.bytes(stream_length, "rANS stream")?;
-    let raw = &cursor.data[cursor.pos..];
     for (pos, ch) in plan.channels.iter().enumerate() {
         if ch.own.len() != plan.own_mask.count_ones() as usize {
             return Err(Error::corrupt(format!(
@@ -226,15 +259,5 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
             )));
         }
     }
-    // On a corrupt payload nothing half-decoded is left in `out`.
-    let start = out.len();
-    let cursor = if geometry.bits == 8 {
-        decode::decode::<i32>(&plan, &geometry, &tables, stream, raw, out)
-    } else {
-        decode::decode::<i64>(&plan, &geometry, &tables, stream, raw, out)
-    };
-    if cursor.is_err() {
-        out.truncate(start);
-    }
-    cursor
+    Ok(())
 }
