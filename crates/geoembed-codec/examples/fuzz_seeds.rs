@@ -47,8 +47,9 @@ fn shape(width: usize, height: usize, bands: usize, sample_type: SampleType) -> 
     }
 }
 
-/// Native payloads of 8/16-bit tiles, three value patterns (textured, a flat left edge,
-/// noise), each at its own effort.
+/// Native payloads of 8/16-bit tiles, four value patterns (textured, a flat left edge,
+/// noise, five whole vectors repeated: payload version 2 on many bands), each at its own
+/// effort.
 fn native_seeds() -> Vec<Vec<u8>> {
     let mut rng = TestRng::new(1);
     let mut seeds = Vec::new();
@@ -61,7 +62,12 @@ fn native_seeds() -> Vec<Vec<u8>> {
             (16, 9, 12),
             (40, 3, 40),
         ] {
-            for (pattern, effort) in [(0, Effort::Fast), (1, Effort::Default), (2, Effort::Max)] {
+            for (pattern, effort) in [
+                (0, Effort::Fast),
+                (1, Effort::Default),
+                (2, Effort::Max),
+                (3, Effort::Default),
+            ] {
                 let mut data = Vec::new();
                 for y in 0..h {
                     for x in 0..w {
@@ -75,7 +81,8 @@ fn native_seeds() -> Vec<Vec<u8>> {
                                         + b as i64
                                         + (noise % 9) as i64
                                 }
-                                _ => (noise % 251) as i64,
+                                2 => (noise % 251) as i64,
+                                _ => ((x * 3 + y) % 5 * 7 + b) as i64,
                             };
                             let v = v.clamp(0, 120);
                             match ty.size() {

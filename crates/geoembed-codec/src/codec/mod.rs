@@ -601,16 +601,23 @@ pub fn auto_candidates(
     candidates
 }
 
-/// `auto`'s candidates for a float tile of several bands that looks dequantised (a quick
-/// look at a few pixels, [`dequant::probe`]): the `dequant` codec first, and when nearly
-/// every pixel sits on a lattice, the float codec only at `max` effort (it would be several
-/// times larger, and slow on many bands).
-fn with_dequant(
+/// `auto`'s candidates refined by a quick look at the tile: for 16-bit integers with nodata
+/// sentinels or sparse codes the float codec alone (below `max`); for a float tile of several
+/// bands that looks dequantised ([`dequant::probe`]) the `dequant` codec first, and when
+/// nearly every pixel sits on a lattice, the float codec only at `max` effort (it would be
+/// several times larger, and slow on many bands).
+fn refine_candidates(
     mut candidates: Vec<CodecId>,
     shape: &TileShape,
     samples: &[u8],
     params: &CodecParams,
 ) -> Vec<CodecId> {
+    // 16-bit integers with nodata sentinels or sparse codes: the float codec's ground
+    // (tens of percent smaller than native); below `max` it alone is tried.
+    let both = candidates.contains(&CodecId::Native) && candidates.contains(&CodecId::Float);
+    if both && params.effort != Effort::Max && float::may_win_on_small_ints(shape, samples) {
+        candidates.retain(|&c| c != CodecId::Native);
+    }
     if !shape.sample_type.is_float() || shape.bands < 2 {
         return candidates;
     }
@@ -622,6 +629,24 @@ fn with_dequant(
         candidates.insert(0, CodecId::Dequant);
     }
     candidates
+}
+
+/// Whether `auto` should try the float codec on a 16-bit integer tile after native gave
+/// `native_len` bytes. Always at `max`; below, only where the float codec can win by more
+/// than a trifle (it halves the encoding speed, and is within 1% of native on DEMs): when a
+/// quick estimate of its fixed predictors is under 95% of native's size (smooth fields such
+/// as geopotential, where its planar predictor excels).
+fn float_beside_native_pays(
+    shape: &TileShape,
+    samples: &[u8],
+    effort: Effort,
+    native_len: Option<usize>,
+) -> bool {
+    let Some(native_len) = native_len else {
+        return true;
+    };
+    effort == Effort::Max
+        || float::quick_estimate_bits(shape, samples) * 100 < native_len as u64 * 8 * 95
 }
 
 /// An encoded tile: the codec used and its payload.
@@ -650,7 +675,7 @@ pub fn encode_best(
     let candidates = match choice {
         CodecChoice::Fixed(id) => vec![id],
         CodecChoice::Auto if constant => vec![CodecId::Constant],
-        CodecChoice::Auto => with_dequant(
+        CodecChoice::Auto => refine_candidates(
             auto_candidates(
                 shape.sample_type,
                 shape.bands,
@@ -664,6 +689,13 @@ pub fn encode_best(
     };
     let mut best: Option<Encoded> = None;
     for codec in candidates {
+        let best_len = best.as_ref().map(|b| b.payload.len());
+        if codec == CodecId::Float
+            && choice == CodecChoice::Auto
+            && !float_beside_native_pays(shape, samples, params.effort, best_len)
+        {
+            continue;
+        }
         let payload = match encode(codec, shape, samples, params) {
             Ok(payload) => payload,
             // `auto` never fails where a fallback exists: a candidate that cannot encode
