@@ -560,11 +560,11 @@ const FLOAT_FOR_INTS_MAX_BANDS: usize = 16;
 
 /// The candidates `auto` tries for a tile of `bands` bands, cheapest first.
 ///
-/// 8- and 16-bit integers use the native codec; at `max` effort the seed's codecs are tried
-/// beside it, JPEG XL only for imagery of at most four bands: there its colour transforms
-/// and learned contexts can win (RGB photographs), while on many-band rasters the native
-/// codec is smaller and JPEG XL at effort 9 costs minutes per tile. Floats and 32-bit
-/// integers use the float codec (and PNG-style filters beside it at `max`).
+/// 8- and 16-bit integers use the native codec; at `max` effort JPEG XL is tried beside it
+/// for imagery of at most four bands: there its colour transforms and learned contexts can
+/// win (RGB photographs, some DEMs), while on many-band rasters the native codec is smaller
+/// and JPEG XL costs minutes per tile. Floats and 32-bit integers use the float codec. (PNG
+/// filters never won a tile at `max` in the benchmarks and are no longer tried there.)
 pub fn auto_candidates(
     ty: SampleType,
     bands: usize,
@@ -580,17 +580,11 @@ pub fn auto_candidates(
         if bands <= FLOAT_FOR_INTS_MAX_BANDS && CodecId::Float.unsupported_reason(ty).is_none() {
             candidates.push(CodecId::Float);
         }
-        if effort == Effort::Max {
-            candidates.push(CodecId::Png128);
-            if bands <= 4 {
-                candidates.push(CodecId::Jxl);
-            }
+        if effort == Effort::Max && bands <= 4 {
+            candidates.push(CodecId::Jxl);
         }
     } else if CodecId::Float.unsupported_reason(ty).is_none() {
         candidates.push(CodecId::Float);
-        if effort == Effort::Max {
-            candidates.push(CodecId::Png128);
-        }
     } else {
         candidates.push(CodecId::Png128);
         if has_decorrelation {
@@ -629,6 +623,32 @@ fn refine_candidates(
         candidates.insert(0, CodecId::Dequant);
     }
     candidates
+}
+
+/// JPEG XL as `auto`'s candidate (at `max`): libjxl effort 3 first (ten times faster than
+/// 7), then effort 7 only when effort 3 comes within 4% of the best payload so far (effort 9
+/// took tens of times native's time for a percent; `--codec jxl --effort max` still gets
+/// it).
+fn jxl_candidate(
+    shape: &TileShape,
+    samples: &[u8],
+    params: &CodecParams,
+    best_len: Option<usize>,
+) -> Result<Vec<u8>> {
+    let at = |effort| {
+        let params = CodecParams { effort, ..*params };
+        encode(CodecId::Jxl, shape, samples, &params)
+    };
+    let quick = at(Effort::Fast)?;
+    if best_len.is_some_and(|best| quick.len() * 100 > best * 104) {
+        return Ok(quick);
+    }
+    let full = at(Effort::Default)?;
+    Ok(if full.len() < quick.len() {
+        full
+    } else {
+        quick
+    })
 }
 
 /// Whether `auto` should try the float codec on a 16-bit integer tile after native gave
@@ -696,7 +716,13 @@ pub fn encode_best(
         {
             continue;
         }
-        let payload = match encode(codec, shape, samples, params) {
+        let payload = match codec {
+            CodecId::Jxl if choice == CodecChoice::Auto => {
+                jxl_candidate(shape, samples, params, best_len)
+            }
+            _ => encode(codec, shape, samples, params),
+        };
+        let payload = match payload {
             Ok(payload) => payload,
             // `auto` never fails where a fallback exists: a candidate that cannot encode
             // this tile is left out, and raw samples are the last resort below.

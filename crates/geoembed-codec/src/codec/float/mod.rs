@@ -137,20 +137,23 @@ pub(crate) fn quick_estimate_bits(shape: &TileShape, samples: &[u8]) -> u64 {
     total
 }
 
-/// Encodes a tile with the transforms the effort allows, keeping the smallest: at `max`
-/// all four; below, the predictive transform, and LZ only when a zstd level-1 pass comes
-/// near it (byte planes and the Gridfour split rarely win and cost as much again).
+/// Encodes a tile with the transforms the effort allows, keeping the smallest: the
+/// predictive transform; LZ (not at `fast`) when a zstd level-1 pass comes near it; at
+/// `max` byte planes and the Gridfour split too when the predictive payload is 12 bits a
+/// sample or more (they rarely win elsewhere and cost as much again).
 pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
     let bands = bands_of(shape, samples);
     let mut best = encode_one(shape, samples, &bands, effort, Transform::Predictive)?;
     let mut transforms = Vec::new();
-    if effort == Effort::Max {
+    // Bit-level transforms only where the predictor leaves most bits (noisy mantissas).
+    let noisy = best.len() * 8 >= 12 * shape.samples();
+    if effort == Effort::Max && noisy {
         transforms.push(Transform::BytePlanes);
         if shape.sample_type.is_float() {
             transforms.push(Transform::Gridfour);
         }
-        transforms.push(Transform::Lz);
-    } else if effort == Effort::Default && super::lz::worth_trying(samples, best.len()) {
+    }
+    if effort != Effort::Fast && super::lz::worth_trying(samples, best.len()) {
         transforms.push(Transform::Lz);
     }
     for t in transforms {
