@@ -119,6 +119,14 @@ fn geotessera_float32_costs_what_int8_and_scales_cost() {
             (0, 0)
         );
         assert_eq!(summary.codes.0, CodecId::Native);
+        // The codes predict the LayerNorm-ed vectors' scales: their residuals cost less
+        // than the scales on their own.
+        assert_eq!(summary.scale_model, 1, "{effort:?}");
+        let residual_size = summary.scales.unwrap().1;
+        assert!(
+            residual_size * 100 < scale_size * 95,
+            "{effort:?}: scale residuals {residual_size} bytes, scales alone {scale_size}"
+        );
     }
 }
 

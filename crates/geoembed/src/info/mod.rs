@@ -233,7 +233,8 @@ fn describe_dequant(s: &dequant::Summary, pixels: usize) -> String {
     );
     if let Some((codec, bytes)) = s.scales {
         let bits = 8.0 * bytes as f64 / pixels.max(1) as f64;
-        d += &format!("; scales {codec} {bytes} B ({bits:.1} bits)");
+        let how = if s.scale_model == 1 { " predicted" } else { "" };
+        d += &format!("; scales{how} {codec} {bytes} B ({bits:.1} bits)");
     }
     if s.table_values > 0 {
         d += &format!("; table of {} values", s.table_values);

@@ -17,6 +17,7 @@
 
 mod exceptions;
 mod pixel_scale;
+mod scale_model;
 mod value_table;
 
 use super::{encode_best, CodecChoice, CodecId, CodecParams, TileShape};
@@ -26,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::sample::SampleType;
 use exceptions::Exceptions;
 use pixel_scale::{fit_pixel, CodeRange};
+use scale_model::ScaleModel;
 
 const VERSION: u8 = 1;
 
@@ -188,7 +190,8 @@ fn fit_lattice(shape: &TileShape, bits: &[u64], samples: &[u8], range: CodeRange
     }
 }
 
-/// Codes (as `code_type` samples) and a plane, each encoded as a tile with `auto`.
+/// Codes (as `code_type` samples) or a plane, encoded as a tile with `auto`: the codec id,
+/// the payload length, the payload.
 fn encode_part(
     shape: &TileShape,
     bands: usize,
@@ -228,7 +231,6 @@ fn encode_pixel_scale(
     samples: &[u8],
     params: &CodecParams,
 ) -> Result<Option<Vec<u8>>> {
-    let pixels = shape.pixels();
     let mut lattice = fit_lattice(shape, bits, samples, CodeRange::of(SampleType::I8));
     if lattice.off_samples(shape.bands) * 16 > bits.len() {
         let wide = fit_lattice(shape, bits, samples, CodeRange::of(SampleType::I16));
@@ -255,14 +257,39 @@ fn encode_pixel_scale(
         params,
         &mut out,
     )?;
-    // Scale model 0: the scale plane as it is.
-    out.push(0);
-    let mut scales = Vec::with_capacity(pixels * ty.size());
+    out.extend_from_slice(&encode_scales(shape, &lattice, params)?);
+    Ok(Some(out))
+}
+
+/// The scales, with whichever scale model gives the smaller part: 0, the scale plane as it
+/// is; 1 (float32 tiles), the scales' residuals from their prediction by the codes.
+fn encode_scales(shape: &TileShape, lattice: &Lattice, params: &CodecParams) -> Result<Vec<u8>> {
+    let ty = shape.sample_type;
+    let mut plain = vec![0u8];
+    let mut scales = Vec::with_capacity(shape.pixels() * ty.size());
     for &s in &lattice.scales {
         scales.extend_from_slice(&s.to_le_bytes()[..ty.size()]);
     }
-    encode_part(shape, 1, ty, &scales, params, &mut out)?;
-    Ok(Some(out))
+    encode_part(shape, 1, ty, &scales, params, &mut plain)?;
+    if ty != SampleType::F32 {
+        return Ok(plain);
+    }
+    let exceptions = &lattice.exceptions.pixels;
+    let lattice_pixel = |p: usize| exceptions.binary_search(&(p as u32)).is_err();
+    let model = ScaleModel::fit(&lattice.codes, &lattice.scales, shape.bands, lattice_pixel);
+    let mut predicted = vec![1u8];
+    model
+        .coefficients
+        .iter()
+        .for_each(|c| predicted.extend_from_slice(&c.to_bits().to_le_bytes()));
+    let residuals = model.residuals(&lattice.codes, &lattice.scales, shape.bands);
+    let bytes: Vec<u8> = residuals.iter().flat_map(|r| r.to_le_bytes()).collect();
+    encode_part(shape, 1, SampleType::I32, &bytes, params, &mut predicted)?;
+    Ok(if predicted.len() < plain.len() {
+        predicted
+    } else {
+        plain
+    })
 }
 
 /// Mode 1: the value-table payload, or `None` when the tile has too many distinct values.
@@ -520,12 +547,7 @@ fn decode_into(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<(
             }
         }
         Mode::PixelScale => {
-            let model = cursor.bytes(1, "scale model")?[0];
-            if model != 0 {
-                return Err(Error::unsupported(format!("dequant: scale model {model}")));
-            }
-            let (scale_codec, scale_payload) = read_part(&mut cursor, "scales")?;
-            let scale_bytes = decode_part(shape, 1, ty, scale_codec, scale_payload)?;
+            let scale_bytes = decode_scales(shape, &mut cursor, &codes)?;
             rebuild_pixels(ty, bands, &codes, &scale_bytes, &exceptions.pixels, tile)?;
         }
     }
@@ -534,6 +556,43 @@ fn decode_into(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<(
     }
     exceptions.apply(bands, size, tile);
     Ok(())
+}
+
+/// The scale plane (little-endian samples of the tile's type) from the scale model byte and
+/// the scales part; model 1 rebuilds the scales from the codes' predictions.
+fn decode_scales(shape: &TileShape, cursor: &mut Cursor, codes: &[i32]) -> Result<Vec<u8>> {
+    let ty = shape.sample_type;
+    let model = cursor.bytes(1, "scale model")?[0];
+    match model {
+        0 => {
+            let (codec, payload) = read_part(cursor, "scales")?;
+            decode_part(shape, 1, ty, codec, payload)
+        }
+        1 if ty == SampleType::F32 => {
+            let raw = cursor.bytes(24, "scale model coefficients")?;
+            let coefficient = |i: usize| {
+                f64::from_bits(u64::from_le_bytes(
+                    raw[8 * i..8 * i + 8].try_into().expect("8 bytes"),
+                ))
+            };
+            let model = ScaleModel {
+                coefficients: [coefficient(0), coefficient(1), coefficient(2)],
+            };
+            let (codec, payload) = read_part(cursor, "scale residuals")?;
+            let residuals = decode_part(shape, 1, SampleType::I32, codec, payload)?;
+            Ok(codes
+                .chunks_exact(shape.bands)
+                .zip(residuals.chunks_exact(4))
+                .flat_map(|(pixel, r)| {
+                    let residual = u32::from_le_bytes(r.try_into().expect("4 bytes"));
+                    (model.scale(pixel, residual) as u32).to_le_bytes()
+                })
+                .collect())
+        }
+        m => Err(Error::unsupported(format!(
+            "dequant: scale model {m} for {ty} tiles"
+        ))),
+    }
 }
 
 /// Every sample of every pixel but the exception pixels: `fl(code × scale)`.
@@ -585,6 +644,8 @@ pub struct Summary {
     pub codes: (CodecId, usize),
     /// The scale plane's codec and payload bytes (mode 0).
     pub scales: Option<(CodecId, usize)>,
+    /// Mode 0: 0, the scales as they are; 1, their residuals from the codes' prediction.
+    pub scale_model: u8,
     /// Values in the table (mode 1).
     pub table_values: usize,
     /// Pixels and samples kept verbatim, and the bytes they take.
@@ -604,18 +665,21 @@ pub fn summarize(shape: &TileShape, payload: &[u8]) -> Result<Summary> {
     let exceptions = Exceptions::read(&mut cursor, pixels, bands, ty.size())?;
     let exception_bytes = cursor.pos - before;
     let (codes_codec, codes) = read_part(&mut cursor, "codes")?;
-    let scales = if head.mode == Mode::PixelScale {
-        cursor.bytes(1, "scale model")?;
-        let (codec, scales) = read_part(&mut cursor, "scales")?;
-        Some((codec, scales.len()))
-    } else {
-        None
-    };
+    let (mut scales, mut scale_model) = (None, 0);
+    if head.mode == Mode::PixelScale {
+        scale_model = cursor.bytes(1, "scale model")?[0];
+        if scale_model == 1 {
+            cursor.bytes(24, "scale model coefficients")?;
+        }
+        let (codec, part) = read_part(&mut cursor, "scales")?;
+        scales = Some((codec, part.len()));
+    }
     Ok(Summary {
         mode: head.mode,
         code_type: head.code_type,
         codes: (codes_codec, codes.len()),
         scales,
+        scale_model,
         table_values: head.table.len(),
         exception_pixels: exceptions.pixels.len(),
         exception_samples: exceptions.samples.len(),
