@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let params = CodecParams {
         effort: Effort::Default,
         decorrelation: None,
+        recipe: None,
     };
     let mut out = Vec::new();
     if decode_tile(CodecId::Float, &shape, payload, &params, &mut out).is_ok() {

@@ -130,6 +130,11 @@ pub struct ConvertArgs {
     /// GeoTessera: the float32 per-pixel scales .npy of the int8 tile.
     #[arg(long)]
     pub scales: Option<PathBuf>,
+    /// Float rasters dequantised from integer codes: how (tessera = codes × a per-pixel
+    /// scale, alphaearth = sign(q)(|q|/127.5)², power:DIVISOR:EXPONENT). The dequant codec is
+    /// then always tried; it checks every sample and falls back when they do not fit.
+    #[arg(long)]
+    pub recipe: Option<String>,
     /// GeoTessera: a GeoTIFF (the tile's landmask) that supplies CRS and geotransform.
     #[arg(long)]
     pub georef: Option<PathBuf>,

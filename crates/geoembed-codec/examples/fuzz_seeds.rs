@@ -3,7 +3,7 @@
 //! the target covers, so a run starts from valid inputs instead of searching for them.
 //!
 //! `cargo run --release -p geoembed-codec --example fuzz_seeds -- TARGET DIR`, TARGET one of
-//! `native_tile`, `float_tile`, `round_trip`.
+//! `native_tile`, `float_tile`, `dequant_tile`, `round_trip`.
 
 #[path = "../tests/common/fuzz_input.rs"]
 mod fuzz_input;
@@ -20,13 +20,16 @@ use test_rng::TestRng;
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(target), Some(dir)) = (args.next(), args.next()) else {
-        panic!("usage: fuzz_seeds native_tile|float_tile|round_trip DIR");
+        panic!("usage: fuzz_seeds native_tile|float_tile|dequant_tile|round_trip DIR");
     };
     let seeds = match target.as_str() {
         "native_tile" => native_seeds(),
         "float_tile" => float_seeds(),
+        "dequant_tile" => dequant_seeds(),
         "round_trip" => round_trip_seeds(),
-        other => panic!("no fuzz target {other:?}; choose native_tile, float_tile or round_trip"),
+        other => panic!(
+            "no fuzz target {other:?}; choose native_tile, float_tile, dequant_tile or round_trip"
+        ),
     };
     std::fs::create_dir_all(&dir).unwrap();
     for (n, seed) in seeds.iter().enumerate() {
@@ -44,8 +47,9 @@ fn shape(width: usize, height: usize, bands: usize, sample_type: SampleType) -> 
     }
 }
 
-/// Native payloads of 8/16-bit tiles, three value patterns (textured, a flat left edge,
-/// noise), each at its own effort.
+/// Native payloads of 8/16-bit tiles, four value patterns (textured, a flat left edge,
+/// noise, five whole vectors repeated: payload version 2 on many bands), each at its own
+/// effort.
 fn native_seeds() -> Vec<Vec<u8>> {
     let mut rng = TestRng::new(1);
     let mut seeds = Vec::new();
@@ -58,7 +62,12 @@ fn native_seeds() -> Vec<Vec<u8>> {
             (16, 9, 12),
             (40, 3, 40),
         ] {
-            for (pattern, effort) in [(0, Effort::Fast), (1, Effort::Default), (2, Effort::Max)] {
+            for (pattern, effort) in [
+                (0, Effort::Fast),
+                (1, Effort::Default),
+                (2, Effort::Max),
+                (3, Effort::Default),
+            ] {
                 let mut data = Vec::new();
                 for y in 0..h {
                     for x in 0..w {
@@ -72,7 +81,8 @@ fn native_seeds() -> Vec<Vec<u8>> {
                                         + b as i64
                                         + (noise % 9) as i64
                                 }
-                                _ => (noise % 251) as i64,
+                                2 => (noise % 251) as i64,
+                                _ => ((x * 3 + y) % 5 * 7 + b) as i64,
                             };
                             let v = v.clamp(0, 120);
                             match ty.size() {
@@ -86,6 +96,7 @@ fn native_seeds() -> Vec<Vec<u8>> {
                 let params = CodecParams {
                     effort,
                     decorrelation: None,
+                    recipe: None,
                 };
                 let payload = encode_tile(CodecId::Native, &sh, &data, &params).unwrap();
                 seeds.push(fuzz_input::decoder_input(
@@ -158,6 +169,66 @@ fn float_seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
+/// A dequantised float tile: int8-range codes times one scale per pixel (GeoTessera's
+/// float download), with now and then a NaN pixel, a pixel of zeros, a sample off the
+/// lattice; or (`power_law`) AlphaEarth's `sign(q)·(|q|/127.5)²` of the codes.
+fn dequantised_samples(sh: &TileShape, rng: &mut TestRng, power_law: bool) -> Vec<u8> {
+    let ty = sh.sample_type;
+    let mut out = Vec::with_capacity(sh.bytes());
+    for p in 0..sh.pixels() {
+        let scale = 0.01 + rng.below(1000) as f64 * 1e-5;
+        let kind = rng.below(17);
+        for b in 0..sh.bands {
+            let q = if b == p % sh.bands {
+                127
+            } else {
+                rng.below(255) as i64 - 127
+            };
+            let v = match kind {
+                0 => f64::NAN,
+                1 => 0.0,
+                _ if power_law => (q as f64).signum() * (q.unsigned_abs() as f64 / 127.5).powi(2),
+                2 if b == 0 => 0.123_456_7,
+                _ if ty == SampleType::F32 => (q as f32 * scale as f32) as f64,
+                _ => q as f64 * scale,
+            };
+            match ty {
+                SampleType::F32 => out.extend_from_slice(&(v as f32).to_le_bytes()),
+                _ => out.extend_from_slice(&v.to_le_bytes()),
+            }
+        }
+    }
+    out
+}
+
+/// Dequant payloads of float32/float64 tiles: per-pixel scales and value tables, at every
+/// effort.
+fn dequant_seeds() -> Vec<Vec<u8>> {
+    let mut rng = TestRng::new(4);
+    let mut seeds = Vec::new();
+    for ty in fuzz_input::DEQUANT_TYPES {
+        for (w, h, bands) in [(1, 1, 2), (7, 5, 3), (33, 20, 8), (40, 9, 40)] {
+            for (k, effort) in Effort::ALL.into_iter().enumerate() {
+                let sh = shape(w, h, bands, ty);
+                let samples = dequantised_samples(&sh, &mut rng, k == 1);
+                let params = CodecParams {
+                    effort,
+                    ..CodecParams::default()
+                };
+                let Ok(payload) = encode_tile(CodecId::Dequant, &sh, &samples, &params) else {
+                    continue;
+                };
+                seeds.push(fuzz_input::decoder_input(
+                    &sh,
+                    &fuzz_input::DEQUANT_TYPES,
+                    &payload,
+                ));
+            }
+        }
+    }
+    seeds
+}
+
 /// Samples of a structured tile: smooth, correlated across bands, a little noise, and for
 /// floats the IEEE oddities (NaN with a payload, −0.0, ±Inf, a subnormal) now and then.
 fn structured_samples(sh: &TileShape, rng: &mut TestRng) -> Vec<u8> {
@@ -206,7 +277,15 @@ fn round_trip_seeds() -> Vec<Vec<u8>> {
         for (w, h, bands) in [(1, 1, 1), (13, 7, 3), (70, 4, 10)] {
             let sh = shape(w, h, bands, ty);
             for (k, choice) in fuzz_input::round_trip_choices(ty).into_iter().enumerate() {
-                let mut samples = structured_samples(&sh, &mut rng);
+                let dequant_or_auto = matches!(
+                    choice,
+                    CodecChoice::Fixed(CodecId::Dequant) | CodecChoice::Auto
+                );
+                let mut samples = if ty.is_float() && bands > 1 && dequant_or_auto {
+                    dequantised_samples(&sh, &mut rng, k % 2 == 1)
+                } else {
+                    structured_samples(&sh, &mut rng)
+                };
                 if choice == CodecChoice::Fixed(CodecId::Constant) {
                     // The target reads a constant-codec input as its first pixel, repeated.
                     samples = samples[..sh.bands * ty.size()].repeat(sh.pixels());

@@ -42,6 +42,7 @@ fn main() {
     let p = CodecParams {
         effort,
         decorrelation: None,
+        recipe: None,
     };
     let t = Instant::now();
     let payload = encode_tile(CodecId::Native, &shape, data, &p).unwrap();

@@ -81,6 +81,7 @@ pub mod transform;
 
 // The API, by stage. Callers name these from the crate root; the module paths behind them
 // are an implementation detail and may move.
+pub use codec::dequant::Recipe;
 pub use codec::{
     auto_candidates, decode as decode_tile, encode as encode_tile, encode_best, CodecChoice,
     CodecId, CodecParams, Effort, Encoded, TileShape,
@@ -92,7 +93,9 @@ pub use container::header::{
 pub use container::preamble::MAGIC;
 pub use container::reader::{decode_block, decode_block_into, locate_block, tile_name};
 pub use container::window::{Interleave, Window, WindowLayout};
-pub use container::writer::{block_shape, encode_block, EncodedBlock};
+pub use container::writer::{
+    block_shape, encode_block, encode_block_with, BlockSettings, EncodedBlock,
+};
 pub use container::{IndexEntry, Reader, Writer};
 pub use error::{Error, ErrorKind, Result};
 pub use limits::{parse_byte_size, Limits};

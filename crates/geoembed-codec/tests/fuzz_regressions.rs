@@ -57,6 +57,7 @@ fn fuzz_findings_fail_with_their_named_errors() {
         let p = CodecParams {
             effort: Effort::Default,
             decorrelation: None,
+            recipe: None,
         };
         let mut out = Vec::new();
         let err = decode_tile(CodecId::Native, &shape, payload, &p, &mut out).expect_err(name);

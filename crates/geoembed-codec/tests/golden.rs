@@ -5,10 +5,11 @@
 //! test that makes it.
 //!
 //! Inputs: the synthetic GeoTessera-like proxy tile in fixtures/ (60x50x128 int8 + float32
-//! scales; see fixtures/README.md), a uint16 plane derived from it, and real rasters of
-//! fixtures/ (Landsat 7 RGB, SRTM, Landlab and ERA5). The compatibility goldens at the end
-//! stand for files from later writers (§7 of the format): a higher minor version with
-//! chunks this reader does not know.
+//! scales; see fixtures/README.md), a uint16 plane derived from it, real rasters of
+//! fixtures/ (Landsat 7 RGB, SRTM, Landlab and ERA5), and the real Presto embedding crop as
+//! users download it (GeoTessera's float32 and AlphaEarth's power law: the `dequant`
+//! codec). The compatibility goldens at the end stand for files from later writers (§7 of
+//! the format): a higher minor version with chunks this reader does not know.
 
 use geoembed_codec::{
     encode_block, fit_decorrelation, AuxPlane, CodecChoice, CodecId, Dequantization, Effort,
@@ -419,7 +420,7 @@ fn tiled_header(w: u32, h: u32, bands: usize, ty: SampleType) -> Header {
 fn golden_constant_tiles_beside_native() {
     // The left 96 columns of the Landsat 7 RGB crop: the scene's nodata border fills the
     // first column of tiles, which `auto` stores with the constant codec (id 1); the rest
-    // is imagery (native at default effort).
+    // is imagery (native at default effort; lz on the small tiles that are mostly border).
     let (w, _, rgb) = tiff_samples("uint8_3b_landsat7_rgb_crop.tif");
     let (ww, wh) = (96, 200);
     let samples = window(&rgb, w, 3, (0, 0, ww, wh));
@@ -625,4 +626,89 @@ fn tiles_of_an_unknown_codec_fail_alone() {
     for (tx, ty) in [(0, 0), (0, 1), (1, 1)] {
         r.read_block(0, tx, ty).unwrap();
     }
+}
+
+/// The real Presto crop's codes and scales (48 x 48 x 128 int8, 48 x 48 float32).
+fn presto_crop() -> (Vec<i8>, Vec<f32>) {
+    let codes = npy_data("presto_s2_crop_int8.npy");
+    let scales = npy_data("presto_s2_crop_scales.npy");
+    (
+        codes.into_iter().map(|b| b as i8).collect(),
+        scales
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+    )
+}
+
+#[test]
+fn golden_dequant_geotessera_float32_and_alphaearth_power_law() {
+    // GeoTessera's float download of real Presto embeddings, with a NaN nodata pixel, a
+    // pixel whose scale is 0 and a sample off its lattice: codes, scales and exceptions.
+    let (codes, mut scales) = presto_crop();
+    scales[3] = 0.0;
+    let mut x: Vec<f32> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, &q)| q as f32 * scales[i / 128])
+        .collect();
+    x[40 * 128..41 * 128].fill(f32::NAN);
+    x[50 * 128 + 9] = 0.123_456_79;
+    let bytes = x.iter().flat_map(|v| v.to_bits().to_le_bytes()).collect();
+    let dequant = |name: &str, bands: usize, samples: Vec<u8>| {
+        let hd = tiled_header(48, 48, bands, SampleType::F32);
+        check_at(
+            name,
+            &hd,
+            vec![samples],
+            CodecId::Dequant,
+            Effort::Default,
+            true,
+        );
+    };
+    dequant("presto_float32_dequant.emb", 128, bytes);
+    // AlphaEarth's float download of the first 64 bands: a value table.
+    let power: Vec<u8> = codes
+        .chunks_exact(128)
+        .flat_map(|px| px[..64].to_vec())
+        .flat_map(|q| {
+            let v = (q as f64).signum() * (q.unsigned_abs() as f64 / 127.5).powi(2);
+            (v as f32).to_le_bytes()
+        })
+        .collect();
+    dequant("presto_power_law_dequant.emb", 64, power);
+}
+
+#[test]
+fn golden_native_repeats_and_lz() {
+    // The Presto crop with whole vectors of its first rows repeated far below them (every
+    // third pixel of rows 12.. copies one of five vectors of rows 0-1): native payload
+    // version 2. And an `lz` tile (zstd; its bytes belong to libzstd: decoding is pinned).
+    let (codes, _) = presto_crop();
+    let mut bytes: Vec<u8> = codes.iter().map(|&q| q as u8).collect();
+    for p in (12 * 48..48 * 48).step_by(3) {
+        let source = (p / 3) % 5 * 17;
+        bytes.copy_within(source * 128..(source + 1) * 128, p * 128);
+    }
+    let hd = tiled_header(48, 48, 128, SampleType::I8);
+    check_at(
+        "presto_repeats_native.emb",
+        &hd,
+        vec![bytes.clone()],
+        CodecId::Native,
+        Effort::Default,
+        true,
+    );
+    let golden = std::fs::read(fixtures().join("golden/presto_repeats_native.emb")).unwrap();
+    let mut r = Reader::open(Cursor::new(&golden)).unwrap();
+    assert_eq!(r.read_payload(0, 0, 1).unwrap()[0], 2, "repeats: version 2");
+    let hd = tiled_header(48, 48, 128, SampleType::I8);
+    check_at(
+        "presto_repeats_lz.emb",
+        &hd,
+        vec![bytes],
+        CodecId::Lz,
+        Effort::Default,
+        false,
+    );
 }

@@ -24,6 +24,7 @@ fn params(effort: Effort) -> CodecParams<'static> {
     CodecParams {
         effort,
         decorrelation: None,
+        recipe: None,
     }
 }
 

@@ -95,6 +95,7 @@ fn decorrelation_codecs_round_trip_small_integer_types() {
             let params = CodecParams {
                 effort: Effort::Default,
                 decorrelation: Some(&d),
+                recipe: None,
             };
             let shape = TileShape {
                 width: w,
@@ -382,6 +383,7 @@ fn native_round_trips_every_effort_and_shape() {
                 let p = CodecParams {
                     effort,
                     decorrelation: None,
+                    recipe: None,
                 };
                 roundtrip(CodecId::Native, &shape, &data, &p);
             }

@@ -131,6 +131,7 @@ pub fn encode_chunk<'py>(
             let params = CodecParams {
                 effort,
                 decorrelation: None,
+                recipe: None,
             };
             encode_best(choice, &tile, samples, &params)
         })
@@ -162,6 +163,7 @@ pub fn decode_chunk<'py>(
             let params = CodecParams {
                 effort: header.effort,
                 decorrelation: None,
+                recipe: None,
             };
             decode_tile(header.codec, &shape, &data[HEADER_LEN..], &params, &mut out)?;
             if crc32fast::hash(&out) != header.raw_crc {

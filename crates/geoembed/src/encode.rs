@@ -9,7 +9,8 @@ use crate::read::{RasterSource, TileRegion};
 use crate::write::sidecar::{self, ToLonLat};
 use crate::write::staging::{check_output_file, Staging};
 use geoembed_codec::{
-    auto_candidates, encode_block, fit_decorrelation, CodecChoice, Decorrelation, Header, Writer,
+    auto_candidates, encode_block_with, fit_decorrelation, BlockSettings, CodecChoice,
+    Decorrelation, Header, Writer,
 };
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Seek, Write};
@@ -195,8 +196,12 @@ pub fn encode_stream<W: Write + Seek>(
             let positions: Vec<(u32, u32, usize)> =
                 jobs.iter().map(|j| (j.tx, j.ty, j.samples.len())).collect();
             let encoded = stage.run_parallel(jobs, |j| {
-                Ok(encode_block(
-                    &header, plane, j.tx, j.ty, &j.samples, o.codec, o.effort,
+                let settings = BlockSettings {
+                    effort: o.effort,
+                    recipe: o.recipe,
+                };
+                Ok(encode_block_with(
+                    &header, plane, j.tx, j.ty, &j.samples, o.codec, settings,
                 )?)
             })?;
             for ((tx, tyi, raw), block) in positions.into_iter().zip(encoded) {

@@ -57,6 +57,8 @@ pub enum OptionKey {
     Limit,
     /// Bytes of samples a conversion holds at once.
     BatchMemory,
+    /// How a float raster was dequantised from integer codes.
+    Recipe,
 }
 
 impl OptionKey {
@@ -74,6 +76,7 @@ impl OptionKey {
             OptionKey::LossyOutput => "format",
             OptionKey::Limit => "limit",
             OptionKey::BatchMemory => "batch memory",
+            OptionKey::Recipe => "recipe",
         }
     }
 }

@@ -3,7 +3,7 @@
 //! [`OptionKey`], and checked against the input before any work starts.
 
 use crate::error::{Error, OptionKey, Result};
-use geoembed_codec::{CodecChoice, Effort, Header, Limits};
+use geoembed_codec::{CodecChoice, Effort, Header, Limits, Recipe};
 use std::fmt;
 use std::str::FromStr;
 
@@ -23,6 +23,9 @@ pub struct EncodeOptions {
     pub overwrite: bool,
     /// Bytes of raw samples read and encoded per batch: bounds memory at any raster size.
     pub batch_bytes: usize,
+    /// How a float raster's values were dequantised from integer codes, when known: the
+    /// `dequant` codec is then always tried, and checks it sample by sample.
+    pub recipe: Option<Recipe>,
 }
 
 impl Default for EncodeOptions {
@@ -33,6 +36,7 @@ impl Default for EncodeOptions {
             tile: None,
             overwrite: false,
             batch_bytes: DEFAULT_BATCH_BYTES,
+            recipe: None,
         }
     }
 }
@@ -171,6 +175,13 @@ pub fn parse_codec(s: &str) -> Result<CodecChoice> {
         .map_err(|e: geoembed_codec::Error| Error::invalid_option(OptionKey::Codec, s, e))
 }
 
+/// Parses a dequantisation recipe (`tessera`, `alphaearth`, `power:DIVISOR:EXPONENT`).
+pub fn parse_recipe(s: &str) -> Result<Recipe> {
+    s.trim()
+        .parse()
+        .map_err(|e: geoembed_codec::Error| Error::invalid_option(OptionKey::Recipe, s, e))
+}
+
 /// Parses an effort level (`fast`, `default`, `max`; case-insensitive).
 pub fn parse_effort(s: &str) -> Result<Effort> {
     s.trim()
@@ -191,6 +202,18 @@ impl EncodeOptions {
                     OptionKey::Codec,
                     id.name(),
                     format!("{id} needs at least two bands"),
+                ));
+            }
+        }
+        if let Some(recipe) = self.recipe {
+            if !header.sample_type.is_float() {
+                return Err(Error::invalid_option(
+                    OptionKey::Recipe,
+                    format!("{recipe:?}"),
+                    format!(
+                        "a recipe describes float rasters dequantised from codes; this one holds {}",
+                        header.sample_type
+                    ),
                 ));
             }
         }

@@ -31,6 +31,11 @@ pub fn encode_options(a: &ConvertArgs) -> Result<EncodeOptions> {
         tile: a.tile.as_deref().map(str::parse).transpose()?,
         overwrite: a.overwrite,
         batch_bytes: geoembed::parse_batch_memory(&a.batch_memory)?,
+        recipe: a
+            .recipe
+            .as_deref()
+            .map(geoembed::parse_recipe)
+            .transpose()?,
     })
 }
 
@@ -58,6 +63,9 @@ pub fn run(a: &ConvertArgs, quiet: bool, threads: usize, limits: &Limits) -> Res
         }
         to_emb(a, kind, quiet, limits)?;
     } else {
+        if a.recipe.is_some() {
+            return Err(usage("--recipe applies when converting to a .emb"));
+        }
         let o = DecodeOptions {
             format: a.format.clone(),
             creation_options: a.creation_options.clone(),

@@ -221,11 +221,21 @@ fn write_tiles(s: &mut String, info: &FileInfo) {
     for p in info.plane_shares() {
         let _ = writeln!(
             s,
-            "  plane {} ({}): {} bytes, {:.1}% of the file",
+            "  plane {} ({}): {} bytes, {:.1}% of the file, {:.2} bits/sample",
             p.plane,
             p.name,
             p.bytes,
-            100.0 * p.share_of_file
+            100.0 * p.share_of_file,
+            p.bits_per_sample
+        );
+    }
+    if let Some(scales) = info.dequant_scales() {
+        let _ = writeln!(
+            s,
+            "  scales inside dequant tiles: {} bytes, {:.1}% of the file, {:.2} bits/scale",
+            scales.bytes,
+            100.0 * scales.share_of_file,
+            scales.bits_per_value
         );
     }
 }

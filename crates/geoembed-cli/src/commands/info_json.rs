@@ -36,7 +36,11 @@ fn geoembed_json(info: &FileInfo) -> Value {
         "tiles": tiles_json(info),
         "planes": info.plane_shares().into_iter().map(|p| json!({
             "plane": p.plane, "name": p.name, "bytes": p.bytes, "share_of_file": p.share_of_file,
+            "bits_per_sample": p.bits_per_sample,
         })).collect::<Vec<_>>(),
+        "dequant_scales": info.dequant_scales().map(|s| json!({
+            "bytes": s.bytes, "share_of_file": s.share_of_file, "bits_per_value": s.bits_per_value,
+        })),
         "file_bytes": info.file_bytes,
         "raw_bytes": info.raw_bytes(),
         "ratio": info.ratio(),

@@ -2,9 +2,11 @@
 //! pixel-interleaved (bands fastest), little-endian; a codec turns it into a payload and
 //! back. The container ([`crate::container`]) records which codec each tile used.
 
+pub mod dequant;
 pub mod float;
 #[cfg(feature = "jxl")]
 mod jxl;
+mod lz;
 mod native;
 pub mod png128;
 
@@ -33,11 +35,16 @@ pub enum CodecId {
     /// Lossless floats and 32-bit integers: lattice/fmap domains, 2-D and cross-band
     /// prediction, context-modelled rANS (or cbloom byte planes, or Gridfour's split).
     Float = 7,
+    /// Dequantised floats (integer codes × a per-pixel scale, or a table of values): the
+    /// codes through the native codec, the scales through the float codec.
+    Dequant = 8,
+    /// zstd on the samples as they are: repetitive tiles no predictor sees through.
+    Lz = 9,
 }
 
 impl CodecId {
     /// Every codec, in id order.
-    pub const ALL: [CodecId; 8] = [
+    pub const ALL: [CodecId; 10] = [
         CodecId::Raw,
         CodecId::Constant,
         CodecId::Png128,
@@ -46,6 +53,8 @@ impl CodecId {
         CodecId::DecorrelateJxl,
         CodecId::Native,
         CodecId::Float,
+        CodecId::Dequant,
+        CodecId::Lz,
     ];
 
     /// The codec stored as `code` in a tile index entry.
@@ -67,6 +76,8 @@ impl CodecId {
             CodecId::DecorrelateJxl => "decorrelate+jxl",
             CodecId::Native => "native",
             CodecId::Float => "float",
+            CodecId::Dequant => "dequant",
+            CodecId::Lz => "lz",
         }
     }
 
@@ -110,6 +121,9 @@ impl CodecId {
             CodecId::Float if !float::supports(ty) => Some(format!(
                 "float handles float32/64 and 16/32-bit integer samples, not {ty}"
             )),
+            CodecId::Dequant if !ty.is_float() => Some(format!(
+                "dequant handles float32/64 samples (dequantised codes), not {ty}"
+            )),
             _ => None,
         }
     }
@@ -118,6 +132,18 @@ impl CodecId {
 impl std::fmt::Display for CodecId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// The lowest minor version of the format (docs/format.md §7) that has a payload of this
+/// codec: 1.0 has codecs 0–7 with native and float payload version 1; 1.1 adds `dequant`
+/// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats). Writers record
+/// the highest over a file's tiles in its preamble.
+pub(crate) fn minor_version_of(codec: CodecId, payload: &[u8]) -> u16 {
+    match codec {
+        CodecId::Dequant | CodecId::Lz => 1,
+        CodecId::Native if payload.first() != Some(&1) => 1,
+        _ => 0,
     }
 }
 
@@ -235,6 +261,9 @@ pub struct CodecParams<'a> {
     pub effort: Effort,
     /// The file-level decorrelation the `decorrelate+` codecs apply.
     pub decorrelation: Option<&'a Decorrelation>,
+    /// How the tile's floats were dequantised, when the caller knows (`--recipe`): `auto`
+    /// then always tries the `dequant` codec, which verifies it sample by sample.
+    pub recipe: Option<dequant::Recipe>,
 }
 
 fn decorrelation<'a>(codec: CodecId, p: &CodecParams<'a>) -> Result<&'a Decorrelation> {
@@ -284,6 +313,8 @@ pub fn encode(
         CodecId::Png128 => png128::encode(shape, samples, params.effort.deflate_level()),
         CodecId::Native => native::encode(shape, samples, params.effort),
         CodecId::Float => float::encode(shape, samples, params.effort),
+        CodecId::Dequant => dequant::encode(shape, samples, params),
+        CodecId::Lz => lz::encode(samples, params.effort),
         CodecId::DecorrelatePng128 => {
             let decorrelated =
                 decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
@@ -364,6 +395,8 @@ pub fn decode(
         CodecId::Png128 => png128::decode(shape, payload, out)?,
         CodecId::Native => native::decode(shape, payload, out)?,
         CodecId::Float => float::decode(shape, payload, out)?,
+        CodecId::Dequant => dequant::decode(shape, payload, out)?,
+        CodecId::Lz => lz::decode(payload, shape.bytes(), out)?,
         CodecId::DecorrelatePng128 => {
             let decorrelation_params = decorrelation(codec, params)?;
             let row = shape.width * shape.bands;
@@ -527,11 +560,11 @@ const FLOAT_FOR_INTS_MAX_BANDS: usize = 16;
 
 /// The candidates `auto` tries for a tile of `bands` bands, cheapest first.
 ///
-/// 8- and 16-bit integers use the native codec; at `max` effort the seed's codecs are tried
-/// beside it, JPEG XL only for imagery of at most four bands: there its colour transforms
-/// and learned contexts can win (RGB photographs), while on many-band rasters the native
-/// codec is smaller and JPEG XL at effort 9 costs minutes per tile. Floats and 32-bit
-/// integers use the float codec (and PNG-style filters beside it at `max`).
+/// 8- and 16-bit integers use the native codec; at `max` effort JPEG XL is tried beside it
+/// for imagery of at most four bands: there its colour transforms and learned contexts can
+/// win (RGB photographs, some DEMs), while on many-band rasters the native codec is smaller
+/// and JPEG XL costs minutes per tile. Floats and 32-bit integers use the float codec. (PNG
+/// filters never won a tile at `max` in the benchmarks and are no longer tried there.)
 pub fn auto_candidates(
     ty: SampleType,
     bands: usize,
@@ -547,17 +580,11 @@ pub fn auto_candidates(
         if bands <= FLOAT_FOR_INTS_MAX_BANDS && CodecId::Float.unsupported_reason(ty).is_none() {
             candidates.push(CodecId::Float);
         }
-        if effort == Effort::Max {
-            candidates.push(CodecId::Png128);
-            if bands <= 4 {
-                candidates.push(CodecId::Jxl);
-            }
+        if effort == Effort::Max && bands <= 4 {
+            candidates.push(CodecId::Jxl);
         }
     } else if CodecId::Float.unsupported_reason(ty).is_none() {
         candidates.push(CodecId::Float);
-        if effort == Effort::Max {
-            candidates.push(CodecId::Png128);
-        }
     } else {
         candidates.push(CodecId::Png128);
         if has_decorrelation {
@@ -566,6 +593,80 @@ pub fn auto_candidates(
     }
     candidates.retain(|id| id.unsupported_reason(ty).is_none());
     candidates
+}
+
+/// `auto`'s candidates refined by a quick look at the tile: for 16-bit integers with nodata
+/// sentinels or sparse codes the float codec alone (below `max`); for a float tile of several
+/// bands that looks dequantised ([`dequant::probe`]) the `dequant` codec first, and when
+/// nearly every pixel sits on a lattice, the float codec only at `max` effort (it would be
+/// several times larger, and slow on many bands).
+fn refine_candidates(
+    mut candidates: Vec<CodecId>,
+    shape: &TileShape,
+    samples: &[u8],
+    params: &CodecParams,
+) -> Vec<CodecId> {
+    // 16-bit integers with nodata sentinels or sparse codes: the float codec's ground
+    // (tens of percent smaller than native); below `max` it alone is tried.
+    let both = candidates.contains(&CodecId::Native) && candidates.contains(&CodecId::Float);
+    if both && params.effort != Effort::Max && float::may_win_on_small_ints(shape, samples) {
+        candidates.retain(|&c| c != CodecId::Native);
+    }
+    if !shape.sample_type.is_float() || shape.bands < 2 {
+        return candidates;
+    }
+    let probe = dequant::probe(shape, samples, params.recipe);
+    if probe.worth_trying {
+        if probe.settled && params.effort != Effort::Max {
+            candidates.retain(|&c| c != CodecId::Float);
+        }
+        candidates.insert(0, CodecId::Dequant);
+    }
+    candidates
+}
+
+/// JPEG XL as `auto`'s candidate (at `max`): libjxl effort 3 first (ten times faster than
+/// 7), then effort 7 only when effort 3 comes within 4% of the best payload so far (effort 9
+/// took tens of times native's time for a percent; `--codec jxl --effort max` still gets
+/// it).
+fn jxl_candidate(
+    shape: &TileShape,
+    samples: &[u8],
+    params: &CodecParams,
+    best_len: Option<usize>,
+) -> Result<Vec<u8>> {
+    let at = |effort| {
+        let params = CodecParams { effort, ..*params };
+        encode(CodecId::Jxl, shape, samples, &params)
+    };
+    let quick = at(Effort::Fast)?;
+    if best_len.is_some_and(|best| quick.len() * 100 > best * 104) {
+        return Ok(quick);
+    }
+    let full = at(Effort::Default)?;
+    Ok(if full.len() < quick.len() {
+        full
+    } else {
+        quick
+    })
+}
+
+/// Whether `auto` should try the float codec on a 16-bit integer tile after native gave
+/// `native_len` bytes. Always at `max`; below, only where the float codec can win by more
+/// than a trifle (it halves the encoding speed, and is within 1% of native on DEMs): when a
+/// quick estimate of its fixed predictors is under 95% of native's size (smooth fields such
+/// as geopotential, where its planar predictor excels).
+fn float_beside_native_pays(
+    shape: &TileShape,
+    samples: &[u8],
+    effort: Effort,
+    native_len: Option<usize>,
+) -> bool {
+    let Some(native_len) = native_len else {
+        return true;
+    };
+    effort == Effort::Max
+        || float::quick_estimate_bits(shape, samples) * 100 < native_len as u64 * 8 * 95
 }
 
 /// An encoded tile: the codec used and its payload.
@@ -594,16 +695,40 @@ pub fn encode_best(
     let candidates = match choice {
         CodecChoice::Fixed(id) => vec![id],
         CodecChoice::Auto if constant => vec![CodecId::Constant],
-        CodecChoice::Auto => auto_candidates(
-            shape.sample_type,
-            shape.bands,
-            params.effort,
-            params.decorrelation.is_some(),
+        CodecChoice::Auto => refine_candidates(
+            auto_candidates(
+                shape.sample_type,
+                shape.bands,
+                params.effort,
+                params.decorrelation.is_some(),
+            ),
+            shape,
+            samples,
+            params,
         ),
     };
     let mut best: Option<Encoded> = None;
     for codec in candidates {
-        let payload = encode(codec, shape, samples, params)?;
+        let best_len = best.as_ref().map(|b| b.payload.len());
+        if codec == CodecId::Float
+            && choice == CodecChoice::Auto
+            && !float_beside_native_pays(shape, samples, params.effort, best_len)
+        {
+            continue;
+        }
+        let payload = match codec {
+            CodecId::Jxl if choice == CodecChoice::Auto => {
+                jxl_candidate(shape, samples, params, best_len)
+            }
+            _ => encode(codec, shape, samples, params),
+        };
+        let payload = match payload {
+            Ok(payload) => payload,
+            // `auto` never fails where a fallback exists: a candidate that cannot encode
+            // this tile is left out, and raw samples are the last resort below.
+            Err(_) if choice == CodecChoice::Auto => continue,
+            Err(err) => return Err(err),
+        };
         if best
             .as_ref()
             .is_none_or(|b| payload.len() < b.payload.len())
@@ -611,12 +736,23 @@ pub fn encode_best(
             best = Some(Encoded { codec, payload });
         }
     }
-    let best = best.expect("at least one candidate");
-    if choice == CodecChoice::Auto && best.payload.len() >= samples.len() {
-        return Ok(Encoded {
+    // The LZ safety net, when a quick zstd pass comes near the best model.
+    let best_len = best.as_ref().map_or(samples.len(), |b| b.payload.len());
+    if choice == CodecChoice::Auto && !constant && lz::worth_trying(samples, best_len) {
+        if let Ok(payload) = lz::encode(samples, params.effort) {
+            if payload.len() < best_len {
+                best = Some(Encoded {
+                    codec: CodecId::Lz,
+                    payload,
+                });
+            }
+        }
+    }
+    match best {
+        Some(best) if choice != CodecChoice::Auto || best.payload.len() < samples.len() => Ok(best),
+        _ => Ok(Encoded {
             codec: CodecId::Raw,
             payload: samples.to_vec(),
-        });
+        }),
     }
-    Ok(best)
 }

@@ -6,6 +6,7 @@ use super::chunks;
 use super::header::Header;
 use super::index::{IndexEntry, ENTRY_LEN};
 use super::preamble::{Preamble, PREAMBLE_LEN, VERSION_MINOR};
+use crate::codec::dequant::Recipe;
 use crate::codec::{self, CodecChoice, CodecId, CodecParams, Effort, TileShape};
 use crate::error::{Error, Result};
 use std::io::{Seek, SeekFrom, Write};
@@ -53,6 +54,7 @@ pub(crate) fn plane_params(h: &Header, plane: usize, effort: Effort) -> CodecPar
         } else {
             None
         },
+        recipe: None,
     }
 }
 
@@ -66,8 +68,40 @@ pub fn encode_block(
     choice: CodecChoice,
     effort: Effort,
 ) -> Result<EncodedBlock> {
+    let settings = BlockSettings {
+        effort,
+        recipe: None,
+    };
+    encode_block_with(h, plane, tx, ty, samples, choice, settings)
+}
+
+/// How [`encode_block_with`] encodes: the effort, and for float bands the dequantisation
+/// recipe the caller knows of (`--recipe`; aux planes never use it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlockSettings {
+    /// How hard the encoder works.
+    pub effort: Effort,
+    /// How the bands' floats were dequantised, if known.
+    pub recipe: Option<Recipe>,
+}
+
+/// [`encode_block`] with a recipe.
+pub fn encode_block_with(
+    h: &Header,
+    plane: usize,
+    tx: u32,
+    ty: u32,
+    samples: &[u8],
+    choice: CodecChoice,
+    settings: BlockSettings,
+) -> Result<EncodedBlock> {
+    let effort = settings.effort;
     let shape = block_shape(h, plane, tx, ty)?;
-    let encoded = codec::encode_best(choice, &shape, samples, &plane_params(h, plane, effort))
+    let params = CodecParams {
+        recipe: settings.recipe.filter(|_| plane == 0),
+        ..plane_params(h, plane, effort)
+    };
+    let encoded = codec::encode_best(choice, &shape, samples, &params)
         .map_err(|err| err.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
     Ok(EncodedBlock {
         codec: encoded.codec,
@@ -85,6 +119,9 @@ pub struct Writer<W: Write + Seek> {
     start: u64,
     pos: u64,
     entries: Vec<Option<IndexEntry>>,
+    /// The preamble as first written, with the lowest minor version that has every codec
+    /// and payload version written so far (rewritten by `finish` when that is above 0).
+    preamble: Preamble,
 }
 
 impl<W: Write + Seek> Writer<W> {
@@ -121,6 +158,7 @@ impl<W: Write + Seek> Writer<W> {
         };
         let start = sink.stream_position()?;
         sink.write_all(&preamble.encode())?;
+        let preamble_written = preamble;
         // Placeholder index; filled in by `finish`.
         let zeros = vec![0u8; 64 * 1024];
         let mut left = blocks as usize * ENTRY_LEN;
@@ -137,6 +175,7 @@ impl<W: Write + Seek> Writer<W> {
             start,
             pos,
             entries: vec![None; blocks as usize],
+            preamble: preamble_written,
         })
     }
 
@@ -168,6 +207,8 @@ impl<W: Write + Seek> Writer<W> {
             )));
         }
         self.sink.write_all(&block.payload)?;
+        let minor = codec::minor_version_of(block.codec, &block.payload);
+        self.preamble.version_minor = self.preamble.version_minor.max(minor);
         self.entries[i] = Some(IndexEntry {
             offset: self.pos,
             length: block.payload.len() as u64,
@@ -189,6 +230,10 @@ impl<W: Write + Seek> Writer<W> {
             index.extend_from_slice(&entry.encode());
         }
         let end = self.sink.stream_position()?;
+        if self.preamble.version_minor != VERSION_MINOR {
+            self.sink.seek(SeekFrom::Start(self.start))?;
+            self.sink.write_all(&self.preamble.encode())?;
+        }
         self.sink
             .seek(SeekFrom::Start(self.start + PREAMBLE_LEN as u64))?;
         self.sink.write_all(&index)?;

@@ -1,6 +1,8 @@
 //! What a `.emb` holds, gathered once for `geoembed info` (which prints it as text like
 //! gdalinfo, or as JSON) and any other front end: the header, every tile's codec, size and
-//! ratio, what the float codec chose per band, and each plane's share of the file.
+//! ratio, what the float codec chose per band, what the dequant codec holds (codes, scale
+//! plane, exceptions), and each plane's share of the file, the scale planes inside
+//! dequantised float tiles included.
 
 mod coordinates;
 #[cfg(feature = "gdal")]
@@ -9,7 +11,7 @@ pub mod gdalinfo;
 pub use coordinates::band_coordinates;
 
 use crate::error::{Error, Result};
-use geoembed_codec::codec::float;
+use geoembed_codec::codec::{dequant, float};
 use geoembed_codec::{block_shape, CodecId, Header, IndexEntry, Limits, Reader, TileShape};
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
@@ -26,9 +28,13 @@ pub struct TileInfo {
     /// Payload bytes.
     pub bytes: u64,
     pub shape: TileShape,
-    /// For float-codec tiles: the transform and the per-band choices, condensed; empty
-    /// for other tiles and beyond [`MAX_DESCRIBED`] float tiles.
+    /// For float-codec tiles: the transform and the per-band choices, condensed; for
+    /// dequant tiles, what the payload holds; empty for other tiles and beyond
+    /// [`MAX_DESCRIBED`] described tiles.
     pub choices: String,
+    /// For dequant tiles with a per-pixel scale: the bytes of the scale plane inside the
+    /// payload.
+    pub scale_bytes: Option<u64>,
 }
 
 impl TileInfo {
@@ -52,6 +58,8 @@ pub struct PlaneShare {
     pub name: String,
     pub bytes: u64,
     pub share_of_file: f64,
+    /// Payload bits per sample of the plane.
+    pub bits_per_sample: f64,
 }
 
 /// Everything `info` reports about a `.emb`.
@@ -63,7 +71,16 @@ pub struct FileInfo {
     pub file_bytes: u64,
 }
 
-/// Float-codec tiles whose choices are read (each costs a payload read).
+/// The scale planes inside dequantised float tiles (GeoTessera's float download): their
+/// bytes, share of the file and bits per scale.
+#[derive(Clone, Debug)]
+pub struct ScaleShare {
+    pub bytes: u64,
+    pub share_of_file: f64,
+    pub bits_per_value: f64,
+}
+
+/// Float and dequant tiles whose choices are read (each costs a payload read).
 pub const MAX_DESCRIBED: usize = 1024;
 
 impl FileInfo {
@@ -77,7 +94,7 @@ impl FileInfo {
         let src = std::io::BufReader::new(f);
         let mut r = Reader::open_with_limits(src, *limits).map_err(|e| Error::codec(path, e))?;
         let mut tiles = tile_list(r.header(), r.entries());
-        describe_float_tiles(&mut r, &mut tiles);
+        describe_tiles(&mut r, &mut tiles);
         Ok(FileInfo {
             path: path.to_path_buf(),
             header: r.header().clone(),
@@ -114,6 +131,18 @@ impl FileInfo {
         by
     }
 
+    /// The scale planes inside dequant tiles, if any tile has one.
+    pub fn dequant_scales(&self) -> Option<ScaleShare> {
+        let with_scales = || self.tiles.iter().filter(|t| t.scale_bytes.is_some());
+        let bytes: u64 = with_scales().filter_map(|t| t.scale_bytes).sum();
+        let scales: u64 = with_scales().map(|t| t.shape.pixels() as u64).sum();
+        (scales > 0).then(|| ScaleShare {
+            bytes,
+            share_of_file: bytes as f64 / self.file_bytes.max(1) as f64,
+            bits_per_value: 8.0 * bytes as f64 / scales as f64,
+        })
+    }
+
     /// Bytes of every plane (the bands, then each aux plane such as TESSERA's scales) and
     /// their share of the file.
     pub fn plane_shares(&self) -> Vec<PlaneShare> {
@@ -124,18 +153,16 @@ impl FileInfo {
                     0 => "bands".to_string(),
                     p => h.aux_planes[p - 1].name.clone(),
                 };
-                let bytes: u64 = self
-                    .tiles
-                    .iter()
-                    .filter(|t| t.plane == plane)
-                    .map(|t| t.bytes)
-                    .sum();
+                let tiles = || self.tiles.iter().filter(|t| t.plane == plane);
+                let bytes: u64 = tiles().map(|t| t.bytes).sum();
+                let samples: u64 = tiles().map(|t| t.shape.samples() as u64).sum();
                 let share_of_file = bytes as f64 / self.file_bytes.max(1) as f64;
                 PlaneShare {
                     plane,
                     name,
                     bytes,
                     share_of_file,
+                    bits_per_sample: 8.0 * bytes as f64 / samples.max(1) as f64,
                 }
             })
             .collect()
@@ -160,6 +187,7 @@ fn tile_list(h: &Header, entries: &[IndexEntry]) -> Vec<TileInfo> {
                     bytes: e.length,
                     shape,
                     choices: String::new(),
+                    scale_bytes: None,
                 });
             }
         }
@@ -167,23 +195,62 @@ fn tile_list(h: &Header, entries: &[IndexEntry]) -> Vec<TileInfo> {
     out
 }
 
-/// Fills in what the float codec chose for (up to [`MAX_DESCRIBED`]) float tiles: the
-/// transform, then each distinct band choice with its count ("k/1e4 LS5 x1").
-fn describe_float_tiles<R: Read + Seek>(r: &mut Reader<R>, tiles: &mut [TileInfo]) {
-    let float = CodecId::Float.name();
+/// Fills in what the float codec chose for (up to [`MAX_DESCRIBED`]) float tiles — the
+/// transform, then each distinct band choice with its count ("k/1e4 LS5 x1") — and what
+/// dequant tiles hold.
+fn describe_tiles<R: Read + Seek>(r: &mut Reader<R>, tiles: &mut [TileInfo]) {
+    let (float, dequant) = (CodecId::Float.name(), CodecId::Dequant.name());
     for tile in tiles
         .iter_mut()
-        .filter(|t| t.codec == float)
+        .filter(|t| t.codec == float || t.codec == dequant)
         .take(MAX_DESCRIBED)
     {
-        tile.choices = match r.read_payload(tile.plane, tile.tx, tile.ty) {
-            Err(_) => "unreadable payload".into(),
-            Ok(payload) => match float::summarize(&tile.shape, &payload) {
-                Ok((transform, bands)) => condense(transform.name(), bands),
-                Err(e) => format!("unreadable: {e}"),
-            },
+        let payload = match r.read_payload(tile.plane, tile.tx, tile.ty) {
+            Ok(payload) => payload,
+            Err(_) => {
+                tile.choices = "unreadable payload".into();
+                continue;
+            }
+        };
+        if tile.codec == dequant {
+            match dequant::summarize(&tile.shape, &payload) {
+                Ok(summary) => {
+                    tile.scale_bytes = summary.scales.map(|(_, bytes)| bytes as u64);
+                    tile.choices = describe_dequant(&summary, tile.shape.pixels());
+                }
+                Err(e) => tile.choices = format!("unreadable: {e}"),
+            }
+            continue;
+        }
+        tile.choices = match float::summarize(&tile.shape, &payload) {
+            Ok((transform, bands)) => condense(transform.name(), bands),
+            Err(e) => format!("unreadable: {e}"),
         };
     }
+}
+
+/// "per-pixel scale; codes int8 native 1036903 B; scales float 157595 B (19.2 bits);
+/// verbatim 0 px + 0 samples".
+fn describe_dequant(s: &dequant::Summary, pixels: usize) -> String {
+    let mut d = format!(
+        "{}; codes {} {} {} B",
+        s.mode.name(),
+        s.code_type,
+        s.codes.0,
+        s.codes.1
+    );
+    if let Some((codec, bytes)) = s.scales {
+        let bits = 8.0 * bytes as f64 / pixels.max(1) as f64;
+        let how = if s.scale_model == 1 { " predicted" } else { "" };
+        d += &format!("; scales{how} {codec} {bytes} B ({bits:.1} bits)");
+    }
+    if s.table_values > 0 {
+        d += &format!("; table of {} values", s.table_values);
+    }
+    d + &format!(
+        "; verbatim {} px + {} samples ({} B)",
+        s.exception_pixels, s.exception_samples, s.exception_bytes
+    )
 }
 
 /// "transform; choice xN; ..." with the four commonest band choices.

@@ -73,7 +73,7 @@ pub(super) fn encode(
             prev: (b > 0).then(|| planes[b - 1].as_slice()),
             width,
         };
-        let (chosen, _) = predictor::choose(&band_planes, &none, false, false);
+        let (chosen, _) = predictor::choose(&band_planes, &none, false, predictor::SAMPLE_BUDGET);
         let height = plane.len() / width.max(1);
         let mut r = Vec::with_capacity(plane.len());
         for y in 0..height {

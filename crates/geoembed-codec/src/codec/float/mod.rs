@@ -86,25 +86,83 @@ fn bands_of(shape: &TileShape, samples: &[u8]) -> Vec<Band> {
     bands
 }
 
-/// Encodes a tile with every transform the effort allows, keeping the smallest.
+/// Whether the float codec may beat the native codec on a 16-bit integer tile by more than
+/// a trifle, judged from each band's distinct values: it wins on bands with nodata
+/// sentinels far outside the data (ocean, voids) and on bands that use few of the integers
+/// they span (re-packed NetCDF), and is within 1% of native elsewhere. `auto` at `default`
+/// tries it only then; `max` always does.
+pub(crate) fn may_win_on_small_ints(shape: &TileShape, samples: &[u8]) -> bool {
+    let ty = shape.sample_type;
+    if ty.size() != 2 || ty.is_float() {
+        return false;
+    }
+    let pixels = shape.pixels();
+    (0..shape.bands).any(|band| {
+        // Which of the 65536 words the band uses (offset binary keeps numeric order).
+        let mut used = vec![0u64; 1024];
+        for pixel in samples.chunks_exact(2 * shape.bands) {
+            let bits = u16::from_le_bytes([pixel[2 * band], pixel[2 * band + 1]]) as u64;
+            let word = ty.to_word(bits) as usize;
+            used[word / 64] |= 1 << (word % 64);
+        }
+        let words: Vec<f64> = (0..65536)
+            .filter(|w| used[w / 64] & (1 << (w % 64)) != 0)
+            .map(|w| w as f64)
+            .collect();
+        let (distinct, span) = (words.len(), words[words.len() - 1] - words[0]);
+        let sparse = distinct * 4 <= pixels && span >= 2.0 * distinct as f64;
+        sparse || !specials::sentinels(&words).is_empty()
+    })
+}
+
+/// A quick estimate of the predictive transform's bits on an integer tile: per band the
+/// best fixed predictor's residual bit lengths on about 1024 pixels, scaled to the band.
+pub(crate) fn quick_estimate_bits(shape: &TileShape, samples: &[u8]) -> u64 {
+    let mapper = domain::Domain::Int.mapper(shape.sample_type);
+    let mut total = 0;
+    let mut previous: Option<Vec<i64>> = None;
+    for bits in bands_of(shape, samples) {
+        let plane: Vec<i64> = bits
+            .iter()
+            .map(|&b| mapper.forward(b).expect("int"))
+            .collect();
+        let planes = predictor::Planes {
+            cur: &plane,
+            prev: previous.as_deref(),
+            width: shape.width,
+        };
+        total += predictor::quick_cost(&planes, &[], 1024);
+        previous = Some(plane);
+    }
+    total
+}
+
+/// Encodes a tile with the transforms the effort allows, keeping the smallest: the
+/// predictive transform; LZ (not at `fast`) when a zstd level-1 pass comes near it; at
+/// `max` byte planes and the Gridfour split too when the predictive payload is 12 bits a
+/// sample or more (they rarely win elsewhere and cost as much again).
 pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
     let bands = bands_of(shape, samples);
-    let mut transforms = vec![Transform::Predictive];
-    if effort != Effort::Fast {
+    let mut best = encode_one(shape, samples, &bands, effort, Transform::Predictive)?;
+    let mut transforms = Vec::new();
+    // Bit-level transforms only where the predictor leaves most bits (noisy mantissas).
+    let noisy = best.len() * 8 >= 12 * shape.samples();
+    if effort == Effort::Max && noisy {
         transforms.push(Transform::BytePlanes);
         if shape.sample_type.is_float() {
             transforms.push(Transform::Gridfour);
         }
+    }
+    if effort != Effort::Fast && super::lz::worth_trying(samples, best.len()) {
         transforms.push(Transform::Lz);
     }
-    let mut best: Option<Vec<u8>> = None;
     for t in transforms {
         let out = encode_one(shape, samples, &bands, effort, t)?;
-        if best.as_ref().is_none_or(|b| out.len() < b.len()) {
-            best = Some(out);
+        if out.len() < best.len() {
+            best = out;
         }
     }
-    Ok(best.expect("one transform"))
+    Ok(best)
 }
 
 /// Encodes a tile with one transform (tests and experiments; [`encode`] picks the best).

@@ -144,8 +144,84 @@ pub(super) fn encode(
     Ok(())
 }
 
+/// One way to code a band: a domain, in value or rank space, with its plane, specials and
+/// the previous band's plane in the same space.
+struct Variant {
+    domain: Domain,
+    palette: Option<Palette>,
+    plane: Vec<i64>,
+    special: Vec<bool>,
+    specials: Specials,
+    previous_plane: Option<Vec<i64>>,
+    /// Bits besides the residuals: specials (about two bytes each) and the palette.
+    side_bits: u64,
+}
+
+/// Every domain worth trying on a band's samples (`bits`), in value space and, when the
+/// band uses few of its range's integers, in rank space.
+fn variants(
+    ty: SampleType,
+    width: usize,
+    bits: &[u64],
+    previous_bits: Option<&[u64]>,
+) -> Result<Vec<Variant>> {
+    let samples = bits.len();
+    let base = base_specials(ty, bits);
+    let base_count = base.iter().filter(|&&m| m).count();
+    let mut found = Vec::new();
+    for domain in candidate_domains(ty, bits, &base) {
+        let (plane, special, specials) = plane_in(ty, bits, &base, domain, width);
+        // A lattice that misses too many values is the wrong lattice (NaN and
+        // sentinels are specials in every domain and do not count against it), and one
+        // whose misses take more distinct values than a special block can list cannot be
+        // written (dequantised embeddings: every pixel has its own step).
+        if domain != Domain::Fmap
+            && domain != Domain::Int
+            && ((specials.positions.len() - base_count) * MAX_SPECIAL_SHARE > samples
+                || specials.distinct_count() > specials::MAX_DISTINCT)
+        {
+            continue;
+        }
+        let previous_plane = previous_bits.map(|p| prev_plane(ty, p, domain, width));
+        let side_bits = 16 * specials.positions.len() as u64;
+        let palette = Palette::of(&plane, &special);
+        if palette.worth_trying(samples) {
+            let (ranked, ranked_previous) =
+                to_ranks(&palette, &plane, previous_plane.as_deref(), &special, width);
+            let mut stored = Vec::new();
+            palette.write(&mut stored)?;
+            found.push(Variant {
+                domain,
+                palette: Some(palette),
+                plane: ranked,
+                special: special.clone(),
+                specials: specials.clone(),
+                previous_plane: ranked_previous,
+                side_bits: side_bits + 8 * stored.len() as u64,
+            });
+        }
+        found.push(Variant {
+            domain,
+            palette: None,
+            plane,
+            special,
+            specials,
+            previous_plane,
+            side_bits,
+        });
+    }
+    Ok(found)
+}
+
+/// Pixels a band's variants are ranked on before predictors are fitted (`default` and
+/// `fast` fit only the best).
+const QUICK_BUDGET: usize = 1024;
+
 /// The cheapest coding of one band's samples (`bits`) after `previous_bits`: every
-/// candidate domain, in value or rank space, each with its best predictor.
+/// candidate domain, in value or rank space, each with its best predictor. At `max` every
+/// variant gets the full predictor search on every pixel; below, the variants are ranked
+/// by their best fixed predictor on a sample and only the best is searched (fitted
+/// predictors at `default`, fixed ones at `fast`).
 fn choose_coding(
     ty: SampleType,
     width: usize,
@@ -153,68 +229,47 @@ fn choose_coding(
     previous_bits: Option<&[u64]>,
     effort: Effort,
 ) -> Result<Candidate> {
-    let samples = bits.len();
-    let base = base_specials(ty, bits);
-    let base_count = base.iter().filter(|&&m| m).count();
+    fn planes_of(v: &Variant, width: usize) -> Planes<'_> {
+        Planes {
+            cur: &v.plane,
+            prev: v.previous_plane.as_deref(),
+            width,
+        }
+    }
+    let mut variants = variants(ty, width, bits, previous_bits)?;
+    if effort != Effort::Max && variants.len() > 1 {
+        let quick = |v: &Variant| {
+            predictor::quick_cost(&planes_of(v, width), &v.special, QUICK_BUDGET) + v.side_bits
+        };
+        let best = (0..variants.len())
+            .min_by_key(|&i| quick(&variants[i]))
+            .expect("variants");
+        variants = vec![variants.swap_remove(best)];
+    }
+    let budget = match effort {
+        Effort::Max => usize::MAX,
+        _ => predictor::SAMPLE_BUDGET,
+    };
     let mut best: Option<Candidate> = None;
-    for domain in candidate_domains(ty, bits, &base) {
-        let (plane, special, specials) = plane_in(ty, bits, &base, domain, width);
-        // A lattice that misses too many values is the wrong lattice (NaN and
-        // sentinels are specials in every domain and do not count against it).
-        if domain != Domain::Fmap
-            && domain != Domain::Int
-            && (specials.positions.len() - base_count) * MAX_SPECIAL_SHARE > samples
-        {
-            continue;
-        }
-        let previous_plane = previous_bits.map(|p| prev_plane(ty, p, domain, width));
-        // Values, and (when the band uses few of its range's integers) ranks.
-        let palette = Palette::of(&plane, &special);
-        let mut variants = vec![(None, plane, previous_plane)];
-        if palette.worth_trying(samples) {
-            let (ranked, ranked_previous) = to_ranks(
-                &palette,
-                &variants[0].1,
-                variants[0].2.as_deref(),
-                &special,
-                width,
-            );
-            variants.push((Some(palette), ranked, ranked_previous));
-        }
-        for (palette, plane, previous_plane) in variants {
-            let planes = Planes {
-                cur: &plane,
-                prev: previous_plane.as_deref(),
-                width,
-            };
-            let (predictor, cost) = predictor::choose(
-                &planes,
-                &special,
-                effort != Effort::Fast,
-                effort == Effort::Max,
-            );
-            // Specials cost about two bytes each, a palette what it takes to store.
-            let mut cost = cost + 16 * specials.positions.len() as u64;
-            if let Some(palette) = &palette {
-                let mut stored = Vec::new();
-                palette.write(&mut stored)?;
-                cost += 8 * stored.len() as u64;
-            }
-            if best.as_ref().is_none_or(|b| cost < b.cost) {
-                best = Some(Candidate {
-                    cost,
-                    coded: Coded {
-                        domain,
-                        specials: specials.clone(),
-                        cross: predictor.uses_prev(),
-                        predictor,
-                        palette,
-                    },
-                    plane,
-                    special: special.clone(),
-                    previous_plane,
-                });
-            }
+    for v in variants {
+        let planes = planes_of(&v, width);
+        let (predictor, cost) =
+            predictor::choose(&planes, &v.special, effort != Effort::Fast, budget);
+        let cost = cost + v.side_bits;
+        if best.as_ref().is_none_or(|b| cost < b.cost) {
+            best = Some(Candidate {
+                cost,
+                coded: Coded {
+                    domain: v.domain,
+                    specials: v.specials,
+                    cross: predictor.uses_prev(),
+                    predictor,
+                    palette: v.palette,
+                },
+                plane: v.plane,
+                special: v.special,
+                previous_plane: v.previous_plane,
+            });
         }
     }
     Ok(best.expect("at least the fmap or int domain"))

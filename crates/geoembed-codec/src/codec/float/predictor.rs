@@ -323,7 +323,10 @@ pub(super) struct Compiled {
     kind: u8,
     reference: usize,
     shift: u32,
-    weights: [i64; NEIGHBOURS],
+    /// The non-zero weights (neighbour index, weight), `tap_count` of them; wrapping
+    /// sums do not depend on the order or on zero terms, so this is the same value.
+    taps: [(usize, i64); NEIGHBOURS],
+    tap_count: usize,
     general: Predictor,
 }
 
@@ -336,7 +339,8 @@ impl Compiled {
             kind: COMPILED_OTHER,
             reference: 0,
             shift: 0,
-            weights: [0; NEIGHBOURS],
+            taps: [(0, 0); NEIGHBOURS],
+            tap_count: 0,
             general: p.clone(),
         };
         if let Predictor::Linear {
@@ -349,8 +353,13 @@ impl Compiled {
             compiled.kind = COMPILED_NARROW;
             compiled.reference = *reference as usize;
             compiled.shift = *shift as u32;
+            let mut weights = [0i64; NEIGHBOURS];
             for &(j, w) in taps {
-                compiled.weights[j as usize] = compiled.weights[j as usize].wrapping_add(w as i64);
+                weights[j as usize] = weights[j as usize].wrapping_add(w as i64);
+            }
+            for (j, &w) in weights.iter().enumerate().filter(|(_, &w)| w != 0) {
+                compiled.taps[compiled.tap_count] = (j, w);
+                compiled.tap_count += 1;
             }
         }
         compiled
@@ -362,8 +371,8 @@ impl Compiled {
         if self.kind == COMPILED_NARROW {
             let reference_value = n[self.reference];
             let mut sum = 0i64;
-            for (w, v) in self.weights.iter().zip(n) {
-                sum = sum.wrapping_add(w.wrapping_mul(v.wrapping_sub(reference_value)));
+            for &(j, w) in &self.taps[..self.tap_count] {
+                sum = sum.wrapping_add(w.wrapping_mul(n[j].wrapping_sub(reference_value)));
             }
             reference_value.wrapping_add(sum.wrapping_add((1i64 << self.shift) >> 1) >> self.shift)
         } else {
@@ -372,42 +381,60 @@ impl Compiled {
     }
 }
 
-/// Rows the encoder evaluates candidates on: all of a small band, every k-th row of a
-/// large one (at least ~16k pixels).
-pub(super) fn sample_rows(height: usize, width: usize, all: bool) -> Vec<usize> {
-    let step = if all {
-        1
-    } else {
-        (height * width / 16_384).max(1).min(height)
-    };
+/// Pixels of a band the encoder costs predictors on at `default` effort (every pixel at
+/// `max`).
+pub(super) const SAMPLE_BUDGET: usize = 16_384;
+
+/// Rows the encoder evaluates candidates on: all of a band that has at most `budget`
+/// pixels, else every k-th row, about `budget` pixels in all.
+pub(super) fn sample_rows(height: usize, width: usize, budget: usize) -> Vec<usize> {
+    let step = (height * width / budget.max(1)).max(1).min(height.max(1));
     (0..height).step_by(step).collect()
 }
 
-/// Calls `f(value, neighbours)` for every non-special sample of the sampled rows.
-fn each_sample(
-    planes: &Planes,
-    specials: &[bool],
-    rows: &[usize],
-    mut f: impl FnMut(i64, &[i64; NEIGHBOURS]),
-) {
-    let w = planes.width;
-    for &y in rows {
-        for x in 0..w {
-            let index = y * w + x;
-            if !specials.get(index).copied().unwrap_or(false) {
-                f(planes.cur[index], &planes.neighbours(y, x));
+/// The non-special samples of the sampled rows, each with its neighbours: gathered once,
+/// then every candidate is costed and fitted on them (the edge fallbacks of
+/// [`neighbours`] are worked out once, not once per candidate).
+pub(super) struct Sampled {
+    values: Vec<i64>,
+    neighbours: Vec<[i64; NEIGHBOURS]>,
+}
+
+impl Sampled {
+    pub(super) fn gather(planes: &Planes, specials: &[bool], rows: &[usize]) -> Sampled {
+        let w = planes.width;
+        let mut values = Vec::with_capacity(rows.len() * w);
+        let mut neighbours = Vec::with_capacity(rows.len() * w);
+        for &y in rows {
+            for x in 0..w {
+                let index = y * w + x;
+                if specials.get(index).copied().unwrap_or(false) {
+                    continue;
+                }
+                values.push(planes.cur[index]);
+                neighbours.push(if y >= 2 && x >= 2 && x + 2 < w {
+                    interior_neighbours(planes.cur, planes.prev, w, index)
+                } else {
+                    planes.neighbours(y, x)
+                });
             }
         }
+        Sampled { values, neighbours }
+    }
+
+    fn each(&self) -> impl Iterator<Item = (i64, &[i64; NEIGHBOURS])> {
+        self.values.iter().copied().zip(&self.neighbours)
     }
 }
 
-/// Estimated bits of a band under `p`: the bit length of every residual plus one.
-pub(super) fn cost(p: &Predictor, planes: &Planes, specials: &[bool], rows: &[usize]) -> u64 {
-    let mut bits = 0u64;
-    each_sample(planes, specials, rows, |v, n| {
-        bits += 65 - zigzag(v.wrapping_sub(p.predict(n))).leading_zeros() as u64;
-    });
-    bits
+/// Estimated bits of the sampled samples under `p`: the bit length of every residual plus
+/// one.
+pub(super) fn cost(p: &Predictor, sampled: &Sampled) -> u64 {
+    let compiled = Compiled::new(p);
+    sampled
+        .each()
+        .map(|(v, n)| 65 - zigzag(v.wrapping_sub(compiled.predict(n))).leading_zeros() as u64)
+        .sum()
 }
 
 /// Span of the plane's values (max − min), in i128.
@@ -423,47 +450,39 @@ pub(super) fn span(plane: &[i64]) -> i128 {
 }
 
 /// Least-squares weights of `taps` around reference `W` (or `B` for cross-band fits),
-/// fitted on the sampled rows and quantised to 2^-FIT_SHIFT. `None` if the system is
-/// degenerate.
-pub(super) fn fit(
-    planes: &Planes,
-    specials: &[bool],
-    rows: &[usize],
-    reference: u8,
-    taps: &[u8],
-) -> Option<Predictor> {
+/// fitted on the sampled samples and quantised to 2^-FIT_SHIFT. `None` if the system is
+/// degenerate. `wide`: the planes' spans need 128-bit arithmetic.
+fn fit(sampled: &Sampled, reference: u8, taps: &[u8], wide: bool) -> Option<Predictor> {
     let tap_count = taps.len();
-    let mut gram = DMatrix::<f64>::zeros(tap_count, tap_count);
-    let mut rhs = DVector::<f64>::zeros(tap_count);
-    let mut features = vec![0f64; tap_count];
-    let mut count = 0usize;
-    each_sample(planes, specials, rows, |v, n| {
+    // Normal equations in plain arrays (lower triangle), then one Cholesky solve.
+    let mut gram = [[0f64; NEIGHBOURS]; NEIGHBOURS];
+    let mut rhs = [0f64; NEIGHBOURS];
+    let mut features = [0f64; NEIGHBOURS];
+    for (v, n) in sampled.each() {
         let reference_value = n[reference as usize] as f64;
         let target = v as f64 - reference_value;
         for (fj, &j) in features.iter_mut().zip(taps) {
             *fj = n[j as usize] as f64 - reference_value;
         }
         for a in 0..tap_count {
-            rhs[a] += features[a] * target;
-            for c in 0..=a {
-                gram[(a, c)] += features[a] * features[c];
+            let fa = features[a];
+            rhs[a] += fa * target;
+            for (g, &fc) in gram[a][..=a].iter_mut().zip(&features[..=a]) {
+                *g += fa * fc;
             }
         }
-        count += 1;
-    });
-    if count < 4 * tap_count {
+    }
+    if sampled.values.len() < 4 * tap_count {
         return None;
     }
+    let mut matrix = DMatrix::<f64>::from_fn(tap_count, tap_count, |a, c| gram[a.max(c)][a.min(c)]);
+    let ridge = (0..tap_count).map(|a| gram[a][a]).sum::<f64>() / tap_count as f64 * 1e-9 + 1e-12;
     for a in 0..tap_count {
-        for c in 0..a {
-            gram[(c, a)] = gram[(a, c)];
-        }
+        matrix[(a, a)] += ridge;
     }
-    let ridge = (0..tap_count).map(|a| gram[(a, a)]).sum::<f64>() / tap_count as f64 * 1e-9 + 1e-12;
-    for a in 0..tap_count {
-        gram[(a, a)] += ridge;
-    }
-    let sol = gram.cholesky()?.solve(&rhs);
+    let sol = matrix
+        .cholesky()?
+        .solve(&DVector::from_column_slice(&rhs[..tap_count]));
     let scale = (1u64 << FIT_SHIFT) as f64;
     let quantised: Vec<(u8, i32)> = taps
         .iter()
@@ -477,64 +496,73 @@ pub(super) fn fit(
         reference,
         shift: FIT_SHIFT,
         taps: quantised,
-        wide: span(planes.cur) >= NARROW_SPAN
-            || planes.prev.is_some_and(|p| span(p) >= NARROW_SPAN),
+        wide,
     })
 }
 
-/// The candidates for a band: fixed predictors, then fitted ones (`fit` effort), with the
-/// cross-band ones when a previous band in the same domain exists.
-pub(super) fn choose(
-    planes: &Planes,
-    specials: &[bool],
-    fit_ls: bool,
-    all_rows: bool,
-) -> (Predictor, u64) {
-    let rows = sample_rows(
-        planes.cur.len() / planes.width.max(1),
-        planes.width,
-        all_rows,
-    );
-    let mut cands = vec![
+/// The fixed candidates: W, N, planar, MED, and with a previous band B and the cross-band
+/// planar predictors.
+fn fixed_candidates(has_previous: bool) -> Vec<Predictor> {
+    let mut candidates = vec![
         Predictor::fixed(W, &[]),
         Predictor::fixed(N, &[]),
         Predictor::fixed(N, &[(W, 1), (NW, -1)]),
         Predictor::Med,
     ];
-    if planes.prev.is_some() {
-        cands.push(Predictor::fixed(B, &[]));
-        cands.push(Predictor::fixed(B, &[(W, 1), (BW, -1)]));
-        cands.push(Predictor::fixed(B, &[(N, 1), (BN, -1)]));
+    if has_previous {
+        candidates.push(Predictor::fixed(B, &[]));
+        candidates.push(Predictor::fixed(B, &[(W, 1), (BW, -1)]));
+        candidates.push(Predictor::fixed(B, &[(N, 1), (BN, -1)]));
     }
+    candidates
+}
+
+/// A band's estimated bits under the best fixed predictor, from at most `budget` pixels:
+/// how the encoder ranks domains before fitting predictors on the best.
+pub(super) fn quick_cost(planes: &Planes, specials: &[bool], budget: usize) -> u64 {
+    let height = planes.cur.len() / planes.width.max(1);
+    let rows = sample_rows(height, planes.width, budget);
+    let sampled = Sampled::gather(planes, specials, &rows);
+    let best = fixed_candidates(planes.prev.is_some())
+        .iter()
+        .map(|p| cost(p, &sampled))
+        .min()
+        .unwrap_or(0);
+    best * height as u64 / rows.len().max(1) as u64
+}
+
+/// The candidates for a band, costed on about `budget` of its pixels: fixed predictors,
+/// then fitted ones (`fit_ls`), with the cross-band ones when a previous band in the same
+/// domain exists. Returns the cheapest and its estimated bits for the whole band.
+pub(super) fn choose(
+    planes: &Planes,
+    specials: &[bool],
+    fit_ls: bool,
+    budget: usize,
+) -> (Predictor, u64) {
+    let height = planes.cur.len() / planes.width.max(1);
+    let rows = sample_rows(height, planes.width, budget);
+    let sampled = Sampled::gather(planes, specials, &rows);
+    let mut cands = fixed_candidates(planes.prev.is_some());
     // Fixed predictors on planes that could overflow i64 products need no wide
     // arithmetic: their weights are ±1 and sums wrap consistently on both sides.
     if fit_ls {
-        if let Some(p) = fit(planes, specials, &rows, W, &[N, NW, NE, WW, NN]) {
-            cands.push(p);
-        }
+        let wide =
+            span(planes.cur) >= NARROW_SPAN || planes.prev.is_some_and(|p| span(p) >= NARROW_SPAN);
+        cands.extend(fit(&sampled, W, &[N, NW, NE, WW, NN], wide));
         // The wider template (LSOP-like): pays on smooth fields such as DEMs and winds.
-        if let Some(p) = fit(
-            planes,
-            specials,
-            &rows,
-            W,
-            &[N, NW, NE, WW, NN, NWW, NNW, NNE, NEE],
-        ) {
-            cands.push(p);
-        }
+        let wider = [N, NW, NE, WW, NN, NWW, NNW, NNE, NEE];
+        cands.extend(fit(&sampled, W, &wider, wide));
         if planes.prev.is_some() {
-            if let Some(p) = fit(planes, specials, &rows, B, &[W, N, NW, NE, BW, BN]) {
-                cands.push(p);
-            }
+            cands.extend(fit(&sampled, B, &[W, N, NW, NE, BW, BN], wide));
         }
     }
     // Estimated bits for the whole band: the sampled rows' cost scaled by the rows.
-    let height = planes.cur.len() / planes.width.max(1);
     let scale = |scaled_cost: u64| scaled_cost * height as u64 / rows.len().max(1) as u64;
     cands
         .into_iter()
         .map(|p| {
-            let scaled_cost = scale(cost(&p, planes, specials, &rows));
+            let scaled_cost = scale(cost(&p, &sampled));
             (p, scaled_cost)
         })
         .min_by_key(|(_, scaled_cost)| *scaled_cost)
@@ -565,12 +593,9 @@ mod tests {
                 assert_eq!(planar.predict(&planes.neighbours(y, x)), plane[y * w + x]);
             }
         }
-        let (best, _) = choose(&planes, &specials, true, true);
-        let best_cost = cost(&best, &planes, &specials, &rows);
-        assert!(
-            best_cost <= cost(&planar, &planes, &specials, &rows),
-            "{best:?}"
-        );
+        let (best, _) = choose(&planes, &specials, true, usize::MAX);
+        let sampled = Sampled::gather(&planes, &specials, &rows);
+        assert!(cost(&best, &sampled) <= cost(&planar, &sampled), "{best:?}");
         let mut buf = Vec::new();
         best.write(&mut buf);
         assert_eq!(

@@ -82,6 +82,15 @@ impl Specials {
         self.positions.is_empty()
     }
 
+    /// How many distinct bit patterns the specials take (at most [`MAX_DISTINCT`] can be
+    /// written).
+    pub(super) fn distinct_count(&self) -> usize {
+        let mut distinct = self.bits.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct.len()
+    }
+
     pub(super) fn mask(&self, n: usize) -> Vec<bool> {
         let mut mask_bits = vec![false; n];
         for &p in &self.positions {
@@ -101,6 +110,7 @@ impl Specials {
         distinct.sort_unstable();
         distinct.dedup();
         if distinct.len() > MAX_DISTINCT {
+            // The encoder leaves such domains out (`predictive::choose_coding`).
             return Err(Error::invalid("float: too many distinct special values"));
         }
         let mut raw = Vec::new();

@@ -9,6 +9,7 @@ use super::context::{context_row, ContextModel, MagnitudeRows, LEVELS, W_TOKENS}
 use super::fit::{self, Tile};
 use super::neighbourhood::{flat_row, segment_start, zero_flat_levels, Rows};
 use super::plan::{ContextParams, Plan, CONTEXT_WEIGHTS, MAX_CONTEXTS};
+use super::repeats::Repeats;
 use super::Geometry;
 use crate::entropy::tables::Tables;
 use crate::entropy::tokens;
@@ -26,13 +27,17 @@ pub(super) struct CodedTokens {
 }
 
 /// Fits the plan's context model to the tile's zigzag residuals (`magnitudes`), choosing at
-/// most `max_contexts` contexts, and assigns every sample its context.
+/// most `max_contexts` contexts, and assigns every sample its context. Samples of pixels
+/// that copy a source (`repeats`) are coded as token 0 in one more context, after the
+/// model's; their residual (what it would have been) still feeds the context model, as the
+/// decoder recomputes it.
 pub(super) fn fit_contexts(
     plan: &mut Plan,
     tile: &Tile,
     magnitudes: &Tile,
     geometry: &Geometry,
     max_contexts: usize,
+    repeats: Option<&Repeats>,
 ) -> CodedTokens {
     plan.context = fit_estimator(tile, magnitudes, plan.w_context);
     let model = ContextModel::new(&plan.context);
@@ -42,7 +47,20 @@ pub(super) fn fit_contexts(
         .map(|&u| tokens::split(u as u32).0 as u8)
         .collect();
     let alphabet = tokens::alphabet(geometry.bits);
-    let (levels, per_level) = activity_levels(&model, plan, tile, magnitudes, &tokens, geometry);
+    let (levels, mut per_level) =
+        activity_levels(&model, plan, tile, magnitudes, &tokens, geometry);
+    let copied = |i: usize| {
+        let (row, x) = (i / tile.width, i % tile.width);
+        let (y, pos) = (row / tile.channels, row % tile.channels);
+        geometry.lo[pos] != geometry.hi[pos]
+            && repeats.is_some_and(|r| r.copies(y * tile.width + x))
+    };
+    let mut copies = 0u64;
+    for i in (0..tokens.len()).filter(|&i| copied(i)) {
+        // A copy is coded as token 0 in the copy context, not at its activity level.
+        per_level[levels[i] as usize * alphabet + tokens[i] as usize] -= 1;
+        copies += 1;
+    }
     let per_level: Vec<&[u64]> = per_level.chunks_exact(alphabet).collect();
     plan.context.thresholds = thresholds(&per_level, max_contexts.min(MAX_CONTEXTS));
     plan.context.contexts = plan.context.thresholds.len() + 1;
@@ -60,10 +78,23 @@ pub(super) fn fit_contexts(
             *total += count;
         }
     }
+    let copy_context = plan.context.contexts as u8;
+    let mut contexts: Vec<u8> = levels.iter().map(|&l| context_of[l as usize]).collect();
+    let mut tokens = tokens;
+    if repeats.is_some() {
+        let mut copy_counts = vec![0u64; alphabet];
+        copy_counts[0] = copies;
+        counts.push(copy_counts);
+        for (i, (context, token)) in contexts.iter_mut().zip(&mut tokens).enumerate() {
+            if copied(i) {
+                (*context, *token) = (copy_context, 0);
+            }
+        }
+    }
     let (tables, frequencies) = Tables::from_counts(&counts);
     CodedTokens {
         tokens,
-        contexts: levels.iter().map(|&l| context_of[l as usize]).collect(),
+        contexts,
         tables,
         frequencies,
     }

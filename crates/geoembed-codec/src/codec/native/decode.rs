@@ -12,6 +12,7 @@ use super::context::{context_row, ContextModel, MagnitudeRows, LEVELS, W_TOKENS}
 use super::neighbourhood::{flat_row, flatten_row, zero_flat_levels, Ring, Rows, SegmentStarts};
 use super::palette::Palette;
 use super::plan::{Plan, ROWS_ABOVE};
+use super::repeats::{CopiedRow, Repeats};
 use super::row_predictor::{row_base, spatial_row, Acc, FinalPredictor, PairRows};
 use super::simd;
 use super::Geometry;
@@ -24,23 +25,32 @@ use crate::error::{Error, Result};
 /// Rows of values the decoder keeps per position: the current one and those predictors read.
 const VALUE_ROWS: usize = ROWS_ABOVE + 1;
 
+/// What a tile's samples are decoded from besides the plan: the context tables, the
+/// streams, and the whole-pixel repeats (none in version-1 payloads).
+pub(super) struct Coded<'a> {
+    pub tables: &'a Tables,
+    pub rans_bytes: &'a [u8],
+    pub raw: &'a [u8],
+    pub repeats: &'a Repeats,
+    /// The context of copied samples (the table after the model's).
+    pub copy_context: u8,
+}
+
 /// Decodes a tile into numeric sample values, pixel-interleaved by band, appended to `out`.
 pub(super) fn decode<A: Acc>(
     plan: &Plan,
     geometry: &Geometry,
-    tables: &Tables,
-    rans_bytes: &[u8],
-    raw: &[u8],
+    coded: &Coded,
     out: &mut Vec<u8>,
 ) -> Result<()> {
     let streams = Streams {
-        tokens: Decoder::new(rans_bytes, plan.segments as usize, "native")?,
-        raw_bits: BitReader::new(raw),
+        tokens: Decoder::new(coded.rans_bytes, plan.segments as usize, "native")?,
+        raw_bits: BitReader::new(coded.raw),
     };
     match plan.segments {
-        1 => TileDecoder::<A, 1>::new(plan, geometry, tables, streams).decode(out),
-        2 => TileDecoder::<A, 2>::new(plan, geometry, tables, streams).decode(out),
-        _ => TileDecoder::<A, 4>::new(plan, geometry, tables, streams).decode(out),
+        1 => TileDecoder::<A, 1>::new(plan, geometry, coded, streams).decode(out),
+        2 => TileDecoder::<A, 2>::new(plan, geometry, coded, streams).decode(out),
+        _ => TileDecoder::<A, 4>::new(plan, geometry, coded, streams).decode(out),
     }
 }
 
@@ -65,6 +75,14 @@ impl Reconstruction {
     fn value(&self, prediction: i32, magnitude: u32) -> i32 {
         let residual = tokens::unzigzag(magnitude);
         (prediction.wrapping_add(residual).wrapping_sub(self.lo) & self.mask) + self.lo
+    }
+
+    /// The zigzag residual that gives `value` from `prediction` (the inverse of `value`):
+    /// what a copied sample's residual would have been, which the context model reads.
+    #[inline(always)]
+    fn magnitude(&self, prediction: i32, value: i32) -> u32 {
+        let half = (self.mask >> 1) + 1;
+        tokens::zigzag((value.wrapping_sub(prediction).wrapping_add(half) & self.mask) - half)
     }
 }
 
@@ -99,6 +117,11 @@ struct RowScratch<A> {
     flat_marks: Vec<u8>,
     /// A copy of the position's row above (the flat rule's N).
     above: Vec<i32>,
+    /// Sequential rows: which columns copy a source pixel, and the copied values.
+    copy_marks: Vec<u8>,
+    copy_values: Vec<i32>,
+    /// Row-parallel rows: the predictions the copied samples replace.
+    copy_predictions: Vec<i32>,
     /// What missing rows read.
     zeros: Vec<i32>,
 }
@@ -113,6 +136,9 @@ impl<A: Acc> RowScratch<A> {
             contexts: vec![0; width],
             flat_marks: vec![0; width],
             above: vec![0; width],
+            copy_marks: vec![0; width],
+            copy_values: vec![0; width],
+            copy_predictions: Vec::with_capacity(width),
             zeros: vec![0; width],
         }
     }
@@ -123,6 +149,10 @@ struct TileDecoder<'a, A, const S: usize> {
     plan: &'a Plan,
     geometry: &'a Geometry,
     tables: &'a Tables,
+    repeats: &'a Repeats,
+    copy_context: u8,
+    /// The current row's copied pixels and their values.
+    copied: CopiedRow,
     model: ContextModel,
     streams: Streams,
     /// Centred values of the rows predictors read.
@@ -139,12 +169,15 @@ struct TileDecoder<'a, A, const S: usize> {
 }
 
 impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
-    fn new(plan: &'a Plan, geometry: &'a Geometry, tables: &'a Tables, streams: Streams) -> Self {
+    fn new(plan: &'a Plan, geometry: &'a Geometry, coded: &Coded<'a>, streams: Streams) -> Self {
         let (width, channels) = (geometry.width, geometry.channels);
         TileDecoder {
             plan,
             geometry,
-            tables,
+            tables: coded.tables,
+            repeats: coded.repeats,
+            copy_context: coded.copy_context,
+            copied: CopiedRow::new(),
             model: ContextModel::new(&plan.context),
             streams,
             values: Ring::new(channels, width),
@@ -162,7 +195,12 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
         let start = out.len();
         out.resize(start + row_bytes * geometry.height, 0);
         let mut samples = SampleWriter::new(self.plan, geometry);
-        for (y, row_out) in out[start..].chunks_exact_mut(row_bytes).enumerate() {
+        for y in 0..geometry.height {
+            let (above, rest) = out[start..].split_at_mut(y * row_bytes);
+            let row_out = &mut rest[..row_bytes];
+            let ty = geometry.sample_type;
+            let (repeats, width) = (self.repeats, geometry.width);
+            self.copied.fill(repeats, y, width, self.plan, ty, above)?;
             self.pixel_sum.fill(0);
             for pos in 0..geometry.channels {
                 self.decode_position_row(y, pos)?;
@@ -281,19 +319,38 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
             for (context, &level) in scratch.contexts.iter_mut().zip(&scratch.levels) {
                 *context = self.model.table[level as usize * W_TOKENS];
             }
+            // Copied samples: the source's value, residual 0 in the copy context; the
+            // residual the prediction would have left goes to the context model below.
+            let copies = self.copied.position(pos);
+            scratch.copy_predictions.clear();
+            for (&x, &value) in self.copied.columns.iter().zip(copies) {
+                scratch.copy_predictions.push(scratch.predictions[x]);
+                scratch.predictions[x] = value;
+                scratch.contexts[x] = self.copy_context;
+            }
             let row = ParallelRow {
                 contexts: &scratch.contexts,
                 predictions: &scratch.predictions,
                 reconstruction,
             };
-            return decode_row_parallel(
+            decode_row_parallel(
                 &row,
                 self.tables,
                 &mut self.streams,
                 values,
                 magnitudes,
                 &starts,
-            );
+            )?;
+            let predictions = &scratch.copy_predictions;
+            for (&x, &prediction) in self.copied.columns.iter().zip(predictions) {
+                magnitudes[x] = reconstruction.magnitude(prediction, values[x]) as i32;
+            }
+            return Ok(());
+        }
+        scratch.copy_marks.fill(0);
+        for (&x, &value) in self.copied.columns.iter().zip(self.copied.position(pos)) {
+            scratch.copy_marks[x] = 1;
+            scratch.copy_values[x] = value;
         }
         let row = SequentialRow {
             predictor: *predictor,
@@ -303,8 +360,16 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
             flat_marks: &scratch.flat_marks,
             above: &scratch.above,
             flat_needs_w: plan.flat_uses_w(),
+            copy_marks: &scratch.copy_marks,
+            copy_values: &scratch.copy_values,
+            copy_context: self.copy_context as usize,
         };
-        decode_row_sequential(
+        let decode_row = if self.copied.columns.is_empty() {
+            decode_row_sequential::<A, S, false>
+        } else {
+            decode_row_sequential::<A, S, true>
+        };
+        decode_row(
             &row,
             self.tables,
             &mut self.streams,
@@ -328,6 +393,11 @@ struct SequentialRow<'a, A> {
     flat_marks: &'a [u8],
     above: &'a [i32],
     flat_needs_w: bool,
+    /// Columns that copy a source pixel (read only when the row has copies), their values
+    /// and the context their residual 0 is coded in.
+    copy_marks: &'a [u8],
+    copy_values: &'a [i32],
+    copy_context: usize,
 }
 
 /// Decodes one row of one position whose prediction or context reads W: the `S` segments
@@ -336,7 +406,7 @@ struct SequentialRow<'a, A> {
 /// lives in registers.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn decode_row_sequential<A: Acc, const S: usize>(
+fn decode_row_sequential<A: Acc, const S: usize, const COPIES: bool>(
     row: &SequentialRow<A>,
     tables: &Tables,
     streams: &mut Streams,
@@ -350,6 +420,7 @@ fn decode_row_sequential<A: Acc, const S: usize>(
     assert!(levels.len() >= width && base.len() >= width && magnitudes.len() >= width);
     assert!(starts.end.iter().all(|&end| end <= width));
     assert!(row.flat_marks.len() >= width && row.above.len() >= width);
+    assert!(row.copy_marks.len() >= width && row.copy_values.len() >= width);
     assert_eq!(row.table.len(), LEVELS * W_TOKENS);
     let (predictor, reconstruction, table) = (&row.predictor, row.reconstruction, row.table);
     let slots = &tables.slots[..];
@@ -373,7 +444,12 @@ fn decode_row_sequential<A: Acc, const S: usize>(
             if x >= starts.end[s] {
                 continue;
             }
-            let context = table[levels[x] as usize * W_TOKENS + w_token[s]] as usize;
+            let copied = COPIES && row.copy_marks[x] != 0;
+            let context = if copied {
+                row.copy_context
+            } else {
+                table[levels[x] as usize * W_TOKENS + w_token[s]] as usize
+            };
             let Some(slot_table) = slots.get(context) else {
                 return Err(context_without_table(context));
             };
@@ -392,7 +468,19 @@ fn decode_row_sequential<A: Acc, const S: usize>(
             } else {
                 predictor.predict(base[x], w_value[s], ww_value[s])
             };
-            let value = reconstruction.value(prediction, magnitude);
+            let (value, magnitude, token) = if copied {
+                // The source's value (plus the copy context's token, 0 unless corrupt);
+                // the residual the prediction would have left feeds the contexts.
+                let value = reconstruction.value(row.copy_values[x], magnitude);
+                let virtual_magnitude = reconstruction.magnitude(prediction, value);
+                (value, virtual_magnitude, tokens::split(virtual_magnitude).0)
+            } else {
+                (
+                    reconstruction.value(prediction, magnitude),
+                    magnitude,
+                    token,
+                )
+            };
             values[x] = value;
             magnitudes[x] = magnitude as i32;
             // WW of a segment's second sample is the segment's start value, like W of its first.

@@ -7,6 +7,7 @@ use super::fit::{self, Pool, Tile};
 use super::neighbourhood::{flat_row, lockstep_order, segment_start, Rows};
 use super::palette::Palette;
 use super::plan::{self, ChannelPredictor, ContextParams, Plan, Spatial, CONTEXT_WEIGHTS};
+use super::repeats::{self, Repeats};
 use super::row_predictor::{row_base, spatial_row, Acc, FinalPredictor, PairRows};
 use super::{Geometry, Settings};
 use crate::entropy::bits::BitWriter;
@@ -33,24 +34,30 @@ pub(super) fn encode<A: Acc>(
         magnitudes = residuals::<A>(&plan, &tile, &spatial, &geometry).0;
     }
     drop(spatial);
+    let pixel_bytes = geometry.channels * ty.size();
+    let repeats = (geometry.channels >= repeats::MIN_BANDS)
+        .then(|| Repeats::find(samples, geometry.width, pixel_bytes, plan.flat))
+        .flatten();
     let coded = fit_contexts(
         &mut plan,
         &tile,
         &magnitudes,
         &geometry,
         settings.max_contexts,
+        repeats.as_ref(),
     );
-    write_payload(&plan, &magnitudes, &coded, &geometry)
+    write_payload(&plan, &magnitudes, &coded, &geometry, repeats.as_ref())
 }
 
-/// The payload: version, plan, tables, then the rANS stream and the raw bits, both in the
-/// decoder's sample order (rows, positions, segments in lockstep). Positions with one
-/// possible value code nothing.
+/// The payload: version, plan, repeats (version 2), tables, then the rANS stream and the
+/// raw bits, both in the decoder's sample order (rows, positions, segments in lockstep).
+/// Positions with one possible value code nothing.
 fn write_payload(
     plan: &Plan,
     magnitudes: &Tile,
     coded: &CodedTokens,
     geometry: &Geometry,
+    repeats: Option<&Repeats>,
 ) -> Vec<u8> {
     let (width, channels) = (geometry.width, geometry.channels);
     let order = lockstep_order(width, plan.segments as usize);
@@ -83,8 +90,17 @@ fn write_payload(
         }
     }
     let stream = rans.finish();
-    let mut out = vec![super::VERSION];
+    let version = match repeats {
+        Some(_) => super::VERSION_REPEATS,
+        None => super::VERSION,
+    };
+    let mut out = vec![version];
     plan.write(&mut out);
+    if let Some(repeats) = repeats {
+        repeats
+            .write(&mut out)
+            .expect("zlib into memory does not fail");
+    }
     crate::entropy::tables::Tables::write(&coded.frequencies, &mut out);
     put_u(&mut out, stream.len() as u64);
     out.extend_from_slice(&stream);

@@ -274,16 +274,36 @@ pub(super) fn fit_spatial(
     // well; with few bands it is most of the predictor and gets every fitting pixel.
     let budget = if t.channels >= 8 { 4096 } else { usize::MAX };
     let step = (pixels.len() / budget).max(1);
+    // Away from the edges every neighbour is a fixed offset in the tile's data.
+    let row_stride = (t.channels * t.width) as isize;
+    let offsets: Vec<isize> = own
+        .iter()
+        .map(|&(dy, dx)| dy as isize * row_stride + dx as isize)
+        .collect();
+    let reach = own
+        .iter()
+        .map(|&(dy, dx)| dy.unsigned_abs().max(dx.unsigned_abs()))
+        .max();
+    let reach = reach.unwrap_or(0) as usize;
     for &(y, x) in pixels.iter().step_by(step) {
-        for (i, &(dy, dx)) in own.iter().enumerate() {
-            features[i] = own_value(t, pos, y, x, dy, dx) as f64;
+        if y >= reach && x >= reach && x + reach < t.width {
+            let at = ((y * t.channels + pos) * t.width + x) as isize;
+            for (feature, &offset) in features.iter_mut().zip(&offsets) {
+                *feature = t.data[(at + offset) as usize] as f64;
+            }
+        } else {
+            for (i, &(dy, dx)) in own.iter().enumerate() {
+                features[i] = own_value(t, pos, y, x, dy, dx) as f64;
+            }
         }
         features[dim - 1] = 1.0;
         features[dim] = t.at(y, pos, x) as f64;
-        for a in 0..=dim {
+        // Row by row of the lower triangle, as slices (vectorised, no bounds checks; each
+        // sum still adds its pixels in the same order).
+        for (a, row) in sums.iter_mut().enumerate().take(dim + 1) {
             let feature_a = features[a];
-            for b in 0..=a {
-                sums[a][b] += feature_a * features[b];
+            for (sum, &feature_b) in row[..=a].iter_mut().zip(&features[..=a]) {
+                *sum += feature_a * feature_b;
             }
         }
     }

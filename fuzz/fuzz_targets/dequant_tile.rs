@@ -1,0 +1,31 @@
+//! The dequant tile decoder on arbitrary payloads: an error or exactly one tile of samples,
+//! never a panic, nothing left behind on error, allocations bounded by the tile shape (its
+//! parts are native and float payloads, so this reaches those decoders too).
+#![no_main]
+
+#[path = "../../crates/geoembed-codec/tests/common/fuzz_input.rs"]
+mod fuzz_input;
+
+use geoembed_codec::{decode_tile, CodecId, CodecParams};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((shape, payload)) = fuzz_input::split_decoder_input(data, &fuzz_input::DEQUANT_TYPES)
+    else {
+        return;
+    };
+    let mut out = Vec::new();
+    if decode_tile(
+        CodecId::Dequant,
+        &shape,
+        payload,
+        &CodecParams::default(),
+        &mut out,
+    )
+    .is_ok()
+    {
+        assert_eq!(out.len(), shape.bytes());
+    } else {
+        assert!(out.is_empty(), "a failed decode leaves nothing behind");
+    }
+});
