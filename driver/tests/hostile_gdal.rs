@@ -3,38 +3,19 @@
 //! reader's message, exit code 1, no signal, and well under 1 GiB of memory (measured by
 //! the kernel for each run). The reader limits are GDAL open options (`-oo MAX_...=`).
 
+mod common;
 #[path = "../../crates/geoembed-codec/tests/hostile_files/mod.rs"]
 mod hostile_files;
 #[path = "../../tests/common/measured.rs"]
 mod measured;
 
+use common::plugin_dir;
 use hostile_files::Stage;
 use measured::Measured;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use tempfile::TempDir;
 
 const GIB: u64 = 1 << 30;
-
-/// A private plugin directory holding the built driver under GDAL's plugin name (as
-/// `gdal_plugin.rs` makes it: the newer of deps/ and the profile directory).
-fn plugin_dir() -> TempDir {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let built = [profile.join("deps"), profile.to_path_buf()]
-        .into_iter()
-        .map(|d| d.join("libgdal_GeoEmbed.so"))
-        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p)
-        .expect("libgdal_GeoEmbed.so not built (cargo build --release -p geoembed-gdal-driver)");
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(&built, dir.path().join("gdal_GeoEmbed.so")).expect("copy plugin");
-    dir
-}
 
 fn gdal(plugins: &Path, tool: &str, args: &[&str]) -> Measured {
     let m = measured::run(
