@@ -422,7 +422,7 @@ extern "C" void geoembed_shim_register(void) {
         "float32 values by the file&apos;s dequantisation recipe (as geoembed convert "
         "--dequantize writes them)'/>"
         "<Option name='TILE_CACHE_MB' type='int' description='memory for decoded tiles of "
-        "multi-band window reads (default: GDAL_CACHEMAX)'/>"
+        "multi-band window reads (default: two rows of tiles, one if GDAL_CACHEMAX is smaller)'/>"
         "<Option name='MAX_TILE_BYTES' type='string' default='128M' description='largest "
         "decoded tile accepted (bytes, or with K, M, G)'/>"
         "<Option name='MAX_HEADER_BYTES' type='string' default='32M' description='largest "

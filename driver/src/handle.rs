@@ -236,7 +236,15 @@ impl Handle {
             .saturating_mul(header.sample_type.size());
         // SAFETY: GDALGetCacheMax64 only reads GDAL's configuration.
         let gdal_cache = unsafe { gdal_sys::GDALGetCacheMax64() }.max(0) as usize;
-        let budget = options.tile_cache_bytes.unwrap_or(gdal_cache);
+        // Two rows of tiles serve a row-by-row or swath reader; more would only duplicate
+        // what GDAL's block cache (which gets every band of a decoded tile) already holds,
+        // and make a one-pass copy's memory grow with the raster up to twice GDAL_CACHEMAX.
+        // A small GDAL_CACHEMAX lowers it, but never below one row: a row-by-row reader
+        // would decode every tile again for each of its rows.
+        let row = tile_bytes.saturating_mul(header.tiles_across() as usize);
+        let budget = options
+            .tile_cache_bytes
+            .unwrap_or(row.saturating_mul(2).min(gdal_cache.max(row)));
         Handle {
             gdal_type: geoembed::gdal::gdal_type(header.sample_type) as i32,
             srs: CSrs::new(&header.georef.srs),

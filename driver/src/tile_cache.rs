@@ -1,9 +1,10 @@
 //! Decoded tiles for multi-band window reads, least recently used first out. Band-by-band
 //! reads do not need it (the shim hands every band of a decoded tile to GDAL's block
 //! cache); reads of all bands at once (rasterio windows, gdal_translate's swaths) go around
-//! GDAL's block cache and come here, so its budget follows `GDAL_CACHEMAX` (or the
-//! `TILE_CACHE_MB` open option): a row of tiles of a wide raster must fit, or a row-by-row
-//! reader would decode that row of tiles again for every row.
+//! GDAL's block cache and come here. Its budget is two rows of tiles (a row of tiles of a
+//! wide raster must fit, or a row-by-row reader would decode that row of tiles again for
+//! every row), less when `GDAL_CACHEMAX` is smaller but never below one row, or the
+//! `TILE_CACHE_MB` open option.
 
 use std::collections::VecDeque;
 
