@@ -47,5 +47,5 @@ trap 'rm -rf "$(dirname "$venv")"' EXIT
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip
 "$venv/bin/pip" install -q "crates/geoembed-python[test]"
-"$venv/bin/python" -m pytest -q -p no:cacheprovider crates/geoembed-python/tests
+GEOEMBED_REQUIRE_TOOLS=1 "$venv/bin/python" -m pytest -q -rs -p no:cacheprovider crates/geoembed-python/tests
 gate "done"
