@@ -4,8 +4,9 @@
 mod common;
 use common::*;
 use geoembed::read::Npy;
+use std::path::{Path, PathBuf};
 
-fn npy_bytes(path: &std::path::Path) -> (Vec<usize>, Vec<u8>) {
+fn npy_bytes(path: &Path) -> (Vec<usize>, Vec<u8>) {
     let mut n = Npy::open(path).unwrap();
     let len: usize = n.shape.iter().product::<usize>() * n.sample_type.size();
     let mut buf = vec![0u8; len];
@@ -13,25 +14,28 @@ fn npy_bytes(path: &std::path::Path) -> (Vec<usize>, Vec<u8>) {
     (n.shape.clone(), buf)
 }
 
-#[test]
-fn tessera_tile_round_trips_and_dequantizes_like_geotessera() {
-    let dir = tempfile::tempdir().unwrap();
-    let (npy, scales, mask) = (
+/// The proxy GeoTessera tile: codes, scales, landmask.
+fn proxy_tile() -> (PathBuf, PathBuf, PathBuf) {
+    (
         fixture("tessera_proxy.npy"),
         fixture("tessera_proxy_scales.npy"),
         fixture("tessera_proxy_landmask.tif"),
-    );
+    )
+}
+
+/// Converts the proxy tile to `emb` the GeoTessera way (codes + scales + landmask).
+fn tessera_to_emb(emb: &Path) {
+    let (npy, scales, mask) = proxy_tile();
+    let args = ["-q", "convert", s(&npy), s(emb), "--scales", s(&scales)];
+    ok(&[&args[..], &["--georef", s(&mask)]].concat());
+}
+
+#[test]
+fn tessera_tile_round_trips_and_dequantizes_like_geotessera() {
+    let dir = tempfile::tempdir().unwrap();
+    let (npy, scales, mask) = proxy_tile();
     let emb = dir.path().join("t.emb");
-    ok(&[
-        "-q",
-        "convert",
-        s(&npy),
-        s(&emb),
-        "--scales",
-        s(&scales),
-        "--georef",
-        s(&mask),
-    ]);
+    tessera_to_emb(&emb);
     ok(&["verify", s(&emb)]);
 
     // int8 samples come back exactly.
@@ -83,22 +87,9 @@ fn tessera_tile_round_trips_and_dequantizes_like_geotessera() {
 #[test]
 fn emb_to_npy_gives_back_the_geotessera_files_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
-    let (npy, scales, mask) = (
-        fixture("tessera_proxy.npy"),
-        fixture("tessera_proxy_scales.npy"),
-        fixture("tessera_proxy_landmask.tif"),
-    );
+    let (npy, scales, mask) = proxy_tile();
     let emb = dir.path().join("t.emb");
-    ok(&[
-        "-q",
-        "convert",
-        s(&npy),
-        s(&emb),
-        "--scales",
-        s(&scales),
-        "--georef",
-        s(&mask),
-    ]);
+    tessera_to_emb(&emb);
     let back = dir.path().join("back.npy");
     let o = ok(&["convert", s(&emb), s(&back)]);
     let summary = String::from_utf8_lossy(&o.stderr);

@@ -107,6 +107,20 @@ impl EmbReader {
     }
 
     /// Reads a window of `plane` into little-endian sample bytes laid out as `layout` says.
+    /// The payloads of `tiles` of `plane`, read under the source's lock (the decoding that
+    /// follows runs without it, in parallel).
+    fn read_payloads(
+        &self,
+        plane: usize,
+        tiles: &[(u32, u32)],
+    ) -> geoembed_codec::Result<Vec<Vec<u8>>> {
+        let mut source = self.source.lock().expect("a reader thread panicked");
+        tiles
+            .iter()
+            .map(|&(tx, ty)| source.read_payload(plane, tx, ty))
+            .collect()
+    }
+
     fn read_window(
         &self,
         plane: usize,
@@ -127,13 +141,7 @@ impl EmbReader {
             .ok_or_else(|| geoembed_codec::Error::out_of_memory("the window's samples", len))?;
         let tiles = layout.window.tiles(&self.header);
         for round in tiles.chunks(TILES_PER_ROUND) {
-            let payloads: Vec<Vec<u8>> = {
-                let mut source = self.source.lock().expect("a reader thread panicked");
-                round
-                    .iter()
-                    .map(|&(tx, ty)| source.read_payload(plane, tx, ty))
-                    .collect::<geoembed_codec::Result<_>>()?
-            };
+            let payloads = self.read_payloads(plane, round)?;
             let decoded: Vec<Vec<u8>> = round
                 .par_iter()
                 .zip(&payloads)
@@ -293,13 +301,7 @@ impl EmbReader {
                     .flat_map(|ty| (0..self.header.tiles_across()).map(move |tx| (tx, ty)))
                     .collect();
                 for round in tiles.chunks(TILES_PER_ROUND) {
-                    let payloads: Vec<Vec<u8>> = {
-                        let mut source = self.source.lock().expect("a reader thread panicked");
-                        round
-                            .iter()
-                            .map(|&(tx, ty)| source.read_payload(plane, tx, ty))
-                            .collect::<geoembed_codec::Result<_>>()?
-                    };
+                    let payloads = self.read_payloads(plane, round)?;
                     round
                         .par_iter()
                         .zip(&payloads)

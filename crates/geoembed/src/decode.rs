@@ -104,6 +104,22 @@ fn plan_output(h: &Header, out: &Path, o: &DecodeOptions) -> Result<OutputPlan> 
     })
 }
 
+/// Checks what can be checked before any work (the output path, the input's declared
+/// sizes against the limits, a recipe when dequantising) and opens the input.
+pub(crate) fn open_for_decode(
+    input: &Path,
+    out: &Path,
+    o: &DecodeOptions,
+) -> Result<(EmbFile, Header)> {
+    check_output_file(out, o.overwrite)?;
+    let emb = EmbFile::open_with_limits(input, &o.limits)?;
+    let h = emb.reader().header().clone();
+    if o.dequantize && h.dequantization.is_none() {
+        return Err(no_recipe().at(input));
+    }
+    Ok((emb, h))
+}
+
 /// Writes the `.emb` at `input` to `out` in a GDAL format, reporting every tile decoded to
 /// `progress`. Options are checked before any work; errors name `out`, never the staged
 /// file GDAL writes.
@@ -113,12 +129,7 @@ pub fn decode_to_gdal(
     o: &DecodeOptions,
     progress: &dyn Progress,
 ) -> Result<DecodeReport> {
-    check_output_file(out, o.overwrite)?;
-    let mut emb = EmbFile::open_with_limits(input, &o.limits)?;
-    let h = emb.reader().header().clone();
-    if o.dequantize && h.dequantization.is_none() {
-        return Err(no_recipe().at(input));
-    }
+    let (mut emb, h) = open_for_decode(input, out, o)?;
     let plan = plan_output(&h, out, o)?;
     let staging = Staging::new(out, o.overwrite)?;
     let report =

@@ -10,6 +10,7 @@
 //! still encodes any [`RasterSource`] (a `.emb`, memory, a GeoTessera tile) to a `.emb`
 //! with its STAC sidecar, atomically.
 
+mod calendar;
 pub mod encode;
 pub mod error;
 pub mod info;

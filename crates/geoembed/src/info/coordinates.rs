@@ -2,39 +2,20 @@
 //! extra dimensions (time, level) with CF times decoded to ISO dates, or a GRIB message's
 //! element and valid time. `info` shows it per band; the metadata itself is GDAL's.
 
+use crate::calendar::{cf_units, days_from_civil, Utc};
 use crate::metadata::metadata_value;
 use geoembed_codec::{BandInfo, Header, MetadataDomain};
 
 /// "YYYY-MM-DDTHH:MMZ" (seconds only when not zero) for seconds since 1970-01-01 UTC,
 /// proleptic Gregorian calendar.
-fn iso_utc(t: i64) -> String {
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
+fn iso_utc(secs: i64) -> String {
+    let t = Utc::from_unix(secs);
+    let (date, hh, mm, ss) = (t.date(), t.hour, t.minute, t.second);
     if ss == 0 {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}Z")
+        format!("{date}T{hh:02}:{mm:02}Z")
     } else {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+        format!("{date}T{hh:02}:{mm:02}:{ss:02}Z")
     }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (inverse of the above).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// A CF time coordinate ("hours since 1900-01-01 00:00:00.0", standard calendar) as an
@@ -47,45 +28,12 @@ fn cf_time(value: &str, units: &str, calendar: Option<&str>) -> Option<String> {
         Some(c) if c == "proleptic_gregorian" => true,
         Some(_) => return None,
     };
-    let (unit, since) = units.trim().split_once(" since ")?;
-    let step = match unit.trim().to_ascii_lowercase().as_str() {
-        "seconds" | "second" | "secs" | "sec" | "s" => 1.0,
-        "minutes" | "minute" | "mins" | "min" => 60.0,
-        "hours" | "hour" | "hrs" | "hr" | "h" => 3600.0,
-        "days" | "day" | "d" => 86_400.0,
-        _ => return None,
-    };
-    let since = since.trim().trim_end_matches('Z').trim_end_matches(" UTC");
-    let (date, time) = match since.split_once(['T', ' ']) {
-        Some((d, t)) => (d, t.trim()),
-        None => (since, ""),
-    };
-    let ymd: Vec<i64> = date
-        .split('-')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let [y, mo, d] = ymd[..] else { return None };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || (y < 1583 && !proleptic) {
+    let (step, epoch) = cf_units(units)?;
+    // Before 1583 the standard calendar is Julian, which these dates are not.
+    if epoch < days_from_civil(1583, 1, 1) * 86_400 && !proleptic {
         return None;
     }
-    let mut secs_of_day = 0.0;
-    if !time.is_empty() {
-        let hms: Vec<f64> = time
-            .split(':')
-            .map(|p| p.parse().ok())
-            .collect::<Option<_>>()?;
-        if hms.is_empty() || hms.len() > 3 {
-            return None;
-        }
-        secs_of_day = hms
-            .iter()
-            .zip([3600.0, 60.0, 1.0])
-            .map(|(v, k)| v * k)
-            .sum();
-    }
-    let t = days_from_civil(y, mo, d) as f64 * 86_400.0
-        + secs_of_day
-        + value.trim().parse::<f64>().ok()? * step;
+    let t = epoch as f64 + value.trim().parse::<f64>().ok()? * step;
     // Whole seconds only: a fraction would be silently rounded away.
     if !t.is_finite() || t.fract() != 0.0 || t.abs() > 1e14 {
         return None;

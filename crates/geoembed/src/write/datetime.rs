@@ -13,6 +13,7 @@
 //! conversion time is always `created` (`SOURCE_DATE_EPOCH`, when set, for reproducible
 //! sidecars).
 
+use crate::calendar::{cf_units, days_from_civil, parse_timestamp, Utc};
 use crate::metadata::metadata_value;
 use geoembed_codec::Header;
 use serde_json::{json, Map, Value};
@@ -25,65 +26,16 @@ enum Taken {
     Between(i64, i64),
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// RFC 3339 (UTC, whole seconds) of seconds since 1970.
 pub fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let t = Utc::from_unix(secs);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{}T{:02}:{:02}:{:02}Z",
+        t.date(),
+        t.hour,
+        t.minute,
+        t.second
     )
-}
-
-/// `YYYY-MM-DD[ T]HH:MM:SS` (any of `-`, `:` between date fields; time optional) as seconds.
-fn parse_timestamp(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (date, time) = text.split_once([' ', 'T']).unwrap_or((text, "0:0:0"));
-    let mut ymd = date.split(['-', ':']).map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
-    let mut hms = time
-        .trim_end_matches('Z')
-        .split(':')
-        .map(|p| p.parse::<f64>().ok());
-    let (hh, mm) = (hms.next()??, hms.next().flatten().unwrap_or(0.0));
-    let ss = hms.next().flatten().unwrap_or(0.0);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    Some(days_from_civil(y, m, d) * 86_400 + (hh * 3600.0 + mm * 60.0 + ss) as i64)
-}
-
-/// Seconds of a CF `UNIT since DATE` unit, and the epoch it counts from.
-fn cf_units(units: &str) -> Option<(f64, i64)> {
-    let (unit, since) = units.split_once(" since ")?;
-    let seconds = match unit.trim().to_ascii_lowercase().as_str() {
-        "seconds" | "second" | "s" => 1.0,
-        "minutes" | "minute" => 60.0,
-        "hours" | "hour" | "h" => 3600.0,
-        "days" | "day" | "d" => 86_400.0,
-        _ => return None,
-    };
-    Some((seconds, parse_timestamp(since)?))
 }
 
 /// One instant, or the range of several.

@@ -8,7 +8,7 @@
 //! Everything is staged and renamed into place together.
 
 use crate::decode::DecodeReport;
-use crate::dequantize::{dequantize_strip, no_recipe};
+use crate::dequantize::dequantize_strip;
 use crate::error::{Error, Result};
 use crate::gdal as gdal_util;
 use crate::options::DecodeOptions;
@@ -16,7 +16,7 @@ use crate::progress::{Progress, Stage};
 use crate::read::EmbFile;
 use crate::write::gdal as gdal_write;
 use crate::write::npy::NpyWriter;
-use crate::write::staging::{check_output_file, Staging};
+use crate::write::staging::Staging;
 use geoembed_codec::{scale_plane, Georef, Header, SampleType};
 use std::path::{Path, PathBuf};
 
@@ -94,12 +94,7 @@ pub fn decode_to_npy(
     o: &DecodeOptions,
     progress: &dyn Progress,
 ) -> Result<DecodeReport> {
-    check_output_file(out, o.overwrite)?;
-    let mut emb = EmbFile::open_with_limits(input, &o.limits)?;
-    let h = emb.reader().header().clone();
-    if o.dequantize && h.dequantization.is_none() {
-        return Err(no_recipe().at(input));
-    }
+    let (mut emb, h) = crate::decode::open_for_decode(input, out, o)?;
     let staging = Staging::new(out, o.overwrite)?;
     let dir = staging
         .path()
