@@ -78,6 +78,7 @@ mod error;
 mod limits;
 mod sample;
 pub mod transform;
+mod word_hash;
 
 // The API, by stage. Callers name these from the crate root; the module paths behind them
 // are an implementation detail and may move.

@@ -12,7 +12,7 @@
 use super::pixel_scale::value;
 use super::Recipe;
 use crate::sample::SampleType;
-use std::collections::HashMap;
+use crate::word_hash::WordHashMap as HashMap;
 
 /// Most distinct values a table holds: every int16 code.
 pub(super) const MAX_VALUES: usize = 1 << 16;
@@ -38,7 +38,7 @@ pub(super) struct ValueTable {
 /// The tile's distinct sample values (their bits) and how often each occurs, or `None` if
 /// there are more than [`MAX_VALUES`].
 pub(super) fn distinct_values(size: usize, samples: &[u8]) -> Option<HashMap<u64, u32>> {
-    let mut counts: HashMap<u64, u32> = HashMap::new();
+    let mut counts: HashMap<u64, u32> = HashMap::default();
     let mut raw = [0u8; 8];
     let mut last = None;
     for sample in samples.chunks_exact(size) {
@@ -121,7 +121,7 @@ pub(super) fn build(
         SampleType::I16
     };
     let (code_min, code_max) = code_type.small_int_range().expect("small int");
-    let mut codes: HashMap<u64, i32> = HashMap::new();
+    let mut codes: HashMap<u64, i32> = HashMap::default();
     let best_recipe = recipe_tables(ty, recipe)
         .into_iter()
         .map(|table| {
@@ -201,7 +201,7 @@ mod tests {
     #[test]
     fn alphaearth_values_get_their_codes_and_others_ranks() {
         let ty = SampleType::F32;
-        let mut distinct = HashMap::new();
+        let mut distinct = HashMap::default();
         for q in [-127, -5, 0, 3, 100] {
             distinct.insert(power_law(ty, q, 127.5, 2.0, false), 1);
         }
@@ -215,7 +215,7 @@ mod tests {
         for (&bits, &code) in &table.codes {
             assert_eq!(table.values[(code - table.first) as usize], bits);
         }
-        let mut plain = HashMap::new();
+        let mut plain = HashMap::default();
         for v in [0.5f32, -2.0, 7.25] {
             plain.insert(v.to_bits() as u64, 1);
         }

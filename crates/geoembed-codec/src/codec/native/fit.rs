@@ -389,10 +389,33 @@ pub(super) fn pool_gram(
                 *v = s_all.at(y, pos, x) as f64;
             }
         }
-        // g += fᵀf through the blocked GEMM.
-        gram.gemm(1.0, &block.transpose(), &block, 1.0);
+        add_gram_lower(&mut gram, &block);
     }
+    gram.fill_upper_triangle_with_lower_triangle();
     gram
+}
+
+/// Adds the lower triangle of `blockᵀ·block` to `gram`, panel by panel through the blocked
+/// GEMM: the Gram matrix is symmetric, and with four column panels the panels above the
+/// diagonal (3/8 of the products) are skipped. The sums are exact only up to rounding, as
+/// before: the payload stores the quantised coefficients, never the Gram matrix.
+fn add_gram_lower(gram: &mut DMatrix<f64>, block: &DMatrix<f64>) {
+    const PANELS: usize = 4;
+    let columns = block.ncols();
+    let panel = columns.div_ceil(PANELS).max(1);
+    for row_start in (0..columns).step_by(panel) {
+        let rows = panel.min(columns - row_start);
+        for column_start in (0..=row_start).step_by(panel) {
+            let width = panel.min(columns - column_start);
+            gram.view_mut((row_start, column_start), (rows, width))
+                .gemm(
+                    1.0,
+                    &block.columns(row_start, rows).transpose(),
+                    &block.columns(column_start, width),
+                    1.0,
+                );
+        }
+    }
 }
 
 /// What a joint refit needs besides the Gram matrix: the samples themselves.

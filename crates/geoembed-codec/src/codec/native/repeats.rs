@@ -16,7 +16,7 @@ use crate::entropy::deflate;
 use crate::entropy::varint::{put_u, Cursor};
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
-use std::collections::HashMap;
+use crate::word_hash::WordHashMap;
 
 /// Fewest copied pixels for which the encoder lists repeats at all.
 const MIN_COPIES: usize = 16;
@@ -62,7 +62,7 @@ impl Repeats {
         };
         let pixels = samples.len() / pixel_bytes;
         // First pixel of each distinct vector, and the source number it was given.
-        let mut first: HashMap<&[u8], (u32, u32)> = HashMap::new();
+        let mut first: WordHashMap<&[u8], (u32, u32)> = WordHashMap::default();
         let mut sources = Vec::new();
         let mut references = vec![0u32; pixels];
         let mut copies = 0;
