@@ -362,7 +362,7 @@ fn bench_file(
     print_table(name, &h, raw, samples, &rows, a.parallel);
     let result = json!({
         "file": name, "width": h.width, "height": h.height, "bands": h.bands.len(), "data_type": h.sample_type.name(),
-        "raw_bytes": raw, "tile": tile.map_or(256, TileSize::get),
+        "raw_bytes": raw, "tile": tile.map(TileSize::get),
         "rows": rows.iter().map(|r| json!({
             "method": r.label, "bytes": r.bytes, "ratio": raw / r.bytes as f64,
             "bits_per_sample": 8.0 * r.bytes as f64 / samples as f64,
