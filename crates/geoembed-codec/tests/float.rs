@@ -340,3 +340,56 @@ fn repeated_pixels_choose_lz() {
     assert_eq!(float::summarize(&s, &payload).unwrap().0, Transform::Lz);
     assert!(payload.len() * 8 < data.len(), "{} bytes", payload.len());
 }
+
+/// A smooth float32 field crossing zero (an anomaly, a geoid height) at full float32
+/// precision, with a few NaN and −0.0 samples.
+fn smooth_anomaly(w: usize, h: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(w * h * 4);
+    for y in 0..h {
+        for x in 0..w {
+            let (u, v) = (x as f64 / 37.0, y as f64 / 29.0);
+            let value = match (x * 31 + y * 17) % 997 {
+                0 => f32::NAN,
+                1 => -0.0,
+                _ => (3.0 * u.sin() * v.cos() + 0.4 * (u * v).sin() - 0.2) as f32,
+            };
+            out.extend_from_slice(&value.to_bits().to_le_bytes());
+        }
+    }
+    out
+}
+
+#[test]
+fn smooth_fields_across_zero_use_the_value_space_predictor() {
+    let (w, h) = (96, 80);
+    let data = smooth_anomaly(w, h);
+    let s = shape(SampleType::F32, w, h, 1);
+    let plain = round_trip(&s, &data, Effort::Fast, Some(Transform::Predictive));
+    let valued = round_trip(&s, &data, Effort::Default, Some(Transform::Predictive));
+
+    assert_eq!(
+        valued[0], 2,
+        "the value-space predictor needs payload version 2"
+    );
+    let (_, chosen) = float::summarize(&s, &valued).unwrap();
+    assert!(chosen[0].contains("V19"), "{chosen:?}");
+    assert!(
+        valued.len() * 10 < plain.len() * 7,
+        "{} bytes with the value-space predictor, {} without",
+        valued.len(),
+        plain.len()
+    );
+    assert_eq!(plain[0], 1, "no value-space predictor at fast: version 1");
+    let p = CodecParams::default();
+    for cut in (0..valued.len()).step_by(5) {
+        let mut out = Vec::new();
+        assert!(decode_tile(CodecId::Float, &s, &valued[..cut], &p, &mut out).is_err());
+    }
+    let mut older = valued.clone();
+    older[0] = 1;
+    let mut out = Vec::new();
+    assert!(
+        decode_tile(CodecId::Float, &s, &older, &p, &mut out).is_err(),
+        "a version-1 payload cannot hold a value-space predictor"
+    );
+}

@@ -416,6 +416,46 @@ fn tiled_header(w: u32, h: u32, bands: usize, ty: SampleType) -> Header {
     hd
 }
 
+/// The 2 m temperature anomaly of the first ERA5 hour in fixtures/ (real, 49 x 33, its mean
+/// removed so that it crosses zero) interpolated bilinearly 4x to 193 x 129 float32: a
+/// smooth grid across binades, the value-space predictor's ground (§5.4.4).
+fn era5_anomaly_interpolated() -> (u32, u32, Vec<u8>) {
+    let era5 = npy_data("float64_12b_era5_t2m_uk_20190301_first12h.npy");
+    let (w, h) = (49usize, 33usize);
+    let hour0: Vec<f64> = era5
+        .chunks_exact(8)
+        .step_by(12)
+        .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let mean = hour0.iter().sum::<f64>() / hour0.len() as f64;
+    let at = |y: usize, x: usize| hour0[y.min(h - 1) * w + x.min(w - 1)] - mean;
+    let (ow, oh) = (4 * (w - 1) + 1, 4 * (h - 1) + 1);
+    let mut out = Vec::with_capacity(ow * oh * 4);
+    for y in 0..oh {
+        for x in 0..ow {
+            let (y0, x0, fy, fx) = (y / 4, x / 4, (y % 4) as f64 / 4.0, (x % 4) as f64 / 4.0);
+            let top = at(y0, x0) * (1.0 - fx) + at(y0, x0 + 1) * fx;
+            let bottom = at(y0 + 1, x0) * (1.0 - fx) + at(y0 + 1, x0 + 1) * fx;
+            let value = (top * (1.0 - fy) + bottom * fy) as f32;
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    (ow as u32, oh as u32, out)
+}
+
+#[test]
+fn golden_float_value_space_predictor() {
+    let (w, h, anomaly) = era5_anomaly_interpolated();
+    let hd = plain_header(w, h, 1, SampleType::F32);
+    let name = "era5_anomaly_value_predictor.emb";
+    check_whole_with(name, &hd, anomaly, CodecId::Float, Effort::Default);
+    let golden = std::fs::read(fixtures().join("golden").join(name)).unwrap();
+    assert_eq!(golden[10], 2, "format 1.2: the preamble's version_minor");
+    let r = Reader::open(Cursor::new(&golden)).unwrap();
+    let payload = &golden[r.entries()[0].offset as usize..];
+    assert_eq!(payload[0], 2, "float payload version 2");
+}
+
 #[test]
 fn golden_constant_tiles_beside_native() {
     // The left 96 columns of the Landsat 7 RGB crop: the scene's nodata border fills the

@@ -137,12 +137,14 @@ impl std::fmt::Display for CodecId {
 
 /// The lowest minor version of the format (docs/format.md §7) that has a payload of this
 /// codec: 1.0 has codecs 0–7 with native and float payload version 1; 1.1 adds `dequant`
-/// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats). Writers record
-/// the highest over a file's tiles in its preamble.
+/// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats); 1.2 float payload
+/// version 2 (the value-space predictor). Writers record the highest over a file's tiles in
+/// its preamble.
 pub(crate) fn minor_version_of(codec: CodecId, payload: &[u8]) -> u16 {
     match codec {
         CodecId::Dequant | CodecId::Lz => 1,
         CodecId::Native if payload.first() != Some(&1) => 1,
+        CodecId::Float if payload.first() != Some(&1) => 2,
         _ => 0,
     }
 }

@@ -210,7 +210,16 @@ fn encode_part(
         recipe: None,
         ..*params
     };
-    let encoded = encode_best(CodecChoice::Auto, &part, bytes, &params)?;
+    let mut encoded = encode_best(CodecChoice::Auto, &part, bytes, &params)?;
+    if encoded.codec == CodecId::Float && encoded.payload.first() != Some(&1) {
+        // Parts stay within format 1.1 (§5.5.1), so a dequant tile needs no 1.2 reader:
+        // the float codec's `fast` effort never uses the value-space predictor.
+        let fast = CodecParams {
+            effort: super::Effort::Fast,
+            ..params
+        };
+        encoded = encode_best(CodecChoice::Fixed(CodecId::Float), &part, bytes, &fast)?;
+    }
     put_u(out, encoded.codec as u64);
     put_u(out, encoded.payload.len() as u64);
     out.extend_from_slice(&encoded.payload);

@@ -23,13 +23,17 @@ mod predictive;
 mod predictor;
 mod residuals;
 mod specials;
+mod value_predictor;
 
 use super::{Effort, TileShape};
 use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
+/// Payload version 1; version 2 adds the value-space predictor (§5.4.4 kind 2), written
+/// only when a band uses it.
 const VERSION: u8 = 1;
+const VERSION_VALUE_PREDICTOR: u8 = 2;
 
 /// A band's samples as little-endian bits (one u64 per sample).
 type Band = Vec<u64>;
@@ -191,7 +195,9 @@ fn encode_one(
     let (sample_type, width) = (shape.sample_type, shape.width);
     let mut out = vec![VERSION, t as u8];
     match t {
-        Transform::Predictive => predictive::encode(sample_type, width, bands, effort, &mut out)?,
+        Transform::Predictive => {
+            out[0] = predictive::encode(sample_type, width, bands, effort, &mut out)?;
+        }
         Transform::BytePlanes => byte_planes::encode(sample_type, width, bands, effort, &mut out)?,
         Transform::Gridfour => gridfour::encode(sample_type, width, bands, effort, &mut out)?,
         Transform::Lz => lz::encode(samples, effort, &mut out)?,
@@ -223,6 +229,7 @@ pub fn summarize(shape: &TileShape, payload: &[u8]) -> Result<(Transform, Vec<St
             shape.width,
             shape.height,
             shape.bands,
+            payload[0],
             &mut cursor,
         )?,
         _ => Vec::new(),
@@ -238,16 +245,16 @@ pub(crate) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
     }
     let mut cursor = Cursor::new(payload, "float");
     let head = cursor.bytes(2, "float payload header")?;
-    if head[0] != VERSION {
+    let version = head[0];
+    if !(VERSION..=VERSION_VALUE_PREDICTOR).contains(&version) {
         return Err(Error::unsupported(format!(
-            "float payload version {} (this build reads {VERSION})",
-            head[0]
+            "float payload version {version} (this build reads {VERSION} and {VERSION_VALUE_PREDICTOR})"
         )));
     }
     let (width, height, band_count) = (shape.width, shape.height, shape.bands);
     let bands = match transform_of(payload) {
         Some(Transform::Predictive) => {
-            predictive::decode(ty, width, height, band_count, &mut cursor)?
+            predictive::decode(ty, width, height, band_count, version, &mut cursor)?
         }
         Some(Transform::BytePlanes) => {
             byte_planes::decode(ty, width, height, band_count, &mut cursor)?

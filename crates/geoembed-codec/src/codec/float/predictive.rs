@@ -14,6 +14,7 @@ use super::palette::Palette;
 use super::predictor::{self, Planes, Predictor};
 use super::residuals::{self, activity, bit_len};
 use super::specials::{self, Specials};
+use super::value_predictor::{self, value_of, ValuePredictor};
 use super::Band;
 use crate::entropy::tokens::wide::{unzigzag, zigzag};
 use crate::entropy::varint::{put_i, put_u, Cursor};
@@ -32,11 +33,27 @@ struct Candidate {
     previous_plane: Option<Vec<i64>>,
 }
 
+/// How a band is predicted: from its plane's neighbours (§5.4.4 kinds 0 and 1) or from its
+/// decoded values (kind 2, float payload version 2).
+enum BandPredictor {
+    Plane(Predictor),
+    Value(ValuePredictor),
+}
+
+impl BandPredictor {
+    fn name(&self) -> String {
+        match self {
+            BandPredictor::Plane(p) => p.name(),
+            BandPredictor::Value(v) => v.name(),
+        }
+    }
+}
+
 /// A band's choice: what the header says.
 struct Coded {
     domain: Domain,
     specials: Specials,
-    predictor: Predictor,
+    predictor: BandPredictor,
     cross: bool,
     /// Predicted in rank space of these values (§ palette).
     palette: Option<Palette>,
@@ -59,7 +76,10 @@ impl Coded {
             p.write(out)?;
         }
         self.specials.write(out)?;
-        self.predictor.write(out);
+        match &self.predictor {
+            BandPredictor::Plane(p) => p.write(out),
+            BandPredictor::Value(v) => v.write(out),
+        }
         Ok(())
     }
 }
@@ -69,8 +89,8 @@ enum Header {
     Coded(Coded),
 }
 
-/// Reads band `b`'s header (of `n` samples of type `ty`).
-fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize) -> Result<Header> {
+/// Reads band `b`'s header (of `n` samples of type `ty`) of a payload of `version`.
+fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize, version: u8) -> Result<Header> {
     let kind = r.bytes(1, "band kind")?[0];
     if kind == KIND_CONSTANT {
         return Ok(Header::Constant(r.u("constant value")?));
@@ -99,7 +119,19 @@ fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize) -> Result<Hea
         None
     };
     let specials = Specials::read(r, n)?;
-    let predictor = Predictor::read(r, cross)?;
+    let predictor = if r.data.get(r.pos) == Some(&value_predictor::KIND) {
+        // Version 2's value-space predictor: fmap floats, not cross, not in rank space.
+        let valid = version >= 2 && domain == Domain::Fmap && !cross && palette.is_none();
+        if !valid {
+            return Err(Error::corrupt(format!(
+                "float: band {b} has a value-space predictor it cannot use"
+            )));
+        }
+        r.bytes(1, "predictor kind")?;
+        BandPredictor::Value(ValuePredictor::read(r)?)
+    } else {
+        BandPredictor::Plane(Predictor::read(r, cross)?)
+    };
     Ok(Header::Coded(Coded {
         domain,
         specials,
@@ -109,13 +141,16 @@ fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize) -> Result<Hea
     }))
 }
 
+/// Encodes the bands; returns the payload version they need (2 when a band uses the
+/// value-space predictor, else 1).
 pub(super) fn encode(
     ty: SampleType,
     width: usize,
     bands: &[Band],
     effort: Effort,
     out: &mut Vec<u8>,
-) -> Result<()> {
+) -> Result<u8> {
+    let mut version = 1;
     let samples = bands.first().map_or(0, |b| b.len());
     let mut activities: Vec<u16> = Vec::new();
     let mut magnitudes: Vec<u64> = Vec::new();
@@ -129,11 +164,18 @@ pub(super) fn encode(
             continue;
         }
         let previous_bits = previous.as_ref().map(|p| p.0);
-        let best = choose_coding(ty, width, bits, previous_bits, effort)?;
+        let mut best = choose_coding(ty, width, bits, previous_bits, effort)?;
+        if effort != Effort::Fast {
+            try_value_predictor(ty, width, bits, &mut best);
+        }
+        if matches!(best.coded.predictor, BandPredictor::Value(_)) {
+            version = 2;
+        }
         best.coded.write(out)?;
         let cross = best.coded.cross;
         let previous_lengths = previous.as_ref().filter(|_| cross).map(|p| p.1.as_slice());
         let mut residuals = Residuals {
+            ty,
             activities: &mut activities,
             magnitudes: &mut magnitudes,
         };
@@ -141,7 +183,55 @@ pub(super) fn encode(
         previous = Some((bits, lengths));
     }
     residuals::encode(&activities, &magnitudes, out);
-    Ok(())
+    Ok(version)
+}
+
+/// Fewest samples of a band the value-space predictor is tried on.
+const VALUE_PREDICTOR_MIN_SAMPLES: usize = 4096;
+
+/// Replaces a float band's coding by the value-space predictor (§ value_predictor, on its
+/// fmap plane) when that costs fewer estimated bits than the best plane coding, whatever
+/// domain that one uses.
+fn try_value_predictor(ty: SampleType, width: usize, bits: &[u64], best: &mut Candidate) {
+    // Small bands (stacks of many small grids) are left to the plane predictors: the fit's
+    // cost would dominate their encoding.
+    if !ty.is_float() || bits.len() < VALUE_PREDICTOR_MIN_SAMPLES {
+        return;
+    }
+    let fmap = best.coded.domain == Domain::Fmap && best.coded.palette.is_none();
+    let (plane, special, specials) = if fmap {
+        (
+            best.plane.clone(),
+            best.special.clone(),
+            best.coded.specials.clone(),
+        )
+    } else {
+        plane_in(ty, bits, &base_specials(ty, bits), Domain::Fmap, width)
+    };
+    let height = plane.len() / width.max(1);
+    let rows = predictor::sample_rows(height, width, predictor::SAMPLE_BUDGET);
+    let values: Vec<f64> = plane.iter().map(|&v| value_of(ty, v)).collect();
+    let Some(candidate) = ValuePredictor::fit(&values, &special, width, &rows) else {
+        return;
+    };
+    let cost = candidate.cost(ty, &plane, &values, &special, width, &rows);
+    let cost =
+        cost * height as u64 / rows.len().max(1) as u64 + 16 * specials.positions.len() as u64;
+    if cost < best.cost {
+        *best = Candidate {
+            cost,
+            coded: Coded {
+                domain: Domain::Fmap,
+                specials,
+                predictor: BandPredictor::Value(candidate),
+                cross: false,
+                palette: None,
+            },
+            plane,
+            special,
+            previous_plane: None,
+        };
+    }
 }
 
 /// One way to code a band: a domain, in value or rank space, with its plane, specials and
@@ -263,7 +353,7 @@ fn choose_coding(
                     domain: v.domain,
                     specials: v.specials,
                     cross: predictor.uses_prev(),
-                    predictor,
+                    predictor: BandPredictor::Plane(predictor),
                     palette: v.palette,
                 },
                 plane: v.plane,
@@ -277,6 +367,7 @@ fn choose_coding(
 
 /// The residual block being built: every coded sample's activity and zigzag residual.
 struct Residuals<'a> {
+    ty: SampleType,
     activities: &'a mut Vec<u16>,
     magnitudes: &'a mut Vec<u64>,
 }
@@ -294,15 +385,25 @@ impl Residuals<'_> {
         let (plane, coded) = (&band.plane, &band.coded);
         let previous_plane = band.previous_plane.as_deref().filter(|_| coded.cross);
         let mut lengths = vec![0u8; plane.len()];
+        let values: Vec<f64> = match &coded.predictor {
+            BandPredictor::Value(_) => plane.iter().map(|&v| value_of(self.ty, v)).collect(),
+            BandPredictor::Plane(_) => Vec::new(),
+        };
         for y in 0..plane.len() / width {
             for x in 0..width {
                 let index = y * width + x;
                 if band.special[index] {
                     continue;
                 }
-                let neighbours = predictor::neighbours(plane, previous_plane, width, y, x);
-                let magnitude =
-                    zigzag(plane[index].wrapping_sub(coded.predictor.predict(&neighbours)));
+                let prediction = match &coded.predictor {
+                    BandPredictor::Plane(p) => {
+                        p.predict(&predictor::neighbours(plane, previous_plane, width, y, x))
+                    }
+                    BandPredictor::Value(v) => {
+                        ValuePredictor::plane_of(self.ty, v.predict(&values, width, y, x))
+                    }
+                };
+                let magnitude = zigzag(plane[index].wrapping_sub(prediction));
                 self.activities
                     .push(band_activity(&lengths, previous_lengths, width, y, x) as u16);
                 self.magnitudes.push(magnitude);
@@ -344,12 +445,13 @@ pub(super) fn describe(
     width: usize,
     height: usize,
     bands: usize,
+    version: u8,
     r: &mut Cursor,
 ) -> Result<Vec<String>> {
     let samples = width * height;
     let mut out = Vec::with_capacity(bands);
     for b in 0..bands {
-        match read_header(r, ty, samples, b)? {
+        match read_header(r, ty, samples, b, version)? {
             Header::Constant(_) => out.push("constant".to_string()),
             Header::Coded(c) => {
                 let mut line = format!("{} {}", c.domain.name(), c.predictor.name());
@@ -366,17 +468,19 @@ pub(super) fn describe(
     Ok(out)
 }
 
-/// Decodes `bands` bands of `width × height` samples; returns each band's sample bits.
+/// Decodes `bands` bands of `width × height` samples of a payload of `version`; returns
+/// each band's sample bits.
 pub(super) fn decode(
     ty: SampleType,
     width: usize,
     height: usize,
     bands: usize,
+    version: u8,
     r: &mut Cursor,
 ) -> Result<Vec<Band>> {
     let samples = width * height;
     let headers = (0..bands)
-        .map(|b| read_header(r, ty, samples, b))
+        .map(|b| read_header(r, ty, samples, b, version))
         .collect::<Result<Vec<_>>>()?;
     let mut dec = residuals::Decoder::new(r)?;
     let mut out = Vec::with_capacity(bands);
@@ -390,63 +494,28 @@ pub(super) fn decode(
             }
             Header::Coded(coded) => coded,
         };
-        let mask = coded.specials.mask(samples);
-        let any_special = !coded.specials.is_empty();
-        let pred = predictor::Compiled::new(&coded.predictor);
-        let mut plane = vec![0i64; samples];
-        let mut lengths = vec![0u8; samples];
-        let previous_plane = coded.cross.then(|| {
-            let p = prev_plane(
-                ty,
-                out.last().expect("band 0 is not cross"),
-                coded.domain,
-                width,
-            );
-            match &coded.palette {
-                Some(pal) => p.iter().map(|&v| pal.nearest_rank(v)).collect(),
-                None => p,
+        let band = BandDecoder {
+            ty,
+            width,
+            height,
+            coded: &coded,
+            mask: coded.specials.mask(samples),
+        };
+        let (plane, lengths) = match &coded.predictor {
+            BandPredictor::Plane(p) => {
+                let previous = coded.cross.then(|| {
+                    let previous = out.last().expect("band 0 is not cross");
+                    let p = prev_plane(ty, previous, coded.domain, width);
+                    match &coded.palette {
+                        Some(pal) => p.iter().map(|&v| pal.nearest_rank(v)).collect(),
+                        None => p,
+                    }
+                });
+                let previous_lengths = coded.cross.then_some(prev_bl.as_slice());
+                band.plane_band(p, previous.as_deref(), previous_lengths, &mut dec)
             }
-        });
-        let prev_plane = previous_plane.as_deref();
-        let pbl = coded.cross.then_some(prev_bl.as_slice());
-        for y in 0..height {
-            // Interior samples (rows >= 2, away from the left and right edges) have every
-            // neighbour: no fallbacks to branch on.
-            let interior = if y >= 2 && width >= 5 {
-                2..width - 2
-            } else {
-                0..0
-            };
-            for x in 0..width {
-                let index = y * width + x;
-                if any_special && mask[index] {
-                    plane[index] = specials::fill_value(&plane, width, index);
-                    continue;
-                }
-                let ((magnitude, len), neighbours) = if interior.contains(&x) {
-                    let act = activity(
-                        lengths[index - 1],
-                        lengths[index - width],
-                        lengths[index - width - 1],
-                        lengths[index - width + 1],
-                        pbl.map_or(0, |p| p[index]),
-                    );
-                    let token = dec.next(act);
-                    (
-                        token,
-                        predictor::interior_neighbours(&plane, prev_plane, width, index),
-                    )
-                } else {
-                    let token = dec.next(band_activity(&lengths, pbl, width, y, x));
-                    (
-                        token,
-                        predictor::neighbours(&plane, prev_plane, width, y, x),
-                    )
-                };
-                plane[index] = pred.predict(&neighbours).wrapping_add(unzigzag(magnitude));
-                lengths[index] = len;
-            }
-        }
+            BandPredictor::Value(v) => band.value_band(v, &mut dec),
+        };
         let mapper = coded.domain.mapper(ty);
         let mut bits: Vec<u64> = match &coded.palette {
             Some(pal) => plane
@@ -463,4 +532,98 @@ pub(super) fn decode(
     }
     dec.finish()?;
     Ok(out)
+}
+
+/// One band being decoded: its header and specials mask.
+struct BandDecoder<'a> {
+    ty: SampleType,
+    width: usize,
+    height: usize,
+    coded: &'a Coded,
+    mask: Vec<bool>,
+}
+
+impl BandDecoder<'_> {
+    /// A band predicted from its plane (and the previous band's): its plane and residual
+    /// bit lengths.
+    fn plane_band(
+        &self,
+        predictor: &Predictor,
+        prev_plane: Option<&[i64]>,
+        pbl: Option<&[u8]>,
+        dec: &mut residuals::Decoder,
+    ) -> (Vec<i64>, Vec<u8>) {
+        let (width, height) = (self.width, self.height);
+        let any_special = !self.coded.specials.is_empty();
+        let pred = predictor::Compiled::new(predictor);
+        let mut plane = vec![0i64; width * height];
+        let mut lengths = vec![0u8; width * height];
+        for y in 0..height {
+            // Interior samples (rows >= 2, away from the left and right edges) have every
+            // neighbour: no fallbacks to branch on.
+            let interior = if y >= 2 && width >= 5 {
+                2..width - 2
+            } else {
+                0..0
+            };
+            for x in 0..width {
+                let index = y * width + x;
+                if any_special && self.mask[index] {
+                    plane[index] = specials::fill_value(&plane, width, index);
+                    continue;
+                }
+                let ((magnitude, len), neighbours) = if interior.contains(&x) {
+                    let act = activity(
+                        lengths[index - 1],
+                        lengths[index - width],
+                        lengths[index - width - 1],
+                        lengths[index - width + 1],
+                        pbl.map_or(0, |p| p[index]),
+                    );
+                    let token = dec.next(act);
+                    let neighbours =
+                        predictor::interior_neighbours(&plane, prev_plane, width, index);
+                    (token, neighbours)
+                } else {
+                    let token = dec.next(band_activity(&lengths, pbl, width, y, x));
+                    (
+                        token,
+                        predictor::neighbours(&plane, prev_plane, width, y, x),
+                    )
+                };
+                plane[index] = pred.predict(&neighbours).wrapping_add(unzigzag(magnitude));
+                lengths[index] = len;
+            }
+        }
+        (plane, lengths)
+    }
+
+    /// A band predicted from its decoded values (value-space predictor): its plane and
+    /// residual bit lengths.
+    fn value_band(
+        &self,
+        predictor: &ValuePredictor,
+        dec: &mut residuals::Decoder,
+    ) -> (Vec<i64>, Vec<u8>) {
+        let (ty, width, height) = (self.ty, self.width, self.height);
+        let mut plane = vec![0i64; width * height];
+        let mut values = vec![0f64; width * height];
+        let mut lengths = vec![0u8; width * height];
+        for y in 0..height {
+            for x in 0..width {
+                let index = y * width + x;
+                if self.mask[index] {
+                    plane[index] = specials::fill_value(&plane, width, index);
+                } else {
+                    let (magnitude, len) = dec.next(band_activity(&lengths, None, width, y, x));
+                    let predicted = predictor.predict(&values, width, y, x);
+                    plane[index] =
+                        ValuePredictor::plane_of(ty, predicted).wrapping_add(unzigzag(magnitude));
+                    lengths[index] = len;
+                }
+                values[index] = value_of(ty, plane[index]);
+            }
+        }
+        (plane, lengths)
+    }
 }
