@@ -7,7 +7,7 @@ use crate::tile_cache::TileCache;
 use crate::view::View;
 use crate::vsi::VsiFile;
 use geoembed::gdal::{cstring, CStringList};
-use geoembed::info::gdalinfo::{gdal_compression, subdataset_name, subdatasets};
+use geoembed::info::gdalinfo::{gdal_compression, reversibility, subdataset_name, subdatasets};
 use geoembed_codec::{
     BandInfo, CodecId, Dequantization, Header, IndexEntry, MetadataDomain, Reader, SampleType, Srs,
 };
@@ -170,18 +170,18 @@ fn dataset_metadata(
     };
     let (codecs, per_tile) = codec_counts(file, entries, plane);
     let counts: Vec<String> = codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-    add_items(
-        &mut ds_meta,
-        "IMAGE_STRUCTURE",
-        vec![
-            format!(
-                "COMPRESSION={}",
-                gdal_compression(codecs.keys().map(String::as_str))
-            ),
-            "INTERLEAVE=PIXEL".into(),
-            format!("GEOEMBED_TILE_CODECS={}", counts.join(",")),
-        ],
-    );
+    let mut structure = vec![
+        format!(
+            "COMPRESSION={}",
+            gdal_compression(codecs.keys().map(String::as_str))
+        ),
+        "INTERLEAVE=PIXEL".into(),
+        format!("GEOEMBED_TILE_CODECS={}", counts.join(",")),
+    ];
+    // Lossless, or lossy with the bound kept and the error reached, per band.
+    let reversible = reversibility(file, plane).into_iter();
+    structure.extend(reversible.map(|(k, v)| format!("{k}={v}")));
+    add_items(&mut ds_meta, "IMAGE_STRUCTURE", structure);
     // What a reader needs to get physical values back, stated rather than guessed.
     let mut emb_items: Vec<String> = file.info.iter().map(|(k, v)| format!("{k}={v}")).collect();
     emb_items.push(format!("CODECS={}", counts.join(",")));

@@ -17,6 +17,8 @@ fuzz_target!(|data: &[u8]| {
         effort: Effort::Default,
         decorrelation: None,
         recipe: None,
+        max_error: &[],
+        nodata: &[],
     };
     let mut out = Vec::new();
     if decode_tile(CodecId::Float, &shape, payload, &params, &mut out).is_ok() {

@@ -97,6 +97,8 @@ fn native_seeds() -> Vec<Vec<u8>> {
                     effort,
                     decorrelation: None,
                     recipe: None,
+                    max_error: &[],
+                    nodata: &[],
                 };
                 let payload = encode_tile(CodecId::Native, &sh, &data, &params).unwrap();
                 seeds.push(fuzz_input::decoder_input(

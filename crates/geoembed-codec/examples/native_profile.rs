@@ -43,6 +43,8 @@ fn main() {
         effort,
         decorrelation: None,
         recipe: None,
+        max_error: &[],
+        nodata: &[],
     };
     let t = Instant::now();
     let payload = encode_tile(CodecId::Native, &shape, data, &p).unwrap();

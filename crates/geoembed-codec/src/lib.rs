@@ -85,11 +85,12 @@ mod word_hash;
 pub use codec::dequant::Recipe;
 pub use codec::{
     auto_candidates, decode as decode_tile, encode as encode_tile, encode_best, CodecChoice,
-    CodecId, CodecParams, Effort, Encoded, TileShape,
+    CodecId, CodecParams, Effort, Encoded, NearLosslessTile, TileShape,
 };
 pub use container::dequantize::{dequantize, scale_plane};
 pub use container::header::{
-    AuxPlane, BandInfo, ColorEntry, Dequantization, Gcp, Georef, Header, MetadataDomain, Srs,
+    AuxPlane, BandInfo, ColorEntry, Dequantization, Gcp, Georef, Header, MetadataDomain,
+    NearLossless, Srs,
 };
 pub use container::preamble::MAGIC;
 pub use container::reader::{decode_block, decode_block_into, locate_block, tile_name};

@@ -58,6 +58,8 @@ fn fuzz_findings_fail_with_their_named_errors() {
             effort: Effort::Default,
             decorrelation: None,
             recipe: None,
+            max_error: &[],
+            nodata: &[],
         };
         let mut out = Vec::new();
         let err = decode_tile(CodecId::Native, &shape, payload, &p, &mut out).expect_err(name);

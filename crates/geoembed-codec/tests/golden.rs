@@ -13,7 +13,7 @@
 
 use geoembed_codec::{
     encode_block, fit_decorrelation, AuxPlane, CodecChoice, CodecId, Dequantization, Effort,
-    ErrorKind, Header, MetadataDomain, Reader, SampleType, Srs, Writer,
+    ErrorKind, Header, MetadataDomain, NearLossless, Reader, SampleType, Srs, Writer,
 };
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -363,6 +363,75 @@ fn golden_native_srtm_dem() {
     let hd = plain_header(w, h, 1, SampleType::I16);
     check_whole("srtm_dem_native.emb", &hd, dem.clone(), Effort::Default);
     check_whole("srtm_dem_native_max.emb", &hd, dem, Effort::Max);
+}
+
+/// Checks (or, when blessing, writes) a near-lossless golden of one tile: pinned bytes,
+/// format 1.2, the header's bounds, every sample within its band's bound and nodata exact.
+fn check_near_lossless(name: &str, hd: &Header, data: &[u8], effort: Effort) {
+    let path = fixtures().join("golden").join(name);
+    let mut w = Writer::new(Cursor::new(Vec::new()), hd.clone()).unwrap();
+    let b = encode_block(
+        hd,
+        0,
+        0,
+        0,
+        data,
+        CodecChoice::Fixed(CodecId::Native),
+        effort,
+    )
+    .unwrap();
+    w.write_block(0, 0, 0, &b).unwrap();
+    let fresh = w.finish().unwrap().into_inner();
+    if std::env::var_os("GEOEMBED_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let golden =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; bless it", path.display()));
+    assert!(fresh == golden, "{name}: encoder output changed");
+    assert_eq!(
+        u16::from_le_bytes([golden[10], golden[11]]),
+        2,
+        "{name}: minor version"
+    );
+    let mut r = Reader::open(Cursor::new(&golden)).unwrap();
+    let recorded = r.header().near_lossless.clone().unwrap();
+    let bounds = hd.near_lossless.as_ref().unwrap().max_error.clone();
+    assert_eq!(recorded.max_error, bounds);
+    let ty = hd.sample_type;
+    let decoded = ty.values_f64(&r.read_block(0, 0, 0).unwrap());
+    for (i, (&x, &x_hat)) in ty.values_f64(data).iter().zip(&decoded).enumerate() {
+        let band = i % bounds.len();
+        assert!(
+            (x - x_hat).abs() <= bounds[band] as f64,
+            "{name}: sample {i}"
+        );
+        if let Some(n) = hd.bands[band].nodata {
+            assert_eq!(x == n, x_hat == n, "{name}: sample {i} and nodata");
+        }
+    }
+}
+
+#[test]
+fn golden_native_near_lossless() {
+    // Landsat RGB within 2 (the border's 0 is nodata: kept exact) and an exact alpha band.
+    let (w, h, rgb) = tiff_samples("uint8_3b_landsat7_rgb_crop.tif");
+    let mut rgba = Vec::with_capacity(rgb.len() / 3 * 4);
+    for px in rgb.chunks_exact(3) {
+        rgba.extend_from_slice(px);
+        rgba.push(if px.iter().any(|&v| v != 0) { 255 } else { 0 });
+    }
+    let mut hd = plain_header(w, h, 4, SampleType::U8);
+    hd.bands[..3].iter_mut().for_each(|b| b.nodata = Some(0.0));
+    hd.near_lossless = Some(NearLossless {
+        max_error: vec![2, 2, 2, 0],
+        achieved: vec![None; 4],
+    });
+    check_near_lossless("landsat_rgba_native_e2.emb", &hd, &rgba, Effort::Default);
+    // The SRTM DEM within 1 at max effort.
+    let (w, h, dem) = tiff_samples("int16_1b_srtm3_n44w072_crop.tif");
+    let mut hd = plain_header(w, h, 1, SampleType::I16);
+    hd.near_lossless = Some(NearLossless::uniform(1, 1));
+    check_near_lossless("srtm_dem_native_e1_max.emb", &hd, &dem, Effort::Max);
 }
 
 #[test]

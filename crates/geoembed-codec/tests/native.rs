@@ -25,6 +25,8 @@ fn params(effort: Effort) -> CodecParams<'static> {
         effort,
         decorrelation: None,
         recipe: None,
+        max_error: &[],
+        nodata: &[],
     }
 }
 

@@ -96,6 +96,8 @@ fn decorrelation_codecs_round_trip_small_integer_types() {
                 effort: Effort::Default,
                 decorrelation: Some(&d),
                 recipe: None,
+                max_error: &[],
+                nodata: &[],
             };
             let shape = TileShape {
                 width: w,
@@ -384,6 +386,8 @@ fn native_round_trips_every_effort_and_shape() {
                     effort,
                     decorrelation: None,
                     recipe: None,
+                    max_error: &[],
+                    nodata: &[],
                 };
                 roundtrip(CodecId::Native, &shape, &data, &p);
             }

@@ -132,6 +132,8 @@ pub fn encode_chunk<'py>(
                 effort,
                 decorrelation: None,
                 recipe: None,
+                max_error: &[],
+                nodata: &[],
             };
             encode_best(choice, &tile, samples, &params)
         })
@@ -164,6 +166,8 @@ pub fn decode_chunk<'py>(
                 effort: header.effort,
                 decorrelation: None,
                 recipe: None,
+                max_error: &[],
+                nodata: &[],
             };
             decode_tile(header.codec, &shape, &data[HEADER_LEN..], &params, &mut out)?;
             if crc32fast::hash(&out) != header.raw_crc {

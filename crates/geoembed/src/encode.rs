@@ -10,7 +10,7 @@ use crate::write::sidecar::{self, ToLonLat};
 use crate::write::staging::{check_output_file, Staging};
 use geoembed_codec::{
     auto_candidates, encode_block_with, fit_decorrelation, BlockSettings, CodecChoice,
-    Decorrelation, Header, Writer,
+    Decorrelation, Header, NearLossless, Writer,
 };
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Seek, Write};
@@ -26,6 +26,9 @@ pub struct EncodeReport {
     pub file_bytes: u64,
     /// Tiles per codec chosen.
     pub codecs: BTreeMap<&'static str, usize>,
+    /// Near-lossless files: the bound per band and the largest error measured per band
+    /// (`None`: the file is lossless).
+    pub near_lossless: Option<NearLossless>,
 }
 
 /// Pixels sampled to fit the decorrelation (the seed harness uses the same cap).
@@ -140,6 +143,7 @@ fn output_header(src: &mut dyn RasterSource, o: &EncodeOptions) -> Result<Header
     };
     header.tile_width = tw;
     header.tile_height = th;
+    header.near_lossless = o.near_lossless(header.bands.len());
     header.info.push((
         "software".into(),
         format!("geoembed {}", env!("CARGO_PKG_VERSION")),
@@ -205,7 +209,15 @@ pub fn encode_stream<W: Write + Seek>(
     let header = output_header(src, o)?;
     src.prepare_streaming((header.tile_width, header.tile_height), o.batch_bytes);
     let mut writer = Writer::new(sink, header.clone())?;
-    let mut report = EncodeReport::default();
+    // Every band starts at 0: exact tiles (constant, raw) report no error.
+    let near_lossless = header.near_lossless.clone().map(|n| NearLossless {
+        achieved: vec![Some(0); n.max_error.len()],
+        ..n
+    });
+    let mut report = EncodeReport {
+        near_lossless,
+        ..EncodeReport::default()
+    };
     let stage = Stage::begin(progress, header.block_count(), "encoding");
     for plane in 0..header.plane_count() {
         let (ty, bands) = header.plane_layout(plane)?;
@@ -227,6 +239,11 @@ pub fn encode_stream<W: Write + Seek>(
                 *report.codecs.entry(block.codec.name()).or_default() += 1;
                 report.raw_bytes += raw as u64;
                 report.samples += (raw / ty.size()) as u64;
+                if let Some(n) = report.near_lossless.as_mut().filter(|_| plane == 0) {
+                    for (achieved, &e) in n.achieved.iter_mut().zip(&block.max_error) {
+                        *achieved = Some(achieved.unwrap_or(0).max(e));
+                    }
+                }
                 writer.write_block(plane, tx, tyi, &block)?;
             }
         }

@@ -59,6 +59,8 @@ pub enum OptionKey {
     BatchMemory,
     /// How a float raster was dequantised from integer codes.
     Recipe,
+    /// A near-lossless bound (largest absolute error per band).
+    MaxError,
 }
 
 impl OptionKey {
@@ -77,6 +79,7 @@ impl OptionKey {
             OptionKey::Limit => "limit",
             OptionKey::BatchMemory => "batch memory",
             OptionKey::Recipe => "recipe",
+            OptionKey::MaxError => "max error",
         }
     }
 }

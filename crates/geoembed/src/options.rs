@@ -3,7 +3,7 @@
 //! [`OptionKey`], and checked against the input before any work starts.
 
 use crate::error::{Error, OptionKey, Result};
-use geoembed_codec::{CodecChoice, Effort, Header, Limits, Recipe};
+use geoembed_codec::{CodecChoice, CodecId, Effort, Header, Limits, NearLossless, Recipe};
 use std::fmt;
 use std::str::FromStr;
 
@@ -26,6 +26,9 @@ pub struct EncodeOptions {
     /// How a float raster's values were dequantised from integer codes, when known: the
     /// `dequant` codec is then always tried, and checks it sample by sample.
     pub recipe: Option<Recipe>,
+    /// Near-lossless: the largest absolute error allowed, one value for every band or one
+    /// per band (empty, or all 0: lossless, the default). Only the native codec keeps it.
+    pub max_error: Vec<u32>,
 }
 
 impl Default for EncodeOptions {
@@ -37,6 +40,7 @@ impl Default for EncodeOptions {
             overwrite: false,
             batch_bytes: DEFAULT_BATCH_BYTES,
             recipe: None,
+            max_error: Vec::new(),
         }
     }
 }
@@ -182,6 +186,18 @@ pub fn parse_recipe(s: &str) -> Result<Recipe> {
         .map_err(|e: geoembed_codec::Error| Error::invalid_option(OptionKey::Recipe, s, e))
 }
 
+/// Parses a near-lossless bound: one integer for every band (`2`) or one per band
+/// (`0,2,2`).
+pub fn parse_max_error(s: &str) -> Result<Vec<u32>> {
+    let parse = |v: &str| {
+        v.trim().parse::<u32>().map_err(|_| {
+            let why = "give a non-negative integer, or one per band separated by commas";
+            Error::invalid_option(OptionKey::MaxError, s, why)
+        })
+    };
+    s.split(',').map(parse).collect()
+}
+
 /// Parses an effort level (`fast`, `default`, `max`; case-insensitive).
 pub fn parse_effort(s: &str) -> Result<Effort> {
     s.trim()
@@ -190,6 +206,52 @@ pub fn parse_effort(s: &str) -> Result<Effort> {
 }
 
 impl EncodeOptions {
+    /// The near-lossless bounds for a raster of `bands` bands, if any is nonzero (a zero
+    /// bound writes the lossless file, byte for byte).
+    pub fn near_lossless(&self, bands: usize) -> Option<NearLossless> {
+        if self.max_error.iter().all(|&e| e == 0) {
+            return None;
+        }
+        let max_error = match self.max_error.as_slice() {
+            [one] => vec![*one; bands],
+            per_band => per_band.to_vec(),
+        };
+        Some(NearLossless {
+            achieved: vec![None; max_error.len()],
+            max_error,
+        })
+    }
+
+    /// A bound per band (or one), on 8- or 16-bit integers, with a codec that keeps it.
+    fn validate_max_error(&self, header: &Header) -> Result<()> {
+        let Some(n) = self.near_lossless(header.bands.len()) else {
+            return Ok(());
+        };
+        let text = || {
+            let values: Vec<String> = self.max_error.iter().map(u32::to_string).collect();
+            values.join(",")
+        };
+        let bad = |why: String| Err(Error::invalid_option(OptionKey::MaxError, text(), why));
+        let bands = header.bands.len();
+        if n.max_error.len() != bands {
+            return bad(format!(
+                "{} bounds for {bands} bands: give one for every band, or one per band",
+                n.max_error.len()
+            ));
+        }
+        if let Some(why) = CodecId::Native.unsupported_reason(header.sample_type) {
+            return bad(format!(
+                "near-lossless coding needs the native codec, and {why}"
+            ));
+        }
+        match self.codec {
+            CodecChoice::Fixed(id) if id != CodecId::Native => bad(format!(
+                "codec {id} is lossless only; near-lossless coding needs --codec native or auto"
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks the options against the raster about to be encoded: the codec against its
     /// sample type and band count, the tile against the largest tile a reader accepts.
     pub fn validate(&self, header: &Header) -> Result<()> {
@@ -217,6 +279,7 @@ impl EncodeOptions {
                 ));
             }
         }
+        self.validate_max_error(header)?;
         if let Some(t) = self.tile {
             let edge = |n: u32| u64::from(t.get().min(n.max(1)));
             let pixel = (header.bands.len() * header.sample_type.size()) as u64;

@@ -36,6 +36,12 @@ pub fn encode_options(a: &ConvertArgs) -> Result<EncodeOptions> {
             .as_deref()
             .map(geoembed::parse_recipe)
             .transpose()?,
+        max_error: a
+            .max_error
+            .as_deref()
+            .map(geoembed::parse_max_error)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -63,8 +69,10 @@ pub fn run(a: &ConvertArgs, quiet: bool, threads: usize, limits: &Limits) -> Res
         }
         to_emb(a, kind, quiet, limits)?;
     } else {
-        if a.recipe.is_some() {
-            return Err(usage("--recipe applies when converting to a .emb"));
+        if a.recipe.is_some() || a.max_error.is_some() {
+            return Err(usage(
+                "--recipe and --max-error apply when converting to a .emb",
+            ));
         }
         let o = DecodeOptions {
             format: a.format.clone(),
@@ -126,14 +134,36 @@ fn print_notice(a: &ConvertArgs, notice: &Notice) {
 fn summary(a: &ConvertArgs, r: &EncodeReport, seconds: f64) -> String {
     let codecs: Vec<String> = r.codecs.iter().map(|(k, v)| format!("{k}:{v}")).collect();
     format!(
-        "{} -> {}: {} -> {} bytes (ratio {:.3}, {:.3} bits/sample) in {seconds:.2} s; tiles {}",
+        "{} -> {}: {} -> {} bytes (ratio {:.3}, {:.3} bits/sample) in {seconds:.2} s; tiles {}; {}",
         a.input,
         a.output.display(),
         r.raw_bytes,
         r.file_bytes,
         r.raw_bytes as f64 / r.file_bytes as f64,
         8.0 * r.file_bytes as f64 / r.samples as f64,
-        codecs.join(" ")
+        codecs.join(" "),
+        compression(r)
+    )
+}
+
+/// `lossless`, or `LOSSY near-lossless` with the bound and the largest error per band.
+fn compression(r: &EncodeReport) -> String {
+    let Some(n) = &r.near_lossless else {
+        return "lossless".into();
+    };
+    // One number when every band has it, else the list.
+    let list = |values: Vec<u32>| match values.iter().all(|&v| v == values[0]) {
+        true => values[0].to_string(),
+        false => {
+            let text: Vec<String> = values.iter().map(u32::to_string).collect();
+            text.join(",")
+        }
+    };
+    let achieved = n.achieved.iter().map(|a| a.unwrap_or(0)).collect();
+    format!(
+        "LOSSY near-lossless: max abs error {} per band, achieved {}",
+        list(n.max_error.clone()),
+        list(achieved)
     )
 }
 

@@ -106,6 +106,30 @@ fn write_georef(s: &mut String, h: &Header) {
     }
 }
 
+/// Whether the bands decode to the source's samples: `Compression: lossless`, or the
+/// near-lossless bound and the largest error the writer measured, per band when they vary.
+fn write_compression(s: &mut String, h: &Header) {
+    let Some(n) = &h.near_lossless else {
+        let _ = writeln!(s, "Compression: lossless");
+        return;
+    };
+    let per_band = |values: Vec<String>| match values.iter().all(|v| *v == values[0]) {
+        true => values[0].clone(),
+        false => format!("{} (per band)", values.join(",")),
+    };
+    let bound = per_band(n.max_error.iter().map(u32::to_string).collect());
+    let achieved = n.achieved.iter().map(|a| match a {
+        Some(e) => e.to_string(),
+        None => "unknown".into(),
+    });
+    let _ = writeln!(
+        s,
+        "Compression: near-lossless (LOSSY): max abs error {bound}, achieved {}; \
+         nodata samples exact",
+        per_band(achieved.collect())
+    );
+}
+
 /// Tiling, dequantisation recipe, aux planes, decorrelation.
 fn write_structure(s: &mut String, h: &Header) {
     let _ = writeln!(
@@ -116,6 +140,7 @@ fn write_structure(s: &mut String, h: &Header) {
         h.tiles_across(),
         h.tiles_down()
     );
+    write_compression(s, h);
     match &h.dequantization {
         Some(Dequantization::PerPixelScale { aux_plane }) => {
             let _ = writeln!(

@@ -3,7 +3,7 @@
 //! beyond it under one `geoembed` key: tiling, codecs and sizes per tile and plane, aux
 //! planes, the dequantisation recipe, per-band coordinates.
 
-use geoembed::info::gdalinfo::{gdal_compression, gdalinfo_json, subdatasets};
+use geoembed::info::gdalinfo::{gdal_compression, gdalinfo_json, reversibility, subdatasets};
 use geoembed::info::{band_coordinates, FileInfo};
 use geoembed::Result;
 use geoembed_codec::{Dequantization, Header};
@@ -15,6 +15,19 @@ fn tiles_json(info: &FileInfo) -> Value {
         "ratio": t.ratio(), "bits_per_sample": t.bits_per_sample(),
         "choices": (!t.choices.is_empty()).then_some(&t.choices),
     })).collect::<Vec<_>>())
+}
+
+/// Whether the bands are the source's: mode `lossless`, or `near-lossless` with the bound
+/// and the achieved largest error per band.
+fn compression_json(h: &Header) -> Value {
+    match &h.near_lossless {
+        Some(n) => json!({
+            "mode": "near-lossless",
+            "max_error": n.max_error,
+            "achieved_max_error": n.achieved,
+        }),
+        None => json!({"mode": "lossless"}),
+    }
 }
 
 /// geoembed's own facts about the file.
@@ -31,6 +44,7 @@ fn geoembed_json(info: &FileInfo) -> Value {
             Dequantization::PowerLaw { divisor, exponent } => json!({"kind": "power_law", "divisor": divisor, "exponent": exponent}),
         }),
         "decorrelation_groups": h.decorrelation.as_ref().map(|d| d.groups.len()),
+        "compression": compression_json(h),
         "info": h.info.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "bands": h.bands.iter().map(|b| json!({"coordinates": band_coordinates(h, b)})).collect::<Vec<_>>(),
         "tiles": tiles_json(info),
@@ -56,7 +70,7 @@ fn plugin_domains(info: &FileInfo, h: &Header) -> Vec<(&'static str, Vec<(String
         *counts.entry(t.codec.as_str()).or_default() += 1;
     }
     let listed: Vec<String> = counts.iter().map(|(k, v)| format!("{k}:{v}")).collect();
-    let structure = vec![
+    let mut structure = vec![
         (
             "COMPRESSION".to_string(),
             gdal_compression(counts.keys().copied()).to_string(),
@@ -64,6 +78,7 @@ fn plugin_domains(info: &FileInfo, h: &Header) -> Vec<(&'static str, Vec<(String
         ("INTERLEAVE".into(), "PIXEL".into()),
         ("GEOEMBED_TILE_CODECS".into(), listed.join(",")),
     ];
+    structure.extend(reversibility(h, 0));
     let name = info.path.display().to_string();
     vec![
         ("IMAGE_STRUCTURE", structure),

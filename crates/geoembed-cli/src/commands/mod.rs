@@ -75,6 +75,7 @@ pub fn labelled(e: Error) -> Error {
             OptionKey::LossyOutput => "format",
             OptionKey::Limit => "--limit",
             OptionKey::BatchMemory => "--batch-memory",
+            OptionKey::MaxError => "--max-error",
             _ => key.name(),
         };
         if value.is_empty() {

@@ -13,6 +13,7 @@ pub mod png128;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 use crate::transform::decorrelate::{self, Decorrelation};
+pub use native::NearLosslessTile;
 
 /// Codec identifiers as stored in the tile index. Never renumber.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -137,14 +138,15 @@ impl std::fmt::Display for CodecId {
 
 /// The lowest minor version of the format (docs/format.md §7) that has a payload of this
 /// codec: 1.0 has codecs 0–7 with native and float payload version 1; 1.1 adds `dequant`
-/// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats); 1.2 float payload
-/// version 2 (the value-space predictor). Writers record the highest over a file's tiles in
-/// its preamble.
+/// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats); 1.2 native
+/// payload version 3 (near-lossless) and float payload version 2 (the value-space
+/// predictor). Writers record the highest over a file's tiles in its preamble.
 pub(crate) fn minor_version_of(codec: CodecId, payload: &[u8]) -> u16 {
-    match codec {
-        CodecId::Dequant | CodecId::Lz => 1,
-        CodecId::Native if payload.first() != Some(&1) => 1,
-        CodecId::Float if payload.first() != Some(&1) => 2,
+    match (codec, payload.first()) {
+        (CodecId::Native, Some(&native::VERSION_NEAR_LOSSLESS)) => 2,
+        (CodecId::Float, version) if version != Some(&1) => 2,
+        (CodecId::Dequant | CodecId::Lz, _) => 1,
+        (CodecId::Native, version) if version != Some(&1) => 1,
         _ => 0,
     }
 }
@@ -266,6 +268,52 @@ pub struct CodecParams<'a> {
     /// How the tile's floats were dequantised, when the caller knows (`--recipe`): `auto`
     /// then always tries the `dequant` codec, which verifies it sample by sample.
     pub recipe: Option<dequant::Recipe>,
+    /// Near-lossless coding: the largest absolute error allowed per band (empty, or all
+    /// zero: lossless). Only the native codec honours a nonzero bound; the others refuse it.
+    pub max_error: &'a [u32],
+    /// Per band, the nodata value (empty: none): near-lossless coding decodes nodata
+    /// samples as nodata and no other sample as nodata.
+    pub nodata: &'a [Option<f64>],
+}
+
+impl CodecParams<'_> {
+    /// The near-lossless bounds of a tile of `shape`, checked against its band count, with
+    /// the nodata values the sample type can hold.
+    fn bounds(&self, shape: &TileShape) -> Result<native::Bounds> {
+        let bands = shape.bands;
+        if !self.max_error.is_empty() && self.max_error.len() != bands {
+            return Err(Error::invalid(format!(
+                "{} near-lossless bounds for a tile of {bands} bands (give one, or one per band)",
+                self.max_error.len()
+            )));
+        }
+        let range = shape.sample_type.small_int_range();
+        let as_sample = |n: f64| {
+            let (min, max) = range?;
+            (n.fract() == 0.0 && n >= min as f64 && n <= max as f64).then_some(n as i32)
+        };
+        Ok(native::Bounds {
+            max_error: (0..bands)
+                .map(|b| self.max_error.get(b).copied().unwrap_or(0))
+                .collect(),
+            nodata: (0..bands)
+                .map(|b| self.nodata.get(b).copied().flatten().and_then(as_sample))
+                .collect(),
+        })
+    }
+
+    /// Whether any band may be coded with an error.
+    pub fn is_lossy(&self) -> bool {
+        self.max_error.iter().any(|&e| e > 0)
+    }
+}
+
+/// The error for a codec asked to keep a near-lossless bound it cannot keep.
+fn bound_refused(codec: CodecId) -> Error {
+    Error::invalid(format!(
+        "codec {codec} is lossless only and cannot encode within a near-lossless bound \
+         (max error); only the native codec can (8- and 16-bit integer samples)"
+    ))
 }
 
 fn decorrelation<'a>(codec: CodecId, p: &CodecParams<'a>) -> Result<&'a Decorrelation> {
@@ -297,6 +345,9 @@ pub fn encode(
     if let Some(why) = codec.unsupported_reason(shape.sample_type) {
         return Err(Error::invalid(why));
     }
+    if params.is_lossy() && codec != CodecId::Native {
+        return Err(bound_refused(codec));
+    }
     let ty = shape.sample_type;
     match codec {
         CodecId::Raw => Ok(samples.to_vec()),
@@ -313,7 +364,10 @@ pub fn encode(
             Ok(samples[..pixel_bytes].to_vec())
         }
         CodecId::Png128 => png128::encode(shape, samples, params.effort.deflate_level()),
-        CodecId::Native => native::encode(shape, samples, params.effort),
+        CodecId::Native => {
+            let bounds = params.bounds(shape)?;
+            Ok(native::encode_checked(shape, samples, params.effort, &bounds)?.0)
+        }
         CodecId::Float => float::encode(shape, samples, params.effort),
         CodecId::Dequant => dequant::encode(shape, samples, params),
         CodecId::Lz => lz::encode(samples, params.effort),
@@ -678,6 +732,9 @@ pub struct Encoded {
     pub codec: CodecId,
     /// The encoded tile.
     pub payload: Vec<u8>,
+    /// A near-lossless tile: what it decodes to and its error per band (`None`: the tile
+    /// decodes to the samples it was encoded from).
+    pub near_lossless: Option<NearLosslessTile>,
 }
 
 /// Encodes a tile with a fixed codec or the smallest of the `auto` candidates. Constant
@@ -689,6 +746,9 @@ pub fn encode_best(
     samples: &[u8],
     params: &CodecParams,
 ) -> Result<Encoded> {
+    if params.is_lossy() {
+        return encode_near_lossless(choice, shape, samples, params);
+    }
     let pixel_bytes = shape.bands * shape.sample_type.size();
     let constant = samples.len() >= pixel_bytes
         && samples
@@ -735,7 +795,11 @@ pub fn encode_best(
             .as_ref()
             .is_none_or(|b| payload.len() < b.payload.len())
         {
-            best = Some(Encoded { codec, payload });
+            best = Some(Encoded {
+                codec,
+                payload,
+                near_lossless: None,
+            });
         }
     }
     // The LZ safety net, when a quick zstd pass comes near the best model.
@@ -746,15 +810,65 @@ pub fn encode_best(
                 best = Some(Encoded {
                     codec: CodecId::Lz,
                     payload,
+                    near_lossless: None,
                 });
             }
         }
     }
     match best {
         Some(best) if choice != CodecChoice::Auto || best.payload.len() < samples.len() => Ok(best),
-        _ => Ok(Encoded {
-            codec: CodecId::Raw,
-            payload: samples.to_vec(),
-        }),
+        _ => Ok(raw(samples)),
     }
+}
+
+/// The raw codec's tile: the samples as they are.
+fn raw(samples: &[u8]) -> Encoded {
+    Encoded {
+        codec: CodecId::Raw,
+        payload: samples.to_vec(),
+        near_lossless: None,
+    }
+}
+
+/// [`encode_best`] within a near-lossless bound: the native codec, the only one that keeps
+/// a bound (a fixed choice of any other is refused, and `auto` tries no other), or codecs
+/// that lose nothing where they are chosen without trying: constant for a tile whose
+/// pixels are all equal, raw when native comes out larger than the samples.
+fn encode_near_lossless(
+    choice: CodecChoice,
+    shape: &TileShape,
+    samples: &[u8],
+    params: &CodecParams,
+) -> Result<Encoded> {
+    let ty = shape.sample_type;
+    match choice {
+        CodecChoice::Fixed(CodecId::Native) | CodecChoice::Auto => {}
+        CodecChoice::Fixed(codec) => return Err(bound_refused(codec)),
+    }
+    if let Some(why) = CodecId::Native.unsupported_reason(ty) {
+        return Err(Error::invalid(format!(
+            "near-lossless coding (max error) needs the native codec, and {why}"
+        )));
+    }
+    let pixel_bytes = shape.bands * ty.size();
+    let mut pixels = samples.chunks_exact(pixel_bytes);
+    let first = pixels.next();
+    if choice == CodecChoice::Auto && pixels.all(|p| Some(p) == first) {
+        let payload = encode(CodecId::Constant, shape, samples, &CodecParams::default())?;
+        return Ok(Encoded {
+            codec: CodecId::Constant,
+            payload,
+            near_lossless: None,
+        });
+    }
+    let bounds = params.bounds(shape)?;
+    let (payload, near_lossless) = native::encode_checked(shape, samples, params.effort, &bounds)?;
+    if choice == CodecChoice::Auto && payload.len() >= samples.len() {
+        return Ok(raw(samples));
+    }
+    Ok(Encoded {
+        codec: CodecId::Native,
+        payload,
+        near_lossless,
+    })
 }

@@ -8,7 +8,7 @@
 use super::bytes::{ByteReader, ByteWriter};
 use super::header::{
     AuxPlane, BandInfo, Decorrelation, DecorrelationGroup, Dequantization, Gcp, Header,
-    MetadataDomain, Srs,
+    MetadataDomain, NearLossless, Srs,
 };
 use crate::error::{Error, Result};
 use crate::limits::Limits;
@@ -22,7 +22,13 @@ pub(super) const GCPS: [u8; 4] = *b"GCPS";
 pub(super) const METADATA: [u8; 4] = *b"META";
 pub(super) const DEQUANTIZATION: [u8; 4] = *b"DEQU";
 pub(super) const DECORRELATION: [u8; 4] = *b"DCOR";
+pub(super) const NEAR_LOSSLESS: [u8; 4] = *b"loss";
 pub(super) const INFO: [u8; 4] = *b"info";
+
+/// `loss` mode 1: every band has an absolute error bound.
+const MODE_NEAR_LOSSLESS: u8 = 1;
+/// A `loss` chunk's achieved error when the writer did not record it.
+const NOT_RECORDED: u32 = u32::MAX;
 
 const FLAG_NODATA: u8 = 1;
 const FLAG_SCALE: u8 = 2;
@@ -112,6 +118,9 @@ pub(super) fn encode(h: &Header) -> Vec<u8> {
             }
         });
     }
+    if let Some(n) = h.near_lossless.as_ref().filter(|n| n.is_lossy()) {
+        chunk(&mut out, NEAR_LOSSLESS, |w| write_near_lossless(w, n));
+    }
     if !h.info.is_empty() {
         chunk(&mut out, INFO, |w| {
             w.u32(h.info.len() as u32);
@@ -122,6 +131,41 @@ pub(super) fn encode(h: &Header) -> Vec<u8> {
         });
     }
     out.buf
+}
+
+/// `loss`: fixed-size fields only, so the writer can fill in the achieved errors once every
+/// tile is written without moving anything.
+fn write_near_lossless(w: &mut ByteWriter, n: &NearLossless) {
+    w.u8(MODE_NEAR_LOSSLESS);
+    w.u32(n.max_error.len() as u32);
+    n.max_error.iter().for_each(|&e| w.u32(e));
+    (0..n.max_error.len())
+        .map(|b| n.achieved.get(b).copied().flatten().unwrap_or(NOT_RECORDED))
+        .for_each(|e| w.u32(e));
+}
+
+fn read_near_lossless(c: &mut ByteReader, what: &str, bands: usize) -> Result<NearLossless> {
+    let mode = c.u8("mode")?;
+    if mode != MODE_NEAR_LOSSLESS {
+        // Ancillary: a mode this reader does not know says nothing it can use.
+        return Err(Error::corrupt(format!("{what}: unknown mode {mode}")));
+    }
+    let count = c.count("band count", 8)?;
+    if count != bands {
+        return Err(Error::corrupt(format!(
+            "{what} lists {count} bands, the file has {bands}"
+        )));
+    }
+    let max_error = (0..count)
+        .map(|b| c.u32(&format!("max_error[{b}]")))
+        .collect::<Result<Vec<u32>>>()?;
+    let achieved = (0..count)
+        .map(|b| Ok(Some(c.u32(&format!("achieved[{b}]"))?).filter(|&e| e != NOT_RECORDED)))
+        .collect::<Result<Vec<Option<u32>>>>()?;
+    Ok(NearLossless {
+        max_error,
+        achieved,
+    })
 }
 
 fn write_band(w: &mut ByteWriter, b: &BandInfo) {
@@ -239,6 +283,10 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header, limits: &Limits) -> Result<()
             DECORRELATION => {
                 let bands = h.bands.len();
                 h.decorrelation = Some(read_decorrelation(&mut chunk, &what, bands)?)
+            }
+            NEAR_LOSSLESS => {
+                let bands = h.bands.len();
+                h.near_lossless = Some(read_near_lossless(&mut chunk, &what, bands)?)
             }
             INFO => {
                 let count = budget.items(&mut chunk, "entry count", 8)?;

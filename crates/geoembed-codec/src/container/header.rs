@@ -130,6 +130,33 @@ pub enum Dequantization {
     },
 }
 
+/// Near-lossless bands: every decoded sample of band `b` is within `max_error[b]` of the
+/// sample the file was written from (nodata samples exactly). Written only when some bound
+/// is nonzero; a file without it is lossless.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NearLossless {
+    /// Per band, the largest absolute error the writer was asked to keep (0: exact).
+    pub max_error: Vec<u32>,
+    /// Per band, the largest absolute error the writer measured over every tile (`None`:
+    /// not recorded, as while the file is being written).
+    pub achieved: Vec<Option<u32>>,
+}
+
+impl NearLossless {
+    /// The same bound for every one of `bands` bands.
+    pub fn uniform(bands: usize, max_error: u32) -> Self {
+        NearLossless {
+            max_error: vec![max_error; bands],
+            achieved: vec![None; bands],
+        }
+    }
+
+    /// Whether any band may differ from its source.
+    pub fn is_lossy(&self) -> bool {
+        self.max_error.iter().any(|&e| e > 0)
+    }
+}
+
 /// Everything a reader needs besides the samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Header {
@@ -155,6 +182,8 @@ pub struct Header {
     pub dequantization: Option<Dequantization>,
     /// The file-level band decorrelation the `decorrelate+` codecs use.
     pub decorrelation: Option<Decorrelation>,
+    /// Near-lossless coding of the bands, if the file is not lossless.
+    pub near_lossless: Option<NearLossless>,
     /// Free-form provenance (creating software, source driver...). Not needed to decode.
     pub info: Vec<(String, String)>,
 }
@@ -174,6 +203,7 @@ impl Header {
             metadata: Vec::new(),
             dequantization: None,
             decorrelation: None,
+            near_lossless: None,
             info: Vec::new(),
         }
     }
@@ -243,6 +273,25 @@ impl Header {
         plane as u64 * self.tiles_per_plane() + ty as u64 * self.tiles_across() as u64 + tx as u64
     }
 
+    /// A bound per band, and nonzero bounds only where the native codec can keep them.
+    fn validate_near_lossless(&self, n: &NearLossless) -> Result<()> {
+        let bands = self.bands.len();
+        if n.max_error.len() != bands || n.achieved.len() != bands {
+            return Err(Error::invalid(format!(
+                "near-lossless bounds for {} bands, the raster has {bands}",
+                n.max_error.len()
+            )));
+        }
+        let ty = self.sample_type;
+        if n.is_lossy() && (ty.is_float() || ty.size() > 2) {
+            return Err(Error::invalid(format!(
+                "a near-lossless bound (max error) needs 8- or 16-bit integer samples (the \
+                 native codec); this raster is {ty}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks the invariants a writer must respect and a reader may rely on.
     pub fn validate(&self) -> Result<()> {
         if self.width == 0 || self.height == 0 {
@@ -285,6 +334,9 @@ impl Header {
         }
         if let Some(d) = &self.decorrelation {
             d.validate(self.bands.len(), self.sample_type)?;
+        }
+        if let Some(n) = &self.near_lossless {
+            self.validate_near_lossless(n)?;
         }
         Ok(())
     }

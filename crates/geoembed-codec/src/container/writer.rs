@@ -20,10 +20,13 @@ pub struct EncodedBlock {
     pub effort: Effort,
     /// The encoded tile.
     pub payload: Vec<u8>,
-    /// CRC-32 of the raw samples, stored so readers can check the decoded result.
+    /// CRC-32 of the decoded samples, stored so readers can check the decoded result: the
+    /// raw samples, or a near-lossless tile's rebuilt samples.
     pub raw_crc: u32,
     /// Length of the raw samples (checked against the tile's shape when written).
     pub raw_len: usize,
+    /// A near-lossless tile's largest absolute error per band (empty: the tile is exact).
+    pub max_error: Vec<u32>,
 }
 
 /// The shape of a block's tile.
@@ -55,6 +58,8 @@ pub(crate) fn plane_params(h: &Header, plane: usize, effort: Effort) -> CodecPar
             None
         },
         recipe: None,
+        max_error: &[],
+        nodata: &[],
     }
 }
 
@@ -97,19 +102,40 @@ pub fn encode_block_with(
 ) -> Result<EncodedBlock> {
     let effort = settings.effort;
     let shape = block_shape(h, plane, tx, ty)?;
+    // The header's near-lossless bounds apply to the bands; aux planes stay lossless.
+    let bounds = h.near_lossless.as_ref().filter(|_| plane == 0);
+    let nodata: Vec<Option<f64>> = match bounds {
+        Some(_) => h.bands.iter().map(|b| b.nodata).collect(),
+        None => Vec::new(),
+    };
     let params = CodecParams {
         recipe: settings.recipe.filter(|_| plane == 0),
+        max_error: bounds.map_or(&[], |n| &n.max_error),
+        nodata: &nodata,
         ..plane_params(h, plane, effort)
     };
     let encoded = codec::encode_best(choice, &shape, samples, &params)
         .map_err(|err| err.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
+    let (raw_crc, max_error) = match &encoded.near_lossless {
+        Some(tile) => (crc32fast::hash(&tile.samples), tile.max_error.clone()),
+        None => (crc32fast::hash(samples), Vec::new()),
+    };
     Ok(EncodedBlock {
         codec: encoded.codec,
         effort,
         payload: encoded.payload,
-        raw_crc: crc32fast::hash(samples),
+        raw_crc,
         raw_len: samples.len(),
+        max_error,
     })
+}
+
+/// The header's chunks followed by their CRC-32.
+fn sealed_header(header: &Header) -> Vec<u8> {
+    let mut head = chunks::encode(header);
+    let crc = crc32fast::hash(&head);
+    head.extend_from_slice(&crc.to_le_bytes());
+    head
 }
 
 /// Streams a `.emb` file into `sink`.
@@ -122,6 +148,9 @@ pub struct Writer<W: Write + Seek> {
     /// The preamble as first written, with the lowest minor version that has every codec
     /// and payload version written so far (rewritten by `finish` when that is above 0).
     preamble: Preamble,
+    /// Near-lossless files: the largest error per band over the tiles written so far
+    /// (recorded in the header by `finish`).
+    achieved: Vec<u32>,
 }
 
 impl<W: Write + Seek> Writer<W> {
@@ -135,9 +164,8 @@ impl<W: Write + Seek> Writer<W> {
                 "{blocks} tiles is more than a .emb file can index"
             )));
         }
-        let mut head = chunks::encode(&header);
-        let crc = crc32fast::hash(&head);
-        head.extend_from_slice(&crc.to_le_bytes());
+        let head = sealed_header(&header);
+        let band_count = header.bands.len();
         let header_length = u32::try_from(head.len())
             .map_err(|_| Error::invalid(format!("header of {} bytes is too large", head.len())))?;
         let index_offset = PREAMBLE_LEN as u64;
@@ -176,6 +204,7 @@ impl<W: Write + Seek> Writer<W> {
             pos,
             entries: vec![None; blocks as usize],
             preamble: preamble_written,
+            achieved: vec![0; band_count],
         })
     }
 
@@ -209,6 +238,11 @@ impl<W: Write + Seek> Writer<W> {
         self.sink.write_all(&block.payload)?;
         let minor = codec::minor_version_of(block.codec, &block.payload);
         self.preamble.version_minor = self.preamble.version_minor.max(minor);
+        if plane == 0 {
+            for (achieved, &e) in self.achieved.iter_mut().zip(&block.max_error) {
+                *achieved = (*achieved).max(e);
+            }
+        }
         self.entries[i] = Some(IndexEntry {
             offset: self.pos,
             length: block.payload.len() as u64,
@@ -218,6 +252,21 @@ impl<W: Write + Seek> Writer<W> {
             raw_crc: block.raw_crc,
         });
         self.pos += block.payload.len() as u64;
+        Ok(())
+    }
+
+    /// Near-lossless files: rewrites the header with the largest error measured per band,
+    /// in place (the `loss` chunk has fixed-size fields, so nothing moves).
+    fn record_achieved_errors(&mut self) -> Result<()> {
+        let Some(near_lossless) = self.header.near_lossless.as_mut() else {
+            return Ok(());
+        };
+        near_lossless.achieved = self.achieved.iter().map(|&e| Some(e)).collect();
+        let head = sealed_header(&self.header);
+        assert_eq!(head.len() as u32, self.preamble.header_length);
+        let at = self.start + self.preamble.header_offset;
+        self.sink.seek(SeekFrom::Start(at))?;
+        self.sink.write_all(&head)?;
         Ok(())
     }
 
@@ -234,6 +283,7 @@ impl<W: Write + Seek> Writer<W> {
             self.sink.seek(SeekFrom::Start(self.start))?;
             self.sink.write_all(&self.preamble.encode())?;
         }
+        self.record_achieved_errors()?;
         self.sink
             .seek(SeekFrom::Start(self.start + PREAMBLE_LEN as u64))?;
         self.sink.write_all(&index)?;

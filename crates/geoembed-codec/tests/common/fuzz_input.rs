@@ -224,6 +224,8 @@ pub fn assert_round_trip(input: &RoundTripInput) {
         effort: input.effort,
         decorrelation: decorrelation.as_ref(),
         recipe: None,
+        max_error: &[],
+        nodata: &[],
     };
     let what = format!("{} at {} on {shape:?}", input.choice, input.effort);
     let encoded = match encode_best(input.choice, shape, &input.samples, &params) {

@@ -95,6 +95,32 @@ pub fn gdal_compression<'a>(mut codecs: impl Iterator<Item = &'a str>) -> &'stat
     }
 }
 
+/// GDAL's `COMPRESSION_REVERSIBILITY` of plane `plane` (`LOSSY` for the bands of a
+/// near-lossless file, else `LOSSLESS`), and for lossy bands geoembed's bounds and achieved
+/// errors per band (`GEOEMBED_MAX_ERROR=2,2,0`), as `IMAGE_STRUCTURE` items.
+pub fn reversibility(h: &Header, plane: usize) -> Vec<(String, String)> {
+    let Some(n) = h.near_lossless.as_ref().filter(|_| plane == 0) else {
+        return vec![("COMPRESSION_REVERSIBILITY".into(), "LOSSLESS".into())];
+    };
+    let list = |values: Vec<String>| values.join(",");
+    let achieved = n.achieved.iter().map(|a| match a {
+        Some(e) => e.to_string(),
+        None => "unknown".into(),
+    });
+    vec![
+        ("COMPRESSION_REVERSIBILITY".into(), "LOSSY".into()),
+        ("GEOEMBED_LOSSY_MODE".into(), "near-lossless".into()),
+        (
+            "GEOEMBED_MAX_ERROR".into(),
+            list(n.max_error.iter().map(u32::to_string).collect()),
+        ),
+        (
+            "GEOEMBED_ACHIEVED_MAX_ERROR".into(),
+            list(achieved.collect()),
+        ),
+    ]
+}
+
 /// The GDAL subdataset name of aux plane `plane` of `file`: `EMB:"file":plane`.
 pub fn subdataset_name(file: &str, plane: &str) -> String {
     format!("EMB:\"{file}\":{plane}")

@@ -150,6 +150,7 @@ fn properties<R: std::io::Read + std::io::Seek>(r: &Reader<R>) -> Map<String, Va
     if let Some(d) = &h.dequantization {
         props.insert("geoembed:dequantization".into(), dequantization_json(h, d));
     }
+    props.extend(compression_properties(h));
     if !h.aux_planes.is_empty() {
         props.insert(
             "geoembed:aux_planes".into(),
@@ -158,6 +159,23 @@ fn properties<R: std::io::Read + std::io::Seek>(r: &Reader<R>) -> Map<String, Va
     }
     if !h.metadata.is_empty() {
         props.insert("geoembed:metadata".into(), domains_json(&h.metadata));
+    }
+    props
+}
+
+/// Whether the samples are the source's: `geoembed:compression` is `lossless` or
+/// `near-lossless`, the latter with the bound and the achieved error per band.
+fn compression_properties(h: &Header) -> Map<String, Value> {
+    let mut props = Map::new();
+    match &h.near_lossless {
+        Some(n) => {
+            props.insert("geoembed:compression".into(), json!("near-lossless"));
+            props.insert("geoembed:max_error".into(), json!(n.max_error));
+            props.insert("geoembed:achieved_max_error".into(), json!(n.achieved));
+        }
+        None => {
+            props.insert("geoembed:compression".into(), json!("lossless"));
+        }
     }
     props
 }

@@ -205,9 +205,12 @@ fn encode_part(
         sample_type: ty,
         ..*shape
     };
+    // The parts are exact: the codes and scales rebuild the floats bit for bit.
     let params = CodecParams {
         decorrelation: None,
         recipe: None,
+        max_error: &[],
+        nodata: &[],
         ..*params
     };
     let mut encoded = encode_best(CodecChoice::Auto, &part, bytes, &params)?;

@@ -9,9 +9,11 @@
 //! for sequential plans, the W/WW terms of the prediction.
 
 use super::context::{context_row, ContextModel, MagnitudeRows, LEVELS, W_TOKENS};
+use super::near_lossless::NearLossless;
 use super::neighbourhood::{flat_row, flatten_row, zero_flat_levels, Ring, Rows, SegmentStarts};
 use super::palette::Palette;
 use super::plan::{Plan, ROWS_ABOVE};
+use super::reconstruction::{Exact, Quantised, Reconstruct};
 use super::repeats::{CopiedRow, Repeats};
 use super::row_predictor::{row_base, spatial_row, Acc, FinalPredictor, PairRows};
 use super::simd;
@@ -34,6 +36,8 @@ pub(super) struct Coded<'a> {
     pub repeats: &'a Repeats,
     /// The context of copied samples (the table after the model's).
     pub copy_context: u8,
+    /// Version 3: the bounds and exact samples of near-lossless coding.
+    pub near_lossless: Option<&'a NearLossless>,
 }
 
 /// Decodes a tile into numeric sample values, pixel-interleaved by band, appended to `out`.
@@ -61,28 +65,38 @@ struct Streams {
     raw_bits: BitReader,
 }
 
-/// How a zigzag residual becomes a centred value of one position: the residual is added to
-/// the prediction modulo 2^bits, inside the position's range.
-#[derive(Clone, Copy)]
-struct Reconstruction {
-    lo: i32,
-    mask: i32,
-    alphabet: u32,
+/// A near-lossless tile's quantisation, as the decoder walks it: every position's step and
+/// the exact samples in decoding order, `next` being the first not yet reached.
+struct Quantisation {
+    steps: Vec<i32>,
+    exact: Vec<[u32; 3]>,
+    next: usize,
+    /// The current row's steps.
+    row_steps: Vec<i32>,
 }
 
-impl Reconstruction {
-    #[inline(always)]
-    fn value(&self, prediction: i32, magnitude: u32) -> i32 {
-        let residual = tokens::unzigzag(magnitude);
-        (prediction.wrapping_add(residual).wrapping_sub(self.lo) & self.mask) + self.lo
+impl Quantisation {
+    fn new(near_lossless: &NearLossless, plan: &Plan, width: usize) -> Self {
+        Quantisation {
+            steps: near_lossless.steps(plan),
+            exact: near_lossless.exact_in_decoding_order(plan, width),
+            next: 0,
+            row_steps: vec![1; width],
+        }
     }
 
-    /// The zigzag residual that gives `value` from `prediction` (the inverse of `value`):
-    /// what a copied sample's residual would have been, which the context model reads.
-    #[inline(always)]
-    fn magnitude(&self, prediction: i32, value: i32) -> u32 {
-        let half = (self.mask >> 1) + 1;
-        tokens::zigzag((value.wrapping_sub(prediction).wrapping_add(half) & self.mask) - half)
+    /// Fills `row_steps` for row `y` of position `pos`: the position's step, 1 where a
+    /// sample is exact.
+    fn prepare_row(&mut self, y: usize, pos: usize) {
+        self.row_steps.fill(self.steps[pos]);
+        let here = [y as u32, pos as u32];
+        while let Some(&[ey, epos, x]) = self.exact.get(self.next) {
+            if [ey, epos] != here {
+                break;
+            }
+            self.row_steps[x as usize] = 1;
+            self.next += 1;
+        }
     }
 }
 
@@ -153,6 +167,8 @@ struct TileDecoder<'a, A, const S: usize> {
     copy_context: u8,
     /// The current row's copied pixels and their values.
     copied: CopiedRow,
+    /// Near-lossless tiles (version 3): the quantisation steps.
+    quantisation: Option<Quantisation>,
     model: ContextModel,
     streams: Streams,
     /// Centred values of the rows predictors read.
@@ -178,6 +194,9 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
             repeats: coded.repeats,
             copy_context: coded.copy_context,
             copied: CopiedRow::new(),
+            quantisation: coded
+                .near_lossless
+                .map(|n| Quantisation::new(n, plan, width)),
             model: ContextModel::new(&plan.context),
             streams,
             values: Ring::new(channels, width),
@@ -277,12 +296,39 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
         FinalPredictor::new(plan, self.geometry, pos, y)
     }
 
-    /// Decodes the samples of row `y`, position `pos` into the value and magnitude rings.
+    /// Decodes the samples of row `y`, position `pos` into the value and magnitude rings,
+    /// with the lossless rule or the tile's quantisation.
     fn decode_samples(
         &mut self,
         y: usize,
         pos: usize,
         predictor: &FinalPredictor<A>,
+    ) -> Result<()> {
+        let exact = Exact {
+            lo: predictor.lo,
+            mask: ((1u64 << self.geometry.bits) - 1) as i32,
+            alphabet: self.tables.alphabet as u32,
+        };
+        let Some(mut quantisation) = self.quantisation.take() else {
+            return self.decode_samples_with(y, pos, predictor, exact);
+        };
+        quantisation.prepare_row(y, pos);
+        let rule = Quantised {
+            exact,
+            hi: predictor.hi,
+            steps: &quantisation.row_steps,
+        };
+        let decoded = self.decode_samples_with(y, pos, predictor, rule);
+        self.quantisation = Some(quantisation);
+        decoded
+    }
+
+    fn decode_samples_with<R: Reconstruct>(
+        &mut self,
+        y: usize,
+        pos: usize,
+        predictor: &FinalPredictor<A>,
+        reconstruction: R,
     ) -> Result<()> {
         let width = self.geometry.width;
         let (above, magnitudes_above) = if y > 0 {
@@ -291,11 +337,6 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
             (&self.scratch.zeros[..], &self.scratch.zeros[..])
         };
         let starts = SegmentStarts::<S>::new(width, y, above, magnitudes_above);
-        let reconstruction = Reconstruction {
-            lo: predictor.lo,
-            mask: ((1u64 << self.geometry.bits) - 1) as i32,
-            alphabet: self.tables.alphabet as u32,
-        };
         let scratch = &mut self.scratch;
         let values = self.values.row_mut(y, pos);
         let magnitudes = self.magnitudes.row_mut(y, pos);
@@ -365,9 +406,9 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
             copy_context: self.copy_context as usize,
         };
         let decode_row = if self.copied.columns.is_empty() {
-            decode_row_sequential::<A, S, false>
+            decode_row_sequential::<A, R, S, false>
         } else {
-            decode_row_sequential::<A, S, true>
+            decode_row_sequential::<A, R, S, true>
         };
         decode_row(
             &row,
@@ -383,9 +424,9 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
 }
 
 /// What the sequential sample loop of one row needs besides the streams.
-struct SequentialRow<'a, A> {
+struct SequentialRow<'a, A, R> {
     predictor: FinalPredictor<A>,
-    reconstruction: Reconstruction,
+    reconstruction: R,
     /// `[level · W_TOKENS + token(W)]` → context.
     table: &'a [u8],
     w_context: bool,
@@ -406,8 +447,8 @@ struct SequentialRow<'a, A> {
 /// lives in registers.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn decode_row_sequential<A: Acc, const S: usize, const COPIES: bool>(
-    row: &SequentialRow<A>,
+fn decode_row_sequential<A: Acc, R: Reconstruct, const S: usize, const COPIES: bool>(
+    row: &SequentialRow<A, R>,
     tables: &Tables,
     streams: &mut Streams,
     levels: &[u8],
@@ -457,7 +498,7 @@ fn decode_row_sequential<A: Acc, const S: usize, const COPIES: bool>(
                 rans::step(lane_state[s], word_pos, words, slot_table);
             (lane_state[s], word_pos) = (next_state, next_pos);
             // Slots of a context without a table decode to a symbol outside the alphabet.
-            if token >= reconstruction.alphabet {
+            if token >= reconstruction.alphabet() {
                 return Err(context_without_table(context));
             }
             let magnitude = magnitude(token, &mut raw_bits);
@@ -471,12 +512,12 @@ fn decode_row_sequential<A: Acc, const S: usize, const COPIES: bool>(
             let (value, magnitude, token) = if copied {
                 // The source's value (plus the copy context's token, 0 unless corrupt);
                 // the residual the prediction would have left feeds the contexts.
-                let value = reconstruction.value(row.copy_values[x], magnitude);
+                let value = reconstruction.value(x, row.copy_values[x], magnitude);
                 let virtual_magnitude = reconstruction.magnitude(prediction, value);
                 (value, virtual_magnitude, tokens::split(virtual_magnitude).0)
             } else {
                 (
-                    reconstruction.value(prediction, magnitude),
+                    reconstruction.value(x, prediction, magnitude),
                     magnitude,
                     token,
                 )
@@ -502,10 +543,10 @@ fn decode_row_sequential<A: Acc, const S: usize, const COPIES: bool>(
 
 /// What the row-parallel sample loop of one row needs besides the streams: every sample's
 /// context and prediction, computed for the whole row.
-struct ParallelRow<'a> {
+struct ParallelRow<'a, R> {
     contexts: &'a [u8],
     predictions: &'a [i32],
-    reconstruction: Reconstruction,
+    reconstruction: R,
 }
 
 /// Decodes one row of one position whose predictions and contexts do not depend on the row
@@ -513,8 +554,8 @@ struct ParallelRow<'a> {
 /// The `S` segments run in lockstep, each with its own rANS state, so their state chains
 /// overlap.
 #[inline(never)]
-fn decode_row_parallel<const S: usize>(
-    row: &ParallelRow,
+fn decode_row_parallel<R: Reconstruct, const S: usize>(
+    row: &ParallelRow<R>,
     tables: &Tables,
     streams: &mut Streams,
     values: &mut [i32],
@@ -541,11 +582,11 @@ fn decode_row_parallel<const S: usize>(
             let slot_table = &slots[contexts[x] as usize];
             let (token, next_state, next_pos) = rans::step($state, word_pos, words, slot_table);
             ($state, word_pos) = (next_state, next_pos);
-            if token >= reconstruction.alphabet {
+            if token >= reconstruction.alphabet() {
                 return Err(token_outside_alphabet());
             }
             let magnitude = magnitude(token, &mut raw_bits);
-            values[x] = reconstruction.value(predictions[x], magnitude);
+            values[x] = reconstruction.value(x, predictions[x], magnitude);
             magnitudes[x] = magnitude as i32;
         }};
     }

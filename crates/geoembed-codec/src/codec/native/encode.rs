@@ -1,9 +1,11 @@
 //! Native tile encoder: centre the samples (palettes, offsets), fit the plan, predict every
-//! sample, fit the context model, then entropy-code the residual tokens (rANS, written
-//! backwards) and their raw bits.
+//! sample (near-lossless: quantise in the closed loop), fit the context model, then
+//! entropy-code the residual tokens (rANS, written backwards) and their raw bits.
 
+use super::closed_loop::{closed_loop, Quantisation};
 use super::context_fit::{fit_contexts, CodedTokens};
 use super::fit::{self, Pool, Tile};
+use super::near_lossless::{Bounds, NearLossless};
 use super::neighbourhood::{flat_row, lockstep_order, segment_start, Rows};
 use super::palette::Palette;
 use super::plan::{self, ChannelPredictor, ContextParams, Plan, Spatial, CONTEXT_WEIGHTS};
@@ -16,12 +18,13 @@ use crate::entropy::tokens;
 use crate::entropy::varint::put_u;
 use crate::sample::SampleType;
 
-/// Encodes a tile with one set of settings.
+/// Encodes a tile with one set of settings; losslessly unless `bounds` allow an error.
 pub(super) fn encode<A: Acc>(
     ty: SampleType,
     samples: &[u8],
     geometry: &Geometry,
     settings: &Settings,
+    bounds: &Bounds,
 ) -> Vec<u8> {
     let order: Vec<u16> = (0..geometry.channels as u16).collect();
     let palettes = palettes(ty, samples, geometry);
@@ -34,6 +37,10 @@ pub(super) fn encode<A: Acc>(
         magnitudes = residuals::<A>(&plan, &tile, &spatial, &geometry).0;
     }
     drop(spatial);
+    if bounds.is_lossy() {
+        drop(magnitudes);
+        return encode_near_lossless::<A>(plan, &tile, &geometry, settings, bounds);
+    }
     let pixel_bytes = geometry.channels * ty.size();
     let repeats = (geometry.channels >= repeats::MIN_BANDS)
         .then(|| Repeats::find(samples, geometry.width, pixel_bytes, plan.flat))
@@ -46,18 +53,67 @@ pub(super) fn encode<A: Acc>(
         settings.max_contexts,
         repeats.as_ref(),
     );
-    write_payload(&plan, &magnitudes, &coded, &geometry, repeats.as_ref())
+    let extra = match &repeats {
+        Some(repeats) => Extra::Repeats(repeats),
+        None => Extra::None,
+    };
+    write_payload(&plan, &magnitudes, &coded, &geometry, extra)
 }
 
-/// The payload: version, plan, repeats (version 2), tables, then the rANS stream and the
-/// raw bits, both in the decoder's sample order (rows, positions, segments in lockstep).
-/// Positions with one possible value code nothing.
+/// The near-lossless rest of [`encode`], once the plan is fitted on the original values:
+/// the closed loop, then the context model on what the decoder will see (rebuilt values,
+/// quantised residuals). No repeats: a copied pixel would copy rebuilt values, which the
+/// repeat search, on original values, does not know.
+fn encode_near_lossless<A: Acc>(
+    mut plan: Plan,
+    tile: &Tile,
+    geometry: &Geometry,
+    settings: &Settings,
+    bounds: &Bounds,
+) -> Vec<u8> {
+    let mut block = NearLossless {
+        coded_bounds: NearLossless::coded_bounds(bounds, &plan.palettes),
+        exact: Vec::new(),
+    };
+    let nodata = |pos: usize| {
+        let band = plan.order[pos] as usize;
+        let index = bounds.nodata[band].and_then(|n| plan.palettes[band].index(n));
+        index.map(|i| i - plan.offsets[band])
+    };
+    let quantisation = Quantisation {
+        steps: block.steps(&plan),
+        nodata: (0..geometry.channels).map(nodata).collect(),
+    };
+    let looped = closed_loop::<A>(&plan, tile, geometry, &quantisation);
+    block.exact = looped.exact;
+    let max_contexts = settings.max_contexts;
+    let (rebuilt, magnitudes) = (&looped.rebuilt, &looped.magnitudes);
+    let coded = fit_contexts(&mut plan, rebuilt, magnitudes, geometry, max_contexts, None);
+    write_payload(
+        &plan,
+        magnitudes,
+        &coded,
+        geometry,
+        Extra::NearLossless(&block),
+    )
+}
+
+/// What a payload holds besides version 1's: nothing, repeats or near-lossless coding.
+enum Extra<'a> {
+    None,
+    Repeats(&'a Repeats),
+    NearLossless(&'a NearLossless),
+}
+
+/// The payload: version, plan, repeats (version 2) or near-lossless block (version 3),
+/// tables, then the rANS stream and the raw bits, both in the decoder's sample order (rows,
+/// positions, segments in lockstep). Positions with one possible value code nothing.
 fn write_payload(
     plan: &Plan,
     magnitudes: &Tile,
     coded: &CodedTokens,
     geometry: &Geometry,
-    repeats: Option<&Repeats>,
+    extra: Extra,
 ) -> Vec<u8> {
     let (width, channels) = (geometry.width, geometry.channels);
     let order = lockstep_order(width, plan.segments as usize);
@@ -90,17 +146,19 @@ fn write_payload(
         }
     }
     let stream = rans.finish();
-    let version = match repeats {
-        Some(_) => super::VERSION_REPEATS,
-        None => super::VERSION,
+    let version = match extra {
+        Extra::None => super::VERSION,
+        Extra::Repeats(_) => super::VERSION_REPEATS,
+        Extra::NearLossless(_) => super::VERSION_NEAR_LOSSLESS,
     };
     let mut out = vec![version];
     plan.write(&mut out);
-    if let Some(repeats) = repeats {
-        repeats
-            .write(&mut out)
-            .expect("zlib into memory does not fail");
-    }
+    let written = match extra {
+        Extra::None => Ok(()),
+        Extra::Repeats(repeats) => repeats.write(&mut out),
+        Extra::NearLossless(block) => block.write(&mut out),
+    };
+    written.expect("zlib into memory does not fail");
     crate::entropy::tables::Tables::write(&coded.frequencies, &mut out);
     put_u(&mut out, stream.len() as u64);
     out.extend_from_slice(&stream);

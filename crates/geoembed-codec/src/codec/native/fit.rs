@@ -9,6 +9,7 @@ use super::plan::{ChannelPredictor, Spatial, Tap, MAX_COEF};
 use nalgebra::{DMatrix, DVector};
 
 /// The whole tile's centred samples, band-interleaved by line: `[(y * channels + pos) * width + x]`.
+#[derive(Clone)]
 pub(super) struct Tile {
     pub data: Vec<i32>,
     pub width: usize,

@@ -14,14 +14,17 @@
 //! model, all three shared by `encode.rs` (with `fit.rs` and `context_fit.rs`) and
 //! `decode.rs`; `simd.rs` the row kernels.
 
+mod closed_loop;
 mod context;
 mod context_fit;
 mod decode;
 mod encode;
 mod fit;
+mod near_lossless;
 mod neighbourhood;
 mod palette;
 mod plan;
+mod reconstruction;
 mod repeats;
 mod row_predictor;
 mod simd;
@@ -32,6 +35,8 @@ use crate::entropy::tokens;
 use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
+pub(crate) use near_lossless::Bounds;
+use near_lossless::NearLossless;
 use palette::Palette;
 use plan::Plan;
 use repeats::Repeats;
@@ -40,6 +45,8 @@ use repeats::Repeats;
 const VERSION: u8 = 1;
 /// Payload version with a repeats block and the copy context (docs/format.md §5.3.8).
 const VERSION_REPEATS: u8 = 2;
+/// Payload version of near-lossless tiles: quantised residuals (docs/format.md §5.3.9).
+pub(crate) const VERSION_NEAR_LOSSLESS: u8 = 3;
 
 /// What the encoder may use, by effort level.
 #[derive(Clone, Debug)]
@@ -172,16 +179,54 @@ impl Geometry {
     }
 }
 
+/// A near-lossless tile as the decoder rebuilds it, and the largest absolute error of each
+/// of its bands against the samples it was encoded from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NearLosslessTile {
+    /// The decoded samples (what the tile's `raw_crc` covers).
+    pub samples: Vec<u8>,
+    /// Per band, the largest `|sample − decoded|`.
+    pub max_error: Vec<u32>,
+}
+
+/// Encodes a tile within `bounds` and checks the result: the payload is decoded and
+/// compared with `samples` ([`near_lossless::check`]). Lossless bounds give the lossless
+/// payload and no tile.
+pub(super) fn encode_checked(
+    shape: &TileShape,
+    samples: &[u8],
+    effort: Effort,
+    bounds: &Bounds,
+) -> Result<(Vec<u8>, Option<NearLosslessTile>)> {
+    let payload = encode(shape, samples, effort, bounds)?;
+    if !bounds.is_lossy() {
+        return Ok((payload, None));
+    }
+    let mut decoded = Vec::with_capacity(samples.len());
+    decode(shape, &payload, &mut decoded)?;
+    let max_error = near_lossless::check(shape, samples, &decoded, bounds)?;
+    let tile = NearLosslessTile {
+        samples: decoded,
+        max_error,
+    };
+    Ok((payload, Some(tile)))
+}
+
 /// Encodes a tile. At `max` effort the `default` settings (and on small tiles the `fast`
 /// ones) are tried as well and the smallest payload kept: the richer model does not always
 /// pay for its parameters (small tiles, masks).
-pub(super) fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
+pub(super) fn encode(
+    shape: &TileShape,
+    samples: &[u8],
+    effort: Effort,
+    bounds: &Bounds,
+) -> Result<Vec<u8>> {
     let geometry = Geometry::new(shape)?;
     let run = |s: &Settings| {
         if geometry.bits == 8 {
-            encode::encode::<i32>(shape.sample_type, samples, &geometry, s)
+            encode::encode::<i32>(shape.sample_type, samples, &geometry, s, bounds)
         } else {
-            encode::encode::<i64>(shape.sample_type, samples, &geometry, s)
+            encode::encode::<i64>(shape.sample_type, samples, &geometry, s, bounds)
         }
     };
     let best = run(&Settings::new(effort, shape.bands));
@@ -205,9 +250,10 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
     let version = *payload
         .first()
         .ok_or_else(|| Error::truncated("native: empty payload"))?;
-    if !(VERSION..=VERSION_REPEATS).contains(&version) {
+    if !(VERSION..=VERSION_NEAR_LOSSLESS).contains(&version) {
         return Err(Error::unsupported(format!(
-            "native codec version {version}; this build reads {VERSION} and {VERSION_REPEATS}"
+            "native codec version {version}; this build reads {VERSION} to \
+             {VERSION_NEAR_LOSSLESS}"
         )));
     }
     let mut cursor = Cursor::new(&payload[1..], "native");
@@ -219,6 +265,11 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
     } else {
         Repeats::default()
     };
+    let near_lossless = if version == VERSION_NEAR_LOSSLESS {
+        Some(NearLossless::read(&mut cursor, &geometry)?)
+    } else {
+        None
+    };
     // Version 2 has one more table: the copy context's.
     let contexts = plan.context.contexts + (version == VERSION_REPEATS) as usize;
     let tables = Tables::read(&mut cursor, contexts, tokens::alphabet(geometry.bits))?;
@@ -229,6 +280,7 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
         raw: &cursor.data[cursor.pos..],
         repeats: &repeats,
         copy_context: plan.context.contexts as u8,
+        near_lossless: near_lossless.as_ref(),
     };
     // On a corrupt payload nothing half-decoded is left in `out`.
     let start = out.len();
