@@ -125,6 +125,15 @@ fn the_file_says_whether_it_is_lossy() {
         text.contains("Compression: near-lossless (LOSSY): max abs error 0,3,1 (per band)"),
         "{text}"
     );
+    // The format version each reports is the file's: 1.2 holds near-lossless tiles.
+    assert!(text.contains("(format 1.2)"), "{text}");
+    assert_eq!(j["geoembed"]["format_version"], "1.2");
+    assert_eq!(props["geoembed:format_version"], "1.2");
+    assert_eq!(info_json(&lossless)["geoembed"]["format_version"], "1.0");
+    assert_eq!(
+        sidecar(&lossless)["properties"]["geoembed:format_version"],
+        "1.0"
+    );
 }
 
 #[test]

@@ -39,7 +39,11 @@ fn gdal_type_name(t: SampleType) -> &'static str {
 fn text(info: &FileInfo) -> String {
     let h = &info.header;
     let mut s = String::new();
-    let _ = writeln!(s, "Driver: EMB/geoembed multichannel raster (format 1.0)");
+    let (major, minor) = info.format_version;
+    let _ = writeln!(
+        s,
+        "Driver: EMB/geoembed multichannel raster (format {major}.{minor})"
+    );
     let _ = writeln!(s, "Files: {}", info.path.display());
     let _ = writeln!(s, "Size is {}, {}", h.width, h.height);
     write_georef(&mut s, h);

@@ -34,7 +34,7 @@ fn compression_json(h: &Header) -> Value {
 fn geoembed_json(info: &FileInfo) -> Value {
     let h = &info.header;
     json!({
-        "format_version": "1.0",
+        "format_version": format!("{}.{}", info.format_version.0, info.format_version.1),
         "data_type": h.sample_type.name(),
         "band_count": h.bands.len(),
         "tile_size": [h.tile_width, h.tile_height],

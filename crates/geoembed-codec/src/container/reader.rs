@@ -20,6 +20,7 @@ pub struct Reader<R: Read + Seek> {
     entries: Vec<IndexEntry>,
     file_len: u64,
     limits: Limits,
+    version_minor: u16,
 }
 
 /// Reads exactly `len` bytes at `offset` into a buffer allocated fallibly. Callers check
@@ -82,6 +83,7 @@ impl<R: Read + Seek> Reader<R> {
             entries,
             file_len,
             limits,
+            version_minor: preamble.version_minor,
         })
     }
 
@@ -93,6 +95,12 @@ impl<R: Read + Seek> Reader<R> {
     /// The limits the file was opened with.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The file's format version, `(major, minor)` (docs/format.md §7): the lowest version
+    /// that has every codec and payload version its tiles use.
+    pub fn format_version(&self) -> (u16, u16) {
+        (super::preamble::VERSION_MAJOR, self.version_minor)
     }
 
     /// The file's length in bytes.

@@ -69,6 +69,8 @@ pub struct FileInfo {
     pub header: Header,
     pub tiles: Vec<TileInfo>,
     pub file_bytes: u64,
+    /// The preamble's `(major, minor)` format version.
+    pub format_version: (u16, u16),
 }
 
 /// The scale planes inside dequantised float tiles (GeoTessera's float download): their
@@ -100,6 +102,7 @@ impl FileInfo {
             header: r.header().clone(),
             tiles,
             file_bytes: r.file_len(),
+            format_version: r.format_version(),
         })
     }
 

@@ -135,7 +135,11 @@ fn properties<R: std::io::Read + std::io::Seek>(r: &Reader<R>) -> Map<String, Va
         .sum();
     let mut props = super::datetime::properties(h);
     props.extend(projection_properties(h));
-    props.insert("geoembed:format_version".into(), json!("1.0"));
+    let (major, minor) = r.format_version();
+    props.insert(
+        "geoembed:format_version".into(),
+        json!(format!("{major}.{minor}")),
+    );
     props.insert(
         "geoembed:tile_size".into(),
         json!([h.tile_width, h.tile_height]),
