@@ -40,8 +40,9 @@ pub fn options(list: &[String]) -> Result<EncodeOptions> {
             "PIXELTYPE" if ["SIGNEDBYTE", "DEFAULT"].contains(&value.as_str()) => {}
             "PIXELTYPE" => return bad("PIXELTYPE takes SIGNEDBYTE or DEFAULT"),
             "BLOCKXSIZE" | "BLOCKYSIZE" => {
-                // A .emb's tiles are square; its blocks are clipped to the raster, so a
-                // profile of a small raster has unequal edges: the larger is the tile.
+                // A tile-size option is one square edge; a profile's unequal edges (blocks
+                // clipped to a small raster, or the default tiling's sliver-free edges,
+                // e.g. 256 x 267) take the larger.
                 let edge = v.parse::<TileSize>()?;
                 block = Some(block.map_or(edge, |b: TileSize| b.max(edge)));
             }
