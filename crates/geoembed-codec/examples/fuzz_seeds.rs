@@ -168,6 +168,41 @@ fn float_seeds() -> Vec<Vec<u8>> {
             }
         }
     }
+    seeds.extend(value_predictor_seeds());
+    seeds
+}
+
+/// Float payload version 2: smooth fields crossing zero, large enough (≥ 2048 samples) for
+/// the value-space predictor, float32 and float64, with a NaN and a −0.0 now and then.
+fn value_predictor_seeds() -> Vec<Vec<u8>> {
+    let (w, h) = (48, 48);
+    let mut seeds = Vec::new();
+    for ty in [SampleType::F32, SampleType::F64] {
+        let mut data = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let (u, v) = (x as f64 / 17.0, y as f64 / 13.0);
+                let value = match (x * 31 + y * 17) % 997 {
+                    0 => f64::NAN,
+                    1 => -0.0,
+                    _ => 3.0 * u.sin() * v.cos() + 0.4 * (u * v).sin() - 0.2,
+                };
+                match ty {
+                    SampleType::F32 => data.extend_from_slice(&(value as f32).to_le_bytes()),
+                    _ => data.extend_from_slice(&value.to_le_bytes()),
+                }
+            }
+        }
+        let sh = shape(w, h, 1, ty);
+        let payload = float::encode_with(&sh, &data, Effort::Default, Transform::Predictive)
+            .expect("a smooth field encodes");
+        assert_eq!(payload[0], 2, "the seed uses the value-space predictor");
+        seeds.push(fuzz_input::decoder_input(
+            &sh,
+            &fuzz_input::FLOAT_TYPES,
+            &payload,
+        ));
+    }
     seeds
 }
 

@@ -187,7 +187,7 @@ pub(super) fn encode(
 }
 
 /// Fewest samples of a band the value-space predictor is tried on.
-const VALUE_PREDICTOR_MIN_SAMPLES: usize = 4096;
+const VALUE_PREDICTOR_MIN_SAMPLES: usize = 2048;
 
 /// Replaces a float band's coding by the value-space predictor (§ value_predictor, on its
 /// fmap plane) when that costs fewer estimated bits than the best plane coding, whatever
