@@ -93,19 +93,25 @@ fn native_seeds() -> Vec<Vec<u8>> {
                     }
                 }
                 let sh = shape(w, h, bands, ty);
-                let params = CodecParams {
-                    effort,
-                    decorrelation: None,
-                    recipe: None,
-                    max_error: &[],
-                    nodata: &[],
-                };
-                let payload = encode_tile(CodecId::Native, &sh, &data, &params).unwrap();
-                seeds.push(fuzz_input::decoder_input(
-                    &sh,
-                    &fuzz_input::NATIVE_TYPES,
-                    &payload,
-                ));
+                // Lossless, and near-lossless (payload version 3) with per-band bounds, a
+                // nodata value and exact samples.
+                let bounds: Vec<u32> = (0..bands as u32).map(|b| 1 + b % 3).collect();
+                let nodata = vec![Some(0.0); bands];
+                for (max_error, nodata) in [(&[][..], &[][..]), (&bounds[..], &nodata[..])] {
+                    let params = CodecParams {
+                        effort,
+                        decorrelation: None,
+                        recipe: None,
+                        max_error,
+                        nodata,
+                    };
+                    let payload = encode_tile(CodecId::Native, &sh, &data, &params).unwrap();
+                    seeds.push(fuzz_input::decoder_input(
+                        &sh,
+                        &fuzz_input::NATIVE_TYPES,
+                        &payload,
+                    ));
+                }
             }
         }
     }
