@@ -226,6 +226,7 @@ pub fn assert_round_trip(input: &RoundTripInput) {
         recipe: None,
         max_error: &[],
         nodata: &[],
+        rel_rmse: None,
     };
     let what = format!("{} at {} on {shape:?}", input.choice, input.effort);
     let encoded = match encode_best(input.choice, shape, &input.samples, &params) {
