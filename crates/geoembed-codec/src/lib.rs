@@ -84,8 +84,9 @@ mod word_hash;
 // are an implementation detail and may move.
 pub use codec::dequant::Recipe;
 pub use codec::{
-    auto_candidates, decode as decode_tile, encode as encode_tile, encode_best, CodecChoice,
-    CodecId, CodecParams, Effort, Encoded, KltTile, LossStats, NearLosslessTile, TileShape,
+    auto_candidates, check_klt_request, decode as decode_tile, encode as encode_tile, encode_best,
+    CodecChoice, CodecId, CodecParams, Effort, Encoded, KltTile, LossStats, NearLosslessTile,
+    TileShape,
 };
 pub use container::dequantize::{dequantize, scale_plane};
 pub use container::header::{

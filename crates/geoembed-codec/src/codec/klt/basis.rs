@@ -19,10 +19,23 @@ pub(super) struct Basis {
     pub components: Vec<f32>,
 }
 
-/// The tile's values centred on their band means, as a `pixels × bands` matrix.
-fn centred(values: &[f64], bands: usize, means: &[f64]) -> DMatrix<f64> {
-    let pixels = values.len() / bands;
-    DMatrix::from_fn(pixels, bands, |p, b| values[p * bands + b] - means[b])
+/// `Σ_p (x_p − μ)(x_p − μ)ᵀ` over the tile's pixels. Plain loops rather than a BLAS-like
+/// kernel: those pick fused multiply-adds by CPU at run time, and the payload (a golden
+/// file pins it) must not depend on the machine that wrote it.
+fn centred_gram(values: &[f64], bands: usize, means: &[f64]) -> DMatrix<f64> {
+    let mut gram = vec![0.0; bands * bands];
+    let mut centred = vec![0.0; bands];
+    for pixel in values.chunks_exact(bands) {
+        for ((c, v), m) in centred.iter_mut().zip(pixel).zip(means) {
+            *c = v - m;
+        }
+        for (row, &a) in gram.chunks_exact_mut(bands).zip(&centred) {
+            for (g, &b) in row.iter_mut().zip(&centred) {
+                *g += a * b;
+            }
+        }
+    }
+    DMatrix::from_row_slice(bands, bands, &gram)
 }
 
 fn band_means(values: &[f64], bands: usize) -> Vec<f64> {
@@ -39,8 +52,7 @@ fn band_means(values: &[f64], bands: usize) -> Vec<f64> {
 /// Fits the basis on a tile's values (pixel-interleaved, `bands` a pixel).
 pub(super) fn fit(values: &[f64], bands: usize) -> Basis {
     let means = band_means(values, bands);
-    let x = centred(values, bands, &means);
-    let gram = x.transpose() * &x;
+    let gram = centred_gram(values, bands, &means);
     let eigen = SymmetricEigen::new(gram);
     let mut order: Vec<usize> = (0..bands).collect();
     order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
@@ -59,11 +71,34 @@ pub(super) fn fit(values: &[f64], bands: usize) -> Basis {
 }
 
 /// The tile's coefficients on every component of `basis` (as stored, in binary32),
-/// component-major: component `k` of pixel `p` at `k × pixels + p`.
+/// component-major: component `k` of pixel `p` at `k × pixels + p`. Summed band by band
+/// in plain binary64 (see [`centred_gram`]).
 pub(super) fn project(values: &[f64], bands: usize, basis: &Basis) -> Vec<f64> {
-    let x = centred(values, bands, &basis.means);
-    let v = DMatrix::from_fn(bands, bands, |b, k| basis.components[k * bands + b] as f64);
-    let coefficients = x * v;
-    // Column-major: each component's coefficients are contiguous.
-    coefficients.as_slice().to_vec()
+    let pixels = values.len() / bands;
+    // Band-major loadings: band `b`'s loading on every component, contiguous.
+    let mut loadings = vec![0.0; bands * bands];
+    for (k, component) in basis.components.chunks_exact(bands).enumerate() {
+        for (b, &v) in component.iter().enumerate() {
+            loadings[b * bands + k] = v as f64;
+        }
+    }
+    let mut coefficients = vec![0.0; pixels * bands];
+    let mut y = vec![0.0; bands];
+    for (p, pixel) in values.chunks_exact(bands).enumerate() {
+        y.iter_mut().for_each(|v| *v = 0.0);
+        for ((&v, &m), row) in pixel
+            .iter()
+            .zip(&basis.means)
+            .zip(loadings.chunks_exact(bands))
+        {
+            let centred = v - m;
+            for (acc, &l) in y.iter_mut().zip(row) {
+                *acc += centred * l;
+            }
+        }
+        for (k, &c) in y.iter().enumerate() {
+            coefficients[k * pixels + p] = c;
+        }
+    }
+    coefficients
 }
