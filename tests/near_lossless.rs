@@ -181,6 +181,6 @@ fn a_bound_that_cannot_be_kept_is_refused() {
     let tif = dir.path().join("back.tif");
     fails(
         &["convert", s(&lossless), s(&tif), "--max-error", "1"],
-        &["--max-error apply when converting to a .emb"],
+        &["--max-error and --rel-rmse apply when converting to a .emb"],
     );
 }

@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
         recipe: None,
         max_error: &[],
         nodata: &[],
+        rel_rmse: None,
     };
     let mut out = Vec::new();
     if decode_tile(CodecId::Float, &shape, payload, &params, &mut out).is_ok() {

@@ -126,6 +126,11 @@ pub struct ConvertArgs {
     /// lossless.
     #[arg(long, value_name = "E")]
     pub max_error: Option<String>,
+    /// Transform-coded (LOSSY) .emb of a many-band raster: each tile's relative RMSE
+    /// ||x - x'|| / ||x|| is R (0.05 or 5%); int8 codes with per-pixel scales are coded as
+    /// their float32 values (the output has no scale plane). Default: lossless.
+    #[arg(long, value_name = "R")]
+    pub rel_rmse: Option<String>,
     /// Tile edge in pixels, 16 to 8192 (default 256).
     #[arg(long)]
     pub tile: Option<String>,

@@ -104,6 +104,7 @@ fn native_seeds() -> Vec<Vec<u8>> {
                         recipe: None,
                         max_error,
                         nodata,
+                        rel_rmse: None,
                     };
                     let payload = encode_tile(CodecId::Native, &sh, &data, &params).unwrap();
                     seeds.push(fuzz_input::decoder_input(

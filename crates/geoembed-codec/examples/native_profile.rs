@@ -45,6 +45,7 @@ fn main() {
         recipe: None,
         max_error: &[],
         nodata: &[],
+        rel_rmse: None,
     };
     let t = Instant::now();
     let payload = encode_tile(CodecId::Native, &shape, data, &p).unwrap();

@@ -84,19 +84,20 @@ mod word_hash;
 // are an implementation detail and may move.
 pub use codec::dequant::Recipe;
 pub use codec::{
-    auto_candidates, decode as decode_tile, encode as encode_tile, encode_best, CodecChoice,
-    CodecId, CodecParams, Effort, Encoded, NearLosslessTile, TileShape,
+    auto_candidates, check_klt_request, decode as decode_tile, encode as encode_tile, encode_best,
+    CodecChoice, CodecId, CodecParams, Effort, Encoded, KltTile, LossStats, NearLosslessTile,
+    TileShape,
 };
 pub use container::dequantize::{dequantize, scale_plane};
 pub use container::header::{
     AuxPlane, BandInfo, ColorEntry, Dequantization, Gcp, Georef, Header, MetadataDomain,
-    NearLossless, Srs,
+    NearLossless, Srs, TransformAchieved, TransformLoss,
 };
 pub use container::preamble::MAGIC;
 pub use container::reader::{decode_block, decode_block_into, locate_block, tile_name};
 pub use container::window::{Interleave, Window, WindowLayout};
 pub use container::writer::{
-    block_shape, encode_block, encode_block_with, BlockSettings, EncodedBlock,
+    achieved_figures, block_shape, encode_block, encode_block_with, BlockSettings, EncodedBlock,
 };
 pub use container::{IndexEntry, Reader, Writer};
 pub use error::{Error, ErrorKind, Result};

@@ -60,6 +60,7 @@ fn fuzz_findings_fail_with_their_named_errors() {
             recipe: None,
             max_error: &[],
             nodata: &[],
+            rel_rmse: None,
         };
         let mut out = Vec::new();
         let err = decode_tile(CodecId::Native, &shape, payload, &p, &mut out).expect_err(name);

@@ -8,12 +8,13 @@
 //! scales; see fixtures/README.md), a uint16 plane derived from it, real rasters of
 //! fixtures/ (Landsat 7 RGB, SRTM, Landlab and ERA5), and the real Presto embedding crop as
 //! users download it (GeoTessera's float32 and AlphaEarth's power law: the `dequant`
-//! codec). The compatibility goldens at the end stand for files from later writers (§7 of
+//! codec; its values transform-coded by the lossy `klt` codec). The compatibility goldens at the end stand for files from later writers (§7 of
 //! the format): a higher minor version with chunks this reader does not know.
 
 use geoembed_codec::{
     encode_block, fit_decorrelation, AuxPlane, CodecChoice, CodecId, Dequantization, Effort,
-    ErrorKind, Header, MetadataDomain, NearLossless, Reader, SampleType, Srs, Writer,
+    ErrorKind, Header, MetadataDomain, NearLossless, Reader, SampleType, Srs, TransformLoss,
+    Writer,
 };
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -820,4 +821,64 @@ fn golden_native_repeats_and_lz() {
         Effort::Default,
         false,
     );
+}
+
+/// `||x − x̂|| / ||x||` of float32 samples.
+fn rel_rmse_f32(original: &[u8], decoded: &[u8]) -> f64 {
+    let (x, y) = (
+        SampleType::F32.values_f64(original),
+        SampleType::F32.values_f64(decoded),
+    );
+    let error: f64 = x.iter().zip(&y).map(|(a, b)| (a - b) * (a - b)).sum();
+    (error / x.iter().map(|a| a * a).sum::<f64>()).sqrt()
+}
+
+#[test]
+fn golden_klt_presto_values() {
+    // The real Presto crop as GeoTessera's float32 values, transform-coded to a relative
+    // RMSE of 5% in 32 x 32 tiles (four tiles, three of them clipped).
+    let (codes, scales) = presto_crop();
+    let values: Vec<u8> = codes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &q)| (q as f32 * scales[i / 128]).to_le_bytes())
+        .collect();
+    let mut hd = tiled_header(48, 48, 128, SampleType::F32);
+    hd.transform_loss = Some(TransformLoss {
+        target_rel_rmse: 0.05,
+        achieved: None,
+    });
+    let name = "presto_klt_5pct.emb";
+    let fresh = encode(
+        &hd,
+        std::slice::from_ref(&values),
+        CodecId::Klt,
+        Effort::Default,
+    );
+    let path = fixtures().join("golden").join(name);
+    if std::env::var_os("GEOEMBED_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let golden =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; bless it", path.display()));
+    assert!(fresh == golden, "{name}: encoder output changed");
+    assert_eq!(
+        u16::from_le_bytes([golden[10], golden[11]]),
+        2,
+        "{name}: minor version"
+    );
+    let (h2, planes) = decode(&golden);
+    let recorded = h2.transform_loss.clone().unwrap();
+    assert_eq!(recorded.target_rel_rmse, 0.05);
+    let achieved = rel_rmse_f32(&values, &planes[0]);
+    assert!(
+        (achieved / 0.05 - 1.0).abs() <= 0.05,
+        "{name}: rel-RMSE {achieved}"
+    );
+    let figures = recorded.achieved.unwrap();
+    assert!(
+        (figures.rel_rmse / achieved - 1.0).abs() < 1e-9,
+        "{name}: recorded {figures:?}"
+    );
+    assert!(figures.p01_cosine <= figures.mean_cosine && figures.mean_cosine < 1.0);
 }

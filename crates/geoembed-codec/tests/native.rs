@@ -27,6 +27,7 @@ fn params(effort: Effort) -> CodecParams<'static> {
         recipe: None,
         max_error: &[],
         nodata: &[],
+        rel_rmse: None,
     }
 }
 

@@ -98,6 +98,7 @@ fn decorrelation_codecs_round_trip_small_integer_types() {
                 recipe: None,
                 max_error: &[],
                 nodata: &[],
+                rel_rmse: None,
             };
             let shape = TileShape {
                 width: w,
@@ -388,6 +389,7 @@ fn native_round_trips_every_effort_and_shape() {
                     recipe: None,
                     max_error: &[],
                     nodata: &[],
+                    rel_rmse: None,
                 };
                 roundtrip(CodecId::Native, &shape, &data, &p);
             }

@@ -134,6 +134,7 @@ pub fn encode_chunk<'py>(
                 recipe: None,
                 max_error: &[],
                 nodata: &[],
+                rel_rmse: None,
             };
             encode_best(choice, &tile, samples, &params)
         })
@@ -168,6 +169,7 @@ pub fn decode_chunk<'py>(
                 recipe: None,
                 max_error: &[],
                 nodata: &[],
+                rel_rmse: None,
             };
             decode_tile(header.codec, &shape, &data[HEADER_LEN..], &params, &mut out)?;
             if crc32fast::hash(&out) != header.raw_crc {

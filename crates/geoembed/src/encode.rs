@@ -5,12 +5,13 @@
 use crate::error::{Error, Result};
 use crate::options::EncodeOptions;
 use crate::progress::{Progress, Stage};
+use crate::read::dequantised::DequantisedSource;
 use crate::read::{RasterSource, TileRegion};
 use crate::write::sidecar::{self, ToLonLat};
 use crate::write::staging::{check_output_file, Staging};
 use geoembed_codec::{
-    auto_candidates, encode_block_with, fit_decorrelation, BlockSettings, CodecChoice,
-    Decorrelation, Header, NearLossless, Writer,
+    achieved_figures, auto_candidates, encode_block_with, fit_decorrelation, BlockSettings,
+    CodecChoice, Decorrelation, Header, LossStats, NearLossless, TransformLoss, Writer,
 };
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Seek, Write};
@@ -29,6 +30,9 @@ pub struct EncodeReport {
     /// Near-lossless files: the bound per band and the largest error measured per band
     /// (`None`: the file is lossless).
     pub near_lossless: Option<NearLossless>,
+    /// Transform-coded files: the target and what was achieved over every tile (`None`:
+    /// the file is not transform-coded).
+    pub transform: Option<TransformLoss>,
 }
 
 /// Pixels sampled to fit the decorrelation (the seed harness uses the same cap).
@@ -144,6 +148,7 @@ fn output_header(src: &mut dyn RasterSource, o: &EncodeOptions) -> Result<Header
     header.tile_width = tw;
     header.tile_height = th;
     header.near_lossless = o.near_lossless(header.bands.len());
+    header.transform_loss = o.transform_loss();
     header.info.push((
         "software".into(),
         format!("geoembed {}", env!("CARGO_PKG_VERSION")),
@@ -206,6 +211,20 @@ pub fn encode_stream<W: Write + Seek>(
     o: &EncodeOptions,
     progress: &dyn Progress,
 ) -> Result<(W, EncodeReport)> {
+    // Transform coding fits and rebuilds values: a recipe's codes are dequantised first.
+    if o.rel_rmse.is_some() && src.header().dequantization.is_some() {
+        return encode_tiles(&mut DequantisedSource::new(src), sink, o, progress);
+    }
+    encode_tiles(src, sink, o, progress)
+}
+
+/// [`encode_stream`] of a source as it is.
+fn encode_tiles<W: Write + Seek>(
+    src: &mut dyn RasterSource,
+    sink: W,
+    o: &EncodeOptions,
+    progress: &dyn Progress,
+) -> Result<(W, EncodeReport)> {
     let header = output_header(src, o)?;
     src.prepare_streaming((header.tile_width, header.tile_height), o.batch_bytes);
     let mut writer = Writer::new(sink, header.clone())?;
@@ -216,8 +235,10 @@ pub fn encode_stream<W: Write + Seek>(
     });
     let mut report = EncodeReport {
         near_lossless,
+        transform: header.transform_loss.clone(),
         ..EncodeReport::default()
     };
+    let mut loss = LossStats::default();
     let stage = Stage::begin(progress, header.block_count(), "encoding");
     for plane in 0..header.plane_count() {
         let (ty, bands) = header.plane_layout(plane)?;
@@ -239,6 +260,9 @@ pub fn encode_stream<W: Write + Seek>(
                 *report.codecs.entry(block.codec.name()).or_default() += 1;
                 report.raw_bytes += raw as u64;
                 report.samples += (raw / ty.size()) as u64;
+                if let Some(tile_loss) = block.loss.as_ref().filter(|_| plane == 0) {
+                    loss.merge(tile_loss);
+                }
                 if let Some(n) = report.near_lossless.as_mut().filter(|_| plane == 0) {
                     for (achieved, &e) in n.achieved.iter_mut().zip(&block.max_error) {
                         *achieved = Some(achieved.unwrap_or(0).max(e));
@@ -249,6 +273,9 @@ pub fn encode_stream<W: Write + Seek>(
         }
     }
     let sink = writer.finish()?;
+    if let Some(t) = report.transform.as_mut() {
+        t.achieved = Some(achieved_figures(&loss));
+    }
     Ok((sink, report))
 }
 

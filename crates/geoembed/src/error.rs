@@ -61,6 +61,8 @@ pub enum OptionKey {
     Recipe,
     /// A near-lossless bound (largest absolute error per band).
     MaxError,
+    /// A transform coding target (relative RMSE).
+    RelRmse,
 }
 
 impl OptionKey {
@@ -80,6 +82,7 @@ impl OptionKey {
             OptionKey::BatchMemory => "batch memory",
             OptionKey::Recipe => "recipe",
             OptionKey::MaxError => "max error",
+            OptionKey::RelRmse => "relative RMSE",
         }
     }
 }

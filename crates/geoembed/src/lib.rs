@@ -32,7 +32,7 @@ pub use error::{Error, ErrorKind, OptionKey, Result};
 pub use geoembed_codec::Limits;
 pub use options::{
     parse_batch_memory, parse_codec, parse_effort, parse_limits, parse_max_error, parse_recipe,
-    DecodeOptions, EncodeOptions, TileSize, DEFAULT_BATCH_BYTES,
+    parse_rel_rmse, DecodeOptions, EncodeOptions, TileSize, DEFAULT_BATCH_BYTES,
 };
 pub use progress::{NoProgress, Progress, Stage};
 pub use read::{EmbFile, MemSource, RasterSource, TesseraSource};

@@ -3,7 +3,10 @@
 //! [`OptionKey`], and checked against the input before any work starts.
 
 use crate::error::{Error, OptionKey, Result};
-use geoembed_codec::{CodecChoice, CodecId, Effort, Header, Limits, NearLossless, Recipe};
+use geoembed_codec::{
+    check_klt_request, CodecChoice, CodecId, Effort, Header, Limits, NearLossless, Recipe,
+    TransformLoss,
+};
 use std::fmt;
 use std::str::FromStr;
 
@@ -29,6 +32,10 @@ pub struct EncodeOptions {
     /// Near-lossless: the largest absolute error allowed, one value for every band or one
     /// per band (empty, or all 0: lossless, the default). Only the native codec keeps it.
     pub max_error: Vec<u32>,
+    /// LOSSY transform coding (the `klt` codec): every tile's relative RMSE
+    /// `||x − x̂|| / ||x||` against the source values (`None`: lossless, the default). A
+    /// raster with a dequantisation recipe is coded as its values, to a float32 `.emb`.
+    pub rel_rmse: Option<f64>,
 }
 
 impl Default for EncodeOptions {
@@ -41,6 +48,7 @@ impl Default for EncodeOptions {
             batch_bytes: DEFAULT_BATCH_BYTES,
             recipe: None,
             max_error: Vec::new(),
+            rel_rmse: None,
         }
     }
 }
@@ -198,6 +206,20 @@ pub fn parse_max_error(s: &str) -> Result<Vec<u32>> {
     s.split(',').map(parse).collect()
 }
 
+/// Parses a relative RMSE target: a fraction (`0.05`) or a percentage (`5%`).
+pub fn parse_rel_rmse(s: &str) -> Result<f64> {
+    let text = s.trim();
+    let (number, divisor) = match text.strip_suffix('%') {
+        Some(percent) => (percent, 100.0),
+        None => (text, 1.0),
+    };
+    let value = number.trim().parse::<f64>().map_err(|_| {
+        let why = "give a fraction such as 0.05, or a percentage such as 5%";
+        Error::invalid_option(OptionKey::RelRmse, s, why)
+    })?;
+    Ok(value / divisor)
+}
+
 /// Parses an effort level (`fast`, `default`, `max`; case-insensitive).
 pub fn parse_effort(s: &str) -> Result<Effort> {
     s.trim()
@@ -220,6 +242,57 @@ impl EncodeOptions {
             achieved: vec![None; max_error.len()],
             max_error,
         })
+    }
+
+    /// The `loss` record of a transform-coded file, if a target was given.
+    pub fn transform_loss(&self) -> Option<TransformLoss> {
+        self.rel_rmse.map(|target_rel_rmse| TransformLoss {
+            target_rel_rmse,
+            achieved: None,
+        })
+    }
+
+    /// A target in (0, 1), on a raster of enough bands, with a codec that codes to it, and
+    /// no other lossy or recipe option beside it.
+    fn validate_rel_rmse(&self, header: &Header) -> Result<()> {
+        let Some(target) = self.rel_rmse else {
+            return match self.codec {
+                CodecChoice::Fixed(CodecId::Klt) => Err(Error::invalid_option(
+                    OptionKey::Codec,
+                    "klt",
+                    "klt is lossy and codes to a target: give --rel-rmse R (0.05 is 5%)",
+                )),
+                _ => Ok(()),
+            };
+        };
+        let bad = |why: String| {
+            Err(Error::invalid_option(
+                OptionKey::RelRmse,
+                target.to_string(),
+                why,
+            ))
+        };
+        if let Err(e) = check_klt_request(header.bands.len(), target) {
+            return bad(e.message().to_string());
+        }
+        if self.near_lossless(header.bands.len()).is_some() {
+            return bad(
+                "choose one lossy mode: --max-error (near-lossless) or --rel-rmse (transform)"
+                    .into(),
+            );
+        }
+        if self.recipe.is_some() {
+            return bad(
+                "a recipe describes a lossless dequant coding; transform coding fits the values"
+                    .into(),
+            );
+        }
+        match self.codec {
+            CodecChoice::Fixed(id) if id != CodecId::Klt => bad(format!(
+                "codec {id} is lossless; transform coding needs --codec klt or auto"
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// A bound per band (or one), on 8- or 16-bit integers, with a codec that keeps it.
@@ -280,6 +353,7 @@ impl EncodeOptions {
             }
         }
         self.validate_max_error(header)?;
+        self.validate_rel_rmse(header)?;
         if let Some(t) = self.tile {
             let edge = |n: u32| u64::from(t.get().min(n.max(1)));
             let pixel = (header.bands.len() * header.sample_type.size()) as u64;

@@ -42,6 +42,11 @@ pub fn encode_options(a: &ConvertArgs) -> Result<EncodeOptions> {
             .map(geoembed::parse_max_error)
             .transpose()?
             .unwrap_or_default(),
+        rel_rmse: a
+            .rel_rmse
+            .as_deref()
+            .map(geoembed::parse_rel_rmse)
+            .transpose()?,
     })
 }
 
@@ -69,9 +74,9 @@ pub fn run(a: &ConvertArgs, quiet: bool, threads: usize, limits: &Limits) -> Res
         }
         to_emb(a, kind, quiet, limits)?;
     } else {
-        if a.recipe.is_some() || a.max_error.is_some() {
+        if a.recipe.is_some() || a.max_error.is_some() || a.rel_rmse.is_some() {
             return Err(usage(
-                "--recipe and --max-error apply when converting to a .emb",
+                "--recipe, --max-error and --rel-rmse apply when converting to a .emb",
             ));
         }
         let o = DecodeOptions {
@@ -148,6 +153,9 @@ fn summary(a: &ConvertArgs, r: &EncodeReport, seconds: f64) -> String {
 
 /// `lossless`, or `LOSSY near-lossless` with the bound and the largest error per band.
 fn compression(r: &EncodeReport) -> String {
+    if let Some(t) = &r.transform {
+        return transform_summary(t);
+    }
     let Some(n) = &r.near_lossless else {
         return "lossless".into();
     };
@@ -228,4 +236,16 @@ fn decode_summary(a: &ConvertArgs, r: &DecodeReport, seconds: f64) -> String {
             format!("; also wrote {}", also.join(", "))
         }
     )
+}
+
+/// `LOSSY transform`: the target and what was achieved over the raster.
+fn transform_summary(t: &geoembed_codec::TransformLoss) -> String {
+    let target = format!("LOSSY transform: target rel-RMSE {}", t.target_rel_rmse);
+    match t.achieved {
+        Some(a) => format!(
+            "{target}, achieved {:.5} (max abs error {:.6}, mean cosine {:.6}, 1st percentile {:.6})",
+            a.rel_rmse, a.max_abs_error, a.mean_cosine, a.p01_cosine
+        ),
+        None => target,
+    }
 }

@@ -113,6 +113,22 @@ fn write_georef(s: &mut String, h: &Header) {
 /// Whether the bands decode to the source's samples: `Compression: lossless`, or the
 /// near-lossless bound and the largest error the writer measured, per band when they vary.
 fn write_compression(s: &mut String, h: &Header) {
+    if let Some(t) = &h.transform_loss {
+        let _ = write!(
+            s,
+            "Compression: transform (LOSSY): target rel-RMSE {}",
+            t.target_rel_rmse
+        );
+        let _ = match t.achieved {
+            Some(a) => writeln!(
+                s,
+                ", achieved {:.5}; max abs error {}, per-pixel cosine mean {:.6}, 1st percentile {:.6}",
+                a.rel_rmse, a.max_abs_error, a.mean_cosine, a.p01_cosine
+            ),
+            None => writeln!(s, ", achieved unknown"),
+        };
+        return;
+    }
     let Some(n) = &h.near_lossless else {
         let _ = writeln!(s, "Compression: lossless");
         return;

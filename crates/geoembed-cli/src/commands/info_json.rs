@@ -20,6 +20,13 @@ fn tiles_json(info: &FileInfo) -> Value {
 /// Whether the bands are the source's: mode `lossless`, or `near-lossless` with the bound
 /// and the achieved largest error per band.
 fn compression_json(h: &Header) -> Value {
+    if let Some(t) = &h.transform_loss {
+        return json!({
+            "mode": "transform",
+            "rel_rmse": t.target_rel_rmse,
+            "achieved": geoembed::write::sidecar::transform_achieved_json(t),
+        });
+    }
     match &h.near_lossless {
         Some(n) => json!({
             "mode": "near-lossless",

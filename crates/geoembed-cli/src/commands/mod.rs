@@ -76,6 +76,7 @@ pub fn labelled(e: Error) -> Error {
             OptionKey::Limit => "--limit",
             OptionKey::BatchMemory => "--batch-memory",
             OptionKey::MaxError => "--max-error",
+            OptionKey::RelRmse => "--rel-rmse",
             _ => key.name(),
         };
         if value.is_empty() {

@@ -6,6 +6,7 @@ pub mod dequant;
 pub mod float;
 #[cfg(feature = "jxl")]
 mod jxl;
+mod klt;
 mod lz;
 mod native;
 pub mod png128;
@@ -13,6 +14,7 @@ pub mod png128;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 use crate::transform::decorrelate::{self, Decorrelation};
+pub use klt::{check_request as check_klt_request, KltTile, LossStats, MIN_BANDS as KLT_MIN_BANDS};
 pub use native::NearLosslessTile;
 
 /// Codec identifiers as stored in the tile index. Never renumber.
@@ -41,11 +43,14 @@ pub enum CodecId {
     Dequant = 8,
     /// zstd on the samples as they are: repetitive tiles no predictor sees through.
     Lz = 9,
+    /// LOSSY: the tile's principal components, quantised to a target relative RMSE, coded
+    /// as integer planes by the native codec. Used only when asked for (`--rel-rmse`).
+    Klt = 10,
 }
 
 impl CodecId {
     /// Every codec, in id order.
-    pub const ALL: [CodecId; 10] = [
+    pub const ALL: [CodecId; 11] = [
         CodecId::Raw,
         CodecId::Constant,
         CodecId::Png128,
@@ -56,6 +61,7 @@ impl CodecId {
         CodecId::Float,
         CodecId::Dequant,
         CodecId::Lz,
+        CodecId::Klt,
     ];
 
     /// The codec stored as `code` in a tile index entry.
@@ -79,6 +85,7 @@ impl CodecId {
             CodecId::Float => "float",
             CodecId::Dequant => "dequant",
             CodecId::Lz => "lz",
+            CodecId::Klt => "klt",
         }
     }
 
@@ -140,10 +147,10 @@ impl std::fmt::Display for CodecId {
 /// codec: 1.0 has codecs 0–7 with native and float payload version 1; 1.1 adds `dequant`
 /// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats); 1.2 native
 /// payload version 3 (near-lossless) and float payload version 2 (the value-space
-/// predictor). Writers record the highest over a file's tiles in its preamble.
+/// predictor), and the lossy `klt` codec (id 10). Writers record the highest over a file's tiles in its preamble.
 pub(crate) fn minor_version_of(codec: CodecId, payload: &[u8]) -> u16 {
     match (codec, payload.first()) {
-        (CodecId::Native, Some(&native::VERSION_NEAR_LOSSLESS)) => 2,
+        (CodecId::Native, Some(&native::VERSION_NEAR_LOSSLESS)) | (CodecId::Klt, _) => 2,
         (CodecId::Float, version) if version != Some(&1) => 2,
         (CodecId::Dequant | CodecId::Lz, _) => 1,
         (CodecId::Native, version) if version != Some(&1) => 1,
@@ -274,6 +281,9 @@ pub struct CodecParams<'a> {
     /// Per band, the nodata value (empty: none): near-lossless coding decodes nodata
     /// samples as nodata and no other sample as nodata.
     pub nodata: &'a [Option<f64>],
+    /// LOSSY transform coding: the relative RMSE `||x − x̂|| / ||x||` each tile is coded to
+    /// (`None`: lossless). Only the `klt` codec honours it; the others refuse it.
+    pub rel_rmse: Option<f64>,
 }
 
 impl CodecParams<'_> {
@@ -305,6 +315,19 @@ impl CodecParams<'_> {
     /// Whether any band may be coded with an error.
     pub fn is_lossy(&self) -> bool {
         self.max_error.iter().any(|&e| e > 0)
+    }
+}
+
+/// The error for `klt` without a target, or another codec given one.
+fn target_refused(codec: CodecId) -> Error {
+    match codec {
+        CodecId::Klt => {
+            Error::invalid("codec klt is lossy and needs a target relative RMSE (--rel-rmse R)")
+        }
+        _ => Error::invalid(format!(
+            "codec {codec} is lossless and cannot code to a relative RMSE target; only the \
+             klt codec can (--codec klt or auto)"
+        )),
     }
 }
 
@@ -348,6 +371,9 @@ pub fn encode(
     if params.is_lossy() && codec != CodecId::Native {
         return Err(bound_refused(codec));
     }
+    if params.rel_rmse.is_some() != (codec == CodecId::Klt) {
+        return Err(target_refused(codec));
+    }
     let ty = shape.sample_type;
     match codec {
         CodecId::Raw => Ok(samples.to_vec()),
@@ -371,6 +397,10 @@ pub fn encode(
         CodecId::Float => float::encode(shape, samples, params.effort),
         CodecId::Dequant => dequant::encode(shape, samples, params),
         CodecId::Lz => lz::encode(samples, params.effort),
+        CodecId::Klt => {
+            let target = params.rel_rmse.ok_or_else(|| target_refused(codec))?;
+            Ok(klt::encode(shape, samples, params.effort, target)?.0)
+        }
         CodecId::DecorrelatePng128 => {
             let decorrelated =
                 decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
@@ -453,6 +483,7 @@ pub fn decode(
         CodecId::Float => float::decode(shape, payload, out)?,
         CodecId::Dequant => dequant::decode(shape, payload, out)?,
         CodecId::Lz => lz::decode(payload, shape.bytes(), out)?,
+        CodecId::Klt => klt::decode(shape, payload, out)?,
         CodecId::DecorrelatePng128 => {
             let decorrelation_params = decorrelation(codec, params)?;
             let row = shape.width * shape.bands;
@@ -735,6 +766,8 @@ pub struct Encoded {
     /// A near-lossless tile: what it decodes to and its error per band (`None`: the tile
     /// decodes to the samples it was encoded from).
     pub near_lossless: Option<NearLosslessTile>,
+    /// A `klt` tile: what it decodes to and how far that is from the source.
+    pub klt: Option<KltTile>,
 }
 
 /// Encodes a tile with a fixed codec or the smallest of the `auto` candidates. Constant
@@ -748,6 +781,9 @@ pub fn encode_best(
 ) -> Result<Encoded> {
     if params.is_lossy() {
         return encode_near_lossless(choice, shape, samples, params);
+    }
+    if let Some(target) = params.rel_rmse {
+        return encode_klt(choice, shape, samples, params.effort, target);
     }
     let pixel_bytes = shape.bands * shape.sample_type.size();
     let constant = samples.len() >= pixel_bytes
@@ -799,6 +835,7 @@ pub fn encode_best(
                 codec,
                 payload,
                 near_lossless: None,
+                klt: None,
             });
         }
     }
@@ -811,6 +848,7 @@ pub fn encode_best(
                     codec: CodecId::Lz,
                     payload,
                     near_lossless: None,
+                    klt: None,
                 });
             }
         }
@@ -827,6 +865,7 @@ fn raw(samples: &[u8]) -> Encoded {
         codec: CodecId::Raw,
         payload: samples.to_vec(),
         near_lossless: None,
+        klt: None,
     }
 }
 
@@ -859,6 +898,7 @@ fn encode_near_lossless(
             codec: CodecId::Constant,
             payload,
             near_lossless: None,
+            klt: None,
         });
     }
     let bounds = params.bounds(shape)?;
@@ -870,5 +910,29 @@ fn encode_near_lossless(
         codec: CodecId::Native,
         payload,
         near_lossless,
+        klt: None,
+    })
+}
+
+/// [`encode_best`] to a relative RMSE target: the `klt` codec, the only one that codes to
+/// one, on every tile (a fixed choice of any other is refused). Even a constant tile goes
+/// through it, so that every tile's error is measured the same way.
+fn encode_klt(
+    choice: CodecChoice,
+    shape: &TileShape,
+    samples: &[u8],
+    effort: Effort,
+    target: f64,
+) -> Result<Encoded> {
+    match choice {
+        CodecChoice::Fixed(CodecId::Klt) | CodecChoice::Auto => {}
+        CodecChoice::Fixed(codec) => return Err(target_refused(codec)),
+    }
+    let (payload, tile) = klt::encode(shape, samples, effort, target)?;
+    Ok(Encoded {
+        codec: CodecId::Klt,
+        payload,
+        near_lossless: None,
+        klt: Some(tile),
     })
 }

@@ -8,7 +8,7 @@
 use super::bytes::{ByteReader, ByteWriter};
 use super::header::{
     AuxPlane, BandInfo, Decorrelation, DecorrelationGroup, Dequantization, Gcp, Header,
-    MetadataDomain, NearLossless, Srs,
+    MetadataDomain, NearLossless, Srs, TransformAchieved, TransformLoss,
 };
 use crate::error::{Error, Result};
 use crate::limits::Limits;
@@ -27,6 +27,8 @@ pub(super) const INFO: [u8; 4] = *b"info";
 
 /// `loss` mode 1: every band has an absolute error bound.
 const MODE_NEAR_LOSSLESS: u8 = 1;
+/// `loss` mode 2: transform coding to a relative RMSE.
+const MODE_TRANSFORM: u8 = 2;
 /// A `loss` chunk's achieved error when the writer did not record it.
 const NOT_RECORDED: u32 = u32::MAX;
 
@@ -120,6 +122,8 @@ pub(super) fn encode(h: &Header) -> Vec<u8> {
     }
     if let Some(n) = h.near_lossless.as_ref().filter(|n| n.is_lossy()) {
         chunk(&mut out, NEAR_LOSSLESS, |w| write_near_lossless(w, n));
+    } else if let Some(t) = &h.transform_loss {
+        chunk(&mut out, NEAR_LOSSLESS, |w| write_transform_loss(w, t));
     }
     if !h.info.is_empty() {
         chunk(&mut out, INFO, |w| {
@@ -144,12 +148,58 @@ fn write_near_lossless(w: &mut ByteWriter, n: &NearLossless) {
         .for_each(|e| w.u32(e));
 }
 
-fn read_near_lossless(c: &mut ByteReader, what: &str, bands: usize) -> Result<NearLossless> {
-    let mode = c.u8("mode")?;
-    if mode != MODE_NEAR_LOSSLESS {
-        // Ancillary: a mode this reader does not know says nothing it can use.
-        return Err(Error::corrupt(format!("{what}: unknown mode {mode}")));
+/// `loss` mode 2: the target and the four achieved figures, NaN until `finish` records
+/// them (fixed size, like mode 1).
+fn write_transform_loss(w: &mut ByteWriter, t: &TransformLoss) {
+    w.u8(MODE_TRANSFORM);
+    w.f64(t.target_rel_rmse);
+    let a = t.achieved;
+    let figures = a.map(|a| [a.rel_rmse, a.max_abs_error, a.mean_cosine, a.p01_cosine]);
+    figures
+        .unwrap_or([f64::NAN; 4])
+        .iter()
+        .for_each(|&v| w.f64(v));
+}
+
+fn read_transform_loss(c: &mut ByteReader, what: &str) -> Result<TransformLoss> {
+    let target_rel_rmse = c.f64("target relative RMSE")?;
+    if !(target_rel_rmse > 0.0 && target_rel_rmse < 1.0) {
+        return Err(Error::corrupt(format!(
+            "{what}: target relative RMSE {target_rel_rmse} is not in (0, 1)"
+        )));
     }
+    let mut figures = [0.0; 4];
+    for (v, field) in
+        figures
+            .iter_mut()
+            .zip(["rel_rmse", "max_abs_error", "mean_cosine", "p01_cosine"])
+    {
+        *v = c.f64(field)?;
+    }
+    let achieved = (!figures.iter().any(|v| v.is_nan())).then_some(TransformAchieved {
+        rel_rmse: figures[0],
+        max_abs_error: figures[1],
+        mean_cosine: figures[2],
+        p01_cosine: figures[3],
+    });
+    Ok(TransformLoss {
+        target_rel_rmse,
+        achieved,
+    })
+}
+
+/// The `loss` chunk: near-lossless bounds (mode 1) or a transform's target (mode 2).
+fn read_loss(c: &mut ByteReader, what: &str, h: &mut Header) -> Result<()> {
+    match c.u8("mode")? {
+        MODE_NEAR_LOSSLESS => h.near_lossless = Some(read_near_lossless(c, what, h.bands.len())?),
+        MODE_TRANSFORM => h.transform_loss = Some(read_transform_loss(c, what)?),
+        // Ancillary: a mode this reader does not know says nothing it can use.
+        mode => return Err(Error::corrupt(format!("{what}: unknown mode {mode}"))),
+    }
+    Ok(())
+}
+
+fn read_near_lossless(c: &mut ByteReader, what: &str, bands: usize) -> Result<NearLossless> {
     let count = c.count("band count", 8)?;
     if count != bands {
         return Err(Error::corrupt(format!(
@@ -284,10 +334,7 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header, limits: &Limits) -> Result<()
                 let bands = h.bands.len();
                 h.decorrelation = Some(read_decorrelation(&mut chunk, &what, bands)?)
             }
-            NEAR_LOSSLESS => {
-                let bands = h.bands.len();
-                h.near_lossless = Some(read_near_lossless(&mut chunk, &what, bands)?)
-            }
+            NEAR_LOSSLESS => read_loss(&mut chunk, &what, h)?,
             INFO => {
                 let count = budget.items(&mut chunk, "entry count", 8)?;
                 for i in 0..count {

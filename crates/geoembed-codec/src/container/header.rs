@@ -157,6 +157,31 @@ impl NearLossless {
     }
 }
 
+/// LOSSY transform coding (the `klt` codec): every tile was coded to a target relative RMSE
+/// `||x − x̂|| / ||x||` against the values it was written from (for integer codes with a
+/// per-pixel scale: the dequantised values). Written with the achieved figures once every
+/// tile is written; a file without it and without [`NearLossless`] is lossless.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransformLoss {
+    /// The relative RMSE the writer was asked for.
+    pub target_rel_rmse: f64,
+    /// What the writer measured over every tile (`None`: not recorded).
+    pub achieved: Option<TransformAchieved>,
+}
+
+/// The fidelity a transform-coded file reached, over all its bands and pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TransformAchieved {
+    /// `||x − x̂|| / ||x||` over the whole raster.
+    pub rel_rmse: f64,
+    /// Largest `|x − x̂|` of any sample.
+    pub max_abs_error: f64,
+    /// Mean over the pixels of the cosine similarity of `x̂` to `x` (the band vectors).
+    pub mean_cosine: f64,
+    /// 1st percentile of the per-pixel cosine similarity (99% of pixels are at or above).
+    pub p01_cosine: f64,
+}
+
 /// Everything a reader needs besides the samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Header {
@@ -184,6 +209,8 @@ pub struct Header {
     pub decorrelation: Option<Decorrelation>,
     /// Near-lossless coding of the bands, if the file is not lossless.
     pub near_lossless: Option<NearLossless>,
+    /// Transform coding of the bands to a relative RMSE, if the file is not lossless.
+    pub transform_loss: Option<TransformLoss>,
     /// Free-form provenance (creating software, source driver...). Not needed to decode.
     pub info: Vec<(String, String)>,
 }
@@ -204,6 +231,7 @@ impl Header {
             dequantization: None,
             decorrelation: None,
             near_lossless: None,
+            transform_loss: None,
             info: Vec::new(),
         }
     }
@@ -292,6 +320,21 @@ impl Header {
         Ok(())
     }
 
+    /// One kind of loss per file, a target the `klt` codec can code to.
+    fn validate_transform_loss(&self, t: &TransformLoss) -> Result<()> {
+        if self
+            .near_lossless
+            .as_ref()
+            .is_some_and(NearLossless::is_lossy)
+        {
+            return Err(Error::invalid(
+                "a file is either near-lossless (max error) or transform-coded (relative \
+                 RMSE), not both",
+            ));
+        }
+        crate::codec::check_klt_request(self.bands.len(), t.target_rel_rmse)
+    }
+
     /// Checks the invariants a writer must respect and a reader may rely on.
     pub fn validate(&self) -> Result<()> {
         if self.width == 0 || self.height == 0 {
@@ -337,6 +380,9 @@ impl Header {
         }
         if let Some(n) = &self.near_lossless {
             self.validate_near_lossless(n)?;
+        }
+        if let Some(t) = &self.transform_loss {
+            self.validate_transform_loss(t)?;
         }
         Ok(())
     }

@@ -3,11 +3,11 @@
 //! writes the index last. The bytes written never depend on the thread count.
 
 use super::chunks;
-use super::header::Header;
+use super::header::{Header, TransformAchieved};
 use super::index::{IndexEntry, ENTRY_LEN};
 use super::preamble::{Preamble, PREAMBLE_LEN, VERSION_MINOR};
 use crate::codec::dequant::Recipe;
-use crate::codec::{self, CodecChoice, CodecId, CodecParams, Effort, TileShape};
+use crate::codec::{self, CodecChoice, CodecId, CodecParams, Effort, LossStats, TileShape};
 use crate::error::{Error, Result};
 use std::io::{Seek, SeekFrom, Write};
 
@@ -27,6 +27,8 @@ pub struct EncodedBlock {
     pub raw_len: usize,
     /// A near-lossless tile's largest absolute error per band (empty: the tile is exact).
     pub max_error: Vec<u32>,
+    /// A `klt` tile's errors against its source (`None`: not a transform-coded tile).
+    pub loss: Option<LossStats>,
 }
 
 /// The shape of a block's tile.
@@ -60,6 +62,7 @@ pub(crate) fn plane_params(h: &Header, plane: usize, effort: Effort) -> CodecPar
         recipe: None,
         max_error: &[],
         nodata: &[],
+        rel_rmse: None,
     }
 }
 
@@ -112,13 +115,20 @@ pub fn encode_block_with(
         recipe: settings.recipe.filter(|_| plane == 0),
         max_error: bounds.map_or(&[], |n| &n.max_error),
         nodata: &nodata,
+        // The bands are transform-coded; aux planes stay lossless.
+        rel_rmse: h
+            .transform_loss
+            .as_ref()
+            .filter(|_| plane == 0)
+            .map(|t| t.target_rel_rmse),
         ..plane_params(h, plane, effort)
     };
     let encoded = codec::encode_best(choice, &shape, samples, &params)
         .map_err(|err| err.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
-    let (raw_crc, max_error) = match &encoded.near_lossless {
-        Some(tile) => (crc32fast::hash(&tile.samples), tile.max_error.clone()),
-        None => (crc32fast::hash(samples), Vec::new()),
+    let (raw_crc, max_error) = match (&encoded.near_lossless, &encoded.klt) {
+        (Some(tile), _) => (crc32fast::hash(&tile.samples), tile.max_error.clone()),
+        (None, Some(tile)) => (crc32fast::hash(&tile.samples), Vec::new()),
+        (None, None) => (crc32fast::hash(samples), Vec::new()),
     };
     Ok(EncodedBlock {
         codec: encoded.codec,
@@ -127,7 +137,18 @@ pub fn encode_block_with(
         raw_crc,
         raw_len: samples.len(),
         max_error,
+        loss: encoded.klt.map(|tile| tile.stats),
     })
+}
+
+/// A transform-coded file's figures over every tile of its bands.
+pub fn achieved_figures(loss: &LossStats) -> TransformAchieved {
+    TransformAchieved {
+        rel_rmse: loss.rel_rmse(),
+        max_abs_error: loss.max_abs_error,
+        mean_cosine: loss.mean_cosine(),
+        p01_cosine: loss.cosine_percentile(0.01),
+    }
 }
 
 /// The header's chunks followed by their CRC-32.
@@ -151,6 +172,8 @@ pub struct Writer<W: Write + Seek> {
     /// Near-lossless files: the largest error per band over the tiles written so far
     /// (recorded in the header by `finish`).
     achieved: Vec<u32>,
+    /// Transform-coded files: the errors of the bands' tiles written so far.
+    loss: LossStats,
 }
 
 impl<W: Write + Seek> Writer<W> {
@@ -205,6 +228,7 @@ impl<W: Write + Seek> Writer<W> {
             entries: vec![None; blocks as usize],
             preamble: preamble_written,
             achieved: vec![0; band_count],
+            loss: LossStats::default(),
         })
     }
 
@@ -242,6 +266,9 @@ impl<W: Write + Seek> Writer<W> {
             for (achieved, &e) in self.achieved.iter_mut().zip(&block.max_error) {
                 *achieved = (*achieved).max(e);
             }
+            if let Some(loss) = &block.loss {
+                self.loss.merge(loss);
+            }
         }
         self.entries[i] = Some(IndexEntry {
             offset: self.pos,
@@ -255,13 +282,16 @@ impl<W: Write + Seek> Writer<W> {
         Ok(())
     }
 
-    /// Near-lossless files: rewrites the header with the largest error measured per band,
-    /// in place (the `loss` chunk has fixed-size fields, so nothing moves).
+    /// Lossy files: rewrites the header with the largest error measured per band
+    /// (near-lossless) or the transform's figures over every tile, in place (the `loss` chunk has fixed-size fields, so nothing moves).
     fn record_achieved_errors(&mut self) -> Result<()> {
-        let Some(near_lossless) = self.header.near_lossless.as_mut() else {
+        if let Some(near_lossless) = self.header.near_lossless.as_mut() {
+            near_lossless.achieved = self.achieved.iter().map(|&e| Some(e)).collect();
+        } else if let Some(transform) = self.header.transform_loss.as_mut() {
+            transform.achieved = Some(achieved_figures(&self.loss));
+        } else {
             return Ok(());
-        };
-        near_lossless.achieved = self.achieved.iter().map(|&e| Some(e)).collect();
+        }
         let head = sealed_header(&self.header);
         assert_eq!(head.len() as u32, self.preamble.header_length);
         let at = self.start + self.preamble.header_offset;

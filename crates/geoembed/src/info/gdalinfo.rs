@@ -8,7 +8,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::gdal::CStringList;
 use crate::write::gdal as gdal_write;
-use geoembed_codec::{Header, SampleType};
+use geoembed_codec::{Header, SampleType, TransformLoss};
 use serde_json::{json, Value};
 use std::ffi::CStr;
 use std::path::Path;
@@ -99,6 +99,9 @@ pub fn gdal_compression<'a>(mut codecs: impl Iterator<Item = &'a str>) -> &'stat
 /// near-lossless file, else `LOSSLESS`), and for lossy bands geoembed's bounds and achieved
 /// errors per band (`GEOEMBED_MAX_ERROR=2,2,0`), as `IMAGE_STRUCTURE` items.
 pub fn reversibility(h: &Header, plane: usize) -> Vec<(String, String)> {
+    if let Some(t) = h.transform_loss.as_ref().filter(|_| plane == 0) {
+        return transform_reversibility(t);
+    }
     let Some(n) = h.near_lossless.as_ref().filter(|_| plane == 0) else {
         return vec![("COMPRESSION_REVERSIBILITY".into(), "LOSSLESS".into())];
     };
@@ -119,6 +122,25 @@ pub fn reversibility(h: &Header, plane: usize) -> Vec<(String, String)> {
             list(achieved.collect()),
         ),
     ]
+}
+
+/// A transform-coded file's bands: `LOSSY`, the target and the achieved figures
+/// (`GEOEMBED_REL_RMSE=0.05`, `GEOEMBED_ACHIEVED_REL_RMSE=...`).
+fn transform_reversibility(t: &TransformLoss) -> Vec<(String, String)> {
+    let mut items = vec![
+        ("COMPRESSION_REVERSIBILITY".into(), "LOSSY".into()),
+        ("GEOEMBED_LOSSY_MODE".into(), "transform".into()),
+        ("GEOEMBED_REL_RMSE".into(), t.target_rel_rmse.to_string()),
+    ];
+    if let Some(a) = t.achieved {
+        items.extend([
+            ("GEOEMBED_ACHIEVED_REL_RMSE".into(), a.rel_rmse.to_string()),
+            ("GEOEMBED_MAX_ABS_ERROR".into(), a.max_abs_error.to_string()),
+            ("GEOEMBED_MEAN_COSINE".into(), a.mean_cosine.to_string()),
+            ("GEOEMBED_P01_COSINE".into(), a.p01_cosine.to_string()),
+        ]);
+    }
+    items
 }
 
 /// The GDAL subdataset name of aux plane `plane` of `file`: `EMB:"file":plane`.

@@ -2,6 +2,7 @@
 //! another `.emb`, or memory. Every source hands out rows of a plane, pixel-interleaved;
 //! [`open_input`] picks the source for an input name the way `geoembed convert` does.
 
+pub mod dequantised;
 pub mod emb;
 #[cfg(feature = "gdal")]
 pub mod gdal;

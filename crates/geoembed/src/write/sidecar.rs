@@ -171,6 +171,12 @@ fn properties<R: std::io::Read + std::io::Seek>(r: &Reader<R>) -> Map<String, Va
 /// `near-lossless`, the latter with the bound and the achieved error per band.
 fn compression_properties(h: &Header) -> Map<String, Value> {
     let mut props = Map::new();
+    if let Some(t) = &h.transform_loss {
+        props.insert("geoembed:compression".into(), json!("transform"));
+        props.insert("geoembed:rel_rmse".into(), json!(t.target_rel_rmse));
+        props.insert("geoembed:achieved".into(), transform_achieved_json(t));
+        return props;
+    }
     match &h.near_lossless {
         Some(n) => {
             props.insert("geoembed:compression".into(), json!("near-lossless"));
@@ -182,6 +188,19 @@ fn compression_properties(h: &Header) -> Map<String, Value> {
         }
     }
     props
+}
+
+/// What a transform-coded file reached (`null` when not recorded).
+pub fn transform_achieved_json(t: &geoembed_codec::TransformLoss) -> Value {
+    match t.achieved {
+        Some(a) => json!({
+            "rel_rmse": a.rel_rmse,
+            "max_abs_error": a.max_abs_error,
+            "mean_cosine": a.mean_cosine,
+            "p01_cosine": a.p01_cosine,
+        }),
+        None => Value::Null,
+    }
 }
 
 /// STAC's projection extension: shape, CRS, affine transform (and how many GCPs).

@@ -211,6 +211,7 @@ fn encode_part(
         recipe: None,
         max_error: &[],
         nodata: &[],
+        rel_rmse: None,
         ..*params
     };
     let mut encoded = encode_best(CodecChoice::Auto, &part, bytes, &params)?;

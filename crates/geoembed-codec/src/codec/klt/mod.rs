@@ -1,0 +1,360 @@
+//! The `klt` codec (id 10, docs/format.md §5.7): LOSSY transform coding of many-band tiles
+//! to a target relative RMSE `R = ||x − x̂|| / ||x||` over the tile.
+//!
+//! Why: embeddings and hyperspectral cubes are highly redundant across bands; a lossless
+//! codec must code every band's noise, while a rotation onto the tile's principal
+//! components ([`basis`]) leaves a few strong components and many weak ones. Reverse
+//! water-filling ([`rate`]) then keeps and quantises only what the error budget requires.
+//! The quantised components are integer planes, and those are coded with the native codec
+//! (spatial prediction and context-modelled rANS), not re-implemented here.
+//!
+//! The decoder back-projects in binary64 in a fixed order (component by component, band
+//! by band) and rounds once to the tile's sample type, so every reader rebuilds the same
+//! samples; the encoder measures its error ([`quality`]) on exactly those samples.
+
+mod basis;
+mod quality;
+mod rate;
+
+use super::native::{self, Bounds};
+use super::{Effort, TileShape};
+use crate::entropy::varint::{put_u, Cursor};
+use crate::error::{Error, Result};
+use crate::sample::SampleType;
+use basis::Basis;
+pub use quality::LossStats;
+use rate::{Components, Quantiser};
+
+/// Payload version.
+const VERSION: u8 = 1;
+/// Fewest bands the transform is used for: with one band there is nothing to rotate.
+pub const MIN_BANDS: usize = 2;
+/// Rate-control passes: each corrects the budget by the error the last one measured.
+const PASSES: usize = 4;
+/// Relative miss of the target at which rate control stops correcting.
+const GOOD_ENOUGH: f64 = 0.01;
+
+/// A tile as the decoder rebuilds it, and how far it is from the values it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KltTile {
+    /// The decoded samples (what the tile's `raw_crc` covers).
+    pub samples: Vec<u8>,
+    /// Errors and cosine similarities against the source values.
+    pub stats: LossStats,
+}
+
+/// What the payload holds besides the planes.
+#[derive(Clone, Debug)]
+struct Model {
+    means: Vec<f64>,
+    steps: Vec<f64>,
+    /// `steps.len() × bands` loadings, component-major.
+    basis: Vec<f32>,
+}
+
+/// Why a tile of `shape` cannot be coded to `rel_rmse`, before any work.
+pub fn check_request(bands: usize, rel_rmse: f64) -> Result<()> {
+    if !(rel_rmse > 0.0 && rel_rmse < 1.0) {
+        return Err(Error::invalid(format!(
+            "a relative RMSE target must be above 0 and below 1 (0.05 is 5%), not {rel_rmse}"
+        )));
+    }
+    if bands < MIN_BANDS {
+        return Err(Error::invalid(format!(
+            "the klt transform needs at least {MIN_BANDS} bands to rotate; this raster has {bands}"
+        )));
+    }
+    Ok(())
+}
+
+/// Encodes a tile so that its relative RMSE is `rel_rmse` (within about 1% where the
+/// tile allows it; a tile whose every component fits the budget is coded as its means).
+pub(super) fn encode(
+    shape: &TileShape,
+    samples: &[u8],
+    effort: Effort,
+    rel_rmse: f64,
+) -> Result<(Vec<u8>, KltTile)> {
+    check_request(shape.bands, rel_rmse)?;
+    let values = shape.sample_type.values_f64(samples);
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(Error::invalid(
+            "klt: the tile holds NaN or infinite values, which a transform cannot represent; \
+             convert it losslessly",
+        ));
+    }
+    let (model, planes, decoded, stats) = rate_controlled(shape, &values, rel_rmse);
+    let payload = write_payload(shape, &model, &planes, effort)?;
+    let mut out = Vec::with_capacity(samples.len());
+    decoded
+        .iter()
+        .for_each(|&v| push_sample(shape.sample_type, v, &mut out));
+    Ok((
+        payload,
+        KltTile {
+            samples: out,
+            stats,
+        },
+    ))
+}
+
+type Attempt = (Model, Vec<i32>, Vec<f64>, LossStats);
+
+/// Fits the basis, then bisects the water level and corrects its budget by the error the
+/// decoded samples really have (rounding to the sample type adds to it) until the tile's
+/// relative RMSE is within [`GOOD_ENOUGH`] of the target.
+fn rate_controlled(shape: &TileShape, values: &[f64], rel_rmse: f64) -> Attempt {
+    let (bands, pixels) = (shape.bands, shape.pixels());
+    let basis = basis::fit(values, bands);
+    let coefficients = basis::project(values, bands, &basis);
+    let components = Components::new(&coefficients, pixels);
+    let target = rel_rmse * rel_rmse * values.iter().map(|v| v * v).sum::<f64>();
+    let miss = |error: f64| match target {
+        t if t > 0.0 => ((error / t).sqrt() - 1.0).abs(),
+        _ => error,
+    };
+    let mut budget = target;
+    let mut best: Option<(f64, Attempt)> = None;
+    for _ in 0..PASSES {
+        let quantiser = components.water_level(budget);
+        let attempt = quantise(shape, values, &basis, &coefficients, &quantiser);
+        let error = attempt.3.squared_error;
+        let this_miss = miss(error);
+        if best.as_ref().is_none_or(|(m, _)| this_miss < *m) {
+            best = Some((this_miss, attempt));
+        }
+        if this_miss < GOOD_ENOUGH || error <= 0.0 {
+            break;
+        }
+        budget *= target / error;
+    }
+    best.expect("at least one pass").1
+}
+
+/// Quantises the kept components, and decodes and measures the result.
+fn quantise(
+    shape: &TileShape,
+    values: &[f64],
+    basis: &Basis,
+    coefficients: &[f64],
+    q: &Quantiser,
+) -> Attempt {
+    let (bands, pixels, kept) = (shape.bands, shape.pixels(), q.steps.len());
+    let mut planes = vec![0i32; pixels * kept];
+    for (k, &step) in q.steps.iter().enumerate() {
+        let column = &coefficients[k * pixels..(k + 1) * pixels];
+        for (p, &y) in column.iter().enumerate() {
+            planes[p * kept + k] = (y / step).round() as i32;
+        }
+    }
+    let model = Model {
+        means: basis.means.clone(),
+        steps: q.steps.clone(),
+        basis: basis.components[..kept * bands].to_vec(),
+    };
+    let mut decoded = Vec::with_capacity(values.len());
+    rebuild(&model, &planes, shape, |pixel| {
+        decoded.extend_from_slice(pixel)
+    });
+    let stats = LossStats::measure(values, &decoded, bands);
+    (model, planes, decoded, stats)
+}
+
+/// Back-projects the planes pixel by pixel: `x̂_b = μ_b + Σ_k (q_k · Δ_k) · V[k][b]` in
+/// binary64, `k` ascending, then each value as the sample type holds it; calls `emit` with
+/// every pixel's values.
+fn rebuild(model: &Model, planes: &[i32], shape: &TileShape, mut emit: impl FnMut(&[f64])) {
+    let (bands, kept) = (shape.bands, model.steps.len());
+    let loadings: Vec<f64> = model.basis.iter().map(|&v| v as f64).collect();
+    let mut pixel = vec![0.0; bands];
+    for p in 0..shape.pixels() {
+        pixel.copy_from_slice(&model.means);
+        for k in 0..kept {
+            let coefficient = planes[p * kept + k] as f64 * model.steps[k];
+            let row = &loadings[k * bands..(k + 1) * bands];
+            for (v, &l) in pixel.iter_mut().zip(row) {
+                *v += coefficient * l;
+            }
+        }
+        pixel
+            .iter_mut()
+            .for_each(|v| *v = as_sample_value(shape.sample_type, *v));
+        emit(&pixel);
+    }
+}
+
+/// The range of an integer sample type, as binary64.
+fn int_range(ty: SampleType) -> (f64, f64) {
+    match ty {
+        SampleType::U8 => (0.0, u8::MAX as f64),
+        SampleType::I8 => (i8::MIN as f64, i8::MAX as f64),
+        SampleType::U16 => (0.0, u16::MAX as f64),
+        SampleType::I16 => (i16::MIN as f64, i16::MAX as f64),
+        SampleType::U32 => (0.0, u32::MAX as f64),
+        SampleType::I32 => (i32::MIN as f64, i32::MAX as f64),
+        SampleType::F32 | SampleType::F64 => (f64::NEG_INFINITY, f64::INFINITY),
+    }
+}
+
+/// `v` as a sample of `ty` holds it: rounded to nearest (binary32: ties to even; integers:
+/// ties away from zero, then clamped to the type's range).
+fn as_sample_value(ty: SampleType, v: f64) -> f64 {
+    match ty {
+        SampleType::F64 => v,
+        SampleType::F32 => v as f32 as f64,
+        _ => {
+            let (min, max) = int_range(ty);
+            v.round().clamp(min, max)
+        }
+    }
+}
+
+/// Appends `v` (a value of `ty`, see [`as_sample_value`]) as a little-endian sample.
+fn push_sample(ty: SampleType, v: f64, out: &mut Vec<u8>) {
+    match ty {
+        SampleType::U8 => out.push(v as u8),
+        SampleType::I8 => out.push(v as i8 as u8),
+        SampleType::U16 => out.extend_from_slice(&(v as u16).to_le_bytes()),
+        SampleType::I16 => out.extend_from_slice(&(v as i16).to_le_bytes()),
+        SampleType::U32 => out.extend_from_slice(&(v as u32).to_le_bytes()),
+        SampleType::I32 => out.extend_from_slice(&(v as i32).to_le_bytes()),
+        SampleType::F32 => out.extend_from_slice(&(v as f32).to_le_bytes()),
+        SampleType::F64 => out.extend_from_slice(&v.to_le_bytes()),
+    }
+}
+
+/// The planes' sample type: int8 when every code fits, else int16.
+fn plane_type(planes: &[i32]) -> SampleType {
+    match planes.iter().all(|&q| (-128..=127).contains(&q)) {
+        true => SampleType::I8,
+        false => SampleType::I16,
+    }
+}
+
+fn planes_shape(shape: &TileShape, kept: usize, sample_type: SampleType) -> TileShape {
+    TileShape {
+        bands: kept,
+        sample_type,
+        ..*shape
+    }
+}
+
+/// §5.7.1: version, counts, means, steps, basis, then the planes through the native codec.
+fn write_payload(shape: &TileShape, m: &Model, planes: &[i32], effort: Effort) -> Result<Vec<u8>> {
+    let kept = m.steps.len();
+    let mut out = vec![VERSION];
+    put_u(&mut out, shape.bands as u64);
+    put_u(&mut out, kept as u64);
+    m.means
+        .iter()
+        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    m.steps
+        .iter()
+        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    m.basis
+        .iter()
+        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    if kept == 0 {
+        return Ok(out);
+    }
+    let ty = plane_type(planes);
+    out.push(ty as u8);
+    let mut bytes = Vec::with_capacity(planes.len() * ty.size());
+    ty.extend_small_int_bytes(planes, &mut bytes);
+    let bounds = Bounds {
+        max_error: vec![0; kept],
+        nodata: vec![None; kept],
+    };
+    out.extend(native::encode(
+        &planes_shape(shape, kept, ty),
+        &bytes,
+        effort,
+        &bounds,
+    )?);
+    Ok(out)
+}
+
+/// `n` little-endian binary64 (`wide`) or binary32 values, each finite.
+fn read_floats(c: &mut Cursor, n: usize, wide: bool, field: &str) -> Result<Vec<f64>> {
+    let size = if wide { 8 } else { 4 };
+    let bytes = c.bytes(n.saturating_mul(size), field)?;
+    let values: Vec<f64> = bytes
+        .chunks_exact(size)
+        .map(|b| match wide {
+            true => f64::from_le_bytes(b.try_into().expect("8 bytes")),
+            false => f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64,
+        })
+        .collect();
+    match values.iter().all(|v| v.is_finite()) {
+        true => Ok(values),
+        false => Err(Error::corrupt(format!(
+            "klt: {field} holds a non-finite value"
+        ))),
+    }
+}
+
+/// Reads the model (§5.7.1) of a tile of `bands` bands.
+fn read_model(c: &mut Cursor, bands: usize) -> Result<Model> {
+    let stored = c.u("band count")?;
+    if stored != bands as u64 {
+        return Err(Error::corrupt(format!(
+            "klt: {stored} bands for a tile of {bands}"
+        )));
+    }
+    let kept = c.bounded("kept components", bands as u64)? as usize;
+    let means = read_floats(c, bands, true, "means")?;
+    let steps = read_floats(c, kept, true, "steps")?;
+    if steps.iter().any(|&s| s <= 0.0) {
+        return Err(Error::corrupt("klt: a step is not positive"));
+    }
+    let basis = read_floats(c, kept * bands, false, "basis")?;
+    let basis = basis.into_iter().map(|v| v as f32).collect();
+    Ok(Model {
+        means,
+        steps,
+        basis,
+    })
+}
+
+/// Reads the planes: a sample type code, then a native payload of `kept` bands.
+fn read_planes(c: &mut Cursor, shape: &TileShape, kept: usize) -> Result<Vec<i32>> {
+    if kept == 0 {
+        return match c.pos == c.data.len() {
+            true => Ok(Vec::new()),
+            false => Err(Error::corrupt("klt: bytes after a tile without components")),
+        };
+    }
+    let code = c.bytes(1, "plane type")?[0];
+    let ty = match SampleType::from_code(code) {
+        Ok(ty @ (SampleType::I8 | SampleType::I16)) => ty,
+        _ => {
+            return Err(Error::corrupt(format!(
+                "klt: plane type {code} is not int8 or int16"
+            )))
+        }
+    };
+    let mut bytes = Vec::new();
+    native::decode(&planes_shape(shape, kept, ty), &c.data[c.pos..], &mut bytes)?;
+    let mut planes = vec![0i32; shape.pixels() * kept];
+    ty.small_int_values(&bytes, &mut planes);
+    Ok(planes)
+}
+
+/// Decodes a tile, appending exactly `shape.bytes()` bytes to `out`.
+pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let mut c = Cursor::new(payload, "klt");
+    let version = c.bytes(1, "version")?[0];
+    if version != VERSION {
+        return Err(Error::unsupported(format!(
+            "klt payload version {version}; this build reads {VERSION}"
+        )));
+    }
+    let model = read_model(&mut c, shape.bands)?;
+    let planes = read_planes(&mut c, shape, model.steps.len())?;
+    out.reserve(shape.bytes());
+    let ty = shape.sample_type;
+    rebuild(&model, &planes, shape, |pixel| {
+        pixel.iter().for_each(|&v| push_sample(ty, v, out))
+    });
+    Ok(())
+}
