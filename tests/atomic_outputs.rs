@@ -12,11 +12,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A DEM large enough that encoding it at `--effort max` takes seconds.
+/// A batch of about one tile row of [`slow_input`], so that the staged file grows while the
+/// conversion runs (with one batch of the whole raster it is written only at the end).
+const ONE_TILE_ROW: &str = "1M";
+
+/// A DEM large enough that encoding it at `--effort max` takes a while (25 tiles).
 fn slow_input(dir: &Path) -> PathBuf {
     let tif = dir.join("dem.tif");
     let st = Command::new("gdal_translate")
-        .args(["-q", "-outsize", "600", "600", "-r", "bilinear"])
+        .args(["-q", "-outsize", "1500", "1500", "-r", "bilinear"])
         .arg(fixture("int16_1b_srtm3_n44w072_crop.tif"))
         .arg(&tif)
         .status()
@@ -89,6 +93,8 @@ fn sigint_and_sigterm_mid_convert_leave_the_target_untouched_and_no_staging() {
             "--overwrite",
             "--effort",
             "max",
+            "--batch-memory",
+            ONE_TILE_ROW,
         ]);
         let staged = wait_for_staging(dir.path(), &mut child);
         let status = interrupt(&mut child, signal);
@@ -136,7 +142,16 @@ fn staging_left_by_a_killed_run_is_removed_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let tif = slow_input(dir.path());
     let out = dir.path().join("out.emb");
-    let mut child = spawn(&["-q", "convert", s(&tif), s(&out), "--effort", "max"]);
+    let mut child = spawn(&[
+        "-q",
+        "convert",
+        s(&tif),
+        s(&out),
+        "--effort",
+        "max",
+        "--batch-memory",
+        ONE_TILE_ROW,
+    ]);
     let staged = wait_for_staging(dir.path(), &mut child);
     assert_eq!(
         interrupt(&mut child, libc::SIGKILL).signal(),
