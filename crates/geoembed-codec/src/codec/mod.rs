@@ -139,8 +139,9 @@ impl std::fmt::Display for CodecId {
 /// The lowest minor version of the format (docs/format.md §7) that has a payload of this
 /// codec: 1.0 has codecs 0–7 with native and float payload version 1; 1.1 adds `dequant`
 /// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats); 1.2 native
-/// payload version 3 (near-lossless) and float payload version 2 (the value-space
-/// predictor). Writers record the highest over a file's tiles in its preamble.
+/// payload version 3 (near-lossless) and float payload versions 2 (the value-space
+/// predictor) and 3 (near-lossless lattices). Writers record the highest over a file's
+/// tiles in its preamble.
 pub(crate) fn minor_version_of(codec: CodecId, payload: &[u8]) -> u16 {
     match (codec, payload.first()) {
         (CodecId::Native, Some(&native::VERSION_NEAR_LOSSLESS)) => 2,
