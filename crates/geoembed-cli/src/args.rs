@@ -121,9 +121,9 @@ pub struct ConvertArgs {
     /// Effort: fast, default, max (deflate level, JPEG XL effort, codecs tried by auto).
     #[arg(long, default_value = "default")]
     pub effort: String,
-    /// Near-lossless (LOSSY) .emb: every sample decodes within E of the source (one E, or
-    /// one per band: 2 or 0,2,2), nodata exact; 8/16-bit integers, native codec. Default 0:
-    /// lossless.
+    /// Near-lossless (LOSSY) .emb: every sample decodes within E of the source, in value
+    /// units (one E, or one per band: 2, 0,2,2 or 0.01), nodata exact; 8/16-bit integers
+    /// (whole E, native codec) or float32/64 (float codec). Default 0: lossless.
     #[arg(long, value_name = "E")]
     pub max_error: Option<String>,
     /// Transform-coded (LOSSY) .emb of a many-band raster: each tile's relative RMSE

@@ -95,7 +95,7 @@ fn native_seeds() -> Vec<Vec<u8>> {
                 let sh = shape(w, h, bands, ty);
                 // Lossless, and near-lossless (payload version 3) with per-band bounds, a
                 // nodata value and exact samples.
-                let bounds: Vec<u32> = (0..bands as u32).map(|b| 1 + b % 3).collect();
+                let bounds: Vec<f64> = (0..bands).map(|b| (1 + b % 3) as f64).collect();
                 let nodata = vec![Some(0.0); bands];
                 for (max_error, nodata) in [(&[][..], &[][..]), (&bounds[..], &nodata[..])] {
                     let params = CodecParams {

@@ -368,19 +368,10 @@ fn golden_native_srtm_dem() {
 
 /// Checks (or, when blessing, writes) a near-lossless golden of one tile: pinned bytes,
 /// format 1.2, the header's bounds, every sample within its band's bound and nodata exact.
-fn check_near_lossless(name: &str, hd: &Header, data: &[u8], effort: Effort) {
+fn check_near_lossless(name: &str, hd: &Header, data: &[u8], codec: CodecId, effort: Effort) {
     let path = fixtures().join("golden").join(name);
     let mut w = Writer::new(Cursor::new(Vec::new()), hd.clone()).unwrap();
-    let b = encode_block(
-        hd,
-        0,
-        0,
-        0,
-        data,
-        CodecChoice::Fixed(CodecId::Native),
-        effort,
-    )
-    .unwrap();
+    let b = encode_block(hd, 0, 0, 0, data, CodecChoice::Fixed(codec), effort).unwrap();
     w.write_block(0, 0, 0, &b).unwrap();
     let fresh = w.finish().unwrap().into_inner();
     if std::env::var_os("GEOEMBED_BLESS").is_some() {
@@ -402,10 +393,7 @@ fn check_near_lossless(name: &str, hd: &Header, data: &[u8], effort: Effort) {
     let decoded = ty.values_f64(&r.read_block(0, 0, 0).unwrap());
     for (i, (&x, &x_hat)) in ty.values_f64(data).iter().zip(&decoded).enumerate() {
         let band = i % bounds.len();
-        assert!(
-            (x - x_hat).abs() <= bounds[band] as f64,
-            "{name}: sample {i}"
-        );
+        assert!((x - x_hat).abs() <= bounds[band], "{name}: sample {i}");
         if let Some(n) = hd.bands[band].nodata {
             assert_eq!(x == n, x_hat == n, "{name}: sample {i} and nodata");
         }
@@ -424,15 +412,57 @@ fn golden_native_near_lossless() {
     let mut hd = plain_header(w, h, 4, SampleType::U8);
     hd.bands[..3].iter_mut().for_each(|b| b.nodata = Some(0.0));
     hd.near_lossless = Some(NearLossless {
-        max_error: vec![2, 2, 2, 0],
+        max_error: vec![2.0, 2.0, 2.0, 0.0],
         achieved: vec![None; 4],
     });
-    check_near_lossless("landsat_rgba_native_e2.emb", &hd, &rgba, Effort::Default);
+    let native = CodecId::Native;
+    check_near_lossless(
+        "landsat_rgba_native_e2.emb",
+        &hd,
+        &rgba,
+        native,
+        Effort::Default,
+    );
     // The SRTM DEM within 1 at max effort.
     let (w, h, dem) = tiff_samples("int16_1b_srtm3_n44w072_crop.tif");
     let mut hd = plain_header(w, h, 1, SampleType::I16);
-    hd.near_lossless = Some(NearLossless::uniform(1, 1));
-    check_near_lossless("srtm_dem_native_e1_max.emb", &hd, &dem, Effort::Max);
+    hd.near_lossless = Some(NearLossless::uniform(1, 1.0));
+    check_near_lossless("srtm_dem_native_e1_max.emb", &hd, &dem, native, Effort::Max);
+}
+
+#[test]
+fn golden_float_near_lossless() {
+    // The Landlab DEM within 0.01 m, its -9999 border exact (float payload version 3, the
+    // near-lossless lattice; loss chunk mode 2).
+    let (w, h, dem) = tiff_samples("float32_1b_pre_runout_dem_nocrs.tif");
+    let mut hd = plain_header(w, h, 1, SampleType::F32);
+    hd.bands[0].nodata = Some(-9999.0);
+    hd.near_lossless = Some(NearLossless::uniform(1, 0.01));
+    let float = CodecId::Float;
+    check_near_lossless(
+        "pre_runout_float_e001.emb",
+        &hd,
+        &dem,
+        float,
+        Effort::Default,
+    );
+    // 12 ERA5 hours (float64) within 0.05 K, hour 0 exact, with cross-band prediction.
+    let (w, h) = (49, 33);
+    let era5 = npy_data("float64_12b_era5_t2m_uk_20190301_first12h.npy");
+    let mut hd = plain_header(w, h, 12, SampleType::F64);
+    let mut bounds = vec![0.05; 12];
+    bounds[0] = 0.0;
+    hd.near_lossless = Some(NearLossless {
+        achieved: vec![None; 12],
+        max_error: bounds,
+    });
+    check_near_lossless(
+        "era5_12h_float_e005.emb",
+        &hd,
+        &era5,
+        float,
+        Effort::Default,
+    );
 }
 
 #[test]

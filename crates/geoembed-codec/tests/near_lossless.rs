@@ -115,7 +115,7 @@ fn near_lossless(mut h: Header, bounds: &[u32], tile: u32) -> Header {
     h.tile_width = tile;
     h.tile_height = tile;
     h.near_lossless = Some(NearLossless {
-        max_error: bounds.to_vec(),
+        max_error: bounds.iter().map(|&e| f64::from(e)).collect(),
         achieved: vec![None; bounds.len()],
     });
     h
@@ -142,10 +142,13 @@ fn bound_holds(h: Header, raster: &[u8], tile: u32, effort: Effort) -> Vec<usize
             .near_lossless
             .clone();
         let recorded = recorded.expect("the file says it is near-lossless");
-        assert_eq!(recorded.max_error, vec![e; bands]);
+        assert_eq!(recorded.max_error, vec![f64::from(e); bands]);
         assert_eq!(
             recorded.achieved,
-            worst.iter().map(|&w| Some(w)).collect::<Vec<_>>()
+            worst
+                .iter()
+                .map(|&w| Some(f64::from(w)))
+                .collect::<Vec<_>>()
         );
         sizes.push(file.len());
     }
@@ -310,15 +313,15 @@ fn codecs_that_cannot_keep_a_bound_refuse_it() {
     // The tile API refuses too.
     let shape = geoembed_codec::block_shape(&hd, 0, 0, 0).unwrap();
     let params = CodecParams {
-        max_error: &[1, 1, 1],
+        max_error: &[1.0, 1.0, 1.0],
         ..CodecParams::default()
     };
     let err = encode_tile(CodecId::Png128, &shape, &samples, &params).unwrap_err();
     assert!(err.to_string().contains("only the native codec"), "{err}");
-    // Float and 32-bit rasters cannot carry a bound at all.
-    for ty in [SampleType::F32, SampleType::I32] {
+    // 32-bit integer rasters cannot carry a bound at all (float rasters can: float.rs).
+    for ty in [SampleType::I32, SampleType::U32] {
         let mut h = Header::new(8, 8, 2, ty);
-        h.near_lossless = Some(NearLossless::uniform(2, 1));
+        h.near_lossless = Some(NearLossless::uniform(2, 1.0));
         let err = Writer::new(Cursor::new(Vec::new()), h).err().unwrap();
         assert!(
             err.to_string()

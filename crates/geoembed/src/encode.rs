@@ -230,7 +230,7 @@ fn encode_tiles<W: Write + Seek>(
     let mut writer = Writer::new(sink, header.clone())?;
     // Every band starts at 0: exact tiles (constant, raw) report no error.
     let near_lossless = header.near_lossless.clone().map(|n| NearLossless {
-        achieved: vec![Some(0); n.max_error.len()],
+        achieved: vec![Some(0.0); n.max_error.len()],
         ..n
     });
     let mut report = EncodeReport {
@@ -265,7 +265,7 @@ fn encode_tiles<W: Write + Seek>(
                 }
                 if let Some(n) = report.near_lossless.as_mut().filter(|_| plane == 0) {
                     for (achieved, &e) in n.achieved.iter_mut().zip(&block.max_error) {
-                        *achieved = Some(achieved.unwrap_or(0).max(e));
+                        *achieved = Some(achieved.unwrap_or(0.0).max(e));
                     }
                 }
                 writer.write_block(plane, tx, tyi, &block)?;

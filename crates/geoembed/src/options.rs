@@ -29,9 +29,11 @@ pub struct EncodeOptions {
     /// How a float raster's values were dequantised from integer codes, when known: the
     /// `dequant` codec is then always tried, and checks it sample by sample.
     pub recipe: Option<Recipe>,
-    /// Near-lossless: the largest absolute error allowed, one value for every band or one
-    /// per band (empty, or all 0: lossless, the default). Only the native codec keeps it.
-    pub max_error: Vec<u32>,
+    /// Near-lossless: the largest absolute error allowed, in the samples' value units, one
+    /// value for every band or one per band (empty, or all 0: lossless, the default). The
+    /// native codec keeps it on 8/16-bit integers (whole numbers), the float codec on
+    /// float32/64 rasters.
+    pub max_error: Vec<f64>,
     /// LOSSY transform coding (the `klt` codec): every tile's relative RMSE
     /// `||x − x̂|| / ||x||` against the source values (`None`: lossless, the default). A
     /// raster with a dequantisation recipe is coded as its values, to a float32 `.emb`.
@@ -194,12 +196,14 @@ pub fn parse_recipe(s: &str) -> Result<Recipe> {
         .map_err(|e: geoembed_codec::Error| Error::invalid_option(OptionKey::Recipe, s, e))
 }
 
-/// Parses a near-lossless bound: one integer for every band (`2`) or one per band
-/// (`0,2,2`).
-pub fn parse_max_error(s: &str) -> Result<Vec<u32>> {
+/// Parses a near-lossless bound in value units: one for every band (`2`, `0.01`) or one
+/// per band (`0,2,2`). Whether it must be a whole number depends on the raster
+/// ([`EncodeOptions::validate`]).
+pub fn parse_max_error(s: &str) -> Result<Vec<f64>> {
     let parse = |v: &str| {
-        v.trim().parse::<u32>().map_err(|_| {
-            let why = "give a non-negative integer, or one per band separated by commas";
+        let bound = v.trim().parse::<f64>().ok();
+        bound.filter(|e| e.is_finite() && *e >= 0.0).ok_or_else(|| {
+            let why = "give a non-negative number, or one per band separated by commas";
             Error::invalid_option(OptionKey::MaxError, s, why)
         })
     };
@@ -231,7 +235,7 @@ impl EncodeOptions {
     /// The near-lossless bounds for a raster of `bands` bands, if any is nonzero (a zero
     /// bound writes the lossless file, byte for byte).
     pub fn near_lossless(&self, bands: usize) -> Option<NearLossless> {
-        if self.max_error.iter().all(|&e| e == 0) {
+        if self.max_error.iter().all(|&e| e == 0.0) {
             return None;
         }
         let max_error = match self.max_error.as_slice() {
@@ -295,13 +299,14 @@ impl EncodeOptions {
         }
     }
 
-    /// A bound per band (or one), on 8- or 16-bit integers, with a codec that keeps it.
+    /// A bound per band (or one), on 8- or 16-bit integers (whole numbers) or floats, with
+    /// a codec that keeps it.
     fn validate_max_error(&self, header: &Header) -> Result<()> {
         let Some(n) = self.near_lossless(header.bands.len()) else {
             return Ok(());
         };
         let text = || {
-            let values: Vec<String> = self.max_error.iter().map(u32::to_string).collect();
+            let values: Vec<String> = self.max_error.iter().map(f64::to_string).collect();
             values.join(",")
         };
         let bad = |why: String| Err(Error::invalid_option(OptionKey::MaxError, text(), why));
@@ -312,14 +317,31 @@ impl EncodeOptions {
                 n.max_error.len()
             ));
         }
-        if let Some(why) = CodecId::Native.unsupported_reason(header.sample_type) {
+        let ty = header.sample_type;
+        let keeper = if ty.is_float() {
+            CodecId::Float
+        } else {
+            CodecId::Native
+        };
+        if let Some(why) = keeper.unsupported_reason(ty) {
             return bad(format!(
-                "near-lossless coding needs the native codec, and {why}"
+                "near-lossless coding needs the native codec (8- and 16-bit integers) or the \
+                 float codec (float32/float64), and {why}"
+            ));
+        }
+        if !ty.is_float()
+            && n.max_error
+                .iter()
+                .any(|e| e.fract() != 0.0 || *e > u32::MAX as f64)
+        {
+            return bad(format!(
+                "{ty} samples need a whole-number bound (fractions are for float rasters)"
             ));
         }
         match self.codec {
-            CodecChoice::Fixed(id) if id != CodecId::Native => bad(format!(
-                "codec {id} is lossless only; near-lossless coding needs --codec native or auto"
+            CodecChoice::Fixed(id) if id != keeper => bad(format!(
+                "codec {id} is lossless only; near-lossless coding of {ty} needs --codec {keeper} \
+                 or auto"
             )),
             _ => Ok(()),
         }

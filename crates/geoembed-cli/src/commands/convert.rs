@@ -160,14 +160,14 @@ fn compression(r: &EncodeReport) -> String {
         return "lossless".into();
     };
     // One number when every band has it, else the list.
-    let list = |values: Vec<u32>| match values.iter().all(|&v| v == values[0]) {
+    let list = |values: Vec<f64>| match values.iter().all(|&v| v == values[0]) {
         true => values[0].to_string(),
         false => {
-            let text: Vec<String> = values.iter().map(u32::to_string).collect();
+            let text: Vec<String> = values.iter().map(f64::to_string).collect();
             text.join(",")
         }
     };
-    let achieved = n.achieved.iter().map(|a| a.unwrap_or(0)).collect();
+    let achieved = n.achieved.iter().map(|a| a.unwrap_or(0.0)).collect();
     format!(
         "LOSSY near-lossless: max abs error {} per band, achieved {}",
         list(n.max_error.clone()),

@@ -137,7 +137,7 @@ fn write_compression(s: &mut String, h: &Header) {
         true => values[0].clone(),
         false => format!("{} (per band)", values.join(",")),
     };
-    let bound = per_band(n.max_error.iter().map(u32::to_string).collect());
+    let bound = per_band(n.max_error.iter().map(f64::to_string).collect());
     let achieved = n.achieved.iter().map(|a| match a {
         Some(e) => e.to_string(),
         None => "unknown".into(),

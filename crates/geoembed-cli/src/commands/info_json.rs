@@ -5,6 +5,7 @@
 
 use geoembed::info::gdalinfo::{gdal_compression, gdalinfo_json, reversibility, subdatasets};
 use geoembed::info::{band_coordinates, FileInfo};
+use geoembed::write::sidecar::errors_json;
 use geoembed::Result;
 use geoembed_codec::{Dequantization, Header};
 use serde_json::{json, Value};
@@ -30,8 +31,8 @@ fn compression_json(h: &Header) -> Value {
     match &h.near_lossless {
         Some(n) => json!({
             "mode": "near-lossless",
-            "max_error": n.max_error,
-            "achieved_max_error": n.achieved,
+            "max_error": errors_json(n.max_error.iter().map(|&e| Some(e))),
+            "achieved_max_error": errors_json(n.achieved.iter().copied()),
         }),
         None => json!({"mode": "lossless"}),
     }

@@ -146,8 +146,9 @@ impl std::fmt::Display for CodecId {
 /// The lowest minor version of the format (docs/format.md §7) that has a payload of this
 /// codec: 1.0 has codecs 0–7 with native and float payload version 1; 1.1 adds `dequant`
 /// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats); 1.2 native
-/// payload version 3 (near-lossless) and float payload version 2 (the value-space
-/// predictor), and the lossy `klt` codec (id 10). Writers record the highest over a file's tiles in its preamble.
+/// payload version 3 (near-lossless), float payload versions 2 (the value-space
+/// predictor) and 3 (near-lossless lattices), and the lossy `klt` codec (id 10). Writers
+/// record the highest over a file's tiles in its preamble.
 pub(crate) fn minor_version_of(codec: CodecId, payload: &[u8]) -> u16 {
     match (codec, payload.first()) {
         (CodecId::Native, Some(&native::VERSION_NEAR_LOSSLESS)) | (CodecId::Klt, _) => 2,
@@ -275,9 +276,10 @@ pub struct CodecParams<'a> {
     /// How the tile's floats were dequantised, when the caller knows (`--recipe`): `auto`
     /// then always tries the `dequant` codec, which verifies it sample by sample.
     pub recipe: Option<dequant::Recipe>,
-    /// Near-lossless coding: the largest absolute error allowed per band (empty, or all
-    /// zero: lossless). Only the native codec honours a nonzero bound; the others refuse it.
-    pub max_error: &'a [u32],
+    /// Near-lossless coding: the largest absolute error allowed per band, in value units
+    /// (empty, or all zero: lossless). Only the native codec (8/16-bit integers, whole
+    /// bounds) and the float codec (float32/64) honour a nonzero bound; the others refuse it.
+    pub max_error: &'a [f64],
     /// Per band, the nodata value (empty: none): near-lossless coding decodes nodata
     /// samples as nodata and no other sample as nodata.
     pub nodata: &'a [Option<f64>],
@@ -302,9 +304,16 @@ impl CodecParams<'_> {
             let (min, max) = range?;
             (n.fract() == 0.0 && n >= min as f64 && n <= max as f64).then_some(n as i32)
         };
+        let whole = |e: f64| e.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&e);
+        if let Some(e) = self.max_error.iter().find(|&&e| !whole(e)) {
+            return Err(Error::invalid(format!(
+                "near-lossless bound {e} for {} samples: integer samples need a whole number",
+                shape.sample_type
+            )));
+        }
         Ok(native::Bounds {
             max_error: (0..bands)
-                .map(|b| self.max_error.get(b).copied().unwrap_or(0))
+                .map(|b| self.max_error.get(b).copied().unwrap_or(0.0) as u32)
                 .collect(),
             nodata: (0..bands)
                 .map(|b| self.nodata.get(b).copied().flatten().and_then(as_sample))
@@ -312,9 +321,40 @@ impl CodecParams<'_> {
         })
     }
 
+    /// The near-lossless bounds of a float tile of `shape`, checked against its band count,
+    /// with the nodata values the sample type holds exactly.
+    fn float_bounds(&self, shape: &TileShape) -> Result<float::near_lossless::Bounds> {
+        let bands = shape.bands;
+        if !self.max_error.is_empty() && self.max_error.len() != bands {
+            return Err(Error::invalid(format!(
+                "{} near-lossless bounds for a tile of {bands} bands (give one, or one per band)",
+                self.max_error.len()
+            )));
+        }
+        if let Some(e) = self
+            .max_error
+            .iter()
+            .find(|e| !(e.is_finite() && **e >= 0.0))
+        {
+            return Err(Error::invalid(format!(
+                "near-lossless bound {e} is not a finite value >= 0"
+            )));
+        }
+        let float32 = shape.sample_type == SampleType::F32;
+        let held = |n: f64| !float32 || n.is_nan() || n as f32 as f64 == n;
+        Ok(float::near_lossless::Bounds {
+            max_error: (0..bands)
+                .map(|b| self.max_error.get(b).copied().unwrap_or(0.0))
+                .collect(),
+            nodata: (0..bands)
+                .map(|b| self.nodata.get(b).copied().flatten().filter(|&n| held(n)))
+                .collect(),
+        })
+    }
+
     /// Whether any band may be coded with an error.
     pub fn is_lossy(&self) -> bool {
-        self.max_error.iter().any(|&e| e > 0)
+        self.max_error.iter().any(|&e| e > 0.0)
     }
 }
 
@@ -335,7 +375,8 @@ fn target_refused(codec: CodecId) -> Error {
 fn bound_refused(codec: CodecId) -> Error {
     Error::invalid(format!(
         "codec {codec} is lossless only and cannot encode within a near-lossless bound \
-         (max error); only the native codec can (8- and 16-bit integer samples)"
+         (max error); only the native codec (8- and 16-bit integer samples) and the float \
+         codec (float32/float64 samples) can"
     ))
 }
 
@@ -367,6 +408,11 @@ pub fn encode(
     }
     if let Some(why) = codec.unsupported_reason(shape.sample_type) {
         return Err(Error::invalid(why));
+    }
+    if params.is_lossy() && codec == CodecId::Float && shape.sample_type.is_float() {
+        let encoded =
+            encode_float_near_lossless(CodecChoice::Fixed(codec), shape, samples, params)?;
+        return Ok(encoded.payload);
     }
     if params.is_lossy() && codec != CodecId::Native {
         return Err(bound_refused(codec));
@@ -869,6 +915,65 @@ fn raw(samples: &[u8]) -> Encoded {
     }
 }
 
+/// [`encode_best`] of a float tile within a near-lossless bound: the tile is first moved
+/// onto each band's lattice ([`float::near_lossless`]), then coded losslessly by the float
+/// codec in that lattice's domain (`auto`: or by constant, LZ or raw, which lose nothing
+/// more), then decoded and checked against the source samples.
+fn encode_float_near_lossless(
+    choice: CodecChoice,
+    shape: &TileShape,
+    samples: &[u8],
+    params: &CodecParams,
+) -> Result<Encoded> {
+    match choice {
+        CodecChoice::Fixed(CodecId::Float) | CodecChoice::Auto => {}
+        CodecChoice::Fixed(codec) => return Err(bound_refused(codec)),
+    }
+    let bounds = params.float_bounds(shape)?;
+    let quantised = float::near_lossless::quantise(shape, samples, &bounds);
+    let tile = quantised.samples.as_slice();
+    let pixel_bytes = shape.bands * shape.sample_type.size();
+    let constant = tile
+        .chunks_exact(pixel_bytes)
+        .all(|p| p == &tile[..pixel_bytes]);
+    let (mut codec, mut payload) = if choice == CodecChoice::Auto && constant {
+        (CodecId::Constant, tile[..pixel_bytes].to_vec())
+    } else {
+        let payload = float::encode_quantised(shape, tile, &quantised.steps, params.effort)?;
+        (CodecId::Float, payload)
+    };
+    if choice == CodecChoice::Auto && !constant {
+        if lz::worth_trying(tile, payload.len()) {
+            if let Ok(zstd) = lz::encode(tile, params.effort) {
+                if zstd.len() < payload.len() {
+                    (codec, payload) = (CodecId::Lz, zstd);
+                }
+            }
+        }
+        if payload.len() >= tile.len() {
+            (codec, payload) = (CodecId::Raw, tile.to_vec());
+        }
+    }
+    let mut decoded = Vec::with_capacity(samples.len());
+    decode(
+        codec,
+        shape,
+        &payload,
+        &CodecParams::default(),
+        &mut decoded,
+    )?;
+    let max_error = float::near_lossless::check(shape, samples, &decoded, &bounds)?;
+    Ok(Encoded {
+        codec,
+        payload,
+        near_lossless: Some(NearLosslessTile {
+            samples: decoded,
+            max_error,
+        }),
+        klt: None,
+    })
+}
+
 /// [`encode_best`] within a near-lossless bound: the native codec, the only one that keeps
 /// a bound (a fixed choice of any other is refused, and `auto` tries no other), or codecs
 /// that lose nothing where they are chosen without trying: constant for a tile whose
@@ -880,13 +985,17 @@ fn encode_near_lossless(
     params: &CodecParams,
 ) -> Result<Encoded> {
     let ty = shape.sample_type;
+    if ty.is_float() {
+        return encode_float_near_lossless(choice, shape, samples, params);
+    }
     match choice {
         CodecChoice::Fixed(CodecId::Native) | CodecChoice::Auto => {}
         CodecChoice::Fixed(codec) => return Err(bound_refused(codec)),
     }
     if let Some(why) = CodecId::Native.unsupported_reason(ty) {
         return Err(Error::invalid(format!(
-            "near-lossless coding (max error) needs the native codec, and {why}"
+            "near-lossless coding (max error) needs the native codec (8- and 16-bit integer \
+             samples) or the float codec (float32/float64 samples), and {why}"
         )));
     }
     let pixel_bytes = shape.bands * ty.size();

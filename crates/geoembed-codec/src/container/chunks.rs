@@ -25,11 +25,13 @@ pub(super) const DECORRELATION: [u8; 4] = *b"DCOR";
 pub(super) const NEAR_LOSSLESS: [u8; 4] = *b"loss";
 pub(super) const INFO: [u8; 4] = *b"info";
 
-/// `loss` mode 1: every band has an absolute error bound.
+/// `loss` mode 1: every band has an absolute error bound, as a `u32` (integer samples).
 const MODE_NEAR_LOSSLESS: u8 = 1;
 /// `loss` mode 2: transform coding to a relative RMSE.
 const MODE_TRANSFORM: u8 = 2;
-/// A `loss` chunk's achieved error when the writer did not record it.
+/// `loss` mode 3: every band has an absolute error bound, as an `f64` (float samples).
+const MODE_NEAR_LOSSLESS_F64: u8 = 3;
+/// A mode 1 `loss` chunk's achieved error when the writer did not record it.
 const NOT_RECORDED: u32 = u32::MAX;
 
 const FLAG_NODATA: u8 = 1;
@@ -121,7 +123,10 @@ pub(super) fn encode(h: &Header) -> Vec<u8> {
         });
     }
     if let Some(n) = h.near_lossless.as_ref().filter(|n| n.is_lossy()) {
-        chunk(&mut out, NEAR_LOSSLESS, |w| write_near_lossless(w, n));
+        let floats = h.sample_type.is_float();
+        chunk(&mut out, NEAR_LOSSLESS, |w| {
+            write_near_lossless(w, n, floats)
+        });
     } else if let Some(t) = &h.transform_loss {
         chunk(&mut out, NEAR_LOSSLESS, |w| write_transform_loss(w, t));
     }
@@ -138,14 +143,22 @@ pub(super) fn encode(h: &Header) -> Vec<u8> {
 }
 
 /// `loss`: fixed-size fields only, so the writer can fill in the achieved errors once every
-/// tile is written without moving anything.
-fn write_near_lossless(w: &mut ByteWriter, n: &NearLossless) {
-    w.u8(MODE_NEAR_LOSSLESS);
-    w.u32(n.max_error.len() as u32);
-    n.max_error.iter().for_each(|&e| w.u32(e));
-    (0..n.max_error.len())
-        .map(|b| n.achieved.get(b).copied().flatten().unwrap_or(NOT_RECORDED))
-        .for_each(|e| w.u32(e));
+/// tile is written without moving anything. Mode 1 (`u32` bounds) for integer samples, so
+/// their files stay as they were; mode 3 (`f64`) for floats.
+fn write_near_lossless(w: &mut ByteWriter, n: &NearLossless, floats: bool) {
+    let count = n.max_error.len();
+    let achieved = |b: usize| n.achieved.get(b).copied().flatten();
+    if floats {
+        w.u8(MODE_NEAR_LOSSLESS_F64);
+        w.u32(count as u32);
+        n.max_error.iter().for_each(|&e| w.f64(e));
+        (0..count).for_each(|b| w.f64(achieved(b).unwrap_or(f64::NAN)));
+    } else {
+        w.u8(MODE_NEAR_LOSSLESS);
+        w.u32(count as u32);
+        n.max_error.iter().for_each(|&e| w.u32(e as u32));
+        (0..count).for_each(|b| w.u32(achieved(b).map_or(NOT_RECORDED, |e| e as u32)));
+    }
 }
 
 /// `loss` mode 2: the target and the four achieved figures, NaN until `finish` records
@@ -188,10 +201,13 @@ fn read_transform_loss(c: &mut ByteReader, what: &str) -> Result<TransformLoss> 
     })
 }
 
-/// The `loss` chunk: near-lossless bounds (mode 1) or a transform's target (mode 2).
+/// The `loss` chunk: near-lossless bounds (mode 1 integers, mode 3 floats) or a transform's
+/// target (mode 2).
 fn read_loss(c: &mut ByteReader, what: &str, h: &mut Header) -> Result<()> {
     match c.u8("mode")? {
-        MODE_NEAR_LOSSLESS => h.near_lossless = Some(read_near_lossless(c, what, h.bands.len())?),
+        mode @ (MODE_NEAR_LOSSLESS | MODE_NEAR_LOSSLESS_F64) => {
+            h.near_lossless = Some(read_near_lossless(c, what, h.bands.len(), mode)?)
+        }
         MODE_TRANSFORM => h.transform_loss = Some(read_transform_loss(c, what)?),
         // Ancillary: a mode this reader does not know says nothing it can use.
         mode => return Err(Error::corrupt(format!("{what}: unknown mode {mode}"))),
@@ -199,19 +215,37 @@ fn read_loss(c: &mut ByteReader, what: &str, h: &mut Header) -> Result<()> {
     Ok(())
 }
 
-fn read_near_lossless(c: &mut ByteReader, what: &str, bands: usize) -> Result<NearLossless> {
+fn read_near_lossless(
+    c: &mut ByteReader,
+    what: &str,
+    bands: usize,
+    mode: u8,
+) -> Result<NearLossless> {
     let count = c.count("band count", 8)?;
     if count != bands {
         return Err(Error::corrupt(format!(
             "{what} lists {count} bands, the file has {bands}"
         )));
     }
+    // Mode 1 holds u32 (0xFFFFFFFF: an achieved error not recorded), mode 3 f64 (NaN).
+    let mut field = |name: &str, achieved: bool| -> Result<Option<f64>> {
+        Ok(if mode == MODE_NEAR_LOSSLESS {
+            let e = c.u32(name)?;
+            Some(f64::from(e)).filter(|_| !achieved || e != NOT_RECORDED)
+        } else {
+            Some(c.f64(name)?).filter(|e| !e.is_nan())
+        })
+    };
     let max_error = (0..count)
-        .map(|b| c.u32(&format!("max_error[{b}]")))
-        .collect::<Result<Vec<u32>>>()?;
+        .map(|b| {
+            field(&format!("max_error[{b}]"), false)?
+                .filter(|e| e.is_finite() && *e >= 0.0)
+                .ok_or_else(|| Error::corrupt(format!("{what}: max_error[{b}] is not a bound")))
+        })
+        .collect::<Result<Vec<f64>>>()?;
     let achieved = (0..count)
-        .map(|b| Ok(Some(c.u32(&format!("achieved[{b}]"))?).filter(|&e| e != NOT_RECORDED)))
-        .collect::<Result<Vec<Option<u32>>>>()?;
+        .map(|b| field(&format!("achieved[{b}]"), true))
+        .collect::<Result<Vec<Option<f64>>>>()?;
     Ok(NearLossless {
         max_error,
         achieved,

@@ -132,19 +132,20 @@ pub enum Dequantization {
 
 /// Near-lossless bands: every decoded sample of band `b` is within `max_error[b]` of the
 /// sample the file was written from (nodata samples exactly). Written only when some bound
-/// is nonzero; a file without it is lossless.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// is nonzero; a file without it is lossless. Bounds are in the samples' value units:
+/// whole numbers for integer samples, any finite value for floats (0.01 m on a DEM).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct NearLossless {
     /// Per band, the largest absolute error the writer was asked to keep (0: exact).
-    pub max_error: Vec<u32>,
+    pub max_error: Vec<f64>,
     /// Per band, the largest absolute error the writer measured over every tile (`None`:
     /// not recorded, as while the file is being written).
-    pub achieved: Vec<Option<u32>>,
+    pub achieved: Vec<Option<f64>>,
 }
 
 impl NearLossless {
     /// The same bound for every one of `bands` bands.
-    pub fn uniform(bands: usize, max_error: u32) -> Self {
+    pub fn uniform(bands: usize, max_error: f64) -> Self {
         NearLossless {
             max_error: vec![max_error; bands],
             achieved: vec![None; bands],
@@ -153,7 +154,7 @@ impl NearLossless {
 
     /// Whether any band may differ from its source.
     pub fn is_lossy(&self) -> bool {
-        self.max_error.iter().any(|&e| e > 0)
+        self.max_error.iter().any(|&e| e > 0.0)
     }
 }
 
@@ -301,7 +302,9 @@ impl Header {
         plane as u64 * self.tiles_per_plane() + ty as u64 * self.tiles_across() as u64 + tx as u64
     }
 
-    /// A bound per band, and nonzero bounds only where the native codec can keep them.
+    /// A bound per band, and nonzero bounds only where a codec can keep them: whole
+    /// numbers below 2^32 for 8/16-bit integers (the native codec), finite ones for floats
+    /// (the float codec).
     fn validate_near_lossless(&self, n: &NearLossless) -> Result<()> {
         let bands = self.bands.len();
         if n.max_error.len() != bands || n.achieved.len() != bands {
@@ -311,11 +314,25 @@ impl Header {
             )));
         }
         let ty = self.sample_type;
-        if n.is_lossy() && (ty.is_float() || ty.size() > 2) {
+        if n.is_lossy() && !ty.is_float() && ty.size() > 2 {
             return Err(Error::invalid(format!(
                 "a near-lossless bound (max error) needs 8- or 16-bit integer samples (the \
-                 native codec); this raster is {ty}"
+                 native codec) or float32/float64 samples (the float codec); this raster is {ty}"
             )));
+        }
+        let whole = |e: f64| e.fract() == 0.0 && e <= u32::MAX as f64;
+        for (b, &e) in n.max_error.iter().enumerate() {
+            if !(e.is_finite() && e >= 0.0) || (!ty.is_float() && !whole(e)) {
+                return Err(Error::invalid(format!(
+                    "band {}: near-lossless bound {e} is not {} (the raster is {ty})",
+                    b + 1,
+                    if ty.is_float() {
+                        "a finite value >= 0"
+                    } else {
+                        "a whole number from 0 to 4294967295"
+                    }
+                )));
+            }
         }
         Ok(())
     }

@@ -26,7 +26,7 @@ pub struct EncodedBlock {
     /// Length of the raw samples (checked against the tile's shape when written).
     pub raw_len: usize,
     /// A near-lossless tile's largest absolute error per band (empty: the tile is exact).
-    pub max_error: Vec<u32>,
+    pub max_error: Vec<f64>,
     /// A `klt` tile's errors against its source (`None`: not a transform-coded tile).
     pub loss: Option<LossStats>,
 }
@@ -171,7 +171,7 @@ pub struct Writer<W: Write + Seek> {
     preamble: Preamble,
     /// Near-lossless files: the largest error per band over the tiles written so far
     /// (recorded in the header by `finish`).
-    achieved: Vec<u32>,
+    achieved: Vec<f64>,
     /// Transform-coded files: the errors of the bands' tiles written so far.
     loss: LossStats,
 }
@@ -227,7 +227,7 @@ impl<W: Write + Seek> Writer<W> {
             pos,
             entries: vec![None; blocks as usize],
             preamble: preamble_written,
-            achieved: vec![0; band_count],
+            achieved: vec![0.0; band_count],
             loss: LossStats::default(),
         })
     }
@@ -264,7 +264,7 @@ impl<W: Write + Seek> Writer<W> {
         self.preamble.version_minor = self.preamble.version_minor.max(minor);
         if plane == 0 {
             for (achieved, &e) in self.achieved.iter_mut().zip(&block.max_error) {
-                *achieved = (*achieved).max(e);
+                *achieved = achieved.max(e);
             }
             if let Some(loss) = &block.loss {
                 self.loss.merge(loss);

@@ -115,7 +115,7 @@ pub fn reversibility(h: &Header, plane: usize) -> Vec<(String, String)> {
         ("GEOEMBED_LOSSY_MODE".into(), "near-lossless".into()),
         (
             "GEOEMBED_MAX_ERROR".into(),
-            list(n.max_error.iter().map(u32::to_string).collect()),
+            list(n.max_error.iter().map(f64::to_string).collect()),
         ),
         (
             "GEOEMBED_ACHIEVED_MAX_ERROR".into(),

@@ -167,6 +167,20 @@ fn properties<R: std::io::Read + std::io::Seek>(r: &Reader<R>) -> Map<String, Va
     props
 }
 
+/// Near-lossless bounds or errors (value units) as JSON numbers: whole ones as integers
+/// (`2`, as integer rasters always wrote them), others as they are (`0.01`), `None` as
+/// null.
+pub fn errors_json(values: impl IntoIterator<Item = Option<f64>>) -> Value {
+    let number = |e: f64| {
+        if e.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&e) {
+            json!(e as u64)
+        } else {
+            json!(e)
+        }
+    };
+    values.into_iter().map(|v| v.map(number)).collect()
+}
+
 /// Whether the samples are the source's: `geoembed:compression` is `lossless` or
 /// `near-lossless`, the latter with the bound and the achieved error per band.
 fn compression_properties(h: &Header) -> Map<String, Value> {
@@ -180,8 +194,10 @@ fn compression_properties(h: &Header) -> Map<String, Value> {
     match &h.near_lossless {
         Some(n) => {
             props.insert("geoembed:compression".into(), json!("near-lossless"));
-            props.insert("geoembed:max_error".into(), json!(n.max_error));
-            props.insert("geoembed:achieved_max_error".into(), json!(n.achieved));
+            let bounds = n.max_error.iter().map(|&e| Some(e));
+            props.insert("geoembed:max_error".into(), errors_json(bounds));
+            let achieved = errors_json(n.achieved.iter().copied());
+            props.insert("geoembed:achieved_max_error".into(), achieved);
         }
         None => {
             props.insert("geoembed:compression".into(), json!("lossless"));

@@ -13,6 +13,9 @@
 //! * `Decimal(d)`: every value is the float nearest `k / 10^d` (centimetre DEMs, ASCII grids
 //!   with `d` decimals, NetCDF packed data): the plane holds `k`.
 //!
+//! * `Quantised(q)`: the lattice `fl(k · q)` of a near-lossless band (any step `q > 0`,
+//!   f64 bits): its samples were moved onto it by `near_lossless`, within the bound.
+//!
 //! Lattice domains code floats "as integers" with the same predictor and coder, which is
 //! what makes decimal-quantised DEMs cost what their integer content costs. A value the
 //! lattice does not reproduce bit for bit (−0.0, a stray full-precision value) is a special.
@@ -25,6 +28,15 @@ pub(super) enum Domain {
     Fmap,
     Binary(i16, u64),
     Decimal(u8),
+    Quantised(u64),
+}
+
+/// The band-header kind of the near-lossless lattice (float payload version 3).
+pub(super) const KIND_QUANTISED: u8 = 5;
+
+/// Whether a stored step can be a near-lossless lattice's: finite and positive.
+fn is_step(q: f64) -> bool {
+    q.is_finite() && q > 0.0
 }
 
 /// Largest |k| a lattice may produce: k·2^e and k/10^d stay exact in f64 arithmetic.
@@ -40,6 +52,7 @@ impl Domain {
             Domain::Fmap => (1, 0, 0),
             Domain::Binary(e, o) => (2, e as i64, o),
             Domain::Decimal(d) => (3, d as i64, 0),
+            Domain::Quantised(q) => (KIND_QUANTISED, 0, q),
         }
     }
 
@@ -51,6 +64,9 @@ impl Domain {
                 Some(Domain::Binary(param as i16, offset))
             }
             3 if (0..=MAX_DECIMALS as i64).contains(&param) => Some(Domain::Decimal(param as u8)),
+            KIND_QUANTISED if param == 0 && is_step(f64::from_bits(offset)) => {
+                Some(Domain::Quantised(offset))
+            }
             _ => None,
         }
     }
@@ -61,6 +77,7 @@ impl Domain {
             Domain::Fmap => "fmap".into(),
             Domain::Binary(e, o) => format!("{}+k*2^{e}", f64::from_bits(o)),
             Domain::Decimal(d) => format!("k/1e{d}"),
+            Domain::Quantised(q) => format!("k*{} (near-lossless)", f64::from_bits(q)),
         }
     }
 
@@ -69,6 +86,7 @@ impl Domain {
         let (scale, offset) = match self {
             Domain::Binary(e, o) => (pow2(e as i32), f64::from_bits(o)),
             Domain::Decimal(d) => (10f64.powi(-(d as i32)), 0.0),
+            Domain::Quantised(q) => (f64::from_bits(q), 0.0),
             _ => (1.0, 0.0),
         };
         let p10 = match self {
@@ -104,6 +122,9 @@ impl Mapper {
     fn coordinate(&self, v: f64) -> Option<i64> {
         let scaled = match self.domain {
             Domain::Binary(..) => (v - self.offset) * self.inv_scale,
+            // Division: k·q was rounded from the exact product, so v / q is within a tiny
+            // fraction of k (a multiplication by 1/q would add a rounding of its own).
+            Domain::Quantised(_) => v / self.scale,
             _ => v * self.p10,
         };
         // NaN fails this comparison too.
@@ -123,7 +144,7 @@ impl Mapper {
         match self.domain {
             Domain::Int => Some(int_value(ty, bits)),
             Domain::Fmap => Some(fmap(ty, bits)),
-            Domain::Binary(..) | Domain::Decimal(_) => {
+            Domain::Binary(..) | Domain::Decimal(_) | Domain::Quantised(_) => {
                 let integer = self.coordinate(float_value(ty, bits))?;
                 (self.inverse(integer) == bits).then_some(integer)
             }
@@ -138,6 +159,7 @@ impl Mapper {
             Domain::Int => (v as u64) & mask(ty),
             Domain::Fmap => ty.from_word((v as u64).wrapping_add(sign_bit(ty)) & mask(ty)),
             Domain::Binary(..) => float_bits(ty, self.offset + v as f64 * self.scale),
+            Domain::Quantised(_) => float_bits(ty, v as f64 * self.scale),
             // Division, not multiplication by 10^-d: k / 10^d is correctly rounded.
             Domain::Decimal(_) => float_bits(ty, v as f64 / self.p10),
         }
@@ -155,7 +177,7 @@ impl Mapper {
     }
 }
 
-fn pow2(e: i32) -> f64 {
+pub(super) fn pow2(e: i32) -> f64 {
     // Two steps keep 2^e finite for the whole f64 exponent range.
     let half = e / 2;
     2f64.powi(half) * 2f64.powi(e - half)

@@ -18,6 +18,7 @@ mod byte_planes;
 mod domain;
 mod gridfour;
 mod lz;
+pub(crate) mod near_lossless;
 mod palette;
 mod predictive;
 mod predictor;
@@ -30,10 +31,10 @@ use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
-/// Payload version 1; version 2 adds the value-space predictor (§5.4.4 kind 2), written
-/// only when a band uses it.
+/// Payload version 1; version 2 adds the value-space predictor (§5.4.4 kind 2), version 3
+/// the near-lossless lattice (§5.4.2 kind 5), each written only when a band uses it.
 const VERSION: u8 = 1;
-const VERSION_VALUE_PREDICTOR: u8 = 2;
+const VERSION_NEAR_LOSSLESS: u8 = 3;
 
 /// A band's samples as little-endian bits (one u64 per sample).
 type Band = Vec<u64>;
@@ -146,8 +147,27 @@ pub(crate) fn quick_estimate_bits(shape: &TileShape, samples: &[u8]) -> u64 {
 /// `max` byte planes and the Gridfour split too when the predictive payload is 12 bits a
 /// sample or more (they rarely win elsewhere and cost as much again).
 pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u8>> {
+    encode_quantised(shape, samples, &[], effort)
+}
+
+/// [`encode`] of a tile quantised by [`near_lossless::quantise`]: `steps` (one per band, or
+/// empty) names the lattice each band's samples sit on, which the predictive transform
+/// codes in that lattice's domain. Every transform stays lossless on these samples.
+pub(crate) fn encode_quantised(
+    shape: &TileShape,
+    samples: &[u8],
+    steps: &[Option<f64>],
+    effort: Effort,
+) -> Result<Vec<u8>> {
     let bands = bands_of(shape, samples);
-    let mut best = encode_one(shape, samples, &bands, effort, Transform::Predictive)?;
+    let coded = TileEncoder {
+        shape,
+        samples,
+        bands: &bands,
+        steps,
+        effort,
+    };
+    let mut best = coded.encode_one(Transform::Predictive)?;
     let mut transforms = Vec::new();
     // Bit-level transforms only where the predictor leaves most bits (noisy mantissas).
     let noisy = best.len() * 8 >= 12 * shape.samples();
@@ -161,7 +181,7 @@ pub fn encode(shape: &TileShape, samples: &[u8], effort: Effort) -> Result<Vec<u
         transforms.push(Transform::Lz);
     }
     for t in transforms {
-        let out = encode_one(shape, samples, &bands, effort, t)?;
+        let out = coded.encode_one(t)?;
         if out.len() < best.len() {
             best = out;
         }
@@ -182,27 +202,44 @@ pub fn encode_with(
             shape.sample_type
         )));
     }
-    encode_one(shape, samples, &bands_of(shape, samples), effort, t)
+    let bands = bands_of(shape, samples);
+    let coded = TileEncoder {
+        shape,
+        samples,
+        bands: &bands,
+        steps: &[],
+        effort,
+    };
+    coded.encode_one(t)
 }
 
-fn encode_one(
-    shape: &TileShape,
-    samples: &[u8],
-    bands: &[Band],
+/// A tile being encoded: its samples, as bands too, and their near-lossless lattices.
+struct TileEncoder<'a> {
+    shape: &'a TileShape,
+    samples: &'a [u8],
+    bands: &'a [Band],
+    steps: &'a [Option<f64>],
     effort: Effort,
-    t: Transform,
-) -> Result<Vec<u8>> {
-    let (sample_type, width) = (shape.sample_type, shape.width);
-    let mut out = vec![VERSION, t as u8];
-    match t {
-        Transform::Predictive => {
-            out[0] = predictive::encode(sample_type, width, bands, effort, &mut out)?;
+}
+
+impl TileEncoder<'_> {
+    fn encode_one(&self, t: Transform) -> Result<Vec<u8>> {
+        let (sample_type, width, bands) = (self.shape.sample_type, self.shape.width, self.bands);
+        let effort = self.effort;
+        let mut out = vec![VERSION, t as u8];
+        match t {
+            Transform::Predictive => {
+                out[0] =
+                    predictive::encode(sample_type, width, bands, self.steps, effort, &mut out)?;
+            }
+            Transform::BytePlanes => {
+                byte_planes::encode(sample_type, width, bands, effort, &mut out)?
+            }
+            Transform::Gridfour => gridfour::encode(sample_type, width, bands, effort, &mut out)?,
+            Transform::Lz => lz::encode(self.samples, effort, &mut out)?,
         }
-        Transform::BytePlanes => byte_planes::encode(sample_type, width, bands, effort, &mut out)?,
-        Transform::Gridfour => gridfour::encode(sample_type, width, bands, effort, &mut out)?,
-        Transform::Lz => lz::encode(samples, effort, &mut out)?,
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// The transform a payload used (for `geoembed info`).
@@ -246,9 +283,9 @@ pub(crate) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
     let mut cursor = Cursor::new(payload, "float");
     let head = cursor.bytes(2, "float payload header")?;
     let version = head[0];
-    if !(VERSION..=VERSION_VALUE_PREDICTOR).contains(&version) {
+    if !(VERSION..=VERSION_NEAR_LOSSLESS).contains(&version) {
         return Err(Error::unsupported(format!(
-            "float payload version {version} (this build reads {VERSION} and {VERSION_VALUE_PREDICTOR})"
+            "float payload version {version} (this build reads {VERSION} to {VERSION_NEAR_LOSSLESS})"
         )));
     }
     let (width, height, band_count) = (shape.width, shape.height, shape.bands);
@@ -268,14 +305,19 @@ pub(crate) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
             )))
         }
     };
-    let (size, start) = (ty.size(), out.len());
+    interleave(shape, &bands, out);
+    Ok(())
+}
+
+/// Appends the bands' samples to `out`, pixel-interleaved (the inverse of `bands_of`).
+fn interleave(shape: &TileShape, bands: &[Band], out: &mut Vec<u8>) {
+    let (size, start) = (shape.sample_type.size(), out.len());
     out.resize(start + shape.bytes(), 0);
     let dst = &mut out[start..];
-    let stride = band_count * size;
+    let stride = shape.bands * size;
     for (b, band) in bands.iter().enumerate() {
         for (px, &v) in dst[b * size..].chunks_mut(stride).zip(band) {
             px[..size].copy_from_slice(&v.to_le_bytes()[..size]);
         }
     }
-    Ok(())
 }

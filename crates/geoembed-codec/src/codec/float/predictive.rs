@@ -9,7 +9,7 @@ use super::super::Effort;
 use super::band_planes::{
     base_specials, candidate_domains, plane_in, prev_plane, to_ranks, MAX_SPECIAL_SHARE,
 };
-use super::domain::Domain;
+use super::domain::{Domain, KIND_QUANTISED};
 use super::palette::Palette;
 use super::predictor::{self, Planes, Predictor};
 use super::residuals::{self, activity, bit_len};
@@ -67,7 +67,7 @@ impl Coded {
         let (kind, param, offset) = self.domain.code();
         out.push(kind);
         put_i(out, param);
-        if kind == 2 {
+        if kind == 2 || kind == KIND_QUANTISED {
             put_u(out, offset);
         }
         let flags = (self.cross as u8 * FLAG_CROSS) | (self.palette.is_some() as u8 * FLAG_PALETTE);
@@ -96,7 +96,16 @@ fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize, version: u8) 
         return Ok(Header::Constant(r.u("constant value")?));
     }
     let param = r.i("domain parameter")?;
-    let offset = if kind == 2 { r.u("lattice offset")? } else { 0 };
+    let offset = if kind == 2 || kind == KIND_QUANTISED {
+        r.u("lattice offset or step")?
+    } else {
+        0
+    };
+    if kind == KIND_QUANTISED && version < 3 {
+        return Err(Error::corrupt(format!(
+            "float: band {b} has a near-lossless lattice in a version {version} payload"
+        )));
+    }
     let domain = Domain::from_code(kind, param, offset).ok_or_else(|| {
         Error::corrupt(format!("float: band {b} has unknown domain {kind}/{param}"))
     })?;
@@ -141,12 +150,15 @@ fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize, version: u8) 
     }))
 }
 
-/// Encodes the bands; returns the payload version they need (2 when a band uses the
-/// value-space predictor, else 1).
+/// Encodes the bands; returns the payload version they need (3 when a band uses a
+/// near-lossless lattice, 2 when one uses the value-space predictor, else 1). `steps`
+/// (empty, or one per band) gives the near-lossless lattice a band's samples were moved
+/// onto (§ near_lossless).
 pub(super) fn encode(
     ty: SampleType,
     width: usize,
     bands: &[Band],
+    steps: &[Option<f64>],
     effort: Effort,
     out: &mut Vec<u8>,
 ) -> Result<u8> {
@@ -156,7 +168,8 @@ pub(super) fn encode(
     let mut magnitudes: Vec<u64> = Vec::new();
     // The previous band's samples and residual bit lengths (for cross-band prediction).
     let mut previous: Option<(&[u64], Vec<u8>)> = None;
-    for bits in bands {
+    for (b, bits) in bands.iter().enumerate() {
+        let step = steps.get(b).copied().flatten();
         if bits.iter().all(|&b| b == bits[0]) {
             out.push(KIND_CONSTANT);
             put_u(out, bits[0]);
@@ -164,12 +177,17 @@ pub(super) fn encode(
             continue;
         }
         let previous_bits = previous.as_ref().map(|p| p.0);
-        let mut best = choose_coding(ty, width, bits, previous_bits, effort)?;
-        if effort != Effort::Fast {
+        let mut best = choose_coding(ty, width, bits, previous_bits, step, effort)?;
+        // A quantised band is smooth on its lattice: the value-space predictor (on fmap)
+        // would not beat it, and costs a fit.
+        if effort != Effort::Fast && step.is_none() {
             try_value_predictor(ty, width, bits, &mut best);
         }
         if matches!(best.coded.predictor, BandPredictor::Value(_)) {
-            version = 2;
+            version = version.max(2);
+        }
+        if matches!(best.coded.domain, Domain::Quantised(_)) {
+            version = 3;
         }
         best.coded.write(out)?;
         let cross = best.coded.cross;
@@ -254,12 +272,18 @@ fn variants(
     width: usize,
     bits: &[u64],
     previous_bits: Option<&[u64]>,
+    step: Option<f64>,
 ) -> Result<Vec<Variant>> {
     let samples = bits.len();
     let base = base_specials(ty, bits);
     let base_count = base.iter().filter(|&&m| m).count();
     let mut found = Vec::new();
-    for domain in candidate_domains(ty, bits, &base) {
+    // A near-lossless band: its own lattice, and fmap should the lattice not fit.
+    let domains = match step {
+        Some(q) => vec![Domain::Fmap, Domain::Quantised(q.to_bits())],
+        None => candidate_domains(ty, bits, &base),
+    };
+    for domain in domains {
         let (plane, special, specials) = plane_in(ty, bits, &base, domain, width);
         // A lattice that misses too many values is the wrong lattice (NaN and
         // sentinels are specials in every domain and do not count against it), and one
@@ -317,6 +341,7 @@ fn choose_coding(
     width: usize,
     bits: &[u64],
     previous_bits: Option<&[u64]>,
+    step: Option<f64>,
     effort: Effort,
 ) -> Result<Candidate> {
     fn planes_of(v: &Variant, width: usize) -> Planes<'_> {
@@ -326,7 +351,7 @@ fn choose_coding(
             width,
         }
     }
-    let mut variants = variants(ty, width, bits, previous_bits)?;
+    let mut variants = variants(ty, width, bits, previous_bits, step)?;
     if effort != Effort::Max && variants.len() > 1 {
         let quick = |v: &Variant| {
             predictor::quick_cost(&planes_of(v, width), &v.special, QUICK_BUDGET) + v.side_bits

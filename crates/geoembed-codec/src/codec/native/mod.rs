@@ -181,12 +181,12 @@ impl Geometry {
 
 /// A near-lossless tile as the decoder rebuilds it, and the largest absolute error of each
 /// of its bands against the samples it was encoded from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NearLosslessTile {
     /// The decoded samples (what the tile's `raw_crc` covers).
     pub samples: Vec<u8>,
-    /// Per band, the largest `|sample − decoded|`.
-    pub max_error: Vec<u32>,
+    /// Per band, the largest `|sample − decoded|`, in value units.
+    pub max_error: Vec<f64>,
 }
 
 /// Encodes a tile within `bounds` and checks the result: the payload is decoded and
@@ -207,7 +207,7 @@ pub(super) fn encode_checked(
     let max_error = near_lossless::check(shape, samples, &decoded, bounds)?;
     let tile = NearLosslessTile {
         samples: decoded,
-        max_error,
+        max_error: max_error.into_iter().map(f64::from).collect(),
     };
     Ok((payload, Some(tile)))
 }
