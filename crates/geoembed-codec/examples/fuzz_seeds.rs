@@ -3,7 +3,7 @@
 //! the target covers, so a run starts from valid inputs instead of searching for them.
 //!
 //! `cargo run --release -p geoembed-codec --example fuzz_seeds -- TARGET DIR`, TARGET one of
-//! `native_tile`, `float_tile`, `dequant_tile`, `round_trip`.
+//! `native_tile`, `float_tile`, `dequant_tile`, `klt_tile`, `round_trip`.
 
 #[path = "../tests/common/fuzz_input.rs"]
 mod fuzz_input;
@@ -20,15 +20,16 @@ use test_rng::TestRng;
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(target), Some(dir)) = (args.next(), args.next()) else {
-        panic!("usage: fuzz_seeds native_tile|float_tile|dequant_tile|round_trip DIR");
+        panic!("usage: fuzz_seeds native_tile|float_tile|dequant_tile|klt_tile|round_trip DIR");
     };
     let seeds = match target.as_str() {
         "native_tile" => native_seeds(),
         "float_tile" => float_seeds(),
         "dequant_tile" => dequant_seeds(),
+        "klt_tile" => klt_seeds(),
         "round_trip" => round_trip_seeds(),
         other => panic!(
-            "no fuzz target {other:?}; choose native_tile, float_tile, dequant_tile or round_trip"
+            "no fuzz target {other:?}; choose native_tile, float_tile, dequant_tile, klt_tile or round_trip"
         ),
     };
     std::fs::create_dir_all(&dir).unwrap();
@@ -247,6 +248,33 @@ fn dequantised_samples(sh: &TileShape, rng: &mut TestRng, power_law: bool) -> Ve
 
 /// Dequant payloads of float32/float64 tiles: per-pixel scales and value tables, at every
 /// effort.
+/// `klt` payloads of structured tiles (smooth, correlated bands) at three targets.
+fn klt_seeds() -> Vec<Vec<u8>> {
+    let mut rng = TestRng::new(5);
+    let mut seeds = Vec::new();
+    for ty in [SampleType::F32, SampleType::I16, SampleType::U16] {
+        for (w, h, bands) in [(7, 5, 3), (33, 20, 8), (40, 9, 40)] {
+            let sh = shape(w, h, bands, ty);
+            let samples = structured_samples(&sh, &mut rng);
+            for target in [0.01, 0.05, 0.2] {
+                let params = CodecParams {
+                    rel_rmse: Some(target),
+                    ..CodecParams::default()
+                };
+                let Ok(payload) = encode_tile(CodecId::Klt, &sh, &samples, &params) else {
+                    continue;
+                };
+                seeds.push(fuzz_input::decoder_input(
+                    &sh,
+                    &fuzz_input::FLOAT_TYPES,
+                    &payload,
+                ));
+            }
+        }
+    }
+    seeds
+}
+
 fn dequant_seeds() -> Vec<Vec<u8>> {
     let mut rng = TestRng::new(4);
     let mut seeds = Vec::new();
