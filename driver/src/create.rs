@@ -4,7 +4,7 @@
 //! on close encodes it with the same code as `CreateCopy`, atomically, then removes the
 //! staging. Here: where the staging goes, and its removal.
 
-use crate::create_copy::{label_creation_option, options};
+use crate::create_copy::{creation_error, options};
 use geoembed::Error;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// leaves an obviously temporary `.NAME.geoembed-create-*` directory, never a half `.emb`),
 /// or beside it in GDAL's virtual file systems (`/vsimem/`).
 pub fn stage(path: &str, creation_options: &[String]) -> Result<String, String> {
-    options(creation_options).map_err(|e| label_creation_option(e.at(path)).to_string())?;
+    options(creation_options).map_err(|e| creation_error(e.at(path)))?;
     if path.starts_with("/vsi") {
         return Ok(format!("{path}.geoembed-stage.tif"));
     }

@@ -8,8 +8,8 @@ use gdal::{Dataset, Metadata};
 use geoembed::gdal::cstring;
 use geoembed::read::gdal::{header_from_dataset, GdalSource};
 use geoembed::{
-    encode_stream, encode_to_emb, parse_codec, parse_effort, EncodeOptions, Error, OptionKey,
-    Progress, Result, TileSize,
+    encode_stream, encode_to_emb, parse_codec, parse_effort, parse_max_error, parse_rel_rmse,
+    EncodeOptions, Error, OptionKey, Progress, Result, TileSize,
 };
 use std::ffi::{c_char, c_void};
 use std::ops::ControlFlow;
@@ -17,7 +17,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The creation options (`-co KEY=VALUE`) the driver declares, parsed by the library
-/// (keys and values case-insensitive). `PIXELTYPE=SIGNEDBYTE` matters only to `Create`
+/// (keys and values case-insensitive). `MAX_ERROR` and `REL_RMSE` are the CLI's
+/// `--max-error` and `--rel-rmse`: nothing lossy unless one is given. `PIXELTYPE=SIGNEDBYTE` matters only to `Create`
 /// (it makes the staged bands int8); a copy takes the sample type from its source.
 /// The layout keys of a rasterio profile (`BLOCKXSIZE`, `BLOCKYSIZE`, `TILED`, `COMPRESS`,
 /// `INTERLEAVE`, as a `.emb` reports them) are accepted, so `rasterio.open(out, "w",
@@ -37,6 +38,8 @@ pub fn options(list: &[String]) -> Result<EncodeOptions> {
             "CODEC" => o.codec = parse_codec(v)?,
             "EFFORT" => o.effort = parse_effort(v)?,
             "TILE_SIZE" => o.tile = Some(v.parse::<TileSize>()?),
+            "MAX_ERROR" => o.max_error = parse_max_error(v)?,
+            "REL_RMSE" => o.rel_rmse = Some(parse_rel_rmse(v)?),
             "PIXELTYPE" if ["SIGNEDBYTE", "DEFAULT"].contains(&value.as_str()) => {}
             "PIXELTYPE" => return bad("PIXELTYPE takes SIGNEDBYTE or DEFAULT"),
             "BLOCKXSIZE" | "BLOCKYSIZE" => {
@@ -49,7 +52,9 @@ pub fn options(list: &[String]) -> Result<EncodeOptions> {
             "TILED" | "INTERLEAVE" => {}
             "COMPRESS" if ["DEFLATE", "NONE"].contains(&value.as_str()) => {}
             "COMPRESS" => return bad("a .emb is compressed losslessly by its codecs: use CODEC"),
-            _ => return bad("unknown creation option (CODEC, EFFORT, TILE_SIZE, PIXELTYPE)"),
+            _ => return bad(
+                "unknown creation option (CODEC, EFFORT, TILE_SIZE, MAX_ERROR, REL_RMSE, PIXELTYPE)",
+            ),
         }
     }
     o.tile = o.tile.or(block);
@@ -62,8 +67,22 @@ pub fn label_creation_option(e: Error) -> Error {
         OptionKey::Codec => format!("creation option CODEC={value}"),
         OptionKey::Effort => format!("creation option EFFORT={value}"),
         OptionKey::TileSize => format!("creation option TILE_SIZE={value}"),
+        OptionKey::MaxError => format!("creation option MAX_ERROR={value}"),
+        OptionKey::RelRmse => format!("creation option REL_RMSE={value}"),
         _ => format!("creation option {value}"),
     })
+}
+
+/// An error as GDAL reports it: labelled with the creation option, and the CLI's flags the
+/// library's lossy-mode advice names (`give --rel-rmse R`, `--codec klt`) respelled as the
+/// creation options a `gdal_translate` user types.
+pub fn creation_error(e: Error) -> String {
+    label_creation_option(e)
+        .to_string()
+        .replace("--rel-rmse R", "REL_RMSE=R")
+        .replace("--rel-rmse", "REL_RMSE")
+        .replace("--max-error", "MAX_ERROR")
+        .replace("--codec ", "CODEC=")
 }
 
 /// GDAL's progress callback, told the fraction of tiles done.
@@ -122,7 +141,7 @@ pub unsafe fn create_copy(
 ) -> Result<(), String> {
     // SAFETY: per this function's contract.
     let list = unsafe { geoembed::gdal::csl_to_vec(options_list) };
-    let opts = options(&list).map_err(|e| label_creation_option(e.at(path)).to_string())?;
+    let opts = options(&list).map_err(|e| creation_error(e.at(path)))?;
     let progress = GdalProgress {
         callback: progress,
         data: progress_data,
@@ -136,7 +155,7 @@ pub unsafe fn create_copy(
     // it is forgotten on every path below.
     let ds = unsafe { Dataset::from_c_dataset(src) };
     let written = encode_dataset(path, ds, &opts, &progress);
-    written.map_err(|e| label_creation_option(e.at(path)).to_string())?;
+    written.map_err(|e| creation_error(e.at(path)))?;
     progress.report(1.0);
     Ok(())
 }
@@ -205,6 +224,31 @@ mod tests {
         assert_eq!(
             label_creation_option(e).to_string(),
             "creation option COMPRESS=LZW: a .emb is compressed losslessly by its codecs: use CODEC"
+        );
+    }
+
+    #[test]
+    fn lossy_options_parse_like_the_cli_and_name_themselves() {
+        let o = parse(&[]).unwrap();
+        assert!(
+            o.max_error.is_empty() && o.rel_rmse.is_none(),
+            "lossless by default"
+        );
+        assert_eq!(parse(&["MAX_ERROR=2"]).unwrap().max_error, vec![2.0]);
+        assert_eq!(
+            parse(&["max_error=0,2,2"]).unwrap().max_error,
+            vec![0.0, 2.0, 2.0]
+        );
+        assert_eq!(parse(&["REL_RMSE=5%"]).unwrap().rel_rmse, Some(0.05));
+        let e = parse(&["MAX_ERROR=-1"]).unwrap_err();
+        assert_eq!(
+            creation_error(e),
+            "creation option MAX_ERROR=-1: give a non-negative number, or one per band separated by commas"
+        );
+        let e = parse(&["REL_RMSE=lots"]).unwrap_err();
+        assert_eq!(
+            creation_error(e),
+            "creation option REL_RMSE=lots: give a fraction such as 0.05, or a percentage such as 5%"
         );
     }
 }

@@ -189,6 +189,10 @@ fn gdal_lists_the_driver_with_its_capabilities() {
     let about = g.ok("gdalinfo", &["--format", "GeoEmbed"]);
     assert!(about.contains("Extension: emb"), "{about}");
     assert!(about.contains("TILE_SIZE"), "{about}");
+    assert!(
+        about.contains("MAX_ERROR") && about.contains("REL_RMSE"),
+        "{about}"
+    );
 }
 
 #[test]
@@ -760,10 +764,122 @@ fn bad_creation_options_name_the_option() {
     );
     let err = translate("SPEED=9");
     assert!(
-        err.contains("creation option SPEED=9: unknown creation option (CODEC, EFFORT, TILE_SIZE, PIXELTYPE)"),
+        err.contains("creation option SPEED=9: unknown creation option (CODEC, EFFORT, TILE_SIZE, MAX_ERROR, REL_RMSE, PIXELTYPE)"),
         "{err}"
     );
     assert!(!out.exists());
+}
+
+/// The samples of a 16-bit signed raster, read through GDAL.
+fn int16_samples(path: &Path) -> Vec<i16> {
+    let (bytes, ty) = pixels(path);
+    assert_eq!(ty, gdal_sys::GDALDataType::GDT_Int16, "{}", path.display());
+    bytes
+        .chunks_exact(2)
+        .map(|b| i16::from_ne_bytes([b[0], b[1]]))
+        .collect()
+}
+
+#[test]
+fn max_error_creation_option_writes_a_lossy_copy_within_the_bound() {
+    let g = Gdal::new();
+    let src = fixture("int16_1b_srtm3_n44w072_crop.tif");
+    let emb = g.to_emb(&src, "dem_e2.emb", &["MAX_ERROR=2"]);
+    let structure = &g.info(emb.to_str().unwrap())["metadata"]["IMAGE_STRUCTURE"];
+    assert_eq!(
+        structure["COMPRESSION_REVERSIBILITY"], "LOSSY",
+        "{structure}"
+    );
+    assert_eq!(structure["GEOEMBED_MAX_ERROR"], "2", "{structure}");
+    // Read back through the plugin (this test process's GDAL has no plugin loaded).
+    let back = g.path("dem_e2.tif");
+    g.ok(
+        "gdal_translate",
+        &["-q", emb.to_str().unwrap(), back.to_str().unwrap()],
+    );
+    let (source, copy) = (int16_samples(&src), int16_samples(&back));
+    assert_eq!(source.len(), copy.len());
+    let worst = source
+        .iter()
+        .zip(&copy)
+        .map(|(a, b)| (i32::from(*a) - i32::from(*b)).abs())
+        .max()
+        .unwrap();
+    assert!(worst <= 2, "a sample is {worst} away from its source");
+    assert!(
+        source != copy,
+        "a bound of 2 on a DEM should change some samples"
+    );
+    // Nothing lossy unless asked.
+    let lossless = g.to_emb(&src, "dem.emb", &[]);
+    let structure = &g.info(lossless.to_str().unwrap())["metadata"]["IMAGE_STRUCTURE"];
+    assert_eq!(structure["COMPRESSION_REVERSIBILITY"], "LOSSLESS");
+}
+
+#[test]
+fn rel_rmse_creation_option_writes_a_transform_coded_copy() {
+    let g = Gdal::new();
+    let src = fixture("int8_128b_synthetic_embedding_crop.tif");
+    let emb = g.to_emb(&src, "klt.emb", &["REL_RMSE=5%"]);
+    let structure = &g.info(emb.to_str().unwrap())["metadata"]["IMAGE_STRUCTURE"];
+    assert_eq!(
+        structure["COMPRESSION_REVERSIBILITY"], "LOSSY",
+        "{structure}"
+    );
+    assert_eq!(structure["GEOEMBED_LOSSY_MODE"], "transform", "{structure}");
+    assert_eq!(structure["GEOEMBED_REL_RMSE"], "0.05", "{structure}");
+}
+
+#[test]
+fn bad_lossy_creation_options_fail_before_any_output() {
+    let g = Gdal::new();
+    let out = g.path("bad.emb");
+    let translate = |src: &str, co: &[&str]| {
+        let src = fixture(src);
+        let mut args = vec!["-q", "-of", "GeoEmbed"];
+        for c in co {
+            args.extend(["-co", c]);
+        }
+        args.extend([src.to_str().unwrap(), out.to_str().unwrap()]);
+        let o = g.run("gdal_translate", &args);
+        assert!(!o.status.success(), "-co {co:?} should fail");
+        assert!(!out.exists(), "-co {co:?} left an output");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let dem = "int16_1b_srtm3_n44w072_crop.tif";
+    let err = translate(dem, &["MAX_ERROR=two"]);
+    assert!(
+        err.contains("creation option MAX_ERROR=two: give a non-negative number, or one per band separated by commas"),
+        "{err}"
+    );
+    let err = translate(dem, &["MAX_ERROR=1.5"]);
+    assert!(
+        err.contains("creation option MAX_ERROR=1.5: int16 samples need a whole-number bound"),
+        "{err}"
+    );
+    let err = translate(dem, &["MAX_ERROR=1,2"]);
+    assert!(
+        err.contains("creation option MAX_ERROR=1,2: 2 bounds for 1 bands"),
+        "{err}"
+    );
+    let err = translate(dem, &["REL_RMSE=0.05"]);
+    assert!(
+        err.contains("creation option REL_RMSE=0.05: the klt transform needs at least 2 bands"),
+        "{err}"
+    );
+    let embedding = "int8_128b_synthetic_embedding_crop.tif";
+    let err = translate(embedding, &["REL_RMSE=0.05", "MAX_ERROR=1"]);
+    assert!(
+        err.contains("choose one lossy mode: MAX_ERROR (near-lossless) or REL_RMSE (transform)"),
+        "{err}"
+    );
+    let err = translate(embedding, &["REL_RMSE=2"]);
+    assert!(
+        err.contains(
+            "creation option REL_RMSE=2: a relative RMSE target must be above 0 and below 1"
+        ),
+        "{err}"
+    );
 }
 
 /// A GeoTessera tile (int8 codes + float32 scales + landmask georeferencing) as `.emb`,

@@ -46,6 +46,12 @@ pub fn raise(class: &str, message: String) -> PyErr {
 /// A converter-library error as a Python exception: the kind picks the class, the message
 /// already names the file.
 pub fn converter_to_py(error: &geoembed::Error) -> PyErr {
+    raise_converter(error, error.to_string())
+}
+
+/// A converter-library error as a Python exception of the class its kind picks, with the
+/// message the caller worded (an option named as the Python keyword).
+pub fn raise_converter(error: &geoembed::Error, message: String) -> PyErr {
     use geoembed::ErrorKind as Kind;
     let class = match error.kind() {
         Kind::Codec(kind) => class_name(kind),
@@ -53,5 +59,5 @@ pub fn converter_to_py(error: &geoembed::Error) -> PyErr {
         Kind::InvalidOption(_) | Kind::UnsupportedInput => "EmbArgumentError",
         _ => "EmbError",
     };
-    raise(class, error.to_string())
+    raise(class, message)
 }

@@ -137,6 +137,12 @@ pub fn to_dict<'py>(py: Python<'py>, h: &Header) -> PyResult<Bound<'py, PyDict>>
         dequantization(py, &h.dequantization, &h.aux_planes)?,
     )?;
     d.set_item("info", h.info.clone())?;
+    // None for a lossless file; read-only (a header dict given to a writer never makes it
+    // lossy: only write(..., max_error=, rel_rmse=) does).
+    d.set_item(
+        "loss",
+        crate::write::loss_dict(py, &h.near_lossless, &h.transform_loss)?,
+    )?;
     Ok(d)
 }
 

@@ -21,6 +21,7 @@ fn _geoembed(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(chunk::decode_chunk, module)?)?;
     module.add_function(wrap_pyfunction!(write::write_emb, module)?)?;
     module.add_function(wrap_pyfunction!(write::write_geotessera, module)?)?;
+    module.add_function(wrap_pyfunction!(write::check_encode_options, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add("HAS_JXL", cfg!(feature = "jxl"))?;
     Ok(())

@@ -9,10 +9,13 @@ use crate::header_dict;
 use geoembed::write::check_overwrite;
 use geoembed::write::sidecar::ToLonLat;
 use geoembed::{
-    encode_to_emb_with, parse_codec, parse_effort, EncodeOptions, EncodeReport, Error, ErrorKind,
-    Progress, RasterSource, TesseraSource, TileSize,
+    encode_to_emb_with, parse_codec, parse_effort, parse_max_error, parse_rel_rmse, EncodeOptions,
+    EncodeReport, Error, ErrorKind, OptionKey, Progress, RasterSource, TesseraSource, TileSize,
 };
-use geoembed_codec::{AuxPlane, Dequantization, Header, Srs};
+use geoembed_codec::codec::KLT_MIN_BANDS;
+use geoembed_codec::{
+    check_klt_request, AuxPlane, Dequantization, Header, NearLossless, Srs, TransformLoss,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use std::ops::ControlFlow;
@@ -196,19 +199,52 @@ fn add_planes(header: &mut Header, dict: &Bound<'_, PyDict>) -> PyResult<()> {
     Ok(())
 }
 
-fn encode_options(
-    codec: &str,
-    effort: &str,
+/// The encoding options as Python passed them, parsed by the library (the CLI's parsers)
+/// on the encoding thread. The lossy ones arrive as text (`"2"`, `"0,2,2"`, `"5%"`; the
+/// Python side formats numbers and sequences) and stay `None` unless asked for.
+pub struct OptionTexts {
+    codec: String,
+    effort: String,
     tile: Option<u32>,
-    overwrite: bool,
-) -> geoembed::Result<EncodeOptions> {
+    max_error: Option<String>,
+    rel_rmse: Option<String>,
+}
+
+fn encode_options(texts: &OptionTexts, overwrite: bool) -> geoembed::Result<EncodeOptions> {
     Ok(EncodeOptions {
-        codec: parse_codec(codec)?,
-        effort: parse_effort(effort)?,
-        tile: tile.map(TileSize::new).transpose()?,
+        codec: parse_codec(&texts.codec)?,
+        effort: parse_effort(&texts.effort)?,
+        tile: texts.tile.map(TileSize::new).transpose()?,
         overwrite,
+        max_error: texts
+            .max_error
+            .as_deref()
+            .map(parse_max_error)
+            .transpose()?
+            .unwrap_or_default(),
+        rel_rmse: texts.rel_rmse.as_deref().map(parse_rel_rmse).transpose()?,
         ..EncodeOptions::default()
     })
+}
+
+/// An option error named as the Python keyword (`max_error=1.5: ...`), the CLI's flags in
+/// the library's advice respelled as keywords.
+fn option_error(e: Error) -> PyErr {
+    let labelled = e.label_option(|key, value| match key {
+        OptionKey::Codec => format!("codec={value}"),
+        OptionKey::Effort => format!("effort={value}"),
+        OptionKey::TileSize => format!("tile={value}"),
+        OptionKey::MaxError => format!("max_error={value}"),
+        OptionKey::RelRmse => format!("rel_rmse={value}"),
+        other => format!("{} {value}", other.name()),
+    });
+    let message = labelled
+        .to_string()
+        .replace("--rel-rmse R", "rel_rmse=R")
+        .replace("--rel-rmse", "rel_rmse")
+        .replace("--max-error", "max_error")
+        .replace("--codec ", "codec=");
+    crate::errors::raise_converter(&labelled, message)
 }
 
 /// The report a write returns to Python.
@@ -222,13 +258,44 @@ fn report_dict<'py>(py: Python<'py>, r: &EncodeReport) -> PyResult<Bound<'py, Py
         codecs.set_item(*name, *count)?;
     }
     d.set_item("codecs", codecs)?;
+    d.set_item("loss", loss_dict(py, &r.near_lossless, &r.transform)?)?;
     Ok(d)
+}
+
+/// What a lossy file records about its loss, as the report and the header dict give it:
+/// `None` for a lossless file.
+pub fn loss_dict<'py>(
+    py: Python<'py>,
+    near_lossless: &Option<NearLossless>,
+    transform: &Option<TransformLoss>,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let d = PyDict::new(py);
+    if let Some(t) = transform {
+        d.set_item("mode", "transform")?;
+        d.set_item("rel_rmse", t.target_rel_rmse)?;
+        if let Some(a) = t.achieved {
+            d.set_item("achieved_rel_rmse", a.rel_rmse)?;
+            d.set_item("max_abs_error", a.max_abs_error)?;
+            d.set_item("mean_cosine", a.mean_cosine)?;
+            d.set_item("p01_cosine", a.p01_cosine)?;
+        }
+        return Ok(Some(d));
+    }
+    match near_lossless.as_ref().filter(|n| n.is_lossy()) {
+        Some(n) => {
+            d.set_item("mode", "near-lossless")?;
+            d.set_item("max_error", n.max_error.clone())?;
+            d.set_item("achieved_max_error", n.achieved.clone())?;
+            Ok(Some(d))
+        }
+        None => Ok(None),
+    }
 }
 
 /// What every write takes besides its source.
 pub struct WriteTarget {
     path: PathBuf,
-    options: (String, String, Option<u32>),
+    options: OptionTexts,
     overwrite: bool,
     progress: Option<Py<PyAny>>,
     to_lon_lat: Option<Py<PyAny>>,
@@ -246,12 +313,12 @@ fn run(
     };
     let lon_lat = target.to_lon_lat.map(PyLonLat);
     let path = target.path;
-    let (codec, effort, tile) = target.options;
+    // Options are checked before the output is looked at or any sample is read.
+    let options = encode_options(&target.options, target.overwrite).map_err(option_error)?;
     let report = py
         .detach(|| {
             check_overwrite(&path, target.overwrite)
                 .map_err(|e| e.with_hint(" (pass overwrite=True to replace it)"))?;
-            let options = encode_options(&codec, &effort, tile, target.overwrite)?;
             encode_to_emb_with(
                 source,
                 &path,
@@ -260,13 +327,48 @@ fn run(
                 lon_lat.as_ref().map(|l| l as &dyn ToLonLat),
             )
         })
-        .map_err(|e| crate::errors::converter_to_py(&e))?;
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidOption(_) => option_error(e),
+            _ => crate::errors::converter_to_py(&e),
+        })?;
     Ok(report_dict(py, &report)?.unbind())
+}
+
+/// Parses encoding options as a write would, without writing: a batch of conversions
+/// (`geoembed.dask.convert_many`) refuses a bad value before submitting any task.
+#[pyfunction]
+#[pyo3(signature = (codec="auto", effort="default", tile=None, max_error=None, rel_rmse=None))]
+pub fn check_encode_options(
+    codec: &str,
+    effort: &str,
+    tile: Option<u32>,
+    max_error: Option<String>,
+    rel_rmse: Option<String>,
+) -> PyResult<()> {
+    let texts = OptionTexts {
+        codec: codec.to_string(),
+        effort: effort.to_string(),
+        tile,
+        max_error,
+        rel_rmse,
+    };
+    let options = encode_options(&texts, false).map_err(option_error)?;
+    // The target's range holds for every input; its band count is checked per input.
+    if let Some(target) = options.rel_rmse {
+        check_klt_request(KLT_MIN_BANDS, target).map_err(|e| {
+            option_error(Error::invalid_option(
+                OptionKey::RelRmse,
+                target.to_string(),
+                e.message(),
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Writes a `.emb` from a header dict and a `read_rows(plane, y0, rows) -> bytes` callable.
 #[pyfunction]
-#[pyo3(signature = (path, header, read_rows, codec="auto", effort="default", tile=None, overwrite=false, progress=None, to_lon_lat=None, kind="numpy"))]
+#[pyo3(signature = (path, header, read_rows, codec="auto", effort="default", tile=None, overwrite=false, progress=None, to_lon_lat=None, kind="numpy", max_error=None, rel_rmse=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_emb(
     py: Python<'_>,
@@ -280,6 +382,8 @@ pub fn write_emb(
     progress: Option<Py<PyAny>>,
     to_lon_lat: Option<Py<PyAny>>,
     kind: &str,
+    max_error: Option<String>,
+    rel_rmse: Option<String>,
 ) -> PyResult<Py<PyDict>> {
     let mut built = header_dict::from_dict(header)?;
     add_planes(&mut built, header)?;
@@ -290,7 +394,13 @@ pub fn write_emb(
     };
     let target = WriteTarget {
         path,
-        options: (codec.to_string(), effort.to_string(), tile),
+        options: OptionTexts {
+            codec: codec.to_string(),
+            effort: effort.to_string(),
+            tile,
+            max_error,
+            rel_rmse,
+        },
         overwrite,
         progress,
         to_lon_lat,
@@ -301,7 +411,7 @@ pub fn write_emb(
 /// Writes a `.emb` from a GeoTessera tile (`npy`, `scales`), georeferenced by `georef`
 /// (a dict with `geotransform` and `srs`, read from the landmask by the caller) or not.
 #[pyfunction]
-#[pyo3(signature = (npy, scales, georef, path, codec="auto", effort="default", tile=None, overwrite=false, progress=None, to_lon_lat=None))]
+#[pyo3(signature = (npy, scales, georef, path, codec="auto", effort="default", tile=None, overwrite=false, progress=None, to_lon_lat=None, max_error=None, rel_rmse=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_geotessera(
     py: Python<'_>,
@@ -315,6 +425,8 @@ pub fn write_geotessera(
     overwrite: bool,
     progress: Option<Py<PyAny>>,
     to_lon_lat: Option<Py<PyAny>>,
+    max_error: Option<String>,
+    rel_rmse: Option<String>,
 ) -> PyResult<Py<PyDict>> {
     let georef = georef.map(header_dict::georef_from).transpose()?;
     let mut source = py
@@ -322,7 +434,13 @@ pub fn write_geotessera(
         .map_err(|e| crate::errors::converter_to_py(&e))?;
     let target = WriteTarget {
         path,
-        options: (codec.to_string(), effort.to_string(), tile),
+        options: OptionTexts {
+            codec: codec.to_string(),
+            effort: effort.to_string(),
+            tile,
+            max_error,
+            rel_rmse,
+        },
         overwrite,
         progress,
         to_lon_lat,

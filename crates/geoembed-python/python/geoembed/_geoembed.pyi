@@ -43,7 +43,16 @@ def write_emb(
     progress: Optional[Callable[[int, int], Optional[bool]]] = None,
     to_lon_lat: Optional[Callable[[str, list[float], list[float]], Any]] = None,
     kind: str = "numpy",
+    max_error: Optional[str] = None,
+    rel_rmse: Optional[str] = None,
 ) -> dict[str, Any]: ...
+def check_encode_options(
+    codec: str = "auto",
+    effort: str = "default",
+    tile: Optional[int] = None,
+    max_error: Optional[str] = None,
+    rel_rmse: Optional[str] = None,
+) -> None: ...
 def write_geotessera(
     npy: str,
     scales: str,
@@ -55,4 +64,6 @@ def write_geotessera(
     overwrite: bool = False,
     progress: Optional[Callable[[int, int], Optional[bool]]] = None,
     to_lon_lat: Optional[Callable[[str, list[float], list[float]], Any]] = None,
+    max_error: Optional[str] = None,
+    rel_rmse: Optional[str] = None,
 ) -> dict[str, Any]: ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from . import _geoembed
 from ._errors import EmbArgumentError
 
 ProgressCallback = Callable[[int, int], "bool | None"]
+# Near-lossless bound(s) and transform target, as numbers or the CLI's text ("0,2,2", "5%").
+MaxError = Union[float, str, Sequence[float], None]
+RelRmse = Union[float, str, None]
 
 _DTYPES = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64"}
 
@@ -199,6 +202,8 @@ def write(
     tile: int | None = None,
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
+    max_error: MaxError = None,
+    rel_rmse: RelRmse = None,
 ) -> dict[str, Any]:
     """Writes ``array`` to the ``.emb`` file ``path`` (and its sidecar ``path.json``).
 
@@ -210,7 +215,15 @@ def write(
     (rows, cols, bands), stored as an aux plane with the GeoTessera recipe; ``metadata``:
     ``{key: value}`` or ``{domain: {key: value}}``. ``progress(done, total)`` is called per
     tile; returning False cancels (nothing is written). Returns a report: ``bytes_in``,
-    ``bytes_out``, ``samples``, ``codecs`` (tiles per codec).
+    ``bytes_out``, ``samples``, ``codecs`` (tiles per codec), ``loss`` (None: lossless).
+
+    The file is lossless unless asked otherwise, as ``geoembed convert`` is:
+    ``max_error=E`` (or one per band, ``[0, 2, 2]``) makes it near-lossless (LOSSY; every
+    sample within ``E`` in value units, whole numbers for 8/16-bit integers; nodata and
+    NaN exact), ``rel_rmse=R`` (``0.05`` or ``"5%"``) transform-codes a raster of two or
+    more bands to that relative RMSE (LOSSY; codec ``klt``). Both are checked before any
+    work; a bad value raises :class:`EmbArgumentError`. The report's and the header's
+    ``loss`` give the bound and the error reached.
     """
     pixels = _as_pixels(array, interleave)
     header = _header(pixels, crs, transform, nodata, descriptions, metadata)
@@ -231,8 +244,9 @@ def write(
             "description": "per-pixel dequantisation scale: value = sample x scale",
         }]
         header["dequantization"] = {"recipe": "per_pixel_scale", "aux_plane": 0}
+    lossy = _lossy_options(max_error, rel_rmse)
     return _geoembed.write_emb(
-        os.fspath(path), header, _strips(planes), codec, effort, tile, overwrite, progress, _to_lon_lat()
+        os.fspath(path), header, _strips(planes), codec, effort, tile, overwrite, progress, _to_lon_lat(), **lossy
     )
 
 
@@ -289,7 +303,7 @@ def _rasterio_header(src: Any) -> dict[str, Any]:
 def from_rasterio(src_path: Any, dst_path: str | os.PathLike, **encode_opts: Any) -> dict[str, Any]:
     """Converts any raster rasterio reads (its PyPI wheel carries GDAL) to ``.emb``,
     streaming strip by strip. ``encode_opts``: ``codec``, ``effort``, ``tile``,
-    ``overwrite``, ``progress`` as for :func:`write`. Needs ``pip install geoembed[rasterio]``."""
+    ``overwrite``, ``progress``, ``max_error``, ``rel_rmse`` as for :func:`write`. Needs ``pip install geoembed[rasterio]``."""
     import rasterio
     from rasterio.windows import Window
 
@@ -315,7 +329,9 @@ def from_geotessera(
 ) -> dict[str, Any]:
     """Converts a GeoTessera tile (int8 ``.npy`` (H, W, C), float32 ``_scales.npy``) to
     ``.emb``, georeferenced by its landmask GeoTIFF (read with rasterio) when given; the
-    same file ``geoembed convert TILE.npy OUT.emb --scales ... --georef ...`` writes."""
+    same file ``geoembed convert TILE.npy OUT.emb --scales ... --georef ...`` writes.
+    ``encode_opts`` as for :func:`from_rasterio` (``rel_rmse`` codes the float32 values
+    ``q x scale``, as the CLI does)."""
     georef = None
     if landmask is not None:
         import rasterio
@@ -329,8 +345,27 @@ def from_geotessera(
 
 
 def _encode_options(options: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"codec", "effort", "tile", "overwrite", "progress"}
+    allowed = {"codec", "effort", "tile", "overwrite", "progress", "max_error", "rel_rmse"}
     unknown = set(options) - allowed
     if unknown:
         raise EmbArgumentError(f"unknown option(s) {', '.join(sorted(unknown))}; choose from {', '.join(sorted(allowed))}")
-    return options
+    lossy = _lossy_options(options.get("max_error"), options.get("rel_rmse"))
+    return {**{k: v for k, v in options.items() if k not in lossy}, **lossy}
+
+
+def _lossy_options(max_error: MaxError, rel_rmse: RelRmse) -> dict[str, str | None]:
+    """The lossy options as the text the CLI takes (``"2"``, ``"0,2,2"``, ``"5%"``): the
+    extension parses and checks them with the CLI's own parsers, so both accept the same
+    values and word the same errors."""
+    return {"max_error": _option_text(max_error, "max_error", per_band=True), "rel_rmse": _option_text(rel_rmse, "rel_rmse")}
+
+
+def _option_text(value: Any, name: str, per_band: bool = False) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    per_band_values = per_band and not isinstance(value, (int, float, np.number))
+    values = list(value) if per_band_values and hasattr(value, "__iter__") else [value]
+    if not values or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)) for v in values):
+        raise EmbArgumentError(f"{name}={value!r}: give a number{', or one per band' if per_band else ''}")
+    # repr of a float is its shortest round-trip text: the bound the caller gave, exactly.
+    return ",".join(repr(float(v)) for v in values)

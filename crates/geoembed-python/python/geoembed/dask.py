@@ -64,13 +64,21 @@ def convert_many(
     ``sources``: paths rasterio reads, or GeoTessera ``(npy, scales, landmask)`` triples
     (``landmask`` may be None). ``client``: a ``dask.distributed.Client``; by default a
     ``LocalCluster`` is started for the call and closed after it. ``encode_opts`` go to
-    :func:`geoembed.write` (``codec``, ``effort``, ``tile``, ``overwrite``).
+    :func:`geoembed.write` (``codec``, ``effort``, ``tile``, ``overwrite``, and the LOSSY
+    ``max_error`` or ``rel_rmse``; lossless by default). They are checked here, before any
+    task is submitted, so a bad value raises rather than failing every input.
 
     Returns one report per input, in input order: ``source`` (the path, or a triple's
     ``npy``), ``output``, ``bytes_in``,
     ``bytes_out``, ``codecs`` (tiles per codec), ``seconds`` and ``error`` (None when it
     worked). One failed input does not stop the others.
     """
+    from . import _geoembed
+    from ._write import _encode_options
+
+    encode_opts = _encode_options(encode_opts)
+    checked = ("codec", "effort", "tile", "max_error", "rel_rmse")
+    _geoembed.check_encode_options(**{k: v for k, v in encode_opts.items() if k in checked})
     from dask.distributed import Client, LocalCluster, progress as show_progress
 
     sources = list(sources)

@@ -1,0 +1,130 @@
+"""The LOSSY write modes from Python: ``max_error`` (near-lossless, every sample within the
+bound) and ``rel_rmse`` (transform coding to a relative RMSE), parsed and checked by the
+CLI's own functions; lossless stays the default, byte for byte. Needs only numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import geoembed
+import geoembed.dask
+
+from conftest import FIXTURES
+
+
+def _embedding_int16() -> np.ndarray:
+    """16 bands of the GeoTessera proxy's codes as int16 (bands, rows, cols): an 8/16-bit
+    raster the native codec codes near-losslessly."""
+    return np.load(FIXTURES / "tessera_proxy.npy").transpose(2, 0, 1)[:16].astype(np.int16)
+
+
+def _embedding_values() -> np.ndarray:
+    """The GeoTessera proxy's physical values (codes x scales), float32 (rows, cols, bands)."""
+    codes = np.load(FIXTURES / "tessera_proxy.npy")
+    scales = np.load(FIXTURES / "tessera_proxy_scales.npy")
+    return codes.astype(np.float32) * scales[..., None]
+
+
+def test_max_error_holds_on_every_sample(tmp_path):
+    data = _embedding_int16()
+    dst = tmp_path / "e2.emb"
+    report = geoembed.write(dst, data, max_error=2, tile=32)
+    with geoembed.open(dst) as ds:
+        back = ds.read()
+        loss = ds.header["loss"]
+    error = np.abs(back.astype(np.int32) - data.astype(np.int32))
+    assert error.max() <= 2 and error.max() > 0
+    assert loss["mode"] == "near-lossless" and loss["max_error"] == [2.0] * 16
+    assert loss["achieved_max_error"] == [float(e) for e in error.reshape(16, -1).max(axis=1)]
+    assert report["loss"] == loss
+    assert report["bytes_out"] < geoembed.write(tmp_path / "exact.emb", data, tile=32)["bytes_out"]
+
+
+def test_max_error_per_band_and_on_floats(tmp_path):
+    data = _embedding_int16()[:3]
+    dst = tmp_path / "per_band.emb"
+    geoembed.write(dst, data, max_error=[0, 3, 7], tile=32)
+    with geoembed.open(dst) as ds:
+        back = ds.read().astype(np.int32)
+    error = np.abs(back - data).reshape(3, -1).max(axis=1)
+    assert error[0] == 0 and error[1] <= 3 and error[2] <= 7
+    era5 = np.load(FIXTURES / "float64_12b_era5_t2m_uk_20190301_first12h.npy")
+    dst = tmp_path / "era5.emb"
+    geoembed.write(dst, era5, interleave="pixel", max_error="0.01")
+    with geoembed.open(dst) as ds:
+        back = ds.read(interleave="pixel")
+    assert back.dtype == np.float64 and np.abs(back - era5).max() <= 0.01
+
+
+def test_rel_rmse_is_reached_within_five_percent(tmp_path):
+    values = _embedding_values()
+    dst = tmp_path / "klt.emb"
+    report = geoembed.write(dst, values, interleave="pixel", rel_rmse="5%")
+    with geoembed.open(dst) as ds:
+        back = ds.read(interleave="pixel").astype(np.float64)
+        loss = ds.header["loss"]
+        assert ds.tile_codecs() and set(ds.tile_codecs()) == {"klt"}
+    achieved = np.linalg.norm(back - values) / np.linalg.norm(values.astype(np.float64))
+    assert abs(achieved / 0.05 - 1) <= 0.05, achieved
+    assert loss["mode"] == "transform" and loss["rel_rmse"] == 0.05
+    assert loss["achieved_rel_rmse"] == pytest.approx(achieved, rel=1e-3)
+    assert report["loss"] == loss
+
+
+def test_from_geotessera_takes_rel_rmse(tmp_path):
+    dst = tmp_path / "tile.emb"
+    geoembed.from_geotessera(FIXTURES / "tessera_proxy.npy", FIXTURES / "tessera_proxy_scales.npy", None, dst, rel_rmse=0.1)
+    values = _embedding_values()
+    with geoembed.open(dst) as ds:
+        # Coded as its float32 values, without a scale plane (as the CLI writes it).
+        assert ds.dtype == np.float32 and ds.aux_planes == []
+        back = ds.read(interleave="pixel").astype(np.float64)
+    achieved = np.linalg.norm(back - values) / np.linalg.norm(values.astype(np.float64))
+    assert abs(achieved / 0.1 - 1) <= 0.05, achieved
+
+
+def test_lossless_is_the_default_byte_for_byte(tmp_path):
+    data = _embedding_int16()
+    default, explicit, zero = tmp_path / "default.emb", tmp_path / "none.emb", tmp_path / "zero.emb"
+    report = geoembed.write(default, data, tile=32)
+    geoembed.write(explicit, data, tile=32, max_error=None, rel_rmse=None)
+    geoembed.write(zero, data, tile=32, max_error=0)
+    assert default.read_bytes() == explicit.read_bytes() == zero.read_bytes()
+    assert report["loss"] is None
+    with geoembed.open(default) as ds:
+        assert ds.header["loss"] is None
+        np.testing.assert_array_equal(ds.read(), data)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"max_error": -1}, r"max_error=-1\.0: give a non-negative number, or one per band separated by commas"),
+        ({"max_error": "two"}, r"max_error=two: give a non-negative number"),
+        ({"max_error": True}, r"max_error=True: give a number, or one per band"),
+        ({"max_error": 1.5}, r"max_error=1\.5: int16 samples need a whole-number bound"),
+        ({"max_error": [1, 2]}, r"max_error=1,2: 2 bounds for 16 bands"),
+        ({"rel_rmse": "lots"}, r"rel_rmse=lots: give a fraction such as 0\.05, or a percentage such as 5%"),
+        ({"rel_rmse": 1.5}, r"rel_rmse=1\.5: a relative RMSE target must be above 0 and below 1"),
+        ({"rel_rmse": 0.05, "max_error": 2}, r"choose one lossy mode: max_error \(near-lossless\) or rel_rmse \(transform\)"),
+        ({"rel_rmse": 0.05, "codec": "native"}, r"codec native is lossless; transform coding needs codec=klt or auto"),
+    ],
+)
+def test_bad_lossy_options_raise_before_writing(tmp_path, options, message):
+    dst = tmp_path / "bad.emb"
+    with pytest.raises(geoembed.EmbArgumentError, match=message):
+        geoembed.write(dst, _embedding_int16(), **options)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_band_cannot_be_transform_coded(tmp_path):
+    with pytest.raises(geoembed.EmbArgumentError, match=r"rel_rmse=0\.05: the klt transform needs at least 2 bands"):
+        geoembed.write(tmp_path / "one.emb", np.zeros((20, 20), np.float32), rel_rmse=0.05)
+
+
+def test_convert_many_refuses_a_bad_lossy_option_before_any_task(tmp_path):
+    with pytest.raises(geoembed.EmbArgumentError, match=r"rel_rmse=5: a relative RMSE target must be above 0"):
+        geoembed.dask.convert_many(["a.tif"], tmp_path / "out", rel_rmse=5)
+    with pytest.raises(geoembed.EmbArgumentError, match=r"max_error=-2\.0: give a non-negative number"):
+        geoembed.dask.convert_many(["a.tif"], tmp_path / "out", max_error=-2)
