@@ -12,9 +12,8 @@ use std::path::Path;
 
 /// A raster's samples through GDAL as f64 (float32 widened exactly), and its nodata.
 fn values(path: &str) -> (Vec<f64>, Option<f64>) {
-    let ds = geoembed::read::gdal::open_dataset(path).expect("open");
-    let h = geoembed::read::gdal::header_from_dataset(path, &ds).expect("header");
-    (h.sample_type.values_f64(&pixels(path)), h.bands[0].nodata)
+    let (values, header) = gdal_values(path);
+    (values, header.bands[0].nodata)
 }
 
 /// `|x − x̂| ≤ e` in real numbers (TwoSum settles a rounded difference equal to `e`).
@@ -86,11 +85,6 @@ fn the_bound_holds_on_every_sample_of_real_float_rasters() {
             .collect();
         assert!(sizes[1] < sizes[0], "{name}: {sizes:?}");
     }
-}
-
-fn info_json(emb: &Path) -> Value {
-    let o = ok(&["info", "--json", s(emb)]);
-    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 #[test]

@@ -6,18 +6,11 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 use std::path::Path;
 
-/// The samples of a raster through GDAL, as numbers.
+/// The samples of a raster through GDAL, as integers.
 fn values(path: &str) -> Vec<i64> {
-    let ds = geoembed::read::gdal::open_dataset(path).expect("open");
-    let h = geoembed::read::gdal::header_from_dataset(path, &ds).expect("header");
-    let ty = h.sample_type;
-    ty.values_f64(&pixels(path))
-        .iter()
-        .map(|&v| v as i64)
-        .collect()
+    gdal_values(path).0.iter().map(|&v| v as i64).collect()
 }
 
 /// Converts `name` with `--max-error E` and back to GeoTIFF; asserts the bound on every
@@ -63,16 +56,6 @@ fn the_bound_holds_on_every_sample_of_real_rasters() {
     }
 }
 
-fn info_json(emb: &Path) -> Value {
-    let o = ok(&["info", "--json", s(emb)]);
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn sidecar(emb: &Path) -> Value {
-    let text = std::fs::read(format!("{}.json", emb.display())).unwrap();
-    serde_json::from_slice(&text).unwrap()
-}
-
 #[test]
 fn the_file_says_whether_it_is_lossy() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,7 +82,7 @@ fn the_file_says_whether_it_is_lossy() {
         "LOSSLESS"
     );
     assert_eq!(
-        sidecar(&lossless)["properties"]["geoembed:compression"],
+        sidecar_json(&lossless)["properties"]["geoembed:compression"],
         "lossless"
     );
 
@@ -113,7 +96,7 @@ fn the_file_says_whether_it_is_lossy() {
     let structure = &j["metadata"]["IMAGE_STRUCTURE"];
     assert_eq!(structure["COMPRESSION_REVERSIBILITY"], "LOSSY");
     assert_eq!(structure["GEOEMBED_MAX_ERROR"], "0,3,1");
-    let props = &sidecar(&lossy)["properties"];
+    let props = &sidecar_json(&lossy)["properties"];
     assert_eq!(props["geoembed:compression"], "near-lossless");
     assert_eq!(props["geoembed:max_error"], serde_json::json!([0, 3, 1]));
     assert_eq!(
@@ -131,7 +114,7 @@ fn the_file_says_whether_it_is_lossy() {
     assert_eq!(props["geoembed:format_version"], "1.2");
     assert_eq!(info_json(&lossless)["geoembed"]["format_version"], "1.0");
     assert_eq!(
-        sidecar(&lossless)["properties"]["geoembed:format_version"],
+        sidecar_json(&lossless)["properties"]["geoembed:format_version"],
         "1.0"
     );
 }

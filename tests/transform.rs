@@ -8,15 +8,12 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 use std::path::Path;
 
 /// The samples of a raster through GDAL, as numbers, and its sample type's name.
 fn values(path: &str) -> (Vec<f64>, String) {
-    let ds = geoembed::read::gdal::open_dataset(path).expect("open");
-    let h = geoembed::read::gdal::header_from_dataset(path, &ds).expect("header");
-    let ty = h.sample_type;
-    (ty.values_f64(&pixels(path)), ty.to_string())
+    let (values, header) = gdal_values(path);
+    (values, header.sample_type.to_string())
 }
 
 /// The data bytes of a version-1 .npy fixture.
@@ -42,14 +39,6 @@ fn rel_rmse(x: &[f64], y: &[f64]) -> f64 {
     assert_eq!(x.len(), y.len());
     let error: f64 = x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum();
     (error / x.iter().map(|a| a * a).sum::<f64>()).sqrt()
-}
-
-fn info_json(emb: &Path) -> Value {
-    serde_json::from_slice(&ok(&["info", "--json", s(emb)]).stdout).unwrap()
-}
-
-fn sidecar(emb: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(format!("{}.json", emb.display())).unwrap()).unwrap()
 }
 
 /// Converts with `--rel-rmse r` (plus `extra`), back to GeoTIFF, and returns the decoded
@@ -145,7 +134,7 @@ fn the_file_says_it_is_lossy() {
     let structure = &j["metadata"]["IMAGE_STRUCTURE"];
     assert_eq!(structure["COMPRESSION_REVERSIBILITY"], "LOSSY");
     assert_eq!(structure["GEOEMBED_LOSSY_MODE"], "transform");
-    let props = &sidecar(&emb)["properties"];
+    let props = &sidecar_json(&emb)["properties"];
     assert_eq!(props["geoembed:compression"], "transform");
     assert_eq!(props["geoembed:rel_rmse"], 0.05);
     assert_eq!(&props["geoembed:achieved"], achieved);

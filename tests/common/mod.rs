@@ -129,3 +129,21 @@ pub fn listing(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// `geoembed info --json` of a `.emb`.
+pub fn info_json(emb: &Path) -> Value {
+    serde_json::from_slice(&ok(&["info", "--json", s(emb)]).stdout).unwrap()
+}
+
+/// The STAC sidecar written beside a `.emb` (`OUT.emb.json`).
+pub fn sidecar_json(emb: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(format!("{}.json", emb.display())).unwrap()).unwrap()
+}
+
+/// A raster's samples through GDAL as numbers (every sample type widens to f64 exactly),
+/// with its header.
+pub fn gdal_values(path: &str) -> (Vec<f64>, geoembed_codec::Header) {
+    let ds = geoembed::read::gdal::open_dataset(path).expect("open");
+    let h = geoembed::read::gdal::header_from_dataset(path, &ds).expect("header");
+    (h.sample_type.values_f64(&pixels(path)), h)
+}
