@@ -7,6 +7,8 @@
 
 #[path = "common/test_rng.rs"]
 mod test_rng;
+#[path = "common/whole_raster.rs"]
+mod whole_raster;
 
 use geoembed_codec::{
     decode_tile, encode_best, encode_block, encode_tile, CodecChoice, CodecId, CodecParams, Effort,
@@ -15,6 +17,7 @@ use geoembed_codec::{
 use std::io::Cursor;
 use std::path::PathBuf;
 use test_rng::TestRng;
+use whole_raster::{tile, write};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -117,32 +120,6 @@ fn assert_bound(
         worst[band] = worst[band].max((x - x_hat).abs());
     }
     worst
-}
-
-/// Pixel-interleaved samples of tile `(tx, ty)`.
-fn tile(h: &Header, raster: &[u8], tx: u32, ty: u32) -> Vec<u8> {
-    let px = h.bands.len() * h.sample_type.size();
-    let (x0, y0, w, rows) = h.tile_rect(tx, ty);
-    let row_bytes = h.width as usize * px;
-    (y0..y0 + rows)
-        .flat_map(|y| {
-            let start = y as usize * row_bytes + x0 as usize * px;
-            raster[start..start + w as usize * px].to_vec()
-        })
-        .collect()
-}
-
-/// Writes `raster` with the bounds and tiling in `h`.
-fn write(h: &Header, raster: &[u8], choice: CodecChoice, effort: Effort) -> Vec<u8> {
-    let mut writer = Writer::new(Cursor::new(Vec::new()), h.clone()).unwrap();
-    for ty in 0..h.tiles_down() {
-        for tx in 0..h.tiles_across() {
-            let samples = tile(h, raster, tx, ty);
-            let block = encode_block(h, 0, tx, ty, &samples, choice, effort).unwrap();
-            writer.write_block(0, tx, ty, &block).unwrap();
-        }
-    }
-    writer.finish().unwrap().into_inner()
 }
 
 /// Decodes every tile of `file` and checks it against `raster`; returns the recorded
