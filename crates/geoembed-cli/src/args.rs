@@ -131,7 +131,7 @@ pub struct ConvertArgs {
     /// their float32 values (the output has no scale plane). Default: lossless.
     #[arg(long, value_name = "R")]
     pub rel_rmse: Option<String>,
-    /// Tile edge in pixels, 16 to 8192 (default 256).
+    /// Tile edge in pixels, 16 to 8192 (default 256, longer along a side that would end in a thin last tile: a 300-pixel side is one tile).
     #[arg(long)]
     pub tile: Option<String>,
     /// Replace the output if it exists.
@@ -188,7 +188,7 @@ pub struct BenchArgs {
     /// Codecs to compare (comma-separated); default: every codec that applies.
     #[arg(long)]
     pub codecs: Option<String>,
-    /// Tile edge in pixels, 16 to 8192 (default 256).
+    /// Tile edge in pixels, 16 to 8192 (default 256, longer along a side that would end in a thin last tile: a 300-pixel side is one tile).
     #[arg(long)]
     pub tile: Option<String>,
     /// Skip the GDAL GeoTIFF reference rows.
