@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A batch of about one tile row of [`slow_input`], so that the staged file grows while the
-/// conversion runs (with one batch of the whole raster it is written only at the end).
+/// A batch of about one tile row of [`slow_input`]: the conversion runs in five batches, so
+/// an interrupt that follows the staging's creation lands in the middle of it.
 const ONE_TILE_ROW: &str = "1M";
 
 /// A DEM large enough that encoding it at `--effort max` takes a while (25 tiles).
@@ -38,13 +38,16 @@ fn spawn(args: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Waits until `dir` holds a staging directory with bytes written in it.
+/// Waits until `dir` holds a staging directory with the staged file in it (created after
+/// the staging is registered for removal on signals). Not "with bytes in it": the staged
+/// file is written through a 1 MiB buffer, so a small output has no bytes on disk until
+/// the end, and waiting for them raced the conversion's own finish.
 fn wait_for_staging(dir: &Path, child: &mut Child) -> PathBuf {
     let t0 = Instant::now();
     loop {
         for name in listing(dir) {
             let staged = dir.join(&name);
-            if name.contains(".geoembed-") && dir_bytes(&staged) > 0 {
+            if name.contains(".geoembed-") && !listing(&staged).is_empty() {
                 return staged;
             }
         }
@@ -58,18 +61,6 @@ fn wait_for_staging(dir: &Path, child: &mut Child) -> PathBuf {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 fn interrupt(child: &mut Child, signal: i32) -> std::process::ExitStatus {
