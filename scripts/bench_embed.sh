@@ -151,20 +151,7 @@ if stage report; then
   python3 scripts/bench_embed_report.py "$OUT" >"$OUT/report.md"
   say "wrote $OUT/report.md"
   if [ "$DOCS" != 0 ]; then
-    python3 - "$DOC" "$OUT/report.md" <<'EOF'
-import os, sys
-doc, rep = sys.argv[1:3]
-start, end = "<!-- embed-bench:start -->", "<!-- embed-bench:end -->"
-lines = open(doc).read().rstrip("\n").split("\n")
-report = open(rep).read().rstrip("\n").split("\n")
-marks = [l.strip() for l in lines]
-if start in marks and end in marks and marks.index(start) < marks.index(end):
-    lines = lines[: marks.index(start) + 1] + report + lines[marks.index(end):]
-else:
-    lines += ["", start] + report + [end]
-open(doc + ".tmp", "w").write("\n".join(lines) + "\n")
-os.replace(doc + ".tmp", doc)
-EOF
+    python3 scripts/put_report.py "$DOC" "$OUT/report.md" embed-bench
     say "updated $DOC"
   fi
 fi

@@ -177,19 +177,6 @@ if [ ${#failed[@]} -gt 0 ]; then
   die "FAILED: ${failed[*]} ($DOC left unchanged)"
 fi
 if [ "$DOCS" != 0 ]; then
-  python3 - "$DOC" "$OUT/report.md" <<'EOF'
-import os, sys
-doc, rep = sys.argv[1:3]
-start, end = "<!-- float-bench:start -->", "<!-- float-bench:end -->"
-lines = open(doc).read().rstrip("\n").split("\n")
-report = open(rep).read().rstrip("\n").split("\n")
-marks = [l.strip() for l in lines]
-if start in marks and end in marks and marks.index(start) < marks.index(end):
-    lines = lines[: marks.index(start) + 1] + report + lines[marks.index(end):]
-else:
-    lines += ["", start] + report + [end]
-open(doc + ".tmp", "w").write("\n".join(lines) + "\n")
-os.replace(doc + ".tmp", doc)
-EOF
+  python3 scripts/put_report.py "$DOC" "$OUT/report.md" float-bench
   say "updated $DOC (between the float-bench markers)"
 fi
