@@ -250,18 +250,23 @@ void EmbDataset::FillBlock(const GByte *tile, int tw, int th, int band, void *bl
 CPLErr EmbDataset::CopyTile(int tx, int ty, int x, int y, int w, int hgt, GByte *buf,
                             GDALDataType bt, int nbands, const int *bands, GSpacing ps,
                             GSpacing ls, GSpacing bs) {
+    // The window's intersection with the tile, in raster coordinates (the tile's real size
+    // is at most the nominal one, so the rows asked for lie inside it).
+    const int x0 = std::max(x, tx * tile_w_), x1 = std::min(x + w, (tx + 1) * tile_w_);
+    const int y0 = std::max(y, ty * tile_h_), y1 = std::min(y + hgt, (ty + 1) * tile_h_);
+    if (x0 >= x1 || y0 >= y1) return CE_None;
     int tw = 0, th = 0;
-    const GByte *tile = Tile(tx, ty, true, &tw, &th);
-    if (!tile) return CE_Failure;
+    const auto *rows = static_cast<const GByte *>(
+        geoembed_tile_rows(h_, tx, ty, y0 - ty * tile_h_, y1 - ty * tile_h_, &tw, &th));
+    if (!rows) {
+        CPLError(CE_Failure, CPLE_FileIO, "%s: %s", GetDescription(), geoembed_last_error(h_));
+        return CE_Failure;
+    }
     const int sz = GDALGetDataTypeSizeBytes(type_);
     const int px = nBands * sz;
-    // The window's intersection with the tile, in tile coordinates.
-    const int x0 = std::max(x, tx * tile_w_), x1 = std::min(x + w, tx * tile_w_ + tw);
-    const int y0 = std::max(y, ty * tile_h_), y1 = std::min(y + hgt, ty * tile_h_ + th);
-    if (x0 >= x1 || y0 >= y1) return CE_None;
     for (int row = y0; row < y1; row++) {
-        const GByte *src = tile + (static_cast<size_t>(row - ty * tile_h_) * tw +
-                                   (x0 - tx * tile_w_)) * px;
+        const GByte *src =
+            rows + (static_cast<size_t>(row - y0) * tw + (x0 - tx * tile_w_)) * px;
         GByte *dst = buf + (row - y) * ls + (x0 - x) * ps;
         for (int b = 0; b < nbands; b++)
             GDALCopyWords64(src + (bands[b] - 1) * sz, type_, px, dst + b * bs, bt,

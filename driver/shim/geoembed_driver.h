@@ -67,6 +67,13 @@ int geoembed_band_color_table(const GeoEmbHandle *h, int band, int *interp,
  * only until the next call (its bands go to GDAL's block cache). NULL on failure, with the
  * message in geoembed_last_error. */
 const void *geoembed_tile(GeoEmbHandle *h, int tx, int ty, int keep, int *w, int *hgt);
+/* Rows from..to (tile coordinates, from < to <= the tile's height) of tile (tx, ty), all
+ * bands, native endianness, contiguous: the pointer is row `from`. Multi-band window reads:
+ * the tile stays in the driver's cache and decodes its rows as they are asked for (native
+ * tiles hold only the rows of the last window). Valid until the next call on the handle;
+ * *w x *hgt is the tile's real size. NULL on failure, as geoembed_tile. */
+const void *geoembed_tile_rows(GeoEmbHandle *h, int tx, int ty, int from, int to, int *w,
+                               int *hgt);
 const char *geoembed_last_error(const GeoEmbHandle *h);
 
 /* CreateCopy: encodes src to path. 0 on success; else *err is set (free it with

@@ -409,6 +409,54 @@ pub unsafe extern "C" fn geoembed_tile(
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn geoembed_tile_rows(
+    h: *mut Handle,
+    tx: c_int,
+    ty: c_int,
+    from: c_int,
+    to: c_int,
+    w: *mut c_int,
+    hgt: *mut c_int,
+) -> *const c_void {
+    // SAFETY: a live handle used by one thread at a time (GDAL's dataset contract).
+    let h = unsafe { &mut *h };
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let numbers = [tx, ty, from, to].map(u32::try_from);
+        let [Ok(tx), Ok(ty), Ok(from), Ok(to)] = numbers else {
+            return Err("negative tile position or row".to_string());
+        };
+        let (_, _, tw, th) = h.header.tile_rect(tx, ty);
+        if from >= to || to > th {
+            return Err(format!("rows {from}..{to} of a tile of {th} rows"));
+        }
+        // Decoding first also checks that the tile exists.
+        let p = h
+            .tile_rows(tx, ty, from as usize, to as usize)
+            .map_err(|e| e.to_string())?
+            .as_ptr() as *const c_void;
+        Ok((p, tw, th))
+    }));
+    match r {
+        Ok(Ok((p, tw, th))) => {
+            // SAFETY: writable out-pointers.
+            unsafe {
+                *w = tw as c_int;
+                *hgt = th as c_int;
+            }
+            p
+        }
+        Ok(Err(msg)) => {
+            h.last_error = cstring(&msg);
+            ptr::null()
+        }
+        Err(p) => {
+            h.last_error = cstring(&format!("GeoEmbed driver bug: {}", panic_message(p)));
+            ptr::null()
+        }
+    }
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn geoembed_last_error(h: *const Handle) -> *const c_char {
     // SAFETY: a live handle.
     guard(ptr::null(), || unsafe { handle(h) }.last_error.as_ptr())

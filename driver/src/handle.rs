@@ -10,6 +10,7 @@ use geoembed::gdal::{cstring, CStringList};
 use geoembed::info::gdalinfo::{gdal_compression, reversibility, subdataset_name, subdatasets};
 use geoembed_codec::{
     BandInfo, CodecId, Dequantization, Header, IndexEntry, MetadataDomain, Reader, SampleType, Srs,
+    TileRows,
 };
 use std::collections::BTreeMap;
 use std::ffi::{c_char, CString};
@@ -267,22 +268,44 @@ impl Handle {
     /// The decoded tile (tx, ty) of the view, native-endian: from the cache, or decoded
     /// now and cached if `keep`, else held only until the next call.
     pub fn tile(&mut self, tx: u32, ty: u32, keep: bool) -> geoembed_codec::Result<&[u8]> {
+        let (_, _, _, height) = self.header.tile_rect(tx, ty);
+        if keep || self.cache.get((tx, ty)).is_some() {
+            return self.tile_rows(tx, ty, 0, height as usize);
+        }
         let size = self.header.sample_type.size();
-        let (reader, view) = (&mut self.reader, &self.view);
-        let mut decode = || {
-            let mut samples = view.decode_tile(reader, tx, ty)?;
-            to_native_endian(&mut samples, size);
+        self.scratch = self.view.decode_tile(&mut self.reader, tx, ty)?;
+        to_native_endian(&mut self.scratch, size);
+        debug_decoded(tx, ty);
+        Ok(&self.scratch)
+    }
+
+    /// Rows `from..to` of tile (tx, ty) of the view (tile coordinates), native-endian,
+    /// contiguous: from the tile's entry in the cache, decoding its rows as far as `to`.
+    /// A tile asked for rows it has released, or whose decoding failed, starts again.
+    pub fn tile_rows(
+        &mut self,
+        tx: u32,
+        ty: u32,
+        from: usize,
+        to: usize,
+    ) -> geoembed_codec::Result<&[u8]> {
+        let size = self.header.sample_type.size();
+        let (reader, view, key) = (&mut self.reader, &self.view, (tx, ty));
+        let mut start = || -> geoembed_codec::Result<TileRows> {
             debug_decoded(tx, ty);
-            Ok(samples)
+            Ok(view.tile_rows(reader, tx, ty)?.in_native_order(size))
         };
-        if keep {
-            return self.cache.get_or_decode((tx, ty), decode);
+        let tile = self.cache.get_or_start(key, &mut start)?;
+        let kept = tile.rows(from, to).map(|rows| rows.is_some());
+        if kept.is_err() {
+            self.cache.remove(key);
         }
-        if self.cache.get((tx, ty)).is_none() {
-            self.scratch = decode()?;
-            return Ok(&self.scratch);
+        if !kept? {
+            self.cache.remove(key);
+            self.cache.get_or_start(key, &mut start)?;
         }
-        Ok(self.cache.get((tx, ty)).expect("present"))
+        let tile = self.cache.get(key).expect("started above");
+        Ok(tile.rows(from, to)?.expect("rows of a tile just started"))
     }
 }
 

@@ -5,7 +5,7 @@
 //! shim asks is answered the same way whichever view is open, and decodes its tiles itself.
 
 use geoembed_codec::{
-    dequantize, scale_plane, BandInfo, Dequantization, Header, Reader, Result, SampleType,
+    dequantize, scale_plane, BandInfo, Dequantization, Header, Reader, Result, SampleType, TileRows,
 };
 use std::io::{Read, Seek};
 
@@ -132,6 +132,25 @@ impl View {
                 let mut values = Vec::new();
                 dequantize(&header, &samples, scales.as_deref(), &mut values)?;
                 Ok(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+            }
+        }
+    }
+
+    /// Tile `(tx, ty)` of this view for reading by rows (see [`TileRows`]): the file's
+    /// planes row by row where their codec allows, dequantised values whole.
+    pub fn tile_rows<R: Read + Seek>(
+        &self,
+        reader: &mut Reader<R>,
+        tx: u32,
+        ty: u32,
+    ) -> Result<TileRows> {
+        match self {
+            View::Bands => reader.block_rows(0, tx, ty),
+            View::AuxPlane(index) => reader.block_rows(index + 1, tx, ty),
+            View::Dequantized => {
+                let (_, _, _, height) = reader.header().tile_rect(tx, ty);
+                let values = self.decode_tile(reader, tx, ty)?;
+                Ok(TileRows::whole(values, height as usize))
             }
         }
     }

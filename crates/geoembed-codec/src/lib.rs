@@ -95,6 +95,7 @@ pub use container::header::{
 };
 pub use container::preamble::MAGIC;
 pub use container::reader::{decode_block, decode_block_into, locate_block, tile_name};
+pub use container::tile_rows::TileRows;
 pub use container::window::{Interleave, Window, WindowLayout};
 pub use container::writer::{
     achieved_figures, block_shape, encode_block, encode_block_with, BlockSettings, EncodedBlock,

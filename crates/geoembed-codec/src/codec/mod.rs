@@ -480,6 +480,24 @@ pub fn encode(
     }
 }
 
+pub(crate) use native::RowDecoder;
+
+/// Whether the codec's tiles can be decoded one row at a time ([`row_decoder`]); the others
+/// decode a tile whole.
+pub(crate) fn decodes_by_rows(codec: CodecId) -> bool {
+    codec == CodecId::Native
+}
+
+/// A decoder of a native tile's rows, one at a time.
+pub(crate) fn row_decoder(shape: &TileShape, payload: &[u8]) -> Result<Box<dyn RowDecoder>> {
+    if let Some(why) = CodecId::Native.unsupported_reason(shape.sample_type) {
+        return Err(Error::corrupt(format!(
+            "tile uses native, which cannot hold this file's samples: {why}"
+        )));
+    }
+    native::row_decoder(shape, payload)
+}
+
 /// Decodes one tile, appending exactly `shape.bytes()` bytes to `out`.
 pub fn decode(
     codec: CodecId,

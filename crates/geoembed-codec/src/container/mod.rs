@@ -15,6 +15,7 @@ pub mod header;
 mod index;
 pub mod preamble;
 pub mod reader;
+pub mod tile_rows;
 pub mod window;
 pub mod writer;
 

@@ -6,6 +6,7 @@ use super::chunks;
 use super::header::{BandInfo, Header};
 use super::index::{IndexEntry, ENTRY_LEN};
 use super::preamble::{Preamble, PREAMBLE_LEN};
+use super::tile_rows::TileRows;
 use super::writer::{block_shape, plane_params};
 use crate::allocation;
 use crate::codec::{self, CodecId, Effort};
@@ -143,6 +144,31 @@ impl<R: Read + Seek> Reader<R> {
         let payload = self.read_payload(plane, tx, ty)?;
         let entry = *self.entry(plane, tx, ty)?;
         decode_block(&self.header, plane, tx, ty, &entry, &payload)
+    }
+
+    /// A block's rows for a reader that wants a few rows at a time (see [`TileRows`]):
+    /// native tiles are decoded row by row as the rows are asked for, others whole.
+    pub fn block_rows(&mut self, plane: usize, tx: u32, ty: u32) -> Result<TileRows> {
+        let entry = *self.entry(plane, tx, ty)?;
+        let shape = block_shape(&self.header, plane, tx, ty)?;
+        let codec =
+            CodecId::from_code(entry.codec).map_err(|err| err.context(tile_name(plane, tx, ty)))?;
+        if !codec::decodes_by_rows(codec) {
+            let samples = self.read_block(plane, tx, ty)?;
+            return Ok(TileRows::whole(samples, shape.height));
+        }
+        let name = format!("{} ({codec})", tile_name(plane, tx, ty));
+        let payload = self.read_payload(plane, tx, ty)?;
+        let decoder =
+            codec::row_decoder(&shape, &payload).map_err(|err| err.context(name.clone()))?;
+        let row_bytes = shape.bytes() / shape.height.max(1);
+        Ok(TileRows::streamed(
+            decoder,
+            row_bytes,
+            shape.height,
+            entry.raw_crc,
+            name,
+        ))
     }
 
     /// Gives the source back.

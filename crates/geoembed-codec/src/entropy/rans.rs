@@ -124,7 +124,7 @@ impl Decoder {
 
     /// After the last symbol the state returns to its initial value and every word has been
     /// read: anything else means the stream was corrupt.
-    pub(crate) fn finish(self) -> Result<()> {
+    pub(crate) fn finish(&self) -> Result<()> {
         if self.states.iter().any(|&s| s != RANS_L) || self.pos != self.len {
             return Err(Error::corrupt(format!(
                 "{}: rANS stream did not end where its symbols did",

@@ -23,39 +23,77 @@ use crate::entropy::rans::{self, Decoder};
 use crate::entropy::tables::Tables;
 use crate::entropy::tokens::{self, TOKENS};
 use crate::error::{Error, Result};
+use std::sync::Arc;
 
 /// Rows of values the decoder keeps per position: the current one and those predictors read.
 const VALUE_ROWS: usize = ROWS_ABOVE + 1;
 
-/// What a tile's samples are decoded from besides the plan: the context tables, the
-/// streams, and the whole-pixel repeats (none in version-1 payloads).
-pub(super) struct Coded<'a> {
-    pub tables: &'a Tables,
-    pub rans_bytes: &'a [u8],
-    pub raw: &'a [u8],
-    pub repeats: &'a Repeats,
+/// What a tile's samples are decoded with besides the streams: the plan, the shape, the
+/// context tables, the whole-pixel repeats (none in version-1 payloads) and the near-lossless
+/// bounds. Owned, so that a row-by-row decoder ([`RowDecoder`]) can keep them after the
+/// payload is parsed.
+pub(super) struct Parts {
+    pub plan: Plan,
+    pub geometry: Geometry,
+    pub tables: Tables,
+    pub repeats: Repeats,
     /// The context of copied samples (the table after the model's).
     pub copy_context: u8,
     /// Version 3: the bounds and exact samples of near-lossless coding.
-    pub near_lossless: Option<&'a NearLossless>,
+    pub near_lossless: Option<NearLossless>,
+}
+
+/// The payload's two streams: rANS tokens and the tokens' raw low bits.
+pub(super) struct StreamBytes<'a> {
+    pub rans: &'a [u8],
+    pub raw: &'a [u8],
 }
 
 /// Decodes a tile into numeric sample values, pixel-interleaved by band, appended to `out`.
-pub(super) fn decode<A: Acc>(
-    plan: &Plan,
-    geometry: &Geometry,
-    coded: &Coded,
-    out: &mut Vec<u8>,
-) -> Result<()> {
-    let streams = Streams {
-        tokens: Decoder::new(coded.rans_bytes, plan.segments as usize, "native")?,
-        raw_bits: BitReader::new(coded.raw),
-    };
-    match plan.segments {
-        1 => TileDecoder::<A, 1>::new(plan, geometry, coded, streams).decode(out),
-        2 => TileDecoder::<A, 2>::new(plan, geometry, coded, streams).decode(out),
-        _ => TileDecoder::<A, 4>::new(plan, geometry, coded, streams).decode(out),
+pub(super) fn decode<A: Acc>(parts: Parts, bytes: StreamBytes, out: &mut Vec<u8>) -> Result<()> {
+    let segments = parts.plan.segments;
+    let parts = Arc::new(parts);
+    let streams = Streams::new(&parts.plan, bytes)?;
+    match segments {
+        1 => TileDecoder::<A, 1>::new(parts, streams).decode(out),
+        2 => TileDecoder::<A, 2>::new(parts, streams).decode(out),
+        _ => TileDecoder::<A, 4>::new(parts, streams).decode(out),
     }
+}
+
+/// A tile decoded one image row at a time, for readers that want a few rows of many tiles
+/// (a row-by-row copy of a wide raster) without holding every tile whole: the decoder keeps
+/// only the rows its predictors read, a small fraction of the tile for many bands.
+pub(crate) trait RowDecoder: Send {
+    /// Decodes the next row into `row_out` (one image row's bytes). `above` holds every row
+    /// decoded before it when [`RowDecoder::reads_rows_above`] says so (whole-pixel repeats
+    /// copy from anywhere above); otherwise it may be empty.
+    fn next_row(&mut self, row_out: &mut [u8], above: &[u8]) -> Result<()>;
+
+    /// Whether [`RowDecoder::next_row`] needs the rows above.
+    fn reads_rows_above(&self) -> bool;
+}
+
+impl<A: Acc, const S: usize> RowDecoder for TileDecoder<A, S> {
+    fn next_row(&mut self, row_out: &mut [u8], above: &[u8]) -> Result<()> {
+        self.decode_row(row_out, above)
+    }
+
+    fn reads_rows_above(&self) -> bool {
+        !self.parts.repeats.sources.is_empty()
+    }
+}
+
+/// A [`RowDecoder`] for a tile (see [`decode`]).
+pub(super) fn row_decoder<A: Acc>(parts: Parts, bytes: StreamBytes) -> Result<Box<dyn RowDecoder>> {
+    let segments = parts.plan.segments;
+    let parts = Arc::new(parts);
+    let streams = Streams::new(&parts.plan, bytes)?;
+    Ok(match segments {
+        1 => Box::new(TileDecoder::<A, 1>::new(parts, streams)),
+        2 => Box::new(TileDecoder::<A, 2>::new(parts, streams)),
+        _ => Box::new(TileDecoder::<A, 4>::new(parts, streams)),
+    })
 }
 
 /// The two streams samples are read from: rANS tokens (one state per segment) and the
@@ -63,6 +101,15 @@ pub(super) fn decode<A: Acc>(
 struct Streams {
     tokens: Decoder,
     raw_bits: BitReader,
+}
+
+impl Streams {
+    fn new(plan: &Plan, bytes: StreamBytes) -> Result<Self> {
+        Ok(Streams {
+            tokens: Decoder::new(bytes.rans, plan.segments as usize, "native")?,
+            raw_bits: BitReader::new(bytes.raw),
+        })
+    }
 }
 
 /// A near-lossless tile's quantisation, as the decoder walks it: every position's step and
@@ -159,12 +206,11 @@ impl<A: Acc> RowScratch<A> {
 }
 
 /// The decoder's state over one tile of `S` segments per row.
-struct TileDecoder<'a, A, const S: usize> {
-    plan: &'a Plan,
-    geometry: &'a Geometry,
-    tables: &'a Tables,
-    repeats: &'a Repeats,
-    copy_context: u8,
+struct TileDecoder<A, const S: usize> {
+    parts: Arc<Parts>,
+    /// The row [`TileDecoder::decode_row`] decodes next.
+    next_row: usize,
+    samples: SampleWriter,
     /// The current row's copied pixels and their values.
     copied: CopiedRow,
     /// Near-lossless tiles (version 3): the quantisation steps.
@@ -184,18 +230,17 @@ struct TileDecoder<'a, A, const S: usize> {
     scratch: RowScratch<A>,
 }
 
-impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
-    fn new(plan: &'a Plan, geometry: &'a Geometry, coded: &Coded<'a>, streams: Streams) -> Self {
+impl<A: Acc, const S: usize> TileDecoder<A, S> {
+    fn new(parts: Arc<Parts>, streams: Streams) -> Self {
+        let (plan, geometry) = (&parts.plan, &parts.geometry);
         let (width, channels) = (geometry.width, geometry.channels);
         TileDecoder {
-            plan,
-            geometry,
-            tables: coded.tables,
-            repeats: coded.repeats,
-            copy_context: coded.copy_context,
+            next_row: 0,
+            samples: SampleWriter::new(plan, geometry),
             copied: CopiedRow::new(),
-            quantisation: coded
+            quantisation: parts
                 .near_lossless
+                .as_ref()
                 .map(|n| Quantisation::new(n, plan, width)),
             model: ContextModel::new(&plan.context),
             streams,
@@ -205,26 +250,45 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
             pairs: (geometry.bits == 8).then(|| PairRows::new(plan, width)),
             pixel_sum: vec![0; width],
             scratch: RowScratch::new(width),
+            parts,
         }
     }
 
     fn decode(mut self, out: &mut Vec<u8>) -> Result<()> {
-        let geometry = self.geometry;
+        let geometry = &self.parts.geometry;
         let row_bytes = geometry.width * geometry.channels * (geometry.bits / 8) as usize;
+        let height = geometry.height;
         let start = out.len();
-        out.resize(start + row_bytes * geometry.height, 0);
-        let mut samples = SampleWriter::new(self.plan, geometry);
-        for y in 0..geometry.height {
+        out.resize(start + row_bytes * height, 0);
+        for y in 0..height {
             let (above, rest) = out[start..].split_at_mut(y * row_bytes);
-            let row_out = &mut rest[..row_bytes];
-            let ty = geometry.sample_type;
-            let (repeats, width) = (self.repeats, geometry.width);
-            self.copied.fill(repeats, y, width, self.plan, ty, above)?;
-            self.pixel_sum.fill(0);
-            for pos in 0..geometry.channels {
-                self.decode_position_row(y, pos)?;
-            }
-            samples.write_row(&self.values, y, row_out)?;
+            self.decode_row(&mut rest[..row_bytes], above)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes the next row into `row_out`; `above` is every row before it (read only by
+    /// whole-pixel repeats). After the last row, checks that the streams ended there.
+    fn decode_row(&mut self, row_out: &mut [u8], above: &[u8]) -> Result<()> {
+        let parts = Arc::clone(&self.parts);
+        let (plan, geometry) = (&parts.plan, &parts.geometry);
+        let y = self.next_row;
+        if y >= geometry.height {
+            return Err(Error::corrupt(
+                "native: a row past the tile's last was asked for",
+            ));
+        }
+        let (ty, width) = (geometry.sample_type, geometry.width);
+        self.copied
+            .fill(&parts.repeats, y, width, plan, ty, above)?;
+        self.pixel_sum.fill(0);
+        for pos in 0..geometry.channels {
+            self.decode_position_row(y, pos)?;
+        }
+        self.samples.write_row(plan, &self.values, y, row_out)?;
+        self.next_row += 1;
+        if self.next_row < geometry.height {
+            return Ok(());
         }
         self.streams.tokens.finish()?;
         if self.streams.raw_bits.overrun() {
@@ -236,13 +300,14 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
     /// Decodes row `y` of coding position `pos`, then derives what later positions and rows
     /// read from it.
     fn decode_position_row(&mut self, y: usize, pos: usize) -> Result<()> {
+        let parts = Arc::clone(&self.parts);
         let predictor = self.prepare_row(y, pos);
         self.decode_samples(y, pos, &predictor)?;
-        let width = self.geometry.width;
+        let width = parts.geometry.width;
         simd::add_assign_i32(&mut self.pixel_sum, self.magnitudes.row(y, pos));
         let spatial = &mut self.spatial_rows[pos * width..(pos + 1) * width];
         spatial_row(
-            self.plan,
+            &parts.plan,
             pos,
             y,
             &self.values,
@@ -260,7 +325,8 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
     /// Everything of row `y`, position `pos` that needs none of the row's own samples: the
     /// prediction base, the W-free context levels, the flat marks and the row above.
     fn prepare_row(&mut self, y: usize, pos: usize) -> FinalPredictor<A> {
-        let (plan, scratch) = (self.plan, &mut self.scratch);
+        let parts = Arc::clone(&self.parts);
+        let (plan, scratch) = (&parts.plan, &mut self.scratch);
         let spatial_rows = &self.spatial_rows;
         row_base(
             plan,
@@ -293,7 +359,7 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
         scratch
             .above
             .copy_from_slice(self.values.row(y.saturating_sub(1), pos));
-        FinalPredictor::new(plan, self.geometry, pos, y)
+        FinalPredictor::new(plan, &parts.geometry, pos, y)
     }
 
     /// Decodes the samples of row `y`, position `pos` into the value and magnitude rings,
@@ -306,8 +372,8 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
     ) -> Result<()> {
         let exact = Exact {
             lo: predictor.lo,
-            mask: ((1u64 << self.geometry.bits) - 1) as i32,
-            alphabet: self.tables.alphabet as u32,
+            mask: ((1u64 << self.parts.geometry.bits) - 1) as i32,
+            alphabet: self.parts.tables.alphabet as u32,
         };
         let Some(mut quantisation) = self.quantisation.take() else {
             return self.decode_samples_with(y, pos, predictor, exact);
@@ -330,7 +396,8 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
         predictor: &FinalPredictor<A>,
         reconstruction: R,
     ) -> Result<()> {
-        let width = self.geometry.width;
+        let parts = Arc::clone(&self.parts);
+        let width = parts.geometry.width;
         let (above, magnitudes_above) = if y > 0 {
             (self.values.row(y - 1, pos), self.magnitudes.row(y - 1, pos))
         } else {
@@ -346,7 +413,7 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
             magnitudes.fill(0);
             return Ok(());
         }
-        let plan = self.plan;
+        let plan = &parts.plan;
         if plan.row_parallel(predictor.is_sequential()) {
             // Row-parallel: the whole row's predictions and contexts first.
             predictor.predict_row(&scratch.base, &mut scratch.predictions);
@@ -367,7 +434,7 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
             for (&x, &value) in self.copied.columns.iter().zip(copies) {
                 scratch.copy_predictions.push(scratch.predictions[x]);
                 scratch.predictions[x] = value;
-                scratch.contexts[x] = self.copy_context;
+                scratch.contexts[x] = parts.copy_context;
             }
             let row = ParallelRow {
                 contexts: &scratch.contexts,
@@ -376,7 +443,7 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
             };
             decode_row_parallel(
                 &row,
-                self.tables,
+                &parts.tables,
                 &mut self.streams,
                 values,
                 magnitudes,
@@ -403,7 +470,7 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
             flat_needs_w: plan.flat_uses_w(),
             copy_marks: &scratch.copy_marks,
             copy_values: &scratch.copy_values,
-            copy_context: self.copy_context as usize,
+            copy_context: parts.copy_context as usize,
         };
         let decode_row = if self.copied.columns.is_empty() {
             decode_row_sequential::<A, R, S, false>
@@ -412,7 +479,7 @@ impl<'a, A: Acc, const S: usize> TileDecoder<'a, A, S> {
         };
         decode_row(
             &row,
-            self.tables,
+            &parts.tables,
             &mut self.streams,
             &scratch.levels,
             &scratch.base,
@@ -633,22 +700,20 @@ fn decode_row_parallel<R: Reconstruct, const S: usize>(
 /// back, palette indices looked up (and checked: a corrupt stream can produce any index),
 /// little-endian bytes stored pixel-interleaved, one band at a time (a strided store per
 /// band, no per-sample dispatch).
-struct SampleWriter<'a> {
-    /// Per coding position: its band, offset and palette.
+struct SampleWriter {
+    /// Per coding position: its band and offset (its palette is the plan's).
     bands: Vec<usize>,
     offsets: Vec<i32>,
-    palettes: Vec<&'a Palette>,
     sample_bytes: usize,
     /// One row of one band's sample values.
     row: Vec<i32>,
 }
 
-impl<'a> SampleWriter<'a> {
-    fn new(plan: &'a Plan, geometry: &Geometry) -> Self {
+impl SampleWriter {
+    fn new(plan: &Plan, geometry: &Geometry) -> Self {
         let bands: Vec<usize> = plan.order.iter().map(|&b| b as usize).collect();
         SampleWriter {
             offsets: bands.iter().map(|&b| plan.offsets[b]).collect(),
-            palettes: bands.iter().map(|&b| &plan.palettes[b]).collect(),
             bands,
             sample_bytes: (geometry.bits / 8) as usize,
             row: vec![0; geometry.width],
@@ -656,12 +721,18 @@ impl<'a> SampleWriter<'a> {
     }
 
     /// Stores row `y` of every position into `out`, that image row's bytes.
-    fn write_row(&mut self, values: &impl Rows, y: usize, out: &mut [u8]) -> Result<()> {
+    fn write_row(
+        &mut self,
+        plan: &Plan,
+        values: &impl Rows,
+        y: usize,
+        out: &mut [u8],
+    ) -> Result<()> {
         let channels = self.bands.len();
         for pos in 0..channels {
             let centred = values.row(y, pos);
             let offset = self.offsets[pos];
-            match self.palettes[pos] {
+            match &plan.palettes[self.bands[pos]] {
                 Palette::Identity => {
                     for (sample, &v) in self.row.iter_mut().zip(centred) {
                         *sample = v.wrapping_add(offset);

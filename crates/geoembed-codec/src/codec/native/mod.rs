@@ -35,6 +35,7 @@ use crate::entropy::tokens;
 use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
+pub(crate) use decode::RowDecoder;
 pub(crate) use near_lossless::Bounds;
 use near_lossless::NearLossless;
 use palette::Palette;
@@ -247,7 +248,11 @@ pub(super) fn encode(
         .fold(best, |a, b| if b.len() < a.len() { b } else { a }))
 }
 
-pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
+/// Reads a payload's header: what its streams are decoded with, and the streams.
+fn parse<'a>(
+    shape: &TileShape,
+    payload: &'a [u8],
+) -> Result<(decode::Parts, decode::StreamBytes<'a>)> {
     let geometry = Geometry::new(shape)?;
     let version = *payload
         .first()
@@ -276,25 +281,45 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
     let contexts = plan.context.contexts + (version == VERSION_REPEATS) as usize;
     let tables = Tables::read(&mut cursor, contexts, tokens::alphabet(geometry.bits))?;
     let stream_length = cursor.u("rANS length")? as usize;
-    let coded = decode::Coded {
-        tables: &tables,
-        rans_bytes: cursor.bytes(stream_length, "rANS stream")?,
+    let bytes = decode::StreamBytes {
+        rans: cursor.bytes(stream_length, "rANS stream")?,
         raw: &cursor.data[cursor.pos..],
-        repeats: &repeats,
-        copy_context: plan.context.contexts as u8,
-        near_lossless: near_lossless.as_ref(),
     };
+    let parts = decode::Parts {
+        copy_context: plan.context.contexts as u8,
+        plan,
+        geometry,
+        tables,
+        repeats,
+        near_lossless,
+    };
+    Ok((parts, bytes))
+}
+
+/// Decodes a tile, appending its samples to `out`.
+pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let (parts, bytes) = parse(shape, payload)?;
     // On a corrupt payload nothing half-decoded is left in `out`.
     let start = out.len();
-    let decoded = if geometry.bits == 8 {
-        decode::decode::<i32>(&plan, &geometry, &coded, out)
+    let decoded = if parts.geometry.bits == 8 {
+        decode::decode::<i32>(parts, bytes, out)
     } else {
-        decode::decode::<i64>(&plan, &geometry, &coded, out)
+        decode::decode::<i64>(parts, bytes, out)
     };
     if decoded.is_err() {
         out.truncate(start);
     }
     decoded
+}
+
+/// A decoder of the tile's rows one at a time (see [`decode::RowDecoder`]).
+pub(crate) fn row_decoder(shape: &TileShape, payload: &[u8]) -> Result<Box<dyn RowDecoder>> {
+    let (parts, bytes) = parse(shape, payload)?;
+    if parts.geometry.bits == 8 {
+        decode::row_decoder::<i32>(parts, bytes)
+    } else {
+        decode::row_decoder::<i64>(parts, bytes)
+    }
 }
 
 /// Checks what the plan reader cannot check alone: palettes within the sample type, each
