@@ -55,11 +55,12 @@ fn tiff16(name: &str, side: u32) -> (Header, Vec<u8>) {
 }
 
 /// Walks every tile of `file` in swaths of random heights and checks the rows against the
-/// whole tile; returns how many tiles were decoded by rows (native) rather than whole.
+/// whole tile; returns how many tiles were streamed (decoded by rows, their first rows
+/// released by the end of the walk) rather than decoded whole.
 fn swaths_match_whole_tiles(file: &[u8], rng: &mut TestRng) -> usize {
     let mut reader = Reader::open(Cursor::new(file)).unwrap();
     let h = reader.header().clone();
-    let mut by_rows = 0;
+    let mut streamed = 0;
     for ty in 0..h.tiles_down() {
         for tx in 0..h.tiles_across() {
             let whole = reader.read_block(0, tx, ty).unwrap();
@@ -71,10 +72,7 @@ fn swaths_match_whole_tiles(file: &[u8], rng: &mut TestRng) -> usize {
             let mut from = 0;
             while from < height {
                 let to = (from + 1 + rng.index(7)).min(height);
-                let got = rows
-                    .rows(from, to)
-                    .unwrap()
-                    .expect("rows below the last asked");
+                let got = rows.rows(from, to).unwrap().expect("rows below the last asked");
                 assert!(
                     got == &whole[from * row_bytes..to * row_bytes],
                     "tile ({tx}, {ty}) rows {from}..{to} differ from the whole tile"
@@ -84,19 +82,18 @@ fn swaths_match_whole_tiles(file: &[u8], rng: &mut TestRng) -> usize {
                 assert!(again == &whole[from * row_bytes..to * row_bytes]);
                 from = to;
             }
-            let codec = CodecId::from_code(reader.entry(0, tx, ty).unwrap().codec).unwrap();
-            if codec == CodecId::Native {
-                by_rows += 1;
-            }
-            // Past the first swath, the first rows are released unless the tile keeps every
-            // row (decoded whole, or copying whole pixels from above).
-            let first = rows.rows(0, 1).unwrap();
-            if let Some(first) = first {
-                assert!(first == &whole[..row_bytes]);
+            match rows.rows(0, 1).unwrap() {
+                Some(first) => assert!(first == &whole[..row_bytes]),
+                None => {
+                    let entry = reader.entry(0, tx, ty).unwrap();
+                    assert_eq!(CodecId::from_code(entry.codec).unwrap(), CodecId::Native);
+                    assert!(entry.length * 2 < whole.len() as u64, "streamed: a small payload");
+                    streamed += 1;
+                }
             }
         }
     }
-    by_rows
+    streamed
 }
 
 #[test]
@@ -105,7 +102,8 @@ fn swaths_of_native_tiles_match_whole_tiles_at_every_effort() {
     for effort in [Effort::Fast, Effort::Default, Effort::Max] {
         let (h, raster) = presto(20);
         let file = write(&h, &raster, CodecChoice::Fixed(CodecId::Native), effort);
-        assert_eq!(swaths_match_whole_tiles(&file, &mut rng), 9, "{effort:?}");
+        // The four 20 x 20 tiles at least; edge tiles of 8 pixels may cost more than half.
+        assert!(swaths_match_whole_tiles(&file, &mut rng) >= 4, "{effort:?}");
         let (h, raster) = tiff16("int16_1b_srtm3_n44w072_crop.tif", 96);
         let file = write(&h, &raster, CodecChoice::Fixed(CodecId::Native), effort);
         assert!(swaths_match_whole_tiles(&file, &mut rng) > 0, "{effort:?}");
@@ -157,7 +155,7 @@ fn swaths_of_near_lossless_tiles_match_whole_tiles() {
 }
 
 #[test]
-fn tiles_with_repeats_keep_every_row_and_match() {
+fn tiles_with_repeats_keep_their_sources_and_match() {
     // Rows 16.. of each 24-row tile copy pixels of its first rows, far apart, as an
     // input-starved model repeats vectors (payload version 2).
     let (mut h, mut raster) = presto(48);
@@ -184,7 +182,7 @@ fn tiles_with_repeats_keep_every_row_and_match() {
     assert_eq!(swaths_match_whole_tiles(&file, &mut TestRng::new(7)), 2);
     let mut rows = reader.block_rows(0, 0, 1).unwrap();
     rows.rows(20, 24).unwrap().expect("rows");
-    assert!(rows.rows(0, 1).unwrap().is_some(), "every row is kept");
+    assert!(rows.rows(0, 1).unwrap().is_none(), "rows above are released: the sources are kept");
 }
 
 #[test]

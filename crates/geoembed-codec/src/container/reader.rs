@@ -147,13 +147,17 @@ impl<R: Read + Seek> Reader<R> {
     }
 
     /// A block's rows for a reader that wants a few rows at a time (see [`TileRows`]):
-    /// native tiles are decoded row by row as the rows are asked for, others whole.
+    /// native tiles compressed below half their size are decoded row by row as the rows are
+    /// asked for, others whole.
     pub fn block_rows(&mut self, plane: usize, tx: u32, ty: u32) -> Result<TileRows> {
         let entry = *self.entry(plane, tx, ty)?;
         let shape = block_shape(&self.header, plane, tx, ty)?;
         let codec =
             CodecId::from_code(entry.codec).map_err(|err| err.context(tile_name(plane, tx, ty)))?;
-        if !codec::decodes_by_rows(codec) {
+        // A streamed tile holds its compressed streams and a few rows of decoder state per
+        // band: less than the decoded tile only when the payload is well under it.
+        let small_payload = entry.length.saturating_mul(2) < shape.bytes() as u64;
+        if !codec::decodes_by_rows(codec) || !small_payload {
             let samples = self.read_block(plane, tx, ty)?;
             return Ok(TileRows::whole(samples, shape.height));
         }

@@ -4,7 +4,8 @@
 //! height x bands bytes (128 MiB for a 4096-pixel-wide 128-band int8 raster), which grows
 //! with the raster. Native tiles are decoded one row at a time instead: a tile keeps its
 //! decoder (the few rows its predictors read, its streams) and the rows the reader still
-//! wants, and drops the rows it has moved past.
+//! wants, and drops the rows it has moved past (whole-pixel repeats keep their source
+//! pixels, not the rows above them).
 //!
 //! Other codecs decode a tile whole and serve its rows from that. The checksum of decoded
 //! samples covers the whole tile; a streamed tile checks it when its last row is decoded,
@@ -22,7 +23,7 @@ pub struct TileRows {
     height: usize,
     /// The row-by-row decoder of a streamed tile; `None` once every row is decoded.
     decoder: Option<Box<dyn RowDecoder>>,
-    /// Whether every row must be kept (the decoder copies whole pixels from rows above).
+    /// Whether every row is kept (a tile decoded whole).
     keep_all: bool,
     /// Decoded rows `first_kept..next_row`.
     rows: Vec<u8>,
@@ -71,7 +72,7 @@ impl TileRows {
         TileRows {
             row_bytes,
             height,
-            keep_all: decoder.reads_rows_above(),
+            keep_all: false,
             decoder: Some(decoder),
             rows: Vec::new(),
             first_kept: 0,
@@ -133,9 +134,8 @@ impl TileRows {
             let kept = self.rows.len();
             allocation::reserve(&mut self.rows, self.row_bytes, "a decoded tile row")?;
             self.rows.resize(kept + self.row_bytes, 0);
-            let (above, row) = self.rows.split_at_mut(kept);
-            let above: &[u8] = if self.keep_all { above } else { &[] };
-            if let Err(err) = decoder.next_row(row, above) {
+            let row = &mut self.rows[kept..];
+            if let Err(err) = decoder.next_row(row) {
                 self.failed = true;
                 return Err(err.context(self.name.clone()));
             }

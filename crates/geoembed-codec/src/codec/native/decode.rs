@@ -14,7 +14,7 @@ use super::neighbourhood::{flat_row, flatten_row, zero_flat_levels, Ring, Rows, 
 use super::palette::Palette;
 use super::plan::{Plan, ROWS_ABOVE};
 use super::reconstruction::{Exact, Quantised, Reconstruct};
-use super::repeats::{CopiedRow, Repeats};
+use super::repeats::{CopiedRow, Repeats, SourcePixels, SourceStore};
 use super::row_predictor::{row_base, spatial_row, Acc, FinalPredictor, PairRows};
 use super::simd;
 use super::Geometry;
@@ -65,34 +65,31 @@ pub(super) fn decode<A: Acc>(parts: Parts, bytes: StreamBytes, out: &mut Vec<u8>
 /// (a row-by-row copy of a wide raster) without holding every tile whole: the decoder keeps
 /// only the rows its predictors read, a small fraction of the tile for many bands.
 pub(crate) trait RowDecoder: Send {
-    /// Decodes the next row into `row_out` (one image row's bytes). `above` holds every row
-    /// decoded before it when [`RowDecoder::reads_rows_above`] says so (whole-pixel repeats
-    /// copy from anywhere above); otherwise it may be empty.
-    fn next_row(&mut self, row_out: &mut [u8], above: &[u8]) -> Result<()>;
-
-    /// Whether [`RowDecoder::next_row`] needs the rows above.
-    fn reads_rows_above(&self) -> bool;
+    /// Decodes the next row into `row_out` (one image row's bytes).
+    fn next_row(&mut self, row_out: &mut [u8]) -> Result<()>;
 }
 
 impl<A: Acc, const S: usize> RowDecoder for TileDecoder<A, S> {
-    fn next_row(&mut self, row_out: &mut [u8], above: &[u8]) -> Result<()> {
-        self.decode_row(row_out, above)
-    }
-
-    fn reads_rows_above(&self) -> bool {
-        !self.parts.repeats.sources.is_empty()
+    fn next_row(&mut self, row_out: &mut [u8]) -> Result<()> {
+        self.decode_row(row_out, &[])
     }
 }
 
-/// A [`RowDecoder`] for a tile (see [`decode`]).
+/// A [`RowDecoder`] for a tile (see [`decode`]). Whole-pixel repeats read their sources
+/// from a store of the source pixels, not from the rows above, which the caller may drop.
 pub(super) fn row_decoder<A: Acc>(parts: Parts, bytes: StreamBytes) -> Result<Box<dyn RowDecoder>> {
+    fn boxed<A: Acc, const S: usize>(parts: Arc<Parts>, streams: Streams) -> Box<dyn RowDecoder> {
+        let mut decoder = TileDecoder::<A, S>::new(parts, streams);
+        decoder.keep_sources();
+        Box::new(decoder)
+    }
     let segments = parts.plan.segments;
     let parts = Arc::new(parts);
     let streams = Streams::new(&parts.plan, bytes)?;
     Ok(match segments {
-        1 => Box::new(TileDecoder::<A, 1>::new(parts, streams)),
-        2 => Box::new(TileDecoder::<A, 2>::new(parts, streams)),
-        _ => Box::new(TileDecoder::<A, 4>::new(parts, streams)),
+        1 => boxed::<A, 1>(parts, streams),
+        2 => boxed::<A, 2>(parts, streams),
+        _ => boxed::<A, 4>(parts, streams),
     })
 }
 
@@ -210,6 +207,8 @@ struct TileDecoder<A, const S: usize> {
     parts: Arc<Parts>,
     /// The row [`TileDecoder::decode_row`] decodes next.
     next_row: usize,
+    /// Row-by-row decoding of a tile with repeats: the source pixels decoded so far.
+    sources: Option<SourceStore>,
     samples: SampleWriter,
     /// The current row's copied pixels and their values.
     copied: CopiedRow,
@@ -236,6 +235,7 @@ impl<A: Acc, const S: usize> TileDecoder<A, S> {
         let (width, channels) = (geometry.width, geometry.channels);
         TileDecoder {
             next_row: 0,
+            sources: None,
             samples: SampleWriter::new(plan, geometry),
             copied: CopiedRow::new(),
             quantisation: parts
@@ -267,8 +267,19 @@ impl<A: Acc, const S: usize> TileDecoder<A, S> {
         Ok(())
     }
 
+    /// Copied pixels read their sources from a store of them, not from the rows above.
+    fn keep_sources(&mut self) {
+        let geometry = &self.parts.geometry;
+        let repeats = &self.parts.repeats;
+        if !repeats.sources.is_empty() {
+            let pixel_bytes = geometry.channels * (geometry.bits / 8) as usize;
+            self.sources = Some(SourceStore::new(repeats, pixel_bytes));
+        }
+    }
+
     /// Decodes the next row into `row_out`; `above` is every row before it (read only by
-    /// whole-pixel repeats). After the last row, checks that the streams ended there.
+    /// whole-pixel repeats, unless the decoder keeps their sources). After the last row,
+    /// checks that the streams ended there.
     fn decode_row(&mut self, row_out: &mut [u8], above: &[u8]) -> Result<()> {
         let parts = Arc::clone(&self.parts);
         let (plan, geometry) = (&parts.plan, &parts.geometry);
@@ -279,13 +290,20 @@ impl<A: Acc, const S: usize> TileDecoder<A, S> {
             ));
         }
         let (ty, width) = (geometry.sample_type, geometry.width);
+        let source_pixels = match &self.sources {
+            Some(store) => store.pixels(),
+            None => SourcePixels::Rows(above),
+        };
         self.copied
-            .fill(&parts.repeats, y, width, plan, ty, above)?;
+            .fill(&parts.repeats, y, width, plan, ty, source_pixels)?;
         self.pixel_sum.fill(0);
         for pos in 0..geometry.channels {
             self.decode_position_row(y, pos)?;
         }
         self.samples.write_row(plan, &self.values, y, row_out)?;
+        if let Some(store) = self.sources.as_mut() {
+            store.capture(&parts.repeats, y, width, row_out);
+        }
         self.next_row += 1;
         if self.next_row < geometry.height {
             return Ok(());

@@ -175,8 +175,54 @@ impl Repeats {
     }
 }
 
+/// Where copied pixels are read from: the tile's rows above (a whole-tile decode), or the
+/// source pixels alone, kept as they were decoded (a row-by-row decode, which releases the
+/// rows a reader has moved past).
+#[derive(Clone, Copy)]
+pub(super) enum SourcePixels<'a> {
+    /// The decoded rows above, pixel-interleaved from the tile's first row.
+    Rows(&'a [u8]),
+    /// Each source's pixel, in source order ([`SourceStore`]).
+    Sources(&'a [u8]),
+}
+
+/// The source pixels of a row-by-row decode, captured from each row as it is decoded.
+pub(super) struct SourceStore {
+    pixels: Vec<u8>,
+    /// The first source not yet captured.
+    next: usize,
+}
+
+impl SourceStore {
+    pub(super) fn new(repeats: &Repeats, pixel_bytes: usize) -> Self {
+        SourceStore {
+            pixels: vec![0; repeats.sources.len() * pixel_bytes],
+            next: 0,
+        }
+    }
+
+    /// Keeps the sources of row `y` (`row`: its decoded bytes).
+    pub(super) fn capture(&mut self, repeats: &Repeats, y: usize, width: usize, row: &[u8]) {
+        let pixel_bytes = row.len() / width;
+        while let Some(&source) = repeats.sources.get(self.next) {
+            let (source_y, x) = (source as usize / width, source as usize % width);
+            if source_y != y {
+                break;
+            }
+            let at = self.next * pixel_bytes;
+            self.pixels[at..at + pixel_bytes]
+                .copy_from_slice(&row[x * pixel_bytes..(x + 1) * pixel_bytes]);
+            self.next += 1;
+        }
+    }
+
+    pub(super) fn pixels(&self) -> SourcePixels<'_> {
+        SourcePixels::Sources(&self.pixels)
+    }
+}
+
 /// The centred values of every coding position at the copied pixels of one row, read from
-/// the samples already decoded (`decoded`: the tile's rows above, pixel-interleaved).
+/// the samples already decoded ([`SourcePixels`]).
 pub(super) struct CopiedRow {
     /// Columns of the row's copied pixels, ascending.
     pub columns: Vec<usize>,
@@ -201,7 +247,7 @@ impl CopiedRow {
         width: usize,
         plan: &Plan,
         ty: SampleType,
-        decoded: &[u8],
+        decoded: SourcePixels,
     ) -> Result<()> {
         self.columns.clear();
         self.values.clear();
@@ -215,9 +261,13 @@ impl CopiedRow {
         for &band in &plan.order {
             let (band, offset) = (band as usize, plan.offsets[band as usize]);
             for &x in &self.columns {
-                let source = repeats.source_of(y * width + x).expect("a copy");
+                let p = y * width + x;
+                let (pixels, source) = match decoded {
+                    SourcePixels::Rows(rows) => (rows, repeats.source_of(p).expect("a copy")),
+                    SourcePixels::Sources(kept) => (kept, repeats.references[p] as usize - 1),
+                };
                 let at = (source * bands + band) * size;
-                ty.small_int_values(&decoded[at..at + size], &mut sample);
+                ty.small_int_values(&pixels[at..at + size], &mut sample);
                 let coded = match &plan.palettes[band] {
                     Palette::Identity => sample[0],
                     palette => palette.index(sample[0]).ok_or_else(|| {
