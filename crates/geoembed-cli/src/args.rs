@@ -131,6 +131,13 @@ pub struct ConvertArgs {
     /// their float32 values (the output has no scale plane). Default: lossless.
     #[arg(long, value_name = "R")]
     pub rel_rmse: Option<String>,
+    /// Transform-coded (LOSSY) .emb, as --rel-rmse but as a quality Q from 1 (smallest file)
+    /// to 100 (closest to the source), a whole number mapped to the rel-RMSE target R:
+    /// 1 -> 30%, 10 -> 20%, 25 -> 10%, 50 -> 5%, 75 -> 2.5%, 90 -> 1%, 100 -> 0.5%, and
+    /// log-linear between two of these anchors (q0, r0) and (q1, r1):
+    /// R = r0 * (r1/r0)^((Q - q0)/(q1 - q0)). The file records R. Not with --rel-rmse.
+    #[arg(long, value_name = "Q")]
+    pub quality: Option<String>,
     /// Tile edge in pixels, 16 to 8192 (default 256, longer along a side that would end in a thin last tile: a 300-pixel side is one tile).
     #[arg(long)]
     pub tile: Option<String>,

@@ -77,6 +77,7 @@ pub fn labelled(e: Error) -> Error {
             OptionKey::BatchMemory => "--batch-memory",
             OptionKey::MaxError => "--max-error",
             OptionKey::RelRmse => "--rel-rmse",
+            OptionKey::Quality => "--quality",
             _ => key.name(),
         };
         if value.is_empty() {
