@@ -137,7 +137,7 @@ pub struct ConvertArgs {
     /// 1 -> 30%, 10 -> 20%, 25 -> 10%, 50 -> 5%, 75 -> 2.5%, 90 -> 1%, 100 -> 0.5%, and
     /// log-linear between two of these anchors (q0, r0) and (q1, r1):
     /// R = r0 * (r1/r0)^((Q - q0)/(q1 - q0)). The file records R. Not with --rel-rmse.
-    #[arg(long, value_name = "Q")]
+    #[arg(long, value_name = "Q", allow_negative_numbers = true)]
     pub quality: Option<String>,
     /// Tile edge in pixels, 16 to 8192 (default 256, longer along a side that would end in a thin last tile: a 300-pixel side is one tile).
     #[arg(long)]

@@ -248,8 +248,9 @@ fn run_gdal(
 
 /// Loads the samples only: like peerbench, bench compares codecs on the bare array, so
 /// georeferencing and metadata are dropped (they cost the same in every .emb anyway). With
-/// `scales`, `name` is a GeoTessera int8 `.npy` read as `convert --scales` reads it.
-pub(super) fn load(name: &str, scales: Option<&Path>) -> Result<MemSource> {
+/// `scales`, `name` is a GeoTessera int8 `.npy` read as `convert --scales` reads it. With
+/// `keep_nodata`, the bands keep their nodata values (lossy coding keeps them exact).
+pub(super) fn load(name: &str, scales: Option<&Path>, keep_nodata: bool) -> Result<MemSource> {
     let mut source = match scales {
         Some(scales) => {
             let tessera = TesseraInput {
@@ -265,6 +266,11 @@ pub(super) fn load(name: &str, scales: Option<&Path>) -> Result<MemSource> {
     let mut bare = Header::new(h.width, h.height, h.bands.len(), h.sample_type);
     bare.aux_planes = h.aux_planes.clone();
     bare.dequantization = h.dequantization.clone();
+    if keep_nodata {
+        for (b, band) in bare.bands.iter_mut().zip(&h.bands) {
+            b.nodata = band.nodata;
+        }
+    }
     m.header = bare;
     Ok(m)
 }
@@ -375,7 +381,7 @@ fn bench_file(
     tmp: &Path,
     quiet: bool,
 ) -> Result<(Value, bool)> {
-    let mut src = load(name, scales)?;
+    let mut src = load(name, scales, false)?;
     let h = src.header.clone();
     let raw = src.raw_bytes() as f64;
     let samples: usize = (0..h.plane_count())

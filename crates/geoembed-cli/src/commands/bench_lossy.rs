@@ -141,7 +141,7 @@ pub fn run(a: &BenchArgs, quiet: bool, threads: Option<usize>) -> Result<ExitCod
     let pool = pool(threads)?;
     let mut results = Vec::new();
     for name in &a.files {
-        let mut src = load(name, scales)?;
+        let mut src = load(name, scales, true)?;
         let mut rows = Vec::new();
         for &level in &levels {
             if !quiet {
@@ -208,6 +208,11 @@ fn values(h: &Header) -> f64 {
     h.width as f64 * h.height as f64 * h.bands.len() as f64
 }
 
+/// Whether per-pixel cosines mean anything: a pixel of one band is a scalar.
+fn cosines(h: &Header) -> bool {
+    h.bands.len() > 1
+}
+
 fn lossless_bytes(rows: &[Row]) -> Option<u64> {
     rows.iter().find_map(|r| match (&r.level, &r.outcome) {
         (Level::Lossless, Ok(m)) => Some(m.bytes),
@@ -234,7 +239,8 @@ fn file_json(name: &str, src: &MemSource, tile: Option<TileSize>, rows: &[Row]) 
                     "vs_lossless": lossless.map(|l| m.bytes as f64 / l as f64),
                     "rel_rmse": m.figures.rel_rmse, "max_abs_error": m.figures.max_abs_error,
                     "max_abs_error_samples": m.recorded_max_error,
-                    "mean_cosine": m.figures.mean_cosine, "p01_cosine": m.figures.p01_cosine,
+                    "mean_cosine": cosines(h).then_some(m.figures.mean_cosine),
+                    "p01_cosine": cosines(h).then_some(m.figures.p01_cosine),
                     "enc_MBps": raw / 1e6 / m.enc_s, "dec_MBps": raw / 1e6 / m.dec_s,
                     "tiles": m.tiles,
                 }),
@@ -264,7 +270,8 @@ fn print_table(name: &str, src: &MemSource, rows: &[Row], threads: usize) {
     );
     println!(
         "Every row but the first is LOSSY (not bit-exact). Errors: the decoded values against \
-         the source's{}, measured as `geoembed info` reports them; size / lossless: bytes over \
+         the source's{}, measured as `geoembed info` reports them (cosines: of each pixel's band vector, not for \
+         one band); size / lossless: bytes over \
          the lossless auto file's; bits/value: over the {} values of the bands; MB/s: raw MB of \
          the source per second, {threads} thread{}, median.\n",
         if scaled {
@@ -293,14 +300,18 @@ fn print_table(name: &str, src: &MemSource, rows: &[Row], threads: usize) {
             (true, Some(codes)) => format!("{:.4} (codes: {codes})", m.figures.max_abs_error),
             _ => format!("{:.4}", m.figures.max_abs_error),
         };
+        let cosine = |c: f64| match cosines(h) {
+            true => format!("{c:.6}"),
+            false => "-".into(),
+        };
         println!(
-            "| {mode} | {target} | {} | {:.3} | {} | {:.5} | {max_abs} | {:.6} | {:.6} | {:.1} | {:.1} |",
+            "| {mode} | {target} | {} | {:.3} | {} | {:.5} | {max_abs} | {} | {} | {:.1} | {:.1} |",
             m.bytes,
             8.0 * m.bytes as f64 / values(h),
             lossless.map_or("-".into(), |l| format!("{:.3}", m.bytes as f64 / l as f64)),
             m.figures.rel_rmse,
-            m.figures.mean_cosine,
-            m.figures.p01_cosine,
+            cosine(m.figures.mean_cosine),
+            cosine(m.figures.p01_cosine),
             raw / 1e6 / m.enc_s,
             raw / 1e6 / m.dec_s,
         );
