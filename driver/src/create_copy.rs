@@ -8,8 +8,8 @@ use gdal::{Dataset, Metadata};
 use geoembed::gdal::cstring;
 use geoembed::read::gdal::{header_from_dataset, GdalSource};
 use geoembed::{
-    encode_stream, encode_to_emb, parse_codec, parse_effort, parse_max_error, parse_rel_rmse,
-    EncodeOptions, Error, OptionKey, Progress, Result, TileSize,
+    encode_stream, encode_to_emb, parse_codec, parse_effort, parse_max_error,
+    parse_transform_target, EncodeOptions, Error, OptionKey, Progress, Result, TileSize,
 };
 use std::ffi::{c_char, c_void};
 use std::ops::ControlFlow;
@@ -17,8 +17,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The creation options (`-co KEY=VALUE`) the driver declares, parsed by the library
-/// (keys and values case-insensitive). `MAX_ERROR` and `REL_RMSE` are the CLI's
-/// `--max-error` and `--rel-rmse`: nothing lossy unless one is given. `PIXELTYPE=SIGNEDBYTE` matters only to `Create`
+/// (keys and values case-insensitive). `MAX_ERROR`, `REL_RMSE` and `QUALITY` are the CLI's
+/// `--max-error`, `--rel-rmse` and `--quality`: nothing lossy unless one is given. `PIXELTYPE=SIGNEDBYTE` matters only to `Create`
 /// (it makes the staged bands int8); a copy takes the sample type from its source.
 /// The layout keys of a rasterio profile (`BLOCKXSIZE`, `BLOCKYSIZE`, `TILED`, `COMPRESS`,
 /// `INTERLEAVE`, as a `.emb` reports them) are accepted, so `rasterio.open(out, "w",
@@ -30,6 +30,7 @@ pub fn options(list: &[String]) -> Result<EncodeOptions> {
         ..EncodeOptions::default()
     };
     let mut block = None;
+    let (mut rel_rmse, mut quality) = (None, None);
     for item in list {
         let (k, v) = item.split_once('=').unwrap_or((item, ""));
         let bad = |why: &str| Err(Error::invalid_option(OptionKey::CreationOption, item, why));
@@ -39,7 +40,8 @@ pub fn options(list: &[String]) -> Result<EncodeOptions> {
             "EFFORT" => o.effort = parse_effort(v)?,
             "TILE_SIZE" => o.tile = Some(v.parse::<TileSize>()?),
             "MAX_ERROR" => o.max_error = parse_max_error(v)?,
-            "REL_RMSE" => o.rel_rmse = Some(parse_rel_rmse(v)?),
+            "REL_RMSE" => rel_rmse = Some(v),
+            "QUALITY" => quality = Some(v),
             "PIXELTYPE" if ["SIGNEDBYTE", "DEFAULT"].contains(&value.as_str()) => {}
             "PIXELTYPE" => return bad("PIXELTYPE takes SIGNEDBYTE or DEFAULT"),
             "BLOCKXSIZE" | "BLOCKYSIZE" => {
@@ -53,11 +55,12 @@ pub fn options(list: &[String]) -> Result<EncodeOptions> {
             "COMPRESS" if ["DEFLATE", "NONE"].contains(&value.as_str()) => {}
             "COMPRESS" => return bad("a .emb is compressed losslessly by its codecs: use CODEC"),
             _ => return bad(
-                "unknown creation option (CODEC, EFFORT, TILE_SIZE, MAX_ERROR, REL_RMSE, PIXELTYPE)",
+                "unknown creation option (CODEC, EFFORT, TILE_SIZE, MAX_ERROR, REL_RMSE, QUALITY, PIXELTYPE)",
             ),
         }
     }
     o.tile = o.tile.or(block);
+    (o.rel_rmse, o.quality) = parse_transform_target(rel_rmse, quality)?;
     Ok(o)
 }
 
@@ -69,18 +72,21 @@ pub fn label_creation_option(e: Error) -> Error {
         OptionKey::TileSize => format!("creation option TILE_SIZE={value}"),
         OptionKey::MaxError => format!("creation option MAX_ERROR={value}"),
         OptionKey::RelRmse => format!("creation option REL_RMSE={value}"),
+        OptionKey::Quality => format!("creation option QUALITY={value}"),
         _ => format!("creation option {value}"),
     })
 }
 
 /// An error as GDAL reports it: labelled with the creation option, and the CLI's flags the
-/// library's lossy-mode advice names (`give --rel-rmse R`, `--codec klt`) respelled as the
+/// library's lossy-mode advice names (`give --rel-rmse R`, `--quality`, `--codec klt`) respelled as the
 /// creation options a `gdal_translate` user types.
 pub fn creation_error(e: Error) -> String {
     label_creation_option(e)
         .to_string()
         .replace("--rel-rmse R", "REL_RMSE=R")
         .replace("--rel-rmse", "REL_RMSE")
+        .replace("--quality Q", "QUALITY=Q")
+        .replace("--quality", "QUALITY")
         .replace("--max-error", "MAX_ERROR")
         .replace("--codec ", "CODEC=")
 }
@@ -240,6 +246,18 @@ mod tests {
             vec![0.0, 2.0, 2.0]
         );
         assert_eq!(parse(&["REL_RMSE=5%"]).unwrap().rel_rmse, Some(0.05));
+        let o = parse(&["QUALITY=90"]).unwrap();
+        assert_eq!((o.rel_rmse, o.quality), (Some(0.01), Some(90)));
+        let e = parse(&["REL_RMSE=0.05", "QUALITY=90"]).unwrap_err();
+        assert_eq!(
+            creation_error(e),
+            "creation option QUALITY=90: give QUALITY or REL_RMSE, not both (each sets the transform's target)"
+        );
+        let e = parse(&["QUALITY=0"]).unwrap_err();
+        assert_eq!(
+            creation_error(e),
+            "creation option QUALITY=0: give a whole number from 1 (smallest file) to 100 (closest to the source)"
+        );
         let e = parse(&["MAX_ERROR=-1"]).unwrap_err();
         assert_eq!(
             creation_error(e),

@@ -190,7 +190,7 @@ fn gdal_lists_the_driver_with_its_capabilities() {
     assert!(about.contains("Extension: emb"), "{about}");
     assert!(about.contains("TILE_SIZE"), "{about}");
     assert!(
-        about.contains("MAX_ERROR") && about.contains("REL_RMSE"),
+        about.contains("MAX_ERROR") && about.contains("REL_RMSE") && about.contains("QUALITY"),
         "{about}"
     );
 }
@@ -764,7 +764,7 @@ fn bad_creation_options_name_the_option() {
     );
     let err = translate("SPEED=9");
     assert!(
-        err.contains("creation option SPEED=9: unknown creation option (CODEC, EFFORT, TILE_SIZE, MAX_ERROR, REL_RMSE, PIXELTYPE)"),
+        err.contains("creation option SPEED=9: unknown creation option (CODEC, EFFORT, TILE_SIZE, MAX_ERROR, REL_RMSE, QUALITY, PIXELTYPE)"),
         "{err}"
     );
     assert!(!out.exists());
@@ -828,6 +828,11 @@ fn rel_rmse_creation_option_writes_a_transform_coded_copy() {
     );
     assert_eq!(structure["GEOEMBED_LOSSY_MODE"], "transform", "{structure}");
     assert_eq!(structure["GEOEMBED_REL_RMSE"], "0.05", "{structure}");
+    // QUALITY=90 is the rel-RMSE target 1% (the CLI's --quality mapping).
+    let emb = g.to_emb(&src, "q90.emb", &["QUALITY=90"]);
+    let structure = &g.info(emb.to_str().unwrap())["metadata"]["IMAGE_STRUCTURE"];
+    assert_eq!(structure["GEOEMBED_LOSSY_MODE"], "transform", "{structure}");
+    assert_eq!(structure["GEOEMBED_REL_RMSE"], "0.01", "{structure}");
 }
 
 #[test]
@@ -871,6 +876,16 @@ fn bad_lossy_creation_options_fail_before_any_output() {
     let err = translate(embedding, &["REL_RMSE=0.05", "MAX_ERROR=1"]);
     assert!(
         err.contains("choose one lossy mode: MAX_ERROR (near-lossless) or REL_RMSE (transform)"),
+        "{err}"
+    );
+    let err = translate(embedding, &["REL_RMSE=0.05", "QUALITY=90"]);
+    assert!(
+        err.contains("creation option QUALITY=90: give QUALITY or REL_RMSE, not both"),
+        "{err}"
+    );
+    let err = translate(embedding, &["QUALITY=101"]);
+    assert!(
+        err.contains("creation option QUALITY=101: give a whole number from 1"),
         "{err}"
     );
     let err = translate(embedding, &["REL_RMSE=2"]);

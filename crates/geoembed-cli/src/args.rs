@@ -47,7 +47,8 @@ pub enum Command {
     Info(InfoArgs),
     /// Decode every tile and check every checksum; names any bad tile.
     Verify(VerifyArgs),
-    /// Compare codecs on rasters: size, ratio, bits/sample, encode/decode MB/s, exactness.
+    /// Compare codecs on rasters: size, ratio, bits/sample, encode/decode MB/s, exactness;
+    /// with --lossy, a LOSSY rate-distortion table (size against error per lossy level).
     Bench(BenchArgs),
     /// Render a PNG of a raster: three bands, or the first three principal components.
     Preview(PreviewArgs),
@@ -131,6 +132,13 @@ pub struct ConvertArgs {
     /// their float32 values (the output has no scale plane). Default: lossless.
     #[arg(long, value_name = "R")]
     pub rel_rmse: Option<String>,
+    /// Transform-coded (LOSSY) .emb, as --rel-rmse but as a quality Q from 1 (smallest file)
+    /// to 100 (closest to the source), a whole number mapped to the rel-RMSE target R:
+    /// 1 -> 30%, 10 -> 20%, 25 -> 10%, 50 -> 5%, 75 -> 2.5%, 90 -> 1%, 100 -> 0.5%, and
+    /// log-linear between two of these anchors (q0, r0) and (q1, r1):
+    /// R = r0 * (r1/r0)^((Q - q0)/(q1 - q0)). The file records R. Not with --rel-rmse.
+    #[arg(long, value_name = "Q", allow_negative_numbers = true)]
+    pub quality: Option<String>,
     /// Tile edge in pixels, 16 to 8192 (default 256, longer along a side that would end in a thin last tile: a 300-pixel side is one tile).
     #[arg(long)]
     pub tile: Option<String>,
@@ -181,10 +189,43 @@ pub struct VerifyArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Lossless by default: every codec, sizes and speeds, each row checked bit-exact. \
+With --lossy, a LOSSY rate-distortion table instead: the lossless auto size, then the klt transform \
+at each --rel-rmse-levels target and near-lossless at each --max-error-levels bound, each with its \
+size, size / lossless, the error reached (rel-RMSE, max abs error, mean and 1st-percentile per-pixel \
+cosine, measured as `geoembed info` reports them) and encode/decode MB/s."
+)]
 pub struct BenchArgs {
     /// Rasters to benchmark (GDAL rasters, .npy arrays (H, W, C) or .emb files).
     #[arg(required = true)]
     pub files: Vec<String>,
+    /// LOSSY rate-distortion table instead of the lossless codec comparison: klt at the
+    /// --rel-rmse-levels targets, near-lossless at the --max-error-levels bounds, against
+    /// the lossless auto size; one thread unless --threads N.
+    #[arg(long, conflicts_with_all = ["codecs", "no_gdal", "parallel"])]
+    pub lossy: bool,
+    /// --lossy: relative RMSE targets of the klt transform rows (fractions or percentages).
+    #[arg(
+        long,
+        value_name = "R,...",
+        requires = "lossy",
+        default_value = "0.01,0.025,0.05,0.1,0.2"
+    )]
+    pub rel_rmse_levels: String,
+    /// --lossy: bounds of the near-lossless rows, in value units (whole numbers for
+    /// 8/16-bit integers).
+    #[arg(
+        long,
+        value_name = "E,...",
+        requires = "lossy",
+        default_value = "1,2,4"
+    )]
+    pub max_error_levels: String,
+    /// A GeoTessera int8 .npy's float32 per-pixel scales (one input file only): the tile is
+    /// benchmarked as convert --scales reads it (lossy errors are of the values q x scale).
+    #[arg(long)]
+    pub scales: Option<PathBuf>,
     /// Codecs to compare (comma-separated); default: every codec that applies.
     #[arg(long)]
     pub codecs: Option<String>,
@@ -194,7 +235,8 @@ pub struct BenchArgs {
     /// Skip the GDAL GeoTIFF reference rows.
     #[arg(long)]
     pub no_gdal: bool,
-    /// Also write the results as JSON to this file.
+    /// Also write the results as JSON to this file (`-`: to standard output, instead of
+    /// the table).
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// GDAL GeoTIFF references to measure beside the codecs (comma-separated: DEFLATE9,

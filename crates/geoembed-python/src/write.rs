@@ -9,8 +9,9 @@ use crate::header_dict;
 use geoembed::write::check_overwrite;
 use geoembed::write::sidecar::ToLonLat;
 use geoembed::{
-    encode_to_emb_with, parse_codec, parse_effort, parse_max_error, parse_rel_rmse, EncodeOptions,
-    EncodeReport, Error, ErrorKind, OptionKey, Progress, RasterSource, TesseraSource, TileSize,
+    encode_to_emb_with, parse_codec, parse_effort, parse_max_error, parse_transform_target,
+    EncodeOptions, EncodeReport, Error, ErrorKind, OptionKey, Progress, RasterSource,
+    TesseraSource, TileSize,
 };
 use geoembed_codec::codec::KLT_MIN_BANDS;
 use geoembed_codec::{
@@ -208,9 +209,12 @@ pub struct OptionTexts {
     tile: Option<u32>,
     max_error: Option<String>,
     rel_rmse: Option<String>,
+    quality: Option<String>,
 }
 
 fn encode_options(texts: &OptionTexts, overwrite: bool) -> geoembed::Result<EncodeOptions> {
+    let (rel_rmse, quality) =
+        parse_transform_target(texts.rel_rmse.as_deref(), texts.quality.as_deref())?;
     Ok(EncodeOptions {
         codec: parse_codec(&texts.codec)?,
         effort: parse_effort(&texts.effort)?,
@@ -222,7 +226,8 @@ fn encode_options(texts: &OptionTexts, overwrite: bool) -> geoembed::Result<Enco
             .map(parse_max_error)
             .transpose()?
             .unwrap_or_default(),
-        rel_rmse: texts.rel_rmse.as_deref().map(parse_rel_rmse).transpose()?,
+        rel_rmse,
+        quality,
         ..EncodeOptions::default()
     })
 }
@@ -236,12 +241,15 @@ fn option_error(e: Error) -> PyErr {
         OptionKey::TileSize => format!("tile={value}"),
         OptionKey::MaxError => format!("max_error={value}"),
         OptionKey::RelRmse => format!("rel_rmse={value}"),
+        OptionKey::Quality => format!("quality={value}"),
         other => format!("{} {value}", other.name()),
     });
     let message = labelled
         .to_string()
         .replace("--rel-rmse R", "rel_rmse=R")
         .replace("--rel-rmse", "rel_rmse")
+        .replace("--quality Q", "quality=Q")
+        .replace("--quality", "quality")
         .replace("--max-error", "max_error")
         .replace("--codec ", "codec=");
     crate::errors::raise_converter(&labelled, message)
@@ -337,13 +345,14 @@ fn run(
 /// Parses encoding options as a write would, without writing: a batch of conversions
 /// (`geoembed.dask.convert_many`) refuses a bad value before submitting any task.
 #[pyfunction]
-#[pyo3(signature = (codec="auto", effort="default", tile=None, max_error=None, rel_rmse=None))]
+#[pyo3(signature = (codec="auto", effort="default", tile=None, max_error=None, rel_rmse=None, quality=None))]
 pub fn check_encode_options(
     codec: &str,
     effort: &str,
     tile: Option<u32>,
     max_error: Option<String>,
     rel_rmse: Option<String>,
+    quality: Option<String>,
 ) -> PyResult<()> {
     let texts = OptionTexts {
         codec: codec.to_string(),
@@ -351,6 +360,7 @@ pub fn check_encode_options(
         tile,
         max_error,
         rel_rmse,
+        quality,
     };
     let options = encode_options(&texts, false).map_err(option_error)?;
     // The target's range holds for every input; its band count is checked per input.
@@ -368,7 +378,7 @@ pub fn check_encode_options(
 
 /// Writes a `.emb` from a header dict and a `read_rows(plane, y0, rows) -> bytes` callable.
 #[pyfunction]
-#[pyo3(signature = (path, header, read_rows, codec="auto", effort="default", tile=None, overwrite=false, progress=None, to_lon_lat=None, kind="numpy", max_error=None, rel_rmse=None))]
+#[pyo3(signature = (path, header, read_rows, codec="auto", effort="default", tile=None, overwrite=false, progress=None, to_lon_lat=None, kind="numpy", max_error=None, rel_rmse=None, quality=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_emb(
     py: Python<'_>,
@@ -384,6 +394,7 @@ pub fn write_emb(
     kind: &str,
     max_error: Option<String>,
     rel_rmse: Option<String>,
+    quality: Option<String>,
 ) -> PyResult<Py<PyDict>> {
     let mut built = header_dict::from_dict(header)?;
     add_planes(&mut built, header)?;
@@ -400,6 +411,7 @@ pub fn write_emb(
             tile,
             max_error,
             rel_rmse,
+            quality,
         },
         overwrite,
         progress,
@@ -411,7 +423,7 @@ pub fn write_emb(
 /// Writes a `.emb` from a GeoTessera tile (`npy`, `scales`), georeferenced by `georef`
 /// (a dict with `geotransform` and `srs`, read from the landmask by the caller) or not.
 #[pyfunction]
-#[pyo3(signature = (npy, scales, georef, path, codec="auto", effort="default", tile=None, overwrite=false, progress=None, to_lon_lat=None, max_error=None, rel_rmse=None))]
+#[pyo3(signature = (npy, scales, georef, path, codec="auto", effort="default", tile=None, overwrite=false, progress=None, to_lon_lat=None, max_error=None, rel_rmse=None, quality=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn write_geotessera(
     py: Python<'_>,
@@ -427,6 +439,7 @@ pub fn write_geotessera(
     to_lon_lat: Option<Py<PyAny>>,
     max_error: Option<String>,
     rel_rmse: Option<String>,
+    quality: Option<String>,
 ) -> PyResult<Py<PyDict>> {
     let georef = georef.map(header_dict::georef_from).transpose()?;
     let mut source = py
@@ -440,6 +453,7 @@ pub fn write_geotessera(
             tile,
             max_error,
             rel_rmse,
+            quality,
         },
         overwrite,
         progress,

@@ -1,5 +1,5 @@
 """The LOSSY write modes from Python: ``max_error`` (near-lossless, every sample within the
-bound) and ``rel_rmse`` (transform coding to a relative RMSE), parsed and checked by the
+bound) and ``rel_rmse`` or ``quality`` (transform coding to a relative RMSE), parsed and checked by the
 CLI's own functions; lossless stays the default, byte for byte. Needs only numpy."""
 
 from __future__ import annotations
@@ -84,6 +84,37 @@ def test_from_geotessera_takes_rel_rmse(tmp_path):
     assert abs(achieved / 0.1 - 1) <= 0.05, achieved
 
 
+def _presto_values() -> np.ndarray:
+    """The real Presto crop's values as GeoTessera dequantises them (codes x scales)."""
+    codes = np.load(FIXTURES / "presto_s2_crop_int8.npy")
+    scales = np.load(FIXTURES / "presto_s2_crop_scales.npy")
+    return codes.astype(np.float32) * scales[..., None]
+
+
+# Not 10 (20%) on this crop: its band means alone are within 16% (klt keeps them), so no
+# coding of it is as far off as 20%.
+@pytest.mark.parametrize("quality, target", [(90, 0.01), (75, 0.025), (50, 0.05), (25, 0.1)])
+def test_quality_is_the_documented_rel_rmse(tmp_path, quality, target):
+    dst = tmp_path / "q.emb"
+    npy, scales = FIXTURES / "presto_s2_crop_int8.npy", FIXTURES / "presto_s2_crop_scales.npy"
+    report = geoembed.from_geotessera(npy, scales, None, dst, quality=quality)
+    values = _presto_values()
+    with geoembed.open(dst) as ds:
+        back = ds.read(interleave="pixel").astype(np.float64)
+        loss = ds.header["loss"]
+    achieved = np.linalg.norm(back - values) / np.linalg.norm(values.astype(np.float64))
+    assert loss["mode"] == "transform" and loss["rel_rmse"] == target
+    assert abs(achieved / target - 1) <= 0.05, achieved
+    assert report["loss"] == loss
+
+
+def test_quality_between_anchors_and_as_text(tmp_path):
+    values = _presto_values()
+    geoembed.write(tmp_path / "q60.emb", values, interleave="pixel", quality="60")
+    with geoembed.open(tmp_path / "q60.emb") as ds:
+        assert ds.header["loss"]["rel_rmse"] == pytest.approx(0.05 * 0.5 ** (10 / 25), rel=1e-12)
+
+
 def test_lossless_is_the_default_byte_for_byte(tmp_path):
     data = _embedding_int16()
     default, explicit, zero = tmp_path / "default.emb", tmp_path / "none.emb", tmp_path / "zero.emb"
@@ -109,6 +140,12 @@ def test_lossless_is_the_default_byte_for_byte(tmp_path):
         ({"rel_rmse": 1.5}, r"rel_rmse=1\.5: a relative RMSE target must be above 0 and below 1"),
         ({"rel_rmse": 0.05, "max_error": 2}, r"choose one lossy mode: max_error \(near-lossless\) or rel_rmse \(transform\)"),
         ({"rel_rmse": 0.05, "codec": "native"}, r"codec native is lossless; transform coding needs codec=klt or auto"),
+        ({"quality": 90, "rel_rmse": 0.05}, r"quality=90: give quality or rel_rmse, not both"),
+        ({"quality": 0}, r"quality=0: give a whole number from 1 \(smallest file\) to 100 \(closest to the source\)"),
+        ({"quality": 101}, r"quality=101: give a whole number from 1"),
+        ({"quality": 90.5}, r"quality=90\.5: give a whole number from 1"),
+        ({"quality": True}, r"quality=True: give a whole number from 1 to 100"),
+        ({"quality": 50, "max_error": 2}, r"quality=50: choose one lossy mode: max_error \(near-lossless\) or quality \(transform\)"),
     ],
 )
 def test_bad_lossy_options_raise_before_writing(tmp_path, options, message):
@@ -128,3 +165,5 @@ def test_convert_many_refuses_a_bad_lossy_option_before_any_task(tmp_path):
         geoembed.dask.convert_many(["a.tif"], tmp_path / "out", rel_rmse=5)
     with pytest.raises(geoembed.EmbArgumentError, match=r"max_error=-2\.0: give a non-negative number"):
         geoembed.dask.convert_many(["a.tif"], tmp_path / "out", max_error=-2)
+    with pytest.raises(geoembed.EmbArgumentError, match=r"quality=0: give a whole number"):
+        geoembed.dask.convert_many(["a.tif"], tmp_path / "out", quality=0)

@@ -63,6 +63,8 @@ pub enum OptionKey {
     MaxError,
     /// A transform coding target (relative RMSE).
     RelRmse,
+    /// A transform coding target given as a quality from 1 to 100 ([`crate::quality_rel_rmse`]).
+    Quality,
 }
 
 impl OptionKey {
@@ -83,6 +85,7 @@ impl OptionKey {
             OptionKey::Recipe => "recipe",
             OptionKey::MaxError => "max error",
             OptionKey::RelRmse => "relative RMSE",
+            OptionKey::Quality => "quality",
         }
     }
 }

@@ -13,6 +13,7 @@
 mod calendar;
 pub mod encode;
 pub mod error;
+pub mod fidelity;
 pub mod info;
 pub mod metadata;
 pub mod options;
@@ -29,10 +30,12 @@ pub mod gdal;
 
 pub use encode::{encode_stream, encode_to_emb, encode_to_emb_with, EncodeReport};
 pub use error::{Error, ErrorKind, OptionKey, Result};
+pub use fidelity::measure_fidelity;
 pub use geoembed_codec::Limits;
 pub use options::{
-    parse_batch_memory, parse_codec, parse_effort, parse_limits, parse_max_error, parse_recipe,
-    parse_rel_rmse, DecodeOptions, EncodeOptions, TileSize, DEFAULT_BATCH_BYTES,
+    parse_batch_memory, parse_codec, parse_effort, parse_limits, parse_max_error, parse_quality,
+    parse_recipe, parse_rel_rmse, parse_transform_target, quality_of_rel_rmse, quality_rel_rmse,
+    DecodeOptions, EncodeOptions, TileSize, DEFAULT_BATCH_BYTES, QUALITY_ANCHORS,
 };
 pub use progress::{NoProgress, Progress, Stage};
 pub use read::{EmbFile, MemSource, RasterSource, TesseraSource};

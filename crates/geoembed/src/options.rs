@@ -39,6 +39,9 @@ pub struct EncodeOptions {
     /// `||x − x̂|| / ||x||` against the source values (`None`: lossless, the default). A
     /// raster with a dequantisation recipe is coded as its values, to a float32 `.emb`.
     pub rel_rmse: Option<f64>,
+    /// The quality `rel_rmse` was mapped from ([`quality_rel_rmse`]), when a front end took
+    /// a quality: only errors use it, to name the option the user gave.
+    pub quality: Option<u32>,
 }
 
 impl Default for EncodeOptions {
@@ -52,6 +55,7 @@ impl Default for EncodeOptions {
             recipe: None,
             max_error: Vec::new(),
             rel_rmse: None,
+            quality: None,
         }
     }
 }
@@ -225,6 +229,73 @@ pub fn parse_rel_rmse(s: &str) -> Result<f64> {
     Ok(value / divisor)
 }
 
+/// `--quality`'s anchors: (quality, relative RMSE target). Between two anchors the target is
+/// interpolated log-linearly: for `q0 ≤ Q ≤ q1`, `R = r0 · (r1 / r0)^((Q − q0) / (q1 − q0))`.
+/// Q = 50 is 5%; every 25 points between 25 and 75 halve (or double) it.
+pub const QUALITY_ANCHORS: [(u32, f64); 7] = [
+    (1, 0.30),
+    (10, 0.20),
+    (25, 0.10),
+    (50, 0.05),
+    (75, 0.025),
+    (90, 0.01),
+    (100, 0.005),
+];
+
+/// The relative RMSE target of a quality from 1 (smallest file) to 100 (closest to the
+/// source), by [`QUALITY_ANCHORS`]; exactly the anchor's value at an anchor. `None` outside
+/// 1..=100.
+pub fn quality_rel_rmse(quality: u32) -> Option<f64> {
+    let pair = QUALITY_ANCHORS
+        .windows(2)
+        .find(|w| (w[0].0..=w[1].0).contains(&quality))?;
+    let ((q0, r0), (q1, r1)) = (pair[0], pair[1]);
+    Some(match quality {
+        q if q == q0 => r0,
+        q if q == q1 => r1,
+        q => r0 * (r1 / r0).powf(f64::from(q - q0) / f64::from(q1 - q0)),
+    })
+}
+
+/// The quality whose target is exactly `rel_rmse`, if there is one (a file's `loss` chunk
+/// records the target; `geoembed info` shows the quality it equals).
+pub fn quality_of_rel_rmse(rel_rmse: f64) -> Option<u32> {
+    (1..=100).find(|&q| quality_rel_rmse(q) == Some(rel_rmse))
+}
+
+/// Parses a quality: a whole number from 1 to 100.
+pub fn parse_quality(s: &str) -> Result<u32> {
+    s.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|q| (1..=100).contains(q))
+        .ok_or_else(|| {
+            let why = "give a whole number from 1 (smallest file) to 100 (closest to the source)";
+            Error::invalid_option(OptionKey::Quality, s, why)
+        })
+}
+
+/// The transform coding target from a relative RMSE and a quality as typed, at most one of
+/// them: `(rel_rmse, quality)`, the quality mapped by [`quality_rel_rmse`].
+pub fn parse_transform_target(
+    rel_rmse: Option<&str>,
+    quality: Option<&str>,
+) -> Result<(Option<f64>, Option<u32>)> {
+    match (rel_rmse, quality) {
+        (Some(_), Some(q)) => Err(Error::invalid_option(
+            OptionKey::Quality,
+            q,
+            "give --quality or --rel-rmse, not both (each sets the transform's target)",
+        )),
+        (Some(r), None) => Ok((Some(parse_rel_rmse(r)?), None)),
+        (None, Some(q)) => {
+            let q = parse_quality(q)?;
+            Ok((quality_rel_rmse(q), Some(q)))
+        }
+        (None, None) => Ok((None, None)),
+    }
+}
+
 /// Parses an effort level (`fast`, `default`, `max`; case-insensitive).
 pub fn parse_effort(s: &str) -> Result<Effort> {
     s.trim()
@@ -265,26 +336,29 @@ impl EncodeOptions {
                 CodecChoice::Fixed(CodecId::Klt) => Err(Error::invalid_option(
                     OptionKey::Codec,
                     "klt",
-                    "klt is lossy and codes to a target: give --rel-rmse R (0.05 is 5%)",
+                    "klt is lossy and codes to a target: give --rel-rmse R (0.05 is 5%) or --quality Q (1 to 100)",
                 )),
                 _ => Ok(()),
             };
         };
+        // Named as the user gave it: a quality, or the target itself.
         let bad = |why: String| {
-            Err(Error::invalid_option(
-                OptionKey::RelRmse,
-                target.to_string(),
-                why,
-            ))
+            Err(match self.quality {
+                Some(q) => Error::invalid_option(OptionKey::Quality, q.to_string(), why),
+                None => Error::invalid_option(OptionKey::RelRmse, target.to_string(), why),
+            })
+        };
+        let flag = match self.quality {
+            Some(_) => "--quality",
+            None => "--rel-rmse",
         };
         if let Err(e) = check_klt_request(header.bands.len(), target) {
             return bad(e.message().to_string());
         }
         if self.near_lossless(header.bands.len()).is_some() {
-            return bad(
-                "choose one lossy mode: --max-error (near-lossless) or --rel-rmse (transform)"
-                    .into(),
-            );
+            return bad(format!(
+                "choose one lossy mode: --max-error (near-lossless) or {flag} (transform)"
+            ));
         }
         if self.recipe.is_some() {
             return bad(
@@ -425,6 +499,63 @@ mod tests {
             e.to_string(),
             "effort ultra: unknown effort level 'ultra'; choose fast, default or max"
         );
+    }
+
+    #[test]
+    fn quality_maps_to_the_documented_rel_rmse() {
+        // The anchors exactly, log-linear between them.
+        for (q, r) in QUALITY_ANCHORS {
+            assert_eq!(quality_rel_rmse(q), Some(r));
+            assert_eq!(quality_of_rel_rmse(r), Some(q));
+        }
+        let q60 = quality_rel_rmse(60).unwrap();
+        assert!(
+            (q60 - 0.05 * 0.5f64.powf(10.0 / 25.0)).abs() < 1e-15,
+            "{q60}"
+        );
+        assert!((quality_rel_rmse(95).unwrap() - 0.01 * 0.5f64.sqrt()).abs() < 1e-15);
+        let targets: Vec<f64> = (1..=100).map(|q| quality_rel_rmse(q).unwrap()).collect();
+        assert!(targets.windows(2).all(|w| w[1] < w[0]), "higher is better");
+        assert_eq!(quality_rel_rmse(0), None);
+        assert_eq!(quality_rel_rmse(101), None);
+        assert_eq!(quality_of_rel_rmse(0.0123), None);
+    }
+
+    #[test]
+    fn quality_and_rel_rmse_are_one_target() {
+        assert_eq!(
+            parse_transform_target(None, Some("90")).unwrap(),
+            (Some(0.01), Some(90))
+        );
+        assert_eq!(
+            parse_transform_target(Some("5%"), None).unwrap(),
+            (Some(0.05), None)
+        );
+        assert_eq!(parse_transform_target(None, None).unwrap(), (None, None));
+        let e = parse_transform_target(Some("0.05"), Some("90")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "quality 90: give --quality or --rel-rmse, not both (each sets the transform's target)"
+        );
+        for bad in ["0", "101", "high", "90.5", "-3"] {
+            let e = parse_transform_target(None, Some(bad)).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                ErrorKind::InvalidOption(OptionKey::Quality),
+                "{bad}"
+            );
+        }
+        // Validation names the quality the user gave, not the target it maps to.
+        let o = EncodeOptions {
+            rel_rmse: quality_rel_rmse(50),
+            quality: Some(50),
+            ..Default::default()
+        };
+        let e = o
+            .validate(&Header::new(10, 10, 1, SampleType::F32))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidOption(OptionKey::Quality));
+        assert_eq!(e.option_value(), Some("50"));
     }
 
     #[test]

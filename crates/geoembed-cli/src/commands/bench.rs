@@ -4,7 +4,7 @@
 
 use crate::args::BenchArgs;
 use geoembed::gdal as gdal_util;
-use geoembed::read::open_raster;
+use geoembed::read::{open_input, open_raster, TesseraInput};
 use geoembed::write::gdal as gdal_write;
 use geoembed::{
     encode_stream, EmbFile, EncodeOptions, Error, ErrorKind, MemSource, NoProgress, Result, Stage,
@@ -78,7 +78,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// counted when more runs follow: in a fresh process it pays for page faults on memory the
 /// allocator has not handed out yet (the first codec measured on a file decoded ~35%
 /// slower than the same codec measured after it). Runs over 5 s are not repeated.
-fn timed<T>(reps: usize, mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)> {
+pub(super) fn timed<T>(reps: usize, mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)> {
     let t0 = Instant::now();
     let first = f()?;
     let warm_up = t0.elapsed().as_secs_f64();
@@ -99,7 +99,12 @@ fn timed<T>(reps: usize, mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)> {
 
 /// Decodes every plane of an in-memory `.emb` into full-width strips (what a reader gets;
 /// joining them is left out of the timing).
-fn decode_all(file: &[u8]) -> Result<Vec<Vec<Vec<u8>>>> {
+pub(super) fn decode_all(file: &[u8]) -> Result<Vec<Vec<Vec<u8>>>> {
+    Ok(decode_with_header(file)?.1)
+}
+
+/// [`decode_all`] and the file's header.
+pub(super) fn decode_with_header(file: &[u8]) -> Result<(Header, Vec<Vec<Vec<u8>>>)> {
     let mut emb = EmbFile::from_reader(Cursor::new(file), Path::new("<memory>"))?;
     let h = emb.reader().header().clone();
     let silent = Stage::silent();
@@ -107,10 +112,10 @@ fn decode_all(file: &[u8]) -> Result<Vec<Vec<Vec<u8>>>> {
     for p in 0..h.plane_count() {
         planes.push(emb.decode_strips(p, 0, h.tiles_down(), &silent)?);
     }
-    Ok(planes)
+    Ok((h, planes))
 }
 
-fn pool(n: usize) -> Result<rayon::ThreadPool> {
+pub(super) fn pool(n: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build()
@@ -242,13 +247,30 @@ fn run_gdal(
 }
 
 /// Loads the samples only: like peerbench, bench compares codecs on the bare array, so
-/// georeferencing and metadata are dropped (they cost the same in every .emb anyway).
-fn load(name: &str) -> Result<MemSource> {
-    let mut m = MemSource::load(open_raster(name)?.as_mut())?;
+/// georeferencing and metadata are dropped (they cost the same in every .emb anyway). With
+/// `scales`, `name` is a GeoTessera int8 `.npy` read as `convert --scales` reads it. With
+/// `keep_nodata`, the bands keep their nodata values (lossy coding keeps them exact).
+pub(super) fn load(name: &str, scales: Option<&Path>, keep_nodata: bool) -> Result<MemSource> {
+    let mut source = match scales {
+        Some(scales) => {
+            let tessera = TesseraInput {
+                scales: Some(scales),
+                landmask: None,
+            };
+            open_input(name, tessera)?.source
+        }
+        None => open_raster(name)?,
+    };
+    let mut m = MemSource::load(source.as_mut())?;
     let h = &m.header;
     let mut bare = Header::new(h.width, h.height, h.bands.len(), h.sample_type);
     bare.aux_planes = h.aux_planes.clone();
     bare.dequantization = h.dequantization.clone();
+    if keep_nodata {
+        for (b, band) in bare.bands.iter_mut().zip(&h.bands) {
+            b.nodata = band.nodata;
+        }
+    }
     m.header = bare;
     Ok(m)
 }
@@ -259,8 +281,38 @@ struct Pools {
     parallel: Option<rayon::ThreadPool>,
 }
 
-pub fn run(a: &BenchArgs, quiet: bool) -> Result<ExitCode> {
+/// The files' scales, if given: for one file only.
+pub(super) fn scales_for(a: &BenchArgs) -> Result<Option<&Path>> {
+    match (&a.scales, a.files.len()) {
+        (Some(_), n) if n > 1 => Err(Error::new(
+            ErrorKind::Other,
+            "--scales applies to one GeoTessera .npy input: bench one tile at a time",
+        )),
+        (scales, _) => Ok(scales.as_deref()),
+    }
+}
+
+/// Writes `--json`'s document to its file, or to standard output for `-`.
+pub(super) fn write_json(path: &Path, doc: &Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(doc).expect("serialisable");
+    if path == Path::new("-") {
+        println!("{text}");
+        return Ok(());
+    }
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+/// Whether the tables go to standard output (not when the JSON does).
+pub(super) fn tables_shown(a: &BenchArgs) -> bool {
+    a.json.as_deref() != Some(Path::new("-"))
+}
+
+pub fn run(a: &BenchArgs, quiet: bool, threads: Option<usize>) -> Result<ExitCode> {
+    if a.lossy {
+        return super::bench_lossy::run(a, quiet, threads);
+    }
     let tile: Option<TileSize> = a.tile.as_deref().map(str::parse).transpose()?;
+    let scales = scales_for(a)?;
     let pools = Pools {
         one: pool(1)?,
         parallel: match a.parallel {
@@ -281,14 +333,14 @@ pub fn run(a: &BenchArgs, quiet: bool) -> Result<ExitCode> {
     let mut all = Vec::new();
     let mut exact = true;
     for name in &a.files {
-        let (result, all_exact) = bench_file(name, a, tile, &pools, &gdal_refs, tmp.path(), quiet)?;
+        let (result, all_exact) =
+            bench_file(name, scales, a, tile, &pools, &gdal_refs, tmp.path(), quiet)?;
         all.push(result);
         exact &= all_exact;
     }
     if let Some(p) = &a.json {
-        let text = serde_json::to_string_pretty(&json!({"tool": "geoembed bench", "version": env!("CARGO_PKG_VERSION"), "parallel": a.parallel, "results": all}))
-            .expect("serialisable");
-        std::fs::write(p, text).map_err(|e| Error::io(p, e))?;
+        let doc = json!({"tool": "geoembed bench", "version": env!("CARGO_PKG_VERSION"), "parallel": a.parallel, "results": all});
+        write_json(p, &doc)?;
     }
     if exact {
         Ok(ExitCode::SUCCESS)
@@ -318,8 +370,10 @@ fn applies(m: &Method, h: &Header, quiet: bool) -> bool {
 }
 
 /// Benchmarks one file: prints its table, returns its JSON and whether every row was exact.
+#[allow(clippy::too_many_arguments)]
 fn bench_file(
     name: &str,
+    scales: Option<&Path>,
     a: &BenchArgs,
     tile: Option<TileSize>,
     pools: &Pools,
@@ -327,7 +381,7 @@ fn bench_file(
     tmp: &Path,
     quiet: bool,
 ) -> Result<(Value, bool)> {
-    let mut src = load(name)?;
+    let mut src = load(name, scales, false)?;
     let h = src.header.clone();
     let raw = src.raw_bytes() as f64;
     let samples: usize = (0..h.plane_count())
@@ -359,7 +413,9 @@ fn bench_file(
         }
         rows.push(run_method(m, &mut src, a, tile, pools)?);
     }
-    print_table(name, &h, raw, samples, &rows, a.parallel);
+    if tables_shown(a) {
+        print_table(name, &h, raw, samples, &rows, a.parallel);
+    }
     let result = json!({
         "file": name, "width": h.width, "height": h.height, "bands": h.bands.len(), "data_type": h.sample_type.name(),
         "raw_bytes": raw, "tile": tile.map(TileSize::get),

@@ -25,6 +25,8 @@ fn is_emb_name(p: &Path) -> bool {
 
 /// The encoder's options as typed on the command line.
 pub fn encode_options(a: &ConvertArgs) -> Result<EncodeOptions> {
+    let (rel_rmse, quality) =
+        geoembed::parse_transform_target(a.rel_rmse.as_deref(), a.quality.as_deref())?;
     Ok(EncodeOptions {
         codec: geoembed::parse_codec(&a.codec)?,
         effort: geoembed::parse_effort(&a.effort)?,
@@ -42,11 +44,8 @@ pub fn encode_options(a: &ConvertArgs) -> Result<EncodeOptions> {
             .map(geoembed::parse_max_error)
             .transpose()?
             .unwrap_or_default(),
-        rel_rmse: a
-            .rel_rmse
-            .as_deref()
-            .map(geoembed::parse_rel_rmse)
-            .transpose()?,
+        rel_rmse,
+        quality,
     })
 }
 
@@ -74,9 +73,10 @@ pub fn run(a: &ConvertArgs, quiet: bool, threads: usize, limits: &Limits) -> Res
         }
         to_emb(a, kind, quiet, limits)?;
     } else {
-        if a.recipe.is_some() || a.max_error.is_some() || a.rel_rmse.is_some() {
+        let lossy = a.max_error.is_some() || a.rel_rmse.is_some() || a.quality.is_some();
+        if a.recipe.is_some() || lossy {
             return Err(usage(
-                "--recipe, --max-error and --rel-rmse apply when converting to a .emb",
+                "--recipe, --quality, --max-error and --rel-rmse apply when converting to a .emb",
             ));
         }
         let o = DecodeOptions {

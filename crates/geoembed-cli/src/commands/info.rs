@@ -119,6 +119,10 @@ fn write_compression(s: &mut String, h: &Header) {
             "Compression: transform (LOSSY): target rel-RMSE {}",
             t.target_rel_rmse
         );
+        // The target a --quality maps to: name the quality (derived, not stored).
+        if let Some(q) = geoembed::quality_of_rel_rmse(t.target_rel_rmse) {
+            let _ = write!(s, " (= --quality {q})");
+        }
         let _ = match t.achieved {
             Some(a) => writeln!(
                 s,

@@ -25,6 +25,9 @@ fn compression_json(h: &Header) -> Value {
         return json!({
             "mode": "transform",
             "rel_rmse": t.target_rel_rmse,
+            // The quality whose mapping gives exactly this target (derived; the file
+            // records the target only), else null.
+            "quality": geoembed::quality_of_rel_rmse(t.target_rel_rmse),
             "achieved": geoembed::write::sidecar::transform_achieved_json(t),
         });
     }

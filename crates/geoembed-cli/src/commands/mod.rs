@@ -2,6 +2,7 @@
 //! the command line's names for the library's options.
 
 mod bench;
+mod bench_lossy;
 mod convert;
 mod info;
 mod info_json;
@@ -40,7 +41,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Convert(a) => convert::run(&a, quiet, threads, &limits),
         Command::Info(a) => info::run(&a, &limits),
         Command::Verify(a) => verify::run(&a, quiet, &limits),
-        Command::Bench(a) => bench::run(&a, quiet),
+        Command::Bench(a) => bench::run(&a, quiet, cli.threads),
         Command::Preview(a) => preview::run(&a, quiet, &limits),
         Command::Tiles(a) => tiles::run(&a, quiet, &limits),
     }
@@ -77,6 +78,7 @@ pub fn labelled(e: Error) -> Error {
             OptionKey::BatchMemory => "--batch-memory",
             OptionKey::MaxError => "--max-error",
             OptionKey::RelRmse => "--rel-rmse",
+            OptionKey::Quality => "--quality",
             _ => key.name(),
         };
         if value.is_empty() {

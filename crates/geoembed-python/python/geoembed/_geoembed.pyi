@@ -45,6 +45,7 @@ def write_emb(
     kind: str = "numpy",
     max_error: Optional[str] = None,
     rel_rmse: Optional[str] = None,
+    quality: Optional[str] = None,
 ) -> dict[str, Any]: ...
 def check_encode_options(
     codec: str = "auto",
@@ -52,6 +53,7 @@ def check_encode_options(
     tile: Optional[int] = None,
     max_error: Optional[str] = None,
     rel_rmse: Optional[str] = None,
+    quality: Optional[str] = None,
 ) -> None: ...
 def write_geotessera(
     npy: str,
@@ -66,4 +68,5 @@ def write_geotessera(
     to_lon_lat: Optional[Callable[[str, list[float], list[float]], Any]] = None,
     max_error: Optional[str] = None,
     rel_rmse: Optional[str] = None,
+    quality: Optional[str] = None,
 ) -> dict[str, Any]: ...

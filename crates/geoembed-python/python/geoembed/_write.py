@@ -23,6 +23,7 @@ ProgressCallback = Callable[[int, int], "bool | None"]
 # Near-lossless bound(s) and transform target, as numbers or the CLI's text ("0,2,2", "5%").
 MaxError = Union[float, str, Sequence[float], None]
 RelRmse = Union[float, str, None]
+Quality = Union[int, str, None]
 
 _DTYPES = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64"}
 
@@ -204,6 +205,7 @@ def write(
     progress: ProgressCallback | None = None,
     max_error: MaxError = None,
     rel_rmse: RelRmse = None,
+    quality: Quality = None,
 ) -> dict[str, Any]:
     """Writes ``array`` to the ``.emb`` file ``path`` (and its sidecar ``path.json``).
 
@@ -221,7 +223,11 @@ def write(
     ``max_error=E`` (or one per band, ``[0, 2, 2]``) makes it near-lossless (LOSSY; every
     sample within ``E`` in value units, whole numbers for 8/16-bit integers; nodata and
     NaN exact), ``rel_rmse=R`` (``0.05`` or ``"5%"``) transform-codes a raster of two or
-    more bands to that relative RMSE (LOSSY; codec ``klt``). Both are checked before any
+    more bands to that relative RMSE (LOSSY; codec ``klt``), and ``quality=Q`` (a whole
+    number from 1, smallest, to 100, closest; not with ``rel_rmse``) does the same with the
+    target ``geoembed convert --quality Q`` maps it to: 1: 30%, 10: 20%, 25: 10%, 50: 5%,
+    75: 2.5%, 90: 1%, 100: 0.5%, and between two anchors ``(q0, r0)``, ``(q1, r1)``
+    ``R = r0 * (r1 / r0) ** ((Q - q0) / (q1 - q0))``. All are checked before any
     work; a bad value raises :class:`EmbArgumentError`. The report's and the header's
     ``loss`` give the bound and the error reached.
     """
@@ -244,7 +250,7 @@ def write(
             "description": "per-pixel dequantisation scale: value = sample x scale",
         }]
         header["dequantization"] = {"recipe": "per_pixel_scale", "aux_plane": 0}
-    lossy = _lossy_options(max_error, rel_rmse)
+    lossy = _lossy_options(max_error, rel_rmse, quality)
     return _geoembed.write_emb(
         os.fspath(path), header, _strips(planes), codec, effort, tile, overwrite, progress, _to_lon_lat(), **lossy
     )
@@ -303,7 +309,7 @@ def _rasterio_header(src: Any) -> dict[str, Any]:
 def from_rasterio(src_path: Any, dst_path: str | os.PathLike, **encode_opts: Any) -> dict[str, Any]:
     """Converts any raster rasterio reads (its PyPI wheel carries GDAL) to ``.emb``,
     streaming strip by strip. ``encode_opts``: ``codec``, ``effort``, ``tile``,
-    ``overwrite``, ``progress``, ``max_error``, ``rel_rmse`` as for :func:`write`. Needs ``pip install geoembed[rasterio]``."""
+    ``overwrite``, ``progress``, ``max_error``, ``rel_rmse``, ``quality`` as for :func:`write`. Needs ``pip install geoembed[rasterio]``."""
     import rasterio
     from rasterio.windows import Window
 
@@ -330,7 +336,7 @@ def from_geotessera(
     """Converts a GeoTessera tile (int8 ``.npy`` (H, W, C), float32 ``_scales.npy``) to
     ``.emb``, georeferenced by its landmask GeoTIFF (read with rasterio) when given; the
     same file ``geoembed convert TILE.npy OUT.emb --scales ... --georef ...`` writes.
-    ``encode_opts`` as for :func:`from_rasterio` (``rel_rmse`` codes the float32 values
+    ``encode_opts`` as for :func:`from_rasterio` (``rel_rmse`` and ``quality`` code the float32 values
     ``q x scale``, as the CLI does)."""
     georef = None
     if landmask is not None:
@@ -345,19 +351,33 @@ def from_geotessera(
 
 
 def _encode_options(options: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"codec", "effort", "tile", "overwrite", "progress", "max_error", "rel_rmse"}
+    allowed = {"codec", "effort", "tile", "overwrite", "progress", "max_error", "rel_rmse", "quality"}
     unknown = set(options) - allowed
     if unknown:
         raise EmbArgumentError(f"unknown option(s) {', '.join(sorted(unknown))}; choose from {', '.join(sorted(allowed))}")
-    lossy = _lossy_options(options.get("max_error"), options.get("rel_rmse"))
+    lossy = _lossy_options(options.get("max_error"), options.get("rel_rmse"), options.get("quality"))
     return {**{k: v for k, v in options.items() if k not in lossy}, **lossy}
 
 
-def _lossy_options(max_error: MaxError, rel_rmse: RelRmse) -> dict[str, str | None]:
-    """The lossy options as the text the CLI takes (``"2"``, ``"0,2,2"``, ``"5%"``): the
-    extension parses and checks them with the CLI's own parsers, so both accept the same
+def _lossy_options(max_error: MaxError, rel_rmse: RelRmse, quality: Quality = None) -> dict[str, str | None]:
+    """The lossy options as the text the CLI takes (``"2"``, ``"0,2,2"``, ``"5%"``, ``"90"``):
+    the extension parses and checks them with the CLI's own parsers, so both accept the same
     values and word the same errors."""
-    return {"max_error": _option_text(max_error, "max_error", per_band=True), "rel_rmse": _option_text(rel_rmse, "rel_rmse")}
+    return {
+        "max_error": _option_text(max_error, "max_error", per_band=True),
+        "rel_rmse": _option_text(rel_rmse, "rel_rmse"),
+        "quality": _quality_text(quality),
+    }
+
+
+def _quality_text(value: Any) -> str | None:
+    """A quality as the CLI's text: whole numbers as they are; anything else is refused
+    by the extension with the CLI's message (a float stays a float: ``quality=90.5`` fails)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise EmbArgumentError(f"quality={value!r}: give a whole number from 1 to 100")
+    return str(int(value)) if isinstance(value, (int, np.integer)) else repr(float(value))
 
 
 def _option_text(value: Any, name: str, per_band: bool = False) -> str | None:

@@ -65,7 +65,7 @@ def convert_many(
     (``landmask`` may be None). ``client``: a ``dask.distributed.Client``; by default a
     ``LocalCluster`` is started for the call and closed after it. ``encode_opts`` go to
     :func:`geoembed.write` (``codec``, ``effort``, ``tile``, ``overwrite``, and the LOSSY
-    ``max_error`` or ``rel_rmse``; lossless by default). They are checked here, before any
+    ``max_error``, ``rel_rmse`` or ``quality``; lossless by default). They are checked here, before any
     task is submitted, so a bad value raises rather than failing every input.
 
     Returns one report per input, in input order: ``source`` (the path, or a triple's
@@ -77,7 +77,7 @@ def convert_many(
     from ._write import _encode_options
 
     encode_opts = _encode_options(encode_opts)
-    checked = ("codec", "effort", "tile", "max_error", "rel_rmse")
+    checked = ("codec", "effort", "tile", "max_error", "rel_rmse", "quality")
     _geoembed.check_encode_options(**{k: v for k, v in encode_opts.items() if k in checked})
     from dask.distributed import Client, LocalCluster, progress as show_progress
 
