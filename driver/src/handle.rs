@@ -290,23 +290,31 @@ impl Handle {
         to: usize,
     ) -> geoembed_codec::Result<&[u8]> {
         let size = self.header.sample_type.size();
-        let (reader, view, key) = (&mut self.reader, &self.view, (tx, ty));
-        let mut start = || -> geoembed_codec::Result<TileRows> {
-            debug_decoded(tx, ty);
-            Ok(view.tile_rows(reader, tx, ty)?.in_native_order(size))
-        };
-        let tile = self.cache.get_or_start(key, &mut start)?;
-        let kept = tile.rows(from, to).map(|rows| rows.is_some());
+        let (reader, view, cache, key) = (&mut self.reader, &self.view, &mut self.cache, (tx, ty));
+        let tile = cache.get_or_start(key, || start_tile(reader, view, key, size))?;
+        let kept = tile.rows(reader, from, to).map(|rows| rows.is_some());
         if kept.is_err() {
-            self.cache.remove(key);
+            cache.remove(key);
         }
         if !kept? {
-            self.cache.remove(key);
-            self.cache.get_or_start(key, &mut start)?;
+            cache.remove(key);
+            cache.get_or_start(key, || start_tile(reader, view, key, size))?;
         }
-        let tile = self.cache.get(key).expect("started above");
-        Ok(tile.rows(from, to)?.expect("rows of a tile just started"))
+        let tile = cache.get(key).expect("started above");
+        let rows = tile.rows(reader, from, to)?;
+        Ok(rows.expect("rows of a tile just started"))
     }
+}
+
+/// Tile `key` of the view, ready to be read by rows in native byte order.
+fn start_tile(
+    reader: &mut Reader<VsiFile>,
+    view: &View,
+    (tx, ty): (u32, u32),
+    sample_size: usize,
+) -> geoembed_codec::Result<TileRows> {
+    debug_decoded(tx, ty);
+    Ok(view.tile_rows(reader, tx, ty)?.in_native_order(sample_size))
 }
 
 /// Tells GDAL's debug log (`CPL_DEBUG=GeoEmbed`) that a tile was decoded: how a reader

@@ -488,14 +488,19 @@ pub(crate) fn decodes_by_rows(codec: CodecId) -> bool {
     codec == CodecId::Native
 }
 
-/// A decoder of a native tile's rows, one at a time.
-pub(crate) fn row_decoder(shape: &TileShape, payload: &[u8]) -> Result<Box<dyn RowDecoder>> {
+/// A decoder of a native tile's rows, one at a time; the payload is at `payload_offset` in
+/// the file, from which the decoder reads its streams as it goes.
+pub(crate) fn row_decoder(
+    shape: &TileShape,
+    payload: &[u8],
+    payload_offset: u64,
+) -> Result<Box<dyn RowDecoder>> {
     if let Some(why) = CodecId::Native.unsupported_reason(shape.sample_type) {
         return Err(Error::corrupt(format!(
             "tile uses native, which cannot hold this file's samples: {why}"
         )));
     }
-    native::row_decoder(shape, payload)
+    native::row_decoder(shape, payload, payload_offset)
 }
 
 /// Decodes one tile, appending exactly `shape.bytes()` bytes to `out`.

@@ -147,24 +147,22 @@ impl<R: Read + Seek> Reader<R> {
     }
 
     /// A block's rows for a reader that wants a few rows at a time (see [`TileRows`]):
-    /// native tiles compressed below half their size are decoded row by row as the rows are
-    /// asked for, others whole.
+    /// native tiles are decoded row by row as the rows are asked for, their streams read
+    /// from this reader's file as they go (the payload is read and checked whole first);
+    /// others are decoded whole.
     pub fn block_rows(&mut self, plane: usize, tx: u32, ty: u32) -> Result<TileRows> {
         let entry = *self.entry(plane, tx, ty)?;
         let shape = block_shape(&self.header, plane, tx, ty)?;
         let codec =
             CodecId::from_code(entry.codec).map_err(|err| err.context(tile_name(plane, tx, ty)))?;
-        // A streamed tile holds its compressed streams and a few rows of decoder state per
-        // band: less than the decoded tile only when the payload is well under it.
-        let small_payload = entry.length.saturating_mul(2) < shape.bytes() as u64;
-        if !codec::decodes_by_rows(codec) || !small_payload {
+        if !codec::decodes_by_rows(codec) {
             let samples = self.read_block(plane, tx, ty)?;
             return Ok(TileRows::whole(samples, shape.height));
         }
         let name = format!("{} ({codec})", tile_name(plane, tx, ty));
         let payload = self.read_payload(plane, tx, ty)?;
-        let decoder =
-            codec::row_decoder(&shape, &payload).map_err(|err| err.context(name.clone()))?;
+        let decoder = codec::row_decoder(&shape, &payload, entry.offset)
+            .map_err(|err| err.context(name.clone()))?;
         let row_bytes = shape.bytes() / shape.height.max(1);
         Ok(TileRows::streamed(
             decoder,
@@ -173,6 +171,18 @@ impl<R: Read + Seek> Reader<R> {
             entry.raw_crc,
             name,
         ))
+    }
+
+    /// `len` bytes at `offset` of the file (the part of a streamed tile's payload it reads
+    /// next).
+    pub(crate) fn read_at(&mut self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let end = offset.checked_add(len as u64);
+        if end.is_none_or(|end| end > self.file_len) {
+            return Err(Error::truncated(format!(
+                "{len} bytes at offset {offset} are past the end of the file"
+            )));
+        }
+        read_exact_at(&mut self.src, offset, len as u64, "tile payload")
     }
 
     /// Gives the source back.

@@ -7,14 +7,22 @@
 //! wants, and drops the rows it has moved past (whole-pixel repeats keep their source
 //! pixels, not the rows above them).
 //!
+//! A streamed tile does not hold its compressed payload either: its decoder keeps the part
+//! of its streams the next rows need and reads the rest from the file as it goes, so a row
+//! of tiles costs a few rows per tile even when the data barely compresses.
+//!
 //! Other codecs decode a tile whole and serve its rows from that. The checksum of decoded
 //! samples covers the whole tile; a streamed tile checks it when its last row is decoded,
-//! so a reader learns of a mismatch at the end of the tile (the payload's own checksum was
-//! checked before the first row).
+//! so a reader learns of a mismatch at the end of the tile. The payload's own checksum is
+//! checked on a whole read before the first row; what the decoder reads again later is
+//! covered by the decoded samples' checksum.
 
+use super::reader::Reader;
 use crate::allocation;
 use crate::codec::RowDecoder;
+use crate::entropy::unloaded::Fetch;
 use crate::error::{Error, ErrorKind, Result};
+use std::io::{Read, Seek};
 
 /// The rows of one decoded (or decoding) tile; see the module documentation.
 pub struct TileRows {
@@ -103,12 +111,19 @@ impl TileRows {
     /// Rows `from..to` of the tile, contiguous, decoding up to `to` if needed. Rows above
     /// `from` are released when the tile allows it. `Ok(None)` when `from` is above the rows
     /// still kept: the caller starts the tile again (a new `TileRows`).
-    pub fn rows(&mut self, from: usize, to: usize) -> Result<Option<&[u8]>> {
+    /// `reader` is the reader of the file the tile came from: a streamed tile reads the rest
+    /// of its streams from it as it goes.
+    pub fn rows<R: Read + Seek>(
+        &mut self,
+        reader: &mut Reader<R>,
+        from: usize,
+        to: usize,
+    ) -> Result<Option<&[u8]>> {
         let to = to.min(self.height);
         if from < self.first_kept || from > to {
             return Ok(None);
         }
-        self.decode_until(to)?;
+        self.decode_until(to, &mut |offset, len| reader.read_at(offset, len))?;
         if !self.keep_all && from > self.first_kept {
             let released = (from - self.first_kept) * self.row_bytes;
             self.rows.drain(..released);
@@ -120,7 +135,7 @@ impl TileRows {
     }
 
     /// Decodes rows until `to`; the last row also checks the tile's checksum.
-    fn decode_until(&mut self, to: usize) -> Result<()> {
+    fn decode_until(&mut self, to: usize, fetch: &mut Fetch) -> Result<()> {
         if self.failed {
             return Err(Error::corrupt(format!(
                 "{}: an earlier row of the tile failed to decode",
@@ -135,7 +150,7 @@ impl TileRows {
             allocation::reserve(&mut self.rows, self.row_bytes, "a decoded tile row")?;
             self.rows.resize(kept + self.row_bytes, 0);
             let row = &mut self.rows[kept..];
-            if let Err(err) = decoder.next_row(row) {
+            if let Err(err) = decoder.next_row(row, fetch) {
                 self.failed = true;
                 return Err(err.context(self.name.clone()));
             }

@@ -2,6 +2,9 @@
 //! into 64-bit little-endian words. Hot decoding loops read them through a [`BitCursor`],
 //! the reader's state held by value so it stays in registers.
 
+use super::unloaded::{Fetch, Unloaded};
+use crate::error::Result;
+
 pub(crate) struct BitWriter {
     out: Vec<u8>,
     acc: u64,
@@ -50,11 +53,19 @@ impl Default for BitWriter {
 /// Reads the raw bits. The bytes are copied with 8 bytes of zero padding so a refill is one
 /// unaligned 64-bit load.
 pub(crate) struct BitReader {
+    /// The bytes loaded so far (all of them unless the stream is read in chunks), then
+    /// the padding.
     data: Vec<u8>,
+    /// Bytes of `data` before the padding.
     len: usize,
     pos: usize,
     acc: u64,
     count: u32,
+    /// Bytes of the stream dropped before `data[0]`, its whole length, and the part still
+    /// in the file ([`BitReader::refill`]).
+    dropped: usize,
+    total: usize,
+    rest: Unloaded,
 }
 
 impl BitReader {
@@ -68,7 +79,37 @@ impl BitReader {
             pos: 0,
             acc: 0,
             count: 0,
+            dropped: 0,
+            total: data.len(),
+            rest: Unloaded::default(),
         }
+    }
+
+    /// Reads a stream of which `first` is loaded and `rest_len` bytes at `rest` are still
+    /// in the file; [`BitReader::refill`] loads them as reading goes.
+    pub(crate) fn in_chunks(first: &[u8], rest: Unloaded, rest_len: usize) -> Self {
+        let mut reader = BitReader::new(first);
+        reader.total += rest_len;
+        reader.rest = rest;
+        reader
+    }
+
+    /// Makes sure `need` more bytes are loaded (or the whole stream is), dropping the bytes
+    /// already read.
+    pub(crate) fn refill(&mut self, need: usize, fetch: &mut Fetch) -> Result<()> {
+        // A refill of the accumulator reads 8 bytes from `pos`.
+        while !self.rest.is_empty() && self.pos + need + 8 > self.len {
+            let chunk = self.rest.take(4 * need, 1, fetch)?;
+            let read = self.pos.min(self.len);
+            self.data.truncate(self.len);
+            self.data.drain(..read);
+            self.dropped += read;
+            self.pos -= read;
+            self.data.extend_from_slice(&chunk);
+            self.len = self.data.len();
+            self.data.extend_from_slice(&[0; 8]);
+        }
+        Ok(())
     }
 
     /// Takes `bits` (at most 32) raw bits.
@@ -87,8 +128,8 @@ impl BitReader {
 
     /// Whether more bits were read than the stream holds.
     pub(crate) fn overrun(&self) -> bool {
-        let consumed_bits = self.pos as u64 * 8 - self.count as u64;
-        consumed_bits > self.len as u64 * 8
+        let consumed_bits = (self.dropped + self.pos) as u64 * 8 - self.count as u64;
+        consumed_bits > self.total as u64 * 8 || !self.rest.is_empty()
     }
 
     /// A copy of the reading state for a hot loop (see [`BitCursor`]).

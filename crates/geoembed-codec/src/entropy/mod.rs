@@ -8,4 +8,5 @@ pub(crate) mod deflate;
 pub(crate) mod rans;
 pub(crate) mod tables;
 pub(crate) mod tokens;
+pub(crate) mod unloaded;
 pub(crate) mod varint;

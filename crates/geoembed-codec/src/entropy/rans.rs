@@ -5,6 +5,7 @@
 //! The encoder works backwards: symbols are pushed in reverse order and the word stream is
 //! reversed at the end, so the decoder reads forwards.
 
+use super::unloaded::{Fetch, Unloaded};
 use crate::error::{Error, Result};
 
 pub(crate) const PROB_BITS: u32 = 11;
@@ -83,10 +84,15 @@ impl Encoder {
 /// with a conditional move instead of an unpredictable branch.
 pub(crate) struct Decoder {
     pub states: Vec<u32>,
+    /// The stream's words loaded so far (all of them unless it is read in chunks), then
+    /// the zero padding.
     pub words: Vec<u16>,
     /// Index of the next word to read.
     pub pos: usize,
+    /// Words of `words` before the padding.
     len: usize,
+    /// The rest of the stream, for a stream read in chunks ([`Decoder::refill`]).
+    rest: Unloaded,
     /// The codec whose stream this is, prefixed to error messages.
     codec: &'static str,
 }
@@ -118,14 +124,48 @@ impl Decoder {
             words,
             pos: 2 * lanes,
             len,
+            rest: Unloaded::default(),
             codec,
         })
+    }
+
+    /// Starts decoding a stream of which `first` is loaded (at least the initial states)
+    /// and `rest` is still in the file; [`Decoder::refill`] loads it as decoding goes.
+    pub(crate) fn in_chunks(
+        first: &[u8],
+        rest: Unloaded,
+        lanes: usize,
+        codec: &'static str,
+    ) -> Result<Self> {
+        let mut decoder = Decoder::new(first, lanes, codec)?;
+        decoder.rest = rest;
+        Ok(decoder)
+    }
+
+    /// Makes sure `need` more words are loaded (or the whole stream is), dropping the words
+    /// already read.
+    pub(crate) fn refill(&mut self, need: usize, fetch: &mut Fetch) -> Result<()> {
+        while !self.rest.is_empty() && self.pos + need > self.len {
+            let chunk = self.rest.take(4 * need, 2, fetch)?;
+            let read = self.pos.min(self.len);
+            self.words.truncate(self.len);
+            self.words.drain(..read);
+            self.pos -= read;
+            let words = chunk
+                .chunks_exact(2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]));
+            self.words.extend(words);
+            self.len = self.words.len();
+            self.words.extend_from_slice(&[0; 2]);
+        }
+        Ok(())
     }
 
     /// After the last symbol the state returns to its initial value and every word has been
     /// read: anything else means the stream was corrupt.
     pub(crate) fn finish(&self) -> Result<()> {
-        if self.states.iter().any(|&s| s != RANS_L) || self.pos != self.len {
+        let ended = self.pos == self.len && self.rest.is_empty();
+        if self.states.iter().any(|&s| s != RANS_L) || !ended {
             return Err(Error::corrupt(format!(
                 "{}: rANS stream did not end where its symbols did",
                 self.codec

@@ -22,6 +22,7 @@ use crate::entropy::bits::{BitCursor, BitReader};
 use crate::entropy::rans::{self, Decoder};
 use crate::entropy::tables::Tables;
 use crate::entropy::tokens::{self, TOKENS};
+use crate::entropy::unloaded::{Fetch, Unloaded};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
@@ -43,10 +44,13 @@ pub(super) struct Parts {
     pub near_lossless: Option<NearLossless>,
 }
 
-/// The payload's two streams: rANS tokens and the tokens' raw low bits.
+/// The payload's two streams: rANS tokens and the tokens' raw low bits, and where they
+/// start in the payload.
 pub(super) struct StreamBytes<'a> {
     pub rans: &'a [u8],
     pub raw: &'a [u8],
+    pub rans_at: usize,
+    pub raw_at: usize,
 }
 
 /// Decodes a tile into numeric sample values, pixel-interleaved by band, appended to `out`.
@@ -65,27 +69,40 @@ pub(super) fn decode<A: Acc>(parts: Parts, bytes: StreamBytes, out: &mut Vec<u8>
 /// (a row-by-row copy of a wide raster) without holding every tile whole: the decoder keeps
 /// only the rows its predictors read, a small fraction of the tile for many bands.
 pub(crate) trait RowDecoder: Send {
-    /// Decodes the next row into `row_out` (one image row's bytes).
-    fn next_row(&mut self, row_out: &mut [u8]) -> Result<()>;
+    /// Decodes the next row into `row_out` (one image row's bytes), reading what it needs
+    /// of its streams from the file with `fetch`.
+    fn next_row(&mut self, row_out: &mut [u8], fetch: &mut Fetch) -> Result<()>;
 }
 
 impl<A: Acc, const S: usize> RowDecoder for TileDecoder<A, S> {
-    fn next_row(&mut self, row_out: &mut [u8]) -> Result<()> {
+    fn next_row(&mut self, row_out: &mut [u8], fetch: &mut Fetch) -> Result<()> {
+        // A sample reads at most one rANS word and 32 raw bits.
+        let geometry = &self.parts.geometry;
+        let symbols = geometry.width * geometry.channels;
+        self.streams.tokens.refill(symbols, fetch)?;
+        self.streams.raw_bits.refill(4 * symbols, fetch)?;
         self.decode_row(row_out, &[])
     }
 }
 
-/// A [`RowDecoder`] for a tile (see [`decode`]). Whole-pixel repeats read their sources
-/// from a store of the source pixels, not from the rows above, which the caller may drop.
-pub(super) fn row_decoder<A: Acc>(parts: Parts, bytes: StreamBytes) -> Result<Box<dyn RowDecoder>> {
+/// A [`RowDecoder`] for a tile (see [`decode`]) whose payload is at `payload_offset` in the
+/// file: it keeps the part of its streams the first rows need and reads the rest as it goes.
+/// Whole-pixel repeats read their sources from a store of the source pixels, not from the
+/// rows above, which the caller may drop.
+pub(super) fn row_decoder<A: Acc>(
+    parts: Parts,
+    bytes: StreamBytes,
+    payload_offset: u64,
+) -> Result<Box<dyn RowDecoder>> {
     fn boxed<A: Acc, const S: usize>(parts: Arc<Parts>, streams: Streams) -> Box<dyn RowDecoder> {
         let mut decoder = TileDecoder::<A, S>::new(parts, streams);
         decoder.keep_sources();
         Box::new(decoder)
     }
     let segments = parts.plan.segments;
+    let symbols = parts.geometry.width * parts.geometry.channels;
     let parts = Arc::new(parts);
-    let streams = Streams::new(&parts.plan, bytes)?;
+    let streams = Streams::in_chunks(&parts.plan, bytes, payload_offset, symbols)?;
     Ok(match segments {
         1 => boxed::<A, 1>(parts, streams),
         2 => boxed::<A, 2>(parts, streams),
@@ -106,6 +123,29 @@ impl Streams {
             tokens: Decoder::new(bytes.rans, plan.segments as usize, "native")?,
             raw_bits: BitReader::new(bytes.raw),
         })
+    }
+
+    /// The streams with only what the first row may need loaded (a row reads at most one
+    /// word and 32 raw bits per sample of `row_symbols`); the rest stays in the file, the
+    /// payload being at `payload_offset`.
+    fn in_chunks(
+        plan: &Plan,
+        bytes: StreamBytes,
+        payload_offset: u64,
+        row_symbols: usize,
+    ) -> Result<Self> {
+        let lanes = plan.segments as usize;
+        let split = |stream: &[u8], at: usize, first: usize| {
+            let first = first.min(stream.len());
+            let rest_at = payload_offset + (at + first) as u64;
+            (first, Unloaded::new(rest_at, stream.len() - first))
+        };
+        let words_first = 2 * (2 * lanes + 2 * row_symbols);
+        let (first, rest) = split(bytes.rans, bytes.rans_at, words_first);
+        let tokens = Decoder::in_chunks(&bytes.rans[..first], rest, lanes, "native")?;
+        let (first, rest) = split(bytes.raw, bytes.raw_at, 8 * row_symbols + 8);
+        let raw_bits = BitReader::in_chunks(&bytes.raw[..first], rest, bytes.raw.len() - first);
+        Ok(Streams { tokens, raw_bits })
     }
 }
 

@@ -281,9 +281,14 @@ fn parse<'a>(
     let contexts = plan.context.contexts + (version == VERSION_REPEATS) as usize;
     let tables = Tables::read(&mut cursor, contexts, tokens::alphabet(geometry.bits))?;
     let stream_length = cursor.u("rANS length")? as usize;
+    // Offsets in the payload (the cursor starts after the version byte).
+    let rans_at = 1 + cursor.pos;
+    let rans = cursor.bytes(stream_length, "rANS stream")?;
     let bytes = decode::StreamBytes {
-        rans: cursor.bytes(stream_length, "rANS stream")?,
+        rans,
         raw: &cursor.data[cursor.pos..],
+        rans_at,
+        raw_at: 1 + cursor.pos,
     };
     let parts = decode::Parts {
         copy_context: plan.context.contexts as u8,
@@ -312,13 +317,19 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
     decoded
 }
 
-/// A decoder of the tile's rows one at a time (see [`decode::RowDecoder`]).
-pub(crate) fn row_decoder(shape: &TileShape, payload: &[u8]) -> Result<Box<dyn RowDecoder>> {
+/// A decoder of the tile's rows one at a time (see [`decode::RowDecoder`]). `payload` is
+/// the tile's payload, at `payload_offset` in the file: the decoder keeps the first rows'
+/// part of its streams and reads the rest from the file as it goes.
+pub(crate) fn row_decoder(
+    shape: &TileShape,
+    payload: &[u8],
+    payload_offset: u64,
+) -> Result<Box<dyn RowDecoder>> {
     let (parts, bytes) = parse(shape, payload)?;
     if parts.geometry.bits == 8 {
-        decode::row_decoder::<i32>(parts, bytes)
+        decode::row_decoder::<i32>(parts, bytes, payload_offset)
     } else {
-        decode::row_decoder::<i64>(parts, bytes)
+        decode::row_decoder::<i64>(parts, bytes, payload_offset)
     }
 }
 
