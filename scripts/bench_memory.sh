@@ -6,12 +6,14 @@
 #
 # The rasters are made here, outside the repository, by mosaicking the proxy rasters of
 # ../bench/proxy (synth_dem_f32.tif scaled to decimetres as int16, synth_emb_int8.tif) with a
-# VRT and writing them as tiled, uncompressed GeoTIFF. Everything big goes to $BENCH_DIR
+# VRT and writing them as tiled, uncompressed GeoTIFF; kind `presto` mosaics a real Presto
+# embedding tile (../shared/data/embeddings/presto/presto_s2_int8.npy, 300 x 300 x 128) the
+# same way. Everything big goes to $BENCH_DIR
 # (default /work/bench/memory) and is deleted at the end unless KEEP=1.
 #
 #   bash scripts/bench_memory.sh                    # all sizes, prints a Markdown table
 #   SIZES="128 512" bash scripts/bench_memory.sh    # MiB of samples per raster
-#   KINDS=emb SIZES=2048 bash scripts/bench_memory.sh   # one kind (dem, emb)
+#   KINDS=emb SIZES=2048 bash scripts/bench_memory.sh   # one kind (dem, emb, presto)
 #
 # Needs: a release build (cargo build --release -p geoembed-cli -p geoembed-gdal-driver;
 # CARGO_TARGET_DIR is honoured), gdal-bin, GNU time (/usr/bin/time).
@@ -21,9 +23,10 @@ TARGET=${CARGO_TARGET_DIR:-target}
 GEOEMBED=${GEOEMBED:-$TARGET/release/geoembed}
 PLUGIN=${PLUGIN:-$TARGET/release/libgdal_GeoEmbed.so}
 PROXY=${PROXY:-/work/bench/proxy}
+PRESTO=${PRESTO:-../shared/data/embeddings/presto/presto_s2_int8.npy}
 BENCH_DIR=${BENCH_DIR:-/work/bench/memory}
 SIZES=${SIZES:-"128 512 2048"}
-KINDS=${KINDS:-"dem emb"}
+KINDS=${KINDS:-"dem emb presto"}
 mkdir -p "$BENCH_DIR/plugin"
 cp "$PLUGIN" "$BENCH_DIR/plugin/gdal_GeoEmbed.so"
 export GDAL_DRIVER_PATH="$BENCH_DIR/plugin"
@@ -52,10 +55,32 @@ print("\n".join(out))
 EOF
 }
 
-# The rasters: dem_<MiB>.tif (int16, 1 band) and emb_<MiB>.tif (int8, 128 bands).
+# The rasters: dem_<MiB>.tif (int16, 1 band), emb_<MiB>.tif and presto_<MiB>.tif (int8,
+# 128 bands).
 make_rasters() {
     local mib=$1
     local dem="$BENCH_DIR/dem_${mib}.tif" emb="$BENCH_DIR/emb_${mib}.tif"
+    local presto="$BENCH_DIR/presto_${mib}.tif"
+    if [[ " $KINDS " == *" presto "* && ! -f "$presto" ]]; then
+        if [ ! -f "$BENCH_DIR/presto_s2.tif" ]; then
+            /usr/bin/python3 - "$PRESTO" "$BENCH_DIR/presto_s2.tif" <<'PYEOF'
+import sys
+import numpy as np
+from osgeo import gdal
+codes = np.load(sys.argv[1])
+h, w, bands = codes.shape
+ds = gdal.GetDriverByName("GTiff").Create(sys.argv[2], w, h, bands, gdal.GDT_Byte,
+                                          ["TILED=YES", "PIXELTYPE=SIGNEDBYTE"])
+for b in range(bands):
+    ds.GetRasterBand(b + 1).WriteArray(codes[:, :, b].view(np.uint8))
+PYEOF
+        fi
+        local edge
+        edge=$(python3 -c "import math; print(int(math.sqrt($mib * 2**20 / 128)))")
+        mosaic_vrt "$BENCH_DIR/presto_s2.tif" 300 300 128 "$edge" "$edge" Byte 1 >"$BENCH_DIR/presto_${mib}.vrt"
+        gdal_translate -q -co TILED=YES -co BIGTIFF=YES -co PIXELTYPE=SIGNEDBYTE \
+            "$BENCH_DIR/presto_${mib}.vrt" "$presto"
+    fi
     if [ ! -f "$BENCH_DIR/dem_i16.tif" ]; then
         gdal_translate -q -ot Int16 -scale 0 2500 0 25000 "$PROXY/synth_dem_f32.tif" "$BENCH_DIR/dem_i16.tif"
     fi
@@ -126,11 +151,15 @@ for y in range(0, a.RasterYSize, 256):
         sys.exit(1)
 PYEOF
             { echo "$kind $mib: the decoded GeoTIFF differs from the source" >&2; exit 1; }
-        label=$([ "$kind" = dem ] && echo "int16 DEM" || echo "128-band int8")
+        case $kind in
+            dem) label="int16 DEM" ;;
+            emb) label="128-band int8 (synthetic proxy)" ;;
+            *) label="128-band int8 (real Presto mosaic)" ;;
+        esac
         echo "| $label | $((bytes / 1000000)) MB | $(cell "$enc" "$bytes") | $(cell "$dec" "$bytes") | $(cell "$gtr" "$bytes") | $(cell "$gtr64" "$bytes") | $(cell "$ref" "$bytes") |"
         rm -f "$out" "$out.json" "$back" "$gt"
     done
 done
 if [ "${KEEP:-0}" != 1 ]; then
-    rm -f "$BENCH_DIR"/dem_*.tif "$BENCH_DIR"/emb_*.tif "$BENCH_DIR"/*.vrt
+    rm -f "$BENCH_DIR"/dem_*.tif "$BENCH_DIR"/emb_*.tif "$BENCH_DIR"/presto_*.tif "$BENCH_DIR"/*.vrt
 fi

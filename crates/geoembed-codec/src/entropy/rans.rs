@@ -137,6 +137,11 @@ impl Decoder {
         lanes: usize,
         codec: &'static str,
     ) -> Result<Self> {
+        if !(first.len() + rest.len()).is_multiple_of(2) {
+            return Err(Error::corrupt(format!(
+                "{codec}: rANS stream is shorter than its initial states"
+            )));
+        }
         let mut decoder = Decoder::new(first, lanes, codec)?;
         decoder.rest = rest;
         Ok(decoder)

@@ -33,6 +33,11 @@ impl Unloaded {
         self.remaining == 0
     }
 
+    /// Bytes still in the file.
+    pub(crate) fn len(&self) -> usize {
+        self.remaining
+    }
+
     /// The next chunk: at least `want` bytes (or the rest), rounded down to a multiple of
     /// `unit` unless it is the rest.
     pub(crate) fn take(&mut self, want: usize, unit: usize, fetch: &mut Fetch) -> Result<Vec<u8>> {
