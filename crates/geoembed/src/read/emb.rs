@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::progress::Stage;
 use crate::read::RasterSource;
-use geoembed_codec::{decode_block_into, Header, Limits, Reader};
+use geoembed_codec::{decode_block_payloads_into, Header, Limits, Reader};
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -108,18 +108,18 @@ impl<R: Read + Seek> EmbFile<R> {
         for wave in tiles.chunks(tiles_in_flight.max(1)) {
             let mut jobs = Vec::with_capacity(wave.len());
             for &(tx, tyi) in wave {
-                let payload = self
+                let payloads = self
                     .reader
-                    .read_payload(plane, tx, tyi)
+                    .read_block_payloads(plane, tx, tyi)
                     .map_err(|e| Error::codec(&self.path, e))?;
-                jobs.push(((tx, tyi, payload), segments.next().expect("one per tile")));
+                jobs.push(((tx, tyi, payloads), segments.next().expect("one per tile")));
             }
             let (path, entries) = (&self.path, self.reader.entries());
-            stage.run_parallel(jobs, |((tx, tyi, payload), mut rows)| {
-                let e = &entries[h.block_index(plane, tx, tyi) as usize];
+            stage.run_parallel(jobs, |((tx, tyi, payloads), mut rows)| {
                 DECODED.with_borrow_mut(|tile| {
-                    let decoded = decode_block_into(&h, plane, tx, tyi, e, &payload, tile)
-                        .map_err(|err| Error::codec(path, err));
+                    let decoded =
+                        decode_block_payloads_into(&h, entries, plane, tx, tyi, &payloads, tile)
+                            .map_err(|err| Error::codec(path, err));
                     if decoded.is_ok() {
                         let row_bytes = (tile.len() / rows.len().max(1)).max(1);
                         for (dst, src) in rows.iter_mut().zip(tile.chunks_exact(row_bytes)) {

@@ -1,4 +1,6 @@
-//! The scales predicted from the codes (scale model 1). GeoTessera's scale is the largest
+//! The scales predicted from the codes: the `dequant` codec's scale model 1 (format §5.5.1)
+//! and the `scales-from-codes` codec of aux scale planes (§5.8) store the same section,
+//! three coefficients and a part of residuals (§5.5.1's "parts"). GeoTessera's scale is the largest
 //! magnitude of a LayerNorm-ed vector over 127, and LayerNorm fixes the vector's norm: the
 //! codes (`x ≈ q·s`) then say most of what the scale is, `s ≈ a/√Σq² + b/Σ|q| + c` with
 //! three coefficients fitted per tile. What the prediction leaves — the difference of the
@@ -11,6 +13,10 @@
 //! rounding to binary32), and the difference wraps: any scale, even one the model predicts
 //! badly, comes back bit for bit.
 
+use super::part::{decode_part, encode_part, read_part};
+use super::{CodecParams, TileShape};
+use crate::entropy::varint::Cursor;
+use crate::error::Result;
 use crate::sample::SampleType;
 use nalgebra::{Matrix3, Vector3};
 
@@ -30,13 +36,13 @@ fn features(codes: &[i32]) -> (f64, f64) {
 
 /// The model's three coefficients, as the payload stores them (f64 bits).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) struct ScaleModel {
-    pub coefficients: [f64; 3],
+struct ScaleModel {
+    coefficients: [f64; 3],
 }
 
 impl ScaleModel {
     /// Least-squares coefficients on the pixels `use_pixel` admits (float32 scales).
-    pub(super) fn fit(
+    fn fit(
         codes: &[i32],
         scales: &[u64],
         bands: usize,
@@ -63,7 +69,7 @@ impl ScaleModel {
 
     /// The predicted scale's order-preserving word (§2.1's float word) for a pixel's codes.
     #[inline]
-    pub(super) fn predicted_word(&self, pixel: &[i32]) -> u32 {
+    fn predicted_word(&self, pixel: &[i32]) -> u32 {
         let [a, b, c] = self.coefficients;
         let (f1, f2) = features(pixel);
         let predicted = (a * f1 + b * f2 + c) as f32;
@@ -71,7 +77,7 @@ impl ScaleModel {
     }
 
     /// The residual plane: each scale's word minus its prediction's, wrapping (int32).
-    pub(super) fn residuals(&self, codes: &[i32], scales: &[u64], bands: usize) -> Vec<u32> {
+    fn residuals(&self, codes: &[i32], scales: &[u64], bands: usize) -> Vec<u32> {
         codes
             .chunks_exact(bands)
             .zip(scales)
@@ -84,10 +90,67 @@ impl ScaleModel {
 
     /// The scale bits of a pixel from its codes and its residual.
     #[inline]
-    pub(super) fn scale(&self, pixel: &[i32], residual: u32) -> u64 {
+    fn scale(&self, pixel: &[i32], residual: u32) -> u64 {
         let word = self.predicted_word(pixel).wrapping_add(residual);
         SampleType::F32.from_word(word as u64)
     }
+}
+
+/// The predicted-scales section of a tile of `shape` (one scale per pixel, float32
+/// `scale_bits`) given its pixels' `codes` (`codes_per_pixel` each): the model fitted on
+/// the pixels `use_pixel` admits, as `3 × f64` coefficients, then the residuals as an int32
+/// part.
+pub(crate) fn encode_predicted_scales(
+    shape: &TileShape,
+    codes: &[i32],
+    codes_per_pixel: usize,
+    scale_bits: &[u64],
+    use_pixel: impl Fn(usize) -> bool,
+    params: &CodecParams,
+) -> Result<Vec<u8>> {
+    let model = ScaleModel::fit(codes, scale_bits, codes_per_pixel, use_pixel);
+    let mut section = Vec::new();
+    for c in model.coefficients {
+        section.extend_from_slice(&c.to_bits().to_le_bytes());
+    }
+    let residuals = model.residuals(codes, scale_bits, codes_per_pixel);
+    let bytes: Vec<u8> = residuals.iter().flat_map(|r| r.to_le_bytes()).collect();
+    encode_part(shape, 1, SampleType::I32, &bytes, params, &mut section)?;
+    Ok(section)
+}
+
+/// The section's three coefficients `a`, `b`, `c` (binary64 bits, little-endian).
+pub(crate) fn read_coefficients(cursor: &mut Cursor) -> Result<[f64; 3]> {
+    let raw = cursor.bytes(24, "scale model coefficients")?;
+    let coefficient = |i: usize| {
+        f64::from_bits(u64::from_le_bytes(
+            raw[8 * i..8 * i + 8].try_into().expect("8 bytes"),
+        ))
+    };
+    Ok([coefficient(0), coefficient(1), coefficient(2)])
+}
+
+/// Reads a predicted-scales section (coefficients, residual part) and rebuilds the scale
+/// plane of a tile of `shape` from its pixels' `codes`: float32 samples, little-endian.
+pub(crate) fn decode_predicted_scales(
+    shape: &TileShape,
+    cursor: &mut Cursor,
+    codes: &[i32],
+    codes_per_pixel: usize,
+) -> Result<Vec<u8>> {
+    let model = ScaleModel {
+        coefficients: read_coefficients(cursor)?,
+    };
+    let (codec, payload) = read_part(cursor, "scale residuals")?;
+    let residuals = decode_part(shape, 1, SampleType::I32, codec, payload)?;
+    Ok(codes
+        .chunks_exact(codes_per_pixel)
+        .zip(residuals.chunks_exact(4))
+        .flat_map(|(pixel, r)| {
+            let residual = u32::from_le_bytes(r.try_into().expect("4 bytes"));
+            (model.scale(pixel, residual) as u32).to_le_bytes()
+        })
+        .collect())
 }
 
 #[cfg(test)]
