@@ -20,9 +20,12 @@ use crate::error::Result;
 use crate::sample::SampleType;
 use nalgebra::{Matrix3, Vector3};
 
-/// `(1/√Σq², 1/Σ|q|)` of a pixel's codes, both 0 for a pixel of zero codes.
+/// What the model reads of a pixel's codes: `(1/√Σq², 1/Σ|q|)`.
+pub(crate) type Features = (f64, f64);
+
+/// The [`Features`] of a pixel's codes, both 0 for a pixel of zero codes.
 #[inline]
-fn features(codes: &[i32]) -> (f64, f64) {
+pub(crate) fn features(codes: &[i32]) -> Features {
     let (mut squares, mut magnitudes) = (0i64, 0i64);
     for &q in codes {
         squares += q as i64 * q as i64;
@@ -34,6 +37,11 @@ fn features(codes: &[i32]) -> (f64, f64) {
     (1.0 / (squares as f64).sqrt(), 1.0 / magnitudes as f64)
 }
 
+/// The [`Features`] of every pixel of `codes`, `codes_per_pixel` codes each.
+pub(crate) fn pixel_features(codes: &[i32], codes_per_pixel: usize) -> Vec<Features> {
+    codes.chunks_exact(codes_per_pixel).map(features).collect()
+}
+
 /// The model's three coefficients, as the payload stores them (f64 bits).
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct ScaleModel {
@@ -42,19 +50,13 @@ struct ScaleModel {
 
 impl ScaleModel {
     /// Least-squares coefficients on the pixels `use_pixel` admits (float32 scales).
-    fn fit(
-        codes: &[i32],
-        scales: &[u64],
-        bands: usize,
-        use_pixel: impl Fn(usize) -> bool,
-    ) -> ScaleModel {
+    fn fit(features: &[Features], scales: &[u64], use_pixel: impl Fn(usize) -> bool) -> ScaleModel {
         let (mut gram, mut rhs) = (Matrix3::<f64>::zeros(), Vector3::<f64>::zeros());
-        for (p, pixel) in codes.chunks_exact(bands).enumerate() {
+        for (p, &(f1, f2)) in features.iter().enumerate() {
             let scale = f32::from_bits(scales[p] as u32) as f64;
             if !use_pixel(p) || !scale.is_finite() || scale <= 0.0 {
                 continue;
             }
-            let (f1, f2) = features(pixel);
             let row = Vector3::new(f1, f2, 1.0);
             gram += row * row.transpose();
             rhs += row * scale;
@@ -67,53 +69,50 @@ impl ScaleModel {
         ScaleModel { coefficients }
     }
 
-    /// The predicted scale's order-preserving word (§2.1's float word) for a pixel's codes.
+    /// The predicted scale's order-preserving word (§2.1's float word) for a pixel.
     #[inline]
-    fn predicted_word(&self, pixel: &[i32]) -> u32 {
+    fn predicted_word(&self, (f1, f2): Features) -> u32 {
         let [a, b, c] = self.coefficients;
-        let (f1, f2) = features(pixel);
         let predicted = (a * f1 + b * f2 + c) as f32;
         SampleType::F32.to_word(predicted.to_bits() as u64) as u32
     }
 
     /// The residual plane: each scale's word minus its prediction's, wrapping (int32).
-    fn residuals(&self, codes: &[i32], scales: &[u64], bands: usize) -> Vec<u32> {
-        codes
-            .chunks_exact(bands)
+    fn residuals(&self, features: &[Features], scales: &[u64]) -> Vec<u32> {
+        features
+            .iter()
             .zip(scales)
-            .map(|(pixel, &scale)| {
+            .map(|(&pixel, &scale)| {
                 let word = SampleType::F32.to_word(scale) as u32;
                 word.wrapping_sub(self.predicted_word(pixel))
             })
             .collect()
     }
 
-    /// The scale bits of a pixel from its codes and its residual.
+    /// The scale bits of a pixel from its features and its residual.
     #[inline]
-    fn scale(&self, pixel: &[i32], residual: u32) -> u64 {
+    fn scale(&self, pixel: Features, residual: u32) -> u64 {
         let word = self.predicted_word(pixel).wrapping_add(residual);
         SampleType::F32.from_word(word as u64)
     }
 }
 
 /// The predicted-scales section of a tile of `shape` (one scale per pixel, float32
-/// `scale_bits`) given its pixels' `codes` (`codes_per_pixel` each): the model fitted on
-/// the pixels `use_pixel` admits, as `3 × f64` coefficients, then the residuals as an int32
-/// part.
+/// `scale_bits`) given its pixels' [`Features`]: the model fitted on the pixels
+/// `use_pixel` admits, as `3 × f64` coefficients, then the residuals as an int32 part.
 pub(crate) fn encode_predicted_scales(
     shape: &TileShape,
-    codes: &[i32],
-    codes_per_pixel: usize,
+    features: &[Features],
     scale_bits: &[u64],
     use_pixel: impl Fn(usize) -> bool,
     params: &CodecParams,
 ) -> Result<Vec<u8>> {
-    let model = ScaleModel::fit(codes, scale_bits, codes_per_pixel, use_pixel);
+    let model = ScaleModel::fit(features, scale_bits, use_pixel);
     let mut section = Vec::new();
     for c in model.coefficients {
         section.extend_from_slice(&c.to_bits().to_le_bytes());
     }
-    let residuals = model.residuals(codes, scale_bits, codes_per_pixel);
+    let residuals = model.residuals(features, scale_bits);
     let bytes: Vec<u8> = residuals.iter().flat_map(|r| r.to_le_bytes()).collect();
     encode_part(shape, 1, SampleType::I32, &bytes, params, &mut section)?;
     Ok(section)
@@ -131,22 +130,22 @@ pub(crate) fn read_coefficients(cursor: &mut Cursor) -> Result<[f64; 3]> {
 }
 
 /// Reads a predicted-scales section (coefficients, residual part) and rebuilds the scale
-/// plane of a tile of `shape` from its pixels' `codes`: float32 samples, little-endian.
+/// plane of a tile of `shape` from its pixels' [`Features`]: float32 samples,
+/// little-endian.
 pub(crate) fn decode_predicted_scales(
     shape: &TileShape,
     cursor: &mut Cursor,
-    codes: &[i32],
-    codes_per_pixel: usize,
+    features: &[Features],
 ) -> Result<Vec<u8>> {
     let model = ScaleModel {
         coefficients: read_coefficients(cursor)?,
     };
     let (codec, payload) = read_part(cursor, "scale residuals")?;
     let residuals = decode_part(shape, 1, SampleType::I32, codec, payload)?;
-    Ok(codes
-        .chunks_exact(codes_per_pixel)
+    Ok(features
+        .iter()
         .zip(residuals.chunks_exact(4))
-        .flat_map(|(pixel, r)| {
+        .flat_map(|(&pixel, r)| {
             let residual = u32::from_le_bytes(r.try_into().expect("4 bytes"));
             (model.scale(pixel, residual) as u32).to_le_bytes()
         })
@@ -164,14 +163,15 @@ mod tests {
             .map(|s| s.to_bits() as u64)
             .to_vec();
         for model in [
-            ScaleModel::fit(&codes, &scales, 3, |_| true),
+            ScaleModel::fit(&pixel_features(&codes, 3), &scales, |_| true),
             ScaleModel {
                 coefficients: [f64::MAX, -1e300, f64::MIN_POSITIVE],
             },
         ] {
-            let residuals = model.residuals(&codes, &scales, 3);
+            let features = pixel_features(&codes, 3);
+            let residuals = model.residuals(&features, &scales);
             for (p, (&residual, &scale)) in residuals.iter().zip(&scales).enumerate() {
-                assert_eq!(model.scale(&codes[3 * p..3 * p + 3], residual), scale);
+                assert_eq!(model.scale(features[p], residual), scale);
             }
         }
     }

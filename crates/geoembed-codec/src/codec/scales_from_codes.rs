@@ -12,7 +12,9 @@
 //! ([`CodesTile`]); the codec alone cannot decode it. Byte layout: docs/format.md §5.8.
 
 use super::part::read_part;
-use super::scale_model::{decode_predicted_scales, encode_predicted_scales, read_coefficients};
+use super::scale_model::{
+    decode_predicted_scales, encode_predicted_scales, features, read_coefficients, Features,
+};
 use super::{CodecId, CodecParams, Effort, TileShape};
 use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
@@ -38,8 +40,9 @@ pub fn applies(codes_type: SampleType, plane_type: SampleType, plane_bands: usiz
     codes_type.small_int_range().is_some() && plane_type == SampleType::F32 && plane_bands == 1
 }
 
-/// The codes of `codes` as integers, checked to fit a plane of `shape`.
-fn pixel_codes(shape: &TileShape, codes: &CodesTile) -> Result<Vec<i32>> {
+/// The model's [`Features`] of every pixel of `codes`, checked to fit a plane of `shape`
+/// (computed pixel by pixel: the codes are never held as integers all at once).
+fn codes_features(shape: &TileShape, codes: &CodesTile) -> Result<Vec<Features>> {
     if !applies(codes.sample_type, shape.sample_type, shape.bands) || codes.bands == 0 {
         return Err(Error::invalid(format!(
             "scales-from-codes codes a one-band float32 plane from 8- or 16-bit integer \
@@ -47,22 +50,26 @@ fn pixel_codes(shape: &TileShape, codes: &CodesTile) -> Result<Vec<i32>> {
             shape.bands, shape.sample_type, codes.bands, codes.sample_type
         )));
     }
-    let count = shape.pixels() * codes.bands;
-    if codes.samples.len() != count * codes.sample_type.size() {
+    let pixel_bytes = codes.bands * codes.sample_type.size();
+    if codes.samples.len() != shape.pixels() * pixel_bytes {
         return Err(Error::invalid(format!(
             "scales-from-codes: the codes' tile has {} bytes, {} pixels of {} {} codes need {}",
             codes.samples.len(),
             shape.pixels(),
             codes.bands,
             codes.sample_type,
-            count * codes.sample_type.size()
+            shape.pixels() * pixel_bytes
         )));
     }
-    let mut values = vec![0i32; count];
-    codes
-        .sample_type
-        .small_int_values(codes.samples, &mut values);
-    Ok(values)
+    let mut pixel = vec![0i32; codes.bands];
+    Ok(codes
+        .samples
+        .chunks_exact(pixel_bytes)
+        .map(|bytes| {
+            codes.sample_type.small_int_values(bytes, &mut pixel);
+            features(&pixel)
+        })
+        .collect())
 }
 
 /// Encodes a one-band float32 plane (`scales`, little-endian) from the tile's `codes`:
@@ -73,7 +80,7 @@ pub fn encode(
     codes: &CodesTile,
     effort: Effort,
 ) -> Result<Vec<u8>> {
-    let code_values = pixel_codes(shape, codes)?;
+    let features = codes_features(shape, codes)?;
     if scales.len() != shape.bytes() {
         return Err(Error::invalid(format!(
             "scales-from-codes: the plane has {} bytes, the tile needs {}",
@@ -92,8 +99,7 @@ pub fn encode(
     let mut payload = vec![VERSION];
     payload.extend(encode_predicted_scales(
         shape,
-        &code_values,
-        codes.bands,
+        &features,
         &scale_bits,
         |_| true,
         &params,
@@ -109,10 +115,10 @@ pub fn decode(
     codes: &CodesTile,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let code_values = pixel_codes(shape, codes)?;
+    let features = codes_features(shape, codes)?;
     let mut cursor = Cursor::new(payload, "scales-from-codes");
     read_version(&mut cursor)?;
-    let scales = decode_predicted_scales(shape, &mut cursor, &code_values, codes.bands)?;
+    let scales = decode_predicted_scales(shape, &mut cursor, &features)?;
     if cursor.pos != payload.len() {
         return Err(Error::corrupt(
             "scales-from-codes: bytes after the scale residuals",

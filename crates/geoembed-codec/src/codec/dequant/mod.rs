@@ -20,7 +20,7 @@ mod pixel_scale;
 mod value_table;
 
 use super::part::{decode_part, encode_part, read_part};
-use super::scale_model::{decode_predicted_scales, encode_predicted_scales};
+use super::scale_model::{decode_predicted_scales, encode_predicted_scales, pixel_features};
 use super::{CodecId, CodecParams, TileShape};
 use crate::entropy::deflate;
 use crate::entropy::varint::{put_i, put_u, Cursor};
@@ -231,10 +231,10 @@ fn encode_scales(shape: &TileShape, lattice: &Lattice, params: &CodecParams) -> 
     let exceptions = &lattice.exceptions.pixels;
     let lattice_pixel = |p: usize| exceptions.binary_search(&(p as u32)).is_err();
     let mut predicted = vec![1u8];
+    let features = pixel_features(&lattice.codes, shape.bands);
     predicted.extend(encode_predicted_scales(
         shape,
-        &lattice.codes,
-        shape.bands,
+        &features,
         &lattice.scales,
         lattice_pixel,
         params,
@@ -496,7 +496,9 @@ fn decode_scales(shape: &TileShape, cursor: &mut Cursor, codes: &[i32]) -> Resul
             let (codec, payload) = read_part(cursor, "scales")?;
             decode_part(shape, 1, ty, codec, payload)
         }
-        1 if ty == SampleType::F32 => decode_predicted_scales(shape, cursor, codes, shape.bands),
+        1 if ty == SampleType::F32 => {
+            decode_predicted_scales(shape, cursor, &pixel_features(codes, shape.bands))
+        }
         m => Err(Error::unsupported(format!(
             "dequant: scale model {m} for {ty} tiles"
         ))),
