@@ -326,13 +326,15 @@ fn misplaced_blocks_fail_with_named_errors() {
         "tile (0, 0) (scales-from-codes): scales-from-codes codes a one-band float32 aux plane \
          beside 8- or 16-bit integer bands, not a 128-band int8 plane 0 beside int8 bands"
     );
-    // The aux block of a tile whose bands fail fails too, naming the bands' tile.
+    // The aux block of a tile whose bands fail fails too, naming both blocks.
     let err = r.read_block(1, 0, 0).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
-    assert!(
-        err.to_string()
-            .starts_with("tile (0, 0) (scales-from-codes)"),
-        "{err}"
-    );
+    let named = "tile (0, 0) of aux plane 0 (scales-from-codes) is coded from the bands' \
+                 block, which failed: tile (0, 0) (scales-from-codes): scales-from-codes codes";
+    assert!(err.to_string().starts_with(named), "{err}");
+    let payloads = r.read_block_payloads(1, 0, 0).unwrap();
+    let mut out = Vec::new();
+    let err = decode_block_payloads_into(&h, r.entries(), 1, 0, 0, &payloads, &mut out);
+    assert!(err.unwrap_err().to_string().starts_with(named));
     r.read_block(1, 1, 0).unwrap();
 }

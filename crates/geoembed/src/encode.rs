@@ -303,12 +303,11 @@ fn encode_tiles<W: Write + Seek>(
         // An aux scale plane may be coded from the bands: their tiles are read beside it,
         // and count in the batch's memory.
         let from_bands = o.codec == CodecChoice::Auto && can_code_from_bands(&header, plane);
-        let batch_px = plane_pixel_bytes(&header, plane)?
-            + if from_bands {
-                plane_pixel_bytes(&header, 0)?
-            } else {
-                0
-            };
+        let bands_px = match from_bands {
+            true => plane_pixel_bytes(&header, 0)?,
+            false => 0,
+        };
+        let batch_px = plane_pixel_bytes(&header, plane)? + bands_px;
         for region in TileRegion::batches(&header, batch_px, o.batch_bytes) {
             let jobs = read_jobs(src, &header, plane, &region, from_bands)?;
             let positions: Vec<(u32, u32, usize)> =

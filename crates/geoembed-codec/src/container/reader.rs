@@ -161,7 +161,10 @@ impl<R: Read + Seek> Reader<R> {
         let payload = self.read_payload(plane, tx, ty)?;
         let entry = *self.entry(plane, tx, ty)?;
         let read_bands = match bands {
-            None if plane != 0 && needs_bands(&entry) => Some(self.read_block(0, tx, ty)?),
+            None if plane != 0 && needs_bands(&entry) => Some(
+                self.read_block(0, tx, ty)
+                    .map_err(|err| err.context(bands_failed(plane, tx, ty)))?,
+            ),
             _ => None,
         };
         let mut out = Vec::new();
@@ -424,7 +427,10 @@ pub fn decode_block_payloads_into(
 ) -> Result<()> {
     let entry = |plane| &entries[h.block_index(plane, tx, ty) as usize];
     let bands = match &payloads.bands {
-        Some(bands_payload) => Some(decode_block(h, 0, tx, ty, entry(0), bands_payload)?),
+        Some(bands_payload) => Some(
+            decode_block(h, 0, tx, ty, entry(0), bands_payload)
+                .map_err(|err| err.context(bands_failed(plane, tx, ty)))?,
+        ),
         None => None,
     };
     let block = (plane, tx, ty);
@@ -503,6 +509,14 @@ pub fn decode_block_given_bands(
         ));
     }
     Ok(())
+}
+
+/// How an error in the bands' block names the aux block coded from them.
+fn bands_failed(plane: usize, tx: u32, ty: u32) -> String {
+    format!(
+        "{} (scales-from-codes) is coded from the bands' block, which failed",
+        tile_name(plane, tx, ty)
+    )
 }
 
 /// Decodes a `scales-from-codes` block of aux plane `plane - 1` from plane 0's decoded
