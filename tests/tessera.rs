@@ -127,3 +127,52 @@ fn emb_to_npy_gives_back_the_geotessera_files_byte_for_byte() {
     );
     assert!(!again.exists());
 }
+
+#[test]
+fn real_presto_scales_are_coded_from_the_codes_and_come_back_byte_for_byte() {
+    // The real Presto crop (fixtures/README.md): its scales follow its codes, so the aux
+    // plane is coded from them (format 1.3), and every reader path gives them back.
+    let dir = tempfile::tempdir().unwrap();
+    let (npy, scales) = (
+        fixture("presto_s2_crop_int8.npy"),
+        fixture("presto_s2_crop_scales.npy"),
+    );
+    let emb = dir.path().join("p.emb");
+    ok(&["-q", "convert", s(&npy), s(&emb), "--scales", s(&scales)]);
+    ok(&["verify", s(&emb)]);
+    let j = info_json(&emb);
+    assert_eq!(j["geoembed"]["format_version"], "1.3");
+    let tiles = j["geoembed"]["tiles"].as_array().unwrap();
+    let aux: Vec<&serde_json::Value> = tiles.iter().filter(|t| t["plane"] == 1).collect();
+    assert!(!aux.is_empty());
+    for t in &aux {
+        assert_eq!(t["codec"], "scales-from-codes", "{t}");
+        let choices = t["choices"].as_str().unwrap();
+        assert!(choices.starts_with("predicted from the codes"), "{choices}");
+    }
+    // `info` reports the scale plane's share from its blocks.
+    let scale_bytes: u64 = aux.iter().map(|t| t["bytes"].as_u64().unwrap()).sum();
+    let planes = &j["geoembed"]["planes"];
+    assert_eq!(planes[1]["name"], "scales");
+    assert_eq!(planes[1]["bytes"].as_u64().unwrap(), scale_bytes);
+    let bits = planes[1]["bits_per_sample"].as_f64().unwrap();
+    assert!((bits - 8.0 * scale_bytes as f64 / (48.0 * 48.0)).abs() < 1e-9);
+
+    let back = dir.path().join("back.npy");
+    ok(&["-q", "convert", s(&emb), s(&back)]);
+    assert!(std::fs::read(&back).unwrap() == std::fs::read(&npy).unwrap());
+    let back_scales = dir.path().join("back_scales.npy");
+    assert!(std::fs::read(&back_scales).unwrap() == std::fs::read(&scales).unwrap());
+
+    // Dequantised through the scales decoded from the codes: q x scale, in float32.
+    let deq = dir.path().join("p_f32.tif");
+    ok(&["-q", "convert", s(&emb), s(&deq), "--dequantize"]);
+    let (_, q) = npy_bytes(&npy);
+    let (_, sc) = npy_bytes(&scales);
+    let got = pixels(s(&deq));
+    for (i, value) in got.chunks_exact(4).enumerate() {
+        let scale = f32::from_le_bytes(sc[i / 128 * 4..i / 128 * 4 + 4].try_into().unwrap());
+        let want = (q[i] as i8 as f32) * scale;
+        assert_eq!(value, want.to_le_bytes(), "sample {i}");
+    }
+}

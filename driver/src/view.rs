@@ -125,8 +125,11 @@ impl View {
             View::Dequantized => {
                 let samples = reader.read_block(0, tx, ty)?;
                 let header = reader.header().clone();
+                // A scale plane coded from the codes reuses the bands just decoded.
                 let scales = match scale_plane(&header) {
-                    Some(plane) => Some(reader.read_block(plane, tx, ty)?),
+                    Some(plane) => {
+                        Some(reader.read_block_given_bands(plane, tx, ty, Some(&samples))?)
+                    }
                     None => None,
                 };
                 let mut values = Vec::new();

@@ -13,8 +13,9 @@
 #![no_main]
 
 use geoembed_codec::{
-    dequantize, encode_block, scale_plane, AuxPlane, CodecChoice, CodecId, Dequantization, Effort,
-    Header, Limits, MetadataDomain, Reader, SampleType, Writer,
+    dequantize, encode_block, encode_block_given_bands, scale_plane, AuxPlane, BlockSettings,
+    CodecChoice, CodecId, Dequantization, Effort, Header, Limits, MetadataDomain, Reader,
+    SampleType, Writer,
 };
 use libfuzzer_sys::arbitrary::{self, Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -332,7 +333,7 @@ fuzz_target!(|input: Input| {
 });
 
 /// Valid files covering every chunk, the codecs without libjxl, an aux plane with its
-/// dequantisation, several tiles with clipped edges.
+/// dequantisation (coded alone, and from the codes), several tiles with clipped edges.
 fn seeds() -> &'static [Vec<u8>] {
     static SEEDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     SEEDS.get_or_init(|| {
@@ -343,7 +344,7 @@ fn seeds() -> &'static [Vec<u8>] {
                 (37, 29),
                 (16, 16),
                 CodecChoice::Fixed(CodecId::Native),
-                false,
+                Scales::None,
             ),
             seed(
                 SampleType::I16,
@@ -351,7 +352,7 @@ fn seeds() -> &'static [Vec<u8>] {
                 (40, 24),
                 (16, 16),
                 CodecChoice::Fixed(CodecId::Float),
-                false,
+                Scales::None,
             ),
             seed(
                 SampleType::F32,
@@ -359,7 +360,7 @@ fn seeds() -> &'static [Vec<u8>] {
                 (20, 20),
                 (16, 8),
                 CodecChoice::Auto,
-                false,
+                Scales::None,
             ),
             seed(
                 SampleType::I8,
@@ -367,7 +368,7 @@ fn seeds() -> &'static [Vec<u8>] {
                 (24, 24),
                 (16, 16),
                 CodecChoice::Fixed(CodecId::Native),
-                true,
+                Scales::Alone,
             ),
             seed(
                 SampleType::U16,
@@ -375,7 +376,7 @@ fn seeds() -> &'static [Vec<u8>] {
                 (33, 17),
                 (16, 16),
                 CodecChoice::Fixed(CodecId::DecorrelatePng128),
-                false,
+                Scales::None,
             ),
             seed(
                 SampleType::F64,
@@ -383,7 +384,7 @@ fn seeds() -> &'static [Vec<u8>] {
                 (9, 40),
                 (16, 16),
                 CodecChoice::Fixed(CodecId::Png128),
-                false,
+                Scales::None,
             ),
             seed(
                 SampleType::U8,
@@ -391,10 +392,28 @@ fn seeds() -> &'static [Vec<u8>] {
                 (16, 16),
                 (16, 16),
                 CodecChoice::Fixed(CodecId::Raw),
-                false,
+                Scales::None,
+            ),
+            seed(
+                SampleType::I8,
+                8,
+                (40, 24),
+                (16, 16),
+                CodecChoice::Fixed(CodecId::Native),
+                Scales::FromCodes,
             ),
         ]
     })
+}
+
+/// Whether a seed has a float32 scale plane, and how it is coded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scales {
+    None,
+    /// Coded on its own (`auto`).
+    Alone,
+    /// Scales the codes predict, coded from them (codec `scales-from-codes`, format 1.3).
+    FromCodes,
 }
 
 /// A file of `bands` bands of smooth samples; `scales` adds a float32 aux plane and a
@@ -405,7 +424,7 @@ fn seed(
     (width, height): (u32, u32),
     (tile_width, tile_height): (u32, u32),
     choice: CodecChoice,
-    scales: bool,
+    scales: Scales,
 ) -> Vec<u8> {
     let mut h = Header::new(width, height, bands, ty);
     h.tile_width = tile_width;
@@ -418,7 +437,7 @@ fn seed(
     h.bands[0].nodata = Some(0.0);
     h.georef.geotransform = Some([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]);
     h.info.push(("software".into(), "fuzz seed".into()));
-    if scales {
+    if scales != Scales::None {
         h.aux_planes.push(AuxPlane {
             name: "scales".into(),
             sample_type: SampleType::F32,
@@ -435,19 +454,48 @@ fn seed(
     for plane in 0..h.plane_count() {
         for ty_index in 0..h.tiles_down() {
             for tx in 0..h.tiles_across() {
-                let tile = samples(&h, plane, tx, ty_index);
-                let codec = if plane == 0 {
-                    choice
-                } else {
-                    CodecChoice::Auto
+                let block = match (plane, scales) {
+                    (0, _) => {
+                        let tile = samples(&h, 0, tx, ty_index);
+                        encode_block(&h, 0, tx, ty_index, &tile, choice, Effort::Fast)
+                    }
+                    (_, Scales::FromCodes) => scales_from_codes_block(&h, plane, tx, ty_index),
+                    _ => {
+                        let tile = samples(&h, plane, tx, ty_index);
+                        let auto = CodecChoice::Auto;
+                        encode_block(&h, plane, tx, ty_index, &tile, auto, Effort::Fast)
+                    }
                 };
-                let block =
-                    encode_block(&h, plane, tx, ty_index, &tile, codec, Effort::Fast).unwrap();
-                w.write_block(plane, tx, ty_index, &block).unwrap();
+                w.write_block(plane, tx, ty_index, &block.unwrap()).unwrap();
             }
         }
     }
     w.finish().unwrap().into_inner()
+}
+
+/// Block `(plane, tx, ty)` of scales the codes predict (`3/√Σq²`), coded from the codes.
+fn scales_from_codes_block(
+    h: &Header,
+    plane: usize,
+    tx: u32,
+    ty: u32,
+) -> geoembed_codec::Result<geoembed_codec::EncodedBlock> {
+    let codes = samples(h, 0, tx, ty);
+    let scales: Vec<u8> = codes
+        .chunks_exact(h.bands.len())
+        .flat_map(|pixel| {
+            let squares: f64 = pixel.iter().map(|&q| f64::from(q as i8).powi(2)).sum();
+            ((3.0 / squares.sqrt().max(1.0)) as f32).to_le_bytes()
+        })
+        .collect();
+    let settings = BlockSettings {
+        effort: Effort::Fast,
+        recipe: None,
+    };
+    let auto = CodecChoice::Auto;
+    let block = encode_block_given_bands(h, (plane, tx, ty), &scales, &codes, auto, settings)?;
+    assert_eq!(block.codec, CodecId::ScalesFromCodes, "the seed's scales");
+    Ok(block)
 }
 
 /// Smooth little-endian samples of tile `(tx, ty)` of `plane`.

@@ -94,11 +94,15 @@ pub use container::header::{
     NearLossless, Srs, TransformAchieved, TransformLoss,
 };
 pub use container::preamble::MAGIC;
-pub use container::reader::{decode_block, decode_block_into, locate_block, tile_name};
+pub use container::reader::{
+    decode_block, decode_block_given_bands, decode_block_into, decode_block_payloads_into,
+    locate_block, needs_bands, tile_name, BlockPayloads,
+};
 pub use container::tile_rows::TileRows;
 pub use container::window::{Interleave, Window, WindowLayout};
 pub use container::writer::{
-    achieved_figures, block_shape, encode_block, encode_block_with, BlockSettings, EncodedBlock,
+    achieved_figures, block_shape, can_code_from_bands, encode_block, encode_block_given_bands,
+    encode_block_with, BlockSettings, EncodedBlock,
 };
 pub use container::{IndexEntry, Reader, Writer};
 pub use error::{Error, ErrorKind, Result};

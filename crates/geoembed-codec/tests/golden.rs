@@ -12,9 +12,9 @@
 //! the format): a higher minor version with chunks this reader does not know.
 
 use geoembed_codec::{
-    encode_block, fit_decorrelation, AuxPlane, CodecChoice, CodecId, Dequantization, Effort,
-    ErrorKind, Header, MetadataDomain, NearLossless, Reader, SampleType, Srs, TransformLoss,
-    Writer,
+    encode_block, encode_block_given_bands, fit_decorrelation, AuxPlane, BlockSettings,
+    CodecChoice, CodecId, Dequantization, Effort, ErrorKind, Header, MetadataDomain, NearLossless,
+    Reader, SampleType, Srs, TransformLoss, Writer,
 };
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -817,6 +817,63 @@ fn golden_dequant_geotessera_float32_and_alphaearth_power_law() {
         })
         .collect();
     dequant("presto_power_law_dequant.emb", 64, power);
+}
+
+/// GeoTessera's layout of the real Presto crop: int8 codes as the bands (native), the
+/// float32 scales as aux plane `scales`, with pixel 3 all-zero codes of scale 0 and pixel
+/// 40's scale a NaN with a payload. The scales are coded from the codes.
+fn presto_int8_with_scales() -> (Header, Vec<Vec<u8>>) {
+    let (codes, mut scales) = presto_crop();
+    let mut codes: Vec<u8> = codes.iter().map(|&q| q as u8).collect();
+    codes[3 * 128..4 * 128].fill(0);
+    scales[3] = 0.0;
+    scales[40] = f32::from_bits(0x7fc0_1234);
+    let mut hd = tiled_header(48, 48, 128, SampleType::I8);
+    hd.aux_planes.push(AuxPlane {
+        name: "scales".into(),
+        sample_type: SampleType::F32,
+        bands: 1,
+        description: "per-pixel scale".into(),
+    });
+    hd.dequantization = Some(Dequantization::PerPixelScale { aux_plane: 0 });
+    let scale_bytes = scales
+        .iter()
+        .flat_map(|s| s.to_bits().to_le_bytes())
+        .collect();
+    (hd, vec![codes, scale_bytes])
+}
+
+#[test]
+fn golden_scales_from_codes() {
+    let (hd, planes) = presto_int8_with_scales();
+    let mut w = Writer::new(Cursor::new(Vec::new()), hd.clone()).unwrap();
+    let tiles: Vec<(u32, u32)> = (0..hd.tiles_down())
+        .flat_map(|ty| (0..hd.tiles_across()).map(move |tx| (tx, ty)))
+        .collect();
+    for &(tx, ty) in &tiles {
+        let bands = tile(&planes[0], 128, &hd, tx, ty);
+        let native = CodecChoice::Fixed(CodecId::Native);
+        let b = encode_block(&hd, 0, tx, ty, &bands, native, Effort::Default).unwrap();
+        w.write_block(0, tx, ty, &b).unwrap();
+    }
+    for &(tx, ty) in &tiles {
+        let (bands, scales) = (
+            tile(&planes[0], 128, &hd, tx, ty),
+            tile(&planes[1], 4, &hd, tx, ty),
+        );
+        let settings = BlockSettings::default();
+        let block = (1, tx, ty);
+        let b = encode_block_given_bands(&hd, block, &scales, &bands, CodecChoice::Auto, settings);
+        let b = b.unwrap();
+        assert_eq!(b.codec, CodecId::ScalesFromCodes, "tile ({tx}, {ty})");
+        w.write_block(1, tx, ty, &b).unwrap();
+    }
+    let fresh = w.finish().unwrap().into_inner();
+    let name = "presto_int8_scales_from_codes.emb";
+    check_file(name, &hd, planes, fresh, true);
+    let golden = std::fs::read(fixtures().join("golden").join(name)).unwrap();
+    let r = Reader::open(Cursor::new(&golden)).unwrap();
+    assert_eq!(r.format_version(), (1, 3));
 }
 
 #[test]

@@ -7,8 +7,8 @@ use crate::file_source::{PyFile, Source};
 use crate::header_dict;
 use crate::numpy_array::from_samples;
 use geoembed_codec::{
-    decode_block, dequantize, scale_plane, CodecId, Header, IndexEntry, Interleave, Limits, Reader,
-    SampleType, Window, WindowLayout,
+    decode_block_payloads_into, dequantize, scale_plane, BlockPayloads, CodecId, Header,
+    IndexEntry, Interleave, Limits, Reader, SampleType, Window, WindowLayout,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -113,12 +113,26 @@ impl EmbReader {
         &self,
         plane: usize,
         tiles: &[(u32, u32)],
-    ) -> geoembed_codec::Result<Vec<Vec<u8>>> {
+    ) -> geoembed_codec::Result<Vec<BlockPayloads>> {
         let mut source = self.source.lock().expect("a reader thread panicked");
         tiles
             .iter()
-            .map(|&(tx, ty)| source.read_payload(plane, tx, ty))
+            .map(|&(tx, ty)| source.read_block_payloads(plane, tx, ty))
             .collect()
+    }
+
+    /// Decodes block `(plane, tx, ty)` from its payloads (and plane 0's, when it is coded
+    /// from the bands).
+    fn decode_payloads(
+        &self,
+        plane: usize,
+        (tx, ty): (u32, u32),
+        payloads: &BlockPayloads,
+    ) -> geoembed_codec::Result<Vec<u8>> {
+        let mut samples = Vec::new();
+        let entries = &self.entries;
+        decode_block_payloads_into(&self.header, entries, plane, tx, ty, payloads, &mut samples)?;
+        Ok(samples)
     }
 
     fn read_window(
@@ -145,10 +159,7 @@ impl EmbReader {
             let decoded: Vec<Vec<u8>> = round
                 .par_iter()
                 .zip(&payloads)
-                .map(|(&(tx, ty), payload)| {
-                    let entry = &self.entries[self.header.block_index(plane, tx, ty) as usize];
-                    decode_block(&self.header, plane, tx, ty, entry, payload)
-                })
+                .map(|(&tile, payloads)| self.decode_payloads(plane, tile, payloads))
                 .collect::<geoembed_codec::Result<_>>()?;
             for (&tile, samples) in round.iter().zip(&decoded) {
                 layout.copy_tile(
@@ -305,10 +316,8 @@ impl EmbReader {
                     round
                         .par_iter()
                         .zip(&payloads)
-                        .try_for_each(|(&(tx, ty), payload)| {
-                            let index = self.header.block_index(plane, tx, ty) as usize;
-                            let entry = &self.entries[index];
-                            decode_block(&self.header, plane, tx, ty, entry, payload).map(drop)
+                        .try_for_each(|(&tile, payloads)| {
+                            self.decode_payloads(plane, tile, payloads).map(drop)
                         })?;
                     checked += round.len() as u64;
                 }

@@ -247,7 +247,10 @@ fn write_samples(
     for region in TileRegion::batches(&h, pixel_bytes, batch_bytes) {
         let strips = emb.decode_region(0, &region, &stage, in_flight)?;
         let scales = match scale_plane {
-            Some(p) => Some(emb.decode_region(p, &region, &stage, in_flight)?),
+            Some(p) => {
+                let bands = Some(strips.as_slice());
+                Some(emb.decode_region_given_bands(p, &region, &stage, in_flight, bands)?)
+            }
             None => None,
         };
         let columns = region.pixel_columns(&h);

@@ -10,8 +10,9 @@ use crate::read::{RasterSource, TileRegion};
 use crate::write::sidecar::{self, ToLonLat};
 use crate::write::staging::{check_output_file, Staging};
 use geoembed_codec::{
-    achieved_figures, auto_candidates, encode_block_with, fit_decorrelation, BlockSettings,
-    CodecChoice, Decorrelation, Header, LossStats, NearLossless, TransformLoss, Writer,
+    achieved_figures, auto_candidates, can_code_from_bands, encode_block_given_bands,
+    encode_block_with, fit_decorrelation, BlockSettings, CodecChoice, Decorrelation, EncodedBlock,
+    Header, LossStats, NearLossless, TransformLoss, Writer,
 };
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Seek, Write};
@@ -159,11 +160,58 @@ fn output_header(src: &mut dyn RasterSource, o: &EncodeOptions) -> Result<Header
     Ok(header)
 }
 
-/// One tile to encode: its position and samples.
+/// One tile to encode: its position and samples, and plane 0's samples of the tile when
+/// an aux plane may be coded from them.
 struct TileJob {
     tx: u32,
     ty: u32,
     samples: Vec<u8>,
+    bands: Option<Vec<u8>>,
+}
+
+impl TileJob {
+    /// Encodes the tile of `plane`: from the bands when the job carries them.
+    fn encode(&self, header: &Header, plane: usize, o: &EncodeOptions) -> Result<EncodedBlock> {
+        let settings = BlockSettings {
+            effort: o.effort,
+            recipe: o.recipe,
+        };
+        let (tx, ty, samples) = (self.tx, self.ty, &self.samples);
+        Ok(match &self.bands {
+            Some(bands) => {
+                let block = (plane, tx, ty);
+                encode_block_given_bands(header, block, samples, bands, o.codec, settings)?
+            }
+            None => encode_block_with(header, plane, tx, ty, samples, o.codec, settings)?,
+        })
+    }
+}
+
+/// Reads the tiles of `region` of `plane`, with plane 0's tiles beside them when the plane
+/// may be coded from the bands (`from_bands`).
+fn read_jobs(
+    src: &mut dyn RasterSource,
+    header: &Header,
+    plane: usize,
+    region: &TileRegion,
+    from_bands: bool,
+) -> Result<Vec<TileJob>> {
+    let px = plane_pixel_bytes(header, plane)?;
+    let mut jobs = read_tiles(src, header, plane, px, region)?;
+    if from_bands {
+        let bands_px = plane_pixel_bytes(header, 0)?;
+        let bands = read_tiles(src, header, 0, bands_px, region)?;
+        for (job, bands_job) in jobs.iter_mut().zip(bands) {
+            job.bands = Some(bands_job.samples);
+        }
+    }
+    Ok(jobs)
+}
+
+/// Bytes of one pixel of `plane`.
+fn plane_pixel_bytes(header: &Header, plane: usize) -> Result<usize> {
+    let (ty, bands) = header.plane_layout(plane)?;
+    Ok(bands * ty.size())
 }
 
 /// Reads the tiles of `region` of `plane`: tile by tile from a source that reads windows,
@@ -181,7 +229,12 @@ fn read_tiles(
             let (x0, y0, tw, rows) = header.tile_rect(tx, ty);
             let mut samples = vec![0u8; tw as usize * rows as usize * px];
             src.read_window(plane, x0..x0 + tw, y0, rows, &mut samples)?;
-            jobs.push(TileJob { tx, ty, samples });
+            jobs.push(TileJob {
+                tx,
+                ty,
+                samples,
+                bands: None,
+            });
         }
         return Ok(jobs);
     }
@@ -197,7 +250,12 @@ fn read_tiles(
             let (x0, _, tw, _) = header.tile_rect(tx, ty);
             let start = (x0 as usize - columns.start) * px;
             let samples = cut_tile(&strip, row_bytes, start, tw as usize * px, rows as usize);
-            jobs.push(TileJob { tx, ty, samples });
+            jobs.push(TileJob {
+                tx,
+                ty,
+                samples,
+                bands: None,
+            });
         }
     }
     Ok(jobs)
@@ -241,21 +299,20 @@ fn encode_tiles<W: Write + Seek>(
     let mut loss = LossStats::default();
     let stage = Stage::begin(progress, header.block_count(), "encoding");
     for plane in 0..header.plane_count() {
-        let (ty, bands) = header.plane_layout(plane)?;
-        let px = bands * ty.size();
-        for region in TileRegion::batches(&header, px, o.batch_bytes) {
-            let jobs = read_tiles(src, &header, plane, px, &region)?;
+        let (ty, _) = header.plane_layout(plane)?;
+        // An aux scale plane may be coded from the bands: their tiles are read beside it,
+        // and count in the batch's memory.
+        let from_bands = o.codec == CodecChoice::Auto && can_code_from_bands(&header, plane);
+        let bands_px = match from_bands {
+            true => plane_pixel_bytes(&header, 0)?,
+            false => 0,
+        };
+        let batch_px = plane_pixel_bytes(&header, plane)? + bands_px;
+        for region in TileRegion::batches(&header, batch_px, o.batch_bytes) {
+            let jobs = read_jobs(src, &header, plane, &region, from_bands)?;
             let positions: Vec<(u32, u32, usize)> =
                 jobs.iter().map(|j| (j.tx, j.ty, j.samples.len())).collect();
-            let encoded = stage.run_parallel(jobs, |j| {
-                let settings = BlockSettings {
-                    effort: o.effort,
-                    recipe: o.recipe,
-                };
-                Ok(encode_block_with(
-                    &header, plane, j.tx, j.ty, &j.samples, o.codec, settings,
-                )?)
-            })?;
+            let encoded = stage.run_parallel(jobs, |j| j.encode(&header, plane, o))?;
             for ((tx, tyi, raw), block) in positions.into_iter().zip(encoded) {
                 *report.codecs.entry(block.codec.name()).or_default() += 1;
                 report.raw_bytes += raw as u64;

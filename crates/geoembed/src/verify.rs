@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::options::DEFAULT_BATCH_BYTES;
 use crate::progress::{Progress, Stage};
 use crate::read::emb::tiles_in_flight;
-use geoembed_codec::{decode_block, Header, Limits, Reader};
+use geoembed_codec::{decode_block_payloads_into, Header, Limits, Reader};
 use std::io::BufReader;
 use std::path::Path;
 
@@ -49,7 +49,7 @@ pub fn verify_file_with_limits(
             let wave = tx0..(tx0 + wave_len as u32).min(h.tiles_across());
             let mut row = Vec::new();
             for tx in wave.clone() {
-                match r.read_payload(plane, tx, ty) {
+                match r.read_block_payloads(plane, tx, ty) {
                     Ok(p) => row.push((tx, p)),
                     Err(e) => {
                         stage.advance(1)?;
@@ -58,9 +58,11 @@ pub fn verify_file_with_limits(
                 }
             }
             let entries = r.entries();
-            let checked = stage.run_parallel(row, |(tx, payload)| {
-                let e = &entries[h.block_index(plane, tx, ty) as usize];
-                Ok(decode_block(&h, plane, tx, ty, e, &payload).err())
+            let checked = stage.run_parallel(row, |(tx, payloads)| {
+                let mut samples = Vec::new();
+                let decoded =
+                    decode_block_payloads_into(&h, entries, plane, tx, ty, &payloads, &mut samples);
+                Ok(decoded.err())
             })?;
             report
                 .bad_tiles

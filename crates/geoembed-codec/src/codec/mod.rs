@@ -9,7 +9,10 @@ mod jxl;
 mod klt;
 mod lz;
 mod native;
+mod part;
 pub mod png128;
+mod scale_model;
+pub mod scales_from_codes;
 
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
@@ -46,11 +49,15 @@ pub enum CodecId {
     /// LOSSY: the tile's principal components, quantised to a target relative RMSE, coded
     /// as integer planes by the native codec. Used only when asked for (`--rel-rmse`).
     Klt = 10,
+    /// A one-band float32 aux plane (GeoTessera's scales) predicted from the codes of
+    /// plane 0's block of the same tile: the container decodes that block first. Chosen by
+    /// the writer, never by name.
+    ScalesFromCodes = 11,
 }
 
 impl CodecId {
     /// Every codec, in id order.
-    pub const ALL: [CodecId; 11] = [
+    pub const ALL: [CodecId; 12] = [
         CodecId::Raw,
         CodecId::Constant,
         CodecId::Png128,
@@ -62,6 +69,7 @@ impl CodecId {
         CodecId::Dequant,
         CodecId::Lz,
         CodecId::Klt,
+        CodecId::ScalesFromCodes,
     ];
 
     /// The codec stored as `code` in a tile index entry.
@@ -86,6 +94,7 @@ impl CodecId {
             CodecId::Dequant => "dequant",
             CodecId::Lz => "lz",
             CodecId::Klt => "klt",
+            CodecId::ScalesFromCodes => "scales-from-codes",
         }
     }
 
@@ -132,6 +141,9 @@ impl CodecId {
             CodecId::Dequant if !ty.is_float() => Some(format!(
                 "dequant handles float32/64 samples (dequantised codes), not {ty}"
             )),
+            CodecId::ScalesFromCodes if ty != SampleType::F32 => Some(format!(
+                "scales-from-codes handles a one-band float32 aux plane, not {ty}"
+            )),
             _ => None,
         }
     }
@@ -147,10 +159,12 @@ impl std::fmt::Display for CodecId {
 /// codec: 1.0 has codecs 0–7 with native and float payload version 1; 1.1 adds `dequant`
 /// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats); 1.2 native
 /// payload version 3 (near-lossless), float payload versions 2 (the value-space
-/// predictor) and 3 (near-lossless lattices), and the lossy `klt` codec (id 10). Writers
-/// record the highest over a file's tiles in its preamble.
+/// predictor) and 3 (near-lossless lattices), and the lossy `klt` codec (id 10); 1.3 the
+/// `scales-from-codes` codec (id 11), the first whose block depends on another block.
+/// Writers record the highest over a file's tiles in its preamble.
 pub(crate) fn minor_version_of(codec: CodecId, payload: &[u8]) -> u16 {
     match (codec, payload.first()) {
+        (CodecId::ScalesFromCodes, _) => 3,
         (CodecId::Native, Some(&native::VERSION_NEAR_LOSSLESS)) | (CodecId::Klt, _) => 2,
         (CodecId::Float, version) if version != Some(&1) => 2,
         (CodecId::Dequant | CodecId::Lz, _) => 1,
@@ -447,6 +461,10 @@ pub fn encode(
             let target = params.rel_rmse.ok_or_else(|| target_refused(codec))?;
             Ok(klt::encode(shape, samples, params.effort, target)?.0)
         }
+        CodecId::ScalesFromCodes => Err(Error::invalid(
+            "scales-from-codes codes an aux plane from its file's bands: only the container \
+             writer can use it",
+        )),
         CodecId::DecorrelatePng128 => {
             let decorrelated =
                 decorrelate::forward(decorrelation(codec, params)?, ty, shape.bands, samples);
@@ -553,6 +571,7 @@ pub fn decode(
         CodecId::Dequant => dequant::decode(shape, payload, out)?,
         CodecId::Lz => lz::decode(payload, shape.bytes(), out)?,
         CodecId::Klt => klt::decode(shape, payload, out)?,
+        CodecId::ScalesFromCodes => return Err(needs_codes()),
         CodecId::DecorrelatePng128 => {
             let decorrelation_params = decorrelation(codec, params)?;
             let row = shape.width * shape.bands;
@@ -595,6 +614,15 @@ pub fn decode(
     }
     debug_assert_eq!(out.len() - start, shape.bytes());
     Ok(())
+}
+
+/// The error for a `scales-from-codes` tile decoded without its file: what it holds is
+/// coded from another block, which only the container reader has.
+fn needs_codes() -> Error {
+    Error::corrupt(
+        "scales-from-codes codes an aux plane from its file's bands, and this tile comes \
+         without them (only a .emb file's aux planes can use it)",
+    )
 }
 
 /// Unsigned words (offset binary for signed types) of 8/16-bit samples.
@@ -674,9 +702,12 @@ pub enum CodecChoice {
 
 impl CodecChoice {
     /// The codecs a user may ask for by name: every codec but `constant`, which `auto`
-    /// picks by itself for tiles whose pixels are all equal.
+    /// picks by itself for tiles whose pixels are all equal, and `scales-from-codes`, which
+    /// the container writer picks for aux scale planes.
     pub fn selectable() -> impl Iterator<Item = CodecId> {
-        CodecId::ALL.into_iter().filter(|c| *c != CodecId::Constant)
+        CodecId::ALL
+            .into_iter()
+            .filter(|c| !matches!(c, CodecId::Constant | CodecId::ScalesFromCodes))
     }
 }
 
@@ -699,7 +730,7 @@ impl std::str::FromStr for CodecChoice {
             return Ok(CodecChoice::Auto);
         }
         CodecId::from_name(s)
-            .filter(|c| *c != CodecId::Constant)
+            .filter(|c| Self::selectable().any(|selectable| selectable == *c))
             .map(CodecChoice::Fixed)
             .ok_or_else(|| {
                 let names: Vec<&str> = Self::selectable().map(CodecId::name).collect();

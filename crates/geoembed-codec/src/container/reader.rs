@@ -1,6 +1,9 @@
 //! Reading `.emb` files: open (preamble, index, header, all checked), then fetch and decode
 //! tiles. Payload fetching ([`Reader::read_payload`]) and decoding ([`decode_block`]) are
-//! separate so callers can decode many tiles in parallel.
+//! separate so callers can decode many tiles in parallel. An aux block coded from the
+//! bands (codec `scales-from-codes`) needs plane 0's block of its tile decoded first:
+//! [`Reader::read_block`] does that by itself, and [`Reader::read_block_payloads`] with
+//! [`decode_block_payloads_into`] fetch and decode the two together.
 
 use super::chunks;
 use super::header::{BandInfo, Header};
@@ -9,7 +12,8 @@ use super::preamble::{Preamble, PREAMBLE_LEN};
 use super::tile_rows::TileRows;
 use super::writer::{block_shape, plane_params};
 use crate::allocation;
-use crate::codec::{self, CodecId, Effort};
+use crate::codec::scales_from_codes::{self, CodesTile};
+use crate::codec::{self, CodecId, Effort, TileShape};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::Limits;
 use std::io::{Read, Seek, SeekFrom};
@@ -140,10 +144,46 @@ impl<R: Read + Seek> Reader<R> {
     }
 
     /// Reads and decodes a block; returns its samples (pixel-interleaved, little-endian).
+    /// A block coded from the bands gets plane 0's block of its tile read and decoded first.
     pub fn read_block(&mut self, plane: usize, tx: u32, ty: u32) -> Result<Vec<u8>> {
+        self.read_block_given_bands(plane, tx, ty, None)
+    }
+
+    /// [`Reader::read_block`] with plane 0's decoded block of the tile when the caller
+    /// already has it (`bands`), which a block coded from the bands then uses instead of
+    /// decoding it again.
+    pub fn read_block_given_bands(
+        &mut self,
+        plane: usize,
+        tx: u32,
+        ty: u32,
+        bands: Option<&[u8]>,
+    ) -> Result<Vec<u8>> {
         let payload = self.read_payload(plane, tx, ty)?;
         let entry = *self.entry(plane, tx, ty)?;
-        decode_block(&self.header, plane, tx, ty, &entry, &payload)
+        let read_bands = match bands {
+            None if plane != 0 && needs_bands(&entry) => Some(
+                self.read_block(0, tx, ty)
+                    .map_err(|err| err.context(bands_failed(plane, tx, ty)))?,
+            ),
+            _ => None,
+        };
+        let mut out = Vec::new();
+        let bands = bands.or(read_bands.as_deref());
+        let block = (plane, tx, ty);
+        decode_block_given_bands(&self.header, block, &entry, &payload, bands, &mut out)?;
+        Ok(out)
+    }
+
+    /// Reads a block's payload and, when the block is coded from the bands, plane 0's
+    /// payload of the same tile: what [`decode_block_payloads_into`] decodes.
+    pub fn read_block_payloads(&mut self, plane: usize, tx: u32, ty: u32) -> Result<BlockPayloads> {
+        let payload = self.read_payload(plane, tx, ty)?;
+        let bands = match plane != 0 && needs_bands(self.entry(plane, tx, ty)?) {
+            true => Some(self.read_payload(0, tx, ty)?),
+            false => None,
+        };
+        Ok(BlockPayloads { payload, bands })
     }
 
     /// A block's rows for a reader that wants a few rows at a time (see [`TileRows`]):
@@ -398,6 +438,52 @@ pub fn tile_name(plane: usize, tx: u32, ty: u32) -> String {
     }
 }
 
+/// A block's payload as read, with plane 0's payload of its tile when the block is coded
+/// from the bands ([`Reader::read_block_payloads`]).
+#[derive(Clone, Debug, Default)]
+pub struct BlockPayloads {
+    /// The block's payload (CRC-checked).
+    pub payload: Vec<u8>,
+    /// Plane 0's payload of the same tile (CRC-checked), when the block needs it.
+    pub bands: Option<Vec<u8>>,
+}
+
+/// Whether decoding the block of `entry` needs plane 0's decoded block of the same tile:
+/// an aux plane coded from the bands (codec `scales-from-codes`).
+pub fn needs_bands(entry: &IndexEntry) -> bool {
+    entry.codec == CodecId::ScalesFromCodes as u16
+}
+
+/// Decodes block `(plane, tx, ty)` from payloads read by [`Reader::read_block_payloads`]
+/// (`entries`: the file's index): plane 0's block first when the block is coded from it.
+pub fn decode_block_payloads_into(
+    h: &Header,
+    entries: &[IndexEntry],
+    plane: usize,
+    tx: u32,
+    ty: u32,
+    payloads: &BlockPayloads,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let entry = |plane| &entries[h.block_index(plane, tx, ty) as usize];
+    let bands = match &payloads.bands {
+        Some(bands_payload) => Some(
+            decode_block(h, 0, tx, ty, entry(0), bands_payload)
+                .map_err(|err| err.context(bands_failed(plane, tx, ty)))?,
+        ),
+        None => None,
+    };
+    let block = (plane, tx, ty);
+    decode_block_given_bands(
+        h,
+        block,
+        entry(plane),
+        &payloads.payload,
+        bands.as_deref(),
+        out,
+    )
+}
+
 /// Decodes a payload already read (and CRC-checked) and verifies the decoded samples
 /// against the CRC stored at encode time.
 pub fn decode_block(
@@ -414,7 +500,8 @@ pub fn decode_block(
 }
 
 /// [`decode_block`] into a caller's buffer (cleared first), so a reader decoding many tiles
-/// reuses one allocation per thread.
+/// reuses one allocation per thread. A block coded from the bands fails with an error that
+/// says so: decode it with [`decode_block_given_bands`] or [`decode_block_payloads_into`].
 pub fn decode_block_into(
     h: &Header,
     plane: usize,
@@ -422,6 +509,19 @@ pub fn decode_block_into(
     ty: u32,
     e: &IndexEntry,
     payload: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    decode_block_given_bands(h, (plane, tx, ty), e, payload, None, out)
+}
+
+/// [`decode_block_into`] of block `(plane, tx, ty)` with plane 0's decoded block of the
+/// tile (`bands`), which a block coded from the bands needs and other blocks ignore.
+pub fn decode_block_given_bands(
+    h: &Header,
+    (plane, tx, ty): (usize, u32, u32),
+    e: &IndexEntry,
+    payload: &[u8],
+    bands: Option<&[u8]>,
     out: &mut Vec<u8>,
 ) -> Result<()> {
     let name = || tile_name(plane, tx, ty);
@@ -434,8 +534,11 @@ pub fn decode_block_into(
     };
     out.clear();
     allocation::reserve(out, shape.bytes(), "a decoded tile").map_err(|err| err.context(name()))?;
-    codec::decode(codec, &shape, payload, &plane_params(h, plane, effort), out)
-        .map_err(|err| err.context(format!("{} ({codec})", name())))?;
+    let decoded = match codec {
+        CodecId::ScalesFromCodes => decode_from_bands(h, plane, &shape, payload, bands, out),
+        _ => codec::decode(codec, &shape, payload, &plane_params(h, plane, effort), out),
+    };
+    decoded.map_err(|err| err.context(format!("{} ({codec})", name())))?;
     if crc32fast::hash(out) != e.raw_crc {
         return Err(Error::new(
             ErrorKind::Checksum,
@@ -446,6 +549,46 @@ pub fn decode_block_into(
         ));
     }
     Ok(())
+}
+
+/// How an error in the bands' block names the aux block coded from them.
+fn bands_failed(plane: usize, tx: u32, ty: u32) -> String {
+    format!(
+        "{} (scales-from-codes) is coded from the bands' block, which failed",
+        tile_name(plane, tx, ty)
+    )
+}
+
+/// Decodes a `scales-from-codes` block of aux plane `plane - 1` from plane 0's decoded
+/// block of its tile (`bands`): refused as corrupt on a plane the codec cannot code.
+fn decode_from_bands(
+    h: &Header,
+    plane: usize,
+    shape: &TileShape,
+    payload: &[u8],
+    bands: Option<&[u8]>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let (codes_type, codes_per_pixel) = h.plane_layout(0)?;
+    if plane == 0 || !scales_from_codes::applies(codes_type, shape.sample_type, shape.bands) {
+        return Err(Error::corrupt(format!(
+            "scales-from-codes codes a one-band float32 aux plane beside 8- or 16-bit integer \
+             bands, not a {}-band {} plane {plane} beside {codes_type} bands",
+            shape.bands, shape.sample_type
+        )));
+    }
+    let bands = bands.ok_or_else(|| {
+        Error::invalid(
+            "the block is coded from the bands: plane 0's decoded block of the tile is needed \
+             (Reader::read_block, decode_block_given_bands or decode_block_payloads_into)",
+        )
+    })?;
+    let codes = CodesTile {
+        sample_type: codes_type,
+        bands: codes_per_pixel,
+        samples: bands,
+    };
+    scales_from_codes::decode(shape, payload, &codes, out)
 }
 
 /// Finds a block's index entry with two range reads (the preamble, then the entry), the

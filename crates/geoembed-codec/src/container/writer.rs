@@ -7,6 +7,7 @@ use super::header::{Header, TransformAchieved};
 use super::index::{IndexEntry, ENTRY_LEN};
 use super::preamble::{Preamble, PREAMBLE_LEN, VERSION_MINOR};
 use crate::codec::dequant::Recipe;
+use crate::codec::scales_from_codes::{self, CodesTile};
 use crate::codec::{self, CodecChoice, CodecId, CodecParams, Effort, LossStats, TileShape};
 use crate::error::{Error, Result};
 use std::io::{Seek, SeekFrom, Write};
@@ -139,6 +140,58 @@ pub fn encode_block_with(
         max_error,
         loss: encoded.klt.map(|tile| tile.stats),
     })
+}
+
+/// Whether aux plane `plane - 1` of a file with header `h` may be coded from the bands
+/// (codec `scales-from-codes`): a one-band float32 plane beside 8- or 16-bit integer bands
+/// coded losslessly (a near-lossless or transform-coded file's bands decode to other
+/// codes than the writer has).
+pub fn can_code_from_bands(h: &Header, plane: usize) -> bool {
+    let lossless = h.near_lossless.is_none() && h.transform_loss.is_none();
+    match (h.plane_layout(0), h.plane_layout(plane)) {
+        (Ok((codes_type, _)), Ok((ty, bands))) if plane > 0 && lossless => {
+            scales_from_codes::applies(codes_type, ty, bands)
+        }
+        _ => false,
+    }
+}
+
+/// [`encode_block_with`] of block `(plane, tx, ty)` given plane 0's samples of the tile
+/// (`bands`): with `auto` on a plane [`can_code_from_bands`] admits, the block is also
+/// coded from the bands, and that payload is kept when it is smaller and decodes back to
+/// `samples` bit for bit.
+pub fn encode_block_given_bands(
+    h: &Header,
+    (plane, tx, ty): (usize, u32, u32),
+    samples: &[u8],
+    bands: &[u8],
+    choice: CodecChoice,
+    settings: BlockSettings,
+) -> Result<EncodedBlock> {
+    let mut block = encode_block_with(h, plane, tx, ty, samples, choice, settings)?;
+    if choice != CodecChoice::Auto || !can_code_from_bands(h, plane) {
+        return Ok(block);
+    }
+    let shape = block_shape(h, plane, tx, ty)?;
+    let (sample_type, codes_per_pixel) = h.plane_layout(0)?;
+    let codes = CodesTile {
+        sample_type,
+        bands: codes_per_pixel,
+        samples: bands,
+    };
+    let payload = scales_from_codes::encode(&shape, samples, &codes, settings.effort)
+        .map_err(|err| err.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
+    if payload.len() < block.payload.len() && decodes_to(&shape, &payload, &codes, samples) {
+        block.codec = CodecId::ScalesFromCodes;
+        block.payload = payload;
+    }
+    Ok(block)
+}
+
+/// Whether a `scales-from-codes` payload decodes to `samples`.
+fn decodes_to(shape: &TileShape, payload: &[u8], codes: &CodesTile, samples: &[u8]) -> bool {
+    let mut decoded = Vec::with_capacity(samples.len());
+    scales_from_codes::decode(shape, payload, codes, &mut decoded).is_ok() && decoded == samples
 }
 
 /// A transform-coded file's figures over every tile of its bands.

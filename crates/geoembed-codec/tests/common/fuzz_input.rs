@@ -120,14 +120,20 @@ pub struct RoundTripInput {
 }
 
 /// The codec choices for tiles of `sample_type`: every codec that can hold the type except
-/// the JPEG XL ones and the lossy `klt` (it has no round trip to check, and
-/// `tests/klt.rs` tests it), then `auto`. JPEG XL is left out so that an input means the
+/// the JPEG XL ones, the lossy `klt` (it has no round trip to check, and
+/// `tests/klt.rs` tests it) and `scales-from-codes` (it codes an aux plane from its file's
+/// bands: `tests/scales_from_codes.rs`), then `auto`. JPEG XL is left out so that an input means the
 /// same in every build (the fuzz crate builds without libjxl, the examples with it), and
 /// because fuzzing libjxl is libjxl's business.
 pub fn round_trip_choices(sample_type: SampleType) -> Vec<CodecChoice> {
     CodecId::ALL
         .into_iter()
-        .filter(|id| !matches!(id, CodecId::Jxl | CodecId::DecorrelateJxl | CodecId::Klt))
+        .filter(|id| {
+            !matches!(
+                id,
+                CodecId::Jxl | CodecId::DecorrelateJxl | CodecId::Klt | CodecId::ScalesFromCodes
+            )
+        })
         .filter(|id| id.unsupported_reason(sample_type).is_none())
         .map(CodecChoice::Fixed)
         .chain([CodecChoice::Auto])

@@ -11,7 +11,7 @@ pub mod gdalinfo;
 pub use coordinates::band_coordinates;
 
 use crate::error::{Error, Result};
-use geoembed_codec::codec::{dequant, float};
+use geoembed_codec::codec::{dequant, float, scales_from_codes};
 use geoembed_codec::{block_shape, CodecId, Header, IndexEntry, Limits, Reader, TileShape};
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
@@ -29,7 +29,7 @@ pub struct TileInfo {
     pub bytes: u64,
     pub shape: TileShape,
     /// For float-codec tiles: the transform and the per-band choices, condensed; for
-    /// dequant tiles, what the payload holds; empty for other tiles and beyond
+    /// dequant and scales-from-codes tiles, what the payload holds; empty for other tiles and beyond
     /// [`MAX_DESCRIBED`] described tiles.
     pub choices: String,
     /// For dequant tiles with a per-pixel scale: the bytes of the scale plane inside the
@@ -200,12 +200,13 @@ fn tile_list(h: &Header, entries: &[IndexEntry]) -> Vec<TileInfo> {
 
 /// Fills in what the float codec chose for (up to [`MAX_DESCRIBED`]) float tiles — the
 /// transform, then each distinct band choice with its count ("k/1e4 LS5 x1") — and what
-/// dequant tiles hold.
+/// dequant and scales-from-codes tiles hold.
 fn describe_tiles<R: Read + Seek>(r: &mut Reader<R>, tiles: &mut [TileInfo]) {
     let (float, dequant) = (CodecId::Float.name(), CodecId::Dequant.name());
+    let from_codes = CodecId::ScalesFromCodes.name();
     for tile in tiles
         .iter_mut()
-        .filter(|t| t.codec == float || t.codec == dequant)
+        .filter(|t| [float, dequant, from_codes].contains(&t.codec.as_str()))
         .take(MAX_DESCRIBED)
     {
         let payload = match r.read_payload(tile.plane, tile.tx, tile.ty) {
@@ -215,6 +216,13 @@ fn describe_tiles<R: Read + Seek>(r: &mut Reader<R>, tiles: &mut [TileInfo]) {
                 continue;
             }
         };
+        if tile.codec == from_codes {
+            tile.choices = match scales_from_codes::summarize(&payload) {
+                Ok(summary) => describe_scales_from_codes(&summary, tile.shape.pixels()),
+                Err(e) => format!("unreadable: {e}"),
+            };
+            continue;
+        }
         if tile.codec == dequant {
             match dequant::summarize(&tile.shape, &payload) {
                 Ok(summary) => {
@@ -254,6 +262,13 @@ fn describe_dequant(s: &dequant::Summary, pixels: usize) -> String {
         "; verbatim {} px + {} samples ({} B)",
         s.exception_pixels, s.exception_samples, s.exception_bytes
     )
+}
+
+/// "predicted from the codes; residuals float 188831 B (16.8 bits)".
+fn describe_scales_from_codes(s: &scales_from_codes::Summary, pixels: usize) -> String {
+    let (codec, bytes) = s.residuals;
+    let bits = 8.0 * bytes as f64 / pixels.max(1) as f64;
+    format!("predicted from the codes; residuals {codec} {bytes} B ({bits:.1} bits)")
 }
 
 /// "transform; choice xN; ..." with the four commonest band choices.

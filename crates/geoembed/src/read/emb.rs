@@ -4,7 +4,10 @@
 use crate::error::{Error, Result};
 use crate::progress::Stage;
 use crate::read::RasterSource;
-use geoembed_codec::{decode_block_into, Header, Limits, Reader};
+use geoembed_codec::{
+    decode_block_given_bands, decode_block_payloads_into, needs_bands, BlockPayloads, Header,
+    IndexEntry, Limits, Reader,
+};
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -92,11 +95,26 @@ impl<R: Read + Seek> EmbFile<R> {
         stage: &Stage,
         tiles_in_flight: usize,
     ) -> Result<Vec<Vec<u8>>> {
+        self.decode_region_given_bands(plane, region, stage, tiles_in_flight, None)
+    }
+
+    /// [`EmbFile::decode_region`] given the bands' strips of the same region (what
+    /// `decode_region(0, region, ..)` returned): a block coded from the bands (an aux scale
+    /// plane, codec `scales-from-codes`) takes its tile of the bands from them instead of
+    /// decoding plane 0 again.
+    pub fn decode_region_given_bands(
+        &mut self,
+        plane: usize,
+        region: &TileRegion,
+        stage: &Stage,
+        tiles_in_flight: usize,
+        bands: Option<&[Vec<u8>]>,
+    ) -> Result<Vec<Vec<u8>>> {
         let h = self.reader.header().clone();
-        let (ty, bands) = h
+        let (ty, plane_bands) = h
             .plane_layout(plane)
             .map_err(|e| Error::codec(&self.path, e))?;
-        let px = bands * ty.size();
+        let px = plane_bands * ty.size();
         let columns = region.pixel_columns(&h);
         let mut strips = Vec::new();
         for tyi in region.rows.clone() {
@@ -108,17 +126,14 @@ impl<R: Read + Seek> EmbFile<R> {
         for wave in tiles.chunks(tiles_in_flight.max(1)) {
             let mut jobs = Vec::with_capacity(wave.len());
             for &(tx, tyi) in wave {
-                let payload = self
-                    .reader
-                    .read_payload(plane, tx, tyi)
-                    .map_err(|e| Error::codec(&self.path, e))?;
-                jobs.push(((tx, tyi, payload), segments.next().expect("one per tile")));
+                let input = self.read_tile_input(plane, (tx, tyi), region, bands)?;
+                jobs.push((input, segments.next().expect("one per tile")));
             }
             let (path, entries) = (&self.path, self.reader.entries());
-            stage.run_parallel(jobs, |((tx, tyi, payload), mut rows)| {
-                let e = &entries[h.block_index(plane, tx, tyi) as usize];
+            stage.run_parallel(jobs, |(input, mut rows)| {
                 DECODED.with_borrow_mut(|tile| {
-                    let decoded = decode_block_into(&h, plane, tx, tyi, e, &payload, tile)
+                    let decoded = input
+                        .decode_into(&h, entries, plane, tile)
                         .map_err(|err| Error::codec(path, err));
                     if decoded.is_ok() {
                         let row_bytes = (tile.len() / rows.len().max(1)).max(1);
@@ -135,6 +150,93 @@ impl<R: Read + Seek> EmbFile<R> {
         }
         Ok(strips)
     }
+
+    /// What decoding tile `(tx, ty)` of `plane` needs: its payloads, and the tile of the
+    /// bands cut from `bands` (the region's strips of plane 0) when it is coded from them.
+    fn read_tile_input(
+        &mut self,
+        plane: usize,
+        (tx, ty): (u32, u32),
+        region: &TileRegion,
+        bands: Option<&[Vec<u8>]>,
+    ) -> Result<TileInput> {
+        let codec_err = |e| Error::codec(&self.path, e);
+        let entry = *self.reader.entry(plane, tx, ty).map_err(codec_err)?;
+        let (payloads, bands_tile) = match bands {
+            Some(strips) if plane != 0 && needs_bands(&entry) => {
+                let payload = self.reader.read_payload(plane, tx, ty);
+                let payloads = BlockPayloads {
+                    payload: payload.map_err(|e| Error::codec(&self.path, e))?,
+                    bands: None,
+                };
+                let header = self.reader.header();
+                (
+                    payloads,
+                    Some(tile_of_strips(header, region, strips, tx, ty)),
+                )
+            }
+            _ => {
+                let payloads = self.reader.read_block_payloads(plane, tx, ty);
+                (payloads.map_err(|e| Error::codec(&self.path, e))?, None)
+            }
+        };
+        Ok(TileInput {
+            tx,
+            ty,
+            payloads,
+            bands_tile,
+        })
+    }
+}
+
+/// A tile's payloads as read, and its tile of the bands when the caller had it decoded.
+struct TileInput {
+    tx: u32,
+    ty: u32,
+    payloads: BlockPayloads,
+    bands_tile: Option<Vec<u8>>,
+}
+
+impl TileInput {
+    /// Decodes the tile of `plane` into `out`.
+    fn decode_into(
+        &self,
+        h: &Header,
+        entries: &[IndexEntry],
+        plane: usize,
+        out: &mut Vec<u8>,
+    ) -> geoembed_codec::Result<()> {
+        let (tx, ty, payloads) = (self.tx, self.ty, &self.payloads);
+        match &self.bands_tile {
+            Some(bands) => {
+                let entry = &entries[h.block_index(plane, tx, ty) as usize];
+                let payload = &payloads.payload;
+                decode_block_given_bands(h, (plane, tx, ty), entry, payload, Some(bands), out)
+            }
+            None => decode_block_payloads_into(h, entries, plane, tx, ty, payloads, out),
+        }
+    }
+}
+
+/// Tile `(tx, ty)` of plane 0 cut out of `strips`, the strips of plane 0 that
+/// [`EmbFile::decode_region`] decoded for `region`.
+fn tile_of_strips(
+    h: &Header,
+    region: &TileRegion,
+    strips: &[Vec<u8>],
+    tx: u32,
+    ty: u32,
+) -> Vec<u8> {
+    let px = h.bands.len() * h.sample_type.size();
+    let columns = region.pixel_columns(h);
+    let (x0, _, width, rows) = h.tile_rect(tx, ty);
+    let strip = &strips[(ty - region.rows.start) as usize];
+    let (row_bytes, start) = (columns.len() * px, (x0 as usize - columns.start) * px);
+    let mut tile = Vec::with_capacity(width as usize * rows as usize * px);
+    for row in strip.chunks_exact(row_bytes).take(rows as usize) {
+        tile.extend_from_slice(&row[start..start + width as usize * px]);
+    }
+    tile
 }
 
 /// A rectangle of tiles: tile rows × tile columns of one plane.

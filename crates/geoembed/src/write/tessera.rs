@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::gdal as gdal_util;
 use crate::options::DecodeOptions;
 use crate::progress::{Progress, Stage};
-use crate::read::EmbFile;
+use crate::read::{EmbFile, TileRegion};
 use crate::write::gdal as gdal_write;
 use crate::write::npy::NpyWriter;
 use crate::write::staging::Staging;
@@ -147,8 +147,16 @@ fn write_rows(
     while ty0 < h.tiles_down() {
         let ty1 = (ty0 + batch).min(h.tiles_down());
         let strips = emb.decode_strips(0, ty0, ty1, &stage)?;
+        // A scale plane coded from the codes takes them from the strips just decoded.
+        let region = TileRegion {
+            rows: ty0..ty1,
+            columns: 0..h.tiles_across(),
+        };
         let scales = match plane {
-            Some(p) => Some(emb.decode_strips(p, ty0, ty1, &stage)?),
+            Some(p) => {
+                let bands = Some(strips.as_slice());
+                Some(emb.decode_region_given_bands(p, &region, &stage, usize::MAX, bands)?)
+            }
             None => None,
         };
         for (i, strip) in strips.into_iter().enumerate() {

@@ -17,17 +17,17 @@
 
 mod exceptions;
 mod pixel_scale;
-mod scale_model;
 mod value_table;
 
-use super::{encode_best, CodecChoice, CodecId, CodecParams, TileShape};
+use super::part::{decode_part, encode_part, read_part};
+use super::scale_model::{decode_predicted_scales, encode_predicted_scales, pixel_features};
+use super::{CodecId, CodecParams, TileShape};
 use crate::entropy::deflate;
 use crate::entropy::varint::{put_i, put_u, Cursor};
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 use exceptions::Exceptions;
 use pixel_scale::{fit_pixel, CodeRange};
-use scale_model::ScaleModel;
 
 const VERSION: u8 = 1;
 
@@ -96,25 +96,6 @@ impl Mode {
             Mode::PixelScale => "per-pixel scale",
             Mode::ValueTable => "value table",
         }
-    }
-}
-
-/// Codecs a part of the payload (codes, scales) may use: none that needs the file's
-/// decorrelation, and not this codec itself.
-fn part_codec(code: u64, what: &str) -> Result<CodecId> {
-    let id = u16::try_from(code)
-        .map_err(|_| Error::corrupt(format!("dequant: {what} codec {code}")))
-        .and_then(CodecId::from_code)?;
-    match id {
-        CodecId::Raw
-        | CodecId::Constant
-        | CodecId::Png128
-        | CodecId::Native
-        | CodecId::Float
-        | CodecId::Lz => Ok(id),
-        _ => Err(Error::corrupt(format!(
-            "dequant: {what} cannot use the {id} codec"
-        ))),
     }
 }
 
@@ -190,46 +171,6 @@ fn fit_lattice(shape: &TileShape, bits: &[u64], samples: &[u8], range: CodeRange
     }
 }
 
-/// Codes (as `code_type` samples) or a plane, encoded as a tile with `auto`: the codec id,
-/// the payload length, the payload.
-fn encode_part(
-    shape: &TileShape,
-    bands: usize,
-    ty: SampleType,
-    bytes: &[u8],
-    params: &CodecParams,
-    out: &mut Vec<u8>,
-) -> Result<()> {
-    let part = TileShape {
-        bands,
-        sample_type: ty,
-        ..*shape
-    };
-    // The parts are exact: the codes and scales rebuild the floats bit for bit.
-    let params = CodecParams {
-        decorrelation: None,
-        recipe: None,
-        max_error: &[],
-        nodata: &[],
-        rel_rmse: None,
-        ..*params
-    };
-    let mut encoded = encode_best(CodecChoice::Auto, &part, bytes, &params)?;
-    if encoded.codec == CodecId::Float && encoded.payload.first() != Some(&1) {
-        // Parts stay within format 1.1 (§5.5.1), so a dequant tile needs no 1.2 reader:
-        // the float codec's `fast` effort never uses the value-space predictor.
-        let fast = CodecParams {
-            effort: super::Effort::Fast,
-            ..params
-        };
-        encoded = encode_best(CodecChoice::Fixed(CodecId::Float), &part, bytes, &fast)?;
-    }
-    put_u(out, encoded.codec as u64);
-    put_u(out, encoded.payload.len() as u64);
-    out.extend_from_slice(&encoded.payload);
-    Ok(())
-}
-
 fn codes_bytes(range: CodeRange, codes: &[i32]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(codes.len() * range.code_type.size());
     range.code_type.extend_small_int_bytes(codes, &mut bytes);
@@ -289,15 +230,15 @@ fn encode_scales(shape: &TileShape, lattice: &Lattice, params: &CodecParams) -> 
     }
     let exceptions = &lattice.exceptions.pixels;
     let lattice_pixel = |p: usize| exceptions.binary_search(&(p as u32)).is_err();
-    let model = ScaleModel::fit(&lattice.codes, &lattice.scales, shape.bands, lattice_pixel);
     let mut predicted = vec![1u8];
-    model
-        .coefficients
-        .iter()
-        .for_each(|c| predicted.extend_from_slice(&c.to_bits().to_le_bytes()));
-    let residuals = model.residuals(&lattice.codes, &lattice.scales, shape.bands);
-    let bytes: Vec<u8> = residuals.iter().flat_map(|r| r.to_le_bytes()).collect();
-    encode_part(shape, 1, SampleType::I32, &bytes, params, &mut predicted)?;
+    let features = pixel_features(&lattice.codes, shape.bands);
+    predicted.extend(encode_predicted_scales(
+        shape,
+        &features,
+        &lattice.scales,
+        lattice_pixel,
+        params,
+    )?);
     Ok(if predicted.len() < plain.len() {
         predicted
     } else {
@@ -495,32 +436,6 @@ fn read_head(cursor: &mut Cursor, ty: SampleType) -> Result<Head> {
     })
 }
 
-/// Reads one part (codes or scales): codec, length, payload; returns the codec and the
-/// payload.
-fn read_part<'a>(cursor: &mut Cursor<'a>, what: &str) -> Result<(CodecId, &'a [u8])> {
-    let codec = part_codec(cursor.u(what)?, what)?;
-    let length = cursor.bounded(what, (cursor.data.len() - cursor.pos) as u64)? as usize;
-    Ok((codec, cursor.bytes(length, what)?))
-}
-
-/// Decodes one part as a `bands`-band tile of `ty` samples.
-fn decode_part(
-    shape: &TileShape,
-    bands: usize,
-    ty: SampleType,
-    codec: CodecId,
-    payload: &[u8],
-) -> Result<Vec<u8>> {
-    let part = TileShape {
-        bands,
-        sample_type: ty,
-        ..*shape
-    };
-    let mut bytes = Vec::new();
-    super::decode(codec, &part, payload, &CodecParams::default(), &mut bytes)?;
-    Ok(bytes)
-}
-
 /// Decodes a tile, appending its samples to `out` (nothing is left behind on error).
 pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let start = out.len();
@@ -582,25 +497,7 @@ fn decode_scales(shape: &TileShape, cursor: &mut Cursor, codes: &[i32]) -> Resul
             decode_part(shape, 1, ty, codec, payload)
         }
         1 if ty == SampleType::F32 => {
-            let raw = cursor.bytes(24, "scale model coefficients")?;
-            let coefficient = |i: usize| {
-                f64::from_bits(u64::from_le_bytes(
-                    raw[8 * i..8 * i + 8].try_into().expect("8 bytes"),
-                ))
-            };
-            let model = ScaleModel {
-                coefficients: [coefficient(0), coefficient(1), coefficient(2)],
-            };
-            let (codec, payload) = read_part(cursor, "scale residuals")?;
-            let residuals = decode_part(shape, 1, SampleType::I32, codec, payload)?;
-            Ok(codes
-                .chunks_exact(shape.bands)
-                .zip(residuals.chunks_exact(4))
-                .flat_map(|(pixel, r)| {
-                    let residual = u32::from_le_bytes(r.try_into().expect("4 bytes"));
-                    (model.scale(pixel, residual) as u32).to_le_bytes()
-                })
-                .collect())
+            decode_predicted_scales(shape, cursor, &pixel_features(codes, shape.bands))
         }
         m => Err(Error::unsupported(format!(
             "dequant: scale model {m} for {ty} tiles"
