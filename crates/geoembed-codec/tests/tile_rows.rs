@@ -5,14 +5,16 @@
 //! start over) unless the tile copies whole pixels from above; and a wrong checksum of the
 //! decoded samples is still caught, at the tile's last row.
 
+#[path = "common/fuzz_input.rs"]
+mod fuzz_input;
 #[path = "common/test_rng.rs"]
 mod test_rng;
 #[path = "common/whole_raster.rs"]
 mod whole_raster;
 
 use geoembed_codec::{
-    encode_block, CodecChoice, CodecId, Effort, ErrorKind, Header, NearLossless, Reader,
-    SampleType, Writer,
+    decode_tile, encode_block, CodecChoice, CodecId, CodecParams, Effort, EncodedBlock, ErrorKind,
+    Header, NearLossless, Reader, SampleType, Writer,
 };
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -289,4 +291,82 @@ fn streams_changed_in_the_file_after_the_check_are_named_errors() {
         err.to_string().starts_with("tile (0, 0) (native): "),
         "{err}"
     );
+}
+
+/// A `native_rows` fuzz input (a `native_tile` decoder input) decoded whole and by swaths of
+/// 1 to 4 rows (from its last byte), as the fuzz target does: the first difference between
+/// the two, or `None` when both give the same samples or both fail.
+fn rows_disagree_with_whole(input: &[u8]) -> Option<String> {
+    let (shape, payload) = fuzz_input::split_decoder_input(input, &fuzz_input::NATIVE_TYPES)?;
+    let mut whole = Vec::new();
+    let decoded = decode_tile(
+        CodecId::Native,
+        &shape,
+        payload,
+        &CodecParams::default(),
+        &mut whole,
+    );
+    let mut header = Header::new(
+        shape.width as u32,
+        shape.height as u32,
+        shape.bands,
+        shape.sample_type,
+    );
+    (header.tile_width, header.tile_height) = (shape.width as u32, shape.height as u32);
+    let block = EncodedBlock {
+        codec: CodecId::Native,
+        effort: Effort::Default,
+        payload: payload.to_vec(),
+        raw_crc: crc32fast::hash(&whole),
+        raw_len: shape.bytes(),
+        max_error: Vec::new(),
+        loss: None,
+    };
+    let mut writer = Writer::new(Cursor::new(Vec::new()), header).unwrap();
+    writer.write_block(0, 0, 0, &block).unwrap();
+    let file = writer.finish().unwrap().into_inner();
+    let mut reader = Reader::open(Cursor::new(&file)).unwrap();
+    let mut rows = match (reader.block_rows(0, 0, 0), &decoded) {
+        (Ok(rows), _) => rows,
+        (Err(_), Err(_)) => return None,
+        (Err(err), Ok(())) => return Some(format!("rows refused: {err}")),
+    };
+    let swath = 1 + payload.last().map_or(0, |b| *b as usize % 4);
+    let row_bytes = rows.row_bytes();
+    let mut from = 0;
+    while from < shape.height {
+        let to = (from + swath).min(shape.height);
+        match (rows.rows(&mut reader, from, to), &decoded) {
+            (Ok(Some(got)), Ok(())) if got != &whole[from * row_bytes..to * row_bytes] => {
+                return Some(format!("rows {from}..{to} differ"))
+            }
+            (Ok(Some(_)), _) => {}
+            (Ok(None), _) => return Some(format!("rows {from}..{to} released")),
+            (Err(_), Err(_)) => return None,
+            (Err(err), Ok(())) => return Some(format!("rows {from}..{to}: {err}")),
+        }
+        from = to;
+    }
+    decoded
+        .err()
+        .map(|err| format!("every row decoded; the whole tile: {err}"))
+}
+
+#[test]
+fn fuzz_findings_decode_by_rows_as_whole() {
+    // Inputs the `native_rows` fuzz target found (fuzz/README.md), named after what they
+    // broke.
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/row_regressions");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} is empty", dir.display());
+    for file in files {
+        let input = std::fs::read(&file).unwrap();
+        if let Some(difference) = rows_disagree_with_whole(&input) {
+            panic!("{}: {difference}", file.display());
+        }
+    }
 }

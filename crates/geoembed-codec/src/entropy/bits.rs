@@ -126,10 +126,12 @@ impl BitReader {
         )
     }
 
-    /// Whether more bits were read than the stream holds.
+    /// Whether more bits were read than the stream holds. Bytes left unread after the last
+    /// bit are not an overrun, whether loaded or still in the file (a stream read whole
+    /// and one read in chunks accept the same payloads).
     pub(crate) fn overrun(&self) -> bool {
         let consumed_bits = (self.dropped + self.pos) as u64 * 8 - self.count as u64;
-        consumed_bits > self.total as u64 * 8 || !self.rest.is_empty()
+        consumed_bits > self.total as u64 * 8
     }
 
     /// A copy of the reading state for a hot loop (see [`BitCursor`]).
