@@ -364,6 +364,38 @@ pub unsafe extern "C" fn geoembed_band_color_table(
     })
 }
 
+/// What the tile entry points return: the samples' pointer with the tile's size written to
+/// `w` and `hgt`, or null with the error (or the caught panic) kept for
+/// `geoembed_last_error`.
+///
+/// # Safety
+/// `w` and `hgt` must be writable.
+unsafe fn hand_out_tile(
+    h: &mut Handle,
+    r: std::thread::Result<Result<(*const c_void, u32, u32), String>>,
+    w: *mut c_int,
+    hgt: *mut c_int,
+) -> *const c_void {
+    match r {
+        Ok(Ok((p, tw, th))) => {
+            // SAFETY: writable out-pointers (this function's contract).
+            unsafe {
+                *w = tw as c_int;
+                *hgt = th as c_int;
+            }
+            p
+        }
+        Ok(Err(msg)) => {
+            h.last_error = cstring(&msg);
+            ptr::null()
+        }
+        Err(p) => {
+            h.last_error = cstring(&format!("GeoEmbed driver bug: {}", panic_message(p)));
+            ptr::null()
+        }
+    }
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn geoembed_tile(
     h: *mut Handle,
@@ -388,24 +420,8 @@ pub unsafe extern "C" fn geoembed_tile(
         let (_, _, tw, th) = h.header.tile_rect(tx, ty);
         Ok((p, tw, th))
     }));
-    match r {
-        Ok(Ok((p, tw, th))) => {
-            // SAFETY: writable out-pointers.
-            unsafe {
-                *w = tw as c_int;
-                *hgt = th as c_int;
-            }
-            p
-        }
-        Ok(Err(msg)) => {
-            h.last_error = cstring(&msg);
-            ptr::null()
-        }
-        Err(p) => {
-            h.last_error = cstring(&format!("GeoEmbed driver bug: {}", panic_message(p)));
-            ptr::null()
-        }
-    }
+    // SAFETY: the caller's out-pointers, writable.
+    unsafe { hand_out_tile(h, r, w, hgt) }
 }
 
 #[no_mangle]
@@ -436,24 +452,8 @@ pub unsafe extern "C" fn geoembed_tile_rows(
             .as_ptr() as *const c_void;
         Ok((p, tw, th))
     }));
-    match r {
-        Ok(Ok((p, tw, th))) => {
-            // SAFETY: writable out-pointers.
-            unsafe {
-                *w = tw as c_int;
-                *hgt = th as c_int;
-            }
-            p
-        }
-        Ok(Err(msg)) => {
-            h.last_error = cstring(&msg);
-            ptr::null()
-        }
-        Err(p) => {
-            h.last_error = cstring(&format!("GeoEmbed driver bug: {}", panic_message(p)));
-            ptr::null()
-        }
-    }
+    // SAFETY: the caller's out-pointers, writable.
+    unsafe { hand_out_tile(h, r, w, hgt) }
 }
 
 #[no_mangle]

@@ -5,65 +5,47 @@
 //! start over) unless the tile copies whole pixels from above; and a wrong checksum of the
 //! decoded samples is still caught, at the tile's last row.
 
+#[path = "common/fixture_rasters.rs"]
+mod fixture_rasters;
 #[path = "common/fuzz_input.rs"]
 mod fuzz_input;
+#[path = "common/rows_vs_whole.rs"]
+mod rows_vs_whole;
 #[path = "common/test_rng.rs"]
 mod test_rng;
 #[path = "common/whole_raster.rs"]
 mod whole_raster;
 
+use fixture_rasters::{npy_int8, tiff_raster};
 use geoembed_codec::{
-    decode_tile, encode_block, CodecChoice, CodecId, CodecParams, Effort, EncodedBlock, ErrorKind,
-    Header, NearLossless, Reader, SampleType, Writer,
+    encode_block, CodecChoice, CodecId, Effort, ErrorKind, Header, NearLossless, Reader, Writer,
 };
 use std::io::Cursor;
 use std::path::PathBuf;
 use test_rng::TestRng;
 use whole_raster::{tile, write};
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
 /// The real Presto crop (48 x 48 x 128 int8) with tiles of `side`.
 fn presto(side: u32) -> (Header, Vec<u8>) {
-    let b = std::fs::read(fixtures().join("presto_s2_crop_int8.npy")).unwrap();
-    let header_length = u16::from_le_bytes([b[8], b[9]]) as usize;
-    let mut h = Header::new(48, 48, 128, SampleType::I8);
-    (h.tile_width, h.tile_height) = (side, side);
-    (h, b[10 + header_length..].to_vec())
+    with_tiles(npy_int8("presto_s2_crop_int8.npy", 48, 48), side)
 }
 
 /// The synthetic GeoTessera-like proxy crop (50 x 60 x 128 int8, barely compressible: its
 /// streams are read from the file in many chunks), one tile.
 fn proxy() -> (Header, Vec<u8>) {
-    let b = std::fs::read(fixtures().join("tessera_proxy.npy")).unwrap();
-    let header_length = u16::from_le_bytes([b[8], b[9]]) as usize;
-    let mut h = Header::new(50, 60, 128, SampleType::I8);
-    (h.tile_width, h.tile_height) = (64, 64);
-    (h, b[10 + header_length..].to_vec())
+    with_tiles(npy_int8("tessera_proxy.npy", 50, 60), 64)
 }
 
-/// A real 16-bit GeoTIFF fixture (pixel-interleaved little-endian samples), tiles of `side`.
+/// A real 16-bit GeoTIFF fixture, tiles of `side`.
 fn tiff16(name: &str, side: u32) -> (Header, Vec<u8>) {
-    let f = std::fs::File::open(fixtures().join(name)).unwrap();
-    let mut d = tiff::decoder::Decoder::new(f).unwrap();
-    let (w, hgt) = d.dimensions().unwrap();
-    let (ty, bytes): (SampleType, Vec<u8>) = match d.read_image().unwrap() {
-        tiff::decoder::DecodingResult::U16(v) => (
-            SampleType::U16,
-            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ),
-        tiff::decoder::DecodingResult::I16(v) => (
-            SampleType::I16,
-            v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        ),
-        _ => panic!("{name}: not a 16-bit raster"),
-    };
-    let bands = bytes.len() / (w as usize * hgt as usize * 2);
-    let mut h = Header::new(w, hgt, bands, ty);
+    let (h, samples) = tiff_raster(name);
+    assert_eq!(h.sample_type.size(), 2, "{name}: not a 16-bit raster");
+    with_tiles((h, samples), side)
+}
+
+fn with_tiles((mut h, samples): (Header, Vec<u8>), side: u32) -> (Header, Vec<u8>) {
     (h.tile_width, h.tile_height) = (side, side);
-    (h, bytes)
+    (h, samples)
 }
 
 /// Walks every tile of `file` in swaths of random heights and checks the rows against the
@@ -293,65 +275,6 @@ fn streams_changed_in_the_file_after_the_check_are_named_errors() {
     );
 }
 
-/// A `native_rows` fuzz input (a `native_tile` decoder input) decoded whole and by swaths of
-/// 1 to 4 rows (from its last byte), as the fuzz target does: the first difference between
-/// the two, or `None` when both give the same samples or both fail.
-fn rows_disagree_with_whole(input: &[u8]) -> Option<String> {
-    let (shape, payload) = fuzz_input::split_decoder_input(input, &fuzz_input::NATIVE_TYPES)?;
-    let mut whole = Vec::new();
-    let decoded = decode_tile(
-        CodecId::Native,
-        &shape,
-        payload,
-        &CodecParams::default(),
-        &mut whole,
-    );
-    let mut header = Header::new(
-        shape.width as u32,
-        shape.height as u32,
-        shape.bands,
-        shape.sample_type,
-    );
-    (header.tile_width, header.tile_height) = (shape.width as u32, shape.height as u32);
-    let block = EncodedBlock {
-        codec: CodecId::Native,
-        effort: Effort::Default,
-        payload: payload.to_vec(),
-        raw_crc: crc32fast::hash(&whole),
-        raw_len: shape.bytes(),
-        max_error: Vec::new(),
-        loss: None,
-    };
-    let mut writer = Writer::new(Cursor::new(Vec::new()), header).unwrap();
-    writer.write_block(0, 0, 0, &block).unwrap();
-    let file = writer.finish().unwrap().into_inner();
-    let mut reader = Reader::open(Cursor::new(&file)).unwrap();
-    let mut rows = match (reader.block_rows(0, 0, 0), &decoded) {
-        (Ok(rows), _) => rows,
-        (Err(_), Err(_)) => return None,
-        (Err(err), Ok(())) => return Some(format!("rows refused: {err}")),
-    };
-    let swath = 1 + payload.last().map_or(0, |b| *b as usize % 4);
-    let row_bytes = rows.row_bytes();
-    let mut from = 0;
-    while from < shape.height {
-        let to = (from + swath).min(shape.height);
-        match (rows.rows(&mut reader, from, to), &decoded) {
-            (Ok(Some(got)), Ok(())) if got != &whole[from * row_bytes..to * row_bytes] => {
-                return Some(format!("rows {from}..{to} differ"))
-            }
-            (Ok(Some(_)), _) => {}
-            (Ok(None), _) => return Some(format!("rows {from}..{to} released")),
-            (Err(_), Err(_)) => return None,
-            (Err(err), Ok(())) => return Some(format!("rows {from}..{to}: {err}")),
-        }
-        from = to;
-    }
-    decoded
-        .err()
-        .map(|err| format!("every row decoded; the whole tile: {err}"))
-}
-
 #[test]
 fn fuzz_findings_decode_by_rows_as_whole() {
     // Inputs the `native_rows` fuzz target found (fuzz/README.md), named after what they
@@ -365,7 +288,7 @@ fn fuzz_findings_decode_by_rows_as_whole() {
     assert!(!files.is_empty(), "{} is empty", dir.display());
     for file in files {
         let input = std::fs::read(&file).unwrap();
-        if let Some(difference) = rows_disagree_with_whole(&input) {
+        if let Some(difference) = rows_vs_whole::difference(&input) {
             panic!("{}: {difference}", file.display());
         }
     }
