@@ -113,8 +113,11 @@ class EmbRasterBand final : public GDALPamRasterBand {
     CPLErr IReadBlock(int bx, int by, void *image) override {
         auto *ds = static_cast<EmbDataset *>(poDS);
         const bool share = ds->CacheTakesAllBands();
+        // A one-band tile is the block itself: GDAL's block cache keeps it, a copy in the
+        // plugin's tile cache would only double it (and grow with the raster's width).
+        const bool keep = !share && ds->GetRasterCount() > 1;
         int tw = 0, th = 0;
-        const GByte *tile = ds->Tile(bx, by, !share, &tw, &th);
+        const GByte *tile = ds->Tile(bx, by, keep, &tw, &th);
         if (!tile) return CE_Failure;
         ds->FillBlock(tile, tw, th, nBand, image);
         if (!share) return CE_None;
