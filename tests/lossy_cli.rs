@@ -97,9 +97,10 @@ fn quality_is_refused_beside_rel_rmse_and_out_of_range() {
             )],
         );
     }
+    // Codes with their scales are transform-coded as values; a bound in codes cannot refine them.
     convert(
         &["--quality", "50", "--max-error", "1"],
-        &["--quality 50: choose one lossy mode: --max-error (near-lossless) or --quality (transform)"],
+        &["--max-error 1: a bound beside --quality cannot be kept on codes with a dequantisation recipe"],
     );
     fails(
         &[

@@ -4,7 +4,9 @@
 //! with no scale plane), the 198-band AVIRIS cube (uint16) and the synthetic int8
 //! embedding crop; the file says it is lossy (convert's summary, `info`, `info --json`,
 //! the STAC sidecar) and `verify` checks it; requests that cannot be honoured are refused
-//! before any work with a message naming the option.
+//! before any work with a message naming the option. With `--max-error E` beside the
+//! target (payload version 2, format 1.4), every sample of the 198-band AVIRIS cube and of
+//! the Presto crop as float32 GeoTIFF is within E too, and every front end reports both.
 
 mod common;
 use common::*;
@@ -177,10 +179,6 @@ fn requests_that_cannot_be_honoured_are_refused_before_any_work() {
         &["--rel-rmse", "0.05", "--codec", "native"],
         &["codec native is lossless", "--codec klt or auto"],
     );
-    refused(
-        &["--rel-rmse", "0.05", "--max-error", "2"],
-        &["choose one lossy mode"],
-    );
     refused(&["--codec", "klt"], &["--codec klt", "give --rel-rmse R"]);
     fails(
         &["convert", s(&dem), s(&out), "--rel-rmse", "0.05"],
@@ -194,4 +192,151 @@ fn requests_that_cannot_be_honoured_are_refused_before_any_work() {
         &["convert", s(&lossless), s(&tif), "--rel-rmse", "0.05"],
         &["--rel-rmse apply when converting to a .emb"],
     );
+}
+
+/// Converts `input` with `--rel-rmse r --max-error e`, checks the file (verify, the
+/// summary, every sample back through GDAL within `e`, the rel-RMSE at most `r` + 1%, and
+/// what `info --json` reports against what is measured here), and returns the .emb's size.
+fn refined_within(dir: &Path, input: &Path, original: &[f64], r: f64, e: f64) -> u64 {
+    let emb = dir.join(format!("refined_{r}_{e}.emb"));
+    let back = dir.join(format!("refined_{r}_{e}.tif"));
+    let (target, bound) = (r.to_string(), e.to_string());
+    let args = [
+        "convert",
+        s(input),
+        s(&emb),
+        "--rel-rmse",
+        &target,
+        "--max-error",
+        &bound,
+    ];
+    let summary = String::from_utf8_lossy(&ok(&args).stderr).into_owned();
+    assert!(
+        summary.contains("LOSSY transform") && summary.contains("refined to max abs error"),
+        "{summary}"
+    );
+    ok(&["verify", s(&emb)]);
+    ok(&["convert", "-q", s(&emb), s(&back)]);
+    let (decoded, _) = values(s(&back));
+    let largest = original
+        .iter()
+        .zip(&decoded)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(largest <= e, "{}: {largest} over {e}", input.display());
+    let achieved = rel_rmse(original, &decoded);
+    assert!(
+        achieved <= r * 1.01,
+        "{} at {r}: {achieved}",
+        input.display()
+    );
+    let j = info_json(&emb);
+    assert_eq!(j["geoembed"]["format_version"], "1.4");
+    let c = &j["geoembed"]["compression"];
+    assert_eq!(
+        (c["mode"].as_str(), c["rel_rmse"].as_f64()),
+        (Some("transform"), Some(r)),
+        "{c}"
+    );
+    let per_band = |key: &str| -> Vec<f64> {
+        c[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    assert!(per_band("max_error").iter().all(|&b| b == e), "{c}");
+    let recorded = per_band("achieved_max_error");
+    assert_eq!(recorded.iter().copied().fold(0.0, f64::max), largest, "{c}");
+    let figures = &c["achieved"];
+    assert!(
+        (figures["rel_rmse"].as_f64().unwrap() / achieved - 1.0).abs() < 1e-6,
+        "{c}"
+    );
+    assert_eq!(figures["max_abs_error"].as_f64().unwrap(), largest, "{c}");
+    std::fs::metadata(&emb).unwrap().len()
+}
+
+#[test]
+fn a_bound_refines_the_transform_on_every_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let aviris = fixture("uint16_198b_aviris_jasper_ridge_crop.tif");
+    let (original, _) = values(s(&aviris));
+    for r in [0.05, 0.1] {
+        let sizes: Vec<u64> = [1.0, 2.0, 7.0]
+            .iter()
+            .map(|&e| refined_within(dir.path(), &aviris, &original, r, e))
+            .collect();
+        eprintln!("AVIRIS at {r} within 1, 2, 7: {sizes:?} bytes");
+    }
+    // A float raster (the Presto crop's float32 values as GeoTIFF), in value units.
+    let presto = fixture("float32_128b_presto_dequantised_crop.tif");
+    let (original, ty) = values(s(&presto));
+    assert_eq!(ty, "float32");
+    for r in [0.05, 0.1] {
+        refined_within(dir.path(), &presto, &original, r, 0.01);
+    }
+}
+
+#[test]
+fn a_refined_file_says_so_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let emb = dir.path().join("q75_e2.emb");
+    let crop = fixture("int8_128b_synthetic_embedding_crop.tif");
+    let args = [
+        "convert",
+        "-q",
+        s(&crop),
+        s(&emb),
+        "--quality",
+        "75",
+        "--max-error",
+        "2",
+    ];
+    ok(&args);
+    let text = String::from_utf8_lossy(&ok(&["info", s(&emb)]).stdout).into_owned();
+    assert!(
+        text.contains("target rel-RMSE 0.025 (= --quality 75)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Refined to a bound: every sample within 2 of the source, achieved"),
+        "{text}"
+    );
+    let j = info_json(&emb);
+    assert_eq!(j["geoembed"]["compression"]["quality"], 75);
+    let structure = &j["metadata"]["IMAGE_STRUCTURE"];
+    assert_eq!(structure["GEOEMBED_LOSSY_MODE"], "transform");
+    assert_eq!(structure["GEOEMBED_REL_RMSE"], "0.025");
+    assert!(
+        structure["GEOEMBED_MAX_ERROR"]
+            .as_str()
+            .unwrap()
+            .starts_with("2,2,"),
+        "{structure}"
+    );
+    assert!(
+        structure["GEOEMBED_ACHIEVED_MAX_ERROR"].is_string(),
+        "{structure}"
+    );
+    let props = &sidecar_json(&emb)["properties"];
+    assert_eq!(props["geoembed:compression"], "transform");
+    assert_eq!(props["geoembed:max_error"][0], 2);
+    assert!(props["geoembed:achieved_max_error"][0].as_f64().unwrap() <= 2.0);
+    assert_eq!(
+        props["geoembed:achieved"],
+        j["geoembed"]["compression"]["achieved"]
+    );
+    // GeoTessera codes with their scales are coded as values: a bound in codes is refused.
+    let (codes, scales) = (
+        fixture("presto_s2_crop_int8.npy"),
+        fixture("presto_s2_crop_scales.npy"),
+    );
+    let out = dir.path().join("refused.emb");
+    fails(
+        &["convert", s(&codes), s(&out), "--scales", s(&scales), "--rel-rmse", "5%", "--max-error", "2"],
+        &["--max-error 2: a bound beside --rel-rmse cannot be kept on codes with a dequantisation recipe"],
+    );
+    assert!(!out.exists());
 }

@@ -833,6 +833,20 @@ fn rel_rmse_creation_option_writes_a_transform_coded_copy() {
     let structure = &g.info(emb.to_str().unwrap())["metadata"]["IMAGE_STRUCTURE"];
     assert_eq!(structure["GEOEMBED_LOSSY_MODE"], "transform", "{structure}");
     assert_eq!(structure["GEOEMBED_REL_RMSE"], "0.01", "{structure}");
+    // Beside MAX_ERROR the transform is refined: every sample within 2, reported as such.
+    let emb = g.to_emb(&src, "klt_e2.emb", &["REL_RMSE=5%", "MAX_ERROR=2"]);
+    let structure = &g.info(emb.to_str().unwrap())["metadata"]["IMAGE_STRUCTURE"];
+    assert_eq!(structure["GEOEMBED_LOSSY_MODE"], "transform", "{structure}");
+    assert_eq!(structure["GEOEMBED_REL_RMSE"], "0.05", "{structure}");
+    let bounds = structure["GEOEMBED_MAX_ERROR"].as_str().unwrap();
+    assert!(bounds.split(',').all(|b| b == "2"), "{structure}");
+    let achieved = structure["GEOEMBED_ACHIEVED_MAX_ERROR"].as_str().unwrap();
+    assert!(
+        achieved
+            .split(',')
+            .all(|a| a.parse::<f64>().unwrap() <= 2.0),
+        "{structure}"
+    );
 }
 
 #[test]
@@ -873,9 +887,9 @@ fn bad_lossy_creation_options_fail_before_any_output() {
         "{err}"
     );
     let embedding = "int8_128b_synthetic_embedding_crop.tif";
-    let err = translate(embedding, &["REL_RMSE=0.05", "MAX_ERROR=1"]);
+    let err = translate(embedding, &["REL_RMSE=0.05", "MAX_ERROR=1.5"]);
     assert!(
-        err.contains("choose one lossy mode: MAX_ERROR (near-lossless) or REL_RMSE (transform)"),
+        err.contains("creation option MAX_ERROR=1.5: int8 samples need a whole-number bound"),
         "{err}"
     );
     let err = translate(embedding, &["REL_RMSE=0.05", "QUALITY=90"]);

@@ -124,12 +124,15 @@ pub struct ConvertArgs {
     pub effort: String,
     /// Near-lossless (LOSSY) .emb: every sample decodes within E of the source, in value
     /// units (one E, or one per band: 2, 0,2,2 or 0.01), nodata exact; 8/16-bit integers
-    /// (whole E, native codec) or float32/64 (float codec). Default 0: lossless.
+    /// (whole E, native codec) or float32/64 (float codec). Default 0: lossless. With
+    /// --rel-rmse or --quality: the transform's tiles are refined so that every sample is
+    /// within E too (not on int8 codes given --scales).
     #[arg(long, value_name = "E")]
     pub max_error: Option<String>,
     /// Transform-coded (LOSSY) .emb of a many-band raster: each tile's relative RMSE
     /// ||x - x'|| / ||x|| is R (0.05 or 5%); int8 codes with per-pixel scales are coded as
-    /// their float32 values (the output has no scale plane). Default: lossless.
+    /// their float32 values (the output has no scale plane). With --max-error E, every
+    /// sample is also within E (a bound refining the transform). Default: lossless.
     #[arg(long, value_name = "R")]
     pub rel_rmse: Option<String>,
     /// Transform-coded (LOSSY) .emb, as --rel-rmse but as a quality Q from 1 (smallest file)

@@ -248,8 +248,15 @@ fn dequantised_samples(sh: &TileShape, rng: &mut TestRng, power_law: bool) -> Ve
 
 /// Dequant payloads of float32/float64 tiles: per-pixel scales and value tables, at every
 /// effort.
-/// `klt` payloads of structured tiles (smooth, correlated bands) at three targets.
+/// `klt` payloads of structured tiles (smooth, correlated bands) at three targets, then
+/// refined to a bound (payload version 2).
 fn klt_seeds() -> Vec<Vec<u8>> {
+    let mut seeds = klt_transform_seeds();
+    seeds.extend(klt_refined_seeds());
+    seeds
+}
+
+fn klt_transform_seeds() -> Vec<Vec<u8>> {
     let mut rng = TestRng::new(5);
     let mut seeds = Vec::new();
     for ty in [SampleType::F32, SampleType::I16, SampleType::U16] {
@@ -259,6 +266,50 @@ fn klt_seeds() -> Vec<Vec<u8>> {
             for target in [0.01, 0.05, 0.2] {
                 let params = CodecParams {
                     rel_rmse: Some(target),
+                    ..CodecParams::default()
+                };
+                let Ok(payload) = encode_tile(CodecId::Klt, &sh, &samples, &params) else {
+                    continue;
+                };
+                seeds.push(fuzz_input::decoder_input(
+                    &sh,
+                    &fuzz_input::FLOAT_TYPES,
+                    &payload,
+                ));
+            }
+        }
+    }
+    seeds
+}
+
+/// Payload version 2 (§5.7.3): 16-bit tiles within 1 and 3 with the first sample's value
+/// as nodata (exact samples), float32 tiles (their NaN and infinities made 0: a transform
+/// refuses them) within 0.005 and 0.05, every one at 5%.
+fn klt_refined_seeds() -> Vec<Vec<u8>> {
+    let mut rng = TestRng::new(6);
+    let mut seeds = Vec::new();
+    for ty in [SampleType::F32, SampleType::I16, SampleType::U16] {
+        for (w, h, bands) in [(7, 5, 3), (33, 20, 8)] {
+            let sh = shape(w, h, bands, ty);
+            let mut samples = structured_samples(&sh, &mut rng);
+            if ty == SampleType::F32 {
+                for sample in samples.chunks_exact_mut(4) {
+                    let v = f32::from_le_bytes([sample[0], sample[1], sample[2], sample[3]]);
+                    let finite = if v.is_finite() { v } else { 0.0 };
+                    sample.copy_from_slice(&finite.to_le_bytes());
+                }
+            }
+            let nodata = vec![Some(ty.values_f64(&samples[..ty.size()])[0]); bands];
+            let bounds: [f64; 2] = match ty {
+                SampleType::F32 => [0.005, 0.05],
+                _ => [1.0, 3.0],
+            };
+            for bound in bounds {
+                let max_error = vec![bound; bands];
+                let params = CodecParams {
+                    rel_rmse: Some(0.05),
+                    max_error: &max_error,
+                    nodata: if ty == SampleType::F32 { &[] } else { &nodata },
                     ..CodecParams::default()
                 };
                 let Ok(payload) = encode_tile(CodecId::Klt, &sh, &samples, &params) else {

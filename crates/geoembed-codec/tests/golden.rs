@@ -8,7 +8,8 @@
 //! scales; see fixtures/README.md), a uint16 plane derived from it, real rasters of
 //! fixtures/ (Landsat 7 RGB, SRTM, Landlab and ERA5), and the real Presto embedding crop as
 //! users download it (GeoTessera's float32 and AlphaEarth's power law: the `dequant`
-//! codec; its values transform-coded by the lossy `klt` codec). The compatibility goldens at the end stand for files from later writers (§7 of
+//! codec; its values transform-coded by the lossy `klt` codec, alone and refined to a
+//! bound). The compatibility goldens at the end stand for files from later writers (§7 of
 //! the format): a higher minor version with chunks this reader does not know.
 
 use geoembed_codec::{
@@ -356,6 +357,87 @@ fn golden_native_landsat_rgba_with_nodata_border() {
         Effort::Default,
     );
     check_whole("landsat_rgba_native_max.emb", &hd, rgba, Effort::Max);
+}
+
+/// Checks (or, when blessing, writes) a golden of `klt` refined to a bound (payload
+/// version 2): pinned bytes, format 1.4, every tile version 2, every sample within the
+/// bound, the recorded bound and largest error, the rel-RMSE at most the target (+1%).
+fn check_klt_refined(name: &str, hd: &Header, data: &[u8], bound: f64) {
+    let fresh = encode(hd, &[data.to_vec()], CodecId::Klt, Effort::Default);
+    let path = fixtures().join("golden").join(name);
+    if std::env::var_os("GEOEMBED_BLESS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let golden =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; bless it", path.display()));
+    assert!(fresh == golden, "{name}: encoder output changed");
+    let mut r = Reader::open(Cursor::new(&golden)).unwrap();
+    assert_eq!(r.format_version(), (1, 4), "{name}: minor version");
+    for ty in 0..hd.tiles_down() {
+        for tx in 0..hd.tiles_across() {
+            assert_eq!(
+                r.read_payload(0, tx, ty).unwrap()[0],
+                2,
+                "{name}: version 2"
+            );
+        }
+    }
+    let (h2, planes) = decode(&golden);
+    let t = hd.sample_type;
+    let (x, y) = (t.values_f64(data), t.values_f64(&planes[0]));
+    let largest = x
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(largest <= bound, "{name}: {largest}");
+    let recorded = h2.near_lossless.clone().unwrap();
+    assert_eq!(recorded.max_error, vec![bound; hd.bands.len()]);
+    let achieved = recorded
+        .achieved
+        .iter()
+        .map(|a| a.unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(achieved, largest, "{name}");
+    let target = hd.transform_loss.as_ref().unwrap().target_rel_rmse;
+    let error: f64 = x.iter().zip(&y).map(|(a, b)| (a - b) * (a - b)).sum();
+    let rel = (error / x.iter().map(|a| a * a).sum::<f64>()).sqrt();
+    assert!(rel <= target * 1.01, "{name}: rel-RMSE {rel}");
+    let figures = h2.transform_loss.unwrap().achieved.unwrap();
+    assert!(
+        (figures.rel_rmse / rel - 1.0).abs() < 1e-9,
+        "{name}: {figures:?}"
+    );
+}
+
+#[test]
+fn golden_klt_refined_to_a_bound() {
+    // The real Presto crop's int8 codes at 5% within 2 codes, and its float32 values at 5%
+    // within 0.03 (about one code), in 32 x 32 tiles.
+    let (codes, scales) = presto_crop();
+    let bytes: Vec<u8> = codes.iter().map(|&q| q as u8).collect();
+    let lossy = |ty: SampleType, bound: f64| {
+        let mut hd = tiled_header(48, 48, 128, ty);
+        hd.transform_loss = Some(TransformLoss {
+            target_rel_rmse: 0.05,
+            achieved: None,
+        });
+        hd.near_lossless = Some(NearLossless::uniform(128, bound));
+        hd
+    };
+    check_klt_refined(
+        "presto_int8_klt_5pct_e2.emb",
+        &lossy(SampleType::I8, 2.0),
+        &bytes,
+        2.0,
+    );
+    let values: Vec<u8> = codes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &q)| (q as f32 * scales[i / 128]).to_le_bytes())
+        .collect();
+    let hd = lossy(SampleType::F32, 0.03);
+    check_klt_refined("presto_klt_5pct_e003.emb", &hd, &values, 0.03);
 }
 
 #[test]

@@ -278,6 +278,7 @@ pub fn loss_dict<'py>(
     transform: &Option<TransformLoss>,
 ) -> PyResult<Option<Bound<'py, PyDict>>> {
     let d = PyDict::new(py);
+    let bound = near_lossless.as_ref().filter(|n| n.is_lossy());
     if let Some(t) = transform {
         d.set_item("mode", "transform")?;
         d.set_item("rel_rmse", t.target_rel_rmse)?;
@@ -287,17 +288,17 @@ pub fn loss_dict<'py>(
             d.set_item("mean_cosine", a.mean_cosine)?;
             d.set_item("p01_cosine", a.p01_cosine)?;
         }
-        return Ok(Some(d));
+    } else if bound.is_some() {
+        d.set_item("mode", "near-lossless")?;
+    } else {
+        return Ok(None);
     }
-    match near_lossless.as_ref().filter(|n| n.is_lossy()) {
-        Some(n) => {
-            d.set_item("mode", "near-lossless")?;
-            d.set_item("max_error", n.max_error.clone())?;
-            d.set_item("achieved_max_error", n.achieved.clone())?;
-            Ok(Some(d))
-        }
-        None => Ok(None),
+    // Near-lossless, or the bound a transform's tiles were refined to.
+    if let Some(n) = bound {
+        d.set_item("max_error", n.max_error.clone())?;
+        d.set_item("achieved_max_error", n.achieved.clone())?;
     }
+    Ok(Some(d))
 }
 
 /// What every write takes besides its source.

@@ -84,6 +84,35 @@ def test_from_geotessera_takes_rel_rmse(tmp_path):
     assert abs(achieved / 0.1 - 1) <= 0.05, achieved
 
 
+def test_max_error_refines_rel_rmse_and_quality(tmp_path):
+    """rel_rmse= or quality= beside max_error=: the transform refined to the bound (klt
+    payload version 2); both the bound and the figures are in the report and the header."""
+    codes = np.load(FIXTURES / "presto_s2_crop_int8.npy")  # real Presto codes, int8, no scales
+    dst = tmp_path / "klt_e2.emb"
+    report = geoembed.write(dst, codes, interleave="pixel", rel_rmse=0.05, max_error=2, tile=32)
+    with geoembed.open(dst) as ds:
+        back = ds.read(interleave="pixel")
+        loss = ds.header["loss"]
+    error = np.abs(back.astype(np.int32) - codes.astype(np.int32))
+    assert error.max() <= 2
+    assert loss["mode"] == "transform" and loss["rel_rmse"] == 0.05
+    assert loss["max_error"] == [2.0] * 128 and max(loss["achieved_max_error"]) == error.max()
+    rel = np.linalg.norm(back.astype(np.float64) - codes) / np.linalg.norm(codes.astype(np.float64))
+    assert rel <= 0.05 * 1.01 and abs(loss["achieved_rel_rmse"] / rel - 1) < 1e-6
+    assert report["loss"]["max_error"] == [2.0] * 128
+    dst = tmp_path / "q75_e3.emb"
+    report = geoembed.write(dst, codes, interleave="pixel", quality=75, max_error=3, tile=32)
+    assert report["loss"]["rel_rmse"] == 0.025 and report["loss"]["max_error"] == [3.0] * 128
+
+
+def test_max_error_beside_rel_rmse_is_refused_on_codes_with_scales(tmp_path):
+    codes = np.load(FIXTURES / "presto_s2_crop_int8.npy")
+    scales = np.load(FIXTURES / "presto_s2_crop_scales.npy")
+    with pytest.raises(geoembed.EmbArgumentError, match=r"max_error=2: a bound beside rel_rmse cannot be kept on codes"):
+        geoembed.write(tmp_path / "x.emb", codes, interleave="pixel", scales=scales, rel_rmse=0.05, max_error=2)
+    assert list(tmp_path.iterdir()) == []
+
+
 def _presto_values() -> np.ndarray:
     """The real Presto crop's values as GeoTessera dequantises them (codes x scales)."""
     codes = np.load(FIXTURES / "presto_s2_crop_int8.npy")
@@ -138,14 +167,13 @@ def test_lossless_is_the_default_byte_for_byte(tmp_path):
         ({"max_error": [1, 2]}, r"max_error=1,2: 2 bounds for 16 bands"),
         ({"rel_rmse": "lots"}, r"rel_rmse=lots: give a fraction such as 0\.05, or a percentage such as 5%"),
         ({"rel_rmse": 1.5}, r"rel_rmse=1\.5: a relative RMSE target must be above 0 and below 1"),
-        ({"rel_rmse": 0.05, "max_error": 2}, r"choose one lossy mode: max_error \(near-lossless\) or rel_rmse \(transform\)"),
+        ({"rel_rmse": 0.05, "max_error": 1.5}, r"max_error=1\.5: int16 samples need a whole-number bound"),
         ({"rel_rmse": 0.05, "codec": "native"}, r"codec native is lossless; transform coding needs codec=klt or auto"),
         ({"quality": 90, "rel_rmse": 0.05}, r"quality=90: give quality or rel_rmse, not both"),
         ({"quality": 0}, r"quality=0: give a whole number from 1 \(smallest file\) to 100 \(closest to the source\)"),
         ({"quality": 101}, r"quality=101: give a whole number from 1"),
         ({"quality": 90.5}, r"quality=90\.5: give a whole number from 1"),
         ({"quality": True}, r"quality=True: give a whole number from 1 to 100"),
-        ({"quality": 50, "max_error": 2}, r"quality=50: choose one lossy mode: max_error \(near-lossless\) or quality \(transform\)"),
     ],
 )
 def test_bad_lossy_options_raise_before_writing(tmp_path, options, message):

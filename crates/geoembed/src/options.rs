@@ -329,7 +329,8 @@ impl EncodeOptions {
     }
 
     /// A target in (0, 1), on a raster of enough bands, with a codec that codes to it, and
-    /// no other lossy or recipe option beside it.
+    /// no recipe beside it (a bound beside it refines the transform: see
+    /// [`EncodeOptions::validate_max_error`]).
     fn validate_rel_rmse(&self, header: &Header) -> Result<()> {
         let Some(target) = self.rel_rmse else {
             return match self.codec {
@@ -348,17 +349,8 @@ impl EncodeOptions {
                 None => Error::invalid_option(OptionKey::RelRmse, target.to_string(), why),
             })
         };
-        let flag = match self.quality {
-            Some(_) => "--quality",
-            None => "--rel-rmse",
-        };
         if let Err(e) = check_klt_request(header.bands.len(), target) {
             return bad(e.message().to_string());
-        }
-        if self.near_lossless(header.bands.len()).is_some() {
-            return bad(format!(
-                "choose one lossy mode: --max-error (near-lossless) or {flag} (transform)"
-            ));
         }
         if self.recipe.is_some() {
             return bad(
@@ -375,7 +367,9 @@ impl EncodeOptions {
     }
 
     /// A bound per band (or one), on 8- or 16-bit integers (whole numbers) or floats, with
-    /// a codec that keeps it.
+    /// a codec that keeps it: near-lossless alone, or beside a transform target the `klt`
+    /// codec, which refines its tiles to it (not on codes with a dequantisation recipe,
+    /// whose transform codes their values while the bound would be in codes).
     fn validate_max_error(&self, header: &Header) -> Result<()> {
         let Some(n) = self.near_lossless(header.bands.len()) else {
             return Ok(());
@@ -413,12 +407,37 @@ impl EncodeOptions {
                 "{ty} samples need a whole-number bound (fractions are for float rasters)"
             ));
         }
+        if self.rel_rmse.is_some() {
+            return self.validate_refinement(header, bad);
+        }
         match self.codec {
             CodecChoice::Fixed(id) if id != keeper => bad(format!(
                 "codec {id} is lossless only; near-lossless coding of {ty} needs --codec {keeper} \
                  or auto"
             )),
             _ => Ok(()),
+        }
+    }
+
+    /// A bound beside a transform target (`validate_rel_rmse` checks the codec): not on
+    /// codes with a dequantisation recipe, which are transform-coded as their values.
+    fn validate_refinement(
+        &self,
+        header: &Header,
+        bad: impl Fn(String) -> Result<()>,
+    ) -> Result<()> {
+        let flag = match self.quality {
+            Some(_) => "--quality",
+            None => "--rel-rmse",
+        };
+        match header.dequantization {
+            Some(_) => bad(format!(
+                "a bound beside {flag} cannot be kept on codes with a dequantisation recipe \
+                 (GeoTessera codes with their scales): the transform codes their values \
+                 (code x scale) while the bound is in codes; give one of them, or convert \
+                 the codes without their scales"
+            )),
+            None => Ok(()),
         }
     }
 
@@ -556,6 +575,42 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidOption(OptionKey::Quality));
         assert_eq!(e.option_value(), Some("50"));
+    }
+
+    #[test]
+    fn a_bound_beside_a_target_refines_it_except_on_dequantised_codes() {
+        let both = EncodeOptions {
+            rel_rmse: Some(0.05),
+            max_error: vec![2.0],
+            ..Default::default()
+        };
+        assert!(both
+            .validate(&Header::new(10, 10, 128, SampleType::I8))
+            .is_ok());
+        assert!(both
+            .validate(&Header::new(10, 10, 4, SampleType::F32))
+            .is_ok());
+        let e = both
+            .validate(&Header::new(10, 10, 4, SampleType::I32))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidOption(OptionKey::MaxError));
+        let mut codes = Header::new(10, 10, 128, SampleType::I8);
+        codes.dequantization = Some(geoembed_codec::Dequantization::PerPixelScale { aux_plane: 0 });
+        codes.aux_planes.push(geoembed_codec::AuxPlane {
+            name: "scales".into(),
+            sample_type: SampleType::F32,
+            bands: 1,
+            description: String::new(),
+        });
+        let e = both.validate(&codes).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidOption(OptionKey::MaxError));
+        assert!(
+            e.to_string().starts_with(
+                "max error 2: a bound beside --rel-rmse cannot be kept on codes with a \
+                 dequantisation recipe"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

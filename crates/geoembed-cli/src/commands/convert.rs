@@ -151,15 +151,20 @@ fn summary(a: &ConvertArgs, r: &EncodeReport, seconds: f64) -> String {
     )
 }
 
-/// `lossless`, or `LOSSY near-lossless` with the bound and the largest error per band.
+/// `lossless`, `LOSSY near-lossless` with the bound and the largest error per band, or
+/// `LOSSY transform` with its figures (and the bound its tiles were refined to).
 fn compression(r: &EncodeReport) -> String {
-    if let Some(t) = &r.transform {
-        return transform_summary(t);
+    let bound = r.near_lossless.as_ref().map(bound_summary);
+    match (&r.transform, bound) {
+        (Some(t), Some(bound)) => format!("{}; refined to {bound}", transform_summary(t)),
+        (Some(t), None) => transform_summary(t),
+        (None, Some(bound)) => format!("LOSSY near-lossless: {bound}"),
+        (None, None) => "lossless".into(),
     }
-    let Some(n) = &r.near_lossless else {
-        return "lossless".into();
-    };
-    // One number when every band has it, else the list.
+}
+
+/// `max abs error E per band, achieved A`: one number when every band has it, else the list.
+fn bound_summary(n: &geoembed_codec::NearLossless) -> String {
     let list = |values: Vec<f64>| match values.iter().all(|&v| v == values[0]) {
         true => values[0].to_string(),
         false => {
@@ -169,7 +174,7 @@ fn compression(r: &EncodeReport) -> String {
     };
     let achieved = n.achieved.iter().map(|a| a.unwrap_or(0.0)).collect();
     format!(
-        "LOSSY near-lossless: max abs error {} per band, achieved {}",
+        "max abs error {} per band, achieved {}",
         list(n.max_error.clone()),
         list(achieved)
     )

@@ -7,7 +7,9 @@ use geoembed::gdal::{color_interp_name, pretty_wkt};
 use geoembed::info::{band_coordinates, FileInfo};
 use geoembed::metadata::geolocation_arrays;
 use geoembed::{Limits, Result};
-use geoembed_codec::{BandInfo, Dequantization, Header, MetadataDomain, SampleType};
+use geoembed_codec::{
+    BandInfo, Dequantization, Header, MetadataDomain, NearLossless, SampleType, TransformLoss,
+};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -110,33 +112,58 @@ fn write_georef(s: &mut String, h: &Header) {
     }
 }
 
-/// Whether the bands decode to the source's samples: `Compression: lossless`, or the
-/// near-lossless bound and the largest error the writer measured, per band when they vary.
+/// Whether the bands decode to the source's samples: `Compression: lossless`, the
+/// near-lossless bound and the largest error the writer measured (per band when they
+/// vary), or the transform's target and figures (and the bound its tiles were refined to).
 fn write_compression(s: &mut String, h: &Header) {
     if let Some(t) = &h.transform_loss {
-        let _ = write!(
-            s,
-            "Compression: transform (LOSSY): target rel-RMSE {}",
-            t.target_rel_rmse
-        );
-        // The target a --quality maps to: name the quality (derived, not stored).
-        if let Some(q) = geoembed::quality_of_rel_rmse(t.target_rel_rmse) {
-            let _ = write!(s, " (= --quality {q})");
-        }
-        let _ = match t.achieved {
-            Some(a) => writeln!(
+        write_transform(s, t);
+        if let Some(n) = &h.near_lossless {
+            let (bound, achieved) = bound_and_achieved(n);
+            let _ = writeln!(
                 s,
-                ", achieved {:.5}; max abs error {}, per-pixel cosine mean {:.6}, 1st percentile {:.6}",
-                a.rel_rmse, a.max_abs_error, a.mean_cosine, a.p01_cosine
-            ),
-            None => writeln!(s, ", achieved unknown"),
-        };
+                "  Refined to a bound: every sample within {bound} of the source, achieved \
+                 {achieved}"
+            );
+        }
         return;
     }
     let Some(n) = &h.near_lossless else {
         let _ = writeln!(s, "Compression: lossless");
         return;
     };
+    let (bound, achieved) = bound_and_achieved(n);
+    let _ = writeln!(
+        s,
+        "Compression: near-lossless (LOSSY): max abs error {bound}, achieved {achieved}; \
+         nodata samples exact"
+    );
+}
+
+/// `Compression: transform (LOSSY): target rel-RMSE R (= --quality Q), achieved ...`.
+fn write_transform(s: &mut String, t: &TransformLoss) {
+    let _ = write!(
+        s,
+        "Compression: transform (LOSSY): target rel-RMSE {}",
+        t.target_rel_rmse
+    );
+    // The target a --quality maps to: name the quality (derived, not stored).
+    if let Some(q) = geoembed::quality_of_rel_rmse(t.target_rel_rmse) {
+        let _ = write!(s, " (= --quality {q})");
+    }
+    let _ = match t.achieved {
+        Some(a) => writeln!(
+            s,
+            ", achieved {:.5}; max abs error {}, per-pixel cosine mean {:.6}, 1st percentile {:.6}",
+            a.rel_rmse, a.max_abs_error, a.mean_cosine, a.p01_cosine
+        ),
+        None => writeln!(s, ", achieved unknown"),
+    };
+}
+
+/// A bound and the largest error measured: one number when every band has it, else the
+/// list and `(per band)`.
+fn bound_and_achieved(n: &NearLossless) -> (String, String) {
     let per_band = |values: Vec<String>| match values.iter().all(|v| *v == values[0]) {
         true => values[0].clone(),
         false => format!("{} (per band)", values.join(",")),
@@ -146,12 +173,7 @@ fn write_compression(s: &mut String, h: &Header) {
         Some(e) => e.to_string(),
         None => "unknown".into(),
     });
-    let _ = writeln!(
-        s,
-        "Compression: near-lossless (LOSSY): max abs error {bound}, achieved {}; \
-         nodata samples exact",
-        per_band(achieved.collect())
-    );
+    (bound, per_band(achieved.collect()))
 }
 
 /// Tiling, dequantisation recipe, aux planes, decorrelation.

@@ -18,11 +18,19 @@ fn tiles_json(info: &FileInfo) -> Value {
     })).collect::<Vec<_>>())
 }
 
-/// Whether the bands are the source's: mode `lossless`, or `near-lossless` with the bound
-/// and the achieved largest error per band.
+/// Whether the bands are the source's: mode `lossless`, `near-lossless` with the bound
+/// and the achieved largest error per band, or `transform` with the target and the
+/// achieved figures (and, for tiles refined to a bound, the bound and the achieved largest
+/// error per band).
 fn compression_json(h: &Header) -> Value {
+    let bound = h.near_lossless.as_ref().map(|n| {
+        (
+            errors_json(n.max_error.iter().map(|&e| Some(e))),
+            errors_json(n.achieved.iter().copied()),
+        )
+    });
     if let Some(t) = &h.transform_loss {
-        return json!({
+        let mut j = json!({
             "mode": "transform",
             "rel_rmse": t.target_rel_rmse,
             // The quality whose mapping gives exactly this target (derived; the file
@@ -30,12 +38,17 @@ fn compression_json(h: &Header) -> Value {
             "quality": geoembed::quality_of_rel_rmse(t.target_rel_rmse),
             "achieved": geoembed::write::sidecar::transform_achieved_json(t),
         });
+        if let Some((max_error, achieved)) = bound {
+            j["max_error"] = max_error;
+            j["achieved_max_error"] = achieved;
+        }
+        return j;
     }
-    match &h.near_lossless {
-        Some(n) => json!({
+    match bound {
+        Some((max_error, achieved)) => json!({
             "mode": "near-lossless",
-            "max_error": errors_json(n.max_error.iter().map(|&e| Some(e))),
-            "achieved_max_error": errors_json(n.achieved.iter().copied()),
+            "max_error": max_error,
+            "achieved_max_error": achieved,
         }),
         None => json!({"mode": "lossless"}),
     }

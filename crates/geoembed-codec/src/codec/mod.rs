@@ -160,10 +160,12 @@ impl std::fmt::Display for CodecId {
 /// (id 8), `lz` (id 9) and native payload version 2 (whole-pixel repeats); 1.2 native
 /// payload version 3 (near-lossless), float payload versions 2 (the value-space
 /// predictor) and 3 (near-lossless lattices), and the lossy `klt` codec (id 10); 1.3 the
-/// `scales-from-codes` codec (id 11), the first whose block depends on another block.
+/// `scales-from-codes` codec (id 11), the first whose block depends on another block; 1.4
+/// `klt` payload version 2 (refined to a near-lossless bound, §5.7.3).
 /// Writers record the highest over a file's tiles in its preamble.
 pub(crate) fn minor_version_of(codec: CodecId, payload: &[u8]) -> u16 {
     match (codec, payload.first()) {
+        (CodecId::Klt, Some(&klt::VERSION_REFINED)) => 4,
         (CodecId::ScalesFromCodes, _) => 3,
         (CodecId::Native, Some(&native::VERSION_NEAR_LOSSLESS)) | (CodecId::Klt, _) => 2,
         (CodecId::Float, version) if version != Some(&1) => 2,
@@ -292,7 +294,9 @@ pub struct CodecParams<'a> {
     pub recipe: Option<dequant::Recipe>,
     /// Near-lossless coding: the largest absolute error allowed per band, in value units
     /// (empty, or all zero: lossless). Only the native codec (8/16-bit integers, whole
-    /// bounds) and the float codec (float32/64) honour a nonzero bound; the others refuse it.
+    /// bounds) and the float codec (float32/64) honour a nonzero bound, and beside a
+    /// `rel_rmse` target the `klt` codec, which refines its tiles to it (8/16-bit integers
+    /// and floats); the others refuse it.
     pub max_error: &'a [f64],
     /// Per band, the nodata value (empty: none): near-lossless coding decodes nodata
     /// samples as nodata and no other sample as nodata.
@@ -370,6 +374,25 @@ impl CodecParams<'_> {
     pub fn is_lossy(&self) -> bool {
         self.max_error.iter().any(|&e| e > 0.0)
     }
+
+    /// The bounds a `klt` tile is refined to (`None`: no nonzero bound, no refinement):
+    /// whole bounds on 8/16-bit integers, any on floats, as near-lossless coding takes them.
+    fn klt_refinement(&self, shape: &TileShape) -> Result<Option<klt::RefineBounds>> {
+        if !self.is_lossy() {
+            return Ok(None);
+        }
+        let ty = shape.sample_type;
+        if ty.is_float() {
+            return Ok(Some(klt::RefineBounds::Float(self.float_bounds(shape)?)));
+        }
+        if ty.small_int_range().is_none() {
+            return Err(Error::invalid(format!(
+                "a near-lossless bound (max error) needs 8- or 16-bit integer or float32/float64 \
+                 samples; klt cannot refine {ty} samples to one"
+            )));
+        }
+        Ok(Some(klt::RefineBounds::Int(self.bounds(shape)?)))
+    }
 }
 
 /// The error for `klt` without a target, or another codec given one.
@@ -389,8 +412,8 @@ fn target_refused(codec: CodecId) -> Error {
 fn bound_refused(codec: CodecId) -> Error {
     Error::invalid(format!(
         "codec {codec} is lossless only and cannot encode within a near-lossless bound \
-         (max error); only the native codec (8- and 16-bit integer samples) and the float \
-         codec (float32/float64 samples) can"
+         (max error); only the native codec (8- and 16-bit integer samples), the float \
+         codec (float32/float64 samples) and, beside a relative RMSE target, the klt codec can"
     ))
 }
 
@@ -423,16 +446,17 @@ pub fn encode(
     if let Some(why) = codec.unsupported_reason(shape.sample_type) {
         return Err(Error::invalid(why));
     }
+    // A target first: with one, a bound refines the transform instead of choosing a codec.
+    if params.rel_rmse.is_some() != (codec == CodecId::Klt) {
+        return Err(target_refused(codec));
+    }
     if params.is_lossy() && codec == CodecId::Float && shape.sample_type.is_float() {
         let encoded =
             encode_float_near_lossless(CodecChoice::Fixed(codec), shape, samples, params)?;
         return Ok(encoded.payload);
     }
-    if params.is_lossy() && codec != CodecId::Native {
+    if params.is_lossy() && codec != CodecId::Native && codec != CodecId::Klt {
         return Err(bound_refused(codec));
-    }
-    if params.rel_rmse.is_some() != (codec == CodecId::Klt) {
-        return Err(target_refused(codec));
     }
     let ty = shape.sample_type;
     match codec {
@@ -459,7 +483,8 @@ pub fn encode(
         CodecId::Lz => lz::encode(samples, params.effort),
         CodecId::Klt => {
             let target = params.rel_rmse.ok_or_else(|| target_refused(codec))?;
-            Ok(klt::encode(shape, samples, params.effort, target)?.0)
+            let bounds = params.klt_refinement(shape)?;
+            Ok(klt::encode(shape, samples, params.effort, target, bounds.as_ref())?.0)
         }
         CodecId::ScalesFromCodes => Err(Error::invalid(
             "scales-from-codes codes an aux plane from its file's bands: only the container \
@@ -889,11 +914,11 @@ pub fn encode_best(
     samples: &[u8],
     params: &CodecParams,
 ) -> Result<Encoded> {
+    if let Some(target) = params.rel_rmse {
+        return encode_klt(choice, shape, samples, params, target);
+    }
     if params.is_lossy() {
         return encode_near_lossless(choice, shape, samples, params);
-    }
-    if let Some(target) = params.rel_rmse {
-        return encode_klt(choice, shape, samples, params.effort, target);
     }
     let pixel_bytes = shape.bands * shape.sample_type.size();
     let constant = samples.len() >= pixel_bytes
@@ -1088,20 +1113,22 @@ fn encode_near_lossless(
 }
 
 /// [`encode_best`] to a relative RMSE target: the `klt` codec, the only one that codes to
-/// one, on every tile (a fixed choice of any other is refused). Even a constant tile goes
-/// through it, so that every tile's error is measured the same way.
+/// one, on every tile (a fixed choice of any other is refused), refined to the
+/// near-lossless bounds when there are some. Even a constant tile goes through it, so that
+/// every tile's error is measured the same way.
 fn encode_klt(
     choice: CodecChoice,
     shape: &TileShape,
     samples: &[u8],
-    effort: Effort,
+    params: &CodecParams,
     target: f64,
 ) -> Result<Encoded> {
     match choice {
         CodecChoice::Fixed(CodecId::Klt) | CodecChoice::Auto => {}
         CodecChoice::Fixed(codec) => return Err(target_refused(codec)),
     }
-    let (payload, tile) = klt::encode(shape, samples, effort, target)?;
+    let bounds = params.klt_refinement(shape)?;
+    let (payload, tile) = klt::encode(shape, samples, params.effort, target, bounds.as_ref())?;
     Ok(Encoded {
         codec: CodecId::Klt,
         payload,

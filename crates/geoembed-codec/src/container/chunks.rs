@@ -23,6 +23,8 @@ pub(super) const METADATA: [u8; 4] = *b"META";
 pub(super) const DEQUANTIZATION: [u8; 4] = *b"DEQU";
 pub(super) const DECORRELATION: [u8; 4] = *b"DCOR";
 pub(super) const NEAR_LOSSLESS: [u8; 4] = *b"loss";
+/// The bound a transform-coded file's tiles were refined to (format 1.4, §4.9; ancillary).
+pub(super) const LOSS_BOUND: [u8; 4] = *b"lbnd";
 pub(super) const INFO: [u8; 4] = *b"info";
 
 /// `loss` mode 1: every band has an absolute error bound, as a `u32` (integer samples).
@@ -122,13 +124,17 @@ pub(super) fn encode(h: &Header) -> Vec<u8> {
             }
         });
     }
-    if let Some(n) = h.near_lossless.as_ref().filter(|n| n.is_lossy()) {
+    let bound = h.near_lossless.as_ref().filter(|n| n.is_lossy());
+    if let Some(t) = &h.transform_loss {
+        chunk(&mut out, NEAR_LOSSLESS, |w| write_transform_loss(w, t));
+        if let Some(n) = bound {
+            chunk(&mut out, LOSS_BOUND, |w| write_bounds_f64(w, n));
+        }
+    } else if let Some(n) = bound {
         let floats = h.sample_type.is_float();
         chunk(&mut out, NEAR_LOSSLESS, |w| {
             write_near_lossless(w, n, floats)
         });
-    } else if let Some(t) = &h.transform_loss {
-        chunk(&mut out, NEAR_LOSSLESS, |w| write_transform_loss(w, t));
     }
     if !h.info.is_empty() {
         chunk(&mut out, INFO, |w| {
@@ -150,15 +156,22 @@ fn write_near_lossless(w: &mut ByteWriter, n: &NearLossless, floats: bool) {
     let achieved = |b: usize| n.achieved.get(b).copied().flatten();
     if floats {
         w.u8(MODE_NEAR_LOSSLESS_F64);
-        w.u32(count as u32);
-        n.max_error.iter().for_each(|&e| w.f64(e));
-        (0..count).for_each(|b| w.f64(achieved(b).unwrap_or(f64::NAN)));
+        write_bounds_f64(w, n);
     } else {
         w.u8(MODE_NEAR_LOSSLESS);
         w.u32(count as u32);
         n.max_error.iter().for_each(|&e| w.u32(e as u32));
         (0..count).for_each(|b| w.u32(achieved(b).map_or(NOT_RECORDED, |e| e as u32)));
     }
+}
+
+/// Mode 3's fields after the mode, also the whole of `lbnd`: the count, the bounds and the
+/// achieved errors as `f64` (NaN: not recorded).
+fn write_bounds_f64(w: &mut ByteWriter, n: &NearLossless) {
+    let count = n.max_error.len();
+    w.u32(count as u32);
+    n.max_error.iter().for_each(|&e| w.f64(e));
+    (0..count).for_each(|b| w.f64(n.achieved.get(b).copied().flatten().unwrap_or(f64::NAN)));
 }
 
 /// `loss` mode 2: the target and the four achieved figures, NaN until `finish` records
@@ -369,6 +382,15 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header, limits: &Limits) -> Result<()
                 h.decorrelation = Some(read_decorrelation(&mut chunk, &what, bands)?)
             }
             NEAR_LOSSLESS => read_loss(&mut chunk, &what, h)?,
+            LOSS_BOUND => {
+                if h.near_lossless.is_some() {
+                    return Err(Error::corrupt(format!(
+                        "{what}: a refinement bound beside near-lossless bounds"
+                    )));
+                }
+                let (bands, mode) = (h.bands.len(), MODE_NEAR_LOSSLESS_F64);
+                h.near_lossless = Some(read_near_lossless(&mut chunk, &what, bands, mode)?);
+            }
             INFO => {
                 let count = budget.items(&mut chunk, "entry count", 8)?;
                 for i in 0..count {
@@ -388,6 +410,11 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header, limits: &Limits) -> Result<()
     }
     if !seen.contains(&BANDS) {
         return Err(Error::corrupt("header: required chunk BNDS is missing"));
+    }
+    if seen.contains(&LOSS_BOUND) && h.transform_loss.is_none() {
+        return Err(Error::corrupt(
+            "header chunk lbnd: a refinement bound without a transform (loss mode 2)",
+        ));
     }
     Ok(())
 }

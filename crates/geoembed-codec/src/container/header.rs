@@ -208,7 +208,8 @@ pub struct Header {
     pub dequantization: Option<Dequantization>,
     /// The file-level band decorrelation the `decorrelate+` codecs use.
     pub decorrelation: Option<Decorrelation>,
-    /// Near-lossless coding of the bands, if the file is not lossless.
+    /// Near-lossless coding of the bands, if the file is not lossless; beside
+    /// `transform_loss`, the bound the transform-coded tiles were refined to.
     pub near_lossless: Option<NearLossless>,
     /// Transform coding of the bands to a relative RMSE, if the file is not lossless.
     pub transform_loss: Option<TransformLoss>,
@@ -337,18 +338,9 @@ impl Header {
         Ok(())
     }
 
-    /// One kind of loss per file, a target the `klt` codec can code to.
+    /// A target the `klt` codec can code to (beside near-lossless bounds, the tiles are
+    /// refined to them: `klt` payload version 2).
     fn validate_transform_loss(&self, t: &TransformLoss) -> Result<()> {
-        if self
-            .near_lossless
-            .as_ref()
-            .is_some_and(NearLossless::is_lossy)
-        {
-            return Err(Error::invalid(
-                "a file is either near-lossless (max error) or transform-coded (relative \
-                 RMSE), not both",
-            ));
-        }
         crate::codec::check_klt_request(self.bands.len(), t.target_rel_rmse)
     }
 

@@ -128,7 +128,7 @@ pub fn encode_block_with(
         .map_err(|err| err.context(format!("tile ({tx}, {ty}) of plane {plane}")))?;
     let (raw_crc, max_error) = match (&encoded.near_lossless, &encoded.klt) {
         (Some(tile), _) => (crc32fast::hash(&tile.samples), tile.max_error.clone()),
-        (None, Some(tile)) => (crc32fast::hash(&tile.samples), Vec::new()),
+        (None, Some(tile)) => (crc32fast::hash(&tile.samples), tile.max_error.clone()),
         (None, None) => (crc32fast::hash(samples), Vec::new()),
     };
     Ok(EncodedBlock {
@@ -336,14 +336,22 @@ impl<W: Write + Seek> Writer<W> {
     }
 
     /// Lossy files: rewrites the header with the largest error measured per band
-    /// (near-lossless) or the transform's figures over every tile, in place (the `loss` chunk has fixed-size fields, so nothing moves).
+    /// (near-lossless, or the bound a transform was refined to) and the transform's figures
+    /// over every tile, in place (the `loss` and `lbnd` chunks have fixed-size fields, so
+    /// nothing moves).
     fn record_achieved_errors(&mut self) -> Result<()> {
-        if let Some(near_lossless) = self.header.near_lossless.as_mut() {
-            near_lossless.achieved = self.achieved.iter().map(|&e| Some(e)).collect();
-        } else if let Some(transform) = self.header.transform_loss.as_mut() {
-            transform.achieved = Some(achieved_figures(&self.loss));
-        } else {
+        let (bound, transform) = (
+            &mut self.header.near_lossless,
+            &mut self.header.transform_loss,
+        );
+        if bound.is_none() && transform.is_none() {
             return Ok(());
+        }
+        if let Some(near_lossless) = bound.as_mut() {
+            near_lossless.achieved = self.achieved.iter().map(|&e| Some(e)).collect();
+        }
+        if let Some(transform) = transform.as_mut() {
+            transform.achieved = Some(achieved_figures(&self.loss));
         }
         let head = sealed_header(&self.header);
         assert_eq!(head.len() as u32, self.preamble.header_length);

@@ -227,7 +227,9 @@ def write(
     number from 1, smallest, to 100, closest; not with ``rel_rmse``) does the same with the
     target ``geoembed convert --quality Q`` maps it to: 1: 30%, 10: 20%, 25: 10%, 50: 5%,
     75: 2.5%, 90: 1%, 100: 0.5%, and between two anchors ``(q0, r0)``, ``(q1, r1)``
-    ``R = r0 * (r1 / r0) ** ((Q - q0) / (q1 - q0))``. All are checked before any
+    ``R = r0 * (r1 / r0) ** ((Q - q0) / (q1 - q0))``. ``max_error`` beside ``rel_rmse`` or
+    ``quality`` refines the transform so that every sample is also within ``E`` (not with
+    ``scales``: the transform codes the values, the bound would be in codes). All are checked before any
     work; a bad value raises :class:`EmbArgumentError`. The report's and the header's
     ``loss`` give the bound and the error reached.
     """

@@ -8,7 +8,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::gdal::CStringList;
 use crate::write::gdal as gdal_write;
-use geoembed_codec::{Header, SampleType, TransformLoss};
+use geoembed_codec::{Header, NearLossless, SampleType, TransformLoss};
 use serde_json::{json, Value};
 use std::ffi::CStr;
 use std::path::Path;
@@ -96,23 +96,37 @@ pub fn gdal_compression<'a>(mut codecs: impl Iterator<Item = &'a str>) -> &'stat
 }
 
 /// GDAL's `COMPRESSION_REVERSIBILITY` of plane `plane` (`LOSSY` for the bands of a
-/// near-lossless file, else `LOSSLESS`), and for lossy bands geoembed's bounds and achieved
-/// errors per band (`GEOEMBED_MAX_ERROR=2,2,0`), as `IMAGE_STRUCTURE` items.
+/// near-lossless or transform-coded file, else `LOSSLESS`), and for lossy bands geoembed's
+/// bounds and achieved errors per band (`GEOEMBED_MAX_ERROR=2,2,0`) and the transform's
+/// target and figures, as `IMAGE_STRUCTURE` items.
 pub fn reversibility(h: &Header, plane: usize) -> Vec<(String, String)> {
+    let bound = h.near_lossless.as_ref().filter(|_| plane == 0);
     if let Some(t) = h.transform_loss.as_ref().filter(|_| plane == 0) {
-        return transform_reversibility(t);
+        let mut items = transform_reversibility(t);
+        items.extend(bound.map(bound_items).into_iter().flatten());
+        return items;
     }
-    let Some(n) = h.near_lossless.as_ref().filter(|_| plane == 0) else {
+    let Some(n) = bound else {
         return vec![("COMPRESSION_REVERSIBILITY".into(), "LOSSLESS".into())];
     };
+    let mut items = vec![
+        ("COMPRESSION_REVERSIBILITY".into(), "LOSSY".into()),
+        ("GEOEMBED_LOSSY_MODE".into(), "near-lossless".into()),
+    ];
+    items.extend(bound_items(n));
+    items
+}
+
+/// The bound and the largest error measured, per band (`GEOEMBED_MAX_ERROR=2,2,0`,
+/// `GEOEMBED_ACHIEVED_MAX_ERROR=2,1,0`): of a near-lossless file, or of the refinement of a
+/// transform-coded one.
+fn bound_items(n: &NearLossless) -> [(String, String); 2] {
     let list = |values: Vec<String>| values.join(",");
     let achieved = n.achieved.iter().map(|a| match a {
         Some(e) => e.to_string(),
         None => "unknown".into(),
     });
-    vec![
-        ("COMPRESSION_REVERSIBILITY".into(), "LOSSY".into()),
-        ("GEOEMBED_LOSSY_MODE".into(), "near-lossless".into()),
+    [
         (
             "GEOEMBED_MAX_ERROR".into(),
             list(n.max_error.iter().map(f64::to_string).collect()),

@@ -181,27 +181,27 @@ pub fn errors_json(values: impl IntoIterator<Item = Option<f64>>) -> Value {
     values.into_iter().map(|v| v.map(number)).collect()
 }
 
-/// Whether the samples are the source's: `geoembed:compression` is `lossless` or
-/// `near-lossless`, the latter with the bound and the achieved error per band.
+/// Whether the samples are the source's: `geoembed:compression` is `lossless`,
+/// `near-lossless` (with the bound and the achieved error per band) or `transform` (with
+/// the target and the achieved figures, and the bound and achieved error per band when the
+/// tiles were refined to one).
 fn compression_properties(h: &Header) -> Map<String, Value> {
     let mut props = Map::new();
+    let mode = match (&h.transform_loss, &h.near_lossless) {
+        (Some(_), _) => "transform",
+        (None, Some(_)) => "near-lossless",
+        (None, None) => "lossless",
+    };
+    props.insert("geoembed:compression".into(), json!(mode));
     if let Some(t) = &h.transform_loss {
-        props.insert("geoembed:compression".into(), json!("transform"));
         props.insert("geoembed:rel_rmse".into(), json!(t.target_rel_rmse));
         props.insert("geoembed:achieved".into(), transform_achieved_json(t));
-        return props;
     }
-    match &h.near_lossless {
-        Some(n) => {
-            props.insert("geoembed:compression".into(), json!("near-lossless"));
-            let bounds = n.max_error.iter().map(|&e| Some(e));
-            props.insert("geoembed:max_error".into(), errors_json(bounds));
-            let achieved = errors_json(n.achieved.iter().copied());
-            props.insert("geoembed:achieved_max_error".into(), achieved);
-        }
-        None => {
-            props.insert("geoembed:compression".into(), json!("lossless"));
-        }
+    if let Some(n) = &h.near_lossless {
+        let bounds = n.max_error.iter().map(|&e| Some(e));
+        props.insert("geoembed:max_error".into(), errors_json(bounds));
+        let achieved = errors_json(n.achieved.iter().copied());
+        props.insert("geoembed:achieved_max_error".into(), achieved);
     }
     props
 }

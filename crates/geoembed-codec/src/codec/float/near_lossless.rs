@@ -71,7 +71,7 @@ pub(crate) fn quantise(shape: &TileShape, samples: &[u8], bounds: &Bounds) -> Qu
 }
 
 /// Whether a sample stays exact whatever the bound: non-finite, or the nodata value.
-fn kept_exact(value: f64, nodata: Option<f64>) -> bool {
+pub(crate) fn kept_exact(value: f64, nodata: Option<f64>) -> bool {
     !value.is_finite() || nodata.is_some_and(|n| value == n || (n.is_nan() && value.is_nan()))
 }
 
@@ -133,7 +133,7 @@ pub(crate) fn step_for(ty: SampleType, max_error: f64, largest: f64) -> Option<f
 /// The distance between consecutive values of the sample type around `v` (`v ≥ 0`,
 /// finite): `2^(e − 23)` for float32, `2^(e − 52)` for float64, `e = ⌊log2 v⌋`, and the
 /// subnormal spacing below the normal range.
-fn spacing(ty: SampleType, v: f64) -> f64 {
+pub(crate) fn spacing(ty: SampleType, v: f64) -> f64 {
     let exponent = ((v.to_bits() >> 52) & 0x7ff) as i32 - 1023;
     let (mantissa_bits, min_exponent) = match ty {
         SampleType::F32 => (23, -126),

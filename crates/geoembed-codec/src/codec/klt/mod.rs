@@ -11,10 +11,16 @@
 //! The decoder back-projects in binary64 in a fixed order (component by component, band
 //! by band) and rounds once to the tile's sample type, so every reader rebuilds the same
 //! samples; the encoder measures its error ([`quality`]) on exactly those samples.
+//!
+//! With a near-lossless bound beside the target (payload version 2), the transform's
+//! samples are then refined ([`refine`]) so that every one is within the bound: the
+//! transform codes most of the tile, a correction tile the samples it missed by more than
+//! the bound. Without one the payload is version 1's, byte for byte as before.
 
 mod basis;
 mod quality;
 mod rate;
+mod refine;
 
 use super::native::{self, Bounds};
 use super::{Effort, TileShape};
@@ -24,9 +30,13 @@ use crate::sample::SampleType;
 use basis::Basis;
 pub use quality::LossStats;
 use rate::{Components, Quantiser};
+pub(crate) use refine::RefineBounds;
+use refine::Refinement;
 
-/// Payload version.
+/// Payload version of tiles coded to a target alone (docs/format.md §5.7.1).
 const VERSION: u8 = 1;
+/// Payload version of tiles refined to a near-lossless bound (docs/format.md §5.7.3).
+pub(crate) const VERSION_REFINED: u8 = 2;
 /// Fewest bands the transform is used for: with one band there is nothing to rotate.
 pub const MIN_BANDS: usize = 2;
 /// Rate-control passes: each corrects the budget by the error the last one measured.
@@ -41,6 +51,9 @@ pub struct KltTile {
     pub samples: Vec<u8>,
     /// Errors and cosine similarities against the source values.
     pub stats: LossStats,
+    /// A tile refined to a near-lossless bound: per band, the largest `|x − x̂|` (empty:
+    /// the tile has no refinement).
+    pub max_error: Vec<f64>,
 }
 
 /// What the payload holds besides the planes.
@@ -68,12 +81,15 @@ pub fn check_request(bands: usize, rel_rmse: f64) -> Result<()> {
 }
 
 /// Encodes a tile so that its relative RMSE is `rel_rmse` (within about 1% where the
-/// tile allows it; a tile whose every component fits the budget is coded as its means).
+/// tile allows it; a tile whose every component fits the budget is coded as its means),
+/// and with `bounds`, refines it so that every sample is within its band's bound
+/// (payload version 2, [`encode_refined`]; without, the payload is version 1's).
 pub(super) fn encode(
     shape: &TileShape,
     samples: &[u8],
     effort: Effort,
     rel_rmse: f64,
+    bounds: Option<&RefineBounds>,
 ) -> Result<(Vec<u8>, KltTile)> {
     check_request(shape.bands, rel_rmse)?;
     let values = shape.sample_type.values_f64(samples);
@@ -83,7 +99,11 @@ pub(super) fn encode(
              convert it losslessly",
         ));
     }
-    let (model, planes, decoded, stats) = rate_controlled(shape, &values, rel_rmse);
+    let fitted = Fitted::new(shape, &values);
+    if let Some(bounds) = bounds {
+        return encode_refined(shape, samples, &fitted, (effort, rel_rmse), bounds);
+    }
+    let (model, planes, decoded, stats) = rate_controlled(shape, &fitted, rel_rmse);
     let payload = write_payload(shape, &model, &planes, effort)?;
     let mut out = Vec::with_capacity(samples.len());
     decoded
@@ -94,20 +114,110 @@ pub(super) fn encode(
         KltTile {
             samples: out,
             stats,
+            max_error: Vec::new(),
+        },
+    ))
+}
+
+/// Transform targets a refined tile tries at each effort: `R`, then each half the last.
+fn refined_targets(effort: Effort) -> usize {
+    match effort {
+        Effort::Fast => 1,
+        Effort::Default => 3,
+        Effort::Max => 4,
+    }
+}
+
+/// Payload version 2: the transform's reconstruction refined to `bounds` ([`refine`]).
+///
+/// Why it may code the transform closer than the target: the bound, not the target, sets
+/// what the corrections cost. Where a transform at `R` misses the bound often, one at
+/// `R/2` costs less than the corrections it saves (the real Presto crop's int8 codes
+/// within 2 at 5%: 26.7 kB at `R`, 14.3 kB at `R/2`); where the bound is loose, `R` is
+/// smallest. Targets `R`, `R/2`, ... are tried ([`refined_targets`]) until the payload
+/// stops shrinking, and the smallest is kept: its relative RMSE is at most its target's
+/// (the refinement moves no sample away from the source), so at most `R`'s.
+fn encode_refined(
+    shape: &TileShape,
+    samples: &[u8],
+    fitted: &Fitted,
+    (effort, rel_rmse): (Effort, f64),
+    bounds: &RefineBounds,
+) -> Result<(Vec<u8>, KltTile)> {
+    let refined_at = |target: f64| {
+        let (model, planes, decoded, _) = rate_controlled(shape, fitted, target);
+        let refinement = refine::refine(shape, samples, &decoded, bounds);
+        let mut payload = write_model(shape, &model, VERSION_REFINED);
+        write_planes(shape, &model, &planes, effort, true, &mut payload)?;
+        refinement.write(shape, effort, &mut payload)?;
+        Ok::<_, Error>(payload)
+    };
+    let mut best = refined_at(rel_rmse)?;
+    let mut target = rel_rmse;
+    for _ in 1..refined_targets(effort) {
+        target /= 2.0;
+        let payload = refined_at(target)?;
+        if payload.len() >= best.len() {
+            break;
+        }
+        best = payload;
+    }
+    checked(shape, samples, fitted.values, best, bounds)
+}
+
+/// A version-2 payload decoded again, every sample checked against the source and the
+/// bound, and its figures measured on what the decoder rebuilds.
+fn checked(
+    shape: &TileShape,
+    samples: &[u8],
+    values: &[f64],
+    payload: Vec<u8>,
+    bounds: &RefineBounds,
+) -> Result<(Vec<u8>, KltTile)> {
+    let mut out = Vec::with_capacity(samples.len());
+    decode(shape, &payload, &mut out)?;
+    let max_error = bounds.check(shape, samples, &out)?;
+    let rebuilt = shape.sample_type.values_f64(&out);
+    let stats = LossStats::measure(values, &rebuilt, shape.bands);
+    Ok((
+        payload,
+        KltTile {
+            samples: out,
+            stats,
+            max_error,
         },
     ))
 }
 
 type Attempt = (Model, Vec<i32>, Vec<f64>, LossStats);
 
-/// Fits the basis, then bisects the water level and corrects its budget by the error the
-/// decoded samples really have (rounding to the sample type adds to it) until the tile's
-/// relative RMSE is within [`GOOD_ENOUGH`] of the target.
-fn rate_controlled(shape: &TileShape, values: &[f64], rel_rmse: f64) -> Attempt {
-    let (bands, pixels) = (shape.bands, shape.pixels());
-    let basis = basis::fit(values, bands);
-    let coefficients = basis::project(values, bands, &basis);
-    let components = Components::new(&coefficients, pixels);
+/// A tile's values with their basis and coefficients: fitted once, however many targets
+/// rate control is then asked for.
+struct Fitted<'a> {
+    values: &'a [f64],
+    basis: Basis,
+    /// Component-major coefficients on every component of `basis`.
+    coefficients: Vec<f64>,
+}
+
+impl<'a> Fitted<'a> {
+    fn new(shape: &TileShape, values: &'a [f64]) -> Self {
+        let basis = basis::fit(values, shape.bands);
+        let coefficients = basis::project(values, shape.bands, &basis);
+        Fitted {
+            values,
+            basis,
+            coefficients,
+        }
+    }
+}
+
+/// Bisects the water level and corrects its budget by the error the decoded samples
+/// really have (rounding to the sample type adds to it) until the tile's relative RMSE is
+/// within [`GOOD_ENOUGH`] of the target.
+fn rate_controlled(shape: &TileShape, fitted: &Fitted, rel_rmse: f64) -> Attempt {
+    let (values, basis, coefficients) = (fitted.values, &fitted.basis, &fitted.coefficients);
+    let components = Components::new(coefficients, shape.pixels());
     let target = rel_rmse * rel_rmse * values.iter().map(|v| v * v).sum::<f64>();
     let miss = |error: f64| match target {
         t if t > 0.0 => ((error / t).sqrt() - 1.0).abs(),
@@ -117,7 +227,7 @@ fn rate_controlled(shape: &TileShape, values: &[f64], rel_rmse: f64) -> Attempt 
     let mut best: Option<(f64, Attempt)> = None;
     for _ in 0..PASSES {
         let quantiser = components.water_level(budget);
-        let attempt = quantise(shape, values, &basis, &coefficients, &quantiser);
+        let attempt = quantise(shape, values, basis, coefficients, &quantiser);
         let error = attempt.3.squared_error;
         let this_miss = miss(error);
         if best.as_ref().is_none_or(|(m, _)| this_miss < *m) {
@@ -241,8 +351,15 @@ fn planes_shape(shape: &TileShape, kept: usize, sample_type: SampleType) -> Tile
 
 /// §5.7.1: version, counts, means, steps, basis, then the planes through the native codec.
 fn write_payload(shape: &TileShape, m: &Model, planes: &[i32], effort: Effort) -> Result<Vec<u8>> {
+    let mut out = write_model(shape, m, VERSION);
+    write_planes(shape, m, planes, effort, false, &mut out)?;
+    Ok(out)
+}
+
+/// The version byte and the model: counts, means, steps, basis.
+fn write_model(shape: &TileShape, m: &Model, version: u8) -> Vec<u8> {
     let kept = m.steps.len();
-    let mut out = vec![VERSION];
+    let mut out = vec![version];
     put_u(&mut out, shape.bands as u64);
     put_u(&mut out, kept as u64);
     m.means
@@ -254,8 +371,22 @@ fn write_payload(shape: &TileShape, m: &Model, planes: &[i32], effort: Effort) -
     m.basis
         .iter()
         .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    out
+}
+
+/// The planes (none when no component is kept): their type, then their native payload,
+/// preceded by its length when something follows it (`sized`, version 2).
+fn write_planes(
+    shape: &TileShape,
+    m: &Model,
+    planes: &[i32],
+    effort: Effort,
+    sized: bool,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let kept = m.steps.len();
     if kept == 0 {
-        return Ok(out);
+        return Ok(());
     }
     let ty = plane_type(planes);
     out.push(ty as u8);
@@ -265,13 +396,12 @@ fn write_payload(shape: &TileShape, m: &Model, planes: &[i32], effort: Effort) -
         max_error: vec![0; kept],
         nodata: vec![None; kept],
     };
-    out.extend(native::encode(
-        &planes_shape(shape, kept, ty),
-        &bytes,
-        effort,
-        &bounds,
-    )?);
-    Ok(out)
+    let payload = native::encode(&planes_shape(shape, kept, ty), &bytes, effort, &bounds)?;
+    if sized {
+        put_u(out, payload.len() as u64);
+    }
+    out.extend(payload);
+    Ok(())
 }
 
 /// `n` little-endian binary64 (`wide`) or binary32 values, each finite.
@@ -316,10 +446,11 @@ fn read_model(c: &mut Cursor, bands: usize) -> Result<Model> {
     })
 }
 
-/// Reads the planes: a sample type code, then a native payload of `kept` bands.
-fn read_planes(c: &mut Cursor, shape: &TileShape, kept: usize) -> Result<Vec<i32>> {
+/// Reads the planes: a sample type code, then a native payload of `kept` bands, the rest
+/// of the payload (version 1) or of the length that precedes it (`sized`, version 2).
+fn read_planes(c: &mut Cursor, shape: &TileShape, kept: usize, sized: bool) -> Result<Vec<i32>> {
     if kept == 0 {
-        return match c.pos == c.data.len() {
+        return match sized || c.pos == c.data.len() {
             true => Ok(Vec::new()),
             false => Err(Error::corrupt("klt: bytes after a tile without components")),
         };
@@ -333,8 +464,16 @@ fn read_planes(c: &mut Cursor, shape: &TileShape, kept: usize) -> Result<Vec<i32
             )))
         }
     };
+    let native_payload = match sized {
+        true => {
+            let left = (c.data.len() - c.pos) as u64;
+            let length = c.bounded("plane payload length", left)? as usize;
+            c.bytes(length, "plane payload")?
+        }
+        false => &c.data[c.pos..],
+    };
     let mut bytes = Vec::new();
-    native::decode(&planes_shape(shape, kept, ty), &c.data[c.pos..], &mut bytes)?;
+    native::decode(&planes_shape(shape, kept, ty), native_payload, &mut bytes)?;
     let mut planes = vec![0i32; shape.pixels() * kept];
     ty.small_int_values(&bytes, &mut planes);
     Ok(planes)
@@ -344,17 +483,28 @@ fn read_planes(c: &mut Cursor, shape: &TileShape, kept: usize) -> Result<Vec<i32
 pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let mut c = Cursor::new(payload, "klt");
     let version = c.bytes(1, "version")?[0];
-    if version != VERSION {
+    if version != VERSION && version != VERSION_REFINED {
         return Err(Error::unsupported(format!(
-            "klt payload version {version}; this build reads {VERSION}"
+            "klt payload version {version}; this build reads {VERSION} and {VERSION_REFINED}"
         )));
     }
+    let refined = version == VERSION_REFINED;
     let model = read_model(&mut c, shape.bands)?;
-    let planes = read_planes(&mut c, shape, model.steps.len())?;
-    out.reserve(shape.bytes());
+    let planes = read_planes(&mut c, shape, model.steps.len(), refined)?;
     let ty = shape.sample_type;
+    if !refined {
+        out.reserve(shape.bytes());
+        rebuild(&model, &planes, shape, |pixel| {
+            pixel.iter().for_each(|&v| push_sample(ty, v, out))
+        });
+        return Ok(());
+    }
+    let refinement = Refinement::read(&mut c, shape)?;
+    out.reserve(shape.bytes());
+    let (mut p, mut next) = (0, 0);
     rebuild(&model, &planes, shape, |pixel| {
-        pixel.iter().for_each(|&v| push_sample(ty, v, out))
+        refinement.push_pixel(ty, p, pixel, &mut next, out);
+        p += 1;
     });
     Ok(())
 }
