@@ -5,11 +5,14 @@
 //! bit, nothing else becomes nodata, a zero bound changes no byte, the file records the
 //! bound and the error reached, and codecs that cannot keep a bound refuse it.
 
+#[path = "common/exact_bound.rs"]
+mod exact_bound;
 #[path = "common/test_rng.rs"]
 mod test_rng;
 #[path = "common/whole_raster.rs"]
 mod whole_raster;
 
+use exact_bound::within;
 use geoembed_codec::{
     decode_tile, encode_best, encode_block, encode_tile, CodecChoice, CodecId, CodecParams, Effort,
     ErrorKind, Header, NearLossless, Reader, SampleType, TileShape, Writer,
@@ -58,22 +61,6 @@ fn fixture(name: &str) -> (Header, Vec<u8>) {
     };
     let bands = bytes.len() / (w as usize * h as usize * ty.size());
     (Header::new(w, h, bands, ty), bytes)
-}
-
-/// Whether `|x − x̂| ≤ e` holds in real numbers: the rounded difference decides unless it
-/// equals `e`, where TwoSum's exact remainder does.
-fn within(x: f64, x_hat: f64, e: f64) -> bool {
-    let d = x - x_hat;
-    if d.abs() != e {
-        return d.abs() < e;
-    }
-    let bb = d - x;
-    let err = (x - (d - bb)) + (-x_hat - bb);
-    if d > 0.0 {
-        err <= 0.0
-    } else {
-        err >= 0.0
-    }
 }
 
 /// The samples of a tile as (bits, value) pairs.

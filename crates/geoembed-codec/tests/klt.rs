@@ -6,22 +6,14 @@
 //! of the target; the decoder rebuilds exactly what the encoder measured; requests the
 //! codec cannot honour are refused with a clear message.
 
+#[path = "common/fixture_rasters.rs"]
+mod fixture_rasters;
+
+use fixture_rasters::npy_data;
 use geoembed_codec::{
     decode_tile, encode_best, encode_tile, CodecChoice, CodecId, CodecParams, Encoded, ErrorKind,
     SampleType, TileShape,
 };
-use std::path::PathBuf;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-/// The data bytes of a version-1 .npy file.
-fn npy_data(name: &str) -> Vec<u8> {
-    let b = std::fs::read(fixtures().join(name)).unwrap();
-    let header_length = u16::from_le_bytes([b[8], b[9]]) as usize;
-    b[10 + header_length..].to_vec()
-}
 
 /// The Presto crop (48 × 48 × 128) as GeoTessera's numpy dequantises it: float32(q) × scale.
 fn presto_values() -> (TileShape, Vec<u8>) {

@@ -9,27 +9,22 @@
 //! AVIRIS cube, which the `tiff` crate cannot read, is checked end to end through GDAL in
 //! tests/transform.rs.
 
+#[path = "common/exact_bound.rs"]
+mod exact_bound;
 #[path = "common/whole_raster.rs"]
 mod whole_raster;
 
+#[path = "common/fixture_rasters.rs"]
+mod fixture_rasters;
+
+use exact_bound::within;
+use fixture_rasters::{fixtures, npy_data};
 use geoembed_codec::{
     block_shape, decode_tile, encode_best, encode_tile, CodecChoice, CodecId, CodecParams, Effort,
     ErrorKind, Header, NearLossless, Reader, SampleType, TileShape, TransformLoss,
 };
 use std::io::Cursor;
-use std::path::PathBuf;
 use whole_raster::{tile, write};
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-/// The data bytes of a version-1 .npy fixture.
-fn npy_data(name: &str) -> Vec<u8> {
-    let b = std::fs::read(fixtures().join(name)).unwrap();
-    let header_length = u16::from_le_bytes([b[8], b[9]]) as usize;
-    b[10 + header_length..].to_vec()
-}
 
 /// The Presto crop's int8 codes (48 × 48 × 128, REAL embeddings).
 fn presto_codes() -> (Header, Vec<u8>) {
@@ -87,22 +82,6 @@ fn lossy(h: &Header, target: f64, bounds: &[f64]) -> Header {
         achieved: vec![None; bounds.len()],
     });
     h
-}
-
-/// Whether `|x − x̂| ≤ e` holds in real numbers: the rounded difference decides unless it
-/// equals `e`, where TwoSum's exact remainder does.
-fn within(x: f64, x_hat: f64, e: f64) -> bool {
-    let d = x - x_hat;
-    if d.abs() != e {
-        return d.abs() < e;
-    }
-    let bb = d - x;
-    let err = (x - (d - bb)) + (-x_hat - bb);
-    if d > 0.0 {
-        err <= 0.0
-    } else {
-        err >= 0.0
-    }
 }
 
 /// What reading a refined file back measured against its source.

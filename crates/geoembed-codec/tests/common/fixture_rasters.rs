@@ -43,3 +43,10 @@ pub fn npy_int8(name: &str, width: u32, height: u32) -> (Header, Vec<u8>) {
     let bands = data.len() / (width * height) as usize;
     (Header::new(width, height, bands, SampleType::I8), data)
 }
+
+/// The data bytes of a version-1 .npy fixture.
+pub fn npy_data(name: &str) -> Vec<u8> {
+    let b = std::fs::read(fixtures().join(name)).unwrap();
+    let header_length = u16::from_le_bytes([b[8], b[9]]) as usize;
+    b[10 + header_length..].to_vec()
+}
