@@ -12,8 +12,12 @@ lib=$(readlink -f "$(gcc -print-file-name=libgdal.so)")
 PLUGIN_DIR=${PLUGIN_DIR:-$(dirname "$lib")/gdalplugins}
 mkdir -p "$PLUGIN_DIR"
 install -m 0644 "${CARGO_TARGET_DIR:-target}/release/libgdal_GeoEmbed.so" "$PLUGIN_DIR/gdal_GeoEmbed.so"
+# The list is read whole before grep looks at it: `gdalinfo | grep -q` under pipefail
+# fails whenever grep stops reading before gdalinfo stops writing (SIGPIPE), and GeoEmbed,
+# registered before Debian's drivers, is near the top.
+formats=$(GDAL_DRIVER_PATH="$PLUGIN_DIR" gdalinfo --formats)
 if [ -z "${GDAL_DRIVER_PATH:-}" ] || [ "$GDAL_DRIVER_PATH" = "$PLUGIN_DIR" ]; then
-  GDAL_DRIVER_PATH="$PLUGIN_DIR" gdalinfo --formats | grep -q '^ *GeoEmbed' ||
+  grep -q '^ *GeoEmbed' <<<"$formats" ||
     { echo "install_driver: GDAL does not list GeoEmbed after installing to $PLUGIN_DIR" >&2; exit 1; }
 fi
-echo "install_driver: $PLUGIN_DIR/gdal_GeoEmbed.so ($(GDAL_DRIVER_PATH="$PLUGIN_DIR" gdalinfo --formats | grep GeoEmbed | sed 's/^ *//'))" >&2
+echo "install_driver: $PLUGIN_DIR/gdal_GeoEmbed.so ($(grep GeoEmbed <<<"$formats" | sed 's/^ *//'))" >&2
