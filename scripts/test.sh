@@ -48,4 +48,8 @@ python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip
 "$venv/bin/pip" install -q "crates/geoembed-python[test]"
 GEOEMBED_REQUIRE_TOOLS=1 "$venv/bin/python" -m pytest -q -rs -p no:cacheprovider crates/geoembed-python/tests
+# The README's other command, on the same build: its plugin install once failed on a clean
+# machine (a pipefail race) while every test passed.
+gate "the README's first command (scripts/demo.sh)"
+bash scripts/demo.sh
 gate "done"
