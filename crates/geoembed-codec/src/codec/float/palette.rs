@@ -10,6 +10,29 @@ use crate::error::{Error, Result};
 /// Most values a palette may hold.
 pub(super) const MAX_VALUES: usize = 1 << 20;
 
+/// Widest span of values [`Palette::of`] marks in a bitmap (128 KiB of bits) instead of
+/// sorting.
+const BITMAP_SPAN: u64 = 1 << 20;
+
+/// The distinct values among `values`, all within `min..min + span`, ascending.
+fn distinct_by_bitmap(values: impl Iterator<Item = i64>, min: i64, span: usize) -> Vec<i64> {
+    let mut seen = vec![0u64; span.div_ceil(64)];
+    for v in values {
+        let offset = v.abs_diff(min) as usize;
+        seen[offset / 64] |= 1 << (offset % 64);
+    }
+    let mut distinct = Vec::new();
+    for (word_index, &word) in seen.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let offset = word_index * 64 + bits.trailing_zeros() as usize;
+            distinct.push(min.wrapping_add(offset as i64));
+            bits &= bits - 1;
+        }
+    }
+    distinct
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Palette {
     /// Sorted, distinct plane values.
@@ -17,14 +40,30 @@ pub(super) struct Palette {
 }
 
 impl Palette {
-    /// The distinct values of the non-special samples.
+    /// The distinct values of the non-special samples, ascending.
+    ///
+    /// Planes of integer samples span few values (at most 2^16 for 16-bit types): their
+    /// distinct values are marked in a bitmap of the span, linear in the samples, where
+    /// sorting them was a fourteenth of the float codec's encoding time on int16 grids.
+    /// Wider planes (floats' bit patterns) are sorted.
     pub(super) fn of(plane: &[i64], special: &[bool]) -> Palette {
-        let mut values: Vec<i64> = plane
-            .iter()
-            .zip(special)
-            .filter(|(_, &s)| !s)
-            .map(|(&v, _)| v)
-            .collect();
+        let kept = || {
+            plane
+                .iter()
+                .zip(special)
+                .filter(|(_, &s)| !s)
+                .map(|(&v, _)| v)
+        };
+        let (Some(min), Some(max)) = (kept().min(), kept().max()) else {
+            return Palette { values: Vec::new() };
+        };
+        let span = max.abs_diff(min);
+        if span < BITMAP_SPAN {
+            return Palette {
+                values: distinct_by_bitmap(kept(), min, span as usize + 1),
+            };
+        }
+        let mut values: Vec<i64> = kept().collect();
         values.sort_unstable();
         values.dedup();
         Palette { values }
@@ -111,5 +150,39 @@ mod tests {
         let mut buf = Vec::new();
         p.write(&mut buf).unwrap();
         assert_eq!(Palette::read(&mut Cursor::new(&buf, "float")).unwrap(), p);
+    }
+
+    #[test]
+    fn bitmap_and_sorting_give_the_same_palette() {
+        // Narrow planes go through the bitmap, wide ones through the sort: both give the
+        // sorted distinct values, extremes of i64 included.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..500 {
+            let width = [3u64, 200, 70_000, 1 << 21, u64::MAX][case % 5];
+            let base = next() as i64;
+            let plane: Vec<i64> = (0..1 + next() % 300)
+                .map(|_| base.wrapping_add((next() % width) as i64))
+                .collect();
+            let special: Vec<bool> = plane.iter().map(|_| next() % 7 == 0).collect();
+            let mut expected: Vec<i64> = plane
+                .iter()
+                .zip(&special)
+                .filter(|(_, &s)| !s)
+                .map(|(&v, _)| v)
+                .collect();
+            expected.sort_unstable();
+            expected.dedup();
+            assert_eq!(
+                Palette::of(&plane, &special).values,
+                expected,
+                "case {case}"
+            );
+        }
     }
 }
