@@ -6,7 +6,11 @@
 //! codecs that cannot keep the bound refuse it.
 
 mod common;
+// The codec's tests and these check the bound with the same exact comparison.
+#[path = "../crates/geoembed-codec/tests/common/exact_bound.rs"]
+mod exact_bound;
 use common::*;
+use exact_bound::within;
 use serde_json::Value;
 use std::path::Path;
 
@@ -14,21 +18,6 @@ use std::path::Path;
 fn values(path: &str) -> (Vec<f64>, Option<f64>) {
     let (values, header) = gdal_values(path);
     (values, header.bands[0].nodata)
-}
-
-/// `|x − x̂| ≤ e` in real numbers (TwoSum settles a rounded difference equal to `e`).
-fn within(x: f64, x_hat: f64, e: f64) -> bool {
-    let d = x - x_hat;
-    if d.abs() != e {
-        return d.abs() < e;
-    }
-    let bb = d - x;
-    let err = (x - (d - bb)) + (-x_hat - bb);
-    if d > 0.0 {
-        err <= 0.0
-    } else {
-        err >= 0.0
-    }
 }
 
 /// Converts `name` with `--max-error E` and back to GeoTIFF; asserts the bound and the
