@@ -300,6 +300,10 @@ fuzz_target!(|input: Input| {
     if input.fix_checksums {
         fix_checksums(&mut file);
     }
+    // Triage: the mutated file itself, for the CLI and GDAL (fuzz/README.md).
+    if let Some(path) = std::env::var_os("EMB_FIELDS_DUMP") {
+        std::fs::write(path, &file).expect("EMB_FIELDS_DUMP is writable");
+    }
     let mut limits = Limits::default();
     limits.max_tile_bytes = 32 << 20;
     let Ok(mut reader) = Reader::open_with_limits(Cursor::new(&file[..]), limits) else {
