@@ -80,6 +80,13 @@ mod sample;
 pub mod transform;
 mod word_hash;
 
+// The unit tests' deterministic noise: the same generator as the integration tests', whose
+// items are `pub` for them.
+#[cfg(test)]
+#[allow(unreachable_pub)]
+#[path = "../tests/common/test_rng.rs"]
+mod test_rng;
+
 // The API, by stage. Callers name these from the crate root; the module paths behind them
 // are an implementation detail and may move.
 pub use codec::dequant::Recipe;

@@ -48,6 +48,11 @@ fn with_tiles((mut h, samples): (Header, Vec<u8>), side: u32) -> (Header, Vec<u8
     (h, samples)
 }
 
+/// The raster as a `.emb` of native tiles.
+fn native_file(h: &Header, raster: &[u8], effort: Effort) -> Vec<u8> {
+    write(h, raster, CodecChoice::Fixed(CodecId::Native), effort)
+}
+
 /// Walks every tile of `file` in swaths of random heights and checks the rows against the
 /// whole tile; returns how many tiles were streamed (decoded by rows, their first rows
 /// released by the end of the walk) rather than decoded whole.
@@ -100,22 +105,17 @@ fn swaths_of_native_tiles_match_whole_tiles_at_every_effort() {
     let mut rng = TestRng::new(3);
     for effort in [Effort::Fast, Effort::Default, Effort::Max] {
         let (h, raster) = presto(20);
-        let file = write(&h, &raster, CodecChoice::Fixed(CodecId::Native), effort);
+        let file = native_file(&h, &raster, effort);
         assert_eq!(swaths_match_whole_tiles(&file, &mut rng), 9, "{effort:?}");
         let (h, raster) = proxy();
-        let file = write(&h, &raster, CodecChoice::Fixed(CodecId::Native), effort);
+        let file = native_file(&h, &raster, effort);
         assert_eq!(swaths_match_whole_tiles(&file, &mut rng), 1, "{effort:?}");
         let (h, raster) = tiff16("int16_1b_srtm3_n44w072_crop.tif", 96);
-        let file = write(&h, &raster, CodecChoice::Fixed(CodecId::Native), effort);
+        let file = native_file(&h, &raster, effort);
         assert!(swaths_match_whole_tiles(&file, &mut rng) > 0, "{effort:?}");
     }
     let (h, raster) = tiff16("uint16_1b_gridmet_tmmx_crop_scaled.tif", 40);
-    let file = write(
-        &h,
-        &raster,
-        CodecChoice::Fixed(CodecId::Native),
-        Effort::Default,
-    );
+    let file = native_file(&h, &raster, Effort::Default);
     assert!(swaths_match_whole_tiles(&file, &mut rng) > 0);
 }
 
@@ -144,12 +144,7 @@ fn swaths_of_near_lossless_tiles_match_whole_tiles() {
         max_error: vec![2.0; 128],
         achieved: vec![None; 128],
     });
-    let file = write(
-        &h,
-        &raster,
-        CodecChoice::Fixed(CodecId::Native),
-        Effort::Default,
-    );
+    let file = native_file(&h, &raster, Effort::Default);
     let mut reader = Reader::open(Cursor::new(&file)).unwrap();
     assert_eq!(reader.read_payload(0, 0, 0).unwrap()[0], 3, "version 3");
     assert_eq!(swaths_match_whole_tiles(&file, &mut rng), 4);
@@ -172,12 +167,7 @@ fn tiles_with_repeats_keep_their_sources_and_match() {
             }
         }
     }
-    let file = write(
-        &h,
-        &raster,
-        CodecChoice::Fixed(CodecId::Native),
-        Effort::Default,
-    );
+    let file = native_file(&h, &raster, Effort::Default);
     let mut reader = Reader::open(Cursor::new(&file)).unwrap();
     assert_eq!(reader.read_payload(0, 0, 1).unwrap()[0], 2, "version 2");
     assert_eq!(swaths_match_whole_tiles(&file, &mut TestRng::new(7)), 2);
@@ -192,12 +182,7 @@ fn tiles_with_repeats_keep_their_sources_and_match() {
 #[test]
 fn rows_a_reader_moved_past_are_released() {
     let (h, raster) = presto(48);
-    let file = write(
-        &h,
-        &raster,
-        CodecChoice::Fixed(CodecId::Native),
-        Effort::Default,
-    );
+    let file = native_file(&h, &raster, Effort::Default);
     let mut reader = Reader::open(Cursor::new(&file)).unwrap();
     let mut rows = reader.block_rows(0, 0, 0).unwrap();
     rows.rows(&mut reader, 10, 20).unwrap().expect("rows");
@@ -252,12 +237,7 @@ fn streams_changed_in_the_file_after_the_check_are_named_errors() {
     // there after its payload was read and checked are caught by the decoder or, at the
     // tile's last row, by the decoded samples' checksum.
     let (h, raster) = proxy();
-    let file = write(
-        &h,
-        &raster,
-        CodecChoice::Fixed(CodecId::Native),
-        Effort::Default,
-    );
+    let file = native_file(&h, &raster, Effort::Default);
     let mut reader = Reader::open(Cursor::new(&file)).unwrap();
     let mut rows = reader.block_rows(0, 0, 0).unwrap();
     assert!(rows.rows(&mut reader, 0, 2).unwrap().is_some());

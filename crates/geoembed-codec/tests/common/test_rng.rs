@@ -3,8 +3,8 @@
 //! Test data must be the same on every run and every machine, and the crate takes no
 //! dependency just to make noise, so this is Marsaglia's 64-bit xorshift (shifts 13, 7, 17):
 //! three lines, full period 2^64 − 1, plenty for texture and byte-flip positions. Each test
-//! file, example or fuzz target includes it with `#[path]`; none needs all of it, hence the
-//! `dead_code` allowance.
+//! file, example, fuzz target and the crate's unit tests (lib.rs) include it with `#[path]`;
+//! none needs all of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
 /// A deterministic xorshift64 stream; the same seed always gives the same numbers.

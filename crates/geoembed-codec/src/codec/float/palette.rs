@@ -54,7 +54,11 @@ impl Palette {
                 .filter(|(_, &s)| !s)
                 .map(|(&v, _)| v)
         };
-        let (Some(min), Some(max)) = (kept().min(), kept().max()) else {
+        let range = kept().fold(None, |range, v| match range {
+            None => Some((v, v)),
+            Some((min, max)) => Some((v.min(min), v.max(max))),
+        });
+        let Some((min, max)) = range else {
             return Palette { values: Vec::new() };
         };
         let span = max.abs_diff(min);
@@ -156,13 +160,8 @@ mod tests {
     fn bitmap_and_sorting_give_the_same_palette() {
         // Narrow planes go through the bitmap, wide ones through the sort: both give the
         // sorted distinct values, extremes of i64 included.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::test_rng::TestRng::new(2);
+        let mut next = || rng.next_u64();
         for case in 0..500 {
             let width = [3u64, 200, 70_000, 1 << 21, u64::MAX][case % 5];
             let base = next() as i64;

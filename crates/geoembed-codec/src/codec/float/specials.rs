@@ -30,34 +30,7 @@ pub(super) struct Specials {
 /// gathered in one pass ([`DistinctEnds`]) instead of sorting the band (the sort was a
 /// sixth of the float codec's encoding time on ERA-Interim's int16 grids).
 pub(super) fn sentinels(values: &[f64]) -> Vec<f64> {
-    let ends = DistinctEnds::of(values.iter().copied().filter(|v| v.is_finite()));
-    let distinct = &ends.values;
-    // With every distinct value at hand, `remaining` counts them; otherwise there are more
-    // than PEELS_EACH_WAY * 2 + 8 and at least 8 always remain.
-    let remaining = |low: usize, high: usize| !ends.complete || high - low > 8;
-    let (mut low, mut high) = (0usize, distinct.len());
-    let mut found = Vec::new();
-    for _ in 0..PEELS_EACH_WAY {
-        let mut peeled = false;
-        if remaining(low, high)
-            && distinct[low + 1] - distinct[low] > distinct[high - 1] - distinct[low + 1]
-        {
-            found.push(distinct[low]);
-            low += 1;
-            peeled = true;
-        }
-        if remaining(low, high)
-            && distinct[high - 1] - distinct[high - 2] > distinct[high - 2] - distinct[low]
-        {
-            found.push(distinct[high - 1]);
-            high -= 1;
-            peeled = true;
-        }
-        if !peeled {
-            break;
-        }
-    }
-    found
+    DistinctEnds::of(values.iter().copied().filter(|v| v.is_finite())).peel()
 }
 
 /// Sentinels peeled from each end of a band, at most.
@@ -78,6 +51,37 @@ struct DistinctEnds {
 }
 
 impl DistinctEnds {
+    /// The sentinels at the ends ([`sentinels`]' rule): with every distinct value at hand,
+    /// at least 8 must remain after a peel; otherwise there are more than
+    /// `2 * END_VALUES + 8` and at least 8 always remain.
+    fn peel(&self) -> Vec<f64> {
+        let distinct = &self.values;
+        let remaining = |low: usize, high: usize| !self.complete || high - low > 8;
+        let (mut low, mut high) = (0usize, distinct.len());
+        let mut found = Vec::new();
+        for _ in 0..PEELS_EACH_WAY {
+            let mut peeled = false;
+            if remaining(low, high)
+                && distinct[low + 1] - distinct[low] > distinct[high - 1] - distinct[low + 1]
+            {
+                found.push(distinct[low]);
+                low += 1;
+                peeled = true;
+            }
+            if remaining(low, high)
+                && distinct[high - 1] - distinct[high - 2] > distinct[high - 2] - distinct[low]
+            {
+                found.push(distinct[high - 1]);
+                high -= 1;
+                peeled = true;
+            }
+            if !peeled {
+                break;
+            }
+        }
+        found
+    }
+
     fn of(values: impl Iterator<Item = f64>) -> Self {
         const FEW: usize = 2 * END_VALUES + 8;
         let mut all: Option<Vec<f64>> = Some(Vec::new());
@@ -275,34 +279,17 @@ impl Specials {
 mod tests {
     use super::*;
 
-    /// The definition [`sentinels`] implements without sorting the band: sort, dedup,
-    /// peel.
+    /// The definition [`sentinels`] implements without sorting the band: every distinct
+    /// value, sorted, then the same peeling.
     fn sentinels_by_sorting(values: &[f64]) -> Vec<f64> {
         let mut finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
         finite.sort_by(|a, b| a.total_cmp(b));
         finite.dedup();
-        let (mut low, mut high) = (0usize, finite.len());
-        let mut found = Vec::new();
-        for _ in 0..4 {
-            let mut peeled = false;
-            if high - low > 8 && finite[low + 1] - finite[low] > finite[high - 1] - finite[low + 1]
-            {
-                found.push(finite[low]);
-                low += 1;
-                peeled = true;
-            }
-            if high - low > 8
-                && finite[high - 1] - finite[high - 2] > finite[high - 2] - finite[low]
-            {
-                found.push(finite[high - 1]);
-                high -= 1;
-                peeled = true;
-            }
-            if !peeled {
-                break;
-            }
+        DistinctEnds {
+            values: finite,
+            complete: true,
         }
-        found
+        .peel()
     }
 
     #[test]
@@ -310,13 +297,8 @@ mod tests {
         // Bands of few and many distinct values, with sentinels at one or both ends,
         // repeated values, ±0, NaN and ±Inf: the one-pass ends give the sorted answer,
         // bit for bit.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::test_rng::TestRng::new(1);
+        let mut next = || rng.next_u64();
         let specials = [
             -9999.0,
             -32768.0,
