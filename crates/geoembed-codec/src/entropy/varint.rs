@@ -16,6 +16,16 @@ pub(crate) fn put_i(out: &mut Vec<u8>, v: i64) {
     put_u(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
+/// Ascending positions as gaps (the first, then each minus the previous minus 1), the way
+/// every list of exceptions in a payload stores them.
+pub(crate) fn put_gaps(out: &mut Vec<u8>, positions: impl IntoIterator<Item = u64>) {
+    let mut next = 0u64;
+    for position in positions {
+        put_u(out, position - next);
+        next = position + 1;
+    }
+}
+
 /// Reads varints from a slice, naming the field on failure.
 pub(crate) struct Cursor<'a> {
     pub data: &'a [u8],

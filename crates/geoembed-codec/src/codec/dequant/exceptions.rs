@@ -4,7 +4,7 @@
 //! zlib stream each; a nodata region of identical NaN pixels deflates to almost nothing.
 
 use crate::entropy::deflate;
-use crate::entropy::varint::{put_u, Cursor};
+use crate::entropy::varint::{put_gaps, put_u, Cursor};
 use crate::error::{Error, Result};
 
 /// The samples a tile keeps verbatim.
@@ -16,15 +16,6 @@ pub(super) struct Exceptions {
     pub pixel_samples: Vec<u8>,
     /// Single samples (index `pixel × bands + band`), ascending, and their bits.
     pub samples: Vec<(u64, u64)>,
-}
-
-/// `count` ascending positions as gaps: the first, then each minus the previous minus 1.
-fn put_gaps(raw: &mut Vec<u8>, positions: impl Iterator<Item = u64>) {
-    let mut next = 0u64;
-    for position in positions {
-        put_u(raw, position - next);
-        next = position + 1;
-    }
 }
 
 /// Reads `count` gaps back into ascending positions below `limit`.

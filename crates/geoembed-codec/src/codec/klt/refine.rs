@@ -33,7 +33,7 @@ use crate::codec::float::near_lossless::{self as float_nl, within};
 use crate::codec::native::{self, Bounds as IntBounds};
 use crate::codec::{float, Effort, TileShape};
 use crate::entropy::deflate;
-use crate::entropy::varint::{put_u, Cursor};
+use crate::entropy::varint::{put_gaps, put_u, Cursor};
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
@@ -322,11 +322,7 @@ impl Refinement {
             return Ok(());
         }
         let mut block = Vec::with_capacity(self.exact.len() * 2 + self.exact_samples.len());
-        let mut next = 0u64;
-        for &position in &self.exact {
-            put_u(&mut block, position - next);
-            next = position + 1;
-        }
+        put_gaps(&mut block, self.exact.iter().copied());
         block.extend_from_slice(&self.exact_samples);
         let compressed = deflate::zlib(&block, 9)?;
         put_u(out, compressed.len() as u64);
