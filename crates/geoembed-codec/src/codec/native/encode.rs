@@ -301,11 +301,21 @@ fn spatial_all<A: Acc>(plan: &Plan, tile: &Tile, g: &Geometry) -> Tile {
     out
 }
 
-/// Pixels the predictors are fitted on: a thinned grid below row 0, without the pixels flat
-/// in every band (a nodata frame), which are left to the flat rule: fitting them would bend
-/// the predictors of the textured part towards predicting a constant.
+/// Pixels the predictors are fitted on: a thinned grid of the pixels whose every neighbour
+/// lies inside the tile, without the pixels flat in every band (a nodata frame), which are
+/// left to the flat rule: fitting them would bend the predictors of the textured part
+/// towards predicting a constant. Edge pixels are left out for the same reason: there the
+/// format's substitutes stand in for missing neighbours, and on a field with a strong
+/// gradient their errors are hundreds of times the interior's (ERA-Interim geopotential:
+/// a mean square of 92,000 in the first column against 0.7 inside), so the 1-2% of pixels
+/// on the edges decided the least-squares fit (6.5 inside when they did; the tile was 39%
+/// smaller without them).
 fn training_pixels(tile: &Tile, settings: &Settings) -> Vec<(usize, usize)> {
-    let pixels = fit::sample_pixels(tile.width, tile.height, settings.fit_pixels);
+    let all = fit::sample_pixels(tile.width, tile.height, settings.fit_pixels);
+    let reach = plan::ROWS_ABOVE;
+    let inside = |&(y, x): &(usize, usize)| y >= reach && x >= reach && x + reach < tile.width;
+    let interior: Vec<(usize, usize)> = all.iter().filter(|p| inside(p)).cloned().collect();
+    let pixels = if interior.len() >= 64 { interior } else { all };
     let flat_everywhere = |&(y, x): &(usize, usize)| {
         (0..tile.channels).all(|pos| {
             let north = tile.at(y - 1, pos, x);

