@@ -215,14 +215,16 @@ fn bench_lossy_on_a_float_dem_and_an_int32_raster() {
         assert_eq!(row["applicable"], false, "{row}");
         assert!(row["note"].as_str().unwrap().contains("at least 2 bands"));
     }
-    // int32 cannot take a near-lossless bound: rows that say so, not a failure.
+    // int32 takes whole bounds (format 1.5): every sample within E, E reached on a DEM.
     let r = bench_lossy(&[s(&fixture("int32_1b_west_bijou_escarpment.tif"))]);
     let near = rows(&r, "near-lossless");
     assert_eq!(near.len(), 3, "the default levels: 1, 2, 4");
-    for row in near {
-        assert_eq!(row["applicable"], false, "{row}");
-        assert!(row["note"].as_str().unwrap().contains("int32"), "{row}");
+    for (row, e) in near.iter().zip([1.0, 2.0, 4.0]) {
+        assert_eq!(row["applicable"], true, "{row}");
+        assert_eq!(f(&row["max_abs_error"]), e, "{row}");
+        assert!(f(&row["max_abs_error_samples"]) <= e, "{row}");
     }
+    shrinking(&near);
     assert_eq!(rows(&r, "lossless")[0]["applicable"], true);
 }
 

@@ -47,6 +47,7 @@ fn the_bound_holds_on_every_sample_of_real_rasters() {
         "uint16_16b_aviris_jasper_ridge.tif",
         "int8_128b_synthetic_embedding_crop.tif",
         "int16_1b_srtm30m_bigtujunga_utm11_crop.tif",
+        "int32_1b_west_bijou_escarpment.tif",
     ] {
         let sizes: Vec<u64> = [1, 2, 7]
             .iter()
@@ -113,6 +114,21 @@ fn the_file_says_whether_it_is_lossy() {
     assert_eq!(j["geoembed"]["format_version"], "1.2");
     assert_eq!(props["geoembed:format_version"], "1.2");
     assert_eq!(info_json(&lossless)["geoembed"]["format_version"], "1.0");
+    // A bound on 32-bit integers is format 1.5's.
+    let int32 = dir.path().join("int32.emb");
+    ok(&[
+        "convert",
+        "-q",
+        s(&fixture("int32_1b_west_bijou_escarpment.tif")),
+        s(&int32),
+        "--max-error",
+        "2",
+    ]);
+    assert_eq!(info_json(&int32)["geoembed"]["format_version"], "1.5");
+    assert_eq!(
+        info_json(&int32)["geoembed"]["compression"]["mode"],
+        "near-lossless"
+    );
     assert_eq!(
         sidecar_json(&lossless)["properties"]["geoembed:format_version"],
         "1.0"
@@ -146,8 +162,31 @@ fn a_bound_that_cannot_be_kept_is_refused() {
         &["--max-error 0.5", "whole-number bound"],
     );
     fails(
-        &["convert", s(&int32), s(&out), "--max-error", "1"],
-        &["--max-error 1", "needs the native codec", "int32"],
+        &[
+            "convert",
+            s(&int32),
+            s(&out),
+            "--max-error",
+            "1",
+            "--codec",
+            "native",
+        ],
+        &[
+            "--codec native",
+            "native handles 8- and 16-bit integer samples, not int32",
+        ],
+    );
+    fails(
+        &[
+            "convert",
+            s(&int32),
+            s(&out),
+            "--max-error",
+            "1",
+            "--rel-rmse",
+            "5%",
+        ],
+        &["--max-error 1", "the klt codec cannot refine int32 samples"],
     );
     fails(
         &["convert", s(&rgb), s(&out), "--max-error", "1,2"],

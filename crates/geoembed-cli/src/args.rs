@@ -123,8 +123,9 @@ pub struct ConvertArgs {
     #[arg(long, default_value = "default")]
     pub effort: String,
     /// Near-lossless (LOSSY) .emb: every sample decodes within E of the source, in value
-    /// units (one E, or one per band: 2, 0,2,2 or 0.01), nodata exact; 8/16-bit integers
-    /// (whole E, native codec) or float32/64 (float codec). Default 0: lossless. With
+    /// units (one E, or one per band: 2, 0,2,2 or 0.01), nodata exact; integers take a whole
+    /// E (8/16-bit: native codec; 32-bit: float codec), floats any (float codec). Default 0:
+    /// lossless. With
     /// --rel-rmse or --quality: the transform's tiles are refined so that every sample is
     /// within E too (not on int8 codes given --scales).
     #[arg(long, value_name = "E")]
@@ -217,7 +218,7 @@ pub struct BenchArgs {
     )]
     pub rel_rmse_levels: String,
     /// --lossy: bounds of the near-lossless rows, in value units (whole numbers for
-    /// 8/16-bit integers).
+    /// integers).
     #[arg(
         long,
         value_name = "E,...",

@@ -92,8 +92,8 @@ mod test_rng;
 pub use codec::dequant::Recipe;
 pub use codec::{
     auto_candidates, check_klt_request, decode as decode_tile, encode as encode_tile, encode_best,
-    CodecChoice, CodecId, CodecParams, Effort, Encoded, KltTile, LossStats, NearLosslessTile,
-    TileShape,
+    near_lossless_codec, CodecChoice, CodecId, CodecParams, Effort, Encoded, KltTile, LossStats,
+    NearLosslessTile, TileShape,
 };
 pub use container::dequantize::{dequantize, scale_plane};
 pub use container::header::{

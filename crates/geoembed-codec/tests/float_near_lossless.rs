@@ -378,10 +378,11 @@ fn codecs_that_cannot_keep_a_float_bound_refuse_it() {
     assert_eq!(payload[0], 3, "float payload version 3");
     let err = encode_tile(CodecId::Png128, &shape, &samples, &params).unwrap_err();
     assert!(err.to_string().contains("float codec"), "{err}");
-    // 32-bit integers cannot carry a bound; 8/16-bit integers only whole ones.
+    // Integers take only whole bounds (32-bit ones too since format 1.5).
     let mut h32 = Header::new(8, 8, 1, SampleType::I32);
-    h32.near_lossless = Some(NearLossless::uniform(1, 1.0));
-    assert!(Writer::new(Cursor::new(Vec::new()), h32).is_err());
+    h32.near_lossless = Some(NearLossless::uniform(1, 1.5));
+    let err = Writer::new(Cursor::new(Vec::new()), h32).err().unwrap();
+    assert!(err.to_string().contains("whole number"), "{err}");
     let mut h16 = Header::new(8, 8, 1, SampleType::I16);
     h16.near_lossless = Some(NearLossless::uniform(1, 0.5));
     let err = Writer::new(Cursor::new(Vec::new()), h16).err().unwrap();

@@ -246,6 +246,14 @@ fn codecs_that_cannot_keep_a_bound_refuse_it() {
         .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
         let message = err.to_string();
+        if codec == CodecId::Float {
+            assert_eq!(
+                message,
+                "tile (0, 0) of plane 0: codec float cannot keep a near-lossless bound (max error) on uint8 samples; \
+                 the native codec does (codec native or auto)"
+            );
+            continue;
+        }
         assert!(
             message.contains("cannot encode within a near-lossless bound"),
             "{message}"
@@ -260,15 +268,11 @@ fn codecs_that_cannot_keep_a_bound_refuse_it() {
     };
     let err = encode_tile(CodecId::Png128, &shape, &samples, &params).unwrap_err();
     assert!(err.to_string().contains("only the native codec"), "{err}");
-    // 32-bit integer rasters cannot carry a bound at all (float rasters can: float.rs).
+    // 32-bit integer rasters carry bounds since format 1.5 (int32_near_lossless.rs), but
+    // not beside a transform: klt cannot refine them.
     for ty in [SampleType::I32, SampleType::U32] {
         let mut h = Header::new(8, 8, 2, ty);
         h.near_lossless = Some(NearLossless::uniform(2, 1.0));
-        let err = Writer::new(Cursor::new(Vec::new()), h).err().unwrap();
-        assert!(
-            err.to_string()
-                .contains("needs 8- or 16-bit integer samples"),
-            "{err}"
-        );
+        assert!(Writer::new(Cursor::new(Vec::new()), h).is_ok());
     }
 }

@@ -57,6 +57,26 @@ def test_max_error_per_band_and_on_floats(tmp_path):
     assert back.dtype == np.float64 and np.abs(back - era5).max() <= 0.01
 
 
+def test_max_error_on_32_bit_integers(tmp_path):
+    # int32/uint32 take whole bounds (format 1.5): the float codec codes the multiples of
+    # 2E + 1 nearest the samples; a fraction is refused.
+    rng = np.random.default_rng(5)
+    ramp = np.add.outer(np.arange(40) * 97, np.arange(50) * 13).astype(np.int64)
+    for dtype, offset in ((np.int32, -(2**31)), (np.uint32, 2**31)):
+        data = (ramp + rng.integers(0, 9, ramp.shape) + offset + 2**20).astype(dtype)
+        data[0, 0] = np.iinfo(dtype).max
+        dst = tmp_path / f"{np.dtype(dtype).name}.emb"
+        geoembed.write(dst, data[None], max_error=3, tile=32)
+        with geoembed.open(dst) as ds:
+            back = ds.read()[0]
+            assert ds.header["loss"]["max_error"] == [3.0]
+        assert back.dtype == dtype
+        error = np.abs(back.astype(np.int64) - data.astype(np.int64))
+        assert error.max() <= 3 and error.max() > 0
+        with pytest.raises(geoembed.EmbArgumentError, match="whole"):
+            geoembed.write(tmp_path / "frac.emb", data[None], max_error=0.5)
+
+
 def test_rel_rmse_is_reached_within_five_percent(tmp_path):
     values = _embedding_values()
     dst = tmp_path / "klt.emb"

@@ -4,8 +4,8 @@
 
 use crate::error::{Error, OptionKey, Result};
 use geoembed_codec::{
-    check_klt_request, CodecChoice, CodecId, Effort, Header, Limits, NearLossless, Recipe,
-    TransformLoss,
+    check_klt_request, near_lossless_codec, CodecChoice, CodecId, Effort, Header, Limits,
+    NearLossless, Recipe, TransformLoss,
 };
 use std::fmt;
 use std::str::FromStr;
@@ -387,15 +387,11 @@ impl EncodeOptions {
             ));
         }
         let ty = header.sample_type;
-        let keeper = if ty.is_float() {
-            CodecId::Float
-        } else {
-            CodecId::Native
-        };
+        let keeper = near_lossless_codec(ty);
         if let Some(why) = keeper.unsupported_reason(ty) {
             return bad(format!(
                 "near-lossless coding needs the native codec (8- and 16-bit integers) or the \
-                 float codec (float32/float64), and {why}"
+                 float codec (32-bit integers and floats), and {why}"
             ));
         }
         if !ty.is_float()
@@ -430,6 +426,13 @@ impl EncodeOptions {
             Some(_) => "--quality",
             None => "--rel-rmse",
         };
+        let ty = header.sample_type;
+        if !ty.is_float() && ty.size() == 4 {
+            return bad(format!(
+                "a bound beside {flag} needs 8- or 16-bit integer or float samples: the klt \
+                 codec cannot refine {ty} samples to one (--max-error alone can bound them)"
+            ));
+        }
         match header.dequantization {
             Some(_) => bad(format!(
                 "a bound beside {flag} cannot be kept on codes with a dequantisation recipe \

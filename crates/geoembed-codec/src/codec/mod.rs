@@ -339,8 +339,9 @@ impl CodecParams<'_> {
         })
     }
 
-    /// The near-lossless bounds of a float tile of `shape`, checked against its band count,
-    /// with the nodata values the sample type holds exactly.
+    /// The near-lossless bounds of a float or 32-bit integer tile of `shape`, checked
+    /// against its band count (whole numbers for integers), with the nodata values the
+    /// sample type holds exactly.
     fn float_bounds(&self, shape: &TileShape) -> Result<float::near_lossless::Bounds> {
         let bands = shape.bands;
         if !self.max_error.is_empty() && self.max_error.len() != bands {
@@ -358,8 +359,23 @@ impl CodecParams<'_> {
                 "near-lossless bound {e} is not a finite value >= 0"
             )));
         }
-        let float32 = shape.sample_type == SampleType::F32;
-        let held = |n: f64| !float32 || n.is_nan() || n as f32 as f64 == n;
+        let ty = shape.sample_type;
+        let whole = |e: f64| e.fract() == 0.0 && e <= u32::MAX as f64;
+        if let Some(e) = self
+            .max_error
+            .iter()
+            .find(|&&e| !ty.is_float() && !whole(e))
+        {
+            return Err(Error::invalid(format!(
+                "near-lossless bound {e} for {ty} samples: integer samples need a whole number"
+            )));
+        }
+        let held = |n: f64| match ty {
+            SampleType::F32 => n.is_nan() || n as f32 as f64 == n,
+            SampleType::F64 => true,
+            SampleType::I32 => n.fract() == 0.0 && (i32::MIN as f64..=i32::MAX as f64).contains(&n),
+            _ => n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n),
+        };
         Ok(float::near_lossless::Bounds {
             max_error: (0..bands)
                 .map(|b| self.max_error.get(b).copied().unwrap_or(0.0))
@@ -409,11 +425,19 @@ fn target_refused(codec: CodecId) -> Error {
 }
 
 /// The error for a codec asked to keep a near-lossless bound it cannot keep.
-fn bound_refused(codec: CodecId) -> Error {
+fn bound_refused(codec: CodecId, ty: SampleType) -> Error {
+    let keeper = near_lossless_codec(ty);
+    if matches!(codec, CodecId::Native | CodecId::Float) {
+        return Error::invalid(format!(
+            "codec {codec} cannot keep a near-lossless bound (max error) on {ty} samples; the \
+             {keeper} codec does (codec {keeper} or auto)"
+        ));
+    }
     Error::invalid(format!(
         "codec {codec} is lossless only and cannot encode within a near-lossless bound \
          (max error); only the native codec (8- and 16-bit integer samples), the float \
-         codec (float32/float64 samples) and, beside a relative RMSE target, the klt codec can"
+         codec (32-bit integer and float samples) and, beside a relative RMSE target, the klt \
+         codec can"
     ))
 }
 
@@ -450,15 +474,15 @@ pub fn encode(
     if params.rel_rmse.is_some() != (codec == CodecId::Klt) {
         return Err(target_refused(codec));
     }
-    if params.is_lossy() && codec == CodecId::Float && shape.sample_type.is_float() {
+    let ty = shape.sample_type;
+    if params.is_lossy() && codec == CodecId::Float && near_lossless_codec(ty) == codec {
         let encoded =
             encode_float_near_lossless(CodecChoice::Fixed(codec), shape, samples, params)?;
         return Ok(encoded.payload);
     }
-    if params.is_lossy() && codec != CodecId::Native && codec != CodecId::Klt {
-        return Err(bound_refused(codec));
+    if params.is_lossy() && codec != near_lossless_codec(ty) && codec != CodecId::Klt {
+        return Err(bound_refused(codec, ty));
     }
-    let ty = shape.sample_type;
     match codec {
         CodecId::Raw => Ok(samples.to_vec()),
         CodecId::Constant => {
@@ -1016,7 +1040,7 @@ fn encode_float_near_lossless(
 ) -> Result<Encoded> {
     match choice {
         CodecChoice::Fixed(CodecId::Float) | CodecChoice::Auto => {}
-        CodecChoice::Fixed(codec) => return Err(bound_refused(codec)),
+        CodecChoice::Fixed(codec) => return Err(bound_refused(codec, shape.sample_type)),
     }
     let bounds = params.float_bounds(shape)?;
     let quantised = float::near_lossless::quantise(shape, samples, &bounds);
@@ -1063,6 +1087,17 @@ fn encode_float_near_lossless(
     })
 }
 
+/// The codec that codes `ty` samples within a near-lossless bound: the native codec for 8-
+/// and 16-bit integers (residuals quantised in its prediction loop), the float codec for
+/// floats and 32-bit integers (samples quantised first, then coded losslessly).
+pub fn near_lossless_codec(ty: SampleType) -> CodecId {
+    if ty.is_float() || matches!(ty, SampleType::I32 | SampleType::U32) {
+        CodecId::Float
+    } else {
+        CodecId::Native
+    }
+}
+
 /// [`encode_best`] within a near-lossless bound: the native codec, the only one that keeps
 /// a bound (a fixed choice of any other is refused, and `auto` tries no other), or codecs
 /// that lose nothing where they are chosen without trying: constant for a tile whose
@@ -1074,17 +1109,17 @@ fn encode_near_lossless(
     params: &CodecParams,
 ) -> Result<Encoded> {
     let ty = shape.sample_type;
-    if ty.is_float() {
+    if near_lossless_codec(ty) == CodecId::Float {
         return encode_float_near_lossless(choice, shape, samples, params);
     }
     match choice {
         CodecChoice::Fixed(CodecId::Native) | CodecChoice::Auto => {}
-        CodecChoice::Fixed(codec) => return Err(bound_refused(codec)),
+        CodecChoice::Fixed(codec) => return Err(bound_refused(codec, shape.sample_type)),
     }
     if let Some(why) = CodecId::Native.unsupported_reason(ty) {
         return Err(Error::invalid(format!(
             "near-lossless coding (max error) needs the native codec (8- and 16-bit integer \
-             samples) or the float codec (float32/float64 samples), and {why}"
+             samples) or the float codec (32-bit integer and float samples), and {why}"
         )));
     }
     let pixel_bytes = shape.bands * ty.size();

@@ -304,8 +304,8 @@ impl Header {
     }
 
     /// A bound per band, and nonzero bounds only where a codec can keep them: whole
-    /// numbers below 2^32 for 8/16-bit integers (the native codec), finite ones for floats
-    /// (the float codec).
+    /// numbers below 2^32 for integers (8/16-bit: the native codec; 32-bit, format 1.5: the
+    /// float codec), finite ones for floats (the float codec).
     fn validate_near_lossless(&self, n: &NearLossless) -> Result<()> {
         let bands = self.bands.len();
         if n.max_error.len() != bands || n.achieved.len() != bands {
@@ -315,12 +315,6 @@ impl Header {
             )));
         }
         let ty = self.sample_type;
-        if n.is_lossy() && !ty.is_float() && ty.size() > 2 {
-            return Err(Error::invalid(format!(
-                "a near-lossless bound (max error) needs 8- or 16-bit integer samples (the \
-                 native codec) or float32/float64 samples (the float codec); this raster is {ty}"
-            )));
-        }
         let whole = |e: f64| e.fract() == 0.0 && e <= u32::MAX as f64;
         for (b, &e) in n.max_error.iter().enumerate() {
             if !(e.is_finite() && e >= 0.0) || (!ty.is_float() && !whole(e)) {
@@ -392,6 +386,14 @@ impl Header {
         }
         if let Some(t) = &self.transform_loss {
             self.validate_transform_loss(t)?;
+            let ty = self.sample_type;
+            let wide_int = !ty.is_float() && ty.size() == 4;
+            if wide_int && self.near_lossless.as_ref().is_some_and(|n| n.is_lossy()) {
+                return Err(Error::invalid(format!(
+                    "a transform refined to a near-lossless bound needs 8- or 16-bit integer \
+                     or float samples (klt cannot refine {ty} samples); this raster is {ty}"
+                )));
+            }
         }
         Ok(())
     }

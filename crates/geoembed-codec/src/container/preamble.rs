@@ -13,6 +13,8 @@ pub const MAGIC: [u8; 8] = *b"\x89EMB\r\n\x1a\n";
 pub(crate) const VERSION_MAJOR: u16 = 1;
 /// Minor versions add what older readers may ignore.
 pub(crate) const VERSION_MINOR: u16 = 0;
+/// The minor version of files that bound 32-bit integer samples (docs/format.md §4.8, §7).
+pub(crate) const MINOR_BOUNDED_32_BIT_INTEGERS: u16 = 5;
 pub(crate) const PREAMBLE_LEN: usize = 64;
 
 /// The preamble's fields (docs/format.md §2).

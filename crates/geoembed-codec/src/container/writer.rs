@@ -5,7 +5,7 @@
 use super::chunks;
 use super::header::{Header, TransformAchieved};
 use super::index::{IndexEntry, ENTRY_LEN};
-use super::preamble::{Preamble, PREAMBLE_LEN, VERSION_MINOR};
+use super::preamble::{Preamble, MINOR_BOUNDED_32_BIT_INTEGERS, PREAMBLE_LEN, VERSION_MINOR};
 use crate::codec::dequant::Recipe;
 use crate::codec::scales_from_codes::{self, CodesTile};
 use crate::codec::{self, CodecChoice, CodecId, CodecParams, Effort, LossStats, TileShape};
@@ -246,8 +246,17 @@ impl<W: Write + Seek> Writer<W> {
             .map_err(|_| Error::invalid(format!("header of {} bytes is too large", head.len())))?;
         let index_offset = PREAMBLE_LEN as u64;
         let header_offset = index_offset + blocks * ENTRY_LEN as u64;
+        // A bound on 32-bit integers is format 1.5's (docs/format.md §7): earlier readers
+        // refuse it, so such a file must say it needs 1.5.
+        let bounds_wide_ints = header.sample_type.size() == 4
+            && !header.sample_type.is_float()
+            && header.near_lossless.as_ref().is_some_and(|n| n.is_lossy());
         let preamble = Preamble {
-            version_minor: VERSION_MINOR,
+            version_minor: if bounds_wide_ints {
+                MINOR_BOUNDED_32_BIT_INTEGERS
+            } else {
+                VERSION_MINOR
+            },
             width: header.width,
             height: header.height,
             band_count: header.bands.len() as u32,

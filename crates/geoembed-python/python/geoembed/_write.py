@@ -221,7 +221,7 @@ def write(
 
     The file is lossless unless asked otherwise, as ``geoembed convert`` is:
     ``max_error=E`` (or one per band, ``[0, 2, 2]``) makes it near-lossless (LOSSY; every
-    sample within ``E`` in value units, whole numbers for 8/16-bit integers; nodata and
+    sample within ``E`` in value units, whole numbers for integers; nodata and
     NaN exact), ``rel_rmse=R`` (``0.05`` or ``"5%"``) transform-codes a raster of two or
     more bands to that relative RMSE (LOSSY; codec ``klt``), and ``quality=Q`` (a whole
     number from 1, smallest, to 100, closest; not with ``rel_rmse``) does the same with the

@@ -23,6 +23,12 @@
 //! What stays exact: NaN (with its payload), ±Inf, and samples equal to the band's nodata
 //! value; a sample whose `x̂` would equal nodata is kept exact too, so nodata keeps meaning
 //! nodata.
+//!
+//! 32-bit integers (which the native codec does not take) are quantised the same way, with
+//! whole bounds: `x̂ = k·(2E + 1)`, `k = ⌊(x + E) / (2E + 1)⌋`, so `|x − x̂| ≤ E` exactly;
+//! a sample whose `x̂` would leave the type's range stays exact. Their tile is then coded by
+//! the lossless float codec in its integer domain, where the multiples of `2E + 1` a band
+//! takes become a palette of ranks (§5.4): no lattice domain, no format change.
 
 use super::domain::{float_value, pow2};
 use super::{bands_of, interleave, Band};
@@ -58,8 +64,10 @@ pub(crate) fn quantise(shape: &TileShape, samples: &[u8], bounds: &Bounds) -> Qu
     for (b, band) in bands.iter_mut().enumerate() {
         let max_error = bounds.max_error.get(b).copied().unwrap_or(0.0);
         let nodata = bounds.nodata.get(b).copied().flatten();
-        if max_error > 0.0 {
+        if max_error > 0.0 && ty.is_float() {
             steps[b] = quantise_band(ty, band, max_error, nodata);
+        } else if max_error > 0.0 {
+            quantise_int_band(ty, band, max_error as i64, nodata);
         }
     }
     let mut out = Vec::with_capacity(samples.len());
@@ -106,6 +114,45 @@ fn quantise_band(
         }
     }
     Some(step)
+}
+
+/// A 32-bit integer sample's value.
+fn int_value(ty: SampleType, bits: u64) -> i64 {
+    match ty {
+        SampleType::I32 => bits as u32 as i32 as i64,
+        _ => bits as u32 as i64,
+    }
+}
+
+/// The value of a sample of a tile this module quantises (floats or 32-bit integers;
+/// exact in binary64 for both).
+fn value(ty: SampleType, bits: u64) -> f64 {
+    if ty.is_float() {
+        float_value(ty, bits)
+    } else {
+        int_value(ty, bits) as f64
+    }
+}
+
+/// Replaces a 32-bit integer band's samples by the multiples of `2E + 1` within `E` of
+/// them (see the module's doc); samples equal to nodata, or whose multiple would be nodata
+/// or out of the type's range, stay as they are.
+fn quantise_int_band(ty: SampleType, band: &mut Band, max_error: i64, nodata: Option<f64>) {
+    let (min, max) = match ty {
+        SampleType::I32 => (i32::MIN as i64, i32::MAX as i64),
+        _ => (0, u32::MAX as i64),
+    };
+    let step = 2 * max_error + 1;
+    for bits in band.iter_mut() {
+        let x = int_value(ty, *bits);
+        if nodata == Some(x as f64) {
+            continue;
+        }
+        let x_hat = (x + max_error).div_euclid(step) * step;
+        if (min..=max).contains(&x_hat) && nodata != Some(x_hat as f64) {
+            *bits = x_hat as u32 as u64;
+        }
+    }
 }
 
 /// Whether a bound `E` is coarse enough to quantise a value of magnitude `m`: the sample
@@ -188,7 +235,7 @@ pub(crate) fn check(
         let nodata = bounds.nodata.get(band).copied().flatten();
         let samples = before[band].iter().zip(&after[band]).enumerate();
         for (i, (&x_bits, &x_hat_bits)) in samples {
-            let (x, x_hat) = (float_value(ty, x_bits), float_value(ty, x_hat_bits));
+            let (x, x_hat) = (value(ty, x_bits), value(ty, x_hat_bits));
             let exact = max_error == 0.0 || kept_exact(x, nodata);
             let fine = if exact {
                 x_bits == x_hat_bits
