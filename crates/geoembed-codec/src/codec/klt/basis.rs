@@ -21,7 +21,9 @@ pub(super) struct Basis {
 
 /// `Σ_p (x_p − μ)(x_p − μ)ᵀ` over the tile's pixels. Plain loops rather than a BLAS-like
 /// kernel: those pick fused multiply-adds by CPU at run time, and the payload (a golden
-/// file pins it) must not depend on the machine that wrote it.
+/// file pins it) must not depend on the machine that wrote it. Only the lower triangle is
+/// summed (half the products; each entry adds the same terms in the same order as the full
+/// loop did), then mirrored.
 fn centred_gram(values: &[f64], bands: usize, means: &[f64]) -> DMatrix<f64> {
     let mut gram = vec![0.0; bands * bands];
     let mut centred = vec![0.0; bands];
@@ -29,10 +31,16 @@ fn centred_gram(values: &[f64], bands: usize, means: &[f64]) -> DMatrix<f64> {
         for ((c, v), m) in centred.iter_mut().zip(pixel).zip(means) {
             *c = v - m;
         }
-        for (row, &a) in gram.chunks_exact_mut(bands).zip(&centred) {
-            for (g, &b) in row.iter_mut().zip(&centred) {
-                *g += a * b;
+        for (a, row) in gram.chunks_exact_mut(bands).enumerate() {
+            let centred_a = centred[a];
+            for (g, &b) in row[..=a].iter_mut().zip(&centred[..=a]) {
+                *g += centred_a * b;
             }
+        }
+    }
+    for a in 0..bands {
+        for b in a + 1..bands {
+            gram[a * bands + b] = gram[b * bands + a];
         }
     }
     DMatrix::from_row_slice(bands, bands, &gram)
