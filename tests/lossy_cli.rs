@@ -304,3 +304,51 @@ fn help_texts_say_what_is_lossy() {
     let top = help(&["--help"]);
     assert!(top.contains("LOSSY rate-distortion"), "{top}");
 }
+
+#[test]
+fn bench_lossy_refined_rows_keep_their_bound_and_their_target() {
+    // The 198-band AVIRIS crop: klt at R refined to E, every sample within E and the
+    // rel-RMSE at most R's (within the 5% the rate control allows).
+    let r = bench_lossy(&[
+        s(&fixture("uint16_198b_aviris_jasper_ridge_crop.tif")),
+        "--rel-rmse-levels",
+        "",
+        "--max-error-levels",
+        "",
+        "--refined-levels",
+        "5%:2,10%:7",
+    ]);
+    let refined = rows(&r, "klt+bound");
+    assert_eq!(refined.len(), 2);
+    for (row, (target, bound)) in refined.iter().zip([(0.05, 2.0), (0.1, 7.0)]) {
+        assert_eq!(row["applicable"], true, "{row}");
+        assert_eq!(f(&row["target"]), target);
+        assert_eq!(f(&row["bound"]), bound);
+        assert!(f(&row["max_abs_error"]) <= bound, "{row}");
+        assert!(f(&row["rel_rmse"]) <= target * 1.05, "{row}");
+    }
+    shrinking(&refined);
+    // Codes with their scales: a row that says why, not a failure.
+    let (npy, scales) = presto();
+    let r = bench_lossy(&[
+        s(&npy),
+        "--scales",
+        s(&scales),
+        "--rel-rmse-levels",
+        "",
+        "--max-error-levels",
+        "",
+        "--refined-levels",
+        "5%:2",
+    ]);
+    let refused = rows(&r, "klt+bound");
+    assert_eq!(refused[0]["applicable"], false);
+    assert!(refused[0]["note"]
+        .as_str()
+        .unwrap()
+        .contains("cannot be kept on codes with a dequantisation recipe"));
+    fails(
+        &["bench", "--lossy", "--refined-levels", "5%", s(&npy)],
+        &["--refined-levels 5%: give a target and a bound as R:E (5%:2)"],
+    );
+}

@@ -196,7 +196,8 @@ pub struct VerifyArgs {
 #[command(
     after_help = "Lossless by default: every codec, sizes and speeds, each row checked bit-exact. \
 With --lossy, a LOSSY rate-distortion table instead: the lossless auto size, then the klt transform \
-at each --rel-rmse-levels target and near-lossless at each --max-error-levels bound, each with its \
+at each --rel-rmse-levels target, near-lossless at each --max-error-levels bound and the transform \
+refined to a bound at each --refined-levels pair, each with its \
 size, size / lossless, the error reached (rel-RMSE, max abs error, mean and 1st-percentile per-pixel \
 cosine, measured as `geoembed info` reports them) and encode/decode MB/s."
 )]
@@ -226,6 +227,10 @@ pub struct BenchArgs {
         default_value = "1,2,4"
     )]
     pub max_error_levels: String,
+    /// --lossy: the klt transform refined to a bound, as target:bound pairs (5%:2 is
+    /// --rel-rmse 5% --max-error 2); none by default.
+    #[arg(long, value_name = "R:E,...", requires = "lossy", default_value = "")]
+    pub refined_levels: String,
     /// A GeoTessera int8 .npy's float32 per-pixel scales (one input file only): the tile is
     /// benchmarked as convert --scales reads it (lossy errors are of the values q x scale).
     #[arg(long)]

@@ -1,7 +1,7 @@
 //! `geoembed bench --lossy FILE...`: a LOSSY rate-distortion table per raster. The lossless
 //! `auto` file first (the size every row is compared with), then the `klt` transform at
-//! each `--rel-rmse-levels` target and near-lossless coding at each `--max-error-levels`
-//! bound, through the library's own lossy encoder (`encode_stream` with the options
+//! each `--rel-rmse-levels` target, near-lossless coding at each `--max-error-levels`
+//! bound and the transform refined to a bound at each `--refined-levels` pair, through the library's own lossy encoder (`encode_stream` with the options
 //! `convert --rel-rmse` / `--max-error` set). Each row: size, bits per value, size over the
 //! lossless size, the error reached and encode/decode MB/s (MB = 10^6 bytes of the source's
 //! raw samples, median wall time, one thread unless `--threads`).
@@ -9,8 +9,8 @@
 //! The error columns are measured on the decoded file against the source, over the values
 //! each stands for (a GeoTessera tile's `q × scale`), by [`geoembed::measure_fidelity`]:
 //! the codec crate's measurement, the one a `klt` file's `loss` chunk records and `info`
-//! reports. A level a raster cannot take (near-lossless on int32, klt on one band) is a row
-//! that says why.
+//! reports. A level a raster cannot take (klt on one band, a refined transform on codes
+//! with their scales) is a row that says why.
 
 use super::bench::{decode_with_header, load, pool, scales_for, tables_shown, timed, write_json};
 use crate::args::BenchArgs;
@@ -32,6 +32,8 @@ enum Level {
     Klt(f64),
     /// Near-lossless with one bound for every band.
     NearLossless(f64),
+    /// The `klt` transform at a target, refined so that every sample is within a bound.
+    Refined(f64, f64),
 }
 
 impl Level {
@@ -40,14 +42,23 @@ impl Level {
             Level::Lossless => "lossless",
             Level::Klt(_) => "klt",
             Level::NearLossless(_) => "near-lossless",
+            Level::Refined(..) => "klt+bound",
         }
     }
 
     fn target(self) -> Option<f64> {
         match self {
             Level::Lossless => None,
-            Level::Klt(r) => Some(r),
+            Level::Klt(r) | Level::Refined(r, _) => Some(r),
             Level::NearLossless(e) => Some(e),
+        }
+    }
+
+    /// The bound of near-lossless and refined rows.
+    fn bound(self) -> Option<f64> {
+        match self {
+            Level::NearLossless(e) | Level::Refined(_, e) => Some(e),
+            _ => None,
         }
     }
 
@@ -57,6 +68,7 @@ impl Level {
             Level::Lossless => "auto (exact)".into(),
             Level::Klt(r) => format!("rel-RMSE {}%", round_percent(r)),
             Level::NearLossless(e) => format!("E={e}"),
+            Level::Refined(r, e) => format!("rel-RMSE {}% + E={e}", round_percent(r)),
         }
     }
 
@@ -72,6 +84,11 @@ impl Level {
                 ..base
             },
             Level::NearLossless(e) => EncodeOptions {
+                max_error: vec![e],
+                ..base
+            },
+            Level::Refined(r, e) => EncodeOptions {
+                rel_rmse: Some(r),
                 max_error: vec![e],
                 ..base
             },
@@ -112,23 +129,39 @@ fn levels(a: &BenchArgs) -> Result<Vec<Level>> {
             .map(String::from)
             .collect()
     };
-    for r in items(&a.rel_rmse_levels) {
-        let r = geoembed::parse_rel_rmse(&r)
-            .map_err(|e| e.label_option(|_, v| format!("--rel-rmse-levels {v}")))?;
+    let target = |r: &str, flag: &str| -> Result<f64> {
+        let r = geoembed::parse_rel_rmse(r)
+            .map_err(|e| e.label_option(|_, v| format!("{flag} {v}")))?;
         geoembed_codec::check_klt_request(geoembed_codec::codec::KLT_MIN_BANDS, r).map_err(
             |e| {
                 geoembed::Error::new(
                     geoembed::ErrorKind::Other,
-                    format!("--rel-rmse-levels {r}: {}", e.message()),
+                    format!("{flag} {r}: {}", e.message()),
                 )
             },
         )?;
-        v.push(Level::Klt(r));
+        Ok(r)
+    };
+    let bound = |e: &str, flag: &str| -> Result<f64> {
+        let bound = geoembed::parse_max_error(e)
+            .map_err(|err| err.label_option(|_, v| format!("{flag} {v}")))?;
+        Ok(bound[0])
+    };
+    for r in items(&a.rel_rmse_levels) {
+        v.push(Level::Klt(target(&r, "--rel-rmse-levels")?));
     }
     for e in items(&a.max_error_levels) {
-        let bound = geoembed::parse_max_error(&e)
-            .map_err(|err| err.label_option(|_, v| format!("--max-error-levels {v}")))?;
-        v.push(Level::NearLossless(bound[0]));
+        v.push(Level::NearLossless(bound(&e, "--max-error-levels")?));
+    }
+    for pair in items(&a.refined_levels) {
+        let flag = "--refined-levels";
+        let Some((r, e)) = pair.split_once(':') else {
+            return Err(geoembed::Error::new(
+                geoembed::ErrorKind::Other,
+                format!("{flag} {pair}: give a target and a bound as R:E (5%:2)"),
+            ));
+        };
+        v.push(Level::Refined(target(r, flag)?, bound(e, flag)?));
     }
     Ok(v)
 }
@@ -229,7 +262,9 @@ fn file_json(name: &str, src: &MemSource, tile: Option<TileSize>, rows: &[Row]) 
         "data_type": h.sample_type.name(), "dequantized": h.dequantization.is_some(),
         "raw_bytes": raw, "tile": tile.map(TileSize::get), "lossless_bytes": lossless,
         "rows": rows.iter().map(|r| {
-            let head = json!({"mode": r.level.mode(), "target": r.level.target()});
+            let head = json!({
+                "mode": r.level.mode(), "target": r.level.target(), "bound": r.level.bound(),
+            });
             let mut row = head.as_object().cloned().unwrap_or_default();
             let rest = match &r.outcome {
                 Err(why) => json!({"applicable": false, "note": why}),
@@ -296,7 +331,7 @@ fn print_table(name: &str, src: &MemSource, rows: &[Row], threads: usize) {
             }
             Ok(m) => m,
         };
-        let max_abs = match (scaled, m.recorded_max_error) {
+        let max_abs = match (scaled && r.level.bound().is_some(), m.recorded_max_error) {
             (true, Some(codes)) => format!("{:.4} (codes: {codes})", m.figures.max_abs_error),
             _ => format!("{:.4}", m.figures.max_abs_error),
         };
