@@ -398,6 +398,8 @@ pub(super) fn sample_rows(height: usize, width: usize, budget: usize) -> Vec<usi
 pub(super) struct Sampled {
     values: Vec<i64>,
     neighbours: Vec<[i64; NEIGHBOURS]>,
+    /// Whether every neighbour of the sample is inside the plane (no edge fallback).
+    interior: Vec<bool>,
 }
 
 impl Sampled {
@@ -405,6 +407,7 @@ impl Sampled {
         let w = planes.width;
         let mut values = Vec::with_capacity(rows.len() * w);
         let mut neighbours = Vec::with_capacity(rows.len() * w);
+        let mut interior = Vec::with_capacity(rows.len() * w);
         for &y in rows {
             for x in 0..w {
                 let index = y * w + x;
@@ -412,14 +415,20 @@ impl Sampled {
                     continue;
                 }
                 values.push(planes.cur[index]);
-                neighbours.push(if y >= 2 && x >= 2 && x + 2 < w {
+                let inside = y >= 2 && x >= 2 && x + 2 < w;
+                interior.push(inside);
+                neighbours.push(if inside {
                     interior_neighbours(planes.cur, planes.prev, w, index)
                 } else {
                     planes.neighbours(y, x)
                 });
             }
         }
-        Sampled { values, neighbours }
+        Sampled {
+            values,
+            neighbours,
+            interior,
+        }
     }
 
     fn each(&self) -> impl Iterator<Item = (i64, &[i64; NEIGHBOURS])> {
@@ -449,44 +458,38 @@ pub(super) fn span(plane: &[i64]) -> i128 {
     }
 }
 
-/// Least-squares weights of `taps` around reference `W` (or `B` for cross-band fits),
-/// fitted on the sampled samples and quantised to 2^-FIT_SHIFT. `None` if the system is
-/// degenerate. `wide`: the planes' spans need 128-bit arithmetic.
-fn fit(sampled: &Sampled, reference: u8, taps: &[u8], wide: bool) -> Option<Predictor> {
+/// Weights of `taps` around reference `W` (or `B` for cross-band fits), fitted on the
+/// sampled samples and quantised to 2^-FIT_SHIFT: least squares on the samples away from
+/// the plane's edges (where the fallbacks of [`neighbours`] miss by a gradient's worth and
+/// would steer the fit), then `rounds` rounds reweighted by `1/max(|r|, 1)` on at most
+/// [`REWEIGHTED_SAMPLES`] of them (towards the least absolute residual, which is what the
+/// entropy coder pays for; least squares chases the largest residuals, such as a coast's).
+/// `None` if the system is degenerate. `wide`: the planes' spans need 128-bit arithmetic.
+fn fit(
+    sampled: &Sampled,
+    (reference, taps): (u8, &[u8]),
+    wide: bool,
+    rounds: usize,
+) -> Option<Predictor> {
     let tap_count = taps.len();
-    // Normal equations in plain arrays (lower triangle), then one Cholesky solve.
-    let mut gram = [[0f64; NEIGHBOURS]; NEIGHBOURS];
-    let mut rhs = [0f64; NEIGHBOURS];
-    let mut features = [0f64; NEIGHBOURS];
-    for (v, n) in sampled.each() {
-        let reference_value = n[reference as usize] as f64;
-        let target = v as f64 - reference_value;
-        for (fj, &j) in features.iter_mut().zip(taps) {
-            *fj = n[j as usize] as f64 - reference_value;
-        }
-        for a in 0..tap_count {
-            let fa = features[a];
-            rhs[a] += fa * target;
-            for (g, &fc) in gram[a][..=a].iter_mut().zip(&features[..=a]) {
-                *g += fa * fc;
-            }
+    let interior = sampled.interior.iter().filter(|&&i| i).count();
+    // Small bands (fewer samples than a reweighted round takes) fit on every sample, as
+    // before edges were left out: there the edges are a large share of the samples, and
+    // leaving them out cost 0.08% on ERA5 t2m's 49 x 33 bands.
+    let edges_too = sampled.values.len() < REWEIGHTED_SAMPLES || interior < 4 * tap_count;
+    let template = (reference, taps);
+    let mut solution = solve_weighted(sampled, template, edges_too, 1, None)?;
+    let step = (interior / REWEIGHTED_SAMPLES).max(1);
+    for _ in 0..rounds {
+        match solve_weighted(sampled, template, edges_too, step, Some(&solution)) {
+            Some(next) => solution = next,
+            None => break,
         }
     }
-    if sampled.values.len() < 4 * tap_count {
-        return None;
-    }
-    let mut matrix = DMatrix::<f64>::from_fn(tap_count, tap_count, |a, c| gram[a.max(c)][a.min(c)]);
-    let ridge = (0..tap_count).map(|a| gram[a][a]).sum::<f64>() / tap_count as f64 * 1e-9 + 1e-12;
-    for a in 0..tap_count {
-        matrix[(a, a)] += ridge;
-    }
-    let sol = matrix
-        .cholesky()?
-        .solve(&DVector::from_column_slice(&rhs[..tap_count]));
     let scale = (1u64 << FIT_SHIFT) as f64;
     let quantised: Vec<(u8, i32)> = taps
         .iter()
-        .zip(sol.iter())
+        .zip(solution.iter())
         .filter_map(|(&j, &c)| {
             let v = (c * scale).round();
             (v.is_finite() && v.abs() < MAX_COEF as f64 && v != 0.0).then_some((j, v as i32))
@@ -498,6 +501,79 @@ fn fit(sampled: &Sampled, reference: u8, taps: &[u8], wide: bool) -> Option<Pred
         taps: quantised,
         wide,
     })
+}
+
+/// Reweighted rounds of the refit of the best template (see [`choose`]).
+const REWEIGHTED_ROUNDS: usize = 2;
+/// Most samples a reweighted round of [`fit`] sums over.
+const REWEIGHTED_SAMPLES: usize = 4096;
+
+/// The (weighted) least-squares weights of a template (`reference`, `taps`) over every
+/// `step`-th sample away from the edges (of every sample with `edges_too`); with
+/// `previous`, each sample weighs `1/max(|r|, 1)`, `r` its residual under those weights.
+/// `None` if the system is degenerate.
+fn solve_weighted(
+    sampled: &Sampled,
+    (reference, taps): (u8, &[u8]),
+    edges_too: bool,
+    step: usize,
+    previous: Option<&[f64]>,
+) -> Option<Vec<f64>> {
+    let tap_count = taps.len();
+    // Normal equations in plain arrays (lower triangle), then one Cholesky solve.
+    let mut gram = [[0f64; NEIGHBOURS]; NEIGHBOURS];
+    let mut rhs = [0f64; NEIGHBOURS];
+    let mut features = [0f64; NEIGHBOURS];
+    let mut count = 0;
+    let mut skip = 0;
+    for ((&v, n), &interior) in sampled
+        .values
+        .iter()
+        .zip(&sampled.neighbours)
+        .zip(&sampled.interior)
+    {
+        if !(interior || edges_too) {
+            continue;
+        }
+        // Every `step`-th of the chosen samples.
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        skip = step - 1;
+        let reference_value = n[reference as usize] as f64;
+        let target = v as f64 - reference_value;
+        for (fj, &j) in features.iter_mut().zip(taps) {
+            *fj = n[j as usize] as f64 - reference_value;
+        }
+        let weight = match previous {
+            None => 1.0,
+            Some(w) => {
+                let predicted: f64 = w.iter().zip(&features).map(|(c, f)| c * f).sum();
+                1.0 / (target - predicted).abs().max(1.0)
+            }
+        };
+        for a in 0..tap_count {
+            let fa = features[a] * weight;
+            rhs[a] += fa * target;
+            for (g, &fc) in gram[a][..=a].iter_mut().zip(&features[..=a]) {
+                *g += fa * fc;
+            }
+        }
+        count += 1;
+    }
+    if count < 4 * tap_count {
+        return None;
+    }
+    let mut matrix = DMatrix::<f64>::from_fn(tap_count, tap_count, |a, c| gram[a.max(c)][a.min(c)]);
+    let ridge = (0..tap_count).map(|a| gram[a][a]).sum::<f64>() / tap_count as f64 * 1e-9 + 1e-12;
+    for a in 0..tap_count {
+        matrix[(a, a)] += ridge;
+    }
+    let solution = matrix
+        .cholesky()?
+        .solve(&DVector::from_column_slice(&rhs[..tap_count]));
+    Some(solution.iter().copied().collect())
 }
 
 /// The fixed candidates: W, N, planar, MED, and with a previous band B and the cross-band
@@ -543,30 +619,52 @@ pub(super) fn choose(
     let height = planes.cur.len() / planes.width.max(1);
     let rows = sample_rows(height, planes.width, budget);
     let sampled = Sampled::gather(planes, specials, &rows);
-    let mut cands = fixed_candidates(planes.prev.is_some());
-    // Fixed predictors on planes that could overflow i64 products need no wide
-    // arithmetic: their weights are ±1 and sums wrap consistently on both sides.
-    if fit_ls {
-        let wide =
-            span(planes.cur) >= NARROW_SPAN || planes.prev.is_some_and(|p| span(p) >= NARROW_SPAN);
-        cands.extend(fit(&sampled, W, &[N, NW, NE, WW, NN], wide));
-        // The wider template (LSOP-like): pays on smooth fields such as DEMs and winds.
-        let wider = [N, NW, NE, WW, NN, NWW, NNW, NNE, NEE];
-        cands.extend(fit(&sampled, W, &wider, wide));
-        if planes.prev.is_some() {
-            cands.extend(fit(&sampled, B, &[W, N, NW, NE, BW, BN], wide));
-        }
-    }
+    let cands = fixed_candidates(planes.prev.is_some());
     // Estimated bits for the whole band: the sampled rows' cost scaled by the rows.
     let scale = |scaled_cost: u64| scaled_cost * height as u64 / rows.len().max(1) as u64;
-    cands
+    let costed = |p: Predictor| {
+        let scaled_cost = scale(cost(&p, &sampled));
+        (p, scaled_cost)
+    };
+    let cheapest = |a: (Predictor, u64), b: (Predictor, u64)| if b.1 < a.1 { b } else { a };
+    let best_fixed = cands
         .into_iter()
-        .map(|p| {
-            let scaled_cost = scale(cost(&p, &sampled));
-            (p, scaled_cost)
-        })
-        .min_by_key(|(_, scaled_cost)| *scaled_cost)
-        .expect("candidates")
+        .map(costed)
+        .reduce(cheapest)
+        .expect("fixed candidates");
+    if !fit_ls {
+        return best_fixed;
+    }
+    // Fixed predictors on planes that could overflow i64 products need no wide
+    // arithmetic: their weights are ±1 and sums wrap consistently on both sides.
+    let wide =
+        span(planes.cur) >= NARROW_SPAN || planes.prev.is_some_and(|p| span(p) >= NARROW_SPAN);
+    // The wider template (LSOP-like) pays on smooth fields such as DEMs and winds.
+    let wider: &[u8] = &[N, NW, NE, WW, NN, NWW, NNW, NNE, NEE];
+    let mut templates: Vec<(u8, &[u8])> = vec![(W, &[N, NW, NE, WW, NN]), (W, wider)];
+    if planes.prev.is_some() {
+        templates.push((B, &[W, N, NW, NE, BW, BN]));
+    }
+    let best_fitted = templates
+        .iter()
+        .filter_map(|&template| Some((template, costed(fit(&sampled, template, wide, 0)?))))
+        .reduce(|a, b| if b.1 .1 < a.1 .1 { b } else { a });
+    let Some((template, fitted)) = best_fitted else {
+        return best_fixed;
+    };
+    // The best template refitted towards the least absolute residual (a fixed predictor
+    // may lose to it where it beat the plain fit: planar on ERA-Interim geopotential).
+    // Not on small bands (stacks of small grids), where the refit cost a fifth of the
+    // encoding time for 0.04% (ERA5 t2m, 49 x 33 pixels a band).
+    let large = sampled.values.len() >= REWEIGHTED_SAMPLES;
+    let refitted = large
+        .then(|| fit(&sampled, template, wide, REWEIGHTED_ROUNDS).map(costed))
+        .flatten();
+    let best = cheapest(best_fixed, fitted);
+    match refitted {
+        Some(refitted) => cheapest(best, refitted),
+        None => best,
+    }
 }
 
 #[cfg(test)]
