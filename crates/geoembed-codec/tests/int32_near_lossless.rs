@@ -4,14 +4,17 @@
 //! the types' extremes: the bound on every sample, nodata exact and never produced, the
 //! bound and achieved error recorded, `E = 0` the lossless bytes, the file marked 1.5.
 
+#[path = "common/best_round_trip.rs"]
+mod best_round_trip;
 #[path = "common/test_rng.rs"]
 mod test_rng;
 #[path = "common/whole_raster.rs"]
 mod whole_raster;
 
+use best_round_trip::encode_and_decode;
 use geoembed_codec::{
-    decode_tile, encode_best, CodecChoice, CodecId, CodecParams, Effort, Header, NearLossless,
-    Reader, SampleType, TileShape,
+    encode_best, CodecChoice, CodecId, CodecParams, Effort, Header, NearLossless, Reader,
+    SampleType, TileShape,
 };
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -173,16 +176,7 @@ fn random_int32_and_uint32_tiles_keep_every_bound_and_nodata() {
             ..CodecParams::default()
         };
         for choice in [CodecChoice::Auto, CodecChoice::Fixed(CodecId::Float)] {
-            let encoded = encode_best(choice, &shape, &data, &params).unwrap();
-            let mut decoded = Vec::new();
-            decode_tile(
-                encoded.codec,
-                &shape,
-                &encoded.payload,
-                &params,
-                &mut decoded,
-            )
-            .unwrap();
+            let (encoded, decoded) = encode_and_decode(choice, &shape, &data, &params);
             let worst = assert_bound(
                 ty,
                 &data,
