@@ -451,6 +451,17 @@ fn golden_native_srtm_dem() {
 /// Checks (or, when blessing, writes) a near-lossless golden of one tile: pinned bytes,
 /// format 1.2, the header's bounds, every sample within its band's bound and nodata exact.
 fn check_near_lossless(name: &str, hd: &Header, data: &[u8], codec: CodecId, effort: Effort) {
+    check_near_lossless_minor(name, hd, data, (codec, effort), 2);
+}
+
+/// [`check_near_lossless`] of a file whose minor version is `minor`.
+fn check_near_lossless_minor(
+    name: &str,
+    hd: &Header,
+    data: &[u8],
+    (codec, effort): (CodecId, Effort),
+    minor: u16,
+) {
     let path = fixtures().join("golden").join(name);
     let mut w = Writer::new(Cursor::new(Vec::new()), hd.clone()).unwrap();
     let b = encode_block(hd, 0, 0, 0, data, CodecChoice::Fixed(codec), effort).unwrap();
@@ -464,7 +475,7 @@ fn check_near_lossless(name: &str, hd: &Header, data: &[u8], codec: CodecId, eff
     assert!(fresh == golden, "{name}: encoder output changed");
     assert_eq!(
         u16::from_le_bytes([golden[10], golden[11]]),
-        2,
+        minor,
         "{name}: minor version"
     );
     let mut r = Reader::open(Cursor::new(&golden)).unwrap();
@@ -544,6 +555,19 @@ fn golden_float_near_lossless() {
         &era5,
         float,
         Effort::Default,
+    );
+    // The West Bijou int32 DEM within 2 m, its nodata exact: lossless float payload of
+    // multiples of 5, format 1.5 (a bound on 32-bit integers).
+    let (w, h, i32s) = tiff_samples("int32_1b_west_bijou_escarpment.tif");
+    let mut hd = plain_header(w, h, 1, SampleType::I32);
+    hd.bands[0].nodata = Some(-32768.0);
+    hd.near_lossless = Some(NearLossless::uniform(1, 2.0));
+    check_near_lossless_minor(
+        "west_bijou_int32_e2.emb",
+        &hd,
+        &i32s,
+        (float, Effort::Default),
+        5,
     );
 }
 
