@@ -654,9 +654,10 @@ pub(super) fn choose(
     };
     // The best template refitted towards the least absolute residual (a fixed predictor
     // may lose to it where it beat the plain fit: planar on ERA-Interim geopotential).
-    // Not on small bands (stacks of small grids), where the refit cost a fifth of the
-    // encoding time for 0.04% (ERA5 t2m, 49 x 33 pixels a band).
-    let large = sampled.values.len() >= REWEIGHTED_SAMPLES;
+    // Only on bands of at least the sample budget's pixels: on smaller ones the refit cost
+    // a fifth of the encoding time for 0.04% (ERA5 t2m's 49 x 33 bands, the Landlab DEM's
+    // 9,760 pixels).
+    let large = planes.cur.len() >= SAMPLE_BUDGET;
     let refitted = large
         .then(|| fit(&sampled, template, wide, REWEIGHTED_ROUNDS).map(costed))
         .flatten();
