@@ -81,7 +81,7 @@ impl Settings {
             own_mask: if many {
                 plan::OWN_ABOVE
             } else {
-                plan::OWN_RADIUS2
+                plan::OWN_RADIUS2_WIDE
             },
             w_context: !many,
             max_segments: 4,
