@@ -73,6 +73,12 @@ impl SampleType {
         matches!(self, SampleType::F32 | SampleType::F64)
     }
 
+    /// Whether the type is a 32-bit integer (int32, uint32): integers the native codec does
+    /// not take, whose near-lossless bounds the float codec keeps (format 1.5).
+    pub fn is_32_bit_integer(self) -> bool {
+        matches!(self, SampleType::I32 | SampleType::U32)
+    }
+
     /// Whether the type is a signed integer.
     pub fn is_signed(self) -> bool {
         matches!(self, SampleType::I8 | SampleType::I16 | SampleType::I32)

@@ -427,7 +427,7 @@ impl EncodeOptions {
             None => "--rel-rmse",
         };
         let ty = header.sample_type;
-        if !ty.is_float() && ty.size() == 4 {
+        if ty.is_32_bit_integer() {
             return bad(format!(
                 "a bound beside {flag} needs 8- or 16-bit integer or float samples: the klt \
                  codec cannot refine {ty} samples to one (--max-error alone can bound them)"

@@ -1091,7 +1091,7 @@ fn encode_float_near_lossless(
 /// and 16-bit integers (residuals quantised in its prediction loop), the float codec for
 /// floats and 32-bit integers (samples quantised first, then coded losslessly).
 pub fn near_lossless_codec(ty: SampleType) -> CodecId {
-    if ty.is_float() || matches!(ty, SampleType::I32 | SampleType::U32) {
+    if ty.is_float() || ty.is_32_bit_integer() {
         CodecId::Float
     } else {
         CodecId::Native

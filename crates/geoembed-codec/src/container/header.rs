@@ -387,8 +387,7 @@ impl Header {
         if let Some(t) = &self.transform_loss {
             self.validate_transform_loss(t)?;
             let ty = self.sample_type;
-            let wide_int = !ty.is_float() && ty.size() == 4;
-            if wide_int && self.near_lossless.as_ref().is_some_and(|n| n.is_lossy()) {
+            if ty.is_32_bit_integer() && self.near_lossless.as_ref().is_some_and(|n| n.is_lossy()) {
                 return Err(Error::invalid(format!(
                     "a transform refined to a near-lossless bound needs 8- or 16-bit integer \
                      or float samples (klt cannot refine {ty} samples); this raster is {ty}"

@@ -248,8 +248,7 @@ impl<W: Write + Seek> Writer<W> {
         let header_offset = index_offset + blocks * ENTRY_LEN as u64;
         // A bound on 32-bit integers is format 1.5's (docs/format.md §7): earlier readers
         // refuse it, so such a file must say it needs 1.5.
-        let bounds_wide_ints = header.sample_type.size() == 4
-            && !header.sample_type.is_float()
+        let bounds_wide_ints = header.sample_type.is_32_bit_integer()
             && header.near_lossless.as_ref().is_some_and(|n| n.is_lossy());
         let preamble = Preamble {
             version_minor: if bounds_wide_ints {

@@ -400,6 +400,8 @@ pub(super) struct Sampled {
     neighbours: Vec<[i64; NEIGHBOURS]>,
     /// Whether every neighbour of the sample is inside the plane (no edge fallback).
     interior: Vec<bool>,
+    /// How many samples are interior.
+    interior_count: usize,
 }
 
 impl Sampled {
@@ -424,10 +426,12 @@ impl Sampled {
                 });
             }
         }
+        let interior_count = interior.iter().filter(|&&i| i).count();
         Sampled {
             values,
             neighbours,
             interior,
+            interior_count,
         }
     }
 
@@ -472,7 +476,7 @@ fn fit(
     rounds: usize,
 ) -> Option<Predictor> {
     let tap_count = taps.len();
-    let interior = sampled.interior.iter().filter(|&&i| i).count();
+    let interior = sampled.interior_count;
     // Small bands (fewer samples than a reweighted round takes) fit on every sample, as
     // before edges were left out: there the edges are a large share of the samples, and
     // leaving them out cost 0.08% on ERA5 t2m's 49 x 33 bands.
@@ -525,22 +529,11 @@ fn solve_weighted(
     let mut rhs = [0f64; NEIGHBOURS];
     let mut features = [0f64; NEIGHBOURS];
     let mut count = 0;
-    let mut skip = 0;
-    for ((&v, n), &interior) in sampled
-        .values
-        .iter()
-        .zip(&sampled.neighbours)
+    let chosen = sampled
+        .each()
         .zip(&sampled.interior)
-    {
-        if !(interior || edges_too) {
-            continue;
-        }
-        // Every `step`-th of the chosen samples.
-        if skip > 0 {
-            skip -= 1;
-            continue;
-        }
-        skip = step - 1;
+        .filter(|(_, &interior)| interior || edges_too);
+    for ((v, n), _) in chosen.step_by(step) {
         let reference_value = n[reference as usize] as f64;
         let target = v as f64 - reference_value;
         for (fj, &j) in features.iter_mut().zip(taps) {
