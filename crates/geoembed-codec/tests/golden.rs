@@ -359,29 +359,44 @@ fn golden_native_landsat_rgba_with_nodata_border() {
     check_whole("landsat_rgba_native_max.emb", &hd, rgba, Effort::Max);
 }
 
-/// Checks (or, when blessing, writes) a golden of `klt` refined to a bound (payload
-/// version 2): pinned bytes, format 1.4, every tile version 2, every sample within the
-/// bound, the recorded bound and largest error, the rel-RMSE at most the target (+1%).
-fn check_klt_refined(name: &str, hd: &Header, data: &[u8], bound: f64) {
-    let fresh = encode(hd, &[data.to_vec()], CodecId::Klt, Effort::Default);
+/// A `klt` golden: this build's encoder output (pinned bytes, blessed on request) or an
+/// earlier build's file kept to prove this build still reads it. Checks the minor version
+/// and that every tile has the payload version `(minor, payload)` says.
+fn klt_golden(
+    name: &str,
+    hd: &Header,
+    data: &[u8],
+    pinned: bool,
+    (minor, payload): (u16, u8),
+) -> Vec<u8> {
     let path = fixtures().join("golden").join(name);
-    if std::env::var_os("GEOEMBED_BLESS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
+    if pinned {
+        let fresh = encode(hd, &[data.to_vec()], CodecId::Klt, Effort::Default);
+        if std::env::var_os("GEOEMBED_BLESS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let golden =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; bless it", path.display()));
+        assert!(fresh == golden, "{name}: encoder output changed");
     }
-    let golden =
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; bless it", path.display()));
-    assert!(fresh == golden, "{name}: encoder output changed");
+    let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut r = Reader::open(Cursor::new(&golden)).unwrap();
-    assert_eq!(r.format_version(), (1, 4), "{name}: minor version");
+    assert_eq!(r.format_version(), (1, minor), "{name}: minor version");
     for ty in 0..hd.tiles_down() {
         for tx in 0..hd.tiles_across() {
-            assert_eq!(
-                r.read_payload(0, tx, ty).unwrap()[0],
-                2,
-                "{name}: version 2"
-            );
+            let version = r.read_payload(0, tx, ty).unwrap()[0];
+            assert_eq!(version, payload, "{name}: payload version");
         }
     }
+    golden
+}
+
+/// Checks a golden of `klt` refined to a bound (pinned: this build's payload version 3,
+/// format 1.6; else an earlier build's version 2, format 1.4): every sample within the
+/// bound, the recorded bound and largest error, the rel-RMSE at most the target (+1%).
+fn check_klt_refined(name: &str, hd: &Header, data: &[u8], bound: f64, pinned: bool) {
+    let versions = if pinned { (6, 3) } else { (4, 2) };
+    let golden = klt_golden(name, hd, data, pinned, versions);
     let (h2, planes) = decode(&golden);
     let t = hd.sample_type;
     let (x, y) = (t.values_f64(data), t.values_f64(&planes[0]));
@@ -425,19 +440,24 @@ fn golden_klt_refined_to_a_bound() {
         hd.near_lossless = Some(NearLossless::uniform(128, bound));
         hd
     };
-    check_klt_refined(
-        "presto_int8_klt_5pct_e2.emb",
-        &lossy(SampleType::I8, 2.0),
-        &bytes,
-        2.0,
-    );
+    for (name, pinned) in [
+        ("presto_int8_klt_5pct_e2.emb", true),
+        ("presto_int8_klt_5pct_e2_v2.emb", false),
+    ] {
+        check_klt_refined(name, &lossy(SampleType::I8, 2.0), &bytes, 2.0, pinned);
+    }
     let values: Vec<u8> = codes
         .iter()
         .enumerate()
         .flat_map(|(i, &q)| (q as f32 * scales[i / 128]).to_le_bytes())
         .collect();
     let hd = lossy(SampleType::F32, 0.03);
-    check_klt_refined("presto_klt_5pct_e003.emb", &hd, &values, 0.03);
+    for (name, pinned) in [
+        ("presto_klt_5pct_e003.emb", true),
+        ("presto_klt_5pct_e003_v2.emb", false),
+    ] {
+        check_klt_refined(name, &hd, &values, 0.03, pinned);
+    }
 }
 
 #[test]
@@ -1041,29 +1061,24 @@ fn golden_klt_presto_values() {
         target_rel_rmse: 0.05,
         achieved: None,
     });
-    let name = "presto_klt_5pct.emb";
-    let fresh = encode(
-        &hd,
-        std::slice::from_ref(&values),
-        CodecId::Klt,
-        Effort::Default,
-    );
-    let path = fixtures().join("golden").join(name);
-    if std::env::var_os("GEOEMBED_BLESS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
+    // This build's wavelet payload (version 3, format 1.6), and version 1 (format 1.2)
+    // as an earlier build wrote it.
+    for (name, pinned, versions) in [
+        ("presto_klt_5pct.emb", true, (6, 3)),
+        ("presto_klt_5pct_v1.emb", false, (2, 1)),
+    ] {
+        let golden = klt_golden(name, &hd, &values, pinned, versions);
+        check_klt_values(name, &golden, &values);
     }
-    let golden =
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; bless it", path.display()));
-    assert!(fresh == golden, "{name}: encoder output changed");
-    assert_eq!(
-        u16::from_le_bytes([golden[10], golden[11]]),
-        2,
-        "{name}: minor version"
-    );
-    let (h2, planes) = decode(&golden);
+}
+
+/// A golden `klt` file of the Presto crop's values at 5%: the rel-RMSE within ±5% of the
+/// target, and the recorded figures those of the decoded samples.
+fn check_klt_values(name: &str, golden: &[u8], values: &[u8]) {
+    let (h2, planes) = decode(golden);
     let recorded = h2.transform_loss.clone().unwrap();
     assert_eq!(recorded.target_rel_rmse, 0.05);
-    let achieved = rel_rmse_f32(&values, &planes[0]);
+    let achieved = rel_rmse_f32(values, &planes[0]);
     assert!(
         (achieved / 0.05 - 1.0).abs() <= 0.05,
         "{name}: rel-RMSE {achieved}"

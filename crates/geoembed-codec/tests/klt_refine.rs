@@ -1,11 +1,11 @@
-//! `klt` refined to a near-lossless bound (payload version 2, docs/format.md §5.7.3;
+//! `klt` refined to a near-lossless bound (payload version 3's refinement, docs/format.md §5.7.3, §5.7.5;
 //! `--rel-rmse R --max-error E`) on real rasters of fixtures/: the Presto embedding crop's
 //! int8 codes and its float32 values (codes × scales), the Landsat RGB crop (uint8, a
 //! nodata border) and the ERA5 temperature stack (float64). Every decoded sample is within
 //! `E` of the source (exactly: floats by TwoSum), nodata stays nodata and nothing else
 //! becomes it, no sample is further from the source than the transform it refines put it
 //! (so the relative RMSE is at most that transform's, whose target is at most R), the file records the bound and what was reached, and
-//! corrupt version-2 payloads fail with named errors instead of panicking. The 198-band
+//! corrupt refined payloads fail with named errors instead of panicking. The 198-band
 //! AVIRIS cube, which the `tiff` crate cannot read, is checked end to end through GDAL in
 //! tests/transform.rs.
 
@@ -95,11 +95,11 @@ struct Measured {
     squared_norm: f64,
 }
 
-/// Where a version-2 payload's parts are (§5.7.3): the end of the model, and the planes'
-/// native payload (empty when no component is kept); the refinement follows it.
+/// Where a version-3 payload's parts are (§5.7.5): its refined flag, and the range-coded
+/// stream; the refinement follows the stream.
 struct Layout {
-    model_end: usize,
-    planes: std::ops::Range<usize>,
+    refined_flag: usize,
+    stream: std::ops::Range<usize>,
 }
 
 /// The unsigned varint at `*at`, moving `at` past it.
@@ -117,37 +117,29 @@ fn read_uv(payload: &[u8], at: &mut usize) -> usize {
 }
 
 fn layout(payload: &[u8], bands: usize) -> Layout {
+    assert_eq!(payload[0], 3, "payload version 3");
     let uv = |at: &mut usize| read_uv(payload, at);
     let mut at = 1;
     assert_eq!(uv(&mut at), bands);
-    let kept = uv(&mut at);
-    at += 8 * bands + 8 * kept + 4 * kept * bands;
-    let model_end = at;
-    if kept == 0 {
-        return Layout {
-            model_end,
-            planes: at..at,
-        };
-    }
+    uv(&mut at);
+    // levels, mean step, loading bits, step, bias
+    at += 1 + 8 + 1 + 8 + 1;
+    let refined_flag = at;
     at += 1;
     let length = uv(&mut at);
     Layout {
-        model_end,
-        planes: at..at + length,
+        refined_flag,
+        stream: at..at + length,
     }
 }
 
-/// The transform a version-2 payload refines, as the version-1 payload of the same model
-/// and planes (§5.7.1: the planes' payload is the rest, without its length).
+/// The transform a refined payload refines: the same payload, unrefined (§5.7.5: the
+/// flag 0 and nothing after the stream).
 fn transform_of(payload: &[u8], bands: usize) -> Vec<u8> {
     let l = layout(payload, bands);
-    let mut v1 = vec![1];
-    v1.extend_from_slice(&payload[1..l.model_end]);
-    if !l.planes.is_empty() {
-        v1.push(payload[l.model_end]);
-        v1.extend_from_slice(&payload[l.planes.clone()]);
-    }
-    v1
+    let mut transform = payload[..l.stream.end].to_vec();
+    transform[l.refined_flag] = 0;
+    transform
 }
 
 /// Decodes every tile of a refined file and checks every sample against `raster`: within
@@ -157,8 +149,8 @@ fn measure(h: &Header, raster: &[u8], refined: &[u8], bounds: &[f64]) -> Measure
     let mut r = Reader::open(Cursor::new(refined)).unwrap();
     assert_eq!(
         r.format_version(),
-        (1, 4),
-        "klt payload version 2 is format 1.4"
+        (1, 6),
+        "klt payload version 3 is format 1.6"
     );
     let (ty, bands) = (h.sample_type, h.bands.len());
     let mut m = Measured {
@@ -170,7 +162,7 @@ fn measure(h: &Header, raster: &[u8], refined: &[u8], bounds: &[f64]) -> Measure
     let tiles = (0..h.tiles_down()).flat_map(|y| (0..h.tiles_across()).map(move |x| (x, y)));
     for (tx, tyi) in tiles {
         let payload = r.read_payload(0, tx, tyi).unwrap();
-        assert_eq!(payload[0], 2, "payload version");
+        assert_eq!(payload[0], 3, "payload version");
         let shape = block_shape(h, 0, tx, tyi).unwrap();
         let mut transform = Vec::new();
         let v1 = transform_of(&payload, bands);
@@ -225,7 +217,11 @@ fn bound_holds(name: &str, h: &Header, raster: &[u8], target: f64, e: f64) -> [u
     let v1 = Reader::open(Cursor::new(&unrefined))
         .unwrap()
         .format_version();
-    assert_eq!(v1, (1, 2), "klt payload version 1 stays format 1.2");
+    assert_eq!(
+        v1,
+        (1, 6),
+        "klt payload version 3, unrefined, is format 1.6"
+    );
     let mut near = h.clone();
     near.near_lossless = Some(NearLossless::uniform(bands, e));
     let near_lossless = write(&near, raster, auto, Effort::Default);
@@ -350,7 +346,7 @@ fn the_decoder_rebuilds_what_the_encoder_checked_and_measured() {
         let bounds = vec![e; shape.bands];
         let p = params(0.05, &bounds, &[]);
         let encoded = encode_best(CodecChoice::Auto, &shape, &raster, &p).unwrap();
-        assert_eq!((encoded.codec, encoded.payload[0]), (CodecId::Klt, 2));
+        assert_eq!((encoded.codec, encoded.payload[0]), (CodecId::Klt, 3));
         let tile = encoded.klt.unwrap();
         let mut decoded = Vec::new();
         decode_tile(
@@ -374,9 +370,12 @@ fn the_decoder_rebuilds_what_the_encoder_checked_and_measured() {
         let error: f64 = x.iter().zip(&y).map(|(a, b)| (a - b) * (a - b)).sum();
         let norm: f64 = x.iter().map(|a| a * a).sum();
         assert!(((error / norm).sqrt() / tile.stats.rel_rmse() - 1.0).abs() < 1e-12);
-        // Without a bound the payload is version 1, as before.
+        // Without a bound the payload is version 3 too, flagged unrefined and ending with
+        // its stream.
         let alone = encode_tile(CodecId::Klt, &shape, &raster, &params(0.05, &[], &[])).unwrap();
-        assert_eq!(alone[0], 1);
+        assert_eq!(alone[0], 3);
+        let l = layout(&alone, shape.bands);
+        assert_eq!((alone[l.refined_flag], l.stream.end), (0, alone.len()));
     }
 }
 
@@ -426,13 +425,12 @@ fn bounds_the_refinement_cannot_keep_are_refused() {
     );
 }
 
-/// Where the refinement starts in a version-2 payload (§5.7.3): after the sized planes.
+/// Where the refinement starts in a refined payload (§5.7.5): after the stream.
 fn refinement_offset(payload: &[u8], bands: usize) -> usize {
-    let l = layout(payload, bands);
-    l.planes.end.max(l.model_end)
+    layout(payload, bands).stream.end
 }
 
-/// How many samples a version-2 payload stores exactly, and its correction type byte.
+/// How many samples a refined payload stores exactly, and its correction type byte.
 fn exact_count_and_correction_type(payload: &[u8], bands: usize) -> (usize, u8) {
     let mut at = refinement_offset(payload, bands) + 8 * bands;
     let correction_type = payload[at];
@@ -482,7 +480,7 @@ fn decode_error(shape: &TileShape, payload: &[u8]) -> geoembed_codec::Error {
 #[test]
 fn corrupt_refined_payloads_fail_with_named_errors() {
     let (shape, payload) = small_refined_tile();
-    assert_eq!(payload[0], 2);
+    assert_eq!(payload[0], 3);
     let at = refinement_offset(&payload, shape.bands);
     // Every cut of the payload fails (the refinement ends the payload, so nothing is optional).
     for cut in 0..payload.len() {
@@ -496,9 +494,9 @@ fn corrupt_refined_payloads_fail_with_named_errors() {
     };
     let cases: [(Vec<u8>, ErrorKind, &str); 5] = [
         (
-            edited(0, &[3]),
+            edited(0, &[4]),
             ErrorKind::Unsupported,
-            "klt payload version 3",
+            "klt payload version 4",
         ),
         (
             edited(at, &0.0f64.to_le_bytes()),

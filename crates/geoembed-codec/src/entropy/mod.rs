@@ -3,6 +3,7 @@
 //! payload carries, and raw deflate for the byte-oriented transforms. Nothing here knows
 //! about samples or bands; the codecs decide what is coded in which context.
 
+pub(crate) mod binary;
 pub(crate) mod bits;
 pub(crate) mod deflate;
 pub(crate) mod rans;

@@ -18,31 +18,32 @@
 //! the bound. Without one the payload is version 1's, byte for byte as before.
 
 mod basis;
+mod coefficients;
 mod quality;
-mod rate;
 mod refine;
+mod wavelet;
+mod wavelet_coded;
 
-use super::native::{self, Bounds};
+use super::native;
 use super::{Effort, TileShape};
-use crate::entropy::varint::{put_u, Cursor};
+use crate::entropy::varint::Cursor;
 use crate::error::{Error, Result};
 use crate::sample::SampleType;
 use basis::Basis;
 pub use quality::LossStats;
-use rate::{Components, Quantiser};
 pub(crate) use refine::RefineBounds;
 use refine::Refinement;
+use wavelet_coded::WaveletModel;
 
-/// Payload version of tiles coded to a target alone (docs/format.md §5.7.1).
+/// Payload version of tiles coded to a target alone with natively coded planes (docs/
+/// format.md §5.7.1; read, no longer written).
 const VERSION: u8 = 1;
-/// Payload version of tiles refined to a near-lossless bound (docs/format.md §5.7.3).
+/// Payload version 1 refined to a near-lossless bound (docs/format.md §5.7.3; read).
 pub(crate) const VERSION_REFINED: u8 = 2;
+/// Payload version of wavelet-coded components (docs/format.md §5.7.5), refined or not.
+pub(crate) const VERSION_WAVELET: u8 = wavelet_coded::VERSION;
 /// Fewest bands the transform is used for: with one band there is nothing to rotate.
 pub const MIN_BANDS: usize = 2;
-/// Rate-control passes: each corrects the budget by the error the last one measured.
-const PASSES: usize = 4;
-/// Relative miss of the target at which rate control stops correcting.
-const GOOD_ENOUGH: f64 = 0.01;
 
 /// A tile as the decoder rebuilds it, and how far it is from the values it came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -103,8 +104,9 @@ pub(super) fn encode(
     if let Some(bounds) = bounds {
         return encode_refined(shape, samples, &fitted, (effort, rel_rmse), bounds);
     }
-    let (model, planes, decoded, stats) = rate_controlled(shape, &fitted, rel_rmse);
-    let payload = write_payload(shape, &model, &planes, effort)?;
+    let (model, decoded, stats) = wavelet_coded::code(shape, &fitted, rel_rmse)?;
+    let mut payload = Vec::new();
+    model.write(shape.bands, false, &mut payload);
     let mut out = Vec::with_capacity(samples.len());
     decoded
         .iter()
@@ -145,10 +147,10 @@ fn encode_refined(
     bounds: &RefineBounds,
 ) -> Result<(Vec<u8>, KltTile)> {
     let refined_at = |target: f64| {
-        let (model, planes, decoded, _) = rate_controlled(shape, fitted, target);
+        let (model, decoded, _) = wavelet_coded::code(shape, fitted, target)?;
         let refinement = refine::refine(shape, samples, &decoded, bounds);
-        let mut payload = write_model(shape, &model, VERSION_REFINED);
-        write_planes(shape, &model, &planes, effort, true, &mut payload)?;
+        let mut payload = Vec::new();
+        model.write(shape.bands, true, &mut payload);
         refinement.write(shape, effort, &mut payload)?;
         Ok::<_, Error>(payload)
     };
@@ -189,98 +191,37 @@ fn checked(
     ))
 }
 
-type Attempt = (Model, Vec<i32>, Vec<f64>, LossStats);
-
-/// A tile's values with their basis and coefficients: fitted once, however many targets
-/// rate control is then asked for.
+/// A tile's values with their basis: fitted once, however many targets rate control is
+/// then asked for.
 struct Fitted<'a> {
     values: &'a [f64],
     basis: Basis,
-    /// Component-major coefficients on every component of `basis`.
-    coefficients: Vec<f64>,
 }
 
 impl<'a> Fitted<'a> {
     fn new(shape: &TileShape, values: &'a [f64]) -> Self {
         let basis = basis::fit(values, shape.bands);
-        let coefficients = basis::project(values, shape.bands, &basis);
-        Fitted {
-            values,
-            basis,
-            coefficients,
-        }
+        Fitted { values, basis }
     }
 }
 
-/// Bisects the water level and corrects its budget by the error the decoded samples
-/// really have (rounding to the sample type adds to it) until the tile's relative RMSE is
-/// within [`GOOD_ENOUGH`] of the target.
-fn rate_controlled(shape: &TileShape, fitted: &Fitted, rel_rmse: f64) -> Attempt {
-    let (values, basis, coefficients) = (fitted.values, &fitted.basis, &fitted.coefficients);
-    let components = Components::new(coefficients, shape.pixels());
-    let target = rel_rmse * rel_rmse * values.iter().map(|v| v * v).sum::<f64>();
-    let miss = |error: f64| match target {
-        t if t > 0.0 => ((error / t).sqrt() - 1.0).abs(),
-        _ => error,
-    };
-    let mut budget = target;
-    let mut best: Option<(f64, Attempt)> = None;
-    for _ in 0..PASSES {
-        let quantiser = components.water_level(budget);
-        let attempt = quantise(shape, values, basis, coefficients, &quantiser);
-        let error = attempt.3.squared_error;
-        let this_miss = miss(error);
-        if best.as_ref().is_none_or(|(m, _)| this_miss < *m) {
-            best = Some((this_miss, attempt));
-        }
-        if this_miss < GOOD_ENOUGH || error <= 0.0 {
-            break;
-        }
-        budget *= target / error;
-    }
-    best.expect("at least one pass").1
-}
-
-/// Quantises the kept components, and decodes and measures the result.
-fn quantise(
+/// Back-projects pixel by pixel: `x̂_b = μ_b + Σ_k y_k · V[k][b]` in binary64, `k`
+/// ascending, with `component(p, k)` the value `y_k` of pixel `p`, then each value as the
+/// sample type holds it; calls `emit` with every pixel's values.
+fn back_project(
+    means: &[f64],
+    loadings: &[f64],
+    kept: usize,
     shape: &TileShape,
-    values: &[f64],
-    basis: &Basis,
-    coefficients: &[f64],
-    q: &Quantiser,
-) -> Attempt {
-    let (bands, pixels, kept) = (shape.bands, shape.pixels(), q.steps.len());
-    let mut planes = vec![0i32; pixels * kept];
-    for (k, &step) in q.steps.iter().enumerate() {
-        let column = &coefficients[k * pixels..(k + 1) * pixels];
-        for (p, &y) in column.iter().enumerate() {
-            planes[p * kept + k] = (y / step).round() as i32;
-        }
-    }
-    let model = Model {
-        means: basis.means.clone(),
-        steps: q.steps.clone(),
-        basis: basis.components[..kept * bands].to_vec(),
-    };
-    let mut decoded = Vec::with_capacity(values.len());
-    rebuild(&model, &planes, shape, |pixel| {
-        decoded.extend_from_slice(pixel)
-    });
-    let stats = LossStats::measure(values, &decoded, bands);
-    (model, planes, decoded, stats)
-}
-
-/// Back-projects the planes pixel by pixel: `x̂_b = μ_b + Σ_k (q_k · Δ_k) · V[k][b]` in
-/// binary64, `k` ascending, then each value as the sample type holds it; calls `emit` with
-/// every pixel's values.
-fn rebuild(model: &Model, planes: &[i32], shape: &TileShape, mut emit: impl FnMut(&[f64])) {
-    let (bands, kept) = (shape.bands, model.steps.len());
-    let loadings: Vec<f64> = model.basis.iter().map(|&v| v as f64).collect();
+    component: impl Fn(usize, usize) -> f64,
+    mut emit: impl FnMut(&[f64]),
+) {
+    let bands = shape.bands;
     let mut pixel = vec![0.0; bands];
     for p in 0..shape.pixels() {
-        pixel.copy_from_slice(&model.means);
+        pixel.copy_from_slice(means);
         for k in 0..kept {
-            let coefficient = planes[p * kept + k] as f64 * model.steps[k];
+            let coefficient = component(p, k);
             let row = &loadings[k * bands..(k + 1) * bands];
             for (v, &l) in pixel.iter_mut().zip(row) {
                 *v += coefficient * l;
@@ -291,6 +232,14 @@ fn rebuild(model: &Model, planes: &[i32], shape: &TileShape, mut emit: impl FnMu
             .for_each(|v| *v = as_sample_value(shape.sample_type, *v));
         emit(&pixel);
     }
+}
+
+/// Version 1's rebuild: `y_k = q_k · Δ_k` (docs/format.md §5.7.1).
+fn rebuild(model: &Model, planes: &[i32], shape: &TileShape, emit: impl FnMut(&[f64])) {
+    let kept = model.steps.len();
+    let loadings: Vec<f64> = model.basis.iter().map(|&v| v as f64).collect();
+    let component = |p: usize, k: usize| planes[p * kept + k] as f64 * model.steps[k];
+    back_project(&model.means, &loadings, kept, shape, component, emit);
 }
 
 /// The range of an integer sample type, as binary64.
@@ -333,75 +282,12 @@ fn push_sample(ty: SampleType, v: f64, out: &mut Vec<u8>) {
     }
 }
 
-/// The planes' sample type: int8 when every code fits, else int16.
-fn plane_type(planes: &[i32]) -> SampleType {
-    match planes.iter().all(|&q| (-128..=127).contains(&q)) {
-        true => SampleType::I8,
-        false => SampleType::I16,
-    }
-}
-
 fn planes_shape(shape: &TileShape, kept: usize, sample_type: SampleType) -> TileShape {
     TileShape {
         bands: kept,
         sample_type,
         ..*shape
     }
-}
-
-/// §5.7.1: version, counts, means, steps, basis, then the planes through the native codec.
-fn write_payload(shape: &TileShape, m: &Model, planes: &[i32], effort: Effort) -> Result<Vec<u8>> {
-    let mut out = write_model(shape, m, VERSION);
-    write_planes(shape, m, planes, effort, false, &mut out)?;
-    Ok(out)
-}
-
-/// The version byte and the model: counts, means, steps, basis.
-fn write_model(shape: &TileShape, m: &Model, version: u8) -> Vec<u8> {
-    let kept = m.steps.len();
-    let mut out = vec![version];
-    put_u(&mut out, shape.bands as u64);
-    put_u(&mut out, kept as u64);
-    m.means
-        .iter()
-        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    m.steps
-        .iter()
-        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    m.basis
-        .iter()
-        .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
-    out
-}
-
-/// The planes (none when no component is kept): their type, then their native payload,
-/// preceded by its length when something follows it (`sized`, version 2).
-fn write_planes(
-    shape: &TileShape,
-    m: &Model,
-    planes: &[i32],
-    effort: Effort,
-    sized: bool,
-    out: &mut Vec<u8>,
-) -> Result<()> {
-    let kept = m.steps.len();
-    if kept == 0 {
-        return Ok(());
-    }
-    let ty = plane_type(planes);
-    out.push(ty as u8);
-    let mut bytes = Vec::with_capacity(planes.len() * ty.size());
-    ty.extend_small_int_bytes(planes, &mut bytes);
-    let bounds = Bounds {
-        max_error: vec![0; kept],
-        nodata: vec![None; kept],
-    };
-    let payload = native::encode(&planes_shape(shape, kept, ty), &bytes, effort, &bounds)?;
-    if sized {
-        put_u(out, payload.len() as u64);
-    }
-    out.extend(payload);
-    Ok(())
 }
 
 /// `n` little-endian binary64 (`wide`) or binary32 values, each finite.
@@ -483,9 +369,12 @@ fn read_planes(c: &mut Cursor, shape: &TileShape, kept: usize, sized: bool) -> R
 pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let mut c = Cursor::new(payload, "klt");
     let version = c.bytes(1, "version")?[0];
+    if version == VERSION_WAVELET {
+        return decode_wavelet(&mut c, shape, out);
+    }
     if version != VERSION && version != VERSION_REFINED {
         return Err(Error::unsupported(format!(
-            "klt payload version {version}; this build reads {VERSION} and {VERSION_REFINED}"
+            "klt payload version {version}; this build reads {VERSION} to {VERSION_WAVELET}"
         )));
     }
     let refined = version == VERSION_REFINED;
@@ -507,4 +396,25 @@ pub(super) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
         p += 1;
     });
     Ok(())
+}
+
+/// Decodes a version-3 payload (docs/format.md §5.7.5) after its version byte.
+fn decode_wavelet(c: &mut Cursor, shape: &TileShape, out: &mut Vec<u8>) -> Result<()> {
+    let (model, refined) = WaveletModel::read(c, shape.bands)?;
+    let ty = shape.sample_type;
+    out.reserve(shape.bytes());
+    if !refined {
+        if c.pos != c.data.len() {
+            return Err(Error::corrupt("klt: bytes after the stream"));
+        }
+        return model.rebuild(shape, |pixel| {
+            pixel.iter().for_each(|&v| push_sample(ty, v, out))
+        });
+    }
+    let refinement = Refinement::read(c, shape)?;
+    let (mut p, mut next) = (0, 0);
+    model.rebuild(shape, |pixel| {
+        refinement.push_pixel(ty, p, pixel, &mut next, out);
+        p += 1;
+    })
 }

@@ -1,0 +1,266 @@
+//! The range-coded stream of a wavelet `klt` tile (payload version 3, docs/format.md
+//! §5.7.6): the quantised band means, the quantised loadings of the kept components, and
+//! every kept component's quantised wavelet coefficients.
+//!
+//! Why these contexts: a coefficient is likely zero where its already-coded neighbours in
+//! the same subband, its parent one level coarser and the same position in the components
+//! before it are zero (edges and textures line up across scales and across components of
+//! the same scene), so the zero flag and the magnitude's exponent are coded in a context of
+//! the subband's level, the neighbourhood's activity and that running cross-component
+//! magnitude. Subbands that quantise to nothing cost one flag.
+
+use super::wavelet::{self, Subband};
+use crate::entropy::binary::{BitModel, MagnitudeModel, RangeDecoder, RangeEncoder};
+use crate::error::{Error, Result};
+
+/// Level classes: the low band, the finest level, the next, and everything coarser.
+const LEVEL_CLASSES: usize = 4;
+/// Activity classes: `min(bit length of the neighbourhood's weighted magnitudes, 11)`.
+const ACTIVITY_CLASSES: usize = 12;
+/// Cross-component classes: `min(bit length of the running magnitude, 3)`.
+const ACROSS_CLASSES: usize = 4;
+const CONTEXTS: usize = LEVEL_CLASSES * ACTIVITY_CLASSES * ACROSS_CLASSES;
+/// Largest magnitude of a quantised coefficient, mean or loading.
+pub(super) const MAX_MAGNITUDE: u32 = (1 << 30) - 1;
+
+/// A zero flag and a magnitude model: how one context codes a signed integer.
+#[derive(Clone, Debug, Default)]
+struct SignedModel {
+    zero: BitModel,
+    magnitude: MagnitudeModel,
+}
+
+/// The tile's planes: `kept` components of `height × width` coefficients, component-major,
+/// each in the wavelet's Mallat layout.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct PlaneShape {
+    pub height: usize,
+    pub width: usize,
+    pub levels: u8,
+}
+
+/// Every adaptive model of one stream, in the state both ends share.
+struct Models {
+    means: SignedModel,
+    loadings: SignedModel,
+    coefficients: Vec<SignedModel>,
+    /// Per subband index (coding order), whether the subband has a nonzero coefficient.
+    subband_used: Vec<BitModel>,
+}
+
+impl Models {
+    fn new(levels: u8) -> Self {
+        Models {
+            means: SignedModel::default(),
+            loadings: SignedModel::default(),
+            coefficients: vec![SignedModel::default(); CONTEXTS],
+            subband_used: vec![BitModel::default(); 3 * levels as usize + 1],
+        }
+    }
+}
+
+fn bit_length(v: u64) -> usize {
+    (64 - v.leading_zeros()) as usize
+}
+
+/// The parent of each subband: the same orientation one level coarser (none for the low
+/// band and the coarsest details), as an index into the coding order.
+fn parents(bands: &[Subband]) -> Vec<Option<usize>> {
+    bands
+        .iter()
+        .map(|b| {
+            bands.iter().position(|p| {
+                b.orientation != 0 && p.orientation == b.orientation && p.level == b.level + 1
+            })
+        })
+        .collect()
+}
+
+/// Where a coefficient's context comes from: the magnitudes coded so far in this plane,
+/// and the running magnitude over earlier components.
+struct Neighbourhood<'a> {
+    magnitudes: &'a [u32],
+    running: &'a [u32],
+    width: usize,
+}
+
+impl Neighbourhood<'_> {
+    fn at(&self, y: usize, x: usize) -> u64 {
+        self.magnitudes[y * self.width + x] as u64
+    }
+
+    /// The context of the coefficient at `(y, x)` of `band` (docs/format.md §5.7.6).
+    fn context(&self, band: &Subband, parent: Option<&Subband>, y: usize, x: usize) -> usize {
+        let r = band.rect;
+        let mut activity = 0u64;
+        if y > r.y0 {
+            activity += 4 * self.at(y - 1, x);
+            if x > r.x0 {
+                activity += 2 * self.at(y - 1, x - 1);
+            }
+            if x + 1 < r.x1 {
+                activity += 2 * self.at(y - 1, x + 1);
+            }
+            if y > r.y0 + 1 {
+                activity += self.at(y - 2, x);
+            }
+        }
+        if x > r.x0 {
+            activity += 4 * self.at(y, x - 1);
+            if x > r.x0 + 1 {
+                activity += self.at(y, x - 2);
+            }
+        }
+        if let Some(p) = parent.map(|p| p.rect).filter(|p| !p.is_empty()) {
+            let py = p.y0 + ((y - r.y0) / 2).min(p.y1 - p.y0 - 1);
+            let px = p.x0 + ((x - r.x0) / 2).min(p.x1 - p.x0 - 1);
+            activity += 2 * self.at(py, px);
+        }
+        let level = match band.orientation {
+            0 => 0,
+            _ => (1 + band.level as usize).min(LEVEL_CLASSES - 1),
+        };
+        let activity = bit_length(activity).min(ACTIVITY_CLASSES - 1);
+        let across = bit_length(self.running[y * self.width + x] as u64).min(ACROSS_CLASSES - 1);
+        (level * ACTIVITY_CLASSES + activity) * ACROSS_CLASSES + across
+    }
+}
+
+/// After a component: `running = (running + 2|q|) / 2`, saturating.
+fn update_running(running: &mut [u32], magnitudes: &[u32]) {
+    for (r, &m) in running.iter_mut().zip(magnitudes) {
+        *r = ((*r as u64 + 2 * m as u64) / 2).min(u32::MAX as u64) as u32;
+    }
+}
+
+/// Codes the means (as differences from the previous band's), the loadings and the
+/// planes (`kept × height × width`, component-major).
+pub(super) fn encode(
+    means: &[i64],
+    loadings: &[i32],
+    planes: &[i32],
+    shape: PlaneShape,
+) -> Vec<u8> {
+    let mut models = Models::new(shape.levels);
+    let mut coder = RangeEncoder::default();
+    let mut previous = 0i64;
+    for &m in means {
+        let delta = (m - previous) as i32;
+        coder.signed(&mut models.means.zero, &mut models.means.magnitude, delta);
+        previous = m;
+    }
+    for &l in loadings {
+        coder.signed(&mut models.loadings.zero, &mut models.loadings.magnitude, l);
+    }
+    let bands = wavelet::subbands(shape.height, shape.width, shape.levels);
+    let parents = parents(&bands);
+    let pixels = shape.height * shape.width;
+    let mut running = vec![0u32; pixels];
+    let mut magnitudes = vec![0u32; pixels];
+    for plane in planes.chunks_exact(pixels.max(1)) {
+        for (m, q) in magnitudes.iter_mut().zip(plane) {
+            *m = q.unsigned_abs();
+        }
+        for (i, band) in bands.iter().enumerate() {
+            let r = band.rect;
+            let used = (r.y0..r.y1).any(|y| {
+                plane[y * shape.width + r.x0..y * shape.width + r.x1]
+                    .iter()
+                    .any(|&q| q != 0)
+            });
+            coder.bit(&mut models.subband_used[i], used);
+            if !used {
+                continue;
+            }
+            let around = Neighbourhood {
+                magnitudes: &magnitudes,
+                running: &running,
+                width: shape.width,
+            };
+            let parent = parents[i].map(|p| &bands[p]);
+            for y in r.y0..r.y1 {
+                for x in r.x0..r.x1 {
+                    let model = &mut models.coefficients[around.context(band, parent, y, x)];
+                    coder.signed(
+                        &mut model.zero,
+                        &mut model.magnitude,
+                        plane[y * shape.width + x],
+                    );
+                }
+            }
+        }
+        update_running(&mut running, &magnitudes);
+    }
+    coder.finish()
+}
+
+/// What [`decode`] rebuilds.
+pub(super) struct Decoded {
+    pub means: Vec<i64>,
+    pub loadings: Vec<i32>,
+    pub planes: Vec<i32>,
+}
+
+fn checked_magnitude(v: i32, field: &str) -> Result<i32> {
+    match v.unsigned_abs() <= MAX_MAGNITUDE {
+        true => Ok(v),
+        false => Err(Error::corrupt(format!("klt: a {field} exceeds 2^30 − 1"))),
+    }
+}
+
+/// Decodes `bands` means, `kept × bands` loadings and `kept` planes.
+pub(super) fn decode(data: &[u8], bands: usize, kept: usize, shape: PlaneShape) -> Result<Decoded> {
+    let mut models = Models::new(shape.levels);
+    let mut coder = RangeDecoder::new(data);
+    let mut means = Vec::with_capacity(bands);
+    let mut previous = 0i64;
+    for _ in 0..bands {
+        let delta = coder.signed(&mut models.means.zero, &mut models.means.magnitude);
+        previous += checked_magnitude(delta, "mean difference")? as i64;
+        means.push(previous);
+    }
+    let mut loadings = Vec::with_capacity(kept * bands);
+    for _ in 0..kept * bands {
+        let l = coder.signed(&mut models.loadings.zero, &mut models.loadings.magnitude);
+        loadings.push(checked_magnitude(l, "loading")?);
+    }
+    let bands_of_plane = wavelet::subbands(shape.height, shape.width, shape.levels);
+    let parents = parents(&bands_of_plane);
+    let pixels = shape.height * shape.width;
+    let mut planes = vec![0i32; kept * pixels];
+    let mut running = vec![0u32; pixels];
+    let mut magnitudes = vec![0u32; pixels];
+    for plane in planes.chunks_exact_mut(pixels.max(1)) {
+        magnitudes.iter_mut().for_each(|m| *m = 0);
+        for (i, band) in bands_of_plane.iter().enumerate() {
+            if !coder.bit(&mut models.subband_used[i]) {
+                continue;
+            }
+            let parent = parents[i].map(|p| &bands_of_plane[p]);
+            let r = band.rect;
+            for y in r.y0..r.y1 {
+                for x in r.x0..r.x1 {
+                    let around = Neighbourhood {
+                        magnitudes: &magnitudes,
+                        running: &running,
+                        width: shape.width,
+                    };
+                    let model = &mut models.coefficients[around.context(band, parent, y, x)];
+                    let q = checked_magnitude(
+                        coder.signed(&mut model.zero, &mut model.magnitude),
+                        "coefficient",
+                    )?;
+                    plane[y * shape.width + x] = q;
+                    magnitudes[y * shape.width + x] = q.unsigned_abs();
+                }
+            }
+        }
+        update_running(&mut running, &magnitudes);
+    }
+    coder.finish("klt")?;
+    Ok(Decoded {
+        means,
+        loadings,
+        planes,
+    })
+}
