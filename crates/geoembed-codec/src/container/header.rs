@@ -333,7 +333,7 @@ impl Header {
     }
 
     /// A target the `klt` codec can code to (beside near-lossless bounds, the tiles are
-    /// refined to them: `klt` payload version 2).
+    /// refined to them, §5.7.3).
     fn validate_transform_loss(&self, t: &TransformLoss) -> Result<()> {
         crate::codec::check_klt_request(self.bands.len(), t.target_rel_rmse)
     }

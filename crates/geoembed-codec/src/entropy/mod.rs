@@ -1,5 +1,5 @@
 //! The entropy layer shared by the tile codecs: static rANS with per-context frequency
-//! tables, hybrid-uint tokens, raw bit I/O, LEB128 varints for the side information every
+//! tables, an adaptive binary range coder (the `klt` wavelet coefficients), hybrid-uint tokens, raw bit I/O, LEB128 varints for the side information every
 //! payload carries, and raw deflate for the byte-oriented transforms. Nothing here knows
 //! about samples or bands; the codecs decide what is coded in which context.
 

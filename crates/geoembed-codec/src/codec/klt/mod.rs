@@ -3,19 +3,19 @@
 //!
 //! Why: embeddings and hyperspectral cubes are highly redundant across bands; a lossless
 //! codec must code every band's noise, while a rotation onto the tile's principal
-//! components ([`basis`]) leaves a few strong components and many weak ones. Reverse
-//! water-filling ([`rate`]) then keeps and quantises only what the error budget requires.
-//! The quantised components are integer planes, and those are coded with the native codec
-//! (spatial prediction and context-modelled rANS), not re-implemented here.
+//! components ([`basis`]) leaves a few strong components and many weak ones. Each kept
+//! component is then coded as a wavelet image ([`wavelet_coded`], payload version 3):
+//! one dead-zone step over every coefficient spends bits only where the error budget
+//! needs them. Versions 1 and 2 (quantised planes through the native codec) are still read.
 //!
 //! The decoder back-projects in binary64 in a fixed order (component by component, band
 //! by band) and rounds once to the tile's sample type, so every reader rebuilds the same
 //! samples; the encoder measures its error ([`quality`]) on exactly those samples.
 //!
-//! With a near-lossless bound beside the target (payload version 2), the transform's
-//! samples are then refined ([`refine`]) so that every one is within the bound: the
-//! transform codes most of the tile, a correction tile the samples it missed by more than
-//! the bound. Without one the payload is version 1's, byte for byte as before.
+//! With a near-lossless bound beside the target, the transform's samples are then refined
+//! ([`refine`]) so that every one is within the bound: the transform codes most of the
+//! tile, a correction tile the samples it missed by more than the bound (version 3 with
+//! its refined flag set, or version 2 from earlier writers).
 
 mod basis;
 mod coefficients;
@@ -84,7 +84,7 @@ pub fn check_request(bands: usize, rel_rmse: f64) -> Result<()> {
 /// Encodes a tile so that its relative RMSE is `rel_rmse` (within about 1% where the
 /// tile allows it; a tile whose every component fits the budget is coded as its means),
 /// and with `bounds`, refines it so that every sample is within its band's bound
-/// (payload version 2, [`encode_refined`]; without, the payload is version 1's).
+/// ([`encode_refined`]); either way the payload is version 3.
 pub(super) fn encode(
     shape: &TileShape,
     samples: &[u8],
@@ -130,7 +130,7 @@ fn refined_targets(effort: Effort) -> usize {
     }
 }
 
-/// Payload version 2: the transform's reconstruction refined to `bounds` ([`refine`]).
+/// The transform's reconstruction refined to `bounds` ([`refine`]).
 ///
 /// Why it may code the transform closer than the target: the bound, not the target, sets
 /// what the corrections cost. Where a transform at `R` misses the bound often, one at

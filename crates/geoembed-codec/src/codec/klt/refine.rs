@@ -69,7 +69,7 @@ impl RefineBounds {
 /// type's range is at most 131071).
 const MAX_INT_STEP: f64 = (1u32 << 17) as f64;
 
-/// What payload version 2 adds after the planes (§5.7.3).
+/// What payload versions 2 and 3 add after the planes or stream (§5.7.3, §5.7.5).
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Refinement {
     /// Per band, the correction lattice's step (floats: 0, no lattice).
@@ -335,7 +335,7 @@ impl Refinement {
         let ty = shape.sample_type;
         if !ty.is_float() && ty.small_int_range().is_none() {
             return Err(Error::corrupt(format!(
-                "klt: payload version 2 refines 8/16-bit integer and float tiles, not {ty}"
+                "klt: a refinement (payload versions 2 and 3) refines 8/16-bit integer and float tiles, not {ty}"
             )));
         }
         let steps = read_steps(c, shape)?;

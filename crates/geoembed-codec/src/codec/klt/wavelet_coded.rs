@@ -244,6 +244,8 @@ pub(super) struct Transformed {
     loadings: Vec<i32>,
     /// Component-major wavelet coefficients of every component.
     coefficients: Vec<f64>,
+    /// Pixels of the tile (at least 1): the length of one component's coefficients.
+    pixels: usize,
     gains: Vec<f64>,
     /// Per component, the gain-weighted energy and the largest |coefficient|.
     energy: Vec<f64>,
@@ -305,14 +307,11 @@ impl Transformed {
             loading_bits,
             loadings,
             coefficients,
+            pixels: pixels.max(1),
             gains,
             energy,
             max_abs,
         }
-    }
-
-    fn pixels(&self) -> usize {
-        self.gains.len().max(1)
     }
 
     /// At step `Δ`: which components are kept and the estimated squared error. With
@@ -324,7 +323,7 @@ impl Transformed {
         let loading_cost = bands as f64 * (self.loading_bits as f64 - LOADING_BITS_SAVED).max(1.0);
         let mut kept = Vec::new();
         let mut error = 0.0;
-        for (k, plane) in self.coefficients.chunks_exact(self.pixels()).enumerate() {
+        for (k, plane) in self.coefficients.chunks_exact(self.pixels).enumerate() {
             if self.max_abs[k] / step + ROUNDING < 1.0 {
                 error += self.energy[k];
                 continue;
@@ -352,24 +351,31 @@ impl Transformed {
     }
 
     /// The step whose estimated error is closest to `budget`, by bisection of `log Δ`
-    /// over every usable step, or within a factor of 2 of the `previous` pass's.
-    fn step_for(&self, budget: f64, bands: usize, drop: bool, previous: Option<f64>) -> f64 {
+    /// over every usable step, or within a factor of 2 of the `previous` pass's, with the
+    /// components kept at that step.
+    fn step_for(
+        &self,
+        budget: f64,
+        bands: usize,
+        drop: bool,
+        previous: Option<f64>,
+    ) -> (f64, Vec<usize>) {
         let top = self.max_abs.iter().fold(0.0f64, |m, &v| m.max(v));
         if top <= 0.0 {
-            return 1.0;
+            return (1.0, Vec::new());
         }
         let floor = top / MAX_MAGNITUDE as f64;
         let (mut lo, mut hi) = match previous {
             Some(step) => ((step / 2.0).max(floor).ln(), (step * 2.0).ln()),
             None => (floor.ln(), (4.0 * top).ln()),
         };
-        let mut best = (f64::INFINITY, top);
+        let mut best = (f64::INFINITY, top, Vec::new());
         for _ in 0..BISECTION_STEPS {
             let mid = 0.5 * (lo + hi);
-            let (_, error) = self.estimate(mid.exp(), bands, drop);
+            let (kept, error) = self.estimate(mid.exp(), bands, drop);
             let miss = (error / budget - 1.0).abs();
             if miss < best.0 {
-                best = (miss, mid.exp());
+                best = (miss, mid.exp(), kept);
             }
             if miss < ESTIMATE_TOLERANCE {
                 break;
@@ -380,16 +386,15 @@ impl Transformed {
                 lo = mid;
             }
         }
-        best.1
+        (best.1, best.2)
     }
 
-    /// The model of step `Δ`, with its stream coded.
-    fn model(&self, shape: &TileShape, step: f64, drop: bool) -> WaveletModel {
-        let (kept, _) = self.estimate(step, shape.bands, drop);
-        let pixels = self.pixels();
+    /// The model of step `Δ` keeping the components `kept`, with its stream coded.
+    fn model(&self, shape: &TileShape, step: f64, kept: &[usize]) -> WaveletModel {
+        let pixels = self.pixels;
         let mut planes = Vec::with_capacity(kept.len() * pixels);
         let mut loadings = Vec::with_capacity(kept.len() * shape.bands);
-        for &k in &kept {
+        for &k in kept {
             let plane = &self.coefficients[k * pixels..(k + 1) * pixels];
             planes.extend(plane.iter().map(|&c| quantise(c, step)));
             loadings.extend_from_slice(&self.loadings[k * shape.bands..(k + 1) * shape.bands]);
@@ -455,9 +460,9 @@ fn rate_controlled(
     let mut best: Option<(f64, Coded)> = None;
     let mut previous = None;
     for _ in 0..PASSES {
-        let step = transformed.step_for(budget, shape.bands, drop, previous);
+        let (step, kept) = transformed.step_for(budget, shape.bands, drop, previous);
         previous = Some(step);
-        let model = transformed.model(shape, step, drop);
+        let model = transformed.model(shape, step, &kept);
         let mut decoded = Vec::with_capacity(values.len());
         model.rebuild(shape, |pixel| decoded.extend_from_slice(pixel))?;
         let stats = LossStats::measure(values, &decoded, shape.bands);
