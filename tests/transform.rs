@@ -231,7 +231,7 @@ fn refined_within(dir: &Path, input: &Path, original: &[f64], r: f64, e: f64) ->
         input.display()
     );
     let j = info_json(&emb);
-    assert_eq!(j["geoembed"]["format_version"], "1.6");
+    assert_eq!(j["geoembed"]["format_version"], "1.7");
     let c = &j["geoembed"]["compression"];
     assert_eq!(
         (c["mode"].as_str(), c["rel_rmse"].as_f64()),

@@ -392,10 +392,10 @@ fn klt_golden(
 }
 
 /// Checks a golden of `klt` refined to a bound (pinned: this build's payload version 3,
-/// format 1.6; else an earlier build's version 2, format 1.4): every sample within the
+/// format 1.7; else an earlier build's version 2, format 1.4): every sample within the
 /// bound, the recorded bound and largest error, the rel-RMSE at most the target (+1%).
 fn check_klt_refined(name: &str, hd: &Header, data: &[u8], bound: f64, pinned: bool) {
-    let versions = if pinned { (6, 3) } else { (4, 2) };
+    let versions = if pinned { (7, 3) } else { (4, 2) };
     let golden = klt_golden(name, hd, data, pinned, versions);
     let (h2, planes) = decode(&golden);
     let t = hd.sample_type;
@@ -1061,10 +1061,12 @@ fn golden_klt_presto_values() {
         target_rel_rmse: 0.05,
         achieved: None,
     });
-    // This build's wavelet payload (version 3, format 1.6), and version 1 (format 1.2)
-    // as an earlier build wrote it.
+    // This build's wavelet payload (version 3) with a zlib band table (format 1.7); the
+    // same payload with a plain band table (format 1.6) and version 1 (format 1.2) as
+    // earlier builds wrote them.
     for (name, pinned, versions) in [
-        ("presto_klt_5pct.emb", true, (6, 3)),
+        ("presto_klt_5pct.emb", true, (7, 3)),
+        ("presto_klt_5pct_v3_bnds.emb", false, (6, 3)),
         ("presto_klt_5pct_v1.emb", false, (2, 1)),
     ] {
         let golden = klt_golden(name, &hd, &values, pinned, versions);

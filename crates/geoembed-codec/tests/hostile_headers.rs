@@ -121,3 +121,82 @@ fn a_tile_wider_than_the_raster_is_clipped_and_reads() {
     let samples = reader.read_block(0, 0, 0).unwrap();
     assert_eq!(samples, (0..100).collect::<Vec<u8>>());
 }
+
+/// A `BNDZ` body (format 1.7): the inflated length the file claims, then `stream`.
+fn bndz(claimed_length: u32, stream: &[u8]) -> Vec<u8> {
+    let mut body = claimed_length.to_le_bytes().to_vec();
+    body.extend(stream);
+    body
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(data).unwrap();
+    z.finish().unwrap()
+}
+
+/// Opens a one-band 10 × 10 file whose header is `chunks`; the error's text if refused.
+fn open_with_chunks(chunks: &[(&[u8; 4], Vec<u8>)]) -> Result<Reader<Cursor<Vec<u8>>>, String> {
+    let layout = Layout::new(10, 10, 1, (16, 16));
+    let head = hostile_files::header(chunks);
+    let tile = (
+        hostile_files::CONSTANT,
+        vec![7],
+        hostile_files::crc32(&[7; 100]),
+    );
+    let bytes = hostile_files::file(&layout, &head, &[tile]);
+    Reader::open(Cursor::new(bytes)).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_zlib_band_table_reads_and_its_lies_are_named() {
+    let table = hostile_files::bands_chunk(1);
+    let stream = zlib(&table);
+    let mut honest = open_with_chunks(&[(b"BNDZ", bndz(table.len() as u32, &stream))])
+        .expect("an honest BNDZ opens");
+    assert_eq!(honest.header().bands.len(), 1);
+    assert_eq!(honest.read_block(0, 0, 0).unwrap(), vec![7u8; 100]);
+
+    let refused = |chunks: &[(&[u8; 4], Vec<u8>)]| open_with_chunks(chunks).err().unwrap();
+    // A 10 MiB zlib bomb claiming to be the 43-byte table: inflation stops past 43 bytes.
+    let bomb = zlib(&vec![0u8; 10 << 20]);
+    assert_eq!(
+        refused(&[(b"BNDZ", bndz(table.len() as u32, &bomb))]),
+        "header chunk BNDZ: the zlib stream inflates to more than 43 bytes, expected 43"
+    );
+    assert_eq!(
+        refused(&[(b"BNDZ", bndz(1 << 30, &stream))]),
+        "header chunk BNDZ: inflated length = 1073741824 exceeds the limit max_header_bytes = 33554432"
+    );
+    assert_eq!(
+        refused(&[(b"BNDZ", bndz(100, &stream))]),
+        "header chunk BNDZ: the zlib stream inflates to 43 bytes, expected 100"
+    );
+    let mut trailing = stream.clone();
+    trailing.extend([0, 0, 0]);
+    assert_eq!(
+        refused(&[(b"BNDZ", bndz(table.len() as u32, &trailing))]),
+        "header chunk BNDZ: 3 bytes after the end of the zlib stream"
+    );
+    let mut flipped = stream.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1; // the Adler-32 checksum
+    assert_eq!(
+        refused(&[(b"BNDZ", bndz(table.len() as u32, &flipped))]),
+        "header chunk BNDZ: corrupt deflate stream"
+    );
+    assert_eq!(
+        refused(&[
+            (b"BNDS", table.clone()),
+            (b"BNDZ", bndz(table.len() as u32, &stream))
+        ]),
+        "header: both BNDS and BNDZ hold the bands"
+    );
+    // The inflated table is a BNDS payload and read as strictly: one band too many.
+    let two = hostile_files::bands_chunk(2);
+    assert_eq!(
+        refused(&[(b"BNDZ", bndz(two.len() as u32, &zlib(&two)))]),
+        "header chunk BNDS lists 2 bands but the preamble says 1"
+    );
+}

@@ -149,8 +149,8 @@ fn measure(h: &Header, raster: &[u8], refined: &[u8], bounds: &[f64]) -> Measure
     let mut r = Reader::open(Cursor::new(refined)).unwrap();
     assert_eq!(
         r.format_version(),
-        (1, 6),
-        "klt payload version 3 is format 1.6"
+        (1, 7),
+        "klt payload version 3 with the band table in BNDZ is format 1.7"
     );
     let (ty, bands) = (h.sample_type, h.bands.len());
     let mut m = Measured {
@@ -219,8 +219,8 @@ fn bound_holds(name: &str, h: &Header, raster: &[u8], target: f64, e: f64) -> [u
         .format_version();
     assert_eq!(
         v1,
-        (1, 6),
-        "klt payload version 3, unrefined, is format 1.6"
+        (1, 7),
+        "klt payload version 3, unrefined, with the band table in BNDZ is format 1.7"
     );
     let mut near = h.clone();
     near.near_lossless = Some(NearLossless::uniform(bands, e));

@@ -10,11 +10,15 @@ use super::header::{
     AuxPlane, BandInfo, Decorrelation, DecorrelationGroup, Dequantization, Gcp, Header,
     MetadataDomain, NearLossless, Srs, TransformAchieved, TransformLoss,
 };
+use crate::entropy::deflate;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::sample::SampleType;
 
 pub(super) const BANDS: [u8; 4] = *b"BNDS";
+/// `BNDS`'s payload as a zlib stream (format 1.7, §4.1a): written instead of `BNDS` in
+/// transform-coded files, whose tiles can be smaller than the band table.
+pub(super) const BANDS_ZLIB: [u8; 4] = *b"BNDZ";
 pub(super) const AUX_PLANES: [u8; 4] = *b"AUXP";
 pub(super) const GEOTRANSFORM: [u8; 4] = *b"GEOT";
 pub(super) const SRS: [u8; 4] = *b"SRS_";
@@ -52,12 +56,20 @@ fn chunk(out: &mut ByteWriter, tag: [u8; 4], body: impl FnOnce(&mut ByteWriter))
 /// Serialises the header chunks (without the trailing CRC).
 pub(super) fn encode(h: &Header) -> Vec<u8> {
     let mut out = ByteWriter::default();
-    chunk(&mut out, BANDS, |w| {
-        w.u32(h.bands.len() as u32);
-        for b in &h.bands {
-            write_band(w, b);
-        }
-    });
+    let mut bands = ByteWriter::default();
+    bands.u32(h.bands.len() as u32);
+    h.bands.iter().for_each(|b| write_band(&mut bands, b));
+    if compresses_band_table(h) {
+        // Level 9 of a fixed zlib build: the same header gives the same bytes, so `finish`
+        // can rewrite it in place.
+        let stream = deflate::zlib(&bands.buf, 9).expect("zlib into a Vec cannot fail");
+        chunk(&mut out, BANDS_ZLIB, |w| {
+            w.u32(bands.buf.len() as u32);
+            w.bytes(&stream);
+        });
+    } else {
+        chunk(&mut out, BANDS, |w| w.bytes(&bands.buf));
+    }
     if !h.aux_planes.is_empty() {
         chunk(&mut out, AUX_PLANES, |w| {
             w.u32(h.aux_planes.len() as u32);
@@ -146,6 +158,13 @@ pub(super) fn encode(h: &Header) -> Vec<u8> {
         });
     }
     out.buf
+}
+
+/// Whether the header's band table is written as `BNDZ` (format 1.7) rather than `BNDS`:
+/// in transform-coded files, which readers before 1.6 cannot decode anyway, and where the
+/// table (about 40 bytes a band when nothing is set) can outweigh the lossy tiles.
+pub(super) fn compresses_band_table(h: &Header) -> bool {
+    h.transform_loss.is_some()
 }
 
 /// `loss`: fixed-size fields only, so the writer can fill in the achieved errors once every
@@ -360,6 +379,12 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header, limits: &Limits) -> Result<()
         let mut chunk = ByteReader::new(body, &what);
         match tag {
             BANDS => read_bands(&mut chunk, h, &mut budget)?,
+            BANDS_ZLIB => {
+                let table = inflate_band_table(&mut chunk, &what, limits)?;
+                let mut table_reader = ByteReader::new(&table, "header chunk BNDZ (inflated)");
+                read_bands(&mut table_reader, h, &mut budget)?;
+                table_reader.finish()?;
+            }
             AUX_PLANES => h.aux_planes = read_aux_planes(&mut chunk, &what, limits)?,
             GEOTRANSFORM => {
                 let mut geotransform = [0f64; 6];
@@ -408,8 +433,13 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header, limits: &Limits) -> Result<()
         }
         chunk.finish()?;
     }
-    if !seen.contains(&BANDS) {
-        return Err(Error::corrupt("header: required chunk BNDS is missing"));
+    if seen.contains(&BANDS) && seen.contains(&BANDS_ZLIB) {
+        return Err(Error::corrupt("header: both BNDS and BNDZ hold the bands"));
+    }
+    if !seen.contains(&BANDS) && !seen.contains(&BANDS_ZLIB) {
+        return Err(Error::corrupt(
+            "header: required chunk BNDS (or BNDZ) is missing",
+        ));
     }
     if seen.contains(&LOSS_BOUND) && h.transform_loss.is_none() {
         return Err(Error::corrupt(
@@ -417,6 +447,22 @@ pub(super) fn decode(bytes: &[u8], h: &mut Header, limits: &Limits) -> Result<()
         ));
     }
     Ok(())
+}
+
+/// `BNDZ`'s body: the inflated length, checked against the header limit before anything is
+/// allocated, then the zlib stream, which must end the chunk.
+fn inflate_band_table(c: &mut ByteReader, what: &str, limits: &Limits) -> Result<Vec<u8>> {
+    let length = c.u32("inflated length")?;
+    if length > limits.max_header_bytes {
+        return Err(Error::limit_exceeded(
+            format!("{what}: inflated length"),
+            length.into(),
+            "max_header_bytes",
+            limits.max_header_bytes.into(),
+        ));
+    }
+    let stream = c.take(c.remaining(), "zlib stream")?;
+    deflate::unzlib_exact(stream, length as usize, what)
 }
 
 fn read_bands(c: &mut ByteReader, h: &mut Header, budget: &mut Budget) -> Result<()> {

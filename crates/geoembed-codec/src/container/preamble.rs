@@ -15,6 +15,8 @@ pub(crate) const VERSION_MAJOR: u16 = 1;
 pub(crate) const VERSION_MINOR: u16 = 0;
 /// The minor version of files that bound 32-bit integer samples (docs/format.md §4.8, §7).
 pub(crate) const MINOR_BOUNDED_32_BIT_INTEGERS: u16 = 5;
+/// The minor version of files whose band table is a `BNDZ` chunk (docs/format.md §4.1a, §7).
+pub(crate) const MINOR_COMPRESSED_BAND_TABLE: u16 = 7;
 pub(crate) const PREAMBLE_LEN: usize = 64;
 
 /// The preamble's fields (docs/format.md §2).

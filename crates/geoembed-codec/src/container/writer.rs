@@ -5,7 +5,10 @@
 use super::chunks;
 use super::header::{Header, TransformAchieved};
 use super::index::{IndexEntry, ENTRY_LEN};
-use super::preamble::{Preamble, MINOR_BOUNDED_32_BIT_INTEGERS, PREAMBLE_LEN, VERSION_MINOR};
+use super::preamble::{
+    Preamble, MINOR_BOUNDED_32_BIT_INTEGERS, MINOR_COMPRESSED_BAND_TABLE, PREAMBLE_LEN,
+    VERSION_MINOR,
+};
 use crate::codec::dequant::Recipe;
 use crate::codec::scales_from_codes::{self, CodesTile};
 use crate::codec::{self, CodecChoice, CodecId, CodecParams, Effort, LossStats, TileShape};
@@ -250,12 +253,15 @@ impl<W: Write + Seek> Writer<W> {
         // refuse it, so such a file must say it needs 1.5.
         let bounds_wide_ints = header.sample_type.is_32_bit_integer()
             && header.near_lossless.as_ref().is_some_and(|n| n.is_lossy());
+        let version_minor = if chunks::compresses_band_table(&header) {
+            MINOR_COMPRESSED_BAND_TABLE
+        } else if bounds_wide_ints {
+            MINOR_BOUNDED_32_BIT_INTEGERS
+        } else {
+            VERSION_MINOR
+        };
         let preamble = Preamble {
-            version_minor: if bounds_wide_ints {
-                MINOR_BOUNDED_32_BIT_INTEGERS
-            } else {
-                VERSION_MINOR
-            },
+            version_minor,
             width: header.width,
             height: header.height,
             band_count: header.bands.len() as u32,

@@ -84,3 +84,33 @@ pub(crate) fn unzlib(data: &[u8], cap: usize, what: &str) -> Result<Vec<u8>> {
         .map_err(|e| Error::corrupt(format!("{what}: {e}")))?;
     Ok(out)
 }
+
+/// Inflates a zlib stream that must fill `data` exactly (no bytes after its end) and inflate
+/// to exactly `expected` bytes (a length the caller has checked against its limits).
+pub(crate) fn unzlib_exact(data: &[u8], expected: usize, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(expected);
+    let mut inflater = flate2::read::ZlibDecoder::new(data);
+    (&mut inflater)
+        .take(expected as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::corrupt(format!("{what}: {e}")))?;
+    if out.len() != expected {
+        return Err(Error::corrupt(format!(
+            "{what}: the zlib stream inflates to {}{} bytes, expected {expected}",
+            if out.len() > expected {
+                "more than "
+            } else {
+                ""
+            },
+            out.len().min(expected)
+        )));
+    }
+    if inflater.total_in() != data.len() as u64 {
+        return Err(Error::corrupt(format!(
+            "{what}: {} bytes after the end of the zlib stream",
+            data.len() as u64 - inflater.total_in()
+        )));
+    }
+    Ok(out)
+}
