@@ -56,20 +56,7 @@ fn chunk(out: &mut ByteWriter, tag: [u8; 4], body: impl FnOnce(&mut ByteWriter))
 /// Serialises the header chunks (without the trailing CRC).
 pub(super) fn encode(h: &Header) -> Vec<u8> {
     let mut out = ByteWriter::default();
-    let mut bands = ByteWriter::default();
-    bands.u32(h.bands.len() as u32);
-    h.bands.iter().for_each(|b| write_band(&mut bands, b));
-    if compresses_band_table(h) {
-        // Level 9 of a fixed zlib build: the same header gives the same bytes, so `finish`
-        // can rewrite it in place.
-        let stream = deflate::zlib(&bands.buf, 9).expect("zlib into a Vec cannot fail");
-        chunk(&mut out, BANDS_ZLIB, |w| {
-            w.u32(bands.buf.len() as u32);
-            w.bytes(&stream);
-        });
-    } else {
-        chunk(&mut out, BANDS, |w| w.bytes(&bands.buf));
-    }
+    write_band_table(&mut out, h);
     if !h.aux_planes.is_empty() {
         chunk(&mut out, AUX_PLANES, |w| {
             w.u32(h.aux_planes.len() as u32);
@@ -158,6 +145,24 @@ pub(super) fn encode(h: &Header) -> Vec<u8> {
         });
     }
     out.buf
+}
+
+/// The `BNDS` chunk, or `BNDZ` with the same payload zlib-compressed.
+fn write_band_table(out: &mut ByteWriter, h: &Header) {
+    let mut bands = ByteWriter::default();
+    bands.u32(h.bands.len() as u32);
+    h.bands.iter().for_each(|b| write_band(&mut bands, b));
+    if compresses_band_table(h) {
+        // Level 9 of a fixed zlib build: the same header gives the same bytes, so `finish`
+        // can rewrite it in place.
+        let stream = deflate::zlib(&bands.buf, 9).expect("zlib into a Vec cannot fail");
+        chunk(out, BANDS_ZLIB, |w| {
+            w.u32(bands.buf.len() as u32);
+            w.bytes(&stream);
+        });
+    } else {
+        chunk(out, BANDS, |w| w.bytes(&bands.buf));
+    }
 }
 
 /// Whether the header's band table is written as `BNDZ` (format 1.7) rather than `BNDS`:

@@ -17,7 +17,18 @@ pub(super) struct Basis {
     /// `bands × bands` loadings, component-major (component `k`'s loading of band `b` at
     /// `k × bands + b`), components by decreasing variance.
     pub components: Vec<f32>,
+    /// Per component, its eigenvalue: the squared norm of the tile's centred values along
+    /// it (the encoder's rate control; never stored).
+    pub energies: Vec<f64>,
 }
+
+/// Pixels summed together by [`centred_gram`] and [`project`]: each pass over the
+/// `bands × bands` matrix (larger than L1 at 128 bands) then serves four pixels.
+const PIXEL_BLOCK: usize = 4;
+/// Pixels [`project`] sums before writing them out to the component planes.
+const PROJECTED_RUN: usize = 64;
+/// Components [`project`] sums at once per block of pixels (4 × 4 sums, 8 SSE2 registers).
+const COMPONENT_BLOCK: usize = 4;
 
 /// `Σ_p (x_p − μ)(x_p − μ)ᵀ` over the tile's pixels. Plain loops rather than a BLAS-like
 /// kernel: those pick fused multiply-adds by CPU at run time, and the payload (a golden
@@ -26,11 +37,36 @@ pub(super) struct Basis {
 /// loop did), then mirrored.
 fn centred_gram(values: &[f64], bands: usize, means: &[f64]) -> DMatrix<f64> {
     let mut gram = vec![0.0; bands * bands];
-    let mut centred = vec![0.0; bands];
-    for pixel in values.chunks_exact(bands) {
-        for ((c, v), m) in centred.iter_mut().zip(pixel).zip(means) {
-            *c = v - m;
+    let mut centred = vec![0.0; PIXEL_BLOCK * bands];
+    let centre = |pixels: &[f64], centred: &mut [f64]| {
+        for (pixel, out) in pixels
+            .chunks_exact(bands)
+            .zip(centred.chunks_exact_mut(bands))
+        {
+            for ((c, v), m) in out.iter_mut().zip(pixel).zip(means) {
+                *c = v - m;
+            }
         }
+    };
+    let mut blocks = values.chunks_exact(PIXEL_BLOCK * bands);
+    for block in &mut blocks {
+        centre(block, &mut centred);
+        let [p0, p1, p2, p3] = [0, 1, 2, 3].map(|i| &centred[i * bands..(i + 1) * bands]);
+        for (a, row) in gram.chunks_exact_mut(bands).enumerate() {
+            let (a0, a1, a2, a3) = (p0[a], p1[a], p2[a], p3[a]);
+            for (j, g) in row[..=a].iter_mut().enumerate() {
+                // Four separate additions, in pixel order: the same sums as one pixel at
+                // a time.
+                *g += a0 * p0[j];
+                *g += a1 * p1[j];
+                *g += a2 * p2[j];
+                *g += a3 * p3[j];
+            }
+        }
+    }
+    for pixel in blocks.remainder().chunks_exact(bands) {
+        centre(pixel, &mut centred[..bands]);
+        let centred = &centred[..bands];
         for (a, row) in gram.chunks_exact_mut(bands).enumerate() {
             let centred_a = centred[a];
             for (g, &b) in row[..=a].iter_mut().zip(&centred[..=a]) {
@@ -75,38 +111,108 @@ pub(super) fn fit(values: &[f64], bands: usize) -> Basis {
         let sign = if largest < 0.0 { -1.0 } else { 1.0 };
         components.extend(v.iter().map(|&x| (sign * x) as f32));
     }
-    Basis { means, components }
+    let energies = order
+        .iter()
+        .map(|&k| eigen.eigenvalues[k].max(0.0))
+        .collect();
+    Basis {
+        means,
+        components,
+        energies,
+    }
 }
 
-/// The tile's coefficients on every component of `basis` (as stored, in binary32),
-/// component-major: component `k` of pixel `p` at `k × pixels + p`. Summed band by band
-/// in plain binary64 (see [`centred_gram`]).
+/// The tile's coefficients on every component of `basis` (as stored, in binary32; it may
+/// hold fewer components than bands), component-major: component `k` of pixel `p` at
+/// `k × pixels + p`. Summed band by band in plain binary64 (see [`centred_gram`]).
 pub(super) fn project(values: &[f64], bands: usize, basis: &Basis) -> Vec<f64> {
     let pixels = values.len() / bands;
+    let components = basis.components.len() / bands;
     // Band-major loadings: band `b`'s loading on every component, contiguous.
-    let mut loadings = vec![0.0; bands * bands];
+    let mut loadings = vec![0.0; bands * components];
     for (k, component) in basis.components.chunks_exact(bands).enumerate() {
         for (b, &v) in component.iter().enumerate() {
-            loadings[b * bands + k] = v as f64;
+            loadings[b * components + k] = v as f64;
         }
     }
-    let mut coefficients = vec![0.0; pixels * bands];
-    let mut y = vec![0.0; bands];
-    for (p, pixel) in values.chunks_exact(bands).enumerate() {
-        y.iter_mut().for_each(|v| *v = 0.0);
-        for ((&v, &m), row) in pixel
-            .iter()
-            .zip(&basis.means)
-            .zip(loadings.chunks_exact(bands))
+    let projector = Projector {
+        bands,
+        components,
+        means: &basis.means,
+        loadings: &loadings,
+    };
+    let mut coefficients = vec![0.0; pixels * components];
+    // Pixel-major sums of a run of pixels, written out component by component: one
+    // contiguous run per component plane instead of scattered stores per pixel.
+    let mut sums = vec![0.0; PROJECTED_RUN * components];
+    let mut centred = vec![[0.0; PIXEL_BLOCK]; bands];
+    for (run_index, run) in values.chunks(PROJECTED_RUN * bands).enumerate() {
+        let count = run.len() / bands;
+        let run_sums = &mut sums[..count * components];
+        for (block, block_sums) in run
+            .chunks(PIXEL_BLOCK * bands)
+            .zip(run_sums.chunks_mut(PIXEL_BLOCK * components))
         {
-            let centred = v - m;
-            for (acc, &l) in y.iter_mut().zip(row) {
-                *acc += centred * l;
-            }
+            projector.block(block, block_sums, &mut centred);
         }
-        for (k, &c) in y.iter().enumerate() {
-            coefficients[k * pixels + p] = c;
+        let first = run_index * PROJECTED_RUN;
+        for (k, plane) in coefficients.chunks_exact_mut(pixels).enumerate() {
+            let run_plane = &mut plane[first..first + count];
+            for (out, y) in run_plane.iter_mut().zip(run_sums.chunks_exact(components)) {
+                *out = y[k];
+            }
         }
     }
     coefficients
+}
+
+/// What [`project`] multiplies by.
+struct Projector<'a> {
+    bands: usize,
+    components: usize,
+    means: &'a [f64],
+    /// `bands × components`, band-major.
+    loadings: &'a [f64],
+}
+
+impl Projector<'_> {
+    /// The coefficients of up to [`PIXEL_BLOCK`] pixels into `sums` (pixel-major), each
+    /// `y_k = Σ_b (x_b − μ_b) · V[k][b]`, added `b` ascending. [`COMPONENT_BLOCK`]
+    /// components of every pixel of the block accumulate in registers over the bands, so
+    /// each loading read serves the whole block.
+    /// `centred` is scratch of `bands` entries.
+    fn block(&self, block: &[f64], sums: &mut [f64], centred: &mut [[f64; PIXEL_BLOCK]]) {
+        let (bands, components) = (self.bands, self.components);
+        let pixels = block.len() / bands;
+        for (p, pixel) in block.chunks_exact(bands).enumerate() {
+            for (b, (v, m)) in pixel.iter().zip(self.means).enumerate() {
+                centred[b][p] = v - m;
+            }
+        }
+        let full = components - components % COMPONENT_BLOCK;
+        for first in (0..full).step_by(COMPONENT_BLOCK) {
+            let mut acc = [[0.0f64; COMPONENT_BLOCK]; PIXEL_BLOCK];
+            for (row, c) in self.loadings.chunks_exact(components).zip(centred.iter()) {
+                let l = &row[first..first + COMPONENT_BLOCK];
+                for (acc_pixel, &c) in acc.iter_mut().zip(c) {
+                    for (a, &l) in acc_pixel.iter_mut().zip(l) {
+                        *a += c * l;
+                    }
+                }
+            }
+            for (p, acc_pixel) in acc.iter().enumerate().take(pixels) {
+                let at = p * components + first;
+                sums[at..at + COMPONENT_BLOCK].copy_from_slice(acc_pixel);
+            }
+        }
+        for k in full..components {
+            for p in 0..pixels {
+                let mut acc = 0.0;
+                for (row, c) in self.loadings.chunks_exact(components).zip(centred.iter()) {
+                    acc += c[p] * row[k];
+                }
+                sums[p * components + k] = acc;
+            }
+        }
+    }
 }
