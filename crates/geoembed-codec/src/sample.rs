@@ -235,10 +235,24 @@ impl SampleType {
 
     /// Every sample of a little-endian buffer as `f64` (see [`SampleType::value_f64`]).
     pub fn values_f64(self, bytes: &[u8]) -> Vec<f64> {
-        bytes
-            .chunks_exact(self.size())
-            .map(|sample| self.value_f64(sample))
-            .collect()
+        // One loop per type, over fixed-size chunks: the per-sample type dispatch of
+        // `value_f64` kept this from vectorising (a tenth of a `klt` encode).
+        fn each<const N: usize>(bytes: &[u8], value: impl Fn([u8; N]) -> f64) -> Vec<f64> {
+            bytes
+                .chunks_exact(N)
+                .map(|sample| value(sample.try_into().expect("N bytes")))
+                .collect()
+        }
+        match self {
+            SampleType::U8 => each(bytes, |b: [u8; 1]| b[0] as f64),
+            SampleType::I8 => each(bytes, |b: [u8; 1]| b[0] as i8 as f64),
+            SampleType::U16 => each(bytes, |b| u16::from_le_bytes(b) as f64),
+            SampleType::I16 => each(bytes, |b| i16::from_le_bytes(b) as f64),
+            SampleType::U32 => each(bytes, |b| u32::from_le_bytes(b) as f64),
+            SampleType::I32 => each(bytes, |b| i32::from_le_bytes(b) as f64),
+            SampleType::F32 => each(bytes, |b| f32::from_le_bytes(b) as f64),
+            SampleType::F64 => each(bytes, f64::from_le_bytes),
+        }
     }
 }
 

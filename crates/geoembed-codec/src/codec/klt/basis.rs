@@ -22,6 +22,8 @@ pub(super) struct Basis {
     pub energies: Vec<f64>,
 }
 
+/// Most pixels the basis is fitted on ([`fit`]).
+const FITTED_PIXELS: usize = 1 << 16;
 /// Pixels summed together by [`centred_gram`] and [`project`]: each pass over the
 /// `bands × bands` matrix (larger than L1 at 128 bands) then serves four pixels.
 const PIXEL_BLOCK: usize = 4;
@@ -96,7 +98,27 @@ fn band_means(values: &[f64], bands: usize) -> Vec<f64> {
 /// Fits the basis on a tile's values (pixel-interleaved, `bands` a pixel).
 pub(super) fn fit(values: &[f64], bands: usize) -> Basis {
     let means = band_means(values, bands);
-    let gram = centred_gram(values, bands, &means);
+    // Past FITTED_PIXELS, every `stride`-th pixel: the covariance of 2^16 pixel vectors
+    // already fixes the directions, and summing it is O(pixels · bands²).
+    let pixels = values.len() / bands.max(1);
+    let stride = pixels.div_ceil(FITTED_PIXELS).max(1);
+    let sampled: Vec<f64>;
+    let fitted = match stride {
+        1 => values,
+        _ => {
+            sampled = values
+                .chunks_exact(bands)
+                .step_by(stride)
+                .flatten()
+                .copied()
+                .collect();
+            &sampled
+        }
+    };
+    let mut gram = centred_gram(fitted, bands, &means);
+    // Energies of the whole tile, as if every pixel had been summed.
+    let scale = pixels as f64 / (fitted.len() / bands.max(1)).max(1) as f64;
+    gram.iter_mut().for_each(|g| *g *= scale);
     let eigen = SymmetricEigen::new(gram);
     let mut order: Vec<usize> = (0..bands).collect();
     order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
