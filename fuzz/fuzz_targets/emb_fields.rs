@@ -15,7 +15,7 @@
 use geoembed_codec::{
     dequantize, encode_block, encode_block_given_bands, scale_plane, AuxPlane, BlockSettings,
     CodecChoice, CodecId, Dequantization, Effort, Header, Limits, MetadataDomain, Reader,
-    SampleType, Writer,
+    SampleType, TransformLoss, Writer,
 };
 use libfuzzer_sys::arbitrary::{self, Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -406,6 +406,15 @@ fn seeds() -> &'static [Vec<u8>] {
                 CodecChoice::Fixed(CodecId::Native),
                 Scales::FromCodes,
             ),
+            // Transform-coded: `loss` mode 2 and the band table as `BNDZ` (format 1.7).
+            seed(
+                SampleType::F32,
+                6,
+                (24, 20),
+                (16, 16),
+                CodecChoice::Fixed(CodecId::Klt),
+                Scales::None,
+            ),
         ]
     })
 }
@@ -449,6 +458,12 @@ fn seed(
             description: String::new(),
         });
         h.dequantization = Some(Dequantization::PerPixelScale { aux_plane: 0 });
+    }
+    if choice == CodecChoice::Fixed(CodecId::Klt) {
+        h.transform_loss = Some(TransformLoss {
+            target_rel_rmse: 0.05,
+            achieved: None,
+        });
     }
     if choice == CodecChoice::Fixed(CodecId::DecorrelatePng128) {
         let sample = samples(&h, 0, 0, 0);

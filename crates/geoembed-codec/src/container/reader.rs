@@ -269,8 +269,9 @@ fn read_header<R: Read + Seek>(
         tile_height: preamble.tile_height,
         ..Header::new(preamble.width, preamble.height, 0, preamble.sample_type)
     };
-    // band_count is within max_bands (checked with the preamble) and the chunk BNDS must
-    // hold at least 39 bytes per band: the header's length bounds this allocation too.
+    // band_count is within max_bands (checked with the preamble), which bounds this
+    // allocation; a BNDS chunk must also hold at least 39 bytes per band, so the header's
+    // length does too, but a BNDZ chunk (format 1.7) is smaller than the bands it lists.
     header.bands = allocation::filled_vec(
         preamble.band_count as usize,
         BandInfo::default(),
