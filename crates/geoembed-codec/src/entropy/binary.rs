@@ -48,6 +48,13 @@ impl BitModel {
         ((self.fast as u32 + self.slow as u32) >> 1).clamp(MARGIN, ONE - MARGIN)
     }
 
+    /// What coding `bit` would cost now, in bits (an encoder's rate–distortion choices).
+    pub(crate) fn cost(&self, bit: bool) -> f64 {
+        let one = self.probability_of_one();
+        let p = if bit { one } else { ONE - one };
+        PROBABILITY_BITS as f64 - (p as f64).log2()
+    }
+
     fn update(&mut self, bit: bool) {
         let toward = |p: u16, shift: u32| -> u16 {
             let p = p as u32;
@@ -75,6 +82,13 @@ impl Default for MagnitudeModel {
             exponent: [BitModel::default(); EXPONENT_CONTEXTS],
             leading: [BitModel::default(); EXPONENT_CONTEXTS],
         }
+    }
+}
+
+impl MagnitudeModel {
+    /// What coding the magnitude 1 would cost now, in bits: its exponent's stop bit.
+    pub(crate) fn cost_of_one(&self) -> f64 {
+        self.exponent[0].cost(false)
     }
 }
 
@@ -317,6 +331,25 @@ mod tests {
         // 100,000 bits at p = 0.001 hold ~1,141 bits of information; the integers
         // about 48 KB of mantissas.
         assert!(bytes.len() < 60_000, "{}", bytes.len());
+    }
+
+    #[test]
+    fn a_cost_is_what_the_coder_spends() {
+        let mut model = BitModel::default();
+        assert_eq!(model.cost(true), 1.0);
+        assert_eq!(model.cost(false), 1.0);
+        (0..1000).for_each(|_| model.update(false));
+        // Zeros are now cheap and a one dear (~10 bits, the probability's margin), as the
+        // coder would code them.
+        assert!(model.cost(false) < 0.01, "{}", model.cost(false));
+        assert!(model.cost(true) > 9.0, "{}", model.cost(true));
+        let mut encoder = RangeEncoder::default();
+        (0..1000).for_each(|_| encoder.encode_with(true, model.probability_of_one()));
+        let spent = encoder.finish().len() as f64 * 8.0;
+        assert!(
+            (spent / (1000.0 * model.cost(true)) - 1.0).abs() < 0.02,
+            "{spent}"
+        );
     }
 
     #[test]

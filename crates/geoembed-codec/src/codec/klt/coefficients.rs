@@ -138,8 +138,9 @@ fn update_running(running: &mut [u32], magnitudes: &[u32]) {
 pub(super) fn encode(
     means: &[i64],
     loadings: &[i32],
-    planes: &[i32],
+    planes: &mut [i32],
     shape: PlaneShape,
+    choices: Option<&RateDistortion>,
 ) -> Vec<u8> {
     let mut models = Models::new(shape.levels);
     let mut coder = RangeEncoder::default();
@@ -157,8 +158,8 @@ pub(super) fn encode(
     let pixels = shape.height * shape.width;
     let mut running = vec![0u32; pixels];
     let mut magnitudes = vec![0u32; pixels];
-    for plane in planes.chunks_exact(pixels.max(1)) {
-        for (m, q) in magnitudes.iter_mut().zip(plane) {
+    for (component, plane) in planes.chunks_exact_mut(pixels.max(1)).enumerate() {
+        for (m, q) in magnitudes.iter_mut().zip(plane.iter()) {
             *m = q.unsigned_abs();
         }
         for (i, band) in bands.iter().enumerate() {
@@ -172,26 +173,61 @@ pub(super) fn encode(
             if !used {
                 continue;
             }
-            let around = Neighbourhood {
-                magnitudes: &magnitudes,
-                running: &running,
-                width: shape.width,
-            };
             let parent = parents[i].map(|p| &bands[p]);
             for y in r.y0..r.y1 {
                 for x in r.x0..r.x1 {
+                    let at = y * shape.width + x;
+                    let around = Neighbourhood {
+                        magnitudes: &magnitudes,
+                        running: &running,
+                        width: shape.width,
+                    };
                     let model = &mut models.coefficients[around.context(band, parent, y, x)];
-                    coder.signed(
-                        &mut model.zero,
-                        &mut model.magnitude,
-                        plane[y * shape.width + x],
-                    );
+                    let value = match choices {
+                        Some(rd) if rd.zero_pays(component, at, plane[at], model) => 0,
+                        _ => plane[at],
+                    };
+                    coder.signed(&mut model.zero, &mut model.magnitude, value);
+                    if value != plane[at] {
+                        plane[at] = value;
+                        magnitudes[at] = 0;
+                    }
                 }
             }
         }
         update_running(&mut running, &magnitudes);
     }
     coder.finish()
+}
+
+/// The encoder's licence to code a ±1 as 0 where that lowers `distortion + λ · bits`, with
+/// the bits the adaptive models would spend right there (greedy rate–distortion optimised
+/// quantisation). The decoder needs nothing of it: it reads the values coded.
+pub(super) struct RateDistortion<'a> {
+    /// The unquantised coefficients of each kept component, in units of the step.
+    pub coefficients: Vec<&'a [f64]>,
+    pub step: f64,
+    /// The squared synthesis gain of each position of a plane.
+    pub gains: &'a [f64],
+    /// Where a ±1 decodes: `1 − offset` steps.
+    pub offset: f64,
+    /// Squared error (in steps²) a bit is worth.
+    pub lambda: f64,
+}
+
+impl RateDistortion<'_> {
+    fn zero_pays(&self, component: usize, at: usize, value: i32, model: &SignedModel) -> bool {
+        if value.abs() != 1 {
+            return false;
+        }
+        let ratio = self.coefficients[component][at].abs() / self.step;
+        let gain = self.gains[at];
+        let kept_error = ratio - (1.0 - self.offset);
+        let as_zero = ratio * ratio * gain + self.lambda * model.zero.cost(false);
+        let as_one = kept_error * kept_error * gain
+            + self.lambda * (model.zero.cost(true) + 1.0 + model.magnitude.cost_of_one());
+        as_zero < as_one
+    }
 }
 
 /// What [`decode`] rebuilds.
@@ -263,4 +299,68 @@ pub(super) fn decode(data: &[u8], bands: usize, kept: usize, shape: PlaneShape) 
         loadings,
         planes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ones_the_coder_zeroes_are_what_the_decoder_reads() {
+        let shape = PlaneShape {
+            height: 24,
+            width: 20,
+            levels: 2,
+        };
+        let pixels = shape.height * shape.width;
+        // Two components: scattered ±1s (most dear to code alone) among larger values.
+        let coefficients: Vec<f64> = (0..2 * pixels)
+            .map(|i| match i % 13 {
+                0 => 0.65,
+                5 => -0.9,
+                7 => 3.3,
+                _ => 0.1,
+            })
+            .collect();
+        let step = 1.0;
+        let quantised: Vec<i32> = coefficients
+            .iter()
+            .map(|&c| match c.abs() {
+                a if a < 0.6 => 0,
+                a => (c.signum() * (a + 0.55).floor()) as i32,
+            })
+            .collect();
+        let choices = RateDistortion {
+            coefficients: coefficients.chunks_exact(pixels).collect(),
+            step,
+            gains: &vec![1.0; pixels],
+            offset: 16.0 / 256.0,
+            lambda: 0.1155,
+        };
+        let (means, loadings) = (vec![3i64, -2], vec![100, -50, 25, 12]);
+        let mut planes = quantised.clone();
+        let stream = encode(&means, &loadings, &mut planes, shape, Some(&choices));
+        let zeroed = quantised
+            .iter()
+            .zip(&planes)
+            .filter(|(q, p)| q != p)
+            .count();
+        assert!(zeroed > 0, "no ±1 was worth zeroing");
+        assert!(quantised
+            .iter()
+            .zip(&planes)
+            .all(|(&q, &p)| p == q || (q.abs() == 1 && p == 0)));
+        let decoded = decode(&stream, 2, 2, shape).unwrap();
+        assert_eq!(decoded.planes, planes);
+        assert_eq!((decoded.means, decoded.loadings), (means, loadings));
+        let mut unchanged = quantised.clone();
+        let plain = encode(&[3, -2], &[100, -50, 25, 12], &mut unchanged, shape, None);
+        assert_eq!(unchanged, quantised);
+        assert!(
+            stream.len() < plain.len(),
+            "{} {}",
+            stream.len(),
+            plain.len()
+        );
+    }
 }

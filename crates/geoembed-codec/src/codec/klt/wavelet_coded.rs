@@ -10,7 +10,7 @@
 //! over coefficients rather than over whole components). A component whose coefficients
 //! do not pay for its loadings is dropped.
 
-use super::coefficients::{self, Decoded, PlaneShape, MAX_MAGNITUDE};
+use super::coefficients::{self, Decoded, PlaneShape, RateDistortion, MAX_MAGNITUDE};
 use super::wavelet;
 use super::{back_project, basis, Fitted, LossStats};
 use crate::codec::TileShape;
@@ -23,9 +23,6 @@ pub(crate) const VERSION: u8 = 3;
 const DEAD_ZONE_ROUNDING: f64 = 0.4;
 /// Out of the dead zone, `|q| = max(1, ⌊|c| / Δ + ROUNDING⌋)`.
 const ROUNDING: f64 = 0.55;
-/// The dead zone of a coefficient whose causal neighbours in its subband are all 0: an
-/// isolated 1 costs far more bits than one among others (presto_s2 at 1%: 1.5% smaller).
-const ISOLATED_DEAD_ZONE_ROUNDING: f64 = 0.3;
 /// Decoded magnitudes sit `BIAS / 256` of a step below the interval's top, nearer where
 /// a peaked distribution's values are.
 const BIAS: u8 = 16;
@@ -48,7 +45,9 @@ const LOADING_BITS_SAVED: f64 = 3.0;
 /// Bits a nonzero coefficient costs, roughly (zero flag, sign, magnitude).
 const NONZERO_BITS: f64 = 5.0;
 /// Squared error saved per bit spent at the step `Δ`: `LAMBDA · Δ²` (the slope of a
-/// uniform quantiser's distortion–rate curve, `2 ln 2 · Δ²/12`).
+/// uniform quantiser's distortion–rate curve, `2 ln 2 · Δ²/12`): what a component must save
+/// to be kept, and what a ±1 must save to be coded rather than zeroed (0.06 and 0.2 were
+/// both larger on presto_s2 and Jasper).
 const LAMBDA: f64 = 0.1155;
 
 /// Squared synthesis gains of the subbands (level 0 the finest; levels past 4 as 4), by
@@ -278,9 +277,6 @@ pub(super) struct Transformed {
     max_abs: Vec<f64>,
     /// The energy of the components past the candidates (never coded).
     tail: f64,
-    /// The wavelet's subbands, where [`Transformed::clear_isolated_ones`] looks for
-    /// neighbours.
-    subbands: Vec<wavelet::Subband>,
 }
 
 impl Transformed {
@@ -324,7 +320,6 @@ impl Transformed {
             energy: Vec::new(),
             max_abs: Vec::new(),
             tail: fitted.basis.energies.iter().sum(),
-            subbands: wavelet::subbands(shape.height, shape.width, levels),
         }
     }
 
@@ -392,43 +387,18 @@ impl Transformed {
         (kept, error)
     }
 
-    /// Zeroes the ±1s of `quantised` (the coefficients `plane` at `step`) that the wider
-    /// dead zone of [`ISOLATED_DEAD_ZONE_ROUNDING`] would have zeroed and whose causal
-    /// neighbours in their subband (left, up-left, up, up-right, as already decided) are
-    /// all 0.
-    fn clear_isolated_ones(&self, plane: &[f64], step: f64, width: usize, quantised: &mut [i32]) {
-        let isolated_threshold = 1.0 - ISOLATED_DEAD_ZONE_ROUNDING;
-        for rect in self.subbands.iter().map(|band| band.rect) {
-            for y in rect.y0..rect.y1 {
-                for x in rect.x0..rect.x1 {
-                    let i = y * width + x;
-                    if quantised[i].abs() != 1 || plane[i].abs() / step >= isolated_threshold {
-                        continue;
-                    }
-                    let left = x > rect.x0 && quantised[i - 1] != 0;
-                    let above = y > rect.y0
-                        && (quantised[i - width] != 0
-                            || (x > rect.x0 && quantised[i - width - 1] != 0)
-                            || (x + 1 < rect.x1 && quantised[i - width + 1] != 0));
-                    if !left && !above {
-                        quantised[i] = 0;
-                    }
-                }
-            }
-        }
-    }
-
     /// The model of step `Δ` keeping the components `kept`, with its stream coded, and
-    /// what the stream holds.
+    /// what the stream holds: the quantised coefficients, but for the ±1s the coder found
+    /// cheaper as 0 ([`RateDistortion`]).
     fn model(&self, shape: &TileShape, step: f64, kept: &[usize]) -> (WaveletModel, Decoded) {
         let pixels = self.pixels;
         let mut planes = Vec::with_capacity(kept.len() * pixels);
         let mut loadings = Vec::with_capacity(kept.len() * shape.bands);
+        let mut coefficients = Vec::with_capacity(kept.len());
         for &k in kept {
             let plane = &self.coefficients[k * pixels..(k + 1) * pixels];
-            let start = planes.len();
             planes.extend(plane.iter().map(|&c| quantise(c, step)));
-            self.clear_isolated_ones(plane, step, shape.width, &mut planes[start..]);
+            coefficients.push(plane);
             loadings.extend_from_slice(&self.loadings[k * shape.bands..(k + 1) * shape.bands]);
         }
         let plane_shape = PlaneShape {
@@ -436,6 +406,20 @@ impl Transformed {
             width: shape.width,
             levels: self.levels,
         };
+        let choices = RateDistortion {
+            coefficients,
+            step,
+            gains: &self.gains,
+            offset: BIAS as f64 / 256.0,
+            lambda: LAMBDA,
+        };
+        let stream = coefficients::encode(
+            &self.means,
+            &loadings,
+            &mut planes,
+            plane_shape,
+            Some(&choices),
+        );
         let model = WaveletModel {
             levels: self.levels,
             mean_step: self.mean_step,
@@ -443,7 +427,7 @@ impl Transformed {
             step,
             bias: BIAS,
             kept: kept.len(),
-            stream: coefficients::encode(&self.means, &loadings, &planes, plane_shape),
+            stream,
         };
         let coded = Decoded {
             means: self.means.clone(),
