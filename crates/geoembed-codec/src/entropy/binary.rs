@@ -86,9 +86,20 @@ impl Default for MagnitudeModel {
 }
 
 impl MagnitudeModel {
-    /// What coding the magnitude 1 would cost now, in bits: its exponent's stop bit.
-    pub(crate) fn cost_of_one(&self) -> f64 {
-        self.exponent[0].cost(false)
+    /// What coding `v ≥ 1` would cost now, in bits (as [`RangeEncoder::magnitude`] codes it).
+    pub(crate) fn cost(&self, v: u32) -> f64 {
+        let exponent = 31 - v.leading_zeros();
+        let mut bits: f64 = (0..exponent)
+            .map(|j| self.exponent[context(j)].cost(true))
+            .sum();
+        if exponent < MAX_EXPONENT {
+            bits += self.exponent[context(exponent)].cost(false);
+        }
+        if exponent >= 1 {
+            let leading = (v >> (exponent - 1)) & 1 == 1;
+            bits += self.leading[context(exponent)].cost(leading) + (exponent - 1) as f64;
+        }
+        bits
     }
 }
 

@@ -184,13 +184,13 @@ pub(super) fn encode(
                     };
                     let model = &mut models.coefficients[around.context(band, parent, y, x)];
                     let value = match choices {
-                        Some(rd) if rd.zero_pays(component, at, plane[at], model) => 0,
-                        _ => plane[at],
+                        Some(rd) => rd.cheaper(component, at, plane[at], model),
+                        None => plane[at],
                     };
                     coder.signed(&mut model.zero, &mut model.magnitude, value);
                     if value != plane[at] {
                         plane[at] = value;
-                        magnitudes[at] = 0;
+                        magnitudes[at] = value.unsigned_abs();
                     }
                 }
             }
@@ -200,33 +200,45 @@ pub(super) fn encode(
     coder.finish()
 }
 
-/// The encoder's licence to code a ±1 as 0 where that lowers `distortion + λ · bits`, with
-/// the bits the adaptive models would spend right there (greedy rate–distortion optimised
-/// quantisation). The decoder needs nothing of it: it reads the values coded.
+/// The encoder's licence to code a magnitude one step nearer 0 (a ±1 as 0) where that
+/// lowers `distortion + λ · bits`, with the bits the adaptive models would spend right
+/// there (greedy rate–distortion optimised quantisation). The decoder needs nothing of it:
+/// it reads the values coded.
 pub(super) struct RateDistortion<'a> {
     /// The unquantised coefficients of each kept component, in units of the step.
     pub coefficients: Vec<&'a [f64]>,
     pub step: f64,
     /// The squared synthesis gain of each position of a plane.
     pub gains: &'a [f64],
-    /// Where a ±1 decodes: `1 − offset` steps.
+    /// Where a magnitude `m ≥ 1` decodes: `m − offset` steps.
     pub offset: f64,
     /// Squared error (in steps²) a bit is worth.
     pub lambda: f64,
 }
 
 impl RateDistortion<'_> {
-    fn zero_pays(&self, component: usize, at: usize, value: i32, model: &SignedModel) -> bool {
-        if value.abs() != 1 {
-            return false;
+    /// `value`, or the magnitude one step nearer 0 where that costs less.
+    fn cheaper(&self, component: usize, at: usize, value: i32, model: &SignedModel) -> i32 {
+        let magnitude = value.unsigned_abs();
+        if magnitude == 0 {
+            return value;
         }
         let ratio = self.coefficients[component][at].abs() / self.step;
         let gain = self.gains[at];
-        let kept_error = ratio - (1.0 - self.offset);
-        let as_zero = ratio * ratio * gain + self.lambda * model.zero.cost(false);
-        let as_one = kept_error * kept_error * gain
-            + self.lambda * (model.zero.cost(true) + 1.0 + model.magnitude.cost_of_one());
-        as_zero < as_one
+        let cost = |m: u32| {
+            let rebuilt = if m == 0 { 0.0 } else { m as f64 - self.offset };
+            let error = ratio - rebuilt;
+            let bits = match m {
+                0 => model.zero.cost(false),
+                _ => model.zero.cost(true) + 1.0 + model.magnitude.cost(m),
+            };
+            error * error * gain + self.lambda * bits
+        };
+        if cost(magnitude - 1) < cost(magnitude) {
+            value.signum() * (magnitude as i32 - 1)
+        } else {
+            value
+        }
     }
 }
 
@@ -306,7 +318,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_ones_the_coder_zeroes_are_what_the_decoder_reads() {
+    fn the_values_the_coder_lowers_are_what_the_decoder_reads() {
         let shape = PlaneShape {
             height: 24,
             width: 20,
