@@ -21,6 +21,7 @@ mod basis;
 mod coefficients;
 mod quality;
 mod refine;
+mod step_search;
 mod wavelet;
 mod wavelet_coded;
 
