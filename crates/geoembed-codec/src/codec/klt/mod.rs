@@ -206,9 +206,10 @@ impl<'a> Fitted<'a> {
     }
 }
 
-/// Back-projects pixel by pixel: `x̂_b = μ_b + Σ_k y_k · V[k][b]` in binary64, `k`
-/// ascending, with `component(p, k)` the value `y_k` of pixel `p`, then each value as the
-/// sample type holds it; calls `emit` with every pixel's values.
+/// Back-projects `x̂_b = μ_b + Σ_k y_k · V[k][b]` in binary64, `k` ascending, with
+/// `component(p, k)` the value `y_k` of pixel `p` (a few pixels at a time, each summed as
+/// alone), then each value as the sample type holds it; calls `emit` with every pixel's
+/// values in order.
 fn back_project(
     means: &[f64],
     loadings: &[f64],

@@ -15,11 +15,11 @@ const SEARCH_STEPS: usize = 40;
 /// Relative miss of the budget at which the search stops (the passes correct the rest).
 const ESTIMATE_TOLERANCE: f64 = 2e-3;
 
-/// The estimated error against the step, as far as it has been evaluated: the passes of
-/// rate control ask it for different budgets, and every point evaluated for one budget
-/// brackets the next (the estimate itself does not change between passes).
-pub(super) struct EstimateCurve<'t> {
-    transformed: &'t Transformed,
+/// The estimated error against the step of one [`Transformed`] tile, as far as it has
+/// been evaluated: the passes of rate control ask it for different budgets, and every point
+/// evaluated for one budget brackets the next (the estimate itself does not change between
+/// passes, as long as the tile's components do not).
+pub(super) struct EstimateCurve {
     bands: usize,
     drop: bool,
     /// Evaluated points `(ln Δ, estimated squared error, kept components)`.
@@ -29,20 +29,17 @@ pub(super) struct EstimateCurve<'t> {
 /// A point of the curve without its kept components: `(ln Δ, estimated squared error)`.
 type Point = (f64, f64);
 
-impl<'t> EstimateCurve<'t> {
-    pub(super) fn new(transformed: &'t Transformed, bands: usize, drop: bool) -> Self {
+impl EstimateCurve {
+    pub(super) fn new(bands: usize, drop: bool) -> Self {
         EstimateCurve {
-            transformed,
             bands,
             drop,
             points: Vec::new(),
         }
     }
 
-    fn evaluate(&mut self, ln_step: f64) -> Point {
-        let (kept, error) = self
-            .transformed
-            .estimate(ln_step.exp(), self.bands, self.drop);
+    fn evaluate(&mut self, transformed: &Transformed, ln_step: f64) -> Point {
+        let (kept, error) = transformed.estimate(ln_step.exp(), self.bands, self.drop);
         self.points.push((ln_step, error, kept));
         (ln_step, error)
     }
@@ -54,15 +51,14 @@ impl<'t> EstimateCurve<'t> {
     /// high-rate guess, the next ones interpolated there between the evaluated points
     /// nearest the budget on either side (by factors of 4 until there are both), halving
     /// the bracket instead when interpolation stalls.
-    pub(super) fn step_for(&mut self, budget: f64) -> (f64, Vec<usize>) {
-        let transformed = self.transformed;
+    pub(super) fn step_for(&mut self, transformed: &Transformed, budget: f64) -> (f64, Vec<usize>) {
         let top = transformed.largest_coefficient();
         let reachable = budget - transformed.never_coded();
         if top <= 0.0 || reachable <= 0.0 {
             // Nothing to quantise, or the budget is spent by what is never coded: the
             // finest step then (the caller asks for more components).
             let floor = (top / MAX_MAGNITUDE as f64).max(f64::MIN_POSITIVE).ln();
-            let at = self.point_at(floor);
+            let at = self.point_at(transformed, floor);
             let (ln_step, _, kept) = &self.points[at];
             return (ln_step.exp(), kept.clone());
         }
@@ -71,7 +67,7 @@ impl<'t> EstimateCurve<'t> {
         if self.points.is_empty() {
             let coefficients = transformed.coefficient_count().max(1) as f64;
             let guess = 0.5 * (12.0 * reachable / coefficients).ln();
-            self.evaluate(guess.clamp(floor, ceiling));
+            self.evaluate(transformed, guess.clamp(floor, ceiling));
         }
         let mut stalled = false;
         for _ in 0..SEARCH_STEPS {
@@ -96,7 +92,7 @@ impl<'t> EstimateCurve<'t> {
                 break;
             }
             let width = self.bracket_width(budget);
-            self.evaluate(next);
+            self.evaluate(transformed, next);
             stalled = self.bracket_width(budget) > 0.5 * width;
         }
         let (ln_step, _, kept) = &self.points[self.closest(budget)];
@@ -104,11 +100,11 @@ impl<'t> EstimateCurve<'t> {
     }
 
     /// The index of the point at `ln_step`, evaluated if it is not yet.
-    fn point_at(&mut self, ln_step: f64) -> usize {
+    fn point_at(&mut self, transformed: &Transformed, ln_step: f64) -> usize {
         match self.points.iter().position(|p| p.0 == ln_step) {
             Some(i) => i,
             None => {
-                self.evaluate(ln_step);
+                self.evaluate(transformed, ln_step);
                 self.points.len() - 1
             }
         }

@@ -264,7 +264,7 @@ pub(super) struct Transformed {
     /// `bands × bands` quantised loadings, component-major.
     loadings: Vec<i32>,
     /// Component-major wavelet coefficients of every candidate component (the leading
-    /// ones, see [`candidate_count`]).
+    /// ones, see [`transformed_enough`]).
     coefficients: Vec<f64>,
     /// Pixels of the tile (at least 1): the length of one component's coefficients.
     pixels: usize,
@@ -274,6 +274,8 @@ pub(super) struct Transformed {
     max_abs: Vec<f64>,
     /// The energy of the components past the candidates (never coded).
     tail: f64,
+    /// The squared error the target allows: `R² ‖x‖²`.
+    budget: f64,
 }
 
 impl Transformed {
@@ -317,6 +319,7 @@ impl Transformed {
             energy: Vec::new(),
             max_abs: Vec::new(),
             tail: fitted.basis.energies.iter().sum(),
+            budget: rel_rmse * rel_rmse * norm2,
         }
     }
 
@@ -493,12 +496,13 @@ fn quantise(c: f64, step: f64) -> i32 {
 /// between two such jumps may be missed by far; keeping every component that has a
 /// nonzero coefficient makes the error follow the step closely, at some bytes.
 pub(super) fn code(shape: &TileShape, fitted: &Fitted, rel_rmse: f64) -> Result<Coded> {
-    let transformed = transformed_enough(shape, fitted, rel_rmse);
-    let (miss, coded) = rate_controlled(shape, fitted.values, &transformed, rel_rmse, true)?;
+    let (transformed, curve) = transformed_enough(shape, fitted, rel_rmse);
+    let (miss, coded) = rate_controlled(shape, fitted.values, &transformed, curve)?;
     if miss <= ACCEPTABLE_MISS {
         return Ok(coded);
     }
-    let (other_miss, other) = rate_controlled(shape, fitted.values, &transformed, rel_rmse, false)?;
+    let keeping_all = EstimateCurve::new(shape.bands, false);
+    let (other_miss, other) = rate_controlled(shape, fitted.values, &transformed, keeping_all)?;
     Ok(if other_miss < miss { other } else { coded })
 }
 
@@ -507,10 +511,15 @@ pub(super) fn code(shape: &TileShape, fitted: &Fitted, rel_rmse: f64) -> Result<
 /// estimate at the target keeps any of the last quarter of them (components come by
 /// decreasing energy, and one that cannot pay for its loadings is followed by weaker
 /// ones). Projecting and transforming every component was most of the encoder's time at
-/// mid rates: presto_s2 at 5% kept 8 of 128.
-fn transformed_enough(shape: &TileShape, fitted: &Fitted, rel_rmse: f64) -> Transformed {
-    let target = rel_rmse * rel_rmse * fitted.values.iter().map(|v| v * v).sum::<f64>();
+/// mid rates: presto_s2 at 5% kept 8 of 128. With the tile, the estimate (dropping
+/// components) as the last check evaluated it, where rate control's first pass starts.
+fn transformed_enough(
+    shape: &TileShape,
+    fitted: &Fitted,
+    rel_rmse: f64,
+) -> (Transformed, EstimateCurve) {
     let mut transformed = Transformed::new(shape, fitted, rel_rmse);
+    let target = transformed.budget;
     // Kept components were about 1.4 times those of energy above 1/64 of the budget
     // on presto_s2 at 1–10%.
     let strong = fitted
@@ -522,34 +531,36 @@ fn transformed_enough(shape: &TileShape, fitted: &Fitted, rel_rmse: f64) -> Tran
     let mut candidates = shape.bands.min((2 * strong).max(FIRST_CANDIDATES));
     loop {
         transformed.extend(shape, fitted, candidates);
+        let mut curve = EstimateCurve::new(shape.bands, true);
         if candidates == shape.bands {
-            return transformed;
+            return (transformed, curve);
         }
-        let (_, kept) = EstimateCurve::new(&transformed, shape.bands, true).step_for(target);
+        let (_, kept) = curve.step_for(&transformed, target);
         if kept.iter().all(|&k| k < candidates - candidates / 4) {
-            return transformed;
+            return (transformed, curve);
         }
         candidates = shape.bands.min(2 * candidates);
     }
 }
 
+/// Codes `transformed` in passes along `curve` (its estimate, dropping components or not),
+/// each correcting the budget by the error of what the decoder rebuilds; the pass nearest
+/// the target and how far it is from it.
 fn rate_controlled(
     shape: &TileShape,
     values: &[f64],
     transformed: &Transformed,
-    rel_rmse: f64,
-    drop: bool,
+    mut curve: EstimateCurve,
 ) -> Result<(f64, Coded)> {
-    let target = rel_rmse * rel_rmse * values.iter().map(|v| v * v).sum::<f64>();
+    let target = transformed.budget;
     let miss = |error: f64| match target {
         t if t > 0.0 => ((error / t).sqrt() - 1.0).abs(),
         _ => error,
     };
     let mut budget = target;
     let mut best: Option<(f64, Coded)> = None;
-    let mut curve = EstimateCurve::new(transformed, shape.bands, drop);
     for _ in 0..PASSES {
-        let (step, kept) = curve.step_for(budget);
+        let (step, kept) = curve.step_for(transformed, budget);
         let (model, coded) = transformed.model(shape, step, &kept);
         let mut decoded = Vec::with_capacity(values.len());
         model.rebuild_from(&coded, shape, |pixel| decoded.extend_from_slice(pixel));
