@@ -224,17 +224,19 @@ impl RateDistortion<'_> {
             return value;
         }
         let ratio = self.coefficients[component][at].abs() / self.step;
-        let gain = self.gains[at];
-        let cost = |m: u32| {
+        let squared_error = |m: u32| {
             let rebuilt = if m == 0 { 0.0 } else { m as f64 - self.offset };
-            let error = ratio - rebuilt;
-            let bits = match m {
-                0 => model.zero.cost(false),
-                _ => model.zero.cost(true) + 1.0 + model.magnitude.cost(m),
-            };
-            error * error * gain + self.lambda * bits
+            (ratio - rebuilt) * (ratio - rebuilt)
         };
-        if cost(magnitude - 1) < cost(magnitude) {
+        let error_added =
+            self.gains[at] * (squared_error(magnitude - 1) - squared_error(magnitude));
+        // Only what differs between the two codings is costed: the zero flag and sign
+        // for a ±1, the magnitude's bits otherwise.
+        let bits_saved = match magnitude {
+            1 => model.zero.cost(true) + 1.0 + model.magnitude.cost(1) - model.zero.cost(false),
+            _ => model.magnitude.cost_over_one_less(magnitude),
+        };
+        if error_added < self.lambda * bits_saved {
             value.signum() * (magnitude as i32 - 1)
         } else {
             value

@@ -559,8 +559,15 @@ fn rate_controlled(
     };
     let mut budget = target;
     let mut best: Option<(f64, Coded)> = None;
+    let mut coded_already: Vec<(f64, Vec<usize>)> = Vec::new();
     for _ in 0..PASSES {
         let (step, kept) = curve.step_for(transformed, budget);
+        // A corrected budget can land on a point already coded (the curve's nearest
+        // evaluated point): coding it again would give the same bytes and error.
+        if coded_already.iter().any(|(s, k)| *s == step && *k == kept) {
+            break;
+        }
+        coded_already.push((step, kept.clone()));
         let (model, coded) = transformed.model(shape, step, &kept);
         let mut decoded = Vec::with_capacity(values.len());
         model.rebuild_from(&coded, shape, |pixel| decoded.extend_from_slice(pixel));
