@@ -462,111 +462,169 @@ pub(super) fn span(plane: &[i64]) -> i128 {
     }
 }
 
-/// Weights of `taps` around reference `W` (or `B` for cross-band fits), fitted on the
-/// sampled samples and quantised to 2^-FIT_SHIFT: least squares on the samples away from
+/// A template of a fitted predictor: the reference neighbour (`W`, or `B` for cross-band
+/// fits) and the taps weighed around it.
+type Template<'a> = (u8, &'a [u8]);
+
+/// Whether a fit of `tap_count` taps sums the samples on the plane's edges too: small bands
+/// (fewer samples than a reweighted round takes) fit on every sample, as before edges were
+/// left out: there the edges are a large share of the samples, and leaving them out cost
+/// 0.08% on ERA5 t2m's 49 x 33 bands.
+fn edges_too(sampled: &Sampled, tap_count: usize) -> bool {
+    sampled.values.len() < REWEIGHTED_SAMPLES || sampled.interior_count < 4 * tap_count
+}
+
+/// Least-squares weights of each template, unweighted, on the sampled samples away from
 /// the plane's edges (where the fallbacks of [`neighbours`] miss by a gradient's worth and
-/// would steer the fit), then `rounds` rounds reweighted by `1/max(|r|, 1)` on at most
-/// [`REWEIGHTED_SAMPLES`] of them (towards the least absolute residual, which is what the
-/// entropy coder pays for; least squares chases the largest residuals, such as a coast's).
-/// `None` if the system is degenerate. `wide`: the planes' spans need 128-bit arithmetic.
-fn fit(
-    sampled: &Sampled,
-    (reference, taps): (u8, &[u8]),
-    wide: bool,
-    rounds: usize,
-) -> Option<Predictor> {
-    let tap_count = taps.len();
-    let interior = sampled.interior_count;
-    // Small bands (fewer samples than a reweighted round takes) fit on every sample, as
-    // before edges were left out: there the edges are a large share of the samples, and
-    // leaving them out cost 0.08% on ERA5 t2m's 49 x 33 bands.
-    let edges_too = sampled.values.len() < REWEIGHTED_SAMPLES || interior < 4 * tap_count;
-    let template = (reference, taps);
-    let mut solution = solve_weighted(sampled, template, edges_too, 1, None)?;
-    let step = (interior / REWEIGHTED_SAMPLES).max(1);
+/// would steer the fit); `None` where the system is degenerate. A template whose taps begin
+/// another's, around the same reference and over the same samples, is solved from the
+/// leading block of the longer one's sums: the sums are the same, in the same order, and
+/// summing was most of the float encoder's time on few-band grids (ERA-Interim).
+fn plain_weights(sampled: &Sampled, templates: &[Template]) -> Vec<Option<Vec<f64>>> {
+    let mut summed: Vec<(Template, bool, NormalEquations)> = Vec::new();
+    let longest_first = {
+        let mut order: Vec<usize> = (0..templates.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(templates[i].1.len()));
+        order
+    };
+    let mut weights = vec![None; templates.len()];
+    for i in longest_first {
+        let (reference, taps) = templates[i];
+        let edges = edges_too(sampled, taps.len());
+        let shared = summed
+            .iter()
+            .find(|((r, longer), e, _)| *r == reference && *e == edges && longer.starts_with(taps));
+        weights[i] = match shared {
+            Some((_, _, sums)) => sums.solve(taps.len()),
+            None => {
+                let sums = NormalEquations::sum(sampled, templates[i], edges, 1, None);
+                let solved = sums.solve(taps.len());
+                summed.push((templates[i], edges, sums));
+                solved
+            }
+        };
+    }
+    weights
+}
+
+/// `weights` of `template` refitted `rounds` times, each sample weighing `1/max(|r|, 1)`
+/// (`r` its residual under the previous weights) on at most [`REWEIGHTED_SAMPLES`] of them:
+/// towards the least absolute residual, which is what the entropy coder pays for; least
+/// squares chases the largest residuals, such as a coast's.
+fn reweighted(sampled: &Sampled, template: Template, weights: Vec<f64>, rounds: usize) -> Vec<f64> {
+    let edges = edges_too(sampled, template.1.len());
+    let step = (sampled.interior_count / REWEIGHTED_SAMPLES).max(1);
+    let mut weights = weights;
     for _ in 0..rounds {
-        match solve_weighted(sampled, template, edges_too, step, Some(&solution)) {
-            Some(next) => solution = next,
+        let sums = NormalEquations::sum(sampled, template, edges, step, Some(&weights));
+        match sums.solve(template.1.len()) {
+            Some(next) => weights = next,
             None => break,
         }
     }
+    weights
+}
+
+/// The predictor of `template` with `weights` quantised to 2^-FIT_SHIFT (zero weights
+/// left out). `wide`: the planes' spans need 128-bit arithmetic.
+fn quantised((reference, taps): Template, weights: &[f64], wide: bool) -> Predictor {
     let scale = (1u64 << FIT_SHIFT) as f64;
     let quantised: Vec<(u8, i32)> = taps
         .iter()
-        .zip(solution.iter())
+        .zip(weights)
         .filter_map(|(&j, &c)| {
             let v = (c * scale).round();
             (v.is_finite() && v.abs() < MAX_COEF as f64 && v != 0.0).then_some((j, v as i32))
         })
         .collect();
-    Some(Predictor::Linear {
+    Predictor::Linear {
         reference,
         shift: FIT_SHIFT,
         taps: quantised,
         wide,
-    })
+    }
 }
 
 /// Reweighted rounds of the refit of the best template (see [`choose`]).
 const REWEIGHTED_ROUNDS: usize = 2;
-/// Most samples a reweighted round of [`fit`] sums over.
+/// Most samples a reweighted round sums over.
 const REWEIGHTED_SAMPLES: usize = 4096;
 
-/// The (weighted) least-squares weights of a template (`reference`, `taps`) over every
-/// `step`-th sample away from the edges (of every sample with `edges_too`); with
-/// `previous`, each sample weighs `1/max(|r|, 1)`, `r` its residual under those weights.
-/// `None` if the system is degenerate.
-fn solve_weighted(
-    sampled: &Sampled,
-    (reference, taps): (u8, &[u8]),
-    edges_too: bool,
-    step: usize,
-    previous: Option<&[f64]>,
-) -> Option<Vec<f64>> {
-    let tap_count = taps.len();
-    // Normal equations in plain arrays (lower triangle), then one Cholesky solve.
-    let mut gram = [[0f64; NEIGHBOURS]; NEIGHBOURS];
-    let mut rhs = [0f64; NEIGHBOURS];
-    let mut features = [0f64; NEIGHBOURS];
-    let mut count = 0;
-    let chosen = sampled
-        .each()
-        .zip(&sampled.interior)
-        .filter(|(_, &interior)| interior || edges_too);
-    for ((v, n), _) in chosen.step_by(step) {
-        let reference_value = n[reference as usize] as f64;
-        let target = v as f64 - reference_value;
-        for (fj, &j) in features.iter_mut().zip(taps) {
-            *fj = n[j as usize] as f64 - reference_value;
-        }
-        let weight = match previous {
-            None => 1.0,
-            Some(w) => {
-                let predicted: f64 = w.iter().zip(&features).map(|(c, f)| c * f).sum();
-                1.0 / (target - predicted).abs().max(1.0)
-            }
+/// The (weighted) normal equations of a template: the lower triangle of the Gram matrix of
+/// the taps' differences from the reference, the right-hand side and how many samples
+/// were summed.
+struct NormalEquations {
+    gram: [[f64; NEIGHBOURS]; NEIGHBOURS],
+    rhs: [f64; NEIGHBOURS],
+    count: usize,
+}
+
+impl NormalEquations {
+    /// The sums over every `step`-th sample away from the edges (of every sample with
+    /// `edges_too`); with `previous`, each sample weighs `1/max(|r|, 1)`, `r` its residual
+    /// under those weights.
+    fn sum(
+        sampled: &Sampled,
+        (reference, taps): Template,
+        edges_too: bool,
+        step: usize,
+        previous: Option<&[f64]>,
+    ) -> Self {
+        let tap_count = taps.len();
+        let mut sums = NormalEquations {
+            gram: [[0f64; NEIGHBOURS]; NEIGHBOURS],
+            rhs: [0f64; NEIGHBOURS],
+            count: 0,
         };
-        for a in 0..tap_count {
-            let fa = features[a] * weight;
-            rhs[a] += fa * target;
-            for (g, &fc) in gram[a][..=a].iter_mut().zip(&features[..=a]) {
-                *g += fa * fc;
+        let mut features = [0f64; NEIGHBOURS];
+        let chosen = sampled
+            .each()
+            .zip(&sampled.interior)
+            .filter(|(_, &interior)| interior || edges_too);
+        for ((v, n), _) in chosen.step_by(step) {
+            let reference_value = n[reference as usize] as f64;
+            let target = v as f64 - reference_value;
+            for (fj, &j) in features.iter_mut().zip(taps) {
+                *fj = n[j as usize] as f64 - reference_value;
             }
+            let weight = match previous {
+                None => 1.0,
+                Some(w) => {
+                    let predicted: f64 = w.iter().zip(&features).map(|(c, f)| c * f).sum();
+                    1.0 / (target - predicted).abs().max(1.0)
+                }
+            };
+            for a in 0..tap_count {
+                let fa = features[a] * weight;
+                sums.rhs[a] += fa * target;
+                for (g, &fc) in sums.gram[a][..=a].iter_mut().zip(&features[..=a]) {
+                    *g += fa * fc;
+                }
+            }
+            sums.count += 1;
         }
-        count += 1;
+        sums
     }
-    if count < 4 * tap_count {
-        return None;
+
+    /// The weights of the first `tap_count` taps (one Cholesky solve of their block, with a
+    /// tiny ridge), or `None` if the system is degenerate or has too few samples.
+    fn solve(&self, tap_count: usize) -> Option<Vec<f64>> {
+        if self.count < 4 * tap_count {
+            return None;
+        }
+        let gram = &self.gram;
+        let mut matrix =
+            DMatrix::<f64>::from_fn(tap_count, tap_count, |a, c| gram[a.max(c)][a.min(c)]);
+        let ridge =
+            (0..tap_count).map(|a| gram[a][a]).sum::<f64>() / tap_count as f64 * 1e-9 + 1e-12;
+        for a in 0..tap_count {
+            matrix[(a, a)] += ridge;
+        }
+        let solution = matrix
+            .cholesky()?
+            .solve(&DVector::from_column_slice(&self.rhs[..tap_count]));
+        Some(solution.iter().copied().collect())
     }
-    let mut matrix = DMatrix::<f64>::from_fn(tap_count, tap_count, |a, c| gram[a.max(c)][a.min(c)]);
-    let ridge = (0..tap_count).map(|a| gram[a][a]).sum::<f64>() / tap_count as f64 * 1e-9 + 1e-12;
-    for a in 0..tap_count {
-        matrix[(a, a)] += ridge;
-    }
-    let solution = matrix
-        .cholesky()?
-        .solve(&DVector::from_column_slice(&rhs[..tap_count]));
-    Some(solution.iter().copied().collect())
 }
 
 /// The fixed candidates: W, N, planar, MED, and with a previous band B and the cross-band
@@ -634,15 +692,21 @@ pub(super) fn choose(
         span(planes.cur) >= NARROW_SPAN || planes.prev.is_some_and(|p| span(p) >= NARROW_SPAN);
     // The wider template (LSOP-like) pays on smooth fields such as DEMs and winds.
     let wider: &[u8] = &[N, NW, NE, WW, NN, NWW, NNW, NNE, NEE];
-    let mut templates: Vec<(u8, &[u8])> = vec![(W, &[N, NW, NE, WW, NN]), (W, wider)];
+    let mut templates: Vec<Template> = vec![(W, &[N, NW, NE, WW, NN]), (W, wider)];
     if planes.prev.is_some() {
         templates.push((B, &[W, N, NW, NE, BW, BN]));
     }
+    let plain = plain_weights(&sampled, &templates);
     let best_fitted = templates
         .iter()
-        .filter_map(|&template| Some((template, costed(fit(&sampled, template, wide, 0)?))))
-        .reduce(|a, b| if b.1 .1 < a.1 .1 { b } else { a });
-    let Some((template, fitted)) = best_fitted else {
+        .zip(plain)
+        .filter_map(|(&template, weights)| {
+            let weights = weights?;
+            let fitted = costed(quantised(template, &weights, wide));
+            Some((template, weights, fitted))
+        })
+        .reduce(|a, b| if b.2 .1 < a.2 .1 { b } else { a });
+    let Some((template, weights, fitted)) = best_fitted else {
         return best_fixed;
     };
     // The best template refitted towards the least absolute residual (a fixed predictor
@@ -651,9 +715,10 @@ pub(super) fn choose(
     // a fifth of the encoding time for 0.04% (ERA5 t2m's 49 x 33 bands, the Landlab DEM's
     // 9,760 pixels).
     let large = planes.cur.len() >= SAMPLE_BUDGET;
-    let refitted = large
-        .then(|| fit(&sampled, template, wide, REWEIGHTED_ROUNDS).map(costed))
-        .flatten();
+    let refitted = large.then(|| {
+        let weights = reweighted(&sampled, template, weights, REWEIGHTED_ROUNDS);
+        costed(quantised(template, &weights, wide))
+    });
     let best = cheapest(best_fixed, fitted);
     match refitted {
         Some(refitted) => cheapest(best, refitted),
