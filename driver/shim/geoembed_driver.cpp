@@ -458,7 +458,7 @@ extern "C" void geoembed_shim_register(void) {
         "<Option name='EFFORT' type='string-select' default='default'>"
         "<Value>fast</Value><Value>default</Value><Value>max</Value></Option>"
         "<Option name='TILE_SIZE' type='int' description='tile edge in pixels (default "
-        "256)'/>"
+        "512 under 8 bands, else 256)'/>"
         "<Option name='MAX_ERROR' type='string' description='LOSSY near-lossless: largest "
         "absolute error in value units, one for every band or one per band (0,2,2); whole "
         "numbers for 8/16-bit integers, any for float32/64; beside REL_RMSE or QUALITY the "

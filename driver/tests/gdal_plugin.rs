@@ -236,13 +236,13 @@ fn translate_both_ways_is_bit_exact_with_metadata() {
         let want = co
             .iter()
             .find_map(|c| c.strip_prefix("TILE_SIZE="))
-            .map_or(256, |t| t.parse::<u64>().unwrap());
+            .map_or(512, |t| t.parse::<u64>().unwrap());
         let (w, h) = (
             si["size"][0].as_u64().unwrap(),
             si["size"][1].as_u64().unwrap(),
         );
-        // The natural block is the tile (256 by default, smaller for very wide pixels),
-        // clipped to the raster.
+        // The natural block is the tile (at most 512 by default: 512 under 8 bands, 256
+        // from 8, smaller for very wide pixels), clipped to the raster.
         let (bw, bh) = (tile[0].as_u64().unwrap(), tile[1].as_u64().unwrap());
         let edge = bw.max(bh);
         assert!(
@@ -407,7 +407,8 @@ fn first_tile_payload(emb: &Path) -> (u64, u64) {
 #[test]
 fn vsicurl_fetches_only_the_index_and_the_tiles_it_needs() {
     let g = Gdal::new();
-    // 1024 x 1024 x 4 bands of noise: incompressible, so every tile is ~256 KB on disk.
+    // 1024 x 1024 x 4 bands of noise in 256-pixel tiles: incompressible, so every tile is
+    // ~256 KB on disk.
     let src = g.path("noise.tif");
     {
         let drv = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
@@ -431,7 +432,7 @@ fn vsicurl_fetches_only_the_index_and_the_tiles_it_needs() {
                 .unwrap();
         }
     }
-    let emb = g.to_emb(&src, "remote.emb", &["CODEC=png128"]);
+    let emb = g.to_emb(&src, "remote.emb", &["CODEC=png128", "TILE_SIZE=256"]);
     let size = std::fs::metadata(&emb).unwrap().len();
     let log = g.path("served.log");
     let mut server = Command::new(DEBIAN_PYTHON)

@@ -19,8 +19,8 @@ pub const DEFAULT_BATCH_BYTES: usize = 256 << 20;
 pub struct EncodeOptions {
     pub codec: CodecChoice,
     pub effort: Effort,
-    /// Tile edge; `None` picks 256 (smaller for very wide pixels, longer for thin rasters
-    /// and along a side that would end in a thin last tile).
+    /// Tile edge; `None` picks 512 under 8 bands, else 256 (smaller for very wide pixels,
+    /// longer for thin rasters and along a side that would end in a thin last tile).
     pub tile: Option<TileSize>,
     /// Replace an existing output; without it, an output that appears while encoding (a
     /// concurrent conversion) is not clobbered either.

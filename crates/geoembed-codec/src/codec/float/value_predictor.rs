@@ -202,8 +202,10 @@ impl ValuePredictor {
                 .map(|r| r.abs())
                 .collect();
             let mut kept_residuals: Vec<f64> = kept.iter().map(|&i| residuals[i]).collect();
-            kept_residuals.sort_by(f64::total_cmp);
-            let limit = 8.0 * kept_residuals[kept_residuals.len() / 2];
+            // The median by selection, not a sort (the same element: its rank).
+            let middle = kept_residuals.len() / 2;
+            let (_, median, _) = kept_residuals.select_nth_unstable_by(middle, f64::total_cmp);
+            let limit = 8.0 * *median;
             let next: Vec<usize> = (0..samples.len())
                 .filter(|&i| residuals[i] <= limit)
                 .collect();
