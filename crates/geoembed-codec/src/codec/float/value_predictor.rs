@@ -24,8 +24,10 @@ pub(super) const KIND: u8 = 2;
 /// Most taps a value-space predictor may have, and their furthest reach.
 const MAX_TAPS: usize = 32;
 const MAX_REACH: i8 = 8;
-/// Most samples a fit solves over.
-const FIT_SAMPLES: usize = 2048;
+/// Most samples a fit solves over, and on large bands (see `try_value_predictor` in
+/// predictive.rs).
+pub(super) const FIT_SAMPLES: usize = 2048;
+pub(super) const WIDE_FIT_SAMPLES: usize = 8192;
 /// The template the encoder fits: causal neighbours up to four samples away (W is `R`).
 const TEMPLATE: [(i8, i8); 19] = [
     (-1, 0),
@@ -141,7 +143,7 @@ impl ValuePredictor {
             .expect("fmap holds every float")
     }
 
-    /// Least-squares weights of the template on (at most [`FIT_SAMPLES`] of) the interior
+    /// Least-squares weights of the template on (at most `most_samples` of) the interior
     /// samples of `rows`, or `None`. Smooth fields make the template's differences nearly
     /// collinear, so the system is solved by a truncated SVD of the samples themselves:
     /// normal equations would square its condition number.
@@ -150,6 +152,7 @@ impl ValuePredictor {
         special: &[bool],
         width: usize,
         rows: &[usize],
+        most_samples: usize,
     ) -> Option<Self> {
         let interior = |&(y, x): &(usize, usize)| !special[y * width + x];
         let samples: Vec<(usize, usize)> = rows
@@ -158,7 +161,7 @@ impl ValuePredictor {
             .flat_map(|&y| (4..width.saturating_sub(4)).map(move |x| (y, x)))
             .filter(interior)
             .collect();
-        let step = samples.len().div_ceil(FIT_SAMPLES).max(1);
+        let step = samples.len().div_ceil(most_samples.max(1)).max(1);
         let samples: Vec<(usize, usize)> = samples.into_iter().step_by(step).collect();
         let taps = TEMPLATE.len();
         if samples.len() < 8 * taps {
@@ -277,7 +280,7 @@ mod tests {
         let values: Vec<f64> = plane.iter().map(|&v| value_of(ty, v)).collect();
         let special = vec![false; w * h];
         let rows: Vec<usize> = (0..h).collect();
-        let p = ValuePredictor::fit(&values, &special, w, &rows).unwrap();
+        let p = ValuePredictor::fit(&values, &special, w, &rows, FIT_SAMPLES).unwrap();
         let interior: Vec<usize> = (4..h).collect();
         let per_sample = p.cost(ty, &plane, &values, &special, w, &interior) as f64
             / (w * interior.len()) as f64;
