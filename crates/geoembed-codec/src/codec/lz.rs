@@ -49,18 +49,21 @@ pub(super) fn decode(payload: &[u8], expected: usize, out: &mut Vec<u8>) -> Resu
 }
 
 /// Whether the `lz` codec could beat a payload of `best` bytes: a zstd level-1 pass
-/// (hundreds of MB/s) within 5/4 of it, and a level-9 pass at least 2% smaller than level 1.
-/// Level 19 is typically 20-30% smaller than level 1 on repetitive tiles; on tiles a
-/// predictor models, level 1 is several times larger. The second pass is for tiles of
-/// high-entropy samples with nothing to match (float scale planes: level 1 within 1.2x of
-/// the float codec's payload), where no level gains on level 1 and level 19 took two
-/// thirds of `auto`'s time (4.6 MB/s on a 1000 x 750 scale plane).
+/// (hundreds of MB/s) within 5/4 of it, and on tiles of 64 KiB and more a level-9 pass at
+/// least 2% smaller than level 1. Level 19 is typically 20-30% smaller than level 1 on
+/// repetitive tiles; on tiles a predictor models, level 1 is several times larger. The
+/// second pass is for tiles of high-entropy samples with nothing to match (float scale
+/// planes: level 1 within 1.2x of the float codec's payload), where no level gains on level
+/// 1 and level 19 took two thirds of `auto`'s time (4.6 MB/s on a 1000 x 750 scale plane);
+/// small tiles skip it (cheap at any level, and there level 19's parsing can win where
+/// level 9 gains nothing: the Landsat border tiles of the golden files).
 pub(super) fn worth_trying(samples: &[u8], best: usize) -> bool {
+    const SMALL: usize = 64 << 10;
     let size_at = |level| zstd::bulk::compress(samples, level).map(|z| z.len());
     let Ok(quick) = size_at(1) else {
         return false;
     };
     samples.len() >= 256
         && quick * 4 < best * 5
-        && size_at(9).is_ok_and(|deeper| deeper * 100 <= quick * 98)
+        && (samples.len() < SMALL || size_at(9).is_ok_and(|deeper| deeper * 100 <= quick * 98))
 }
