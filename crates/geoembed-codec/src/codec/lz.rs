@@ -67,3 +67,55 @@ pub(super) fn worth_trying(samples: &[u8], best: usize) -> bool {
         && quick * 4 < best * 5
         && (samples.len() < SMALL || size_at(9).is_ok_and(|deeper| deeper * 100 <= quick * 98))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_rng::TestRng;
+
+    /// Bytes of `n` float32 samples of a smooth ramp plus noise in the low mantissa bits:
+    /// high entropy, nothing for a match finder (like a per-pixel scale plane).
+    fn noisy_floats(n: usize, seed: u64) -> Vec<u8> {
+        let mut rng = TestRng::new(seed);
+        (0..n)
+            .flat_map(|i| {
+                let v = 1.0 + i as f32 / n as f32 + (rng.below(1 << 16) as f32) * 1e-7;
+                v.to_le_bytes()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn level_19_is_tried_where_matches_pay_and_not_on_large_noise() {
+        // 256 KiB of noise-like floats: level 1 is near any model's size, level 9 gains
+        // nothing on it, so level 19 is not run (it was two thirds of `auto`'s time).
+        let noise = noisy_floats(64 << 10, 1);
+        let quick = zstd::bulk::compress(&noise, 1).unwrap().len();
+        assert!(!worth_trying(&noise, quick), "large noise");
+        // 256 KiB of words drawn from a dictionary of 2,000 random ones (8-40 bytes): the
+        // deeper search of level 9 finds more of the repeats than level 1.
+        let mut rng = TestRng::new(2);
+        let words: Vec<Vec<u8>> = (0..2000)
+            .map(|_| {
+                (0..8 + rng.below(33))
+                    .map(|_| rng.below(256) as u8)
+                    .collect()
+            })
+            .collect();
+        let mut repeated = Vec::new();
+        while repeated.len() < 256 << 10 {
+            repeated.extend_from_slice(&words[rng.index(words.len())]);
+        }
+        let quick = zstd::bulk::compress(&repeated, 1).unwrap().len();
+        assert!(worth_trying(&repeated, quick), "repeated words");
+        // Under 64 KiB the level-9 pass is skipped: level 1 near the best is enough.
+        let small = noisy_floats(4 << 10, 3);
+        let quick = zstd::bulk::compress(&small, 1).unwrap().len();
+        assert!(worth_trying(&small, quick), "small tile");
+        // Far from the best model: never.
+        assert!(
+            !worth_trying(&repeated, quick / 4),
+            "a model four times smaller"
+        );
+    }
+}
