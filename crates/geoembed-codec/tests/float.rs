@@ -393,3 +393,24 @@ fn smooth_fields_across_zero_use_the_value_space_predictor() {
         "a version-1 payload cannot hold a value-space predictor"
     );
 }
+
+#[test]
+fn large_bands_get_the_wide_value_space_fit_and_noise_keeps_the_plane_coding() {
+    // 300 x 240 = 72,000 samples: past 65,536 the value-space predictor is fitted on
+    // 8,192 samples and estimated between the rows it was fitted on.
+    let (w, h) = (300, 240);
+    let s = shape(SampleType::F32, w, h, 1);
+    let smooth = round_trip(&s, &smooth_anomaly(w, h), Effort::Default, None);
+    let (_, chosen) = float::summarize(&s, &smooth).unwrap();
+    assert!(chosen[0].contains("V19"), "smooth: {chosen:?}");
+    // Full-mantissa noise in [1, 2): no predictor gains, and the plane coding (twice as
+    // fast to decode) is kept unless the value-space one is estimated 2% cheaper.
+    let mut rng = TestRng::new(11);
+    let noise: Vec<u8> = (0..w * h)
+        .flat_map(|_| (1.0 + rng.below(1 << 23) as f32 / (1 << 23) as f32).to_le_bytes())
+        .collect();
+    let coded = round_trip(&s, &noise, Effort::Default, Some(Transform::Predictive));
+    let (transform, chosen) = float::summarize(&s, &coded).unwrap();
+    assert_eq!((transform, chosen.len()), (Transform::Predictive, 1));
+    assert!(!chosen[0].contains("V19"), "noise: {chosen:?}");
+}
