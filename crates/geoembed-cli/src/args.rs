@@ -143,7 +143,7 @@ pub struct ConvertArgs {
     /// R = r0 * (r1/r0)^((Q - q0)/(q1 - q0)). The file records R. Not with --rel-rmse.
     #[arg(long, value_name = "Q", allow_negative_numbers = true)]
     pub quality: Option<String>,
-    /// Tile edge in pixels, 16 to 8192 (default 512 under 8 bands, else 256; longer along a side that would end in a thin last tile: a 300-pixel side is one 256 tile).
+    /// Tile edge in pixels, 16 to 8192 (default 512 under 8 bands, else 256; longer along a side that would end in a thin last tile: a 300-pixel side of a 128-band raster is one tile, not 256 + 44).
     #[arg(long)]
     pub tile: Option<String>,
     /// Replace the output if it exists.
@@ -238,7 +238,7 @@ pub struct BenchArgs {
     /// Codecs to compare (comma-separated); default: every codec that applies.
     #[arg(long)]
     pub codecs: Option<String>,
-    /// Tile edge in pixels, 16 to 8192 (default 512 under 8 bands, else 256; longer along a side that would end in a thin last tile: a 300-pixel side is one 256 tile).
+    /// Tile edge in pixels, 16 to 8192 (default 512 under 8 bands, else 256; longer along a side that would end in a thin last tile: a 300-pixel side of a 128-band raster is one tile, not 256 + 44).
     #[arg(long)]
     pub tile: Option<String>,
     /// Skip the GDAL GeoTIFF reference rows.
