@@ -213,6 +213,7 @@ const WIDE_FIT_MIN_SAMPLES: usize = 65_536;
 /// The value-space predictor must be estimated this much cheaper than the plane coding:
 /// by more than 1/50.
 const VALUE_MARGIN_DENOMINATOR: u64 = 50;
+
 /// Replaces a float band's coding by the value-space predictor (§ value_predictor, on its
 /// fmap plane) when that costs fewer estimated bits than the best plane coding, whatever
 /// domain that one uses.
@@ -251,12 +252,7 @@ fn try_value_predictor(ty: SampleType, width: usize, bits: &[u64], best: &mut Ca
     };
     // The estimate on the rows between the sampled ones: on the sampled rows the fit has
     // seen half their samples, and there its residuals looked up to twice too small.
-    let offset = rows.get(1).map_or(0, |&next| (next - rows[0]) / 2);
-    let between: Vec<usize> = rows
-        .iter()
-        .map(|&y| y + offset)
-        .filter(|&y| y < height)
-        .collect();
+    let between = rows_between(&rows, height);
     let cost = candidate.cost(ty, &plane, &values, &special, width, &between);
     let cost =
         cost * height as u64 / between.len().max(1) as u64 + 16 * specials.positions.len() as u64;
@@ -280,6 +276,16 @@ fn try_value_predictor(ty: SampleType, width: usize, bits: &[u64], best: &mut Ca
     if value_wins {
         *best = value;
     }
+}
+
+/// The rows halfway between consecutive `rows` (evenly spaced, as [`predictor::sample_rows`]
+/// makes them), inside a band of `height` rows; `rows` itself when they are every row.
+fn rows_between(rows: &[usize], height: usize) -> Vec<usize> {
+    let offset = rows.get(1).map_or(0, |&next| (next - rows[0]) / 2);
+    rows.iter()
+        .map(|&y| y + offset)
+        .filter(|&y| y < height)
+        .collect()
 }
 
 /// One way to code a band: a domain, in value or rank space, with its plane, specials and
