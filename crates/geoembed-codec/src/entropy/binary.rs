@@ -69,7 +69,8 @@ impl BitModel {
     }
 }
 
-/// Fractions of the table below: `log₂(1 + i/2⁸)` for `i` in `0..=2⁸`.
+/// Resolution of [`log2_of_probability`]'s table, which holds `log₂(1 + i/2⁸)` for `i` in
+/// `0..=2⁸`.
 const LOG2_TABLE_BITS: u32 = 8;
 
 /// `log₂ p` of a probability `p` in `[1, ONE)`, within 3·10⁻⁶: the exponent, then the
@@ -344,6 +345,24 @@ impl<'a> RangeDecoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cost_over_one_less_is_the_difference_of_the_costs() {
+        // A model trained on small magnitudes, so its probabilities are far from even.
+        let mut model = MagnitudeModel::default();
+        let mut coder = RangeEncoder::default();
+        for i in 0..5_000u32 {
+            coder.magnitude(&mut model, 1 + (i * 7919) % 13);
+        }
+        for v in 2..5_000u32 {
+            let difference = model.cost(v) - model.cost(v - 1);
+            let over = model.cost_over_one_less(v);
+            assert!(
+                (difference - over).abs() < 1e-9,
+                "{v}: {difference} vs {over}"
+            );
+        }
+    }
 
     #[test]
     fn the_table_logarithm_is_within_its_bound_on_every_probability() {
