@@ -7,6 +7,7 @@
 //! and the encoder must project onto exactly the vectors the decoder back-projects with,
 //! or the rate control would measure an error the file does not have.
 
+use super::pixel_block;
 use nalgebra::{DMatrix, SymmetricEigen};
 
 /// Means and principal directions of a tile's pixel vectors.
@@ -24,13 +25,11 @@ pub(super) struct Basis {
 
 /// Most pixels the basis is fitted on ([`fit`]).
 const FITTED_PIXELS: usize = 1 << 16;
-/// Pixels summed together by [`centred_gram`] and [`project`]: each pass over the
-/// `bands × bands` matrix (larger than L1 at 128 bands) then serves four pixels.
+/// Pixels summed together by [`centred_gram`]: each pass over the `bands × bands` matrix
+/// (larger than L1 at 128 bands) then serves four pixels.
 const PIXEL_BLOCK: usize = 4;
 /// Pixels [`project`] sums before writing them out to the component planes.
 const PROJECTED_RUN: usize = 64;
-/// Components [`project`] sums at once per block of pixels (4 × 4 sums, 8 SSE2 registers).
-const COMPONENT_BLOCK: usize = 4;
 
 /// `Σ_p (x_p − μ)(x_p − μ)ᵀ` over the tile's pixels. Plain loops rather than a BLAS-like
 /// kernel: those pick fused multiply-adds by CPU at run time, and the payload (a golden
@@ -159,21 +158,21 @@ pub(super) fn project(values: &[f64], bands: usize, basis: &Basis) -> Vec<f64> {
     }
     let projector = Projector {
         bands,
-        components,
         means: &basis.means,
         loadings: &loadings,
+        zeros: vec![0.0; components],
     };
     let mut coefficients = vec![0.0; pixels * components];
     // Pixel-major sums of a run of pixels, written out component by component: one
     // contiguous run per component plane instead of scattered stores per pixel.
     let mut sums = vec![0.0; PROJECTED_RUN * components];
-    let mut centred = vec![[0.0; PIXEL_BLOCK]; bands];
+    let mut centred = vec![[0.0; pixel_block::PIXELS]; bands];
     for (run_index, run) in values.chunks(PROJECTED_RUN * bands).enumerate() {
         let count = run.len() / bands;
         let run_sums = &mut sums[..count * components];
         for (block, block_sums) in run
-            .chunks(PIXEL_BLOCK * bands)
-            .zip(run_sums.chunks_mut(PIXEL_BLOCK * components))
+            .chunks(pixel_block::PIXELS * bands)
+            .zip(run_sums.chunks_mut(pixel_block::PIXELS * components))
         {
             projector.block(block, block_sums, &mut centred);
         }
@@ -191,50 +190,24 @@ pub(super) fn project(values: &[f64], bands: usize, basis: &Basis) -> Vec<f64> {
 /// What [`project`] multiplies by.
 struct Projector<'a> {
     bands: usize,
-    components: usize,
     means: &'a [f64],
     /// `bands × components`, band-major.
     loadings: &'a [f64],
+    /// `components` zeros: where every coefficient's sum starts.
+    zeros: Vec<f64>,
 }
 
 impl Projector<'_> {
-    /// The coefficients of up to [`PIXEL_BLOCK`] pixels into `sums` (pixel-major), each
-    /// `y_k = Σ_b (x_b − μ_b) · V[k][b]`, added `b` ascending. [`COMPONENT_BLOCK`]
-    /// components of every pixel of the block accumulate in registers over the bands, so
-    /// each loading read serves the whole block.
-    /// `centred` is scratch of `bands` entries.
-    fn block(&self, block: &[f64], sums: &mut [f64], centred: &mut [[f64; PIXEL_BLOCK]]) {
-        let (bands, components) = (self.bands, self.components);
-        let pixels = block.len() / bands;
-        for (p, pixel) in block.chunks_exact(bands).enumerate() {
+    /// The coefficients of up to [`pixel_block::PIXELS`] pixels into `sums` (pixel-major),
+    /// each `y_k = Σ_b (x_b − μ_b) · V[k][b]`, added `b` ascending. `centred` is scratch of
+    /// `bands` entries.
+    fn block(&self, block: &[f64], sums: &mut [f64], centred: &mut [[f64; pixel_block::PIXELS]]) {
+        let pixels = block.len() / self.bands;
+        for (p, pixel) in block.chunks_exact(self.bands).enumerate() {
             for (b, (v, m)) in pixel.iter().zip(self.means).enumerate() {
                 centred[b][p] = v - m;
             }
         }
-        let full = components - components % COMPONENT_BLOCK;
-        for first in (0..full).step_by(COMPONENT_BLOCK) {
-            let mut acc = [[0.0f64; COMPONENT_BLOCK]; PIXEL_BLOCK];
-            for (row, c) in self.loadings.chunks_exact(components).zip(centred.iter()) {
-                let l = &row[first..first + COMPONENT_BLOCK];
-                for (acc_pixel, &c) in acc.iter_mut().zip(c) {
-                    for (a, &l) in acc_pixel.iter_mut().zip(l) {
-                        *a += c * l;
-                    }
-                }
-            }
-            for (p, acc_pixel) in acc.iter().enumerate().take(pixels) {
-                let at = p * components + first;
-                sums[at..at + COMPONENT_BLOCK].copy_from_slice(acc_pixel);
-            }
-        }
-        for k in full..components {
-            for p in 0..pixels {
-                let mut acc = 0.0;
-                for (row, c) in self.loadings.chunks_exact(components).zip(centred.iter()) {
-                    acc += c[p] * row[k];
-                }
-                sums[p * components + k] = acc;
-            }
-        }
+        pixel_block::accumulate(&self.zeros, centred, self.loadings, pixels, sums);
     }
 }

@@ -19,6 +19,7 @@
 
 mod basis;
 mod coefficients;
+mod pixel_block;
 mod quality;
 mod refine;
 mod step_search;
@@ -220,11 +221,11 @@ fn back_project(
 ) {
     let bands = shape.bands;
     let pixels = shape.pixels();
-    let mut block = vec![0.0; BACK_PROJECTED_PIXELS * bands];
+    let mut block = vec![0.0; pixel_block::PIXELS * bands];
     // Per component, the coefficients of the block's pixels.
-    let mut coefficients = vec![[0.0; BACK_PROJECTED_PIXELS]; kept];
-    for first in (0..pixels).step_by(BACK_PROJECTED_PIXELS) {
-        let count = BACK_PROJECTED_PIXELS.min(pixels - first);
+    let mut coefficients = vec![[0.0; pixel_block::PIXELS]; kept];
+    for first in (0..pixels).step_by(pixel_block::PIXELS) {
+        let count = pixel_block::PIXELS.min(pixels - first);
         for (k, block_coefficients) in coefficients.iter_mut().enumerate() {
             for (i, c) in block_coefficients.iter_mut().enumerate() {
                 *c = if i < count {
@@ -234,57 +235,12 @@ fn back_project(
                 };
             }
         }
-        back_project_block(means, loadings, &coefficients, &mut block);
+        pixel_block::accumulate(means, &coefficients, loadings, count, &mut block);
         for pixel in block.chunks_exact_mut(bands).take(count) {
             pixel
                 .iter_mut()
                 .for_each(|v| *v = as_sample_value(shape.sample_type, *v));
             emit(pixel);
-        }
-    }
-}
-
-/// Pixels [`back_project`] rebuilds together.
-const BACK_PROJECTED_PIXELS: usize = 4;
-/// Bands [`back_project_block`] sums at once (4 pixels × 4 bands in registers).
-const BACK_PROJECTED_BANDS: usize = 4;
-
-/// `x̂_b = μ_b + Σ_k y_k · V[k][b]` for a block of pixels (pixel-major in `block`), `k`
-/// ascending as for one pixel at a time: each loading read serves the whole block, and
-/// the sums of [`BACK_PROJECTED_BANDS`] bands stay in registers over the components.
-fn back_project_block(
-    means: &[f64],
-    loadings: &[f64],
-    coefficients: &[[f64; BACK_PROJECTED_PIXELS]],
-    block: &mut [f64],
-) {
-    let bands = means.len();
-    let full = bands - bands % BACK_PROJECTED_BANDS;
-    for first in (0..full).step_by(BACK_PROJECTED_BANDS) {
-        let mean: &[f64; BACK_PROJECTED_BANDS] = means[first..first + BACK_PROJECTED_BANDS]
-            .try_into()
-            .expect("a block of bands");
-        let mut sums = [*mean; BACK_PROJECTED_PIXELS];
-        for (row, c) in loadings.chunks_exact(bands).zip(coefficients) {
-            let l = &row[first..first + BACK_PROJECTED_BANDS];
-            for (pixel_sums, &c) in sums.iter_mut().zip(c) {
-                for (sum, &l) in pixel_sums.iter_mut().zip(l) {
-                    *sum += c * l;
-                }
-            }
-        }
-        for (i, pixel_sums) in sums.iter().enumerate() {
-            let at = i * bands + first;
-            block[at..at + BACK_PROJECTED_BANDS].copy_from_slice(pixel_sums);
-        }
-    }
-    for b in full..bands {
-        for i in 0..BACK_PROJECTED_PIXELS {
-            let mut sum = means[b];
-            for (row, c) in loadings.chunks_exact(bands).zip(coefficients) {
-                sum += c[i] * row[b];
-            }
-            block[i * bands + b] = sum;
         }
     }
 }
