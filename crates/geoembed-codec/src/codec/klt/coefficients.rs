@@ -205,7 +205,7 @@ pub(super) fn encode(
 /// there (greedy rate–distortion optimised quantisation). The decoder needs nothing of it:
 /// it reads the values coded.
 pub(super) struct RateDistortion<'a> {
-    /// The unquantised coefficients of each kept component, in units of the step.
+    /// The unquantised coefficients of each kept component (value units: `step` is one).
     pub coefficients: Vec<&'a [f64]>,
     pub step: f64,
     /// The squared synthesis gain of each position of a plane.

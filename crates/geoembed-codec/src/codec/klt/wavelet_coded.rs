@@ -464,7 +464,7 @@ fn saved_by_quantising(plane: &[f64], gains: &[f64], step: f64, offset: f64) -> 
     for (&c, &g) in plane.iter().zip(gains) {
         let magnitude = c.abs();
         if magnitude >= threshold {
-            let q = ((magnitude * inverse + ROUNDING) as i32).max(1) as f64;
+            let q = magnitude_out_of_dead_zone(magnitude * inverse) as f64;
             let error = magnitude - (q - offset) * step;
             saved += g * (magnitude * magnitude - error * error);
             nonzero += 1;
@@ -480,13 +480,19 @@ fn quantise(c: f64, step: f64) -> i32 {
     if ratio + DEAD_ZONE_ROUNDING < 1.0 {
         return 0;
     }
-    // Truncation is ⌊⌋ for a positive value (and much cheaper than a libm `floor` call).
-    let magnitude = ((ratio + ROUNDING).min(MAX_MAGNITUDE as f64) as i32).max(1);
+    let magnitude = magnitude_out_of_dead_zone(ratio);
     if c < 0.0 {
         -magnitude
     } else {
         magnitude
     }
+}
+
+/// The quantised magnitude of a coefficient `ratio` steps from 0, out of the dead zone:
+/// `max(1, ⌊ratio + ROUNDING⌋)`, within the stream's magnitudes.
+fn magnitude_out_of_dead_zone(ratio: f64) -> i32 {
+    // Truncation is ⌊⌋ for a positive value (and much cheaper than a libm `floor` call).
+    ((ratio + ROUNDING).min(MAX_MAGNITUDE as f64) as i32).max(1)
 }
 
 /// Codes the tile to `rel_rmse`: the step from the estimate, then corrected by the error
