@@ -162,10 +162,12 @@ impl std::fmt::Display for CodecId {
 /// predictor) and 3 (near-lossless lattices), and the lossy `klt` codec (id 10); 1.3 the
 /// `scales-from-codes` codec (id 11), the first whose block depends on another block; 1.4
 /// `klt` payload version 2 (refined to a near-lossless bound, §5.7.3); 1.6 `klt` payload
-/// version 3 (wavelet-coded components, §5.7.5).
+/// version 3 (wavelet-coded components, §5.7.5); 1.8 float payload version 4 (a
+/// context-coded specials mask, §5.4.3b).
 /// Writers record the highest over a file's tiles in its preamble.
 pub(crate) fn minor_version_of(codec: CodecId, payload: &[u8]) -> u16 {
     match (codec, payload.first()) {
+        (CodecId::Float, Some(&float::VERSION_SPECIALS_MASK)) => 8,
         (CodecId::Klt, Some(&klt::VERSION_WAVELET)) => 6,
         (CodecId::Klt, Some(&klt::VERSION_REFINED)) => 4,
         (CodecId::ScalesFromCodes, _) => 3,

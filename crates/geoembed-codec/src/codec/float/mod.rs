@@ -23,6 +23,7 @@ mod palette;
 mod predictive;
 mod predictor;
 mod residuals;
+mod special_mask;
 mod specials;
 mod value_predictor;
 
@@ -32,9 +33,11 @@ use crate::error::{Error, Result};
 use crate::sample::SampleType;
 
 /// Payload version 1; version 2 adds the value-space predictor (§5.4.4 kind 2), version 3
-/// the near-lossless lattice (§5.4.2 kind 5), each written only when a band uses it.
+/// the near-lossless lattice (§5.4.2 kind 5), version 4 the context-coded specials mask
+/// (§5.4.3b), each written only when a band uses it (and a version reads what the ones
+/// before it add).
 const VERSION: u8 = 1;
-const VERSION_NEAR_LOSSLESS: u8 = 3;
+pub(super) const VERSION_SPECIALS_MASK: u8 = 4;
 
 /// A band's samples as little-endian bits (one u64 per sample).
 type Band = Vec<u64>;
@@ -283,9 +286,9 @@ pub(crate) fn decode(shape: &TileShape, payload: &[u8], out: &mut Vec<u8>) -> Re
     let mut cursor = Cursor::new(payload, "float");
     let head = cursor.bytes(2, "float payload header")?;
     let version = head[0];
-    if !(VERSION..=VERSION_NEAR_LOSSLESS).contains(&version) {
+    if !(VERSION..=VERSION_SPECIALS_MASK).contains(&version) {
         return Err(Error::unsupported(format!(
-            "float payload version {version} (this build reads {VERSION} to {VERSION_NEAR_LOSSLESS})"
+            "float payload version {version} (this build reads {VERSION} to {VERSION_SPECIALS_MASK})"
         )));
     }
     let (width, height, band_count) = (shape.width, shape.height, shape.bands);

@@ -13,7 +13,7 @@ use super::domain::{Domain, KIND_QUANTISED};
 use super::palette::Palette;
 use super::predictor::{self, Planes, Predictor};
 use super::residuals::{self, activity, bit_len};
-use super::specials::{self, Specials};
+use super::specials::{self, Layout, Specials};
 use super::value_predictor::{self, value_of, ValuePredictor};
 use super::Band;
 use crate::entropy::tokens::wide::{unzigzag, zigzag};
@@ -61,26 +61,33 @@ struct Coded {
 
 const FLAG_CROSS: u8 = 1;
 const FLAG_PALETTE: u8 = 2;
+/// The band's specials are a context-coded mask (§5.4.3b, payload version 4).
+const FLAG_SPECIALS_MASK: u8 = 4;
 
 impl Coded {
-    fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+    /// Writes the band header for a band of `width × height`; returns the specials' layout
+    /// (the mask needs payload version 4).
+    fn write(&self, width: usize, height: usize, out: &mut Vec<u8>) -> Result<Layout> {
         let (kind, param, offset) = self.domain.code();
         out.push(kind);
         put_i(out, param);
         if kind == 2 || kind == KIND_QUANTISED {
             put_u(out, offset);
         }
-        let flags = (self.cross as u8 * FLAG_CROSS) | (self.palette.is_some() as u8 * FLAG_PALETTE);
+        let (layout, specials) = self.specials.encode(width, height)?;
+        let flags = (self.cross as u8 * FLAG_CROSS)
+            | (self.palette.is_some() as u8 * FLAG_PALETTE)
+            | ((layout == Layout::Mask) as u8 * FLAG_SPECIALS_MASK);
         out.push(flags);
         if let Some(p) = &self.palette {
             p.write(out)?;
         }
-        self.specials.write(out)?;
+        out.extend_from_slice(&specials);
         match &self.predictor {
             BandPredictor::Plane(p) => p.write(out),
             BandPredictor::Value(v) => v.write(out),
         }
-        Ok(())
+        Ok(layout)
     }
 }
 
@@ -89,8 +96,23 @@ enum Header {
     Coded(Coded),
 }
 
-/// Reads band `b`'s header (of `n` samples of type `ty`) of a payload of `version`.
-fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize, version: u8) -> Result<Header> {
+/// Where a band header is read: its payload's version, the band's index and size.
+#[derive(Clone, Copy)]
+struct BandAt {
+    version: u8,
+    band: usize,
+    width: usize,
+    height: usize,
+}
+
+/// Reads a band's header of samples of type `ty`.
+fn read_header(r: &mut Cursor, ty: SampleType, at: BandAt) -> Result<Header> {
+    let BandAt {
+        version,
+        band: b,
+        width,
+        height,
+    } = at;
     let kind = r.bytes(1, "band kind")?[0];
     if kind == KIND_CONSTANT {
         return Ok(Header::Constant(r.u("constant value")?));
@@ -117,9 +139,14 @@ fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize, version: u8) 
     }
     let flags = r.bytes(1, "band flags")?[0];
     let cross = flags & FLAG_CROSS != 0;
-    if flags & !(FLAG_CROSS | FLAG_PALETTE) != 0 || (cross && b == 0) {
+    let known = match version >= 4 {
+        true => FLAG_CROSS | FLAG_PALETTE | FLAG_SPECIALS_MASK,
+        false => FLAG_CROSS | FLAG_PALETTE,
+    };
+    if flags & !known != 0 || (cross && b == 0) {
         return Err(Error::corrupt(format!(
-            "float: band {b} has flags {flags:#x} (band 0 cannot predict from a band before it)"
+            "float: band {b} has flags {flags:#x} in a version {version} payload (band 0 \
+             cannot predict from a band before it; a specials mask needs version 4)"
         )));
     }
     let palette = if flags & FLAG_PALETTE != 0 {
@@ -127,7 +154,11 @@ fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize, version: u8) 
     } else {
         None
     };
-    let specials = Specials::read(r, n)?;
+    let layout = match flags & FLAG_SPECIALS_MASK != 0 {
+        true => Layout::Mask,
+        false => Layout::Gaps,
+    };
+    let specials = Specials::read(r, width, height, layout)?;
     let predictor = if r.data.get(r.pos) == Some(&value_predictor::KIND) {
         // Version 2's value-space predictor: fmap floats, not cross, not in rank space.
         let valid = version >= 2 && domain == Domain::Fmap && !cross && palette.is_none();
@@ -150,8 +181,9 @@ fn read_header(r: &mut Cursor, ty: SampleType, n: usize, b: usize, version: u8) 
     }))
 }
 
-/// Encodes the bands; returns the payload version they need (3 when a band uses a
-/// near-lossless lattice, 2 when one uses the value-space predictor, else 1). `steps`
+/// Encodes the bands; returns the payload version they need (4 when a band's specials are
+/// a context-coded mask, 3 when a band uses a near-lossless lattice, 2 when one uses the
+/// value-space predictor, else 1). `steps`
 /// (empty, or one per band) gives the near-lossless lattice a band's samples were moved
 /// onto (§ near_lossless).
 pub(super) fn encode(
@@ -187,9 +219,11 @@ pub(super) fn encode(
             version = version.max(2);
         }
         if matches!(best.coded.domain, Domain::Quantised(_)) {
-            version = 3;
+            version = version.max(3);
         }
-        best.coded.write(out)?;
+        if best.coded.write(width, samples / width.max(1), out)? == Layout::Mask {
+            version = 4;
+        }
         let cross = best.coded.cross;
         let previous_lengths = previous.as_ref().filter(|_| cross).map(|p| p.1.as_slice());
         let mut residuals = Residuals {
@@ -509,10 +543,15 @@ pub(super) fn describe(
     version: u8,
     r: &mut Cursor,
 ) -> Result<Vec<String>> {
-    let samples = width * height;
     let mut out = Vec::with_capacity(bands);
     for b in 0..bands {
-        match read_header(r, ty, samples, b, version)? {
+        let at = BandAt {
+            version,
+            band: b,
+            width,
+            height,
+        };
+        match read_header(r, ty, at)? {
             Header::Constant(_) => out.push("constant".to_string()),
             Header::Coded(c) => {
                 let mut line = format!("{} {}", c.domain.name(), c.predictor.name());
@@ -541,7 +580,15 @@ pub(super) fn decode(
 ) -> Result<Vec<Band>> {
     let samples = width * height;
     let headers = (0..bands)
-        .map(|b| read_header(r, ty, samples, b, version))
+        .map(|band| {
+            let at = BandAt {
+                version,
+                band,
+                width,
+                height,
+            };
+            read_header(r, ty, at)
+        })
         .collect::<Result<Vec<_>>>()?;
     let mut dec = residuals::Decoder::new(r)?;
     let mut out = Vec::with_capacity(bands);

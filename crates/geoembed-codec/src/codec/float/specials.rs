@@ -6,6 +6,7 @@
 //! neither cost residual bits nor disturb the prediction of their neighbours.
 
 use super::domain::float_value;
+use super::special_mask;
 use crate::entropy::deflate;
 use crate::entropy::varint::{put_u, Cursor};
 use crate::error::{Error, Result};
@@ -190,13 +191,58 @@ impl Specials {
         mask_bits
     }
 
+    /// The block in whichever layout is smaller for a band of `width × height` samples: the
+    /// gap list (§5.4.3), or the context-coded mask (§5.4.3b, payload version 4) where the
+    /// band has at least [`MASK_MIN_COUNT`] specials.
+    pub(super) fn encode(&self, width: usize, height: usize) -> Result<(Layout, Vec<u8>)> {
+        let mut gaps = Vec::new();
+        self.write_gaps(&mut gaps)?;
+        if self.positions.len() < MASK_MIN_COUNT {
+            return Ok((Layout::Gaps, gaps));
+        }
+        let mut mask = Vec::new();
+        self.write_mask(width, height, &mut mask)?;
+        Ok(match mask.len() < gaps.len() {
+            true => (Layout::Mask, mask),
+            false => (Layout::Gaps, gaps),
+        })
+    }
+
     /// Count, then a zlib block: distinct values, the gaps between positions, the index of
     /// each special's value.
-    pub(super) fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+    fn write_gaps(&self, out: &mut Vec<u8>) -> Result<()> {
         put_u(out, self.positions.len() as u64);
         if self.is_empty() {
             return Ok(());
         }
+        let distinct = self.patterns()?;
+        let mut raw = Vec::new();
+        put_patterns(&mut raw, &distinct);
+        let mut last = 0u32;
+        for (k, &p) in self.positions.iter().enumerate() {
+            put_u(&mut raw, (p - if k == 0 { 0 } else { last + 1 }) as u64);
+            last = p;
+        }
+        self.put_indices(&mut raw, &distinct);
+        put_zlib(out, &raw)
+    }
+
+    /// Count, the context-coded mask, then a zlib block: distinct values, the index of each
+    /// special's value.
+    fn write_mask(&self, width: usize, height: usize, out: &mut Vec<u8>) -> Result<()> {
+        put_u(out, self.positions.len() as u64);
+        let mask = special_mask::encode(&self.positions, width, height);
+        put_u(out, mask.len() as u64);
+        out.extend_from_slice(&mask);
+        let distinct = self.patterns()?;
+        let mut raw = Vec::new();
+        put_patterns(&mut raw, &distinct);
+        self.put_indices(&mut raw, &distinct);
+        put_zlib(out, &raw)
+    }
+
+    /// The distinct bit patterns, ascending.
+    fn patterns(&self) -> Result<Vec<u64>> {
         let mut distinct: Vec<u64> = self.bits.clone();
         distinct.sort_unstable();
         distinct.dedup();
@@ -204,61 +250,46 @@ impl Specials {
             // The encoder leaves such domains out (`predictive::choose_coding`).
             return Err(Error::invalid("float: too many distinct special values"));
         }
-        let mut raw = Vec::new();
-        put_u(&mut raw, distinct.len() as u64);
-        distinct
-            .iter()
-            .for_each(|b| raw.extend_from_slice(&b.to_le_bytes()));
-        let mut last = 0u32;
-        for (k, &p) in self.positions.iter().enumerate() {
-            put_u(&mut raw, (p - if k == 0 { 0 } else { last + 1 }) as u64);
-            last = p;
-        }
+        Ok(distinct)
+    }
+
+    /// Each special's index into `distinct`, when there is more than one pattern.
+    fn put_indices(&self, raw: &mut Vec<u8>, distinct: &[u64]) {
         if distinct.len() > 1 {
             for b in &self.bits {
                 raw.push(distinct.binary_search(b).expect("listed") as u8);
             }
         }
-        let compressed = deflate::zlib(&raw, 6)?;
-        put_u(out, compressed.len() as u64);
-        out.extend_from_slice(&compressed);
-        Ok(())
     }
 
-    /// Reads what [`Specials::write`] wrote, for a band of `n` samples.
-    pub(super) fn read(r: &mut Cursor, n: usize) -> Result<Specials> {
+    /// Reads what [`Specials::encode`] wrote in `layout`, for a band of `width × height`.
+    pub(super) fn read(r: &mut Cursor, width: usize, height: usize, layout: Layout) -> Result<Specials> {
+        let n = width * height;
         let count = r.bounded("special count", n as u64)? as usize;
-        if count == 0 {
-            return Ok(Specials::default());
-        }
+        let mask = match layout {
+            Layout::Gaps if count == 0 => return Ok(Specials::default()),
+            Layout::Gaps => None,
+            Layout::Mask if count == 0 => {
+                return Err(Error::corrupt("float: a specials mask without specials"))
+            }
+            Layout::Mask => {
+                let length = r.bounded("specials mask length", (r.data.len() - r.pos) as u64)?;
+                let stream = r.bytes(length as usize, "specials mask")?;
+                Some(special_mask::decode(stream, width, height, count)?)
+            }
+        };
         let zlen = r.bounded("special block length", (r.data.len() - r.pos) as u64)? as usize;
         let compressed = r.bytes(zlen, "special block")?;
         // A special block holds at most 8·256 + 10·n + n bytes: bound the inflation.
         let cap = 8 * MAX_DISTINCT + 11 * count + 16;
         let raw = deflate::unzlib(compressed, cap, "float: special block")?;
         let mut cursor = Cursor::new(&raw, "float");
-        let m = cursor.bounded("distinct specials", MAX_DISTINCT as u64)? as usize;
-        if m == 0 {
-            return Err(Error::corrupt("float: specials without values"));
-        }
-        let distinct: Vec<u64> = cursor
-            .bytes(8 * m, "special values")?
-            .chunks_exact(8)
-            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect();
-        let mut positions = Vec::with_capacity(count);
-        let mut next = 0u64;
-        for _ in 0..count {
-            let position = next + cursor.bounded("special position", n as u64)?;
-            if position >= n as u64 {
-                return Err(Error::corrupt(format!(
-                    "float: special at sample {position} of a {n}-sample band"
-                )));
-            }
-            positions.push(position as u32);
-            next = position + 1;
-        }
-        let bits = if m == 1 {
+        let distinct = read_patterns(&mut cursor)?;
+        let positions = match mask {
+            Some(positions) => positions,
+            None => read_gaps(&mut cursor, count, n)?,
+        };
+        let bits = if distinct.len() == 1 {
             vec![distinct[0]; count]
         } else {
             cursor
@@ -266,13 +297,71 @@ impl Specials {
                 .iter()
                 .map(|&k| {
                     distinct.get(k as usize).copied().ok_or_else(|| {
-                        Error::corrupt(format!("float: special index {k} of {m} values"))
+                        Error::corrupt(format!("float: special index {k} of {} values", distinct.len()))
                     })
                 })
                 .collect::<Result<_>>()?
         };
         Ok(Specials { positions, bits })
     }
+}
+
+/// How a band's specials block is laid out: the band flags' bit 2 says (§5.4.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Layout {
+    /// The gaps between positions (§5.4.3).
+    Gaps,
+    /// The context-coded mask (§5.4.3b, payload version 4).
+    Mask,
+}
+
+/// Fewest specials for which the encoder also tries the mask: below, the gap list is a
+/// few bytes and coding a bitmap of the whole band would cost more time than it saves.
+const MASK_MIN_COUNT: usize = 16;
+
+/// `uv m` then the `m` distinct patterns as u64 LE.
+fn put_patterns(raw: &mut Vec<u8>, distinct: &[u64]) {
+    put_u(raw, distinct.len() as u64);
+    distinct
+        .iter()
+        .for_each(|b| raw.extend_from_slice(&b.to_le_bytes()));
+}
+
+fn read_patterns(cursor: &mut Cursor) -> Result<Vec<u64>> {
+    let m = cursor.bounded("distinct specials", MAX_DISTINCT as u64)? as usize;
+    if m == 0 {
+        return Err(Error::corrupt("float: specials without values"));
+    }
+    Ok(cursor
+        .bytes(8 * m, "special values")?
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect())
+}
+
+/// `count` positions in a band of `n` samples, each the gap after the one before.
+fn read_gaps(cursor: &mut Cursor, count: usize, n: usize) -> Result<Vec<u32>> {
+    let mut positions = Vec::with_capacity(count);
+    let mut next = 0u64;
+    for _ in 0..count {
+        let position = next + cursor.bounded("special position", n as u64)?;
+        if position >= n as u64 {
+            return Err(Error::corrupt(format!(
+                "float: special at sample {position} of a {n}-sample band"
+            )));
+        }
+        positions.push(position as u32);
+        next = position + 1;
+    }
+    Ok(positions)
+}
+
+/// `uv length` and the zlib stream of `raw`.
+fn put_zlib(out: &mut Vec<u8>, raw: &[u8]) -> Result<()> {
+    let compressed = deflate::zlib(raw, 6)?;
+    put_u(out, compressed.len() as u64);
+    out.extend_from_slice(&compressed);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -328,18 +417,48 @@ mod tests {
     }
 
     #[test]
+    fn a_region_of_specials_is_written_as_a_mask_and_read_back() {
+        // Below a wavy coastline across a 120 x 50 band, two nodata patterns alternating by
+        // row.
+        let (width, height) = (120, 50);
+        let positions: Vec<u32> = (0..width * height)
+            .filter(|i| {
+                let (y, x) = ((i / width) as f64, (i % width) as f64);
+                y > 25.0 + 8.0 * (x / 7.0).sin() + 3.0 * (x / 2.3).cos()
+            })
+            .map(|i| i as u32)
+            .collect();
+        let bits = positions
+            .iter()
+            .map(|&p| [7, 0xffff][p as usize / width % 2])
+            .collect();
+        let s = Specials { positions, bits };
+        let (layout, buf) = s.encode(width, height).unwrap();
+        assert_eq!(layout, Layout::Mask);
+        let mut gaps = Vec::new();
+        s.write_gaps(&mut gaps).unwrap();
+        assert!(buf.len() < gaps.len(), "{} {}", buf.len(), gaps.len());
+        let mut cursor = Cursor::new(&buf, "float");
+        assert_eq!(Specials::read(&mut cursor, width, height, layout).unwrap(), s);
+        assert_eq!(cursor.pos, buf.len());
+        // The same bytes read as a gap list are not these specials.
+        let misread = Specials::read(&mut Cursor::new(&buf, "float"), width, height, Layout::Gaps);
+        assert!(misread.map_or(true, |m| m != s));
+    }
+
+    #[test]
     fn specials_round_trip_and_sentinels_are_found() {
         let s = Specials {
             positions: vec![0, 5, 6, 99],
             bits: vec![1, 0x7fc0_0001, 1, 0xffff_ffff],
         };
-        let mut buf = Vec::new();
-        s.write(&mut buf).unwrap();
+        let (layout, buf) = s.encode(10, 10).unwrap();
+        assert_eq!(layout, Layout::Gaps, "four specials are a list");
         assert_eq!(
-            Specials::read(&mut Cursor::new(&buf, "float"), 100).unwrap(),
+            Specials::read(&mut Cursor::new(&buf, "float"), 10, 10, layout).unwrap(),
             s
         );
-        assert!(Specials::read(&mut Cursor::new(&buf, "float"), 50).is_err());
+        assert!(Specials::read(&mut Cursor::new(&buf, "float"), 10, 5, layout).is_err());
         let dem: Vec<f64> = (0..20).map(|i| 480.0 + 5.0 * i as f64).collect();
         let with = |extra: &[f64]| [dem.as_slice(), extra].concat();
         assert_eq!(sentinels(&with(&[-9999.0])), vec![-9999.0]);
