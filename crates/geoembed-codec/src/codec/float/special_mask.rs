@@ -19,10 +19,30 @@ const CONTEXTS: usize = 1 << 10;
 /// sample is not special).
 const MARGIN: usize = 2;
 
-/// The band's specials bitmap with a zero margin, as both ends build it sample by sample.
+/// The band's specials bitmap with a zero margin, as both ends build it sample by sample,
+/// and the template of the sample being coded.
 struct Bitmap {
     bits: Vec<u8>,
     stride: usize,
+}
+
+/// The template slid along a row: each register holds one row's samples of it, the newest
+/// in bit 0, so moving one sample right is a shift and one load per row.
+#[derive(Default)]
+struct Template {
+    /// This row: x − 1 (bit 0) and x − 2.
+    here: usize,
+    /// The row above: x + 2 (bit 0), x + 1, x, x − 1, x − 2.
+    above: usize,
+    /// Two rows above: x + 1 (bit 0), x, x − 1.
+    two_above: usize,
+}
+
+impl Template {
+    /// The context: `here`, then `above` from bit 2, `two_above` from bit 7.
+    fn context(&self) -> usize {
+        self.here | self.above << 2 | self.two_above << 7
+    }
 }
 
 impl Bitmap {
@@ -39,53 +59,155 @@ impl Bitmap {
         (y + MARGIN) * self.stride + x + MARGIN
     }
 
-    /// The template of the sample at `at`: W, WW, then the row above from x − 2 to x + 2,
-    /// then the row two above from x − 1 to x + 1, as bits 0 to 9.
-    fn context(&self, at: usize) -> usize {
+    /// The template of the sample at `at`, from the bitmap.
+    fn template_at(&self, at: usize) -> Template {
         let bit = |i: usize| self.bits[i] as usize;
         let (above, two_above) = (at - self.stride, at - 2 * self.stride);
-        bit(at - 1)
-            | bit(at - 2) << 1
-            | bit(above - 2) << 2
-            | bit(above - 1) << 3
-            | bit(above) << 4
-            | bit(above + 1) << 5
-            | bit(above + 2) << 6
-            | bit(two_above - 1) << 7
-            | bit(two_above) << 8
-            | bit(two_above + 1) << 9
+        Template {
+            here: bit(at - 1) | bit(at - 2) << 1,
+            above: bit(above + 2)
+                | bit(above + 1) << 1
+                | bit(above) << 2
+                | bit(above - 1) << 3
+                | bit(above - 2) << 4,
+            two_above: bit(two_above + 1) | bit(two_above) << 1 | bit(two_above - 1) << 2,
+        }
+    }
+
+    /// Slides `template` one sample right, to `at` (the sample before it was `special`).
+    fn slide(&self, template: &mut Template, at: usize, special: bool) {
+        template.here = (template.here << 1 | special as usize) & 0b11;
+        template.above =
+            (template.above << 1 | self.bits[at - self.stride + 2] as usize) & 0b11111;
+        template.two_above =
+            (template.two_above << 1 | self.bits[at - 2 * self.stride + 1] as usize) & 0b111;
+    }
+}
+
+/// Samples per run: each row is cut into runs of this many samples (the last one shorter),
+/// and a run that repeats the samples above it costs one decision.
+const RUN: usize = 16;
+/// Contexts of a run's decision: whether the run before it in the row, and the run above
+/// it, repeated the row above.
+const RUN_CONTEXTS: usize = 8;
+
+/// One end of the mask's coding: the encoder says what each decision is, the decoder
+/// reads it.
+trait MaskCoder {
+    /// Whether the run of `len` samples from `(y, x)` repeats the samples above it.
+    fn run_repeats(&mut self, context: usize, y: usize, x: usize, len: usize) -> Result<bool>;
+    /// Whether the sample at `index` is special.
+    fn sample(&mut self, context: usize, index: usize) -> Result<bool>;
+}
+
+/// Walks the band in raster order run by run, each coded sample's template at hand, and
+/// records what `coder` decides; returns the bitmap.
+fn walk(width: usize, height: usize, coder: &mut impl MaskCoder) -> Result<Bitmap> {
+    let mut bitmap = Bitmap::new(width, height);
+    let stride = bitmap.stride;
+    // Which runs of the row above repeated theirs (none above row 0).
+    let mut repeated_above = vec![false; width.div_ceil(RUN)];
+    for y in 0..height {
+        let mut repeated_before = false;
+        for (run, x0) in (0..width).step_by(RUN).enumerate() {
+            let (len, start) = (RUN.min(width - x0), bitmap.at(y, x0));
+            let above = &bitmap.bits[start - stride..start - stride + len];
+            let uniform_above = above.iter().all(|&b| b == above[0]);
+            let context = repeated_before as usize
+                | (repeated_above[run] as usize) << 1
+                | (uniform_above as usize) << 2;
+            let repeats = coder.run_repeats(context, y, x0, len)?;
+            if repeats {
+                bitmap.bits.copy_within(start - stride..start - stride + len, start);
+            } else {
+                let mut template = bitmap.template_at(start);
+                for at in start..start + len {
+                    if at > start {
+                        bitmap.slide(&mut template, at, bitmap.bits[at - 1] == 1);
+                    }
+                    let special = coder.sample(template.context(), y * width + at - start + x0)?;
+                    bitmap.bits[at] = special as u8;
+                }
+            }
+            (repeated_before, repeated_above[run]) = (repeats, repeats);
+        }
+    }
+    Ok(bitmap)
+}
+
+/// The encoder's side: the band's specials as a bitmap, coded as [`walk`] asks.
+struct MaskEncoder {
+    special: Bitmap,
+    samples: Vec<BitModel>,
+    runs: [BitModel; RUN_CONTEXTS],
+    coder: RangeEncoder,
+}
+
+impl MaskCoder for MaskEncoder {
+    fn run_repeats(&mut self, context: usize, y: usize, x: usize, len: usize) -> Result<bool> {
+        let (here, stride) = (self.special.at(y, x), self.special.stride);
+        let bits = &self.special.bits;
+        let repeats = bits[here..here + len] == bits[here - stride..here - stride + len];
+        self.coder.bit(&mut self.runs[context], repeats);
+        Ok(repeats)
+    }
+
+    fn sample(&mut self, context: usize, index: usize) -> Result<bool> {
+        let width = self.special.stride - 2 * MARGIN;
+        let special = self.special.bits[self.special.at(index / width, index % width)] == 1;
+        self.coder.bit(&mut self.samples[context], special);
+        Ok(special)
+    }
+}
+
+/// The decoder's side: reads each decision and lists the specials found.
+struct MaskDecoder<'a> {
+    samples: Vec<BitModel>,
+    runs: [BitModel; RUN_CONTEXTS],
+    decoder: RangeDecoder<'a>,
+}
+
+impl MaskCoder for MaskDecoder<'_> {
+    fn run_repeats(&mut self, context: usize, _: usize, _: usize, _: usize) -> Result<bool> {
+        Ok(self.decoder.bit(&mut self.runs[context]))
+    }
+
+    fn sample(&mut self, context: usize, _: usize) -> Result<bool> {
+        Ok(self.decoder.bit(&mut self.samples[context]))
     }
 }
 
 /// The range-coded bitmap of `positions` (ascending, each below `width × height`).
 pub(super) fn encode(positions: &[u32], width: usize, height: usize) -> Vec<u8> {
-    let mut bitmap = Bitmap::new(width, height);
-    let mut models = vec![BitModel::default(); CONTEXTS];
-    let mut coder = RangeEncoder::default();
-    let mut next = positions.iter().peekable();
-    for y in 0..height {
-        for x in 0..width {
-            let special = next.next_if(|&&p| p as usize == y * width + x).is_some();
-            let at = bitmap.at(y, x);
-            coder.bit(&mut models[bitmap.context(at)], special);
-            bitmap.bits[at] = special as u8;
-        }
+    let mut special = Bitmap::new(width, height);
+    for &p in positions {
+        let at = special.at(p as usize / width, p as usize % width);
+        special.bits[at] = 1;
     }
-    coder.finish()
+    let mut encoder = MaskEncoder {
+        special,
+        samples: vec![BitModel::default(); CONTEXTS],
+        runs: [BitModel::default(); RUN_CONTEXTS],
+        coder: RangeEncoder::default(),
+    };
+    walk(width, height, &mut encoder).expect("the encoder's walk does not fail");
+    encoder.coder.finish()
 }
 
 /// The positions of the `count` specials `data` marks in a band of `width × height`.
 pub(super) fn decode(data: &[u8], width: usize, height: usize, count: usize) -> Result<Vec<u32>> {
-    let mut bitmap = Bitmap::new(width, height);
-    let mut models = vec![BitModel::default(); CONTEXTS];
-    let mut decoder = RangeDecoder::new(data);
+    let mut decoder = MaskDecoder {
+        samples: vec![BitModel::default(); CONTEXTS],
+        runs: [BitModel::default(); RUN_CONTEXTS],
+        decoder: RangeDecoder::new(data),
+    };
+    let bitmap = walk(width, height, &mut decoder)?;
+    decoder.decoder.finish("float specials mask")?;
     let mut positions = Vec::with_capacity(count);
     for y in 0..height {
-        for x in 0..width {
-            let at = bitmap.at(y, x);
-            let special = decoder.bit(&mut models[bitmap.context(at)]);
-            bitmap.bits[at] = special as u8;
-            if special {
+        let row = bitmap.at(y, 0);
+        for (x, &special) in bitmap.bits[row..row + width].iter().enumerate() {
+            if special == 1 {
                 if positions.len() == count {
                     return Err(Error::corrupt(format!(
                         "float: the specials mask marks more than its {count} specials"
@@ -95,7 +217,6 @@ pub(super) fn decode(data: &[u8], width: usize, height: usize, count: usize) -> 
             }
         }
     }
-    decoder.finish("float specials mask")?;
     match positions.len() == count {
         true => Ok(positions),
         false => Err(Error::corrupt(format!(
