@@ -177,6 +177,49 @@ fn float_seeds() -> Vec<Vec<u8>> {
         }
     }
     seeds.extend(value_predictor_seeds());
+    seeds.extend(specials_mask_seeds());
+    seeds
+}
+
+/// Float payload version 4: a nodata region below a wavy coastline (NaN for floats,
+/// −32768 for int16, a band of two), large enough for its specials to be a context-coded
+/// mask.
+fn specials_mask_seeds() -> Vec<Vec<u8>> {
+    let (w, h) = (48, 40);
+    let mut seeds = Vec::new();
+    for (ty, bands) in [
+        (SampleType::F32, 1),
+        (SampleType::F64, 1),
+        (SampleType::I16, 2),
+    ] {
+        let mut data = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                for b in 0..bands {
+                    let coast = 20.0 + 6.0 * (x as f64 / 5.0).sin() + b as f64;
+                    let land = 100.0 + (x * 7 + y * 3) as f64 + ((x * y) % 5) as f64;
+                    let value = if (y as f64) > coast { f64::NAN } else { land };
+                    match ty {
+                        SampleType::F32 => data.extend_from_slice(&(value as f32).to_le_bytes()),
+                        SampleType::F64 => data.extend_from_slice(&value.to_le_bytes()),
+                        _ => {
+                            let v = if value.is_nan() { i16::MIN } else { value as i16 };
+                            data.extend_from_slice(&v.to_le_bytes())
+                        }
+                    }
+                }
+            }
+        }
+        let sh = shape(w, h, bands, ty);
+        let payload = float::encode_with(&sh, &data, Effort::Default, Transform::Predictive)
+            .expect("a masked field encodes");
+        assert_eq!(payload[0], 4, "the seed's specials are a mask ({ty})");
+        seeds.push(fuzz_input::decoder_input(
+            &sh,
+            &fuzz_input::FLOAT_TYPES,
+            &payload,
+        ));
+    }
     seeds
 }
 

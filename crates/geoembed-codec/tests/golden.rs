@@ -683,6 +683,21 @@ fn golden_float_value_space_predictor() {
 }
 
 #[test]
+fn golden_float_specials_mask() {
+    // The gridMET crop: daily maximum temperature over the western US, its nodata (NaN)
+    // outside the coast a region the specials mask (float payload version 4) codes.
+    let (w, h, tmmx) = tiff_samples("float32_1b_gridmet_tmmx_crop_kelvin.tif");
+    let hd = plain_header(w, h, 1, SampleType::F32);
+    let name = "gridmet_tmmx_float_specials_mask.emb";
+    check_whole_with(name, &hd, tmmx, CodecId::Float, Effort::Default);
+    let golden = std::fs::read(fixtures().join("golden").join(name)).unwrap();
+    assert_eq!(golden[10], 8, "format 1.8: the preamble's version_minor");
+    let r = Reader::open(Cursor::new(&golden)).unwrap();
+    let payload = &golden[r.entries()[0].offset as usize..];
+    assert_eq!(payload[0], 4, "float payload version 4");
+}
+
+#[test]
 fn golden_constant_tiles_beside_native() {
     // The left 96 columns of the Landsat 7 RGB crop: the scene's nodata border fills the
     // first column of tiles, which `auto` stores with the constant codec (id 1); the rest
