@@ -203,7 +203,11 @@ fn specials_mask_seeds() -> Vec<Vec<u8>> {
                         SampleType::F32 => data.extend_from_slice(&(value as f32).to_le_bytes()),
                         SampleType::F64 => data.extend_from_slice(&value.to_le_bytes()),
                         _ => {
-                            let v = if value.is_nan() { i16::MIN } else { value as i16 };
+                            let v = if value.is_nan() {
+                                i16::MIN
+                            } else {
+                                value as i16
+                            };
                             data.extend_from_slice(&v.to_le_bytes())
                         }
                     }

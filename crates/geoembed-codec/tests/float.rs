@@ -187,6 +187,63 @@ fn nodata_only_and_nan_only_tiles() {
     round_trip(&s, &data, Effort::Default, None);
 }
 
+/// A float32 band below a wavy coastline: land values on a centimetre lattice above it,
+/// nodata below (two NaN payloads alternating by row, as a mosaic of two sources might
+/// leave), and a few scattered NaN on land.
+fn coastline_tile(w: usize, h: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(w * h * 4);
+    for y in 0..h {
+        for x in 0..w {
+            let coast =
+                h as f32 / 2.0 + 7.0 * (x as f32 / 9.0).sin() + 3.0 * (x as f32 / 2.7).cos();
+            let bits = if y as f32 > coast {
+                [0x7fc0_0000, 0x7fc0_0001][y % 2]
+            } else if (x * 7 + y * 13) % 401 == 0 {
+                0x7fc0_0000
+            } else {
+                let v = 250.0 + 0.3 * x as f32 - 0.2 * y as f32 + ((x * y) % 7) as f32 * 0.01;
+                ((v * 100.0).round() / 100.0).to_bits()
+            };
+            out.extend_from_slice(&bits.to_le_bytes());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_nodata_region_is_a_specials_mask_of_payload_version_4() {
+    let (w, h) = (96, 64);
+    let s = shape(SampleType::F32, w, h, 1);
+    let data = coastline_tile(w, h);
+    let payload = round_trip(&s, &data, Effort::Default, Some(Transform::Predictive));
+    assert_eq!(payload[0], 4, "the region's specials are a mask");
+    let described = float::summarize(&s, &payload).unwrap().1.join("; ");
+    assert!(described.contains("specials (mask)"), "{described}");
+    let p = CodecParams::default();
+    let decode = |payload: &[u8]| {
+        decode_tile(CodecId::Float, &s, payload, &p, &mut Vec::new())
+            .unwrap_err()
+            .to_string()
+    };
+    // An earlier version cannot hold a mask; a later one is not this build's.
+    let mut older = payload.clone();
+    older[0] = 3;
+    let error = decode(&older);
+    assert!(error.contains("a specials mask needs version 4"), "{error}");
+    let mut newer = payload.clone();
+    newer[0] = 5;
+    let error = decode(&newer);
+    assert!(
+        error.contains("float payload version 5 (this build reads 1 to 4)"),
+        "{error}"
+    );
+    // Every cut of the mask's stream is an error, never a panic or a wrong tile.
+    for cut in (2..payload.len()).step_by(7) {
+        let mut out = Vec::new();
+        assert!(decode_tile(CodecId::Float, &s, &payload[..cut], &p, &mut out).is_err());
+    }
+}
+
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }

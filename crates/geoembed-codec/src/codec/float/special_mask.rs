@@ -77,8 +77,7 @@ impl Bitmap {
     /// Slides `template` one sample right, to `at` (the sample before it was `special`).
     fn slide(&self, template: &mut Template, at: usize, special: bool) {
         template.here = (template.here << 1 | special as usize) & 0b11;
-        template.above =
-            (template.above << 1 | self.bits[at - self.stride + 2] as usize) & 0b11111;
+        template.above = (template.above << 1 | self.bits[at - self.stride + 2] as usize) & 0b11111;
         template.two_above =
             (template.two_above << 1 | self.bits[at - 2 * self.stride + 1] as usize) & 0b111;
     }
@@ -118,7 +117,9 @@ fn walk(width: usize, height: usize, coder: &mut impl MaskCoder) -> Result<Bitma
                 | (uniform_above as usize) << 2;
             let repeats = coder.run_repeats(context, y, x0, len)?;
             if repeats {
-                bitmap.bits.copy_within(start - stride..start - stride + len, start);
+                bitmap
+                    .bits
+                    .copy_within(start - stride..start - stride + len, start);
             } else {
                 let mut template = bitmap.template_at(start);
                 for at in start..start + len {
@@ -246,7 +247,10 @@ mod tests {
         let (width, height) = (97, 61);
         let positions = disc(width, height);
         let stream = encode(&positions, width, height);
-        assert_eq!(decode(&stream, width, height, positions.len()).unwrap(), positions);
+        assert_eq!(
+            decode(&stream, width, height, positions.len()).unwrap(),
+            positions
+        );
         // About 1,260 specials: a gap list takes at least a byte each before deflate; the
         // disc's outline and the 28 scattered ones cost far less.
         assert!(stream.len() < 200, "{} bytes", stream.len());
@@ -257,7 +261,10 @@ mod tests {
             (vec![0, 2, 3], 1, 4),
         ] {
             let stream = encode(&positions, width, height);
-            assert_eq!(decode(&stream, width, height, positions.len()).unwrap(), positions);
+            assert_eq!(
+                decode(&stream, width, height, positions.len()).unwrap(),
+                positions
+            );
         }
     }
 
@@ -267,13 +274,17 @@ mod tests {
         let positions = disc(width, height);
         let stream = encode(&positions, width, height);
         for count in [positions.len() - 1, positions.len() + 1] {
-            let error = decode(&stream, width, height, count).unwrap_err().to_string();
+            let error = decode(&stream, width, height, count)
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("the specials mask marks"), "{error}");
         }
         // Cut short, the stream decodes to other specials or runs out.
         for cut in [1, stream.len() / 2] {
             let short = &stream[..stream.len() - cut];
-            let error = decode(short, width, height, positions.len()).unwrap_err().to_string();
+            let error = decode(short, width, height, positions.len())
+                .unwrap_err()
+                .to_string();
             assert!(
                 error.contains("the specials mask marks")
                     || error.contains("float specials mask: the range-coded stream ends"),

@@ -263,7 +263,12 @@ impl Specials {
     }
 
     /// Reads what [`Specials::encode`] wrote in `layout`, for a band of `width × height`.
-    pub(super) fn read(r: &mut Cursor, width: usize, height: usize, layout: Layout) -> Result<Specials> {
+    pub(super) fn read(
+        r: &mut Cursor,
+        width: usize,
+        height: usize,
+        layout: Layout,
+    ) -> Result<Specials> {
         let n = width * height;
         let count = r.bounded("special count", n as u64)? as usize;
         let mask = match layout {
@@ -297,7 +302,10 @@ impl Specials {
                 .iter()
                 .map(|&k| {
                     distinct.get(k as usize).copied().ok_or_else(|| {
-                        Error::corrupt(format!("float: special index {k} of {} values", distinct.len()))
+                        Error::corrupt(format!(
+                            "float: special index {k} of {} values",
+                            distinct.len()
+                        ))
                     })
                 })
                 .collect::<Result<_>>()?
@@ -439,7 +447,10 @@ mod tests {
         s.write_gaps(&mut gaps).unwrap();
         assert!(buf.len() < gaps.len(), "{} {}", buf.len(), gaps.len());
         let mut cursor = Cursor::new(&buf, "float");
-        assert_eq!(Specials::read(&mut cursor, width, height, layout).unwrap(), s);
+        assert_eq!(
+            Specials::read(&mut cursor, width, height, layout).unwrap(),
+            s
+        );
         assert_eq!(cursor.pos, buf.len());
         // The same bytes read as a gap list are not these specials.
         let misread = Specials::read(&mut Cursor::new(&buf, "float"), width, height, Layout::Gaps);
