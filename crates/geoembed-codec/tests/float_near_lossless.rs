@@ -219,7 +219,7 @@ fn the_bound_holds_on_every_sample_of_gridmet() {
     let sizes = bound_holds(
         "float32_1b_gridmet_tmmx_crop_kelvin.tif",
         Some(32767.0),
-        Effort::Fast,
+        Effort::Default,
         MINOR_GRIDMET,
     );
     assert!(sizes[2] < sizes[0], "{sizes:?}");

@@ -51,7 +51,8 @@ pub(crate) fn encode_part(
     let mut encoded = encode_best(CodecChoice::Auto, &part, bytes, &params)?;
     if encoded.codec == CodecId::Float && encoded.payload.first() != Some(&1) {
         // Parts stay within format 1.1 (§5.5.1), so a dequant tile needs no 1.2 reader:
-        // the float codec's `fast` effort never uses the value-space predictor.
+        // the float codec's `fast` effort writes payload version 1 only (no value-space
+        // predictor, no specials mask).
         let fast = CodecParams {
             effort: Effort::Fast,
             ..params

@@ -66,15 +66,21 @@ const FLAG_SPECIALS_MASK: u8 = 4;
 
 impl Coded {
     /// Writes the band header for a band of `width × height`; returns the specials' layout
-    /// (the mask needs payload version 4).
-    fn write(&self, width: usize, height: usize, out: &mut Vec<u8>) -> Result<Layout> {
+    /// (the mask, where `mask_allowed`, needs payload version 4).
+    fn write(
+        &self,
+        width: usize,
+        height: usize,
+        mask_allowed: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<Layout> {
         let (kind, param, offset) = self.domain.code();
         out.push(kind);
         put_i(out, param);
         if kind == 2 || kind == KIND_QUANTISED {
             put_u(out, offset);
         }
-        let (layout, specials) = self.specials.encode(width, height)?;
+        let (layout, specials) = self.specials.encode(width, height, mask_allowed)?;
         let flags = (self.cross as u8 * FLAG_CROSS)
             | (self.palette.is_some() as u8 * FLAG_PALETTE)
             | ((layout == Layout::Mask) as u8 * FLAG_SPECIALS_MASK);
@@ -222,7 +228,11 @@ pub(super) fn encode(
         if matches!(best.coded.domain, Domain::Quantised(_)) {
             version = version.max(3);
         }
-        let layout = best.coded.write(width, samples / width.max(1), out)?;
+        // `fast` writes payload version 1 only (what parts of other codecs rely on, §5.5.1).
+        let mask_allowed = effort != Effort::Fast;
+        let layout = best
+            .coded
+            .write(width, samples / width.max(1), mask_allowed, out)?;
         if layout == Layout::Mask {
             version = 4;
         }

@@ -192,12 +192,17 @@ impl Specials {
     }
 
     /// The block in whichever layout is smaller for a band of `width × height` samples: the
-    /// gap list (§5.4.3), or the context-coded mask (§5.4.3b, payload version 4) where the
-    /// band has at least [`MASK_MIN_COUNT`] specials.
-    pub(super) fn encode(&self, width: usize, height: usize) -> Result<(Layout, Vec<u8>)> {
+    /// gap list (§5.4.3), or, where `mask_allowed` and the band has at least
+    /// [`MASK_MIN_COUNT`] specials, the context-coded mask (§5.4.3b, payload version 4).
+    pub(super) fn encode(
+        &self,
+        width: usize,
+        height: usize,
+        mask_allowed: bool,
+    ) -> Result<(Layout, Vec<u8>)> {
         let mut gaps = Vec::new();
         self.write_gaps(&mut gaps)?;
-        if self.positions.len() < MASK_MIN_COUNT {
+        if !mask_allowed || self.positions.len() < MASK_MIN_COUNT {
             return Ok((Layout::Gaps, gaps));
         }
         let mut mask = Vec::new();
@@ -441,7 +446,8 @@ mod tests {
             .map(|&p| [7, 0xffff][p as usize / width % 2])
             .collect();
         let s = Specials { positions, bits };
-        let (layout, buf) = s.encode(width, height).unwrap();
+        assert_eq!(s.encode(width, height, false).unwrap().0, Layout::Gaps);
+        let (layout, buf) = s.encode(width, height, true).unwrap();
         assert_eq!(layout, Layout::Mask);
         let mut gaps = Vec::new();
         s.write_gaps(&mut gaps).unwrap();
@@ -463,7 +469,7 @@ mod tests {
             positions: vec![0, 5, 6, 99],
             bits: vec![1, 0x7fc0_0001, 1, 0xffff_ffff],
         };
-        let (layout, buf) = s.encode(10, 10).unwrap();
+        let (layout, buf) = s.encode(10, 10, true).unwrap();
         assert_eq!(layout, Layout::Gaps, "four specials are a list");
         assert_eq!(
             Specials::read(&mut Cursor::new(&buf, "float"), 10, 10, layout).unwrap(),
