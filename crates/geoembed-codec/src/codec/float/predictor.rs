@@ -392,11 +392,6 @@ pub(super) fn sample_rows(height: usize, width: usize, budget: usize) -> Vec<usi
     (0..height).step_by(step).collect()
 }
 
-/// Samples whose template reads a special are left out of the fit and the costs only if at
-/// least one in this many of the sampled samples remains (a band that is mostly edges,
-/// like a field of scattered NaN, keeps them all).
-const MIN_CLEAN_SHARE: usize = 4;
-
 /// Whether the template of the sample at `(y, x)` (W, WW, the row above from x − 2 to
 /// x + 2, two rows above from x − 1 to x + 1) holds a special.
 fn template_reads_a_special(specials: &[bool], width: usize, y: usize, x: usize) -> bool {
@@ -413,62 +408,49 @@ fn template_reads_a_special(specials: &[bool], width: usize, y: usize, x: usize)
 pub(super) struct Sampled {
     values: Vec<i64>,
     neighbours: Vec<[i64; NEIGHBOURS]>,
-    /// Whether every neighbour of the sample is inside the plane (no edge fallback).
+    /// Whether every neighbour of the sample is inside the plane (no edge fallback) and
+    /// none is a special: the samples predictors are fitted on (when there are enough).
+    ///
+    /// Why not beside specials: a special's plane value is a fill (its W neighbour,
+    /// §5.4.3), so a sample at the edge of a nodata region or a void is predicted from
+    /// values that continue nothing, and its residual is an outlier that pulls the fit
+    /// towards predictors suited to the edge, not the surface (SRTM N22W160 −1.0%,
+    /// S16E166 −0.6%, tmmx −0.35%). Such samples are still costed, and coded.
     interior: Vec<bool>,
     /// How many samples are interior.
     interior_count: usize,
 }
 
 impl Sampled {
-    /// The samples of `rows` that are not special, leaving out those whose template reads a
-    /// special too (unless that would leave too few, [`MIN_CLEAN_SHARE`]).
-    ///
-    /// Why: a special's plane value is a fill (its W neighbour, §5.4.3), so a sample at the
-    /// edge of a nodata region or a void is predicted from values that continue nothing,
-    /// and its residual is an outlier that pulls the fit and the costs towards predictors
-    /// that suit the edge, not the surface (SRTM N22W160 −1.0%, S16E166 −0.6%, tmmx −0.35%).
-    /// Those samples are coded all the same, in the busiest contexts.
     pub(super) fn gather(planes: &Planes, specials: &[bool], rows: &[usize]) -> Sampled {
         let w = planes.width;
-        let mut sampled = Sampled {
-            values: Vec::with_capacity(rows.len() * w),
-            neighbours: Vec::with_capacity(rows.len() * w),
-            interior: Vec::with_capacity(rows.len() * w),
-            interior_count: 0,
-        };
-        let mut near_special = Vec::new();
+        let mut values = Vec::with_capacity(rows.len() * w);
+        let mut neighbours = Vec::with_capacity(rows.len() * w);
+        let mut interior = Vec::with_capacity(rows.len() * w);
         for &y in rows {
             for x in 0..w {
                 let index = y * w + x;
                 if specials.get(index).copied().unwrap_or(false) {
                     continue;
                 }
-                sampled.values.push(planes.cur[index]);
+                values.push(planes.cur[index]);
                 let inside = y >= 2 && x >= 2 && x + 2 < w;
-                sampled.interior.push(inside);
-                sampled.neighbours.push(if inside {
+                neighbours.push(if inside {
                     interior_neighbours(planes.cur, planes.prev, w, index)
                 } else {
                     planes.neighbours(y, x)
                 });
-                if !specials.is_empty() {
-                    near_special.push(template_reads_a_special(specials, w, y, x));
-                }
+                let clean = specials.is_empty() || !template_reads_a_special(specials, w, y, x);
+                interior.push(inside && clean);
             }
         }
-        let near = near_special.iter().filter(|&&n| n).count();
-        let clean = sampled.values.len() - near;
-        if near > 0 && clean * MIN_CLEAN_SHARE >= sampled.values.len() {
-            fn keep<T>(v: &mut Vec<T>, near_special: &[bool]) {
-                let mut flags = near_special.iter();
-                v.retain(|_| !flags.next().expect("one flag a sample"));
-            }
-            keep(&mut sampled.values, &near_special);
-            keep(&mut sampled.neighbours, &near_special);
-            keep(&mut sampled.interior, &near_special);
+        let interior_count = interior.iter().filter(|&&i| i).count();
+        Sampled {
+            values,
+            neighbours,
+            interior,
+            interior_count,
         }
-        sampled.interior_count = sampled.interior.iter().filter(|&&i| i).count();
-        sampled
     }
 
     fn each(&self) -> impl Iterator<Item = (i64, &[i64; NEIGHBOURS])> {
@@ -765,6 +747,33 @@ pub(super) fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_reads_the_specials_above_and_left_and_nothing_else() {
+        // A 6 x 4 band with one special at (1, 3).
+        let (width, height) = (6, 4);
+        let mut specials = vec![false; width * height];
+        specials[width + 3] = true;
+        let reads: Vec<(usize, usize)> = (0..height)
+            .flat_map(|y| (0..width).map(move |x| (y, x)))
+            .filter(|&(y, x)| template_reads_a_special(&specials, width, y, x))
+            .collect();
+        // Right of it in its row (W, WW), below it in the next row (x ± 2) and two rows
+        // down (x ± 1); never before it in raster order.
+        let expected = vec![
+            (1, 4),
+            (1, 5),
+            (2, 1),
+            (2, 2),
+            (2, 3),
+            (2, 4),
+            (2, 5),
+            (3, 2),
+            (3, 3),
+            (3, 4),
+        ];
+        assert_eq!(reads, expected);
+    }
     use crate::entropy::tokens::wide::unzigzag;
 
     #[test]
