@@ -669,32 +669,34 @@ fn era5_anomaly_interpolated() -> (u32, u32, Vec<u8>) {
     (ow as u32, oh as u32, out)
 }
 
+/// The format minor version of golden `name` and its first block's payload version.
+fn minor_and_payload_version(name: &str) -> (u8, u8) {
+    let golden = std::fs::read(fixtures().join("golden").join(name)).unwrap();
+    let r = Reader::open(Cursor::new(&golden)).unwrap();
+    let payload = &golden[r.entries()[0].offset as usize..];
+    (golden[10], payload[0])
+}
+
 #[test]
 fn golden_float_value_space_predictor() {
     let (w, h, anomaly) = era5_anomaly_interpolated();
     let hd = plain_header(w, h, 1, SampleType::F32);
     let name = "era5_anomaly_value_predictor.emb";
     check_whole_with(name, &hd, anomaly, CodecId::Float, Effort::Default);
-    let golden = std::fs::read(fixtures().join("golden").join(name)).unwrap();
-    assert_eq!(golden[10], 2, "format 1.2: the preamble's version_minor");
-    let r = Reader::open(Cursor::new(&golden)).unwrap();
-    let payload = &golden[r.entries()[0].offset as usize..];
-    assert_eq!(payload[0], 2, "float payload version 2");
+    // Format 1.2, float payload version 2.
+    assert_eq!(minor_and_payload_version(name), (2, 2));
 }
 
 #[test]
 fn golden_float_specials_mask() {
-    // The gridMET crop: daily maximum temperature over the western US, its nodata (NaN)
-    // outside the coast a region the specials mask (float payload version 4) codes.
+    // The gridMET crop: daily maximum temperature over the western US, its nodata (32767)
+    // beyond the coast a region the specials mask (float payload version 4) codes.
     let (w, h, tmmx) = tiff_samples("float32_1b_gridmet_tmmx_crop_kelvin.tif");
     let hd = plain_header(w, h, 1, SampleType::F32);
     let name = "gridmet_tmmx_float_specials_mask.emb";
     check_whole_with(name, &hd, tmmx, CodecId::Float, Effort::Default);
-    let golden = std::fs::read(fixtures().join("golden").join(name)).unwrap();
-    assert_eq!(golden[10], 8, "format 1.8: the preamble's version_minor");
-    let r = Reader::open(Cursor::new(&golden)).unwrap();
-    let payload = &golden[r.entries()[0].offset as usize..];
-    assert_eq!(payload[0], 4, "float payload version 4");
+    // Format 1.8, float payload version 4.
+    assert_eq!(minor_and_payload_version(name), (8, 4));
 }
 
 #[test]
