@@ -1,6 +1,7 @@
 //! Where a band's specials are, as a context-coded bitmap (float payload version 4,
-//! docs/format.md §5.4.3b): one adaptive binary decision per sample, in raster order, in the
-//! context of the ten samples around it already coded (JBIG's three-line template).
+//! docs/format.md §5.4.3b): row by row in runs of 16 samples, one adaptive decision for a
+//! run that repeats the row above, else one per sample in the context of the ten samples
+//! around it already coded (JBIG's three-line template).
 //!
 //! Why a second layout beside the list of gaps: the specials of real rasters are regions,
 //! not scattered samples. A climate grid masked outside a country (gridMET's 40% nodata), a
@@ -8,7 +9,9 @@
 //! shape whose outline continues from one row to the next. A list of gaps between
 //! positions codes each run boundary afresh (about 16 bits per boundary once deflated);
 //! the template sees the boundary in the rows above and codes it in 2–4 bits, and the
-//! runs between for almost nothing. The encoder writes whichever layout is smaller.
+//! runs between for almost nothing. The encoder writes whichever layout is smaller. Runs:
+//! inside a region and along an outline that does not move, a row repeats the one above,
+//! and one decision instead of sixteen keeps decoding as fast as the gap list's.
 
 use crate::entropy::binary::{BitModel, RangeDecoder, RangeEncoder};
 use crate::error::{Error, Result};
@@ -19,8 +22,7 @@ const CONTEXTS: usize = 1 << 10;
 /// sample is not special).
 const MARGIN: usize = 2;
 
-/// The band's specials bitmap with a zero margin, as both ends build it sample by sample,
-/// and the template of the sample being coded.
+/// The band's specials bitmap with a zero margin, as both ends build it run by run.
 struct Bitmap {
     bits: Vec<u8>,
     stride: usize,
@@ -28,7 +30,6 @@ struct Bitmap {
 
 /// The template slid along a row: each register holds one row's samples of it, the newest
 /// in bit 0, so moving one sample right is a shift and one load per row.
-#[derive(Default)]
 struct Template {
     /// This row: x − 1 (bit 0) and x − 2.
     here: usize,
@@ -87,7 +88,7 @@ impl Bitmap {
 /// and a run that repeats the samples above it costs one decision.
 const RUN: usize = 16;
 /// Contexts of a run's decision: whether the run before it in the row, and the run above
-/// it, repeated the row above.
+/// it, repeated the row above, and whether the samples above it are all alike.
 const RUN_CONTEXTS: usize = 8;
 
 /// One end of the mask's coding: the encoder says what each decision is, the decoder
