@@ -836,10 +836,10 @@ pub fn auto_candidates(
 }
 
 /// `auto`'s candidates refined by a quick look at the tile: for 16-bit integers with nodata
-/// sentinels or sparse codes the float codec alone (below `max`); for a float tile of several
-/// bands that looks dequantised ([`dequant::probe`]) the `dequant` codec first, and when
-/// nearly every pixel sits on a lattice, not the float codec at all (it would be several
-/// times larger, and slow on many bands).
+/// sentinels or sparse codes the float codec instead of native (at `max` still beside JPEG
+/// XL); for a float tile of several bands that looks dequantised ([`dequant::probe`]) the
+/// `dequant` codec first, and when nearly every pixel sits on a lattice, not the float
+/// codec at all (it would be several times larger, and slow on many bands).
 fn refine_candidates(
     mut candidates: Vec<CodecId>,
     shape: &TileShape,
@@ -847,9 +847,13 @@ fn refine_candidates(
     params: &CodecParams,
 ) -> Vec<CodecId> {
     // 16-bit integers with nodata sentinels or sparse codes: the float codec's ground
-    // (tens of percent smaller than native); below `max` it alone is tried.
+    // (tens of percent smaller than native), where it alone is tried. At `max` native was
+    // tried too and never won (SRTM tiles with voids, gridMET, ERA-Interim u and v), and
+    // the float codec then had to pass its estimate's gate, which sees the sentinels'
+    // jumps: on an SRTM tile with voids it was skipped and `max` kept JPEG XL, larger than
+    // `default`'s float tile.
     let both = candidates.contains(&CodecId::Native) && candidates.contains(&CodecId::Float);
-    if both && params.effort != Effort::Max && float::may_win_on_small_ints(shape, samples) {
+    if both && float::may_win_on_small_ints(shape, samples) {
         candidates.retain(|&c| c != CodecId::Native);
     }
     if !shape.sample_type.is_float() || shape.bands < 2 {

@@ -97,8 +97,8 @@ fn bands_of(shape: &TileShape, samples: &[u8]) -> Vec<Band> {
 /// Whether the float codec may beat the native codec on a 16-bit integer tile by more than
 /// a trifle, judged from each band's distinct values: it wins on bands with nodata
 /// sentinels far outside the data (ocean, voids) and on bands that use few of the integers
-/// they span (re-packed NetCDF), and is within 1% of native elsewhere. `auto` at `default`
-/// tries it only then; `max` always does.
+/// they span (re-packed NetCDF), and is within 1% of native elsewhere. `auto` then tries
+/// it instead of native, at every effort.
 pub(crate) fn may_win_on_small_ints(shape: &TileShape, samples: &[u8]) -> bool {
     let ty = shape.sample_type;
     if ty.size() != 2 || ty.is_float() {
