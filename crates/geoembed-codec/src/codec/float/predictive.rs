@@ -190,9 +190,8 @@ fn read_header(r: &mut Cursor, ty: SampleType, at: BandAt) -> Result<Header> {
 
 /// Encodes the bands; returns the payload version they need (4 when a band's specials are
 /// a context-coded mask, 3 when a band uses a near-lossless lattice, 2 when one uses the
-/// value-space predictor, else 1). `steps`
-/// (empty, or one per band) gives the near-lossless lattice a band's samples were moved
-/// onto (§ near_lossless).
+/// value-space predictor, else 1). `steps` (empty, or one per band) gives the near-lossless
+/// lattice a band's samples were moved onto (§ near_lossless).
 pub(super) fn encode(
     ty: SampleType,
     width: usize,
