@@ -5,6 +5,7 @@
 //! (RFC 1950), only for the float codec's specials and palettes, whose format (docs/format.md
 //! §5.4.3, §5.4.3a) was specified as zlib streams.
 
+use crate::entropy::varint::{put_u, Cursor};
 use crate::error::{Error, Result};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
@@ -71,6 +72,21 @@ pub(crate) fn zlib(data: &[u8], level: u32) -> Result<Vec<u8>> {
         .map_err(|e| Error::invalid(format!("zlib failed: {e}")))?;
     z.finish()
         .map_err(|e| Error::invalid(format!("zlib failed: {e}")))
+}
+
+/// Appends a side block as the format frames it: `uv length`, then the zlib stream of `raw`
+/// at `level` (specials, palettes, exceptions, repeats, exact samples).
+pub(crate) fn put_zlib_block(out: &mut Vec<u8>, raw: &[u8], level: u32) -> Result<()> {
+    let compressed = zlib(raw, level)?;
+    put_u(out, compressed.len() as u64);
+    out.extend_from_slice(&compressed);
+    Ok(())
+}
+
+/// Reads a block [`put_zlib_block`] wrote, inflating at most `cap` bytes.
+pub(crate) fn read_zlib_block(cursor: &mut Cursor, cap: usize, what: &str) -> Result<Vec<u8>> {
+    let length = cursor.bounded(what, (cursor.data.len() - cursor.pos) as u64)? as usize;
+    unzlib(cursor.bytes(length, what)?, cap, what)
 }
 
 /// Inflates a zlib stream, keeping at most `cap` bytes (what the block can hold: hostile

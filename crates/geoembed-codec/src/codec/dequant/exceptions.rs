@@ -33,18 +33,6 @@ fn read_gaps(cursor: &mut Cursor, count: usize, limit: u64, what: &str) -> Resul
     Ok(positions)
 }
 
-fn put_block(out: &mut Vec<u8>, raw: &[u8]) -> Result<()> {
-    let compressed = deflate::zlib(raw, 6)?;
-    put_u(out, compressed.len() as u64);
-    out.extend_from_slice(&compressed);
-    Ok(())
-}
-
-fn read_block(cursor: &mut Cursor, cap: usize, what: &str) -> Result<Vec<u8>> {
-    let length = cursor.bounded(what, (cursor.data.len() - cursor.pos) as u64)? as usize;
-    deflate::unzlib(cursor.bytes(length, what)?, cap, what)
-}
-
 impl Exceptions {
     /// `uv pixel count` [`uv length`, zlib(gaps, samples)], then `uv sample count`
     /// [`uv length`, zlib(gaps, bits)].
@@ -54,7 +42,7 @@ impl Exceptions {
             let mut raw = Vec::with_capacity(self.pixels.len() * 2 + self.pixel_samples.len());
             put_gaps(&mut raw, self.pixels.iter().map(|&p| p as u64));
             raw.extend_from_slice(&self.pixel_samples);
-            put_block(out, &raw)?;
+            deflate::put_zlib_block(out, &raw, 6)?;
         }
         put_u(out, self.samples.len() as u64);
         if !self.samples.is_empty() {
@@ -63,7 +51,7 @@ impl Exceptions {
             for &(_, bits) in &self.samples {
                 raw.extend_from_slice(&bits.to_le_bytes()[..size]);
             }
-            put_block(out, &raw)?;
+            deflate::put_zlib_block(out, &raw, 6)?;
         }
         Ok(())
     }
@@ -81,7 +69,7 @@ impl Exceptions {
         if pixel_count > 0 {
             // Gaps take at most 10 bytes each.
             let cap = pixel_count * (10 + bands * size);
-            let raw = read_block(cursor, cap, "exception pixel block")?;
+            let raw = deflate::read_zlib_block(cursor, cap, "exception pixel block")?;
             let mut inner = Cursor::new(&raw, "dequant");
             let positions = read_gaps(&mut inner, pixel_count, pixels as u64, "exception pixel")?;
             found.pixels = positions.into_iter().map(|p| p as u32).collect();
@@ -94,7 +82,11 @@ impl Exceptions {
         let samples = (pixels * bands) as u64;
         let sample_count = cursor.bounded("exception sample count", samples)? as usize;
         if sample_count > 0 {
-            let raw = read_block(cursor, sample_count * (10 + size), "exception sample block")?;
+            let raw = deflate::read_zlib_block(
+                cursor,
+                sample_count * (10 + size),
+                "exception sample block",
+            )?;
             let mut inner = Cursor::new(&raw, "dequant");
             let positions = read_gaps(&mut inner, sample_count, samples, "exception sample")?;
             let bits = inner.bytes(sample_count * size, "exception sample bits")?;

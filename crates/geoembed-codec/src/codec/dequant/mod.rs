@@ -281,9 +281,7 @@ fn encode_value_table(
     for v in &table.values {
         raw.extend_from_slice(&v.to_le_bytes()[..ty.size()]);
     }
-    let compressed = deflate::zlib(&raw, 9)?;
-    put_u(&mut out, compressed.len() as u64);
-    out.extend_from_slice(&compressed);
+    deflate::put_zlib_block(&mut out, &raw, 9)?;
     exceptions.write(ty.size(), &mut out)?;
     encode_part(
         shape,

@@ -109,11 +109,8 @@ impl Palette {
         for w in self.values.windows(2) {
             put_u(&mut raw, (w[1] as i128 - w[0] as i128 - 1) as u64);
         }
-        let compressed = deflate::zlib(&raw, 9)?;
         put_u(out, self.values.len() as u64);
-        put_u(out, compressed.len() as u64);
-        out.extend_from_slice(&compressed);
-        Ok(())
+        deflate::put_zlib_block(out, &raw, 9)
     }
 
     pub(super) fn read(r: &mut Cursor) -> Result<Palette> {

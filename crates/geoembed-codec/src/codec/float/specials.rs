@@ -229,7 +229,7 @@ impl Specials {
             last = p;
         }
         self.put_indices(&mut raw, &distinct);
-        put_zlib(out, &raw)
+        deflate::put_zlib_block(out, &raw, 6)
     }
 
     /// Count, the context-coded mask, then a zlib block: distinct values, the index of each
@@ -243,7 +243,7 @@ impl Specials {
         let mut raw = Vec::new();
         put_patterns(&mut raw, &distinct);
         self.put_indices(&mut raw, &distinct);
-        put_zlib(out, &raw)
+        deflate::put_zlib_block(out, &raw, 6)
     }
 
     /// The distinct bit patterns, ascending.
@@ -288,11 +288,9 @@ impl Specials {
                 Some(special_mask::decode(stream, width, height, count)?)
             }
         };
-        let zlen = r.bounded("special block length", (r.data.len() - r.pos) as u64)? as usize;
-        let compressed = r.bytes(zlen, "special block")?;
         // A special block holds at most 8·256 + 10·n + n bytes: bound the inflation.
         let cap = 8 * MAX_DISTINCT + 11 * count + 16;
-        let raw = deflate::unzlib(compressed, cap, "float: special block")?;
+        let raw = deflate::read_zlib_block(r, cap, "float: special block")?;
         let mut cursor = Cursor::new(&raw, "float");
         let distinct = read_patterns(&mut cursor)?;
         let positions = match mask {
@@ -367,14 +365,6 @@ fn read_gaps(cursor: &mut Cursor, count: usize, n: usize) -> Result<Vec<u32>> {
         next = position + 1;
     }
     Ok(positions)
-}
-
-/// `uv length` and the zlib stream of `raw`.
-fn put_zlib(out: &mut Vec<u8>, raw: &[u8]) -> Result<()> {
-    let compressed = deflate::zlib(raw, 6)?;
-    put_u(out, compressed.len() as u64);
-    out.extend_from_slice(&compressed);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -324,10 +324,7 @@ impl Refinement {
         let mut block = Vec::with_capacity(self.exact.len() * 2 + self.exact_samples.len());
         put_gaps(&mut block, self.exact.iter().copied());
         block.extend_from_slice(&self.exact_samples);
-        let compressed = deflate::zlib(&block, 9)?;
-        put_u(out, compressed.len() as u64);
-        out.extend_from_slice(&compressed);
-        Ok(())
+        deflate::put_zlib_block(out, &block, 9)
     }
 
     /// Reads what [`Refinement::write`] wrote, to the end of the payload.

@@ -134,10 +134,7 @@ impl NearLossless {
             put_u(&mut gaps, s - next);
             next = s + 1;
         }
-        let compressed = deflate::zlib(&gaps, 9)?;
-        put_u(out, compressed.len() as u64);
-        out.extend_from_slice(&compressed);
-        Ok(())
+        deflate::put_zlib_block(out, &gaps, 9)
     }
 
     /// Reads what [`NearLossless::write`] wrote for a tile of `samples` samples.

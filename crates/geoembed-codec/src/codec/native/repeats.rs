@@ -118,10 +118,7 @@ impl Repeats {
         for &r in &self.references {
             put_u(&mut raw, r as u64);
         }
-        let compressed = deflate::zlib(&raw, 9)?;
-        put_u(out, compressed.len() as u64);
-        out.extend_from_slice(&compressed);
-        Ok(())
+        deflate::put_zlib_block(out, &raw, 9)
     }
 
     /// Reads what [`Repeats::write`] wrote for a tile of `width × pixels / width`, checking
