@@ -92,17 +92,17 @@ const RUN: usize = 16;
 const RUN_CONTEXTS: usize = 8;
 
 /// One end of the mask's coding: the encoder says what each decision is, the decoder
-/// reads it.
+/// reads it. Positions are in [`Bitmap`]'s layout, which the encoder's bitmap shares.
 trait MaskCoder {
-    /// Whether the run of `len` samples from `(y, x)` repeats the samples above it.
-    fn run_repeats(&mut self, context: usize, y: usize, x: usize, len: usize) -> Result<bool>;
-    /// Whether the sample at `index` is special.
-    fn sample(&mut self, context: usize, index: usize) -> Result<bool>;
+    /// Whether the run of `len` samples from `start` repeats the samples above it.
+    fn run_repeats(&mut self, context: usize, start: usize, len: usize) -> bool;
+    /// Whether the sample at `at` is special.
+    fn sample(&mut self, context: usize, at: usize) -> bool;
 }
 
 /// Walks the band in raster order run by run, each coded sample's template at hand, and
 /// records what `coder` decides; returns the bitmap.
-fn walk(width: usize, height: usize, coder: &mut impl MaskCoder) -> Result<Bitmap> {
+fn walk(width: usize, height: usize, coder: &mut impl MaskCoder) -> Bitmap {
     let mut bitmap = Bitmap::new(width, height);
     let stride = bitmap.stride;
     // Which runs of the row above repeated theirs (none above row 0).
@@ -116,7 +116,7 @@ fn walk(width: usize, height: usize, coder: &mut impl MaskCoder) -> Result<Bitma
             let context = repeated_before as usize
                 | (repeated_above[run] as usize) << 1
                 | (uniform_above as usize) << 2;
-            let repeats = coder.run_repeats(context, y, x0, len)?;
+            let repeats = coder.run_repeats(context, start, len);
             if repeats {
                 bitmap
                     .bits
@@ -127,14 +127,13 @@ fn walk(width: usize, height: usize, coder: &mut impl MaskCoder) -> Result<Bitma
                     if at > start {
                         bitmap.slide(&mut template, at, bitmap.bits[at - 1] == 1);
                     }
-                    let special = coder.sample(template.context(), y * width + at - start + x0)?;
-                    bitmap.bits[at] = special as u8;
+                    bitmap.bits[at] = coder.sample(template.context(), at) as u8;
                 }
             }
             (repeated_before, repeated_above[run]) = (repeats, repeats);
         }
     }
-    Ok(bitmap)
+    bitmap
 }
 
 /// The encoder's side: the band's specials as a bitmap, coded as [`walk`] asks.
@@ -146,19 +145,17 @@ struct MaskEncoder {
 }
 
 impl MaskCoder for MaskEncoder {
-    fn run_repeats(&mut self, context: usize, y: usize, x: usize, len: usize) -> Result<bool> {
-        let (here, stride) = (self.special.at(y, x), self.special.stride);
-        let bits = &self.special.bits;
-        let repeats = bits[here..here + len] == bits[here - stride..here - stride + len];
+    fn run_repeats(&mut self, context: usize, start: usize, len: usize) -> bool {
+        let (bits, above) = (&self.special.bits, start - self.special.stride);
+        let repeats = bits[start..start + len] == bits[above..above + len];
         self.coder.bit(&mut self.runs[context], repeats);
-        Ok(repeats)
+        repeats
     }
 
-    fn sample(&mut self, context: usize, index: usize) -> Result<bool> {
-        let width = self.special.stride - 2 * MARGIN;
-        let special = self.special.bits[self.special.at(index / width, index % width)] == 1;
+    fn sample(&mut self, context: usize, at: usize) -> bool {
+        let special = self.special.bits[at] == 1;
         self.coder.bit(&mut self.samples[context], special);
-        Ok(special)
+        special
     }
 }
 
@@ -170,12 +167,12 @@ struct MaskDecoder<'a> {
 }
 
 impl MaskCoder for MaskDecoder<'_> {
-    fn run_repeats(&mut self, context: usize, _: usize, _: usize, _: usize) -> Result<bool> {
-        Ok(self.decoder.bit(&mut self.runs[context]))
+    fn run_repeats(&mut self, context: usize, _: usize, _: usize) -> bool {
+        self.decoder.bit(&mut self.runs[context])
     }
 
-    fn sample(&mut self, context: usize, _: usize) -> Result<bool> {
-        Ok(self.decoder.bit(&mut self.samples[context]))
+    fn sample(&mut self, context: usize, _: usize) -> bool {
+        self.decoder.bit(&mut self.samples[context])
     }
 }
 
@@ -192,7 +189,7 @@ pub(super) fn encode(positions: &[u32], width: usize, height: usize) -> Vec<u8> 
         runs: [BitModel::default(); RUN_CONTEXTS],
         coder: RangeEncoder::default(),
     };
-    walk(width, height, &mut encoder).expect("the encoder's walk does not fail");
+    walk(width, height, &mut encoder);
     encoder.coder.finish()
 }
 
@@ -203,7 +200,7 @@ pub(super) fn decode(data: &[u8], width: usize, height: usize, count: usize) -> 
         runs: [BitModel::default(); RUN_CONTEXTS],
         decoder: RangeDecoder::new(data),
     };
-    let bitmap = walk(width, height, &mut decoder)?;
+    let bitmap = walk(width, height, &mut decoder);
     decoder.decoder.finish("float specials mask")?;
     let mut positions = Vec::with_capacity(count);
     for y in 0..height {
