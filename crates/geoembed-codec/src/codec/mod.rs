@@ -872,36 +872,6 @@ fn refine_candidates(
     candidates
 }
 
-/// JPEG XL as `auto`'s candidate (at `max`): libjxl effort 3 (ten times faster than 7),
-/// and effort 7 only when effort 3 loses to the best payload so far by at most 2% (effort 9
-/// took tens of times native's time for a percent; `--codec jxl --effort max` still gets
-/// it).
-fn jxl_candidate(
-    shape: &TileShape,
-    samples: &[u8],
-    params: &CodecParams,
-    best_len: Option<usize>,
-) -> Result<Vec<u8>> {
-    let at = |effort| {
-        let params = CodecParams { effort, ..*params };
-        encode(CodecId::Jxl, shape, samples, &params)
-    };
-    let quick = at(Effort::Fast)?;
-    // Effort 7 (ten times effort 3's time for 0.5-2%) only where it can turn a close loss
-    // into a win: effort 3 already smaller needs no help, one more than 2% behind rarely
-    // catches up (on tmmx effort 7 made `max` 10x `default`'s time for 0.5%).
-    let close_loss = |best: usize| quick.len() > best && quick.len() * 100 <= best * 102;
-    if !best_len.is_some_and(close_loss) {
-        return Ok(quick);
-    }
-    let full = at(Effort::Default)?;
-    Ok(if full.len() < quick.len() {
-        full
-    } else {
-        quick
-    })
-}
-
 /// Whether `auto` should try the float codec on a 16-bit integer tile after native gave
 /// `native_len` bytes: only where the float codec can win (it halves the encoding speed,
 /// and is within 1% of native on DEMs): when a quick estimate of its fixed predictors is
@@ -982,8 +952,16 @@ pub fn encode_best(
             continue;
         }
         let payload = match codec {
+            // libjxl effort 3 (a tenth of effort 7's time). Effort 7 where effort 3 came
+            // within 2% of the best won 0.3-4.5% on one tile of tmmx, SRTM S16E166 and
+            // Landsat RGB, and took `max` to 5.6-6.5x `default`'s time there (issue 13
+            // asks for ~5x); `--codec jxl --effort max` still gets libjxl's effort 9.
             CodecId::Jxl if choice == CodecChoice::Auto => {
-                jxl_candidate(shape, samples, params, best_len)
+                let quick = CodecParams {
+                    effort: Effort::Fast,
+                    ..*params
+                };
+                encode(codec, shape, samples, &quick)
             }
             _ => encode(codec, shape, samples, params),
         };
