@@ -873,10 +873,11 @@ fn refine_candidates(
 }
 
 /// Whether `auto` should try the float codec on a 16-bit integer tile after native gave
-/// `native_len` bytes: only where the float codec can win (it halves the encoding speed,
-/// and is within 1% of native on DEMs): when a quick estimate of its fixed predictors is
-/// under 95% of native's size (105% at `max`; smooth fields such as geopotential, where its
-/// planar predictor excels).
+/// `native_len` bytes: only at `max` (`default` must encode at 20 MB/s, and trying both
+/// halved its speed for the 1.7% the float codec wins on smooth fields such as ERA-Interim
+/// geopotential), and there only where a quick estimate of its fixed predictors is under
+/// 105% of native's size (it is within 1% of native on DEMs, and always trying it made
+/// `max` 5-7x `default`'s time there).
 fn float_beside_native_pays(
     shape: &TileShape,
     samples: &[u8],
@@ -886,11 +887,8 @@ fn float_beside_native_pays(
     let Some(native_len) = native_len else {
         return true;
     };
-    // At `max` a wider margin (105%): the estimate is rough, and there the float codec may
-    // win by a little; always trying it made `max` 5-7x `default`'s time on DEMs, where it
-    // never won.
-    let margin = if effort == Effort::Max { 105 } else { 95 };
-    float::quick_estimate_bits(shape, samples) * 100 < native_len as u64 * 8 * margin
+    effort == Effort::Max
+        && float::quick_estimate_bits(shape, samples) * 100 < native_len as u64 * 8 * 105
 }
 
 /// An encoded tile: the codec used and its payload.
