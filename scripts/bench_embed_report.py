@@ -163,7 +163,7 @@ def main():
         with open(os.path.join(OUT, "run_info.txt")) as f:
             run = dict(line.strip().split("=", 1) for line in f if "=" in line)
     lines = [
-        "### Embedding files as users hold them, smooth grids, DEMs and climate grids (issue 13)",
+        "## Embedding files as users hold them, smooth grids, DEMs and climate grids (issue 13)",
         "",
         f"One run of `scripts/bench_embed.sh` on this machine (2 cores), {run.get('date', '?')}, "
         f"{run.get('geoembed', 'geoembed')} at commit {run.get('commit', '?')}; load average "
