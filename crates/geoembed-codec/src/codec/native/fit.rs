@@ -304,44 +304,180 @@ pub(super) fn fit_spatial(
     max_shift: u8,
     acc32: bool,
 ) -> Spatial {
-    const MAX: usize = super::plan::OWN.len() + 2;
-    let dim = own.len() + 1;
-    // With many bands S is one feature among many and 2048 pixels fit its few parameters
-    // well (4096 gave files within 0.07% on the Presto tiles and Jasper, 4-7% slower);
-    // with few bands it is most of the predictor and gets every fitting pixel.
+    let neighbours = OwnNeighbours::new(t, own, pos);
+    let step = spatial_step(t, pixels);
+    let gram = neighbours.gram(pixels, step, &|_| 1.0);
+    let mut solution = solve_relative(&gram, 0, &(1..own.len()).collect::<Vec<_>>());
+    // Few 16-bit bands (DEMs, climate grids): least squares chases the largest residuals
+    // (cliffs, fronts), which the entropy coder pays for by their logarithm only; a few
+    // rounds reweighted by 1/|r| (iteratively reweighted least squares, towards the least
+    // absolute residual) fit the bulk. On a sample of the pixels, where a round costs a
+    // tenth of the first fit. 8-bit samples keep the plain fit: their coefficients must
+    // fit 16 bits for the pairwise kernel, and on Landsat RGB the reweighted ones made
+    // the encoder 23% slower for 0.5%.
+    let irls_step = (pixels.len() / IRLS_PIXELS).max(step);
+    // Only where the residuals are heavier-tailed than a Laplacian's (mean square over
+    // squared mean absolute value at least 2; a Gaussian's is 1.57): on ERA-Interim's
+    // geopotential and winds they are (2-6), on SRTM DEMs they are not (1.6-2.1), and
+    // there the rounds cost 11-19% of the encode for +-0.05%.
+    if t.channels < 8 && !acc32 && neighbours.heavy_tailed(pixels, &solution) {
+        for _ in 0..IRLS_ROUNDS {
+            let current = solution.clone();
+            let weighted = neighbours.gram(pixels, irls_step, &|features| {
+                1.0 / neighbours.residual(&current, features).abs().max(1.0)
+            });
+            solution = solve_relative(&weighted, 0, &(1..own.len()).collect::<Vec<_>>());
+        }
+    }
+    let count = pixels.len().div_ceil(step);
+    quantised_spatial(&gram, &solution, count, samples, bound, max_shift, acc32).0
+}
+
+/// A spatial predictor of many-band tiles fitted with and without its W neighbour (the
+/// first of `own`), from one pass over the pixels, and how much W lowers the residual mean
+/// square (their ratio, at least 1 up to rounding). W ties a row's samples into a chain the
+/// decoder follows one by one, so it is kept only where it pays (see `fit_plan`); without
+/// it the predictor is the one [`fit_spatial`] fits on `own[1..]`, to the bit.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn fit_spatial_with_and_without_w(
+    t: &Tile,
+    pixels: &[(usize, usize)],
+    samples: usize,
+    own: &[(i32, i32)],
+    pos: usize,
+    bound: f64,
+    max_shift: u8,
+    acc32: bool,
+) -> (Spatial, Spatial, f64) {
+    assert_eq!(own.first(), Some(&W), "W leads the neighbours");
+    assert!(t.channels >= 8, "few bands reweight their fit");
+    let neighbours = OwnNeighbours::new(t, own, pos);
+    let step = spatial_step(t, pixels);
+    let count = pixels.len().div_ceil(step);
+    let gram = neighbours.gram(pixels, step, &|_| 1.0);
+    let with_w = solve_relative(&gram, 0, &(1..own.len()).collect::<Vec<_>>());
+    let (with_w, residual_with_w) =
+        quantised_spatial(&gram, &with_w, count, samples, bound, max_shift, acc32);
+    // The same sums without W's row and column: the normal equations of `own[1..]`.
+    let size = gram.nrows();
+    let rest = DMatrix::<f64>::from_fn(size - 1, size - 1, |a, b| gram[(a + 1, b + 1)]);
+    let without_w = solve_relative(&rest, 0, &(1..own.len() - 1).collect::<Vec<_>>());
+    let (without_w, residual_without_w) =
+        quantised_spatial(&rest, &without_w, count, samples, bound, max_shift, acc32);
+    (with_w, without_w, residual_without_w / residual_with_w)
+}
+
+/// The W neighbour (the first of [`super::plan::OWN`]).
+pub(super) const W: (i32, i32) = (0, -1);
+
+/// Every how many fitting pixels the spatial fit sums: with many bands S is one feature
+/// among many and 2048 pixels fit its few parameters well (4096 gave files within 0.07% on
+/// the Presto tiles and Jasper, 4-7% slower); with few bands it is most of the predictor
+/// and gets every fitting pixel.
+fn spatial_step(t: &Tile, pixels: &[(usize, usize)]) -> usize {
     let budget = if t.channels >= 8 { 2048 } else { usize::MAX };
-    let step = (pixels.len() / budget).max(1);
-    // Away from the edges every neighbour is a fixed offset in the tile's data.
-    let row_stride = (t.channels * t.width) as isize;
-    let offsets: Vec<isize> = own
-        .iter()
-        .map(|&(dy, dx)| dy as isize * row_stride + dx as isize)
-        .collect();
-    let reach = own
-        .iter()
-        .map(|&(dy, dx)| dy.unsigned_abs().max(dx.unsigned_abs()))
-        .max();
-    let reach = reach.unwrap_or(0) as usize;
-    let features_of = |y: usize, x: usize, features: &mut [f64; MAX]| {
-        if y >= reach && x >= reach && x + reach < t.width {
-            let at = ((y * t.channels + pos) * t.width + x) as isize;
-            for (feature, &offset) in features.iter_mut().zip(&offsets) {
+    (pixels.len() / budget).max(1)
+}
+
+/// The fitted coefficients in the plan's fixed point, and the fit's residual mean square.
+fn quantised_spatial(
+    gram: &DMatrix<f64>,
+    solution: &[f64],
+    count: usize,
+    samples: usize,
+    bound: f64,
+    max_shift: u8,
+    acc32: bool,
+) -> (Spatial, f64) {
+    let dim = gram.nrows() - 1;
+    let (resid, feature_sq) = moments(gram, solution, count);
+    let max_shift = max_shift.min(precision(&feature_sq, resid, samples, max_shift));
+    let (shift, own_q, bias) = quantise(
+        &solution[..dim - 1],
+        solution[dim - 1],
+        &vec![bound; dim - 1],
+        max_shift,
+        acc32,
+    );
+    let spatial = Spatial {
+        shift,
+        bias,
+        own: own_q,
+    };
+    (spatial, resid)
+}
+
+/// Largest number of own neighbours plus the constant and the target.
+const MAX_FEATURES: usize = super::plan::OWN.len() + 2;
+
+/// A position's own neighbours as the features of its spatial fit: the neighbours' values,
+/// then the constant 1, then the sample itself (the target).
+struct OwnNeighbours<'a> {
+    t: &'a Tile,
+    own: &'a [(i32, i32)],
+    pos: usize,
+    /// Away from the edges every neighbour is a fixed offset in the tile's data.
+    offsets: Vec<isize>,
+    reach: usize,
+}
+
+impl<'a> OwnNeighbours<'a> {
+    fn new(t: &'a Tile, own: &'a [(i32, i32)], pos: usize) -> Self {
+        let row_stride = (t.channels * t.width) as isize;
+        let offsets = own
+            .iter()
+            .map(|&(dy, dx)| dy as isize * row_stride + dx as isize)
+            .collect();
+        let reach = own
+            .iter()
+            .map(|&(dy, dx)| dy.unsigned_abs().max(dx.unsigned_abs()) as usize)
+            .max()
+            .unwrap_or(0);
+        Self {
+            t,
+            own,
+            pos,
+            offsets,
+            reach,
+        }
+    }
+
+    /// Features 0..own.len(): the neighbours; then 1; then the target.
+    fn features_of(&self, y: usize, x: usize, features: &mut [f64; MAX_FEATURES]) {
+        let (t, dim) = (self.t, self.own.len() + 1);
+        if y >= self.reach && x >= self.reach && x + self.reach < t.width {
+            let at = ((y * t.channels + self.pos) * t.width + x) as isize;
+            for (feature, &offset) in features.iter_mut().zip(&self.offsets) {
                 *feature = t.data[(at + offset) as usize] as f64;
             }
         } else {
-            for (i, &(dy, dx)) in own.iter().enumerate() {
-                features[i] = own_value(t, pos, y, x, dy, dx) as f64;
+            for (i, &(dy, dx)) in self.own.iter().enumerate() {
+                features[i] = own_value(t, self.pos, y, x, dy, dx) as f64;
             }
         }
         features[dim - 1] = 1.0;
-        features[dim] = t.at(y, pos, x) as f64;
-    };
-    // Sums of products over the pixels, each weighted by `weight(features)`.
-    let accumulate = |weight: &dyn Fn(&[f64; MAX]) -> f64, step: usize| {
-        let mut sums = [[0f64; MAX]; MAX];
-        let mut features = [0f64; MAX];
+        features[dim] = t.at(y, self.pos, x) as f64;
+    }
+
+    /// The target minus the prediction of `solution` (neighbours' and constant's weights).
+    fn residual(&self, solution: &[f64], features: &[f64; MAX_FEATURES]) -> f64 {
+        let dim = self.own.len() + 1;
+        features[dim] - (0..dim).map(|i| solution[i] * features[i]).sum::<f64>()
+    }
+
+    /// Sums of products of the features (target last) over every `step`-th pixel, each
+    /// weighted by `weight(features)`.
+    fn gram(
+        &self,
+        pixels: &[(usize, usize)],
+        step: usize,
+        weight: &dyn Fn(&[f64; MAX_FEATURES]) -> f64,
+    ) -> DMatrix<f64> {
+        let dim = self.own.len() + 1;
+        let mut sums = [[0f64; MAX_FEATURES]; MAX_FEATURES];
+        let mut features = [0f64; MAX_FEATURES];
         for &(y, x) in pixels.iter().step_by(step) {
-            features_of(y, x, &mut features);
+            self.features_of(y, x, &mut features);
             let w = weight(&features);
             // Row by row of the lower triangle, as slices (vectorised, no bounds checks;
             // each sum still adds its pixels in the same order).
@@ -359,61 +495,21 @@ pub(super) fn fit_spatial(
                 sums[b][a]
             }
         })
-    };
-    let relative: Vec<usize> = (1..dim - 1).collect();
-    let gram = accumulate(&|_| 1.0, step);
-    let mut solution = solve_relative(&gram, 0, &relative);
-    // Few 16-bit bands (DEMs, climate grids): least squares chases the largest residuals
-    // (cliffs, fronts), which the entropy coder pays for by their logarithm only; a few
-    // rounds reweighted by 1/|r| (iteratively reweighted least squares, towards the least
-    // absolute residual) fit the bulk. On a sample of the pixels, where a round costs a
-    // tenth of the first fit. 8-bit samples keep the plain fit: their coefficients must
-    // fit 16 bits for the pairwise kernel, and on Landsat RGB the reweighted ones made
-    // the encoder 23% slower for 0.5%.
-    let irls_step = (pixels.len() / IRLS_PIXELS).max(step);
-    // Only where the residuals are heavier-tailed than a Laplacian's (mean square over
-    // squared mean absolute value at least 2; a Gaussian's is 1.57): on ERA-Interim's
-    // geopotential and winds they are (2-6), on SRTM DEMs they are not (1.6-2.1), and
-    // there the rounds cost 11-19% of the encode for +-0.05%.
-    let heavy_tailed = || {
-        let mut features = [0f64; MAX];
+    }
+
+    /// Whether the residuals of `solution` on about 1024 of `pixels` are heavier-tailed
+    /// than a Laplacian's ([`HEAVY_TAILS`]).
+    fn heavy_tailed(&self, pixels: &[(usize, usize)], solution: &[f64]) -> bool {
+        let mut features = [0f64; MAX_FEATURES];
         let (mut abs_sum, mut square_sum, mut count) = (0f64, 0f64, 0f64);
         for &(y, x) in pixels.iter().step_by((pixels.len() / 1024).max(1)) {
-            features_of(y, x, &mut features);
-            let predicted: f64 = (0..dim).map(|i| solution[i] * features[i]).sum();
-            let r = features[dim] - predicted;
+            self.features_of(y, x, &mut features);
+            let r = self.residual(solution, &features);
             abs_sum += r.abs();
             square_sum += r * r;
             count += 1.0;
         }
         square_sum * count >= HEAVY_TAILS * abs_sum * abs_sum && abs_sum > 0.0
-    };
-    if t.channels < 8 && !acc32 && heavy_tailed() {
-        for _ in 0..IRLS_ROUNDS {
-            let current = solution.clone();
-            let weighted = accumulate(
-                &|f: &[f64; MAX]| {
-                    let predicted: f64 = (0..dim).map(|i| current[i] * f[i]).sum();
-                    1.0 / (f[dim] - predicted).abs().max(1.0)
-                },
-                irls_step,
-            );
-            solution = solve_relative(&weighted, 0, &relative);
-        }
-    }
-    let (resid, feature_sq) = moments(&gram, &solution, pixels.len().div_ceil(step));
-    let max_shift = max_shift.min(precision(&feature_sq, resid, samples, max_shift));
-    let (shift, own_q, bias) = quantise(
-        &solution[..dim - 1],
-        solution[dim - 1],
-        &vec![bound; dim - 1],
-        max_shift,
-        acc32,
-    );
-    Spatial {
-        shift,
-        bias,
-        own: own_q,
     }
 }
 
@@ -696,6 +792,61 @@ pub(super) fn fit_channel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Without W, the pair fit gives the predictor `fit_spatial` fits on the other
+    /// neighbours, to the bit (the same sums, without W's row and column); with W it is
+    /// that fit on every neighbour, and on a field smooth along its rows W pays.
+    #[test]
+    fn the_fit_without_w_is_the_plain_fit_on_the_other_neighbours() {
+        let (width, height, channels) = (40, 30, 8);
+        let mut state = 12345u64;
+        let mut noise = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 60) as i32 - 8
+        };
+        let mut data = vec![0i32; width * height * channels];
+        for y in 0..height {
+            for pos in 0..channels {
+                for x in 0..width {
+                    let left = if x > 0 {
+                        data[(y * channels + pos) * width + x - 1]
+                    } else {
+                        0
+                    };
+                    data[(y * channels + pos) * width + x] =
+                        (left * 7 / 8 + noise()).clamp(-127, 127);
+                }
+            }
+        }
+        let tile = Tile {
+            data,
+            width,
+            height,
+            channels,
+        };
+        let pixels = sample_pixels(width, height, 16384);
+        let own: Vec<(i32, i32)> = super::super::plan::offsets(0xef).collect();
+        for pos in [0, 5] {
+            let fit = |own: &[(i32, i32)]| {
+                fit_spatial(&tile, &pixels, width * height, own, pos, 127.0, 10, true)
+            };
+            let (with_w, without_w, gain) = fit_spatial_with_and_without_w(
+                &tile,
+                &pixels,
+                width * height,
+                &own,
+                pos,
+                127.0,
+                10,
+                true,
+            );
+            assert_eq!(without_w, fit(&own[1..]));
+            assert_eq!(with_w, fit(&own));
+            assert!(gain > 1.5, "W on rows that follow it: gain {gain}");
+        }
+    }
 
     /// The strided GEMM fills the lower triangle with blockᵀ·block (above it, only the
     /// diagonal panels' products, which `pool_gram` overwrites), on shapes whose columns do
