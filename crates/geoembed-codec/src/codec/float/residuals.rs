@@ -5,7 +5,8 @@
 //! (the native codec's coder and tables) in one of up to 16 contexts chosen from the
 //! "activity": the bit lengths of the residuals already decoded at W, N, NW, NE and at the
 //! same pixel of the previous band. The encoder picks the number of contexts and their
-//! activity thresholds (quantiles) that make the tile smallest, tables included.
+//! activity thresholds that make the tile smallest, tables included: quantiles, or the
+//! optimal partition of the activities (`optimal_thresholds`).
 
 use crate::entropy::bits::{BitReader, BitWriter};
 use crate::entropy::rans::{self, PROB_SCALE};
@@ -69,6 +70,82 @@ fn entropy_bits(counts: &[u64]) -> f64 {
         + 12.0 * (counts.iter().rposition(|&c| c > 0).map_or(0, |i| i + 1) as f64 + 1.0)
 }
 
+/// Activity cells the optimal partition works on: the activities cut into about this many
+/// equally filled runs.
+const CELLS: usize = 64;
+
+/// The thresholds that make the tile smallest by [`entropy_bits`] (tables included), over
+/// every partition of the activities into at most [`MAX_CONTEXTS`] runs of whole cells:
+/// dynamic programming on the cells' token counts. Equally filled contexts (the quantiles)
+/// put as many boundaries among the quiet activities as among the busy ones, where the
+/// token statistics change faster.
+fn optimal_thresholds(hist: &[u64], joint: &[u64]) -> Vec<u16> {
+    // Cell c covers activities starts[c]..starts[c + 1].
+    let mut starts: Vec<usize> = std::iter::once(0)
+        .chain(quantile_thresholds(hist, CELLS).iter().map(|&t| t as usize))
+        .collect();
+    starts.push(ACTIVITIES);
+    let cells = starts.len() - 1;
+    // prefix[c]: the token counts of cells 0..c.
+    let mut prefix = vec![vec![0u64; ALPHABET]; cells + 1];
+    for c in 0..cells {
+        let mut counts = prefix[c].clone();
+        for a in starts[c]..starts[c + 1] {
+            for (sum, &v) in counts
+                .iter_mut()
+                .zip(&joint[a * ALPHABET..(a + 1) * ALPHABET])
+            {
+                *sum += v;
+            }
+        }
+        prefix[c + 1] = counts;
+    }
+    let run_bits = |first: usize, end: usize| {
+        let counts: Vec<u64> = (0..ALPHABET)
+            .map(|t| prefix[end][t] - prefix[first][t])
+            .collect();
+        entropy_bits(&counts)
+    };
+    let cost: Vec<Vec<f64>> = (0..cells)
+        .map(|first| {
+            (0..=cells)
+                .map(|end| {
+                    if end > first {
+                        run_bits(first, end)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    // best[k][end]: cells 0..end in k runs, and where the last run starts.
+    let mut best = vec![vec![(f64::INFINITY, 0usize); cells + 1]; MAX_CONTEXTS + 1];
+    best[0][0] = (0.0, 0);
+    for k in 1..=MAX_CONTEXTS {
+        for end in 1..=cells {
+            for first in k - 1..end {
+                let bits = best[k - 1][first].0 + cost[first][end];
+                if bits < best[k][end].0 {
+                    best[k][end] = (bits, first);
+                }
+            }
+        }
+    }
+    let runs = (1..=MAX_CONTEXTS)
+        .min_by(|&a, &b| best[a][cells].0.total_cmp(&best[b][cells].0))
+        .expect("at least one run");
+    let mut thresholds = Vec::with_capacity(runs - 1);
+    let mut end = cells;
+    for k in (2..=runs).rev() {
+        let first = best[k][end].1;
+        thresholds.push(starts[first] as u16);
+        end = first;
+    }
+    thresholds.reverse();
+    thresholds
+}
+
 /// Encodes the residuals (`zz`, zigzagged, in decoding order) given each one's activity.
 pub(super) fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
     debug_assert_eq!(acts.len(), zz.len());
@@ -99,6 +176,14 @@ pub(super) fn encode(acts: &[u16], zz: &[u64], out: &mut Vec<u8>) {
         if best.as_ref().is_some_and(|b| b.1 == thresholds) {
             continue;
         }
+        let c = counts_for(&thresholds);
+        let bits: f64 = c.iter().map(|v| entropy_bits(v)).sum();
+        if best.as_ref().is_none_or(|b| bits < b.0) {
+            best = Some((bits, thresholds, c));
+        }
+    }
+    let thresholds = optimal_thresholds(&hist, &joint);
+    if best.as_ref().is_none_or(|b| b.1 != thresholds) {
         let c = counts_for(&thresholds);
         let bits: f64 = c.iter().map(|v| entropy_bits(v)).sum();
         if best.as_ref().is_none_or(|b| bits < b.0) {
@@ -212,6 +297,51 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where the token statistics change at a quiet activity, the optimal partition puts a
+    /// boundary there and beats every quantile cut; its thresholds ascend and are at most
+    /// 15 (16 contexts).
+    #[test]
+    fn optimal_thresholds_cut_where_the_statistics_change() {
+        let mut hist = vec![0u64; ACTIVITIES];
+        let mut joint = vec![0u64; ACTIVITIES * ALPHABET];
+        // Activities 0..40 hold 90% of the samples, all token 0 up to 20, token 1 above;
+        // activities 40..200 are spread over tokens 2..12.
+        for a in 0..200usize {
+            let (count, tokens) = match a {
+                0..=19 => (450, 0..1),
+                20..=39 => (450, 1..2),
+                _ => (12, 2..12),
+            };
+            for t in tokens.clone() {
+                joint[a * ALPHABET + t] += count / tokens.len() as u64;
+                hist[a] += count / tokens.len() as u64;
+            }
+        }
+        let bits_of = |thresholds: &[u16]| {
+            let context_of = lut(thresholds);
+            let mut counts = vec![vec![0u64; ALPHABET]; thresholds.len() + 1];
+            for a in 0..ACTIVITIES {
+                for t in 0..ALPHABET {
+                    counts[context_of[a] as usize][t] += joint[a * ALPHABET + t];
+                }
+            }
+            counts.iter().map(|c| entropy_bits(c)).sum::<f64>()
+        };
+        let optimal = optimal_thresholds(&hist, &joint);
+        assert!(
+            optimal.contains(&20) && optimal.contains(&40),
+            "{optimal:?}"
+        );
+        assert!(optimal.windows(2).all(|w| w[0] < w[1]) && optimal.len() < MAX_CONTEXTS);
+        for k in [1, 2, 3, 4, 6, 8, 12, MAX_CONTEXTS] {
+            let quantiles = quantile_thresholds(&hist, k);
+            assert!(
+                bits_of(&optimal) < bits_of(&quantiles),
+                "{k} contexts: {quantiles:?}"
+            );
+        }
+    }
 
     #[test]
     fn tokens_cover_64_bits_and_streams_round_trip() {
