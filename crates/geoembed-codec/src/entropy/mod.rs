@@ -6,6 +6,7 @@
 pub(crate) mod binary;
 pub(crate) mod bits;
 pub(crate) mod deflate;
+pub(crate) mod partition;
 pub(crate) mod rans;
 pub(crate) mod tables;
 pub(crate) mod tokens;

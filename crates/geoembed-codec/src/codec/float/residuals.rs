@@ -9,6 +9,7 @@
 //! optimal partition of the activities (`optimal_thresholds`).
 
 use crate::entropy::bits::{BitReader, BitWriter};
+use crate::entropy::partition;
 use crate::entropy::rans::{self, PROB_SCALE};
 use crate::entropy::tables::Tables;
 use crate::entropy::tokens::wide::{split as token, ALPHABET, TOKENS};
@@ -75,75 +76,28 @@ fn entropy_bits(counts: &[u64]) -> f64 {
 const CELLS: usize = 64;
 
 /// The thresholds that make the tile smallest by [`entropy_bits`] (tables included), over
-/// every partition of the activities into at most [`MAX_CONTEXTS`] runs of whole cells:
-/// dynamic programming on the cells' token counts. Equally filled contexts (the quantiles)
-/// put as many boundaries among the quiet activities as among the busy ones, where the
-/// token statistics change faster.
+/// every partition of the activities into at most [`MAX_CONTEXTS`] runs of whole cells
+/// ([`partition::cheapest_runs`]). Equally filled contexts (the quantiles) put as many
+/// boundaries among the quiet activities as among the busy ones, where the token
+/// statistics change faster.
 fn optimal_thresholds(hist: &[u64], joint: &[u64]) -> Vec<u16> {
     // Cell c covers activities starts[c]..starts[c + 1].
     let mut starts: Vec<usize> = std::iter::once(0)
         .chain(quantile_thresholds(hist, CELLS).iter().map(|&t| t as usize))
         .collect();
     starts.push(ACTIVITIES);
-    let cells = starts.len() - 1;
-    // prefix[c]: the token counts of cells 0..c.
-    let mut prefix = vec![vec![0u64; ALPHABET]; cells + 1];
-    for c in 0..cells {
-        let mut counts = prefix[c].clone();
-        for a in starts[c]..starts[c + 1] {
-            for (sum, &v) in counts
-                .iter_mut()
-                .zip(&joint[a * ALPHABET..(a + 1) * ALPHABET])
-            {
-                *sum += v;
+    let cells: Vec<Vec<u64>> = starts
+        .windows(2)
+        .map(|cell| {
+            let mut counts = vec![0u64; ALPHABET];
+            for row in joint[cell[0] * ALPHABET..cell[1] * ALPHABET].chunks_exact(ALPHABET) {
+                counts.iter_mut().zip(row).for_each(|(sum, &v)| *sum += v);
             }
-        }
-        prefix[c + 1] = counts;
-    }
-    let run_bits = |first: usize, end: usize| {
-        let counts: Vec<u64> = (0..ALPHABET)
-            .map(|t| prefix[end][t] - prefix[first][t])
-            .collect();
-        entropy_bits(&counts)
-    };
-    let cost: Vec<Vec<f64>> = (0..cells)
-        .map(|first| {
-            (0..=cells)
-                .map(|end| {
-                    if end > first {
-                        run_bits(first, end)
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
+            counts
         })
         .collect();
-    // best[k][end]: cells 0..end in k runs, and where the last run starts.
-    let mut best = vec![vec![(f64::INFINITY, 0usize); cells + 1]; MAX_CONTEXTS + 1];
-    best[0][0] = (0.0, 0);
-    for k in 1..=MAX_CONTEXTS {
-        for end in 1..=cells {
-            for first in k - 1..end {
-                let bits = best[k - 1][first].0 + cost[first][end];
-                if bits < best[k][end].0 {
-                    best[k][end] = (bits, first);
-                }
-            }
-        }
-    }
-    let runs = (1..=MAX_CONTEXTS)
-        .min_by(|&a, &b| best[a][cells].0.total_cmp(&best[b][cells].0))
-        .expect("at least one run");
-    let mut thresholds = Vec::with_capacity(runs - 1);
-    let mut end = cells;
-    for k in (2..=runs).rev() {
-        let first = best[k][end].1;
-        thresholds.push(starts[first] as u16);
-        end = first;
-    }
-    thresholds.reverse();
-    thresholds
+    let runs = partition::cheapest_runs(&cells, MAX_CONTEXTS, entropy_bits);
+    runs[1..].iter().map(|&cell| starts[cell] as u16).collect()
 }
 
 /// Encodes the residuals (`zz`, zigzagged, in decoding order) given each one's activity.
