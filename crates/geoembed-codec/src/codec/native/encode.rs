@@ -511,16 +511,7 @@ impl SpatialFit<'_> {
         (0..self.tile.channels)
             .map(|pos| match plan.constant(pos) {
                 true => ChannelPredictor::zero(own.len()).spatial,
-                false => fit::fit_spatial(
-                    self.tile,
-                    self.pixels,
-                    self.samples(),
-                    own,
-                    pos,
-                    self.bounds[pos],
-                    self.max_shift,
-                    self.acc32,
-                ),
+                false => fit::fit_spatial(&self.target(pos), own),
             })
             .collect()
     }
@@ -541,16 +532,8 @@ impl SpatialFit<'_> {
                 without_w.push(ChannelPredictor::zero(own.len() - 1).spatial);
                 continue;
             }
-            let (with, without, gain) = fit::fit_spatial_with_and_without_w(
-                self.tile,
-                self.pixels,
-                self.samples(),
-                &own,
-                pos,
-                self.bounds[pos],
-                self.max_shift,
-                self.acc32,
-            );
+            let (with, without, gain) =
+                fit::fit_spatial_with_and_without_w(&self.target(pos), &own);
             with_w.push(with);
             without_w.push(without);
             gains.push(gain);
@@ -567,8 +550,15 @@ impl SpatialFit<'_> {
         with_w
     }
 
-    fn samples(&self) -> usize {
-        self.tile.width * self.tile.height
+    fn target(&self, pos: usize) -> fit::SpatialTarget<'_> {
+        fit::SpatialTarget {
+            tile: self.tile,
+            pixels: self.pixels,
+            pos,
+            bound: self.bounds[pos],
+            max_shift: self.max_shift,
+            acc32: self.acc32,
+        }
     }
 }
 

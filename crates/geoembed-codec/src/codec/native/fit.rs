@@ -293,18 +293,11 @@ const HEAVY_TAILS: f64 = 2.0;
 
 /// Least-squares spatial predictor of coding position `pos` from its own neighbours. The
 /// normal equations are accumulated directly (a few neighbours: no feature matrix).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn fit_spatial(
-    t: &Tile,
-    pixels: &[(usize, usize)],
-    samples: usize,
-    own: &[(i32, i32)],
-    pos: usize,
-    bound: f64,
-    max_shift: u8,
-    acc32: bool,
-) -> Spatial {
-    let neighbours = OwnNeighbours::new(t, own, pos);
+pub(super) fn fit_spatial(target: &SpatialTarget, own: &[(i32, i32)]) -> Spatial {
+    let SpatialTarget {
+        tile: t, pixels, ..
+    } = *target;
+    let neighbours = OwnNeighbours::new(t, own, target.pos);
     let step = spatial_step(t, pixels);
     let gram = neighbours.gram(pixels, step, &|_| 1.0);
     let mut solution = solve_relative(&gram, 0, &(1..own.len()).collect::<Vec<_>>());
@@ -320,7 +313,7 @@ pub(super) fn fit_spatial(
     // squared mean absolute value at least 2; a Gaussian's is 1.57): on ERA-Interim's
     // geopotential and winds they are (2-6), on SRTM DEMs they are not (1.6-2.1), and
     // there the rounds cost 11-19% of the encode for +-0.05%.
-    if t.channels < 8 && !acc32 && neighbours.heavy_tailed(pixels, &solution) {
+    if t.channels < 8 && !target.acc32 && neighbours.heavy_tailed(pixels, &solution) {
         for _ in 0..IRLS_ROUNDS {
             let current = solution.clone();
             let weighted = neighbours.gram(pixels, irls_step, &|features| {
@@ -329,8 +322,9 @@ pub(super) fn fit_spatial(
             solution = solve_relative(&weighted, 0, &(1..own.len()).collect::<Vec<_>>());
         }
     }
-    let count = pixels.len().div_ceil(step);
-    quantised_spatial(&gram, &solution, count, samples, bound, max_shift, acc32).0
+    target
+        .quantised(&gram, &solution, pixels.len().div_ceil(step))
+        .0
 }
 
 /// A spatial predictor of many-band tiles fitted with and without its W neighbour (the
@@ -338,32 +332,26 @@ pub(super) fn fit_spatial(
 /// square (their ratio, at least 1 up to rounding). W ties a row's samples into a chain the
 /// decoder follows one by one, so it is kept only where it pays (see `fit_plan`); without
 /// it the predictor is the one [`fit_spatial`] fits on `own[1..]`, to the bit.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn fit_spatial_with_and_without_w(
-    t: &Tile,
-    pixels: &[(usize, usize)],
-    samples: usize,
+    target: &SpatialTarget,
     own: &[(i32, i32)],
-    pos: usize,
-    bound: f64,
-    max_shift: u8,
-    acc32: bool,
 ) -> (Spatial, Spatial, f64) {
+    let SpatialTarget {
+        tile: t, pixels, ..
+    } = *target;
     assert_eq!(own.first(), Some(&W), "W leads the neighbours");
     assert!(t.channels >= 8, "few bands reweight their fit");
-    let neighbours = OwnNeighbours::new(t, own, pos);
+    let neighbours = OwnNeighbours::new(t, own, target.pos);
     let step = spatial_step(t, pixels);
     let count = pixels.len().div_ceil(step);
     let gram = neighbours.gram(pixels, step, &|_| 1.0);
     let with_w = solve_relative(&gram, 0, &(1..own.len()).collect::<Vec<_>>());
-    let (with_w, residual_with_w) =
-        quantised_spatial(&gram, &with_w, count, samples, bound, max_shift, acc32);
+    let (with_w, residual_with_w) = target.quantised(&gram, &with_w, count);
     // The same sums without W's row and column: the normal equations of `own[1..]`.
     let size = gram.nrows();
     let rest = DMatrix::<f64>::from_fn(size - 1, size - 1, |a, b| gram[(a + 1, b + 1)]);
     let without_w = solve_relative(&rest, 0, &(1..own.len() - 1).collect::<Vec<_>>());
-    let (without_w, residual_without_w) =
-        quantised_spatial(&rest, &without_w, count, samples, bound, max_shift, acc32);
+    let (without_w, residual_without_w) = target.quantised(&rest, &without_w, count);
     (with_w, without_w, residual_without_w / residual_with_w)
 }
 
@@ -379,32 +367,44 @@ fn spatial_step(t: &Tile, pixels: &[(usize, usize)]) -> usize {
     (pixels.len() / budget).max(1)
 }
 
-/// The fitted coefficients in the plan's fixed point, and the fit's residual mean square.
-fn quantised_spatial(
-    gram: &DMatrix<f64>,
-    solution: &[f64],
-    count: usize,
-    samples: usize,
-    bound: f64,
-    max_shift: u8,
-    acc32: bool,
-) -> (Spatial, f64) {
-    let dim = gram.nrows() - 1;
-    let (resid, feature_sq) = moments(gram, solution, count);
-    let max_shift = max_shift.min(precision(&feature_sq, resid, samples, max_shift));
-    let (shift, own_q, bias) = quantise(
-        &solution[..dim - 1],
-        solution[dim - 1],
-        &vec![bound; dim - 1],
-        max_shift,
-        acc32,
-    );
-    let spatial = Spatial {
-        shift,
-        bias,
-        own: own_q,
-    };
-    (spatial, resid)
+/// What a position's spatial fit needs besides its neighbours.
+#[derive(Clone, Copy)]
+pub(super) struct SpatialTarget<'a> {
+    pub tile: &'a Tile,
+    /// The fitting pixels.
+    pub pixels: &'a [(usize, usize)],
+    pub pos: usize,
+    /// The position's largest |value|: bounds its coefficients.
+    pub bound: f64,
+    pub max_shift: u8,
+    /// 8-bit samples: coefficients for the 32-bit pairwise kernel.
+    pub acc32: bool,
+}
+
+impl SpatialTarget<'_> {
+    /// The fitted coefficients in the plan's fixed point, and the fit's residual mean
+    /// square over the `count` pixels summed.
+    fn quantised(&self, gram: &DMatrix<f64>, solution: &[f64], count: usize) -> (Spatial, f64) {
+        let dim = gram.nrows() - 1;
+        let samples = self.tile.width * self.tile.height;
+        let (resid, feature_sq) = moments(gram, solution, count);
+        let max_shift = self
+            .max_shift
+            .min(precision(&feature_sq, resid, samples, self.max_shift));
+        let (shift, own_q, bias) = quantise(
+            &solution[..dim - 1],
+            solution[dim - 1],
+            &vec![self.bound; dim - 1],
+            max_shift,
+            self.acc32,
+        );
+        let spatial = Spatial {
+            shift,
+            bias,
+            own: own_q,
+        };
+        (spatial, resid)
+    }
 }
 
 /// Largest number of own neighbours plus the constant and the target.
@@ -829,19 +829,16 @@ mod tests {
         let pixels = sample_pixels(width, height, 16384);
         let own: Vec<(i32, i32)> = super::super::plan::offsets(0xef).collect();
         for pos in [0, 5] {
-            let fit = |own: &[(i32, i32)]| {
-                fit_spatial(&tile, &pixels, width * height, own, pos, 127.0, 10, true)
-            };
-            let (with_w, without_w, gain) = fit_spatial_with_and_without_w(
-                &tile,
-                &pixels,
-                width * height,
-                &own,
+            let target = SpatialTarget {
+                tile: &tile,
+                pixels: &pixels,
                 pos,
-                127.0,
-                10,
-                true,
-            );
+                bound: 127.0,
+                max_shift: 10,
+                acc32: true,
+            };
+            let fit = |own: &[(i32, i32)]| fit_spatial(&target, own);
+            let (with_w, without_w, gain) = fit_spatial_with_and_without_w(&target, &own);
             assert_eq!(without_w, fit(&own[1..]));
             assert_eq!(with_w, fit(&own));
             assert!(gain > 1.5, "W on rows that follow it: gain {gain}");
