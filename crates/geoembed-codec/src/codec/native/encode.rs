@@ -451,7 +451,7 @@ fn fit_plan<A: Acc>(
         .collect();
     let spatial = spatial_all::<A>(&plan, tile, geometry);
     let pool = Pool { channels };
-    let gram = fit::pool_gram(tile, &spatial, &pixels, &pool);
+    let gram = fit::pool_gram(tile, &spatial, &pixels, &pool, accumulator_is_i32);
     let joint = fit::Joint {
         tile,
         s_all: &spatial,

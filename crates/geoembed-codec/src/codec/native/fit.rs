@@ -545,86 +545,192 @@ impl Pool {
 
 /// The pooled Gram matrix on the sampled pixels: one matrix product shared by every channel,
 /// accumulated over blocks of pixels so the feature matrix stays small.
+///
+/// Every feature is an integer, so every sum of products is exact in f64 whatever the order
+/// (below 2^53), and in f32 too while below 2^24: a block whose largest feature allows that
+/// (8-bit tiles' 256-pixel blocks) is multiplied in f32, twice as many products per
+/// instruction, and added to the f64 matrix. The matrix is the same to the bit either way,
+/// on any CPU.
 pub(super) fn pool_gram(
     t: &Tile,
     s_all: &Tile,
     pixels: &[(usize, usize)],
     pool: &Pool,
+    narrow: bool,
 ) -> DMatrix<f64> {
-    const BLOCK: usize = 512;
     let columns = pool.size();
     let mut gram = DMatrix::<f64>::zeros(columns, columns);
-    let mut block = DMatrix::<f64>::zeros(BLOCK.min(pixels.len().max(1)), columns);
-    for chunk in pixels.chunks(BLOCK) {
-        if chunk.len() != block.nrows() {
-            block = DMatrix::<f64>::zeros(chunk.len(), columns);
-        }
-        // Column by column: DMatrix is column-major, so each column is one contiguous run.
-        block.column_mut(Pool::CONST).fill(1.0);
-        for pos in 0..t.channels {
-            let mut values = block.column_mut(pool.value(pos));
-            for (v, &(y, x)) in values.iter_mut().zip(chunk) {
-                *v = t.at(y, pos, x) as f64;
+    let (mut block, mut wide_block) = (Vec::new(), Vec::new());
+    let mut product = vec![0f32; columns * columns];
+    // 8-bit tiles: blocks whose sums stay exact in f32 (255² · 256 < 2^24).
+    let block_rows = if narrow { 256 } else { 512 };
+    for chunk in pixels.chunks(block_rows) {
+        let rows = chunk.len();
+        let exact_in_f32 = narrow && {
+            let largest = fill_pool_block(t, s_all, chunk, pool, &mut block, |v| v as f32);
+            largest * largest * rows as f64 <= F32_EXACT_SUM
+        };
+        if exact_in_f32 {
+            for panel in lower_panels(columns) {
+                gemm_panel(
+                    matrixmultiply::sgemm,
+                    &block,
+                    rows,
+                    columns,
+                    panel,
+                    &mut product,
+                    0.0,
+                );
+                for column in panel.column_start..panel.column_start + panel.width {
+                    for row in panel.row_start..panel.row_start + panel.rows {
+                        gram[(row, column)] += f64::from(product[row + column * columns]);
+                    }
+                }
             }
-            let mut spatial_column = block.column_mut(pool.spatial(pos));
-            for (v, &(y, x)) in spatial_column.iter_mut().zip(chunk) {
-                *v = s_all.at(y, pos, x) as f64;
-            }
+            continue;
         }
-        add_gram_lower(&mut gram, &block);
+        fill_pool_block(t, s_all, chunk, pool, &mut wide_block, f64::from);
+        let sums = gram.as_mut_slice();
+        for panel in lower_panels(columns) {
+            gemm_panel(
+                matrixmultiply::dgemm,
+                &wide_block,
+                rows,
+                columns,
+                panel,
+                sums,
+                1.0,
+            );
+        }
     }
     gram.fill_upper_triangle_with_lower_triangle();
     gram
 }
 
-/// Adds the lower triangle of `blockᵀ·block` to `gram`, panel by panel through the blocked
-/// GEMM: the Gram matrix is symmetric, and with four column panels the panels above the
-/// diagonal (3/8 of the products) are skipped. `blockᵀ` is passed as strides: nalgebra's
-/// `transpose()` copied every panel first, which took longer than the products on small
-/// tiles (presto_eol's 100 × 101 pixels). The sums are exact only up to rounding, as
-/// before: the payload stores the quantised coefficients, never the Gram matrix.
-fn add_gram_lower(gram: &mut DMatrix<f64>, block: &DMatrix<f64>) {
-    const PANELS: usize = 4;
-    let (pixels, columns) = block.shape();
-    assert_eq!(
-        gram.shape(),
-        (columns, columns),
-        "a Gram matrix per block column"
-    );
-    let panel = columns.div_ceil(PANELS).max(1);
-    // Column-major: element (r, c) of `block` is at r + c·pixels, of `gram` at r + c·columns.
-    let (pixel_stride, gram_stride) = (pixels as isize, columns as isize);
-    for row_start in (0..columns).step_by(panel) {
-        let rows = panel.min(columns - row_start);
-        for column_start in (0..=row_start).step_by(panel) {
-            let width = panel.min(columns - column_start);
-            // SAFETY: dgemm reads a `rows × pixels` matrix at `block[(0, row_start)]` with
-            // element (i, p) at offset i·pixels + p, i.e. block[(p, row_start + i)], and a
-            // `pixels × width` one at `block[(0, column_start)]` with (p, j) at p + j·pixels,
-            // i.e. block[(p, column_start + j)]: both inside `block` as row_start + rows and
-            // column_start + width are at most `columns`. It writes `rows × width` values
-            // at `gram[(row_start, column_start)]`, (i, j) at i + j·columns, i.e.
-            // gram[(row_start + i, column_start + j)], inside the `columns × columns` gram;
-            // `gram` is borrowed mutably and does not alias `block`.
-            unsafe {
-                matrixmultiply::dgemm(
-                    rows,
-                    pixels,
-                    width,
-                    1.0,
-                    block.as_ptr().add(row_start * pixels),
-                    pixel_stride,
-                    1,
-                    block.as_ptr().add(column_start * pixels),
-                    1,
-                    pixel_stride,
-                    1.0,
-                    gram.as_mut_ptr().add(column_start * columns + row_start),
-                    1,
-                    gram_stride,
-                );
+/// Sums of integer products at most this large are exact in f32 (a 24-bit significand).
+const F32_EXACT_SUM: f64 = (1u32 << 24) as f64;
+
+/// Fills `block` (column-major, one row per pixel of `chunk`) with the pooled columns, each
+/// feature through `convert`; returns the largest magnitude in it. Samples and spatial
+/// predictions are integers of at most 17 bits, exact in f32.
+fn fill_pool_block<T: Copy>(
+    t: &Tile,
+    s_all: &Tile,
+    chunk: &[(usize, usize)],
+    pool: &Pool,
+    block: &mut Vec<T>,
+    convert: impl Fn(i32) -> T,
+) -> f64 {
+    let rows = chunk.len();
+    block.clear();
+    block.resize(rows * pool.size(), convert(1));
+    let mut largest = 1u32;
+    for pos in 0..t.channels {
+        for (column, source) in [(pool.value(pos), t), (pool.spatial(pos), s_all)] {
+            let values = &mut block[column * rows..(column + 1) * rows];
+            for (v, &(y, x)) in values.iter_mut().zip(chunk) {
+                let value = source.at(y, pos, x);
+                largest = largest.max(value.unsigned_abs());
+                *v = convert(value);
             }
         }
+    }
+    f64::from(largest)
+}
+
+/// One panel of the Gram matrix's lower triangle: rows `row_start..row_start + rows`,
+/// columns `column_start..column_start + width`.
+#[derive(Clone, Copy)]
+struct Panel {
+    row_start: usize,
+    rows: usize,
+    column_start: usize,
+    width: usize,
+}
+
+/// The panels on and below the diagonal of a `columns × columns` Gram matrix cut into four
+/// column panels: the matrix is symmetric, so the panels above the diagonal (3/8 of the
+/// products) are skipped.
+fn lower_panels(columns: usize) -> impl Iterator<Item = Panel> {
+    const PANELS: usize = 4;
+    let panel = columns.div_ceil(PANELS).max(1);
+    (0..columns).step_by(panel).flat_map(move |row_start| {
+        (0..=row_start)
+            .step_by(panel)
+            .map(move |column_start| Panel {
+                row_start,
+                rows: panel.min(columns - row_start),
+                column_start,
+                width: panel.min(columns - column_start),
+            })
+    })
+}
+
+/// matrixmultiply's GEMM for one element type: `dgemm` or `sgemm`.
+type Gemm<T> = unsafe fn(
+    usize,
+    usize,
+    usize,
+    T,
+    *const T,
+    isize,
+    isize,
+    *const T,
+    isize,
+    isize,
+    T,
+    *mut T,
+    isize,
+    isize,
+);
+
+/// `out`'s `panel` ← `beta` · itself + (blockᵀ·block)'s `panel`, through the blocked GEMM.
+/// Both are column-major: `block` is `pixels × columns`, `out` `columns × columns`; `blockᵀ`
+/// is passed as strides (nalgebra's `transpose()` copied every panel first, which took
+/// longer than the products on small tiles). With `beta` 0, `out` is only written.
+fn gemm_panel<T: Copy + From<u8>>(
+    gemm: Gemm<T>,
+    block: &[T],
+    pixels: usize,
+    columns: usize,
+    panel: Panel,
+    out: &mut [T],
+    beta: T,
+) {
+    assert_eq!(block.len(), pixels * columns, "a block of pixels × columns");
+    assert_eq!(
+        out.len(),
+        columns * columns,
+        "a Gram matrix per block column"
+    );
+    assert!(panel.row_start + panel.rows <= columns && panel.column_start + panel.width <= columns);
+    let (pixel_stride, gram_stride) = (pixels as isize, columns as isize);
+    // SAFETY: gemm reads a `rows × pixels` matrix at `block[row_start·pixels]` with element
+    // (i, p) at offset i·pixels + p, i.e. block (p, row_start + i), and a `pixels × width`
+    // one at `block[column_start·pixels]` with (p, j) at p + j·pixels, i.e. block (p,
+    // column_start + j): both inside `block` (asserted pixels × columns long) as row_start
+    // + rows and column_start + width are at most `columns` (asserted). It writes `rows ×
+    // width` values at out's (row_start, column_start), (i, j) at i + j·columns, inside
+    // the asserted `columns × columns` out; `out` is borrowed mutably and does not alias
+    // `block`.
+    unsafe {
+        gemm(
+            panel.rows,
+            pixels,
+            panel.width,
+            T::from(1),
+            block.as_ptr().add(panel.row_start * pixels),
+            pixel_stride,
+            1,
+            block.as_ptr().add(panel.column_start * pixels),
+            1,
+            pixel_stride,
+            beta,
+            out.as_mut_ptr()
+                .add(panel.column_start * columns + panel.row_start),
+            1,
+            gram_stride,
+        );
     }
 }
 
@@ -845,32 +951,99 @@ mod tests {
         }
     }
 
-    /// The strided GEMM fills the lower triangle with blockᵀ·block (above it, only the
-    /// diagonal panels' products, which `pool_gram` overwrites), on shapes whose columns do
-    /// not split evenly into panels.
+    /// The panels' GEMM fills the lower triangle with blockᵀ·block, on shapes whose columns
+    /// do not split evenly into panels, in f64 (accumulating) and in f32 (overwriting; integer
+    /// sums below 2^24 are exact), and leaves the rest of the matrix alone.
     #[test]
     fn gram_lower_triangle_is_the_product_and_nothing_else() {
-        for (pixels, columns) in [(37, 13), (512, 257), (5, 1), (9, 4)] {
+        for (pixels, columns) in [(37, 13), (256, 257), (5, 1), (9, 4)] {
             let block = DMatrix::<f64>::from_fn(pixels, columns, |r, c| {
                 ((r * 7919 + c * 104_729) % 255) as f64 - 127.0
             });
-            let mut gram = DMatrix::<f64>::zeros(columns, columns);
-            add_gram_lower(&mut gram, &block);
-            add_gram_lower(&mut gram, &block);
-            let expected = block.transpose() * &block * 2.0;
+            let expected = block.transpose() * &block;
+            let mut gram = vec![0f64; columns * columns];
+            let block_f32: Vec<f32> = block.iter().map(|&v| v as f32).collect();
+            let mut gram_f32 = vec![-1f32; columns * columns];
+            for panel in lower_panels(columns) {
+                let wide = block.as_slice();
+                gemm_panel(
+                    matrixmultiply::dgemm,
+                    wide,
+                    pixels,
+                    columns,
+                    panel,
+                    &mut gram,
+                    1.0,
+                );
+                gemm_panel(
+                    matrixmultiply::dgemm,
+                    wide,
+                    pixels,
+                    columns,
+                    panel,
+                    &mut gram,
+                    1.0,
+                );
+                let narrow = &block_f32;
+                let out = &mut gram_f32;
+                gemm_panel(
+                    matrixmultiply::sgemm,
+                    narrow,
+                    pixels,
+                    columns,
+                    panel,
+                    out,
+                    0.0,
+                );
+            }
             for r in 0..columns {
                 for c in 0..columns {
+                    let (sum, sum_f32) = (gram[r + c * columns], gram_f32[r + c * columns]);
                     match c <= r {
-                        // Integer sums well below 2^53: exact in any order.
-                        true => assert_eq!(gram[(r, c)], expected[(r, c)], "({r}, {c})"),
+                        // Integer sums well below 2^53 (and 2^24): exact in any order.
+                        true => {
+                            assert_eq!(sum, 2.0 * expected[(r, c)], "({r}, {c})");
+                            assert_eq!(f64::from(sum_f32), expected[(r, c)], "f32 ({r}, {c})");
+                        }
+                        // Above the diagonal only the diagonal panels' products, or nothing.
                         false => assert!(
-                            [0.0, expected[(r, c)]].contains(&gram[(r, c)]),
-                            "upper ({r}, {c}): {}",
-                            gram[(r, c)]
+                            [0.0, 2.0 * expected[(r, c)]].contains(&sum)
+                                && [-1.0, expected[(r, c)] as f32].contains(&sum_f32),
+                            "upper ({r}, {c}): {sum}, {sum_f32}"
                         ),
                     }
                 }
             }
         }
+    }
+
+    /// The pooled Gram matrix is the same to the bit whether its blocks multiply in f32 or
+    /// in f64 (8-bit features in blocks of 256 pixels, or of 512).
+    #[test]
+    fn pooled_gram_is_exact_in_f32_blocks() {
+        let (width, height, channels) = (40, 30, 9);
+        let value = |i: usize| ((i * 7919) % 511) as i32 - 255;
+        let tile = Tile {
+            data: (0..width * height * channels).map(value).collect(),
+            width,
+            height,
+            channels,
+        };
+        let spatial = Tile {
+            data: (0..width * height * channels)
+                .map(|i| value(i + 13))
+                .collect(),
+            ..tile
+        };
+        let pixels = sample_pixels(width, height, 16384);
+        let pool = Pool { channels };
+        let narrow = pool_gram(&tile, &spatial, &pixels, &pool, true);
+        let wide = pool_gram(&tile, &spatial, &pixels, &pool, false);
+        assert_eq!(narrow, wide);
+        let all: DMatrix<f64> = DMatrix::from_fn(pixels.len(), pool.size(), |row, column| {
+            let (y, x) = pixels[row];
+            pool.column(&tile, &spatial, column, y, x)
+        });
+        assert_eq!(narrow, all.transpose() * &all);
     }
 }
