@@ -460,6 +460,41 @@ fn golden_klt_refined_to_a_bound() {
     }
 }
 
+/// Few-band native files of earlier writers, decoded only: their rows cut into four
+/// segments, `default`'s choice for few bands until one segment proved smaller and as fast
+/// to decode (docs/benchmarks.md). The current writer makes one segment.
+#[test]
+fn golden_native_four_segments_of_earlier_writers() {
+    let (w, h, dem) = tiff_samples("int16_1b_srtm3_n44w072_crop.tif");
+    let (w2, h2, rgb) = tiff_samples("uint8_3b_landsat7_rgb_crop.tif");
+    let rgba: Vec<u8> = rgb
+        .chunks_exact(3)
+        .flat_map(|px| {
+            let alpha = if px.iter().any(|&v| v != 0) { 255 } else { 0 };
+            [px[0], px[1], px[2], alpha]
+        })
+        .collect();
+    for (name, hd, samples) in [
+        (
+            "srtm_dem_native_segments4.emb",
+            plain_header(w, h, 1, SampleType::I16),
+            dem,
+        ),
+        (
+            "landsat_rgba_native_segments4.emb",
+            plain_header(w2, h2, 4, SampleType::U8),
+            rgba,
+        ),
+    ] {
+        let golden = std::fs::read(fixtures().join("golden").join(name)).unwrap();
+        let (header, planes) = decode(&golden);
+        assert_eq!(header, hd, "{name}: header");
+        assert!(planes == vec![samples], "{name}: samples");
+        let fresh = encode(&hd, &planes, CodecId::Native, Effort::Default);
+        assert!(fresh.len() < golden.len(), "{name}: one segment is smaller");
+    }
+}
+
 #[test]
 fn golden_native_srtm_dem() {
     let (w, h, dem) = tiff_samples("int16_1b_srtm3_n44w072_crop.tif");
