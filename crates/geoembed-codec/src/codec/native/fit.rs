@@ -965,25 +965,19 @@ mod tests {
             let block_f32: Vec<f32> = block.iter().map(|&v| v as f32).collect();
             let mut gram_f32 = vec![-1f32; columns * columns];
             for panel in lower_panels(columns) {
-                let wide = block.as_slice();
-                gemm_panel(
-                    matrixmultiply::dgemm,
-                    wide,
-                    pixels,
-                    columns,
-                    panel,
-                    &mut gram,
-                    1.0,
-                );
-                gemm_panel(
-                    matrixmultiply::dgemm,
-                    wide,
-                    pixels,
-                    columns,
-                    panel,
-                    &mut gram,
-                    1.0,
-                );
+                // Twice: the f64 products accumulate (beta 1).
+                for _ in 0..2 {
+                    let (wide, sums) = (block.as_slice(), &mut gram);
+                    gemm_panel(
+                        matrixmultiply::dgemm,
+                        wide,
+                        pixels,
+                        columns,
+                        panel,
+                        sums,
+                        1.0,
+                    );
+                }
                 let narrow = &block_f32;
                 let out = &mut gram_f32;
                 gemm_panel(
