@@ -952,7 +952,7 @@ pub fn encode_best(
         let payload = match codec {
             // libjxl effort 3 (a tenth of effort 7's time). Effort 7 where effort 3 came
             // within 2% of the best won 0.3-4.5% on one tile of tmmx, SRTM S16E166 and
-            // Landsat RGB, and took `max` to 5.6-6.5x `default`'s time there (issue 13
+            // Landsat RGB, and took `max` to 4.5-7.3x `default`'s time there (issue 13
             // asks for ~5x); `--codec jxl --effort max` still gets libjxl's effort 9.
             CodecId::Jxl if choice == CodecChoice::Auto => {
                 let quick = CodecParams {

@@ -435,7 +435,7 @@ fn fit_plan<A: Acc>(
         max_shift,
         acc32: accumulator_is_i32,
     };
-    let spatials = if settings.w_if_it_pays && channels >= 8 && samples >= W_MIN_PIXELS {
+    let spatials = if settings.w_if_it_pays && samples >= W_MIN_PIXELS {
         fit.with_w_where_it_pays(&mut plan)
     } else {
         let own: Vec<(i32, i32)> = plan.own_offsets().collect();

@@ -188,8 +188,9 @@ pub(super) fn solve(gram: &DMatrix<f64>) -> Vec<f64> {
     }
 }
 
-/// [`solve`] with the features re-expressed relative to a reference: every feature in
-/// `relative` minus feature `reference`, and the target minus `reference` too. The least-
+/// [`solve`] of a spatial fit's normal equations (the neighbours, then the constant, then
+/// the target) with the features re-expressed relative to the first neighbour: every
+/// other neighbour minus it, and the target minus it too. The least-
 /// squares solution is the same; what changes is the ridge. Neighbours of a smooth field are
 /// nearly equal, so in absolute terms the normal equations are ill-conditioned and the
 /// ridge (scaled by each feature's energy, the square of the field's values) shrinks the
@@ -197,12 +198,12 @@ pub(super) fn solve(gram: &DMatrix<f64>) -> Vec<f64> {
 /// differences and pulls the predictor towards "the reference", not towards zero. On one
 /// band of ERA-Interim geopotential: 2.7% smaller (31,277 against 32,133 bytes), elsewhere
 /// within 0.01%. Returns the absolute coefficients.
-fn solve_relative(gram: &DMatrix<f64>, reference: usize, relative: &[usize]) -> Vec<f64> {
-    let size = gram.nrows();
-    let target = size - 1;
+fn solve_relative(gram: &DMatrix<f64>) -> Vec<f64> {
+    let (size, reference) = (gram.nrows(), 0);
+    let (constant, target) = (size - 2, size - 1);
     // f' = T f, with the target row y' = y − f_ref.
     let mut transform = DMatrix::<f64>::identity(size, size);
-    for &j in relative.iter().chain([&target]) {
+    for j in (reference + 1..constant).chain([target]) {
         transform[(j, reference)] -= 1.0;
     }
     let relative_gram = &transform * gram * transform.transpose();
@@ -300,7 +301,7 @@ pub(super) fn fit_spatial(target: &SpatialTarget, own: &[(i32, i32)]) -> Spatial
     let neighbours = OwnNeighbours::new(t, own, target.pos);
     let step = spatial_step(t, pixels);
     let gram = neighbours.gram(pixels, step, &|_| 1.0);
-    let mut solution = solve_relative(&gram, 0, &(1..own.len()).collect::<Vec<_>>());
+    let mut solution = solve_relative(&gram);
     // Few 16-bit bands (DEMs, climate grids): least squares chases the largest residuals
     // (cliffs, fronts), which the entropy coder pays for by their logarithm only; a few
     // rounds reweighted by 1/|r| (iteratively reweighted least squares, towards the least
@@ -319,7 +320,7 @@ pub(super) fn fit_spatial(target: &SpatialTarget, own: &[(i32, i32)]) -> Spatial
             let weighted = neighbours.gram(pixels, irls_step, &|features| {
                 1.0 / neighbours.residual(&current, features).abs().max(1.0)
             });
-            solution = solve_relative(&weighted, 0, &(1..own.len()).collect::<Vec<_>>());
+            solution = solve_relative(&weighted);
         }
     }
     target
@@ -345,18 +346,18 @@ pub(super) fn fit_spatial_with_and_without_w(
     let step = spatial_step(t, pixels);
     let count = pixels.len().div_ceil(step);
     let gram = neighbours.gram(pixels, step, &|_| 1.0);
-    let with_w = solve_relative(&gram, 0, &(1..own.len()).collect::<Vec<_>>());
+    let with_w = solve_relative(&gram);
     let (with_w, residual_with_w) = target.quantised(&gram, &with_w, count);
     // The same sums without W's row and column: the normal equations of `own[1..]`.
     let size = gram.nrows();
     let rest = DMatrix::<f64>::from_fn(size - 1, size - 1, |a, b| gram[(a + 1, b + 1)]);
-    let without_w = solve_relative(&rest, 0, &(1..own.len() - 1).collect::<Vec<_>>());
+    let without_w = solve_relative(&rest);
     let (without_w, residual_without_w) = target.quantised(&rest, &without_w, count);
     (with_w, without_w, residual_without_w / residual_with_w)
 }
 
 /// The W neighbour (the first of [`super::plan::OWN`]).
-pub(super) const W: (i32, i32) = (0, -1);
+pub(super) const W: (i32, i32) = super::plan::OWN[0];
 
 /// Every how many fitting pixels the spatial fit sums: with many bands S is one feature
 /// among many and 2048 pixels fit its few parameters well (4096 gave files within 0.07% on
