@@ -311,7 +311,9 @@ fn encode_tiles<W: Write + Seek>(
         transform: header.transform_loss.clone(),
         ..EncodeReport::default()
     };
-    let mut loss = LossStats::default();
+    // Only lossy transforms report a loss; the statistics hold 512 KB of histogram, which
+    // took a tenth of a small lossless raster's encode to zero.
+    let mut loss: Option<LossStats> = None;
     let stage = Stage::begin(progress, header.block_count(), "encoding");
     for plane in 0..header.plane_count() {
         let (ty, _) = header.plane_layout(plane)?;
@@ -333,7 +335,7 @@ fn encode_tiles<W: Write + Seek>(
                 report.raw_bytes += raw as u64;
                 report.samples += (raw / ty.size()) as u64;
                 if let Some(tile_loss) = block.loss.as_ref().filter(|_| plane == 0) {
-                    loss.merge(tile_loss);
+                    loss.get_or_insert_with(LossStats::default).merge(tile_loss);
                 }
                 if let Some(n) = report.near_lossless.as_mut().filter(|_| plane == 0) {
                     for (achieved, &e) in n.achieved.iter_mut().zip(&block.max_error) {
@@ -346,7 +348,7 @@ fn encode_tiles<W: Write + Seek>(
     }
     let sink = writer.finish()?;
     if let Some(t) = report.transform.as_mut() {
-        t.achieved = Some(achieved_figures(&loss));
+        t.achieved = Some(achieved_figures(&loss.unwrap_or_default()));
     }
     Ok((sink, report))
 }

@@ -228,8 +228,10 @@ pub struct Writer<W: Write + Seek> {
     /// Near-lossless files: the largest error per band over the tiles written so far
     /// (recorded in the header by `finish`).
     achieved: Vec<f64>,
-    /// Transform-coded files: the errors of the bands' tiles written so far.
-    loss: LossStats,
+    /// Transform-coded files: the errors of the bands' tiles written so far (none until
+    /// the first lossy tile: the statistics hold a 512 KB histogram, a tenth of a small
+    /// lossless raster's encode to zero).
+    loss: Option<LossStats>,
 }
 
 impl<W: Write + Seek> Writer<W> {
@@ -295,7 +297,7 @@ impl<W: Write + Seek> Writer<W> {
             entries: vec![None; blocks as usize],
             preamble: preamble_written,
             achieved: vec![0.0; band_count],
-            loss: LossStats::default(),
+            loss: None,
         })
     }
 
@@ -334,7 +336,7 @@ impl<W: Write + Seek> Writer<W> {
                 *achieved = achieved.max(e);
             }
             if let Some(loss) = &block.loss {
-                self.loss.merge(loss);
+                self.loss.get_or_insert_with(LossStats::default).merge(loss);
             }
         }
         self.entries[i] = Some(IndexEntry {
@@ -365,7 +367,11 @@ impl<W: Write + Seek> Writer<W> {
             near_lossless.achieved = self.achieved.iter().map(|&e| Some(e)).collect();
         }
         if let Some(transform) = transform.as_mut() {
-            transform.achieved = Some(achieved_figures(&self.loss));
+            let figures = match &self.loss {
+                Some(loss) => achieved_figures(loss),
+                None => achieved_figures(&LossStats::default()),
+            };
+            transform.achieved = Some(figures);
         }
         let head = sealed_header(&self.header);
         assert_eq!(head.len() as u32, self.preamble.header_length);
