@@ -4,6 +4,7 @@
 //! `context_fit.rs`). The decoder never solves anything: it reads the integer coefficients
 //! from the plan.
 
+use super::integer_gram;
 use super::neighbourhood::Rows;
 use super::plan::{ChannelPredictor, Spatial, Tap, MAX_COEF};
 use nalgebra::{DMatrix, DVector};
@@ -548,10 +549,9 @@ impl Pool {
 /// accumulated over blocks of pixels so the feature matrix stays small.
 ///
 /// Every feature is an integer, so every sum of products is exact in f64 whatever the order
-/// (below 2^53), and in f32 too while below 2^24: a block whose largest feature allows that
-/// (8-bit tiles' 256-pixel blocks) is multiplied in f32, twice as many products per
-/// instruction, and added to the f64 matrix. The matrix is the same to the bit either way,
-/// on any CPU.
+/// (below 2^53), and in i32 while below 2^31: a block whose largest feature allows that
+/// (8-bit tiles, `narrow`) is multiplied in 16-bit integers ([`integer_gram`]) and added to
+/// the f64 matrix. The matrix is the same to the bit either way, on any CPU.
 pub(super) fn pool_gram(
     t: &Tile,
     s_all: &Tile,
@@ -561,42 +561,40 @@ pub(super) fn pool_gram(
 ) -> DMatrix<f64> {
     let columns = pool.size();
     let mut gram = DMatrix::<f64>::zeros(columns, columns);
-    let (mut block, mut wide_block) = (Vec::new(), Vec::new());
-    let mut product = vec![0f32; columns * columns];
-    // 8-bit tiles: blocks whose sums stay exact in f32 (255² · 256 < 2^24).
-    let block_rows = if narrow { 256 } else { 512 };
-    for chunk in pixels.chunks(block_rows) {
-        let rows = chunk.len();
-        let exact_in_f32 = narrow && {
-            let largest = fill_pool_block(t, s_all, chunk, pool, &mut block, |v| v as f32);
-            largest * largest * rows as f64 <= F32_EXACT_SUM
-        };
-        if exact_in_f32 {
-            for panel in lower_panels(columns) {
-                gemm_panel(
-                    matrixmultiply::sgemm,
-                    &block,
-                    rows,
-                    columns,
-                    panel,
-                    &mut product,
-                    0.0,
-                );
-                for column in panel.column_start..panel.column_start + panel.width {
-                    for row in panel.row_start..panel.row_start + panel.rows {
-                        gram[(row, column)] += f64::from(product[row + column * columns]);
+    let (mut narrow_block, mut wide_block) = (Vec::new(), Vec::new());
+    let narrow_columns = columns.next_multiple_of(integer_gram::COLUMN_GROUP);
+    let mut products = vec![0i32; narrow_columns * narrow_columns];
+    for chunk in pixels.chunks(GRAM_BLOCK_PIXELS) {
+        if narrow {
+            let stride = chunk.len().next_multiple_of(integer_gram::PIXEL_GROUP);
+            let layout = (stride, narrow_columns);
+            let largest = fill_pool_block(t, s_all, chunk, pool, layout, &mut narrow_block, |v| {
+                v as i16
+            });
+            if largest <= f64::from(i16::MAX) && largest * largest * stride as f64 <= I32_EXACT_SUM
+            {
+                let block = integer_gram::FeatureBlock {
+                    values: &narrow_block,
+                    stride,
+                    columns: narrow_columns,
+                };
+                integer_gram::lower_products(&block, &mut products);
+                for column in 0..columns {
+                    for row in column..columns {
+                        gram[(row, column)] += f64::from(products[row * narrow_columns + column]);
                     }
                 }
+                continue;
             }
-            continue;
         }
-        fill_pool_block(t, s_all, chunk, pool, &mut wide_block, f64::from);
+        let layout = (chunk.len(), columns);
+        fill_pool_block(t, s_all, chunk, pool, layout, &mut wide_block, f64::from);
         let sums = gram.as_mut_slice();
         for panel in lower_panels(columns) {
             gemm_panel(
                 matrixmultiply::dgemm,
                 &wide_block,
-                rows,
+                chunk.len(),
                 columns,
                 panel,
                 sums,
@@ -608,27 +606,36 @@ pub(super) fn pool_gram(
     gram
 }
 
-/// Sums of integer products at most this large are exact in f32 (a 24-bit significand).
-const F32_EXACT_SUM: f64 = (1u32 << 24) as f64;
+/// Pixels per block of the pooled Gram matrix: 512 pixels of 257 16-bit features (a
+/// 128-band tile) are 263 KB, which stay in a core's L2 cache while their products are
+/// taken four columns by four.
+const GRAM_BLOCK_PIXELS: usize = 512;
 
-/// Fills `block` (column-major, one row per pixel of `chunk`) with the pooled columns, each
-/// feature through `convert`; returns the largest magnitude in it. Samples and spatial
-/// predictions are integers of at most 17 bits, exact in f32.
-fn fill_pool_block<T: Copy>(
+/// Sums of integer products at most this large are exact in i32.
+const I32_EXACT_SUM: f64 = i32::MAX as f64;
+
+/// Fills `block` (column-major, `layout` = (stride, columns): each pooled column's values
+/// for the pixels of `chunk`, zeros after them up to `stride`, then zero columns up to
+/// `columns`) with each feature through `convert`; returns the largest magnitude in it.
+/// Samples and spatial predictions are integers of at most 17 bits, exact in f64.
+fn fill_pool_block<T: Copy + Default>(
     t: &Tile,
     s_all: &Tile,
     chunk: &[(usize, usize)],
     pool: &Pool,
+    (stride, columns): (usize, usize),
     block: &mut Vec<T>,
     convert: impl Fn(i32) -> T,
 ) -> f64 {
     let rows = chunk.len();
     block.clear();
-    block.resize(rows * pool.size(), convert(1));
+    block.resize(stride * columns, T::default());
+    let constant = Pool::CONST * stride;
+    block[constant..constant + rows].fill(convert(1));
     let mut largest = 1u32;
     for pos in 0..t.channels {
         for (column, source) in [(pool.value(pos), t), (pool.spatial(pos), s_all)] {
-            let values = &mut block[column * rows..(column + 1) * rows];
+            let values = &mut block[column * stride..column * stride + rows];
             for (v, &(y, x)) in values.iter_mut().zip(chunk) {
                 let value = source.at(y, pos, x);
                 largest = largest.max(value.unsigned_abs());
@@ -1012,11 +1019,12 @@ mod tests {
         }
     }
 
-    /// The pooled Gram matrix is the same to the bit whether its blocks multiply in f32 or
-    /// in f64 (8-bit features in blocks of 256 pixels, or of 512).
+    /// The pooled Gram matrix is the same to the bit whether its blocks multiply in 16-bit
+    /// integers or in f64, and equal to the product of every feature.
     #[test]
-    fn pooled_gram_is_exact_in_f32_blocks() {
-        let (width, height, channels) = (40, 30, 9);
+    fn pooled_gram_is_exact_in_integer_blocks() {
+        // 1,230 pixels: a last block of 206, padded to 208.
+        let (width, height, channels) = (41, 30, 9);
         let value = |i: usize| ((i * 7919) % 511) as i32 - 255;
         let tile = Tile {
             data: (0..width * height * channels).map(value).collect(),

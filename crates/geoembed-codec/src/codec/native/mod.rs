@@ -20,6 +20,7 @@ mod context_fit;
 mod decode;
 mod encode;
 mod fit;
+mod integer_gram;
 mod near_lossless;
 mod neighbourhood;
 mod palette;
