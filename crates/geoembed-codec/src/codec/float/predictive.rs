@@ -381,8 +381,9 @@ fn variants(
         }
         let previous_plane = previous_bits.map(|p| prev_plane(ty, p, domain, width));
         let side_bits = 16 * specials.positions.len() as u64;
-        let palette = Palette::of(&plane, &special);
-        if palette.worth_trying(samples) {
+        // A palette of more than a quarter of the samples is never worth trying.
+        let palette = Palette::of(&plane, &special, samples / 4);
+        if let Some(palette) = palette.filter(|p| p.worth_trying(samples)) {
             let (ranked, ranked_previous) =
                 to_ranks(&palette, &plane, previous_plane.as_deref(), &special, width);
             let mut stored = Vec::new();
