@@ -9,12 +9,6 @@ mod progress_bar;
 use clap::Parser;
 use std::process::ExitCode;
 
-/// mimalloc keeps freed pages for the next tile where glibc's malloc hands every buffer of
-/// 128 KB and more back to the kernel: each tile's fit and residual buffers then page-faulted
-/// in again, a tenth to a third of the encode time of small rasters.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     // Before any thread starts: Ctrl-C and SIGTERM must remove half-written outputs.
     if let Err(e) = geoembed::write::remove_staging_on_signals() {

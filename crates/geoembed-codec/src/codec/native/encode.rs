@@ -11,6 +11,7 @@ use super::palette::Palette;
 use super::plan::{self, ChannelPredictor, ContextParams, Plan, Spatial, CONTEXT_WEIGHTS};
 use super::repeats::{self, Repeats};
 use super::row_predictor::{row_base, spatial_row, Acc, FinalPredictor, PairRows};
+use super::tile_buffers;
 use super::{Geometry, Settings};
 use crate::entropy::bits::BitWriter;
 use crate::entropy::rans::Encoder;
@@ -36,10 +37,12 @@ pub(super) fn encode<A: Acc>(
         plan.flat = true;
         flat.apply(&tile, &geometry, &mut magnitudes);
     }
-    drop(spatial);
+    tile_buffers::give_back(spatial.data);
     if bounds.is_lossy() {
-        drop(magnitudes);
-        return encode_near_lossless::<A>(plan, &tile, &geometry, settings, bounds);
+        tile_buffers::give_back(magnitudes.data);
+        let payload = encode_near_lossless::<A>(plan, &tile, &geometry, settings, bounds);
+        tile_buffers::give_back(tile.data);
+        return payload;
     }
     let pixel_bytes = geometry.channels * ty.size();
     let repeats = (geometry.channels >= repeats::MIN_BANDS)
@@ -57,7 +60,10 @@ pub(super) fn encode<A: Acc>(
         Some(repeats) => Extra::Repeats(repeats),
         None => Extra::None,
     };
-    write_payload(&plan, &magnitudes, &coded, &geometry, extra)
+    let payload = write_payload(&plan, &magnitudes, &coded, &geometry, extra);
+    tile_buffers::give_back(magnitudes.data);
+    tile_buffers::give_back(tile.data);
+    payload
 }
 
 /// The near-lossless rest of [`encode`], once the plan is fitted on the original values:
@@ -218,7 +224,7 @@ fn centre(
         })
         .collect();
     // Coded values, band-interleaved by line, and their sums per band.
-    let mut data = vec![0i32; width * height * channels];
+    let mut data = tile_buffers::zeroed(width * height * channels);
     let mut sums = vec![0i64; channels];
     let mut row = vec![0i32; width * channels];
     for y in 0..height {
@@ -277,7 +283,7 @@ fn segments_for(width: usize, most: u8) -> u8 {
 fn spatial_all<A: Acc>(plan: &Plan, tile: &Tile, g: &Geometry) -> Tile {
     let (width, height, channels) = (tile.width, tile.height, tile.channels);
     let mut out = Tile {
-        data: vec![0; width * height * channels],
+        data: tile_buffers::zeroed(width * height * channels),
         width,
         height,
         channels,
@@ -672,7 +678,7 @@ fn residuals<A: Acc>(
     debug_assert!(!plan.flat, "the flat rule is patched in afterwards");
     let (width, height, channels) = (tile.width, tile.height, tile.channels);
     let mut magnitudes = Tile {
-        data: vec![0i32; width * height * channels],
+        data: tile_buffers::zeroed(width * height * channels),
         width,
         height,
         channels,

@@ -29,6 +29,7 @@ mod reconstruction;
 mod repeats;
 mod row_predictor;
 mod simd;
+mod tile_buffers;
 
 use super::{Effort, TileShape};
 use crate::entropy::tables::Tables;
