@@ -84,48 +84,22 @@ pub(super) fn select(
         .chain(mandatory.iter().cloned())
         .chain(pool.iter().cloned())
         .collect();
-    let size = idx.len();
-    let scale: Vec<f64> = idx
-        .iter()
-        .map(|&i| gram[(i, i)].max(1e-12).sqrt())
-        .collect();
-    // Row-major and symmetric: row k is column k, and rows are contiguous for the update.
-    let mut swept = vec![0f64; size * size];
-    for i in 0..size {
-        for j in 0..size {
-            swept[i * size + j] = gram[(idx[i], idx[j])] / (scale[i] * scale[j]);
-        }
-    }
-    let mut col = vec![0f64; size];
-    let mut sweep = |swept: &mut [f64], k: usize| {
-        let piv = swept[k * size + k];
-        if piv <= 1e-10 {
-            return;
-        }
-        col.copy_from_slice(&swept[k * size..(k + 1) * size]);
-        for (j, row) in swept.chunks_exact_mut(size).enumerate() {
-            let ratio = col[j] / piv;
-            if ratio != 0.0 {
-                for (r, &c) in row.iter_mut().zip(&col) {
-                    *r -= c * ratio;
-                }
-            }
-        }
-    };
+    let mut swept = LazySweep::new(gram, &idx);
     let mandatory_count = mandatory.len();
     for k in 1..=mandatory_count {
-        sweep(&mut swept, k);
+        swept.sweep(k);
     }
-    let mut alive = vec![true; size];
+    let mut alive = vec![true; idx.len()];
     let mut chosen = Vec::with_capacity(m);
-    let mut residual = vec![swept[0]];
+    let mut residual = vec![swept.target_row[0]];
     let mut idle = 0;
     for _ in 0..m.min(pool.len()) {
         let mut best = (1e-9, usize::MAX);
-        for k in 1 + mandatory_count..size {
-            let variance = swept[k * size + k];
+        for k in 1 + mandatory_count..idx.len() {
+            let variance = swept.diagonal[k];
             if alive[k] && variance > 1e-8 {
-                let variance_gain = swept[k] * swept[k] / variance;
+                let covariance = swept.target_row[k];
+                let variance_gain = covariance * covariance / variance;
                 if variance_gain > best.0 {
                     best = (variance_gain, k);
                 }
@@ -136,16 +110,95 @@ pub(super) fn select(
         }
         alive[best.1] = false;
         chosen.push(idx[best.1]);
-        sweep(&mut swept, best.1);
+        swept.sweep(best.1);
         let before = *residual.last().expect("starts non-empty");
-        residual.push(swept[0].max(1e-12));
-        let gain = samples as f64 / 2.0 * (before / swept[0].max(1e-12)).log2();
+        let after = swept.target_row[0].max(1e-12);
+        residual.push(after);
+        let gain = samples as f64 / 2.0 * (before / after).log2();
         idle = if gain < TAP_COST_BITS { idle + 1 } else { 0 };
         if idle == 4 {
             break;
         }
     }
     (chosen, residual)
+}
+
+/// The sweep operator on the standardised Gram matrix of `idx`'s columns, kept only where
+/// [`select`] reads it: the target's row (index 0), the diagonal, and the row of every
+/// pivot as it was swept. Any other row is rebuilt from those when it becomes a pivot, by
+/// the same operations in the same order as sweeping the whole matrix each time, so every
+/// value read is the same to the bit. Sweeping all of a 128-band tile's 257 x 257 matrix
+/// at every choice was a tenth of the encode; this is linear in the matrix's side per
+/// choice, plus the pivots' rows.
+struct LazySweep<'a> {
+    gram: &'a DMatrix<f64>,
+    idx: &'a [usize],
+    scale: Vec<f64>,
+    target_row: Vec<f64>,
+    diagonal: Vec<f64>,
+    /// Each swept pivot's row as it was when swept, and its pivot value.
+    pivots: Vec<(Vec<f64>, f64)>,
+}
+
+impl<'a> LazySweep<'a> {
+    fn new(gram: &'a DMatrix<f64>, idx: &'a [usize]) -> Self {
+        let scale: Vec<f64> = idx
+            .iter()
+            .map(|&i| gram[(i, i)].max(1e-12).sqrt())
+            .collect();
+        let mut swept = LazySweep {
+            gram,
+            idx,
+            scale,
+            target_row: Vec::new(),
+            diagonal: Vec::new(),
+            pivots: Vec::new(),
+        };
+        swept.target_row = (0..idx.len()).map(|k| swept.initial(0, k)).collect();
+        swept.diagonal = (0..idx.len()).map(|k| swept.initial(k, k)).collect();
+        swept
+    }
+
+    /// Entry (i, j) of the standardised matrix before any sweep.
+    fn initial(&self, i: usize, j: usize) -> f64 {
+        self.gram[(self.idx[i], self.idx[j])] / (self.scale[i] * self.scale[j])
+    }
+
+    /// Row `k` as sweeping the whole matrix would have left it.
+    fn row(&self, k: usize) -> Vec<f64> {
+        let mut row: Vec<f64> = (0..self.idx.len()).map(|j| self.initial(k, j)).collect();
+        for (pivot_row, pivot) in &self.pivots {
+            let ratio = pivot_row[k] / pivot;
+            if ratio != 0.0 {
+                for (value, &c) in row.iter_mut().zip(pivot_row) {
+                    *value -= c * ratio;
+                }
+            }
+        }
+        row
+    }
+
+    /// Sweeps on `k` (nothing when its pivot is nearly zero).
+    fn sweep(&mut self, k: usize) {
+        let pivot = self.diagonal[k];
+        if pivot <= 1e-10 {
+            return;
+        }
+        let pivot_row = self.row(k);
+        let target_ratio = pivot_row[0] / pivot;
+        if target_ratio != 0.0 {
+            for (value, &c) in self.target_row.iter_mut().zip(&pivot_row) {
+                *value -= c * target_ratio;
+            }
+        }
+        for (j, value) in self.diagonal.iter_mut().enumerate() {
+            let ratio = pivot_row[j] / pivot;
+            if ratio != 0.0 {
+                *value -= pivot_row[j] * ratio;
+            }
+        }
+        self.pivots.push((pivot_row, pivot));
+    }
 }
 
 /// What one tap costs in the plan: its position and two coefficients, plus the work it adds
