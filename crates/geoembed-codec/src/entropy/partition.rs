@@ -5,47 +5,93 @@
 //! merge of adjacent levels came within 0.01% of this cut on the issue-13 rasters, and
 //! keeps it.)
 
+/// What a run's cost is computed from: its token count, `Σ c·log2(c)` over its symbols'
+/// counts, and one past the last symbol it uses. (A run's entropy is `total·log2(total) −
+/// count_log_count`.)
+pub(crate) struct RunCounts {
+    pub total: u64,
+    pub count_log_count: f64,
+    pub symbols: usize,
+}
+
+/// `c·log2(c)`, 0 for 0.
+fn count_log_count(c: u64) -> f64 {
+    if c == 0 {
+        0.0
+    } else {
+        c as f64 * (c as f64).log2()
+    }
+}
+
+/// [`count_log_count`] of the counts below `len` from a table, computed once per call of
+/// [`cheapest_runs`] (its runs take two per symbol update, and the logarithms were most
+/// of its time); larger counts directly. The same values either way.
+struct CountLogCounts(Vec<f64>);
+
+impl CountLogCounts {
+    /// Most entries: 512 KB.
+    const MOST: u64 = 1 << 16;
+
+    fn new(len: u64) -> Self {
+        CountLogCounts((0..len.min(Self::MOST)).map(count_log_count).collect())
+    }
+
+    fn of(&self, c: u64) -> f64 {
+        match self.0.get(c as usize) {
+            Some(&value) => value,
+            None => count_log_count(c),
+        }
+    }
+}
+
 /// The starts (indices into `histograms`, the first always 0) of the runs that minimise
 /// the sum of `run_cost` over the runs, among every cut into at most `max_runs` runs.
-/// `run_cost` gets a run's summed token counts, up to the last symbol any histogram uses;
-/// it should charge the run's table, or more runs always win. O(n² · (alphabet + max_runs)) for n histograms: meant for a few hundred.
+/// `run_cost` should charge the run's table, or more runs always win.
+///
+/// Each run's summary grows from the previous run with the same start by the next
+/// histogram's used symbols only: a float tile's cells use a few of the alphabet's 252
+/// tokens each, and summing every symbol of every run (n²/2 of them) was a seventh of the
+/// encode of small rasters. O(n² · (used symbols per cell + max_runs)) for n histograms.
 pub(crate) fn cheapest_runs(
     histograms: &[Vec<u64>],
     max_runs: usize,
-    run_cost: impl Fn(&[u64]) -> f64,
+    run_cost: impl Fn(&RunCounts) -> f64,
 ) -> Vec<usize> {
     let n = histograms.len();
     if n == 0 || max_runs == 0 {
         return Vec::new();
     }
-    // Symbols past the last one any histogram uses are left off every run's counts: a
-    // float tile's residual tokens use a fifth of the alphabet, and the n²/2 runs' sums
-    // were most of this function's time on small tiles.
-    let alphabet = histograms
+    let used: Vec<Vec<(usize, u64)>> = histograms
         .iter()
-        .filter_map(|h| h.iter().rposition(|&c| c > 0))
-        .max()
-        .map_or(0, |last| last + 1);
-    // prefix[i]: the counts of histograms 0..i.
-    let mut prefix = vec![vec![0u64; alphabet]; n + 1];
-    for (i, histogram) in histograms.iter().enumerate() {
-        let (done, next) = prefix.split_at_mut(i + 1);
-        for ((sum, &before), &count) in next[0].iter_mut().zip(&done[i]).zip(histogram) {
-            *sum = before + count;
-        }
-    }
+        .map(|h| {
+            let symbols = h.iter().enumerate().filter(|&(_, &c)| c > 0);
+            symbols.map(|(symbol, &c)| (symbol, c)).collect()
+        })
+        .collect();
+    let alphabet = histograms.iter().map(Vec::len).max().unwrap_or(0);
+    let all_tokens: u64 = histograms.iter().flatten().sum();
+    let table = CountLogCounts::new(all_tokens + 1);
     // cost[first][end - first - 1]: the run of histograms first..end.
     let mut counts = vec![0u64; alphabet];
     let cost: Vec<Vec<f64>> = (0..n)
         .map(|first| {
-            (first + 1..=n)
-                .map(|end| {
-                    for ((count, &upto), &before) in
-                        counts.iter_mut().zip(&prefix[end]).zip(&prefix[first])
-                    {
-                        *count = upto - before;
+            counts.iter_mut().for_each(|c| *c = 0);
+            let mut run = RunCounts {
+                total: 0,
+                count_log_count: 0.0,
+                symbols: 0,
+            };
+            used[first..]
+                .iter()
+                .map(|cell| {
+                    for &(symbol, c) in cell {
+                        let before = counts[symbol];
+                        counts[symbol] = before + c;
+                        run.count_log_count += table.of(before + c) - table.of(before);
+                        run.total += c;
+                        run.symbols = run.symbols.max(symbol + 1);
                     }
-                    run_cost(&counts)
+                    run_cost(&run)
                 })
                 .collect()
         })
@@ -92,6 +138,11 @@ mod tests {
         entropy + 24.0
     }
 
+    fn run_entropy_and_table(run: &RunCounts) -> f64 {
+        let total = run.total as f64;
+        total * total.log2() - run.count_log_count + 24.0
+    }
+
     /// Three regimes of token statistics, in runs of uneven length: the cut finds them,
     /// and no cut into at most three runs costs less (checked against every one).
     #[test]
@@ -102,7 +153,7 @@ mod tests {
             _ => vec![0, 10, 40, 50],
         };
         let histograms: Vec<Vec<u64>> = (0..12).map(regime).collect();
-        let starts = cheapest_runs(&histograms, 3, entropy_and_table);
+        let starts = cheapest_runs(&histograms, 3, run_entropy_and_table);
         assert_eq!(starts, vec![0, 3, 10]);
         let cost_of = |starts: &[usize]| {
             let ends = starts[1..].iter().copied().chain([histograms.len()]);
@@ -125,7 +176,10 @@ mod tests {
                 assert!(found <= cost_of(&[0, a, b]) + 1e-9);
             }
         }
-        assert_eq!(cheapest_runs(&histograms, 1, entropy_and_table), vec![0]);
-        assert!(cheapest_runs(&[], 4, entropy_and_table).is_empty());
+        assert_eq!(
+            cheapest_runs(&histograms, 1, run_entropy_and_table),
+            vec![0]
+        );
+        assert!(cheapest_runs(&[], 4, run_entropy_and_table).is_empty());
     }
 }

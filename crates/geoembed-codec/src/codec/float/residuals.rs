@@ -76,6 +76,15 @@ fn entropy_bits(counts: &[u64]) -> f64 {
 /// measurable cost in time; every activity its own cell (512) gained at most 0.03% more.
 const CELLS: usize = 256;
 
+/// [`entropy_bits`] of a run of cells, from its summary.
+fn run_bits(run: &partition::RunCounts) -> f64 {
+    if run.total == 0 {
+        return 0.0;
+    }
+    let total = run.total as f64;
+    total * total.log2() - run.count_log_count + 12.0 * (run.symbols as f64 + 1.0)
+}
+
 /// The thresholds that make the tile smallest by [`entropy_bits`] (tables included), over
 /// every partition of the activities into at most [`MAX_CONTEXTS`] runs of whole cells
 /// ([`partition::cheapest_runs`]). Equally filled contexts (the quantiles) put as many
@@ -97,7 +106,7 @@ fn optimal_thresholds(hist: &[u64], joint: &[u64]) -> Vec<u16> {
             counts
         })
         .collect();
-    let runs = partition::cheapest_runs(&cells, MAX_CONTEXTS, entropy_bits);
+    let runs = partition::cheapest_runs(&cells, MAX_CONTEXTS, run_bits);
     runs[1..].iter().map(|&cell| starts[cell] as u16).collect()
 }
 
