@@ -451,6 +451,18 @@ fn variants(
     Ok(found)
 }
 
+/// Samples the predictor search of a band sees below `max`: at most the sample budget,
+/// and half of a band under twice that. A small band was searched on all its samples,
+/// where a large one is searched on a sixteenth or less: per sample that was twice the
+/// work (the 9,760-sample Landlab DEM and the 17,640-sample TopoToolbox DEM, 12-15%
+/// faster on half; +10 B and -3 B).
+fn search_budget(samples: usize) -> usize {
+    match samples < 2 * predictor::SAMPLE_BUDGET {
+        true => (samples / 2).max(QUICK_BUDGET),
+        false => predictor::SAMPLE_BUDGET,
+    }
+}
+
 /// Pixels a band's variants are ranked on before predictors are fitted (`default` and
 /// `fast` fit only the best).
 const QUICK_BUDGET: usize = 1024;
@@ -487,7 +499,7 @@ fn choose_coding(
     }
     let budget = match effort {
         Effort::Max => usize::MAX,
-        _ => predictor::SAMPLE_BUDGET,
+        _ => search_budget(bits.len()),
     };
     let mut best: Option<Candidate> = None;
     for v in variants {
