@@ -126,7 +126,7 @@ if stage geoembed; then
   for s in "${sets[@]}"; do
     IFS='|' read -r label input scales <<<"$s"
     say "$label: geoembed"
-    "$G" bench "$input" --codecs auto,auto:max --no-gdal --threads 1 --reps 3 \
+    "$G" bench "$input" --codecs auto,auto:max --no-gdal --threads 1 --reps 5 \
       --json "$OUT/$label.bench.json" -q >"$OUT/$label.bench.md" 2>"$OUT/$label.bench.err" ||
       say "$label: geoembed bench FAILED"
     # Embedding tiles as files: int8 + scales .emb (default and max effort), one thread.
