@@ -252,7 +252,8 @@ pub struct BenchArgs {
     /// ZSTD22), each with the predictor for the type, pixel- and band-interleaved.
     #[arg(long, default_value = "DEFLATE9")]
     pub gdal: String,
-    /// Timing repetitions after one warm-up run (the median is reported; runs over 5 s are not repeated).
+    /// Timing repetitions after one warm-up run, at least (runs are repeated until they take
+    /// 0.5 s together, up to 500; the median is reported; runs over 5 s are not repeated).
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
     /// Also time decoding with this many threads (measurements are single-threaded).

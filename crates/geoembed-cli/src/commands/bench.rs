@@ -74,10 +74,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Times `f` `reps` times and returns the median. The first run is a warm-up and is not
-/// counted when more runs follow: in a fresh process it pays for page faults on memory the
-/// allocator has not handed out yet (the first codec measured on a file decoded ~35%
-/// slower than the same codec measured after it). Runs over 5 s are not repeated.
+/// Times `f` `reps` times, or as many more as fill [`MIN_TIMED_SECONDS`], and returns the
+/// median. The first run is a warm-up and is not counted when more runs follow: in a fresh
+/// process it pays for page faults on memory the allocator has not handed out yet (the
+/// first codec measured on a file decoded ~35% slower than the same codec measured after
+/// it). Runs over 5 s are not repeated.
 pub(super) fn timed<T>(reps: usize, mut f: impl FnMut() -> Result<T>) -> Result<(T, f64)> {
     let t0 = Instant::now();
     let first = f()?;
@@ -85,6 +86,8 @@ pub(super) fn timed<T>(reps: usize, mut f: impl FnMut() -> Result<T>) -> Result<
     if reps <= 1 || warm_up >= 5.0 {
         return Ok((first, warm_up));
     }
+    let filling = (MIN_TIMED_SECONDS / warm_up.max(1e-6)).ceil() as usize;
+    let reps = reps.max(filling.min(MOST_FILLING_REPS));
     let mut times = Vec::with_capacity(reps);
     while times.len() < reps {
         let t = Instant::now();
@@ -96,6 +99,13 @@ pub(super) fn timed<T>(reps: usize, mut f: impl FnMut() -> Result<T>) -> Result<
     }
     Ok((first, median(times)))
 }
+
+/// Runs of a few milliseconds (rasters under 100 KB) are repeated until they take this
+/// long together: on this shared 2-core machine slow spells of tens of milliseconds made
+/// the median of five such runs swing by a third.
+const MIN_TIMED_SECONDS: f64 = 0.5;
+/// Most runs [`MIN_TIMED_SECONDS`] adds.
+const MOST_FILLING_REPS: usize = 500;
 
 /// Decodes every plane of an in-memory `.emb` into full-width strips (what a reader gets;
 /// joining them is left out of the timing).
