@@ -217,11 +217,11 @@ pub(super) fn encode(
             continue;
         }
         let previous_bits = previous.as_ref().map(|p| p.0);
-        let mut best = choose_coding(ty, width, bits, previous_bits, step, effort)?;
+        let (mut best, fmap) = choose_coding(ty, width, bits, previous_bits, step, effort)?;
         // A quantised band is smooth on its lattice: the value-space predictor (on fmap)
         // would not beat it, and costs a fit.
         if effort != Effort::Fast && step.is_none() {
-            try_value_predictor(ty, width, bits, &mut best);
+            try_value_predictor(ty, width, bits, fmap, &mut best);
         }
         if matches!(best.coded.predictor, BandPredictor::Value(_)) {
             version = version.max(2);
@@ -271,21 +271,27 @@ const VALUE_MARGIN_DENOMINATOR: u64 = 50;
 /// the fit has seen none of the samples; on the sampled rows its residuals looked too small
 /// (ERA5 interpolated: 71.8 KB estimated, 89.1 KB coded, against the plane coding's 75.4
 /// and 82.7: the value-space predictor was chosen and lost 7%).
-fn try_value_predictor(ty: SampleType, width: usize, bits: &[u64], best: &mut Candidate) {
+fn try_value_predictor(
+    ty: SampleType,
+    width: usize,
+    bits: &[u64],
+    fmap_variant: Option<FmapPlane>,
+    best: &mut Candidate,
+) {
     // Small bands (stacks of many small grids) are left to the plane predictors: the fit's
     // cost would dominate their encoding.
     if !ty.is_float() || bits.len() < VALUE_PREDICTOR_MIN_SAMPLES {
         return;
     }
     let fmap = best.coded.domain == Domain::Fmap && best.coded.palette.is_none();
-    let (plane, special, specials) = if fmap {
-        (
+    let (plane, special, specials) = match (fmap, fmap_variant) {
+        (true, _) => (
             best.plane.clone(),
             best.special.clone(),
             best.coded.specials.clone(),
-        )
-    } else {
-        plane_in(ty, bits, &base_specials(ty, bits), Domain::Fmap, width)
+        ),
+        (false, Some(v)) => (v.plane, v.special, v.specials),
+        (false, None) => plane_in(ty, bits, &base_specials(ty, bits), Domain::Fmap, width),
     };
     let height = plane.len() / width.max(1);
     let rows = predictor::sample_rows(height, width, predictor::SAMPLE_BUDGET);
@@ -479,7 +485,7 @@ fn choose_coding(
     previous_bits: Option<&[u64]>,
     step: Option<f64>,
     effort: Effort,
-) -> Result<Candidate> {
+) -> Result<(Candidate, Option<FmapPlane>)> {
     fn planes_of(v: &Variant, width: usize) -> Planes<'_> {
         Planes {
             cur: &v.plane,
@@ -488,6 +494,8 @@ fn choose_coding(
         }
     }
     let mut variants = variants(ty, width, bits, previous_bits, step)?;
+    let is_fmap = |v: &Variant| v.domain == Domain::Fmap && v.palette.is_none();
+    let mut fmap = None;
     if effort != Effort::Max && variants.len() > 1 {
         let quick = |v: &Variant| {
             predictor::quick_cost(&planes_of(v, width), &v.special, QUICK_BUDGET) + v.side_bits
@@ -495,7 +503,18 @@ fn choose_coding(
         let best = (0..variants.len())
             .min_by_key(|&i| quick(&variants[i]))
             .expect("variants");
-        variants = vec![variants.swap_remove(best)];
+        let chosen = variants.swap_remove(best);
+        fmap = variants
+            .into_iter()
+            .find(|v| is_fmap(v))
+            .map(FmapPlane::from);
+        variants = vec![chosen];
+    } else if effort == Effort::Max {
+        fmap = variants.iter().find(|v| is_fmap(v)).map(|v| FmapPlane {
+            plane: v.plane.clone(),
+            special: v.special.clone(),
+            specials: v.specials.clone(),
+        });
     }
     let budget = match effort {
         Effort::Max => usize::MAX,
@@ -523,7 +542,28 @@ fn choose_coding(
             });
         }
     }
-    Ok(best.expect("at least the fmap or int domain"))
+    let best = best.expect("at least the fmap or int domain");
+    Ok((best, fmap))
+}
+
+/// A band's plane in the fmap domain (no palette), its special mask and specials: what the
+/// value-space predictor is fitted on. Kept from the variants when another one was chosen,
+/// since building it again (the specials' sentinel search, the plane) was a fifth of the
+/// encode of a small float raster.
+struct FmapPlane {
+    plane: Vec<i64>,
+    special: Vec<bool>,
+    specials: Specials,
+}
+
+impl From<Variant> for FmapPlane {
+    fn from(v: Variant) -> Self {
+        FmapPlane {
+            plane: v.plane,
+            special: v.special,
+            specials: v.specials,
+        }
+    }
 }
 
 /// The residual block being built: every coded sample's activity and zigzag residual.
