@@ -61,12 +61,19 @@ def ratio(a, b):
     return "–" if not a or not b else f"{a / b:.3f}"
 
 
+def speed(row):
+    """A speed (MB/s) with the range of its rounds, when there were several."""
+    rounds = row.get("enc_MBps_rounds", [])
+    spread = f" ({min(rounds):.1f}–{max(rounds):.1f})" if len(rounds) > 1 else ""
+    return f"{row['enc_MBps']:.1f}{spread}"
+
+
 def bands_table(names):
     """Every file's bands (the int8 codes for embedding tiles): geoembed auto against the
     smallest peer and xz/zstd on the same array."""
     out = [
         "| file | raw MB | auto MB | auto:max MB | smallest peer | peer MB | xz -6 MB | zstd -19 MB "
-        "| auto / best other | auto enc MB/s | max enc MB/s | max / default time | exact |",
+        "| auto / best other | auto enc MB/s (rounds) | max enc MB/s | max / default time | exact |",
         "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for label in names:
@@ -90,7 +97,7 @@ def bands_table(names):
             f"| {mb(best_max and best_max['bytes'])} | {peer_name} | {mb(peer and peer[1])} "
             f"| {mb(raw['xz -6'])} | {mb(raw['zstd -19'])} "
             f"| {ratio(auto and auto['bytes'], best_other)} "
-            f"| {auto['enc_MBps']:.1f} | {best_max['enc_MBps'] if best_max else float('nan'):.1f} "
+            f"| {speed(auto)} | {best_max['enc_MBps'] if best_max else float('nan'):.1f} "
             f"| {slower} | {exact} |"
         )
     return out
@@ -168,7 +175,9 @@ def main():
         f"One run of `scripts/bench_embed.sh` on this machine (2 cores), {run.get('date', '?')}, "
         f"{run.get('geoembed', 'geoembed')} at commit {run.get('commit', '?')}; load average "
         f"{run.get('load_before', '?')} before and {run.get('load_after', '?')} after geoembed's "
-        "part. geoembed: `geoembed bench --codecs auto,auto:max --threads 1`; peers: "
+        "part. geoembed: `geoembed bench --codecs auto,auto:max --threads 1 --reps 5` in "
+        f"{run.get('rounds', '1')} rounds over every file, each speed the median of the "
+        "rounds' (their range in brackets); peers: "
         "`../shared/bench/peerbench.py` (one thread; peers over their time cap are measured "
         "on a sample of rows and marked *sampled*: their size is extrapolated); xz -6 and "
         "zstd -19 (one thread) on the raw pixel-interleaved array. MB = 10^6 bytes.",
