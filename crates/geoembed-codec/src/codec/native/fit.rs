@@ -95,10 +95,9 @@ pub(super) fn select(
     let mut idle = 0;
     for _ in 0..m.min(pool.len()) {
         let mut best = (1e-9, usize::MAX);
-        for k in 1 + mandatory_count..idx.len() {
-            let variance = swept.diagonal[k];
-            if alive[k] && variance > 1e-8 {
-                let covariance = swept.target_row[k];
+        let candidates = alive.iter().zip(&swept.diagonal).zip(&swept.target_row);
+        for (k, ((&alive, &variance), &covariance)) in candidates.enumerate() {
+            if k > mandatory_count && alive && variance > 1e-8 {
                 let variance_gain = covariance * covariance / variance;
                 if variance_gain > best.0 {
                     best = (variance_gain, k);
