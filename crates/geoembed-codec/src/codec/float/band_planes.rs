@@ -119,13 +119,16 @@ pub(super) fn to_ranks(
     mask: &[bool],
     width: usize,
 ) -> (Vec<i64>, Option<Vec<i64>>) {
-    let mut ranked: Vec<i64> = plane
+    // A kept value is in the palette: its nearest rank is its rank. A special ranks as the
+    // first value, 0, until `fill` replaces it.
+    let first = pal.values[0];
+    let kept = plane
         .iter()
         .zip(mask)
-        .map(|(&v, &m)| if m { 0 } else { pal.rank(v) })
-        .collect();
+        .map(|(&v, &m)| if m { first } else { v });
+    let mut ranked = pal.nearest_ranks(kept);
     specials::fill(&mut ranked, width, mask);
-    let ranked_previous = prev.map(|p| p.iter().map(|&v| pal.nearest_rank(v)).collect());
+    let ranked_previous = prev.map(|p| pal.nearest_ranks(p.iter().copied()));
     (ranked, ranked_previous)
 }
 
