@@ -127,8 +127,8 @@ pub(super) fn select(
 /// pivot as it was swept. Any other row is rebuilt from those when it becomes a pivot, by
 /// the same operations in the same order as sweeping the whole matrix each time, so every
 /// value read is the same to the bit. Sweeping all of a 128-band tile's 257 x 257 matrix
-/// at every choice was a tenth of the encode; this is linear in the matrix's side per
-/// choice, plus the pivots' rows.
+/// at every choice was about a twelfth of presto_eol's encode; this is linear in the
+/// matrix's side per choice, plus the pivots' rows.
 struct LazySweep<'a> {
     gram: &'a DMatrix<f64>,
     idx: &'a [usize],
@@ -958,6 +958,87 @@ pub(super) fn fit_channel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The forward selection sweeping the whole standardised matrix at every choice (what
+    /// [`LazySweep`] replaced): the reference its choices and residuals must match.
+    fn select_sweeping_everything(
+        gram: &DMatrix<f64>,
+        idx: &[usize],
+        mandatory_count: usize,
+        m: usize,
+    ) -> (Vec<usize>, Vec<f64>) {
+        let size = idx.len();
+        let scale: Vec<f64> = idx
+            .iter()
+            .map(|&i| gram[(i, i)].max(1e-12).sqrt())
+            .collect();
+        let mut swept = vec![0f64; size * size];
+        for i in 0..size {
+            for j in 0..size {
+                swept[i * size + j] = gram[(idx[i], idx[j])] / (scale[i] * scale[j]);
+            }
+        }
+        let sweep = |swept: &mut Vec<f64>, k: usize| {
+            let pivot = swept[k * size + k];
+            if pivot <= 1e-10 {
+                return;
+            }
+            let pivot_row = swept[k * size..(k + 1) * size].to_vec();
+            for (j, row) in swept.chunks_exact_mut(size).enumerate() {
+                let ratio = pivot_row[j] / pivot;
+                if ratio != 0.0 {
+                    row.iter_mut()
+                        .zip(&pivot_row)
+                        .for_each(|(r, &c)| *r -= c * ratio);
+                }
+            }
+        };
+        (1..=mandatory_count).for_each(|k| sweep(&mut swept, k));
+        let (mut alive, mut chosen, mut residual) = (vec![true; size], vec![], vec![swept[0]]);
+        for _ in 0..m {
+            let gain = |k: usize| swept[k] * swept[k] / swept[k * size + k];
+            let best = (1 + mandatory_count..size)
+                .filter(|&k| alive[k] && swept[k * size + k] > 1e-8 && gain(k) > 1e-9)
+                .fold(None, |b: Option<usize>, k| match b {
+                    Some(b) if gain(b) >= gain(k) => Some(b),
+                    _ => Some(k),
+                });
+            let Some(best) = best else { break };
+            alive[best] = false;
+            chosen.push(idx[best]);
+            sweep(&mut swept, best);
+            residual.push(swept[0].max(1e-12));
+        }
+        (chosen, residual)
+    }
+
+    /// The lazy sweep chooses the same columns with the same residuals, to the bit, as
+    /// sweeping the whole matrix, on the Gram matrix of correlated integer features.
+    #[test]
+    fn the_lazy_sweep_matches_sweeping_everything() {
+        let (pixels, columns) = (300, 24);
+        let feature = |p: usize, c: usize| -> f64 {
+            let shared = ((p * 37) % 101) as f64;
+            shared * (c % 5) as f64 + ((p * 7919 + c * 104_729) % 61) as f64
+        };
+        let block = DMatrix::<f64>::from_fn(pixels, columns, feature);
+        let gram = block.transpose() * &block;
+        let (target, mandatory, pool) = (3, vec![0, 7], (8..columns).collect::<Vec<_>>());
+        let idx: Vec<usize> = [target]
+            .iter()
+            .chain(&mandatory)
+            .chain(&pool)
+            .copied()
+            .collect();
+        let m = 10;
+        // A budget of samples so large that no choice is idle: every one of m is made.
+        let (chosen, residual) = select(&gram, target, &mandatory, &pool, m, 1 << 40);
+        let (expected, expected_residual) =
+            select_sweeping_everything(&gram, &idx, mandatory.len(), m);
+        assert_eq!(chosen, expected);
+        assert_eq!(residual, expected_residual);
+        assert!(chosen.len() >= 5, "{chosen:?}");
+    }
 
     /// Without W, the pair fit gives the predictor `fit_spatial` fits on the other
     /// neighbours, to the bit (the same sums, without W's row and column); with W it is
