@@ -75,7 +75,7 @@ pub(crate) fn cheapest_runs(
     let mut counts = vec![0u64; alphabet];
     let cost: Vec<Vec<f64>> = (0..n)
         .map(|first| {
-            counts.iter_mut().for_each(|c| *c = 0);
+            counts.fill(0);
             let mut run = RunCounts {
                 total: 0,
                 count_log_count: 0.0,

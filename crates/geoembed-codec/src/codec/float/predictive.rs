@@ -275,7 +275,7 @@ fn try_value_predictor(
     ty: SampleType,
     width: usize,
     bits: &[u64],
-    fmap_variant: Option<FmapPlane>,
+    fmap_variant: Option<Variant>,
     best: &mut Candidate,
 ) {
     // Small bands (stacks of many small grids) are left to the plane predictors: the fit's
@@ -383,6 +383,7 @@ fn rows_between(rows: &[usize], height: usize) -> Vec<usize> {
 
 /// One way to code a band: a domain, in value or rank space, with its plane, specials and
 /// the previous band's plane in the same space.
+#[derive(Clone)]
 struct Variant {
     domain: Domain,
     palette: Option<Palette>,
@@ -477,7 +478,10 @@ const QUICK_BUDGET: usize = 1024;
 /// candidate domain, in value or rank space, each with its best predictor. At `max` every
 /// variant gets the full predictor search on every pixel; below, the variants are ranked
 /// by their best fixed predictor on a sample and only the best is searched (fitted
-/// predictors at `default`, fixed ones at `fast`).
+/// predictors at `default`, fixed ones at `fast`). Also returns the fmap variant (no
+/// palette) when another was chosen: the value-space predictor is fitted on it, and building
+/// it again (the sentinel search, the plane) was a fifth of the encode of a small float
+/// raster.
 fn choose_coding(
     ty: SampleType,
     width: usize,
@@ -485,7 +489,7 @@ fn choose_coding(
     previous_bits: Option<&[u64]>,
     step: Option<f64>,
     effort: Effort,
-) -> Result<(Candidate, Option<FmapPlane>)> {
+) -> Result<(Candidate, Option<Variant>)> {
     fn planes_of(v: &Variant, width: usize) -> Planes<'_> {
         Planes {
             cur: &v.plane,
@@ -504,17 +508,10 @@ fn choose_coding(
             .min_by_key(|&i| quick(&variants[i]))
             .expect("variants");
         let chosen = variants.swap_remove(best);
-        fmap = variants
-            .into_iter()
-            .find(|v| is_fmap(v))
-            .map(FmapPlane::from);
+        fmap = variants.into_iter().find(is_fmap);
         variants = vec![chosen];
     } else if effort == Effort::Max {
-        fmap = variants.iter().find(|v| is_fmap(v)).map(|v| FmapPlane {
-            plane: v.plane.clone(),
-            special: v.special.clone(),
-            specials: v.specials.clone(),
-        });
+        fmap = variants.iter().find(|v| is_fmap(v)).cloned();
     }
     let budget = match effort {
         Effort::Max => usize::MAX,
@@ -544,26 +541,6 @@ fn choose_coding(
     }
     let best = best.expect("at least the fmap or int domain");
     Ok((best, fmap))
-}
-
-/// A band's plane in the fmap domain (no palette), its special mask and specials: what the
-/// value-space predictor is fitted on. Kept from the variants when another one was chosen,
-/// since building it again (the specials' sentinel search, the plane) was a fifth of the
-/// encode of a small float raster.
-struct FmapPlane {
-    plane: Vec<i64>,
-    special: Vec<bool>,
-    specials: Specials,
-}
-
-impl From<Variant> for FmapPlane {
-    fn from(v: Variant) -> Self {
-        FmapPlane {
-            plane: v.plane,
-            special: v.special,
-            specials: v.specials,
-        }
-    }
 }
 
 /// The residual block being built: every coded sample's activity and zigzag residual.

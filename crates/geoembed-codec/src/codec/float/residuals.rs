@@ -56,6 +56,7 @@ fn quantile_thresholds(hist: &[u64], k: usize) -> Vec<u16> {
     thresholds
 }
 
+/// A context's coded bits: its tokens' entropy and its table.
 fn entropy_bits(counts: &[u64]) -> f64 {
     let total: u64 = counts.iter().sum();
     if total == 0 {
@@ -67,8 +68,12 @@ fn entropy_bits(counts: &[u64]) -> f64 {
         .filter(|&&c| c > 0)
         .map(|&c| -(c as f64) * (c as f64 / total_f).log2())
         .sum::<f64>()
-        // The table: about 1.5 bytes per symbol up to the last one used.
-        + 12.0 * (counts.iter().rposition(|&c| c > 0).map_or(0, |i| i + 1) as f64 + 1.0)
+        + table_bits(counts.iter().rposition(|&c| c > 0).map_or(0, |i| i + 1))
+}
+
+/// A context's table of `symbols` symbols (up to the last one used): about 1.5 bytes each.
+fn table_bits(symbols: usize) -> f64 {
+    12.0 * (symbols as f64 + 1.0)
 }
 
 /// Activity cells the optimal partition works on: the activities cut into about this many
@@ -82,7 +87,7 @@ fn run_bits(run: &partition::RunCounts) -> f64 {
         return 0.0;
     }
     let total = run.total as f64;
-    total * total.log2() - run.count_log_count + 12.0 * (run.symbols as f64 + 1.0)
+    total * total.log2() - run.count_log_count + table_bits(run.symbols)
 }
 
 /// The thresholds that make the tile smallest by [`entropy_bits`] (tables included), over

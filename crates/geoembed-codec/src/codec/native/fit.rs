@@ -643,15 +643,7 @@ pub(super) fn pool_gram(
         fill_pool_block(t, s_all, chunk, pool, layout, &mut wide_block, f64::from);
         let sums = gram.as_mut_slice();
         for panel in lower_panels(columns) {
-            gemm_panel(
-                matrixmultiply::dgemm,
-                &wide_block,
-                chunk.len(),
-                columns,
-                panel,
-                sums,
-                1.0,
-            );
+            add_panel(&wide_block, chunk.len(), columns, panel, sums);
         }
     }
     gram.fill_upper_triangle_with_lower_triangle();
@@ -726,37 +718,11 @@ fn lower_panels(columns: usize) -> impl Iterator<Item = Panel> {
     })
 }
 
-/// matrixmultiply's GEMM for one element type: `dgemm` or `sgemm`.
-type Gemm<T> = unsafe fn(
-    usize,
-    usize,
-    usize,
-    T,
-    *const T,
-    isize,
-    isize,
-    *const T,
-    isize,
-    isize,
-    T,
-    *mut T,
-    isize,
-    isize,
-);
-
-/// `out`'s `panel` ← `beta` · itself + (blockᵀ·block)'s `panel`, through the blocked GEMM.
-/// Both are column-major: `block` is `pixels × columns`, `out` `columns × columns`; `blockᵀ`
-/// is passed as strides (nalgebra's `transpose()` copied every panel first, which took
-/// longer than the products on small tiles). With `beta` 0, `out` is only written.
-fn gemm_panel<T: Copy + From<u8>>(
-    gemm: Gemm<T>,
-    block: &[T],
-    pixels: usize,
-    columns: usize,
-    panel: Panel,
-    out: &mut [T],
-    beta: T,
-) {
+/// `out`'s `panel` += (blockᵀ·block)'s `panel`, through matrixmultiply's blocked GEMM. Both
+/// are column-major: `block` is `pixels × columns`, `out` `columns × columns`; `blockᵀ` is
+/// passed as strides (nalgebra's `transpose()` copied every panel first, which took longer
+/// than the products on small tiles).
+fn add_panel(block: &[f64], pixels: usize, columns: usize, panel: Panel, out: &mut [f64]) {
     assert_eq!(block.len(), pixels * columns, "a block of pixels × columns");
     assert_eq!(
         out.len(),
@@ -765,7 +731,7 @@ fn gemm_panel<T: Copy + From<u8>>(
     );
     assert!(panel.row_start + panel.rows <= columns && panel.column_start + panel.width <= columns);
     let (pixel_stride, gram_stride) = (pixels as isize, columns as isize);
-    // SAFETY: gemm reads a `rows × pixels` matrix at `block[row_start·pixels]` with element
+    // SAFETY: dgemm reads a `rows × pixels` matrix at `block[row_start·pixels]` with element
     // (i, p) at offset i·pixels + p, i.e. block (p, row_start + i), and a `pixels × width`
     // one at `block[column_start·pixels]` with (p, j) at p + j·pixels, i.e. block (p,
     // column_start + j): both inside `block` (asserted pixels × columns long) as row_start
@@ -774,18 +740,18 @@ fn gemm_panel<T: Copy + From<u8>>(
     // the asserted `columns × columns` out; `out` is borrowed mutably and does not alias
     // `block`.
     unsafe {
-        gemm(
+        matrixmultiply::dgemm(
             panel.rows,
             pixels,
             panel.width,
-            T::from(1),
+            1.0,
             block.as_ptr().add(panel.row_start * pixels),
             pixel_stride,
             1,
             block.as_ptr().add(panel.column_start * pixels),
             1,
             pixel_stride,
-            beta,
+            1.0,
             out.as_mut_ptr()
                 .add(panel.column_start * columns + panel.row_start),
             1,
@@ -1092,9 +1058,8 @@ mod tests {
         }
     }
 
-    /// The panels' GEMM fills the lower triangle with blockᵀ·block, on shapes whose columns
-    /// do not split evenly into panels, in f64 (accumulating) and in f32 (overwriting; integer
-    /// sums below 2^24 are exact), and leaves the rest of the matrix alone.
+    /// The panels' GEMM adds blockᵀ·block to the lower triangle, on shapes whose columns do
+    /// not split evenly into panels, and above it only the diagonal panels' products.
     #[test]
     fn gram_lower_triangle_is_the_product_and_nothing_else() {
         for (pixels, columns) in [(37, 13), (256, 257), (5, 1), (9, 4)] {
@@ -1103,48 +1068,21 @@ mod tests {
             });
             let expected = block.transpose() * &block;
             let mut gram = vec![0f64; columns * columns];
-            let block_f32: Vec<f32> = block.iter().map(|&v| v as f32).collect();
-            let mut gram_f32 = vec![-1f32; columns * columns];
             for panel in lower_panels(columns) {
-                // Twice: the f64 products accumulate (beta 1).
+                // Twice: the products accumulate.
                 for _ in 0..2 {
-                    let (wide, sums) = (block.as_slice(), &mut gram);
-                    gemm_panel(
-                        matrixmultiply::dgemm,
-                        wide,
-                        pixels,
-                        columns,
-                        panel,
-                        sums,
-                        1.0,
-                    );
+                    add_panel(block.as_slice(), pixels, columns, panel, &mut gram);
                 }
-                let narrow = &block_f32;
-                let out = &mut gram_f32;
-                gemm_panel(
-                    matrixmultiply::sgemm,
-                    narrow,
-                    pixels,
-                    columns,
-                    panel,
-                    out,
-                    0.0,
-                );
             }
             for r in 0..columns {
                 for c in 0..columns {
-                    let (sum, sum_f32) = (gram[r + c * columns], gram_f32[r + c * columns]);
+                    let sum = gram[r + c * columns];
                     match c <= r {
-                        // Integer sums well below 2^53 (and 2^24): exact in any order.
-                        true => {
-                            assert_eq!(sum, 2.0 * expected[(r, c)], "({r}, {c})");
-                            assert_eq!(f64::from(sum_f32), expected[(r, c)], "f32 ({r}, {c})");
-                        }
-                        // Above the diagonal only the diagonal panels' products, or nothing.
+                        // Integer sums well below 2^53: exact in any order.
+                        true => assert_eq!(sum, 2.0 * expected[(r, c)], "({r}, {c})"),
                         false => assert!(
-                            [0.0, 2.0 * expected[(r, c)]].contains(&sum)
-                                && [-1.0, expected[(r, c)] as f32].contains(&sum_f32),
-                            "upper ({r}, {c}): {sum}, {sum_f32}"
+                            [0.0, 2.0 * expected[(r, c)]].contains(&sum),
+                            "upper ({r}, {c}): {sum}"
                         ),
                     }
                 }
